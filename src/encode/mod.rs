@@ -1,0 +1,308 @@
+//! Encoding: one record's identifier values in, its keyed Bloom-filter bits out.
+//!
+//! For every field of the schema, in order:
+//!
+//! 1. **missing?** an empty value, a declared missing-value marker, or a value that normalises
+//!    to nothing is missing; the field's rule skips it, rejects the row, or substitutes a value;
+//! 2. **normalize** ([`crate::normalize`]);
+//! 3. **tokenize** ([`tokenize`]): q-grams, exact value, numeric neighbourhood or date parts;
+//! 4. **hash** ([`hash`]): each token draws `k` distinct positions from a keyed PRF under the
+//!    field's own HKDF subkey;
+//! 5. **layout** ([`bloom`]): the positions are set in the record's CLK, in the field's own
+//!    filter, or in a field filter that is then sampled into an RBF.
+//!
+//! The [`Encoder`] resolves every choice in the schema once (typed tokenizers, compiled date
+//! formats, prepared HMAC states); it is `Send + Sync` and shared by all threads. Per-thread
+//! buffers live in [`Scratch`], so encoding a row does not allocate once the buffers are warm.
+//!
+//! A row that cannot be encoded is not an error: [`Encoder::encode_record`] returns a
+//! [`Rejection`] naming the field and a stable code, and the caller reports it.
+
+pub mod bloom;
+pub mod hash;
+pub mod tokenize;
+
+use crate::keys::{KeyFingerprint, Secret};
+use crate::normalize::Normalizer;
+use crate::schema::{
+    HashingScheme, Layout, MissingRule, Schema, SchemaError, SchemaFingerprint, Weight,
+};
+
+use self::bloom::{RbfPlan, set_bit};
+use self::hash::{Sampler, TokenHasher};
+use self::tokenize::{Tokenize, Tokens};
+
+/// Why a row was not encoded. Holds no identifier values, only the field name and a reason.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rejection {
+    /// The schema field at fault, or `None` for the row as a whole.
+    pub field: Option<String>,
+    /// Stable, machine-readable code (`missing-value`, `invalid-date`, ...).
+    pub code: &'static str,
+    /// Human-readable reason.
+    pub reason: String,
+}
+
+/// Per-thread buffers for [`Encoder::encode_record`].
+#[derive(Debug, Default, Clone)]
+pub struct Scratch {
+    value: String,
+    tmp: String,
+    tokens: Tokens,
+    positions: Vec<u32>,
+    sampler: Sampler,
+    rbf: Vec<u64>,
+}
+
+#[derive(Debug)]
+struct FieldEncoder {
+    name: String,
+    missing_values: Vec<String>,
+    missing: MissingRule,
+    normalizer: Normalizer,
+    tokenizer: Box<dyn Tokenize>,
+    weight: Weight,
+    hasher: Box<dyn TokenHasher>,
+    /// Where this field's filter starts, in bits, in the record (CLK, field layout) or in the
+    /// concatenated field filters (RBF).
+    offset_bits: usize,
+    /// Length of the filter this field hashes into.
+    bits: u32,
+}
+
+/// A schema compiled with a secret: turns records into filters.
+#[derive(Debug)]
+pub struct Encoder {
+    fields: Vec<FieldEncoder>,
+    layout: Layout,
+    hashing: HashingScheme,
+    filter_bits: u32,
+    words_per_record: usize,
+    rbf: Option<(RbfPlan, usize)>,
+    schema_fingerprint: SchemaFingerprint,
+    key_fingerprint: KeyFingerprint,
+    schema_json: Vec<u8>,
+}
+
+impl Encoder {
+    /// Compiles `schema` under `secret`: validates it, derives every field key, prepares the
+    /// keyed hash states and (for RBF) draws the sampling plan.
+    pub fn new(schema: &Schema, secret: &Secret) -> Result<Encoder, SchemaError> {
+        schema.validate()?;
+        let fp = schema.fingerprint();
+        let mut fields = Vec::with_capacity(schema.fields.len());
+        let mut offset_bits = 0usize;
+        for (i, spec) in schema.fields.iter().enumerate() {
+            let normalizer =
+                Normalizer::new(&spec.normalize).map_err(|message| SchemaError::Invalid {
+                    path: format!("fields[{i}].normalize"),
+                    message,
+                })?;
+            let bits = spec
+                .layout_bits(schema)
+                .expect("validated schema has valid filter lengths");
+            let key = secret.field_key(&fp, &spec.name);
+            fields.push(FieldEncoder {
+                name: spec.name.clone(),
+                missing_values: spec
+                    .missing_values
+                    .iter()
+                    .map(|v| v.trim().to_ascii_lowercase())
+                    .collect(),
+                missing: spec.missing.clone(),
+                normalizer,
+                tokenizer: tokenize::from_spec(&spec.tokenizer),
+                weight: spec.weight(),
+                hasher: hash::from_scheme(schema.filter.hashing, &key),
+                offset_bits,
+                bits,
+            });
+            if schema.filter.layout != Layout::Clk {
+                offset_bits += bits as usize;
+            }
+        }
+        let rbf = (schema.filter.layout == Layout::Rbf).then(|| {
+            let key = secret.purpose_key(&fp, "rbf-plan");
+            let field_bits: Vec<u32> = fields.iter().map(|f| f.bits).collect();
+            let weights: Vec<f64> = schema
+                .fields
+                .iter()
+                .map(|f| f.rbf_weight.unwrap_or(1.0))
+                .collect();
+            let plan = RbfPlan::new(&key, &field_bits, &weights, schema.filter.length_bits);
+            (plan, offset_bits.div_ceil(64))
+        });
+        Ok(Encoder {
+            fields,
+            layout: schema.filter.layout,
+            hashing: schema.filter.hashing,
+            filter_bits: schema.filter.length_bits,
+            words_per_record: schema.record_bits() / 64,
+            rbf,
+            schema_fingerprint: fp,
+            key_fingerprint: secret.fingerprint(),
+            schema_json: schema.canonical_json(),
+        })
+    }
+
+    /// Number of `u64` words per encoded record (all its filters).
+    pub fn words_per_record(&self) -> usize {
+        self.words_per_record
+    }
+
+    /// Length of one filter in bits.
+    pub fn filter_bits(&self) -> u32 {
+        self.filter_bits
+    }
+
+    /// Filters per record: one, or one per field for the field layout.
+    pub fn filters_per_record(&self) -> usize {
+        self.words_per_record * 64 / self.filter_bits as usize
+    }
+
+    /// The layout.
+    pub fn layout(&self) -> Layout {
+        self.layout
+    }
+
+    /// The hashing scheme.
+    pub fn hashing(&self) -> HashingScheme {
+        self.hashing
+    }
+
+    /// Fingerprint of the schema the encoder was built from.
+    pub fn schema_fingerprint(&self) -> SchemaFingerprint {
+        self.schema_fingerprint
+    }
+
+    /// Fingerprint of the secret the encoder was built with.
+    pub fn key_fingerprint(&self) -> KeyFingerprint {
+        self.key_fingerprint
+    }
+
+    /// The schema's canonical JSON (what the fingerprint covers).
+    pub fn schema_json(&self) -> &[u8] {
+        &self.schema_json
+    }
+
+    /// Names of the schema fields, in order.
+    pub fn field_names(&self) -> impl Iterator<Item = &str> {
+        self.fields.iter().map(|f| f.name.as_str())
+    }
+
+    /// Encodes one record. `value(i)` returns the raw value of schema field `i`; `out` must
+    /// hold [`Encoder::words_per_record`] words and is overwritten. Bit `p` of a filter is bit
+    /// `p % 64` of word `p / 64`.
+    pub fn encode_record<'v>(
+        &self,
+        value: impl Fn(usize) -> &'v str,
+        scratch: &mut Scratch,
+        out: &mut [u64],
+    ) -> Result<(), Rejection> {
+        assert_eq!(out.len(), self.words_per_record, "output buffer size");
+        out.fill(0);
+        let encode_all = |scratch: &mut Scratch, dest: &mut [u64]| {
+            self.fields
+                .iter()
+                .enumerate()
+                .try_fold(0usize, |sum, (i, field)| {
+                    Ok(sum + self.encode_field(field, value(i), scratch, dest)?)
+                })
+        };
+        let total_tokens = match &self.rbf {
+            None => encode_all(scratch, out)?,
+            Some((plan, words)) => {
+                // Taken out of `scratch` so it can be borrowed beside the other buffers.
+                let mut fields = std::mem::take(&mut scratch.rbf);
+                fields.clear();
+                fields.resize(*words, 0);
+                let result = encode_all(scratch, &mut fields);
+                if result.is_ok() {
+                    plan.apply(&fields, out);
+                }
+                scratch.rbf = fields;
+                result?
+            }
+        };
+        if total_tokens == 0 {
+            return Err(Rejection {
+                field: None,
+                code: "no-tokens",
+                reason: "every field is missing: the record has nothing to encode".into(),
+            });
+        }
+        Ok(())
+    }
+
+    /// Hashes one field's value into `dest`; returns the number of tokens.
+    fn encode_field(
+        &self,
+        field: &FieldEncoder,
+        raw: &str,
+        scratch: &mut Scratch,
+        dest: &mut [u64],
+    ) -> Result<usize, Rejection> {
+        let reject = |code: &'static str, reason: String| Rejection {
+            field: Some(field.name.clone()),
+            code,
+            reason,
+        };
+        let trimmed = raw.trim();
+        let marked_missing = trimmed.is_empty()
+            || field
+                .missing_values
+                .iter()
+                .any(|m| m.eq_ignore_ascii_case(trimmed));
+        if !marked_missing {
+            field
+                .normalizer
+                .apply_into(raw, &mut scratch.value, &mut scratch.tmp)
+                .map_err(|e| reject(e.code(), e.to_string()))?;
+        }
+        if marked_missing || scratch.value.trim().is_empty() {
+            match &field.missing {
+                MissingRule::Skip => return Ok(0),
+                MissingRule::Reject => {
+                    return Err(reject(
+                        "missing-value",
+                        "required value is missing".to_string(),
+                    ));
+                }
+                MissingRule::ReplaceWith(v) => {
+                    scratch.value.clear();
+                    scratch.value.push_str(v);
+                }
+            }
+        }
+        scratch.tokens.clear();
+        field
+            .tokenizer
+            .tokenize(&scratch.value, &mut scratch.tokens)
+            .map_err(|e| reject(e.code(), e.to_string()))?;
+        let n = scratch.tokens.len();
+        let k = match field.weight {
+            Weight::BitsPerToken(k) => k,
+            Weight::BitsPerField(bits) => {
+                ((f64::from(bits) / n as f64).round() as u32).clamp(1, field.bits / 2)
+            }
+        };
+        for token in scratch.tokens.iter() {
+            scratch.positions.clear();
+            hash::sample_positions(
+                &*field.hasher,
+                token.as_bytes(),
+                k,
+                field.bits,
+                &mut scratch.sampler,
+                &mut scratch.positions,
+            );
+            for &p in &scratch.positions {
+                set_bit(dest, field.offset_bits + p as usize);
+            }
+        }
+        Ok(n)
+    }
+}
+
+#[cfg(test)]
+mod tests;

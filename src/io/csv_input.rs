@@ -1,0 +1,430 @@
+//! Streaming CSV input with row accounting.
+//!
+//! The export is read record by record into reusable buffers, so memory does not grow with the
+//! file. Every record carries its data-row number (1 = the first row after the header) and the
+//! line it starts on, which is what rejects and error messages cite.
+//!
+//! Problems with the file itself (not UTF-8, a row with the wrong number of fields, a column the
+//! schema needs but the header lacks) are errors that stop the run: the file is not what the
+//! schema describes, and encoding part of it would lose rows silently.
+
+use std::fs::File;
+use std::io::{self, Read};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU8, Ordering};
+
+use csv::StringRecord;
+
+/// A problem with the input file as a whole.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum InputError {
+    /// The file could not be opened or read.
+    #[error("cannot read {source_name}: {source}")]
+    Io {
+        /// The file, or `standard input`.
+        source_name: String,
+        /// The cause.
+        source: io::Error,
+    },
+    /// The file has no header row.
+    #[error("{source_name} is empty: expected a header row naming the columns")]
+    NoHeader {
+        /// The file.
+        source_name: String,
+    },
+    /// A field is not valid UTF-8.
+    #[error(
+        "{source_name}: row {row} (line {line}), column `{column}`: invalid UTF-8; \
+         the export must be UTF-8 (convert it, e.g. `iconv -f latin1 -t utf-8`)"
+    )]
+    InvalidUtf8 {
+        /// The file.
+        source_name: String,
+        /// Data row, from 1 (0 is the header).
+        row: u64,
+        /// Line the record starts on, from 1.
+        line: u64,
+        /// The column's name, or its 1-based number if the header itself is broken.
+        column: String,
+    },
+    /// A row has a different number of fields from the header.
+    #[error(
+        "{source_name}: row {row} (line {line}) has {found} fields but the header has {expected}; \
+         the file is malformed or truncated (check quoting and the delimiter)"
+    )]
+    UnequalLengths {
+        /// The file.
+        source_name: String,
+        /// Data row, from 1.
+        row: u64,
+        /// Line, from 1.
+        line: u64,
+        /// Fields in the header.
+        expected: u64,
+        /// Fields in this row.
+        found: u64,
+    },
+    /// Any other CSV error.
+    #[error("{source_name}: malformed CSV at line {line}: {message}")]
+    Malformed {
+        /// The file.
+        source_name: String,
+        /// Line, from 1.
+        line: u64,
+        /// The parser's message.
+        message: String,
+    },
+    /// The schema names a column the header lacks.
+    #[error(
+        "{source_name}: no column `{column}` (needed by {needed_by}); the header has: {available}"
+    )]
+    MissingColumn {
+        /// The file.
+        source_name: String,
+        /// The column.
+        column: String,
+        /// Which schema item needs it.
+        needed_by: String,
+        /// The header's columns, comma separated.
+        available: String,
+    },
+    /// The schema needs a column that the header names twice.
+    #[error("{source_name}: column `{column}` appears {count} times in the header")]
+    DuplicateColumn {
+        /// The file.
+        source_name: String,
+        /// The column.
+        column: String,
+        /// How often.
+        count: usize,
+    },
+}
+
+/// One data row with its position.
+#[derive(Debug, Default, Clone)]
+pub struct InputRow {
+    /// Data row number, from 1 (the header is row 0).
+    pub row: u64,
+    /// Line the record starts on, from 1.
+    pub line: u64,
+    /// The fields.
+    pub record: StringRecord,
+}
+
+/// A CSV export opened for streaming.
+pub struct CsvInput {
+    reader: csv::Reader<CrlfProbe>,
+    headers: StringRecord,
+    source_name: String,
+    crlf: Arc<AtomicU8>,
+}
+
+/// Watches the input for its first line ending.
+///
+/// The CSV parser counts lines by `\n` but ends a CRLF record at the `\r`, so the line it
+/// reports for each record of a CRLF file is one short. Knowing the file's line ending lets
+/// [`CsvInput`] report the line a person sees in an editor.
+struct CrlfProbe {
+    inner: Box<dyn Read + Send>,
+    /// 0 = not seen yet, 1 = LF, 2 = CRLF.
+    seen: Arc<AtomicU8>,
+    last: u8,
+}
+
+impl Read for CrlfProbe {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        if self.seen.load(Ordering::Relaxed) == 0 {
+            for &b in &buf[..n] {
+                if b == b'\n' {
+                    let kind = if self.last == b'\r' { 2 } else { 1 };
+                    self.seen.store(kind, Ordering::Relaxed);
+                    break;
+                }
+                self.last = b;
+            }
+        }
+        Ok(n)
+    }
+}
+
+impl std::fmt::Debug for CsvInput {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CsvInput")
+            .field("source", &self.source_name)
+            .finish_non_exhaustive()
+    }
+}
+
+impl CsvInput {
+    /// Opens a file, or standard input for `-`, and reads the header row.
+    pub fn open(path: &str, delimiter: u8) -> Result<CsvInput, InputError> {
+        let (source, source_name): (Box<dyn Read + Send>, String) = if path == "-" {
+            (Box::new(io::stdin()), "standard input".to_string())
+        } else {
+            let file = File::open(path).map_err(|source| InputError::Io {
+                source_name: path.to_string(),
+                source,
+            })?;
+            (Box::new(file), path.to_string())
+        };
+        CsvInput::from_reader(source, source_name, delimiter)
+    }
+
+    /// Reads CSV from any reader; `source_name` is used in messages.
+    pub fn from_reader(
+        source: Box<dyn Read + Send>,
+        source_name: String,
+        delimiter: u8,
+    ) -> Result<CsvInput, InputError> {
+        let crlf = Arc::new(AtomicU8::new(0));
+        let source = CrlfProbe {
+            inner: source,
+            seen: Arc::clone(&crlf),
+            last: 0,
+        };
+        let mut reader = csv::ReaderBuilder::new()
+            .delimiter(delimiter)
+            .has_headers(true)
+            .flexible(false)
+            .buffer_capacity(1 << 16)
+            .from_reader(source);
+        let headers = reader
+            .headers()
+            .map_err(|e| convert_error(&source_name, None, 0, e))?
+            .clone();
+        if headers.is_empty() || (headers.len() == 1 && headers[0].is_empty()) {
+            return Err(InputError::NoHeader { source_name });
+        }
+        Ok(CsvInput {
+            reader,
+            headers,
+            source_name,
+            crlf,
+        })
+    }
+
+    /// The header row.
+    pub fn headers(&self) -> &StringRecord {
+        &self.headers
+    }
+
+    /// The name used in messages.
+    pub fn source_name(&self) -> &str {
+        &self.source_name
+    }
+
+    /// Bytes of input consumed so far (for progress reports).
+    pub fn bytes_read(&self) -> u64 {
+        self.reader.position().byte()
+    }
+
+    /// Finds the index of each `(column, needed_by)`; errors name the first column that is
+    /// missing or ambiguous.
+    pub fn resolve_columns(&self, columns: &[(&str, String)]) -> Result<Vec<usize>, InputError> {
+        columns
+            .iter()
+            .map(|(column, needed_by)| {
+                let found: Vec<usize> = self
+                    .headers
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, h)| h.trim() == *column)
+                    .map(|(i, _)| i)
+                    .collect();
+                match found.as_slice() {
+                    [i] => Ok(*i),
+                    [] => Err(InputError::MissingColumn {
+                        source_name: self.source_name.clone(),
+                        column: column.to_string(),
+                        needed_by: needed_by.clone(),
+                        available: self.headers.iter().collect::<Vec<_>>().join(", "),
+                    }),
+                    many => Err(InputError::DuplicateColumn {
+                        source_name: self.source_name.clone(),
+                        column: column.to_string(),
+                        count: many.len(),
+                    }),
+                }
+            })
+            .collect()
+    }
+
+    /// Reads the next row into `row` (reusing its buffers); `Ok(false)` at the end of input.
+    pub fn read_row(&mut self, row: &mut InputRow) -> Result<bool, InputError> {
+        match self.reader.read_record(&mut row.record) {
+            Ok(true) => {
+                if let Some(pos) = row.record.position() {
+                    row.row = pos.record();
+                    row.line = pos.line() + u64::from(self.crlf.load(Ordering::Relaxed) == 2);
+                }
+                Ok(true)
+            }
+            Ok(false) => Ok(false),
+            Err(e) => Err(convert_error(
+                &self.source_name,
+                Some(&self.headers),
+                u64::from(self.crlf.load(Ordering::Relaxed) == 2),
+                e,
+            )),
+        }
+    }
+
+    /// Fills `rows` with up to `max` rows, reusing the buffers already in it; returns how many
+    /// were read (fewer than `max` only at the end of input).
+    pub fn read_chunk(
+        &mut self,
+        rows: &mut Vec<InputRow>,
+        max: usize,
+    ) -> Result<usize, InputError> {
+        let mut n = 0;
+        while n < max {
+            if rows.len() == n {
+                rows.push(InputRow::default());
+            }
+            if !self.read_row(&mut rows[n])? {
+                break;
+            }
+            n += 1;
+        }
+        rows.truncate(n);
+        Ok(n)
+    }
+}
+
+fn convert_error(
+    source_name: &str,
+    headers: Option<&StringRecord>,
+    line_fix: u64,
+    e: csv::Error,
+) -> InputError {
+    let source_name = source_name.to_string();
+    match e.into_kind() {
+        csv::ErrorKind::Io(source) => InputError::Io {
+            source_name,
+            source,
+        },
+        csv::ErrorKind::Utf8 { pos, err } => {
+            let (row, line) = pos
+                .map(|p| (p.record(), p.line() + line_fix))
+                .unwrap_or((0, 1));
+            let column = headers
+                .and_then(|h| h.get(err.field()))
+                .map(str::to_string)
+                .unwrap_or_else(|| format!("#{}", err.field() + 1));
+            InputError::InvalidUtf8 {
+                source_name,
+                row,
+                line,
+                column,
+            }
+        }
+        csv::ErrorKind::UnequalLengths {
+            pos,
+            expected_len,
+            len,
+        } => {
+            let (row, line) = pos
+                .map(|p| (p.record(), p.line() + line_fix))
+                .unwrap_or((0, 0));
+            InputError::UnequalLengths {
+                source_name,
+                row,
+                line,
+                expected: expected_len,
+                found: len,
+            }
+        }
+        other => {
+            let line = match &other {
+                csv::ErrorKind::Deserialize { pos: Some(p), .. } => p.line(),
+                _ => 0,
+            };
+            InputError::Malformed {
+                source_name,
+                line,
+                message: format!("{other:?}"),
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn input(text: &'static [u8]) -> Result<CsvInput, InputError> {
+        CsvInput::from_reader(Box::new(text), "t.csv".into(), b',')
+    }
+
+    fn read_all(mut inp: CsvInput) -> Result<Vec<InputRow>, InputError> {
+        let mut rows = Vec::new();
+        inp.read_chunk(&mut rows, usize::MAX)?;
+        Ok(rows)
+    }
+
+    #[test]
+    fn rows_and_lines_are_counted() {
+        let rows = read_all(input(b"id,name\n1,\"a\nb\"\n2,c\n").unwrap()).unwrap();
+        assert_eq!(rows.len(), 2);
+        assert_eq!((rows[0].row, rows[0].line), (1, 2));
+        assert_eq!((rows[1].row, rows[1].line), (2, 4));
+        assert_eq!(&rows[0].record[1], "a\nb");
+    }
+
+    #[test]
+    fn lines_are_right_for_crlf_files() {
+        let rows = read_all(input(b"id,name\r\n1,a\r\n2,\"x\r\ny\"\r\n3,c\r\n").unwrap()).unwrap();
+        let lines: Vec<_> = rows.iter().map(|r| (r.row, r.line)).collect();
+        assert_eq!(lines, [(1, 2), (2, 3), (3, 5)]);
+    }
+
+    #[test]
+    fn bom_is_ignored_in_header() {
+        let inp = input(b"\xEF\xBB\xBFid,name\n1,a\n").unwrap();
+        assert_eq!(inp.resolve_columns(&[("id", "id".into())]).unwrap(), [0]);
+    }
+
+    #[test]
+    fn invalid_utf8_names_row_and_column() {
+        let err = read_all(input(b"id,name\n1,ok\n2,caf\xe9\n").unwrap()).unwrap_err();
+        match err {
+            InputError::InvalidUtf8 {
+                row, line, column, ..
+            } => assert_eq!((row, line, column.as_str()), (2, 3, "name")),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn unequal_lengths_are_an_error() {
+        let err = read_all(input(b"id,name\n1,a\n2\n").unwrap()).unwrap_err();
+        assert!(matches!(
+            err,
+            InputError::UnequalLengths {
+                row: 2,
+                expected: 2,
+                found: 1,
+                ..
+            }
+        ));
+    }
+
+    #[test]
+    fn missing_and_duplicate_columns() {
+        let inp = input(b"id,name,name\n").unwrap();
+        let err = inp
+            .resolve_columns(&[("dob", "field `dob`".into())])
+            .unwrap_err();
+        assert!(matches!(err, InputError::MissingColumn { ref column, .. } if column == "dob"));
+        assert!(err.to_string().contains("id, name, name"));
+        let err = inp.resolve_columns(&[("name", "x".into())]).unwrap_err();
+        assert!(matches!(err, InputError::DuplicateColumn { count: 2, .. }));
+    }
+
+    #[test]
+    fn empty_input_has_no_header() {
+        assert!(matches!(input(b""), Err(InputError::NoHeader { .. })));
+    }
+}

@@ -1,0 +1,77 @@
+//! The manifest written beside an encoding file (`OUT.clk.manifest.json`).
+//!
+//! The encoding file itself holds no timestamp or host detail, so that it is byte-identical for
+//! the same input, schema and secret. What varies between runs (the tool version, the time) and
+//! the row accounting go here, with the SHA-256 of the encoding file to tie the two together.
+
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use super::atomic::AtomicFile;
+
+/// Row accounting: `rows_read == rows_encoded + rows_rejected`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Counts {
+    /// Data rows read from the input.
+    pub rows_read: u64,
+    /// Rows written to the encoding file.
+    pub rows_encoded: u64,
+    /// Rows written to the rejects report.
+    pub rows_rejected: u64,
+}
+
+/// The manifest's content.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Manifest {
+    /// Always `pprl`.
+    pub tool: String,
+    /// Version of the tool that wrote the file.
+    pub tool_version: String,
+    /// Encoding format version.
+    pub format_version: u16,
+    /// UTC creation time, RFC 3339.
+    pub created: String,
+    /// File name of the encoding file (no directory).
+    pub encoding_file: String,
+    /// SHA-256 of the whole encoding file, hex.
+    pub encoding_sha256: String,
+    /// Schema fingerprint, hex.
+    pub schema_fingerprint: String,
+    /// Key fingerprint, hex.
+    pub key_fingerprint: String,
+    /// Filter layout.
+    pub layout: String,
+    /// Hashing scheme.
+    pub hashing: String,
+    /// Bits per filter.
+    pub filter_bits: u32,
+    /// Row accounting.
+    pub counts: Counts,
+    /// File name of the rejects report, if one was written.
+    pub rejects_file: Option<String>,
+}
+
+impl Manifest {
+    /// The manifest path for an encoding file: `OUT.clk` -> `OUT.clk.manifest.json`.
+    pub fn path_for(encoding: impl AsRef<Path>) -> PathBuf {
+        let mut p = encoding.as_ref().as_os_str().to_owned();
+        p.push(".manifest.json");
+        PathBuf::from(p)
+    }
+
+    /// Writes the manifest to a temporary file beside `path`; commit it to make it appear.
+    pub fn write(&self, path: impl AsRef<Path>) -> io::Result<AtomicFile> {
+        let mut f = AtomicFile::create(path)?;
+        serde_json::to_writer_pretty(&mut f, self)?;
+        f.write_all(b"\n")?;
+        Ok(f)
+    }
+
+    /// Reads a manifest.
+    pub fn read(path: impl AsRef<Path>) -> io::Result<Manifest> {
+        let text = std::fs::read_to_string(path)?;
+        serde_json::from_str(&text).map_err(io::Error::other)
+    }
+}

@@ -1,0 +1,22 @@
+//! Input and output: CSV exports in, encoding files, rejects reports and manifests out.
+//!
+//! * [`csv_input`]: streams a CSV export (or standard input) row by row, with the row and line
+//!   of every record, and precise errors for malformed CSV, invalid UTF-8 and missing columns.
+//! * [`clk`]: the binary `.clk` encoding file (spec: `docs/format.md`): a self-describing header,
+//!   fixed-size records, and a SHA-256 trailer that exposes truncation and tampering.
+//! * [`rejects`]: the rejects report, one line per row that was not encoded.
+//! * [`manifest`]: the JSON manifest written beside an encoding file.
+//! * [`atomic`]: every output is written to a temporary file and renamed into place, so a
+//!   failed run leaves no partial output behind.
+
+pub mod atomic;
+pub mod clk;
+pub mod csv_input;
+pub mod manifest;
+pub mod rejects;
+
+pub use atomic::AtomicFile;
+pub use clk::{ClkData, ClkError, ClkHeader, ClkReader, ClkRecord, ClkWriter};
+pub use csv_input::{CsvInput, InputError, InputRow};
+pub use manifest::Manifest;
+pub use rejects::{RejectRow, RejectWriter};

@@ -1,0 +1,186 @@
+//! Normalisation: pure functions from a raw value to a clean one.
+//!
+//! Two departments rarely write a name the same way: `"ZOË  Ångström"`, `"Zoe Angstrom"`,
+//! `"zoë ångström "`. Normalising before tokenizing makes such spellings give the same bits, so
+//! the similarity of two encodings reflects real differences, not formatting.
+//!
+//! A field declares its steps as a list in the schema; [`Normalizer`] compiles them once
+//! (date formats are parsed when the encoder is built, not per row) and applies them in order.
+//! Every step is deterministic and independent of locale and platform.
+//!
+//! What this module refuses to do: guess. A date that matches none of the declared formats is a
+//! [`NormalizeError`], which the encoder turns into a reject with the row and field; it is
+//! never repaired or dropped silently.
+
+mod date;
+mod text;
+
+use serde::{Deserialize, Serialize};
+
+pub use date::DateParser;
+
+/// One normalisation step, as written in a schema's `normalize = [...]` list.
+///
+/// Simple steps are strings (`"nfkc"`); steps with parameters are one-key tables
+/// (`{ date = { formats = ["%d/%m/%Y"] } }`, `{ truncate = 3 }`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum NormalizeStep {
+    /// Unicode compatibility composition (NFKC): full-width letters, ligatures and composed
+    /// accents become their ordinary forms (`"ﬁ"` -> `"fi"`).
+    Nfkc,
+    /// Unicode full case folding (`"Straße"` -> `"strasse"`), locale independent.
+    Casefold,
+    /// Removes combining marks after canonical decomposition (`"Zoë Ångström"` ->
+    /// `"Zoe Angstrom"`); letters without a decomposition (`ø`, `ł`) are kept.
+    StripDiacritics,
+    /// Transliterates to ASCII (`"Łódź"` -> `"Lodz"`, `"Ørsted"` -> `"Orsted"`), for exports
+    /// whose spellings drop or mangle non-ASCII letters.
+    Ascii,
+    /// Trims and turns every run of whitespace into one space.
+    CollapseWhitespace,
+    /// Removes all whitespace (postcodes: `"SW1A 1AA"` -> `"SW1A1AA"`).
+    RemoveWhitespace,
+    /// Removes every character that is neither a letter, a digit nor whitespace
+    /// (`"O'Brien-Smith"` -> `"OBrienSmith"`).
+    StripPunctuation,
+    /// Keeps only the digits (phone numbers, numeric ids).
+    DigitsOnly,
+    /// Parses a date with the first of the declared formats that matches and writes it as
+    /// `YYYY-MM-DD`. The formats are `strftime` patterns (`%d/%m/%Y`); they describe a
+    /// department's export, so they are not part of the schema fingerprint.
+    Date {
+        /// Input formats, tried in order.
+        #[serde(skip_serializing)]
+        formats: Vec<String>,
+    },
+    /// Keeps the first `n` characters (for example a postcode's outward part).
+    Truncate(u32),
+    /// American Soundex of the letters (`"Robert"` -> `"R163"`).
+    Soundex,
+    /// Primary Double Metaphone code of the letters (`"Schmidt"` -> `"XMT"`).
+    DoubleMetaphone,
+    /// NYSIIS code of the letters.
+    Nysiis,
+}
+
+impl NormalizeStep {
+    /// The step's name as written in schemas.
+    pub fn name(&self) -> &'static str {
+        match self {
+            NormalizeStep::Nfkc => "nfkc",
+            NormalizeStep::Casefold => "casefold",
+            NormalizeStep::StripDiacritics => "strip-diacritics",
+            NormalizeStep::Ascii => "ascii",
+            NormalizeStep::CollapseWhitespace => "collapse-whitespace",
+            NormalizeStep::RemoveWhitespace => "remove-whitespace",
+            NormalizeStep::StripPunctuation => "strip-punctuation",
+            NormalizeStep::DigitsOnly => "digits-only",
+            NormalizeStep::Date { .. } => "date",
+            NormalizeStep::Truncate(_) => "truncate",
+            NormalizeStep::Soundex => "soundex",
+            NormalizeStep::DoubleMetaphone => "double-metaphone",
+            NormalizeStep::Nysiis => "nysiis",
+        }
+    }
+
+    /// Checks the step's parameters; the error says what was expected.
+    pub fn validate(&self) -> Result<(), String> {
+        match self {
+            NormalizeStep::Date { formats } => DateParser::new(formats).map(|_| ()),
+            NormalizeStep::Truncate(0) => Err("`truncate` needs at least 1 character".into()),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// A value that could not be normalised; the encoder reports it as a reject.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum NormalizeError {
+    /// The value is not a date in any of the declared formats. The value itself is not kept,
+    /// so that the error can be logged without leaking an identifier.
+    #[error("not a valid date in any declared format ({formats})")]
+    InvalidDate {
+        /// The declared formats, comma separated.
+        formats: String,
+    },
+}
+
+impl NormalizeError {
+    /// Stable reject code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            NormalizeError::InvalidDate { .. } => "invalid-date",
+        }
+    }
+}
+
+/// A compiled list of steps for one field: built once, shared by all threads.
+#[derive(Debug, Clone)]
+pub struct Normalizer {
+    steps: Vec<Compiled>,
+}
+
+#[derive(Debug, Clone)]
+enum Compiled {
+    Text(NormalizeStep),
+    Date(DateParser),
+    Phonetic(text::Phonetic),
+}
+
+impl Normalizer {
+    /// Compiles the steps; fails with a message if a step's parameters are invalid.
+    pub fn new(steps: &[NormalizeStep]) -> Result<Normalizer, String> {
+        let steps = steps
+            .iter()
+            .map(|step| {
+                Ok(match step {
+                    NormalizeStep::Date { formats } => Compiled::Date(DateParser::new(formats)?),
+                    NormalizeStep::Soundex => Compiled::Phonetic(text::Phonetic::soundex()),
+                    NormalizeStep::DoubleMetaphone => {
+                        Compiled::Phonetic(text::Phonetic::double_metaphone())
+                    }
+                    NormalizeStep::Nysiis => Compiled::Phonetic(text::Phonetic::nysiis()),
+                    other => {
+                        other.validate()?;
+                        Compiled::Text(other.clone())
+                    }
+                })
+            })
+            .collect::<Result<_, String>>()?;
+        Ok(Normalizer { steps })
+    }
+
+    /// Normalises `value` into `out` (cleared first). `scratch` is a second buffer reused
+    /// between calls so that a hot loop does not allocate.
+    pub fn apply_into(
+        &self,
+        value: &str,
+        out: &mut String,
+        scratch: &mut String,
+    ) -> Result<(), NormalizeError> {
+        out.clear();
+        out.push_str(value);
+        for step in &self.steps {
+            scratch.clear();
+            match step {
+                Compiled::Text(step) => text::apply(step, out, scratch),
+                Compiled::Date(parser) => parser.normalize_into(out, scratch)?,
+                Compiled::Phonetic(p) => p.encode_into(out, scratch),
+            }
+            std::mem::swap(out, scratch);
+        }
+        Ok(())
+    }
+
+    /// Convenience form of [`Normalizer::apply_into`] that allocates.
+    pub fn apply(&self, value: &str) -> Result<String, NormalizeError> {
+        let (mut out, mut scratch) = (String::new(), String::new());
+        self.apply_into(value, &mut out, &mut scratch)?;
+        Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests;

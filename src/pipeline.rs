@@ -1,0 +1,323 @@
+//! The encoding job: a CSV export in; an encoding file, a rejects report and a manifest out.
+//!
+//! A reader thread streams the CSV in chunks of rows through a bounded channel (so memory stays
+//! constant however large the export); each chunk is encoded in parallel on a rayon pool and
+//! then written in input order. Chunking fixes the order of the output, so the bytes do not
+//! depend on the number of threads or the chunk size.
+//!
+//! Every input row ends up in exactly one place: the encoding file or the rejects report
+//! (`rows_read == rows_encoded + rows_rejected`, recorded in the manifest). Problems with the
+//! file as a whole (malformed CSV, invalid UTF-8, a missing column, a duplicate record id) stop
+//! the job with an error and leave no output behind: all three outputs are written to
+//! temporary files and renamed into place only when the whole input has been processed.
+
+use std::path::{Path, PathBuf};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use rayon::prelude::*;
+
+use crate::encode::{Encoder, Rejection, Scratch};
+use crate::io::clk::{ClkParams, ClkSummary};
+use crate::io::manifest::Counts;
+use crate::io::{
+    ClkError, ClkWriter, CsvInput, InputError, InputRow, Manifest, RejectRow, RejectWriter,
+};
+use crate::schema::Schema;
+
+/// Default rows per chunk: large enough to amortise the hand-off between threads, small enough
+/// to keep memory flat (a few MiB).
+pub const DEFAULT_CHUNK_ROWS: usize = 4096;
+
+/// What to encode, where to, and how.
+#[derive(Debug, Clone)]
+pub struct EncodeOptions {
+    /// Input CSV path, or `-` for standard input.
+    pub input: String,
+    /// Output encoding file.
+    pub output: PathBuf,
+    /// Rejects report. `None`: `OUTPUT.rejects.csv`, written only if a row is rejected.
+    pub rejects: Option<PathBuf>,
+    /// Worker threads; `None` uses one per core.
+    pub threads: Option<usize>,
+    /// Rows per chunk.
+    pub chunk_rows: usize,
+    /// CSV field delimiter.
+    pub delimiter: u8,
+}
+
+impl EncodeOptions {
+    /// Options with defaults for everything but the paths.
+    pub fn new(input: impl Into<String>, output: impl Into<PathBuf>) -> Self {
+        EncodeOptions {
+            input: input.into(),
+            output: output.into(),
+            rejects: None,
+            threads: None,
+            chunk_rows: DEFAULT_CHUNK_ROWS,
+            delimiter: b',',
+        }
+    }
+}
+
+/// A job-stopping problem.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum EncodeError {
+    /// The input is not what the schema describes.
+    #[error(transparent)]
+    Input(#[from] InputError),
+    /// The encoding file could not be written, or ids repeat.
+    #[error(transparent)]
+    Clk(#[from] ClkError),
+    /// Another output could not be written.
+    #[error("cannot write {path}: {source}")]
+    Output {
+        /// The file.
+        path: String,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// The options contradict each other.
+    #[error("{0}")]
+    Options(String),
+}
+
+/// What a finished job did.
+#[derive(Debug, Clone)]
+pub struct EncodeSummary {
+    /// Row accounting.
+    pub counts: Counts,
+    /// The encoding file.
+    pub output: PathBuf,
+    /// Its header and hash.
+    pub clk: ClkSummary,
+    /// The rejects report, if written.
+    pub rejects: Option<PathBuf>,
+    /// The manifest.
+    pub manifest: PathBuf,
+    /// Wall time.
+    pub elapsed: Duration,
+    /// Threads used.
+    pub threads: usize,
+}
+
+/// Progress callback: `(rows done, input bytes read)`.
+pub type Progress<'a> = &'a mut dyn FnMut(u64, u64);
+
+/// The default rejects path for an output: `OUT.clk` -> `OUT.clk.rejects.csv`.
+pub fn default_rejects_path(output: &Path) -> PathBuf {
+    let mut p = output.as_os_str().to_owned();
+    p.push(".rejects.csv");
+    PathBuf::from(p)
+}
+
+/// Runs the encoding job (see the module docs).
+pub fn encode_csv(
+    schema: &Schema,
+    encoder: &Encoder,
+    opts: &EncodeOptions,
+    progress: Progress<'_>,
+) -> Result<EncodeSummary, EncodeError> {
+    let started = Instant::now();
+    if opts.input != "-" && same_file(Path::new(&opts.input), &opts.output) {
+        return Err(EncodeError::Options(format!(
+            "the output {} would overwrite the input",
+            opts.output.display()
+        )));
+    }
+    if opts.chunk_rows == 0 {
+        return Err(EncodeError::Options(
+            "the chunk size must be at least 1 row".into(),
+        ));
+    }
+    let mut input = CsvInput::open(&opts.input, opts.delimiter)?;
+    let mut wanted = vec![(schema.id_column.as_str(), "id_column".to_string())];
+    wanted.extend(
+        schema
+            .fields
+            .iter()
+            .map(|f| (f.column(), format!("field `{}`", f.name))),
+    );
+    let columns = input.resolve_columns(&wanted)?;
+    let (id_col, field_cols) = (columns[0], &columns[1..]);
+
+    let threads = opts
+        .threads
+        .unwrap_or_else(rayon::current_num_threads)
+        .max(1);
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .map_err(|e| EncodeError::Options(format!("cannot start {threads} threads: {e}")))?;
+
+    let explicit_rejects = opts.rejects.is_some();
+    let rejects_path = opts
+        .rejects
+        .clone()
+        .unwrap_or_else(|| default_rejects_path(&opts.output));
+    let output_err = |path: &Path| {
+        let path = path.display().to_string();
+        move |source| EncodeError::Output { path, source }
+    };
+    let mut rejects = RejectWriter::create(&rejects_path).map_err(output_err(&rejects_path))?;
+    let mut writer = ClkWriter::create(
+        &opts.output,
+        ClkParams {
+            schema_fingerprint: encoder.schema_fingerprint(),
+            key_fingerprint: encoder.key_fingerprint(),
+            layout: encoder.layout(),
+            hashing: encoder.hashing(),
+            filter_bits: encoder.filter_bits(),
+            filters_per_record: encoder.filters_per_record() as u16,
+            schema_json: encoder.schema_json().to_vec(),
+        },
+    )?;
+
+    let words = encoder.words_per_record();
+    let chunk_rows = opts.chunk_rows;
+    let mut rows_read = 0u64;
+    std::thread::scope(|scope| -> Result<(), EncodeError> {
+        let (tx, rx) = mpsc::sync_channel::<Result<(Vec<InputRow>, u64), InputError>>(2);
+        let (recycle_tx, recycle_rx) = mpsc::channel::<Vec<InputRow>>();
+        scope.spawn(move || {
+            loop {
+                let mut rows = recycle_rx.try_recv().unwrap_or_default();
+                let msg = input
+                    .read_chunk(&mut rows, chunk_rows)
+                    .map(|n| (n, rows, input.bytes_read()));
+                let stop = match msg {
+                    Ok((0, ..)) => true,
+                    Ok((_, rows, bytes)) => tx.send(Ok((rows, bytes))).is_err(),
+                    Err(e) => {
+                        let _ = tx.send(Err(e));
+                        true
+                    }
+                };
+                if stop {
+                    break;
+                }
+            }
+        });
+        let mut filters: Vec<u64> = Vec::new();
+        let mut outcomes: Vec<Result<(), Rejection>> = Vec::new();
+        for msg in rx {
+            let (rows, bytes) = msg?;
+            filters.clear();
+            filters.resize(rows.len() * words, 0);
+            pool.install(|| {
+                filters
+                    .par_chunks_mut(words)
+                    .zip(rows.par_iter())
+                    .map_init(Scratch::default, |scratch, (out, row)| {
+                        check_id(row.record.get(id_col).unwrap_or(""))?;
+                        encoder.encode_record(
+                            |i| row.record.get(field_cols[i]).unwrap_or(""),
+                            scratch,
+                            out,
+                        )
+                    })
+                    .collect_into_vec(&mut outcomes);
+            });
+            for ((row, outcome), bits) in rows.iter().zip(&outcomes).zip(filters.chunks(words)) {
+                let id = row.record.get(id_col).unwrap_or("");
+                match outcome {
+                    Ok(()) => writer.write_record(row.row, id, bits)?,
+                    Err(r) => rejects
+                        .write(&RejectRow {
+                            row: row.row,
+                            line: row.line,
+                            record_id: id.to_string(),
+                            field: r.field.clone().unwrap_or_default(),
+                            code: r.code.to_string(),
+                            reason: r.reason.clone(),
+                        })
+                        .map_err(output_err(&rejects_path))?,
+                }
+            }
+            rows_read += rows.len() as u64;
+            progress(rows_read, bytes);
+            let _ = recycle_tx.send(rows);
+        }
+        Ok(())
+    })?;
+
+    let counts = Counts {
+        rows_read,
+        rows_encoded: writer.count(),
+        rows_rejected: rejects.count(),
+    };
+    debug_assert_eq!(counts.rows_read, counts.rows_encoded + counts.rows_rejected);
+    let (clk_file, clk) = writer.finish()?;
+    let write_rejects = explicit_rejects || counts.rows_rejected > 0;
+    let rejects_file = rejects.finish().map_err(output_err(&rejects_path))?;
+    let manifest_path = Manifest::path_for(&opts.output);
+    let file_name = |p: &Path| {
+        p.file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default()
+    };
+    let manifest = Manifest {
+        tool: "pprl".into(),
+        tool_version: crate::TOOL_VERSION.into(),
+        format_version: crate::FORMAT_VERSION,
+        created: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        encoding_file: file_name(&opts.output),
+        encoding_sha256: hex::encode(clk.file_sha256),
+        schema_fingerprint: encoder.schema_fingerprint().to_hex(),
+        key_fingerprint: encoder.key_fingerprint().to_hex(),
+        layout: encoder.layout().as_str().into(),
+        hashing: encoder.hashing().as_str().into(),
+        filter_bits: encoder.filter_bits(),
+        counts,
+        rejects_file: write_rejects.then(|| file_name(&rejects_path)),
+    };
+    let manifest_file = manifest
+        .write(&manifest_path)
+        .map_err(output_err(&manifest_path))?;
+
+    clk_file.commit().map_err(output_err(&opts.output))?;
+    if write_rejects {
+        rejects_file.commit().map_err(output_err(&rejects_path))?;
+    }
+    manifest_file.commit().map_err(output_err(&manifest_path))?;
+
+    Ok(EncodeSummary {
+        counts,
+        output: opts.output.clone(),
+        clk,
+        rejects: write_rejects.then_some(rejects_path),
+        manifest: manifest_path,
+        elapsed: started.elapsed(),
+        threads,
+    })
+}
+
+/// Record ids are opaque handles, but they must be usable as such: present, of bounded length,
+/// and free of control characters (which would corrupt CSV and terminal output downstream).
+fn check_id(id: &str) -> Result<(), Rejection> {
+    let reject = |code: &'static str, reason: &str| {
+        Err(Rejection {
+            field: None,
+            code,
+            reason: reason.to_string(),
+        })
+    };
+    if id.trim().is_empty() {
+        return reject("missing-id", "the record id is empty");
+    }
+    if id.len() > crate::io::clk::MAX_ID_BYTES {
+        return reject("id-too-long", "the record id is longer than 255 bytes");
+    }
+    if id.chars().any(char::is_control) {
+        return reject("invalid-id", "the record id contains a control character");
+    }
+    Ok(())
+}
+
+fn same_file(a: &Path, b: &Path) -> bool {
+    match (a.canonicalize(), b.canonicalize()) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => false,
+    }
+}
