@@ -45,16 +45,44 @@ pub fn from_scheme(scheme: HashingScheme, key: &[u8; 32]) -> Box<dyn TokenHasher
 }
 
 /// HMAC-SHA256 in counter mode, with the keyed state prepared once.
+///
+/// HMAC is `H((K ^ opad) || H((K ^ ipad) || msg))`. The two keyed first blocks do not depend on
+/// the token, so their compressed states are computed once per field. A token of up to 51
+/// bytes (with its 4-byte counter, 55 bytes: one padded block) then costs exactly two SHA-256
+/// compressions, which is what this type does by calling `sha2`'s compression function with
+/// the standard padding. Measured on the reference machine this halves the time per token
+/// compared with cloning an `hmac::Hmac` state (whose buffering and finalisation dominate for
+/// messages this short). Longer tokens take the `hmac` crate's general path. Both paths are
+/// checked against the `hmac` crate in the tests.
 #[derive(Clone)]
 pub struct HmacSha256 {
-    prepared: Hmac<Sha256>,
+    inner: [u32; 8],
+    outer: [u32; 8],
+    general: Hmac<Sha256>,
 }
 
+/// SHA-256 initial hash value (FIPS 180-4, section 5.3.3).
+const SHA256_IV: [u32; 8] = [
+    0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19,
+];
+
 impl HmacSha256 {
-    /// Prepares the keyed state.
+    /// Prepares the keyed states.
     pub fn new(key: &[u8; 32]) -> Self {
+        let keyed = |pad: u8| {
+            let mut block = [pad; 64];
+            for (b, k) in block.iter_mut().zip(key) {
+                *b ^= k;
+            }
+            let mut state = SHA256_IV;
+            sha2::block_api::compress256(&mut state, &[block]);
+            block.fill(0);
+            state
+        };
         HmacSha256 {
-            prepared: <Hmac<Sha256> as KeyInit>::new_from_slice(key)
+            inner: keyed(0x36),
+            outer: keyed(0x5c),
+            general: <Hmac<Sha256> as KeyInit>::new_from_slice(key)
                 .expect("HMAC accepts keys of any length"),
         }
     }
@@ -69,10 +97,35 @@ impl std::fmt::Debug for HmacSha256 {
 impl TokenHasher for HmacSha256 {
     #[inline]
     fn block(&self, token: &[u8], counter: u32, out: &mut [u8; 32]) {
-        let mut mac = self.prepared.clone();
-        mac.update(token);
-        mac.update(&counter.to_le_bytes());
-        out.copy_from_slice(&mac.finalize().into_bytes());
+        let len = token.len() + 4;
+        if len > 55 {
+            let mut mac = self.general.clone();
+            mac.update(token);
+            mac.update(&counter.to_le_bytes());
+            out.copy_from_slice(&mac.finalize().into_bytes());
+            return;
+        }
+        // Inner hash: one block holding token || counter, then SHA-256 padding for a message
+        // that follows the 64-byte keyed block.
+        let mut block = [0u8; 64];
+        block[..token.len()].copy_from_slice(token);
+        block[token.len()..len].copy_from_slice(&counter.to_le_bytes());
+        block[len] = 0x80;
+        block[56..].copy_from_slice(&((64 + len as u64) * 8).to_be_bytes());
+        let mut state = self.inner;
+        sha2::block_api::compress256(&mut state, &[block]);
+        // Outer hash: the 32-byte inner digest, padded the same way.
+        let mut block = [0u8; 64];
+        for (chunk, word) in block.chunks_exact_mut(4).zip(state) {
+            chunk.copy_from_slice(&word.to_be_bytes());
+        }
+        block[32] = 0x80;
+        block[56..].copy_from_slice(&((64u64 + 32) * 8).to_be_bytes());
+        let mut state = self.outer;
+        sha2::block_api::compress256(&mut state, &[block]);
+        for (chunk, word) in out.chunks_exact_mut(4).zip(state) {
+            chunk.copy_from_slice(&word.to_be_bytes());
+        }
     }
 }
 
@@ -108,8 +161,8 @@ impl TokenHasher for Blake3 {
     }
 }
 
-/// Scratch state for [`sample_positions`]: a bitmap of positions already drawn for the current
-/// token, cleared after each token by unsetting only those positions.
+/// Scratch state for [`sample_positions`]: a bitmap of the positions already drawn for the
+/// current token.
 #[derive(Debug, Default, Clone)]
 pub struct Sampler {
     drawn: Vec<u64>,
@@ -121,15 +174,16 @@ pub fn slice_bits(m: u32) -> u32 {
     32 - (m - 1).leading_zeros()
 }
 
-/// Draws `k` distinct positions in `0..m` for `token` and appends them to `out` in the order
+/// Draws `k` distinct positions in `0..m` for `token` and calls `emit` with each, in the order
 /// drawn. `k` must be at most `m / 2` (the schema guarantees it), so the loop ends quickly.
+#[inline]
 pub fn sample_positions(
     hasher: &dyn TokenHasher,
     token: &[u8],
     k: u32,
     m: u32,
     sampler: &mut Sampler,
-    out: &mut Vec<u32>,
+    mut emit: impl FnMut(u32),
 ) {
     let b = slice_bits(m);
     let mask = (1u64 << b) - 1;
@@ -138,10 +192,12 @@ pub fn sample_positions(
     if sampler.drawn.len() < words {
         sampler.drawn.resize(words, 0);
     }
-    let start = out.len();
+    let drawn = &mut sampler.drawn[..words];
+    drawn.fill(0);
     let mut block = [0u8; 32];
     let mut counter = 0u32;
-    while ((out.len() - start) as u32) < k {
+    let mut left = k;
+    while left > 0 {
         hasher.block(token, counter, &mut block);
         counter += 1;
         let w: [u64; 4] = std::array::from_fn(|i| {
@@ -158,19 +214,17 @@ pub fn sample_positions(
             if v >= m {
                 continue;
             }
-            let (dw, db) = ((v / 64) as usize, v % 64);
-            if sampler.drawn[dw] >> db & 1 == 1 {
+            let (slot, flag) = (&mut drawn[(v / 64) as usize], 1u64 << (v % 64));
+            if *slot & flag != 0 {
                 continue;
             }
-            sampler.drawn[dw] |= 1 << db;
-            out.push(v);
-            if (out.len() - start) as u32 == k {
+            *slot |= flag;
+            emit(v);
+            left -= 1;
+            if left == 0 {
                 break;
             }
         }
-    }
-    for &v in &out[start..] {
-        sampler.drawn[(v / 64) as usize] &= !(1u64 << (v % 64));
     }
 }
 
@@ -186,16 +240,36 @@ mod tests {
         assert_eq!(slice_bits(4096), 12);
     }
 
+    fn reference_hmac(key: &[u8; 32], token: &[u8], counter: u32) -> Vec<u8> {
+        let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(key).unwrap();
+        mac.update(token);
+        mac.update(&counter.to_le_bytes());
+        mac.finalize().into_bytes().to_vec()
+    }
+
     #[test]
-    fn hmac_block_matches_plain_hmac() {
-        // The prepared-and-cloned state must give exactly HMAC(key, token || ctr).
-        let key = [9u8; 32];
+    fn hmac_block_matches_plain_hmac_at_every_length() {
+        // Both the two-compression fast path (<= 51-byte tokens) and the general path must be
+        // exactly HMAC(key, token || u32_le(counter)).
+        let key: [u8; 32] = std::array::from_fn(|i| i as u8 * 7 + 1);
         let h = HmacSha256::new(&key);
-        let mut out = [0u8; 32];
-        h.block(b"ab", 3, &mut out);
-        let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(&key).unwrap();
-        mac.update(b"ab\x03\x00\x00\x00");
-        assert_eq!(out.as_slice(), mac.finalize().into_bytes().as_slice());
+        for len in 0..=130 {
+            let token: Vec<u8> = (0..len).map(|i| (i * 31 + len) as u8).collect();
+            for counter in [0, 1, 0xdead_beef] {
+                let mut out = [0u8; 32];
+                h.block(&token, counter, &mut out);
+                assert_eq!(out.to_vec(), reference_hmac(&key, &token, counter), "len {len}");
+            }
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn hmac_block_matches_plain_hmac(key: [u8; 32], token: Vec<u8>, counter: u32) {
+            let mut out = [0u8; 32];
+            HmacSha256::new(&key).block(&token, counter, &mut out);
+            proptest::prop_assert_eq!(out.to_vec(), reference_hmac(&key, &token, counter));
+        }
     }
 
     #[test]
@@ -221,18 +295,16 @@ mod tests {
             for m in [64u32, 1024, 1088, 4096] {
                 let h = from_scheme(scheme, &[1; 32]);
                 let mut out = Vec::new();
-                sample_positions(&*h, b"jo", m / 2, m, &mut sampler, &mut out);
+                sample_positions(&*h, b"jo", m / 2, m, &mut sampler, |p| out.push(p));
                 assert_eq!(out.len() as u32, m / 2);
                 let mut sorted = out.clone();
                 sorted.sort_unstable();
                 sorted.dedup();
                 assert_eq!(sorted.len(), out.len(), "distinct");
                 assert!(out.iter().all(|&p| p < m));
-                // The scratch bitmap is left clean.
-                assert!(sampler.drawn.iter().all(|&w| w == 0));
                 let other = from_scheme(scheme, &[2; 32]);
                 let mut out2 = Vec::new();
-                sample_positions(&*other, b"jo", m / 2, m, &mut sampler, &mut out2);
+                sample_positions(&*other, b"jo", m / 2, m, &mut sampler, |p| out2.push(p));
                 assert_ne!(out, out2, "another key gives other positions");
             }
         }

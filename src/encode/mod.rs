@@ -20,6 +20,7 @@
 
 pub mod bloom;
 pub mod hash;
+pub mod sha256x2;
 pub mod tokenize;
 
 use crate::keys::{KeyFingerprint, Secret};
@@ -49,7 +50,6 @@ pub struct Scratch {
     value: String,
     tmp: String,
     tokens: Tokens,
-    positions: Vec<u32>,
     sampler: Sampler,
     rbf: Vec<u64>,
 }
@@ -287,18 +287,14 @@ impl Encoder {
             }
         };
         for token in scratch.tokens.iter() {
-            scratch.positions.clear();
             hash::sample_positions(
                 &*field.hasher,
                 token.as_bytes(),
                 k,
                 field.bits,
                 &mut scratch.sampler,
-                &mut scratch.positions,
+                |p| set_bit(dest, field.offset_bits + p as usize),
             );
-            for &p in &scratch.positions {
-                set_bit(dest, field.offset_bits + p as usize);
-            }
         }
         Ok(n)
     }

@@ -2,7 +2,7 @@
 
 use std::fmt::Write as _;
 
-use chrono::NaiveDate;
+use chrono::{Datelike as _, NaiveDate};
 use chrono::format::{Item, Parsed, StrftimeItems};
 
 use super::NormalizeError;
@@ -11,7 +11,8 @@ use super::NormalizeError;
 ///
 /// Formats are tried in the declared order and the first that yields a complete, valid calendar
 /// date wins. Declare unambiguous formats: with both `%d/%m/%Y` and `%m/%d/%Y`, `01/02/2000`
-/// is read with whichever comes first.
+/// is read with whichever comes first. Dates outside the years 1000 to 9999 are refused: `%Y`
+/// accepts any number of digits, and `03/11/87` must not become the year 87.
 #[derive(Debug, Clone)]
 pub struct DateParser {
     formats: Vec<(String, Vec<Item<'static>>)>,
@@ -78,5 +79,6 @@ impl DateParser {
 fn parse_with(items: &[Item<'static>], input: &str) -> Option<NaiveDate> {
     let mut parsed = Parsed::new();
     chrono::format::parse(&mut parsed, input, items.iter()).ok()?;
-    parsed.to_naive_date().ok()
+    let date = parsed.to_naive_date().ok()?;
+    (1000..=9999).contains(&date.year()).then_some(date)
 }

@@ -1,1 +1,174 @@
 use super::*;
+
+fn params(words_bits: u32, filters: u16) -> ClkParams {
+    let schema_json = br#"{"version":1}"#.to_vec();
+    ClkParams {
+        schema_fingerprint: SchemaFingerprint(Sha256::digest(&schema_json).into()),
+        key_fingerprint: KeyFingerprint([7; 32]),
+        layout: if filters > 1 { Layout::Field } else { Layout::Clk },
+        hashing: HashingScheme::HmacSha256,
+        filter_bits: words_bits,
+        filters_per_record: filters,
+        schema_json,
+    }
+}
+
+fn write(dir: &Path, records: &[(&str, Vec<u64>)], p: ClkParams) -> Result<(PathBuf, ClkSummary), ClkError> {
+    let path = dir.join("x.clk");
+    let mut w = ClkWriter::create(&path, p)?;
+    for (i, (id, words)) in records.iter().enumerate() {
+        w.write_record(i as u64 + 1, id, words)?;
+    }
+    let (file, summary) = w.finish()?;
+    file.commit().unwrap();
+    Ok((path, summary))
+}
+
+use std::path::PathBuf;
+
+fn sample() -> Vec<(&'static str, Vec<u64>)> {
+    vec![
+        ("a", vec![1, 2]),
+        ("record-0002", vec![u64::MAX, 0]),
+        ("ü-id", vec![0x0123_4567_89ab_cdef, 42]),
+    ]
+}
+
+#[test]
+fn round_trip_streaming_and_bulk() {
+    let dir = tempfile::tempdir().unwrap();
+    let (path, summary) = write(dir.path(), &sample(), params(128, 1)).unwrap();
+    assert_eq!(summary.header.record_count, 3);
+    assert_eq!(summary.header.id_width, 16);
+    assert_eq!(std::fs::metadata(&path).unwrap().len(), summary.header.file_len());
+    assert_eq!(
+        summary.file_sha256,
+        <[u8; 32]>::from(Sha256::digest(std::fs::read(&path).unwrap()))
+    );
+
+    let mut r = ClkReader::open(&path).unwrap();
+    assert_eq!(r.header(), &summary.header);
+    let mut rec = ClkRecord::default();
+    let mut got = Vec::new();
+    while r.read_record(&mut rec).unwrap() {
+        got.push((rec.id.clone(), rec.words.clone()));
+    }
+    let want: Vec<_> = sample().into_iter().map(|(i, w)| (i.to_string(), w)).collect();
+    assert_eq!(got, want);
+
+    let data = ClkReader::open(&path).unwrap().read_all().unwrap();
+    assert_eq!(data.ids, ["a", "record-0002", "ü-id"]);
+    assert_eq!(data.record(2), &[0x0123_4567_89ab_cdef, 42]);
+}
+
+#[test]
+fn bytes_are_little_endian_at_fixed_offsets() {
+    let dir = tempfile::tempdir().unwrap();
+    let (path, summary) = write(dir.path(), &[("ab", vec![0x0102_0304_0506_0708, 0])], params(128, 1)).unwrap();
+    let bytes = std::fs::read(&path).unwrap();
+    assert_eq!(&bytes[..8], &MAGIC);
+    assert_eq!(u16::from_le_bytes([bytes[8], bytes[9]]), FILE_VERSION);
+    let start = summary.header.header_len();
+    assert_eq!(start % 8, 0);
+    assert_eq!(&bytes[start..start + 8], b"ab\0\0\0\0\0\0");
+    assert_eq!(&bytes[start + 8..start + 16], &[8, 7, 6, 5, 4, 3, 2, 1]);
+}
+
+#[test]
+fn empty_file_is_valid() {
+    let dir = tempfile::tempdir().unwrap();
+    let (path, _) = write(dir.path(), &[], params(1024, 1)).unwrap();
+    let data = ClkReader::open(&path).unwrap().read_all().unwrap();
+    assert!(data.ids.is_empty());
+}
+
+#[test]
+fn truncation_is_detected_before_reading() {
+    let dir = tempfile::tempdir().unwrap();
+    let (path, _) = write(dir.path(), &sample(), params(128, 1)).unwrap();
+    let bytes = std::fs::read(&path).unwrap();
+    for cut in [bytes.len() - 1, bytes.len() - 40, 200] {
+        std::fs::write(&path, &bytes[..cut]).unwrap();
+        let err = ClkReader::open(&path).unwrap_err();
+        assert!(matches!(err, ClkError::Size { kind: "truncated", .. }), "{cut}: {err}");
+    }
+    std::fs::write(&path, &bytes[..50]).unwrap();
+    assert!(matches!(ClkReader::open(&path).unwrap_err(), ClkError::NotClk { .. }));
+    let mut longer = bytes.clone();
+    longer.push(0);
+    std::fs::write(&path, &longer).unwrap();
+    assert!(matches!(ClkReader::open(&path).unwrap_err(), ClkError::Size { kind: "too long", .. }));
+}
+
+#[test]
+fn tampering_is_detected() {
+    let dir = tempfile::tempdir().unwrap();
+    let (path, summary) = write(dir.path(), &sample(), params(128, 1)).unwrap();
+    let bytes = std::fs::read(&path).unwrap();
+    // A flipped filter bit: the checksum fails at the end of the stream.
+    let mut bad = bytes.clone();
+    bad[summary.header.header_len() + 20] ^= 1;
+    std::fs::write(&path, &bad).unwrap();
+    assert!(matches!(
+        ClkReader::open(&path).unwrap().read_all().unwrap_err(),
+        ClkError::Checksum { .. }
+    ));
+    // A changed key fingerprint: the checksum fails too.
+    let mut bad = bytes.clone();
+    bad[50] ^= 0xff;
+    std::fs::write(&path, &bad).unwrap();
+    assert!(matches!(
+        ClkReader::open(&path).unwrap().read_all().unwrap_err(),
+        ClkError::Checksum { .. }
+    ));
+    // An edited embedded schema no longer matches its fingerprint.
+    let mut bad = bytes.clone();
+    bad[FIXED_HEADER + 2] ^= 1;
+    std::fs::write(&path, &bad).unwrap();
+    assert!(matches!(ClkReader::open(&path).unwrap_err(), ClkError::Corrupt { .. }));
+    // Another format version.
+    let mut bad = bytes.clone();
+    bad[8] = 9;
+    std::fs::write(&path, &bad).unwrap();
+    assert!(matches!(
+        ClkReader::open(&path).unwrap_err(),
+        ClkError::UnsupportedVersion { version: 9, .. }
+    ));
+    // Not an encoding file at all.
+    std::fs::write(&path, vec![b'x'; 500]).unwrap();
+    assert!(matches!(ClkReader::open(&path).unwrap_err(), ClkError::NotClk { .. }));
+}
+
+#[test]
+fn duplicate_ids_are_refused_with_both_rows() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut records = sample();
+    records.push(("record-0002", vec![0, 0]));
+    let err = write(dir.path(), &records, params(128, 1)).unwrap_err();
+    match err {
+        ClkError::DuplicateId { id, first_row, row } => {
+            assert_eq!((id.as_str(), first_row, row), ("record-0002", 2, 4));
+        }
+        other => panic!("{other:?}"),
+    }
+    // Nothing was left behind.
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+}
+
+#[test]
+fn many_distinct_ids_pass_the_membership_filter() {
+    // More ids than the first membership filter holds, so a second one is added.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("many.clk");
+    let mut w = ClkWriter::create(&path, params(64, 1)).unwrap();
+    let n = SEEN_START as u64 + 1000;
+    for i in 0..n {
+        w.write_record(i + 1, &format!("id{i}"), &[i]).unwrap();
+    }
+    let (file, summary) = w.finish().unwrap();
+    file.commit().unwrap();
+    assert_eq!(summary.header.record_count, n);
+    let data = ClkReader::open(&path).unwrap().read_all().unwrap();
+    assert_eq!(data.ids[66_000], "id66000");
+    assert_eq!(data.record(66_000), &[66_000]);
+}
