@@ -402,6 +402,19 @@ mod tests {
             let x2 = t.elapsed().as_nanos() as f64 / f64::from(N);
             black_box((s1, s2));
 
+            // compress256_x2 twice per iteration: four chains, to see the throughput ceiling.
+            let (mut s1, mut s2, mut s3, mut s4) =
+                (rng.state(), rng.state(), rng.state(), rng.state());
+            let t = Instant::now();
+            for i in 0..N / 4 {
+                let i = (i & 63) as usize;
+                compress256_x2(&mut s1, &blocks[i], &mut s2, &blocks[i ^ 1]);
+                compress256_x2(&mut s3, &blocks[i ^ 2], &mut s4, &blocks[i ^ 3]);
+            }
+            let x4 = t.elapsed().as_nanos() as f64 / f64::from(N);
+            black_box((s1, s2, s3, s4));
+
+            println!("four chains via two compress256_x2 calls: {x4:.2} ns/compression");
             println!(
                 "accelerated={} sha2 single: {single:.2} ns/compression; sha2 x2 (portable): \
                  {pair_sha2:.2} ns/compression; compress256_x2: {x2:.2} ns/compression; \

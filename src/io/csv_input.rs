@@ -11,7 +11,7 @@
 use std::fs::File;
 use std::io::{self, Read};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
 
 use csv::StringRecord;
 
@@ -65,6 +65,17 @@ pub enum InputError {
         /// Fields in this row.
         found: u64,
     },
+    /// A quoted field is still open at the end of the input.
+    #[error(
+        "{source_name}: the quoted field opened on line {line} is never closed, so every later \
+         row would be swallowed into it; the file is malformed or truncated"
+    )]
+    UnclosedQuote {
+        /// The file.
+        source_name: String,
+        /// Line of the opening quote, from 1.
+        line: u64,
+    },
     /// Any other CSV error.
     #[error("{source_name}: malformed CSV at line {line}: {message}")]
     Malformed {
@@ -114,46 +125,81 @@ pub struct InputRow {
 
 /// A CSV export opened for streaming.
 pub struct CsvInput {
-    reader: csv::Reader<CrlfProbe>,
+    reader: csv::Reader<ByteProbe>,
     headers: StringRecord,
     source_name: String,
     crlf: Arc<AtomicU8>,
+    open_quote: Arc<AtomicU64>,
 }
 
-/// Watches the input for its first line ending.
+/// Watches the raw bytes for what the CSV parser does not report.
 ///
-/// The CSV parser counts lines by `\n` but ends a CRLF record at the `\r`, so the line it
-/// reports for each record of a CRLF file is one short. Knowing the file's line ending lets
-/// [`CsvInput`] report the line a person sees in an editor.
-struct CrlfProbe {
+/// * The line ending: the parser counts lines by `\n` but ends a CRLF record at the `\r`, so the
+///   line it reports for each record of a CRLF file is one short. Knowing the file's line ending
+///   lets [`CsvInput`] report the line a person sees in an editor.
+/// * A quoted field still open at the end of the input: the parser accepts it, silently
+///   swallowing every later row into one field. This is what a truncated export or a stray
+///   quote looks like, so it is an error here. The probe follows the parser's quote states
+///   (RFC 4180 with doubled quotes as escapes).
+struct ByteProbe {
     inner: Box<dyn Read + Send>,
-    /// 0 = not seen yet, 1 = LF, 2 = CRLF.
+    delimiter: u8,
+    /// Shared with [`CsvInput`]: 0 = not seen yet, 1 = LF, 2 = CRLF.
     seen: Arc<AtomicU8>,
+    /// Shared with [`CsvInput`]: the line where a quote that never closed was opened (0: none).
+    open_quote: Arc<AtomicU64>,
     last: u8,
+    state: QuoteState,
+    line: u64,
+    quote_line: u64,
 }
 
-impl Read for CrlfProbe {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        if self.seen.load(Ordering::Relaxed) == 0 {
-            for &b in &buf[..n] {
-                if b == b'\n' {
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum QuoteState {
+    FieldStart,
+    Unquoted,
+    Quoted,
+    QuoteInQuoted,
+}
+
+impl ByteProbe {
+    fn scan(&mut self, bytes: &[u8]) {
+        use QuoteState::*;
+        for &b in bytes {
+            if b == b'\n' {
+                if self.seen.load(Ordering::Relaxed) == 0 {
                     let kind = if self.last == b'\r' { 2 } else { 1 };
                     self.seen.store(kind, Ordering::Relaxed);
-                    break;
                 }
-                self.last = b;
+                self.line += 1;
             }
+            self.last = b;
+            let end = b == self.delimiter || b == b'\n' || b == b'\r';
+            self.state = match (self.state, b) {
+                (FieldStart, b'"') => {
+                    self.quote_line = self.line;
+                    Quoted
+                }
+                (FieldStart | Unquoted, _) if end => FieldStart,
+                (FieldStart | Unquoted, _) => Unquoted,
+                (Quoted, b'"') => QuoteInQuoted,
+                (Quoted, _) => Quoted,
+                (QuoteInQuoted, b'"') => Quoted,
+                (QuoteInQuoted, _) if end => FieldStart,
+                (QuoteInQuoted, _) => Unquoted,
+            };
         }
-        Ok(n)
     }
 }
 
-impl std::fmt::Debug for CsvInput {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("CsvInput")
-            .field("source", &self.source_name)
-            .finish_non_exhaustive()
+impl Read for ByteProbe {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        if n == 0 && !buf.is_empty() && self.state == QuoteState::Quoted {
+            self.open_quote.store(self.quote_line, Ordering::Relaxed);
+        }
+        self.scan(&buf[..n]);
+        Ok(n)
     }
 }
 
@@ -179,10 +225,16 @@ impl CsvInput {
         delimiter: u8,
     ) -> Result<CsvInput, InputError> {
         let crlf = Arc::new(AtomicU8::new(0));
-        let source = CrlfProbe {
+        let open_quote = Arc::new(AtomicU64::new(0));
+        let source = ByteProbe {
             inner: source,
+            delimiter,
             seen: Arc::clone(&crlf),
+            open_quote: Arc::clone(&open_quote),
             last: 0,
+            state: QuoteState::FieldStart,
+            line: 1,
+            quote_line: 0,
         };
         let mut reader = csv::ReaderBuilder::new()
             .delimiter(delimiter)
@@ -202,6 +254,7 @@ impl CsvInput {
             headers,
             source_name,
             crlf,
+            open_quote,
         })
     }
 
@@ -261,7 +314,13 @@ impl CsvInput {
                 }
                 Ok(true)
             }
-            Ok(false) => Ok(false),
+            Ok(false) => match self.open_quote.load(Ordering::Relaxed) {
+                0 => Ok(false),
+                line => Err(InputError::UnclosedQuote {
+                    source_name: self.source_name.clone(),
+                    line,
+                }),
+            },
             Err(e) => Err(convert_error(
                 &self.source_name,
                 Some(&self.headers),
@@ -378,6 +437,16 @@ mod tests {
         let rows = read_all(input(b"id,name\r\n1,a\r\n2,\"x\r\ny\"\r\n3,c\r\n").unwrap()).unwrap();
         let lines: Vec<_> = rows.iter().map(|r| (r.row, r.line)).collect();
         assert_eq!(lines, [(1, 2), (2, 3), (3, 5)]);
+    }
+
+    #[test]
+    fn an_unclosed_quote_is_an_error_not_a_swallowed_file() {
+        let err = read_all(input(b"id,name\n1,\"a\n2,b\n3,c\n").unwrap()).unwrap_err();
+        assert!(matches!(err, InputError::UnclosedQuote { line: 2, .. }), "{err:?}");
+        // Closed quotes, doubled quotes and quotes inside unquoted fields are fine.
+        let rows = read_all(input(b"id,name\n1,\"a \"\"x\"\" b\"\n2,5'10\"\n").unwrap()).unwrap();
+        assert_eq!(rows.len(), 2);
+        assert_eq!(&rows[0].record[1], "a \"x\" b");
     }
 
     #[test]

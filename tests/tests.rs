@@ -1,0 +1,5 @@
+//! One integration test binary (as ripgrep does): CLI behaviour and golden vectors.
+
+mod cli;
+mod golden;
+mod util;
