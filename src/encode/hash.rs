@@ -24,8 +24,10 @@
 //!   CPUs without SHA extensions, and about as fast with them.
 
 use hmac::{Hmac, KeyInit, Mac};
+use zeroize::Zeroize as _;
 use sha2::Sha256;
 
+use super::tokenize::Tokens;
 use crate::schema::HashingScheme;
 
 /// A keyed scheme that turns a token into a stream of pseudo-random 32-byte blocks.
@@ -34,6 +36,18 @@ use crate::schema::HashingScheme;
 pub trait TokenHasher: Send + Sync + std::fmt::Debug {
     /// Writes block number `counter` (0, 1, ...) of `token`'s stream into `out`.
     fn block(&self, token: &[u8], counter: u32, out: &mut [u8; 32]);
+
+    /// Replaces `out` with block 0 of every token, in order. The result must equal one
+    /// [`TokenHasher::block`] call per token; a scheme may interleave the computations of
+    /// several tokens so that the CPU overlaps them.
+    fn first_blocks(&self, tokens: &Tokens, out: &mut Vec<[u8; 32]>) {
+        out.clear();
+        out.extend(tokens.iter().map(|t| {
+            let mut block = [0u8; 32];
+            self.block(t.as_bytes(), 0, &mut block);
+            block
+        }));
+    }
 }
 
 /// Builds the hasher of a scheme from a 32-byte field key.
@@ -88,44 +102,119 @@ impl HmacSha256 {
     }
 }
 
+impl Drop for HmacSha256 {
+    /// The keyed states are as good as the field key: wipe them. (`hmac` wipes its own state
+    /// with its `zeroize` feature.)
+    fn drop(&mut self) {
+        self.inner.zeroize();
+        self.outer.zeroize();
+    }
+}
+
 impl std::fmt::Debug for HmacSha256 {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("HmacSha256 { .. }")
     }
 }
 
-impl TokenHasher for HmacSha256 {
+impl HmacSha256 {
+    /// The inner block for a short message (`token || counter`, at most 55 bytes), padded
+    /// for a message that follows the 64-byte keyed block.
     #[inline]
-    fn block(&self, token: &[u8], counter: u32, out: &mut [u8; 32]) {
+    fn inner_block(token: &[u8], counter: u32) -> [u8; 64] {
         let len = token.len() + 4;
-        if len > 55 {
-            let mut mac = self.general.clone();
-            mac.update(token);
-            mac.update(&counter.to_le_bytes());
-            out.copy_from_slice(&mac.finalize().into_bytes());
-            return;
-        }
-        // Inner hash: one block holding token || counter, then SHA-256 padding for a message
-        // that follows the 64-byte keyed block.
         let mut block = [0u8; 64];
         block[..token.len()].copy_from_slice(token);
         block[token.len()..len].copy_from_slice(&counter.to_le_bytes());
         block[len] = 0x80;
         block[56..].copy_from_slice(&((64 + len as u64) * 8).to_be_bytes());
-        let mut state = self.inner;
-        sha2::block_api::compress256(&mut state, &[block]);
-        // Outer hash: the 32-byte inner digest, padded the same way.
+        block
+    }
+
+    /// The outer block: the 32-byte inner digest, padded the same way.
+    #[inline]
+    fn outer_block(inner: [u32; 8]) -> [u8; 64] {
         let mut block = [0u8; 64];
-        for (chunk, word) in block.chunks_exact_mut(4).zip(state) {
+        for (chunk, word) in block.chunks_exact_mut(4).zip(inner) {
             chunk.copy_from_slice(&word.to_be_bytes());
         }
         block[32] = 0x80;
         block[56..].copy_from_slice(&((64u64 + 32) * 8).to_be_bytes());
-        let mut state = self.outer;
-        sha2::block_api::compress256(&mut state, &[block]);
+        block
+    }
+
+    #[inline]
+    fn digest_bytes(state: [u32; 8], out: &mut [u8; 32]) {
         for (chunk, word) in out.chunks_exact_mut(4).zip(state) {
             chunk.copy_from_slice(&word.to_be_bytes());
         }
+    }
+
+    fn general(&self, token: &[u8], counter: u32, out: &mut [u8; 32]) {
+        let mut mac = self.general.clone();
+        mac.update(token);
+        mac.update(&counter.to_le_bytes());
+        out.copy_from_slice(&mac.finalize().into_bytes());
+    }
+}
+
+/// Longest token that fits the two-compression path (with its 4-byte counter and padding).
+const SHORT_TOKEN: usize = 51;
+
+impl TokenHasher for HmacSha256 {
+    #[inline]
+    fn block(&self, token: &[u8], counter: u32, out: &mut [u8; 32]) {
+        if token.len() > SHORT_TOKEN {
+            return self.general(token, counter, out);
+        }
+        let mut state = self.inner;
+        sha2::block_api::compress256(&mut state, &[Self::inner_block(token, counter)]);
+        let inner = state;
+        let mut state = self.outer;
+        sha2::block_api::compress256(&mut state, &[Self::outer_block(inner)]);
+        Self::digest_bytes(state, out);
+    }
+
+    fn first_blocks(&self, tokens: &Tokens, out: &mut Vec<[u8; 32]>) {
+        out.clear();
+        out.resize(tokens.len(), [0; 32]);
+        let mut iter = tokens.iter().map(str::as_bytes).zip(out.iter_mut());
+        while let Some((a, out_a)) = iter.next() {
+            match iter.next() {
+                Some((b, out_b)) if a.len() <= SHORT_TOKEN && b.len() <= SHORT_TOKEN => {
+                    self.pair(a, b, out_a, out_b)
+                }
+                Some((b, out_b)) => {
+                    self.block(a, 0, out_a);
+                    self.block(b, 0, out_b);
+                }
+                None => self.block(a, 0, out_a),
+            }
+        }
+    }
+}
+
+impl HmacSha256 {
+    /// Block 0 of two short tokens, the two chains interleaved in one instruction stream
+    /// (a single SHA-256 compression is latency-bound; see [`super::sha256x2`]).
+    #[inline]
+    fn pair(&self, a: &[u8], b: &[u8], out_a: &mut [u8; 32], out_b: &mut [u8; 32]) {
+        let (mut ia, mut ib) = (self.inner, self.inner);
+        super::sha256x2::compress256_x2(
+            &mut ia,
+            &Self::inner_block(a, 0),
+            &mut ib,
+            &Self::inner_block(b, 0),
+        );
+        let (mut oa, mut ob) = (self.outer, self.outer);
+        super::sha256x2::compress256_x2(
+            &mut oa,
+            &Self::outer_block(ia),
+            &mut ob,
+            &Self::outer_block(ib),
+        );
+        Self::digest_bytes(oa, out_a);
+        Self::digest_bytes(ob, out_b);
     }
 }
 
@@ -141,6 +230,12 @@ impl Blake3 {
         Blake3 {
             prepared: blake3::Hasher::new_keyed(key),
         }
+    }
+}
+
+impl Drop for Blake3 {
+    fn drop(&mut self) {
+        self.prepared.zeroize();
     }
 }
 
@@ -174,58 +269,111 @@ pub fn slice_bits(m: u32) -> u32 {
     32 - (m - 1).leading_zeros()
 }
 
-/// Draws `k` distinct positions in `0..m` for `token` and calls `emit` with each, in the order
-/// drawn. `k` must be at most `m / 2` (the schema guarantees it), so the loop ends quickly.
+/// Draws `k` distinct positions in `0..m` for `token` and sets them in `target` (a filter of
+/// `m` bits, `m` a multiple of 64). `first` is block 0 of the token's stream (computed ahead,
+/// see [`TokenHasher::first_blocks`]); later blocks are computed here if needed. `k` must be at
+/// most `m / 2` (the schema guarantees it), so the loop ends quickly.
 #[inline]
 pub fn sample_positions(
     hasher: &dyn TokenHasher,
     token: &[u8],
+    first: &[u8; 32],
     k: u32,
     m: u32,
     sampler: &mut Sampler,
-    mut emit: impl FnMut(u32),
+    target: &mut [u64],
 ) {
-    let b = slice_bits(m);
-    let mask = (1u64 << b) - 1;
-    let per_block = 256 / b;
-    let words = (m as usize).div_ceil(64);
+    let sample = match slice_bits(m) {
+        6 => sample_into::<6>,
+        7 => sample_into::<7>,
+        8 => sample_into::<8>,
+        9 => sample_into::<9>,
+        10 => sample_into::<10>,
+        11 => sample_into::<11>,
+        12 => sample_into::<12>,
+        13 => sample_into::<13>,
+        14 => sample_into::<14>,
+        15 => sample_into::<15>,
+        _ => sample_into::<16>,
+    };
+    sample(hasher, token, first, k, m, sampler, target);
+}
+
+/// [`sample_positions`] for slices of `B` bits (a constant, so slice offsets are known at
+/// compile time).
+///
+/// The token's positions are collected in a scratch filter `t` (zero between calls). When `m`
+/// is a power of two every slice is in range, so the first `k` slices are ORed in without
+/// branches and one popcount tells whether they were distinct (they are, most of the time);
+/// only otherwise, or for other `m`, are further slices taken one by one with the checks. The
+/// accepted set is the same either way: the first `k` distinct in-range slices of the stream.
+fn sample_into<const B: u32>(
+    hasher: &dyn TokenHasher,
+    token: &[u8],
+    first: &[u8; 32],
+    k: u32,
+    m: u32,
+    sampler: &mut Sampler,
+    target: &mut [u64],
+) {
+    let words = m as usize / 64;
     if sampler.drawn.len() < words {
         sampler.drawn.resize(words, 0);
     }
-    let drawn = &mut sampler.drawn[..words];
-    drawn.fill(0);
-    let mut block = [0u8; 32];
-    let mut counter = 0u32;
-    let mut left = k;
-    while left > 0 {
-        hasher.block(token, counter, &mut block);
-        counter += 1;
-        let w: [u64; 4] = std::array::from_fn(|i| {
-            u64::from_le_bytes(block[i * 8..i * 8 + 8].try_into().expect("8 bytes"))
-        });
-        for s in 0..per_block {
-            let bit = s * b;
-            let (word, shift) = ((bit / 64) as usize, bit % 64);
-            let mut v = w[word] >> shift;
-            if shift + b > 64 {
-                v |= w[word + 1] << (64 - shift);
-            }
-            let v = (v & mask) as u32;
-            if v >= m {
-                continue;
-            }
-            let (slot, flag) = (&mut drawn[(v / 64) as usize], 1u64 << (v % 64));
-            if *slot & flag != 0 {
-                continue;
-            }
+    let t = &mut sampler.drawn[..words];
+    let per_block = 256 / B;
+    let mut w = block_words(first);
+    let mut next = 0u32; // next slice in the current block
+    let mut counter = 1u32; // next block to compute
+    let mut have = 0u32;
+    if m.is_power_of_two() && k <= per_block {
+        for s in 0..k {
+            let v = slice::<B>(&w, s) as usize;
+            t[v / 64] |= 1u64 << (v % 64);
+        }
+        have = t.iter().map(|x| x.count_ones()).sum();
+        next = k;
+    }
+    while have < k {
+        if next == per_block {
+            let mut block = [0u8; 32];
+            hasher.block(token, counter, &mut block);
+            w = block_words(&block);
+            counter += 1;
+            next = 0;
+        }
+        let v = slice::<B>(&w, next);
+        next += 1;
+        if v >= m {
+            continue;
+        }
+        let (slot, flag) = (&mut t[(v / 64) as usize], 1u64 << (v % 64));
+        if *slot & flag == 0 {
             *slot |= flag;
-            emit(v);
-            left -= 1;
-            if left == 0 {
-                break;
-            }
+            have += 1;
         }
     }
+    for (dst, src) in target.iter_mut().zip(t.iter_mut()) {
+        *dst |= *src;
+        *src = 0;
+    }
+}
+
+#[inline(always)]
+fn block_words(block: &[u8; 32]) -> [u64; 4] {
+    std::array::from_fn(|i| u64::from_le_bytes(block[i * 8..i * 8 + 8].try_into().expect("8")))
+}
+
+/// Slice `s` of `B` bits of a 256-bit little-endian block.
+#[inline(always)]
+fn slice<const B: u32>(w: &[u64; 4], s: u32) -> u32 {
+    let bit = s * B;
+    let (word, shift) = ((bit / 64) as usize, bit % 64);
+    let mut v = w[word] >> shift;
+    if shift + B > 64 {
+        v |= w[word + 1] << (64 - shift);
+    }
+    (v & ((1u64 << B) - 1)) as u32
 }
 
 #[cfg(test)]
@@ -265,6 +413,28 @@ mod tests {
 
     proptest::proptest! {
         #[test]
+        fn first_blocks_equal_single_blocks(key: [u8; 32], values in proptest::collection::vec("\\PC{0,30}", 0..9)) {
+            let mut tokens = Tokens::default();
+            for v in &values {
+                tokens.push(v);
+            }
+            for scheme in [HashingScheme::HmacSha256, HashingScheme::Blake3] {
+                let h = from_scheme(scheme, &key);
+                let mut batch = Vec::new();
+                h.first_blocks(&tokens, &mut batch);
+                let single: Vec<[u8; 32]> = tokens
+                    .iter()
+                    .map(|t| {
+                        let mut b = [0; 32];
+                        h.block(t.as_bytes(), 0, &mut b);
+                        b
+                    })
+                    .collect();
+                proptest::prop_assert_eq!(batch, single);
+            }
+        }
+
+        #[test]
         fn hmac_block_matches_plain_hmac(key: [u8; 32], token: Vec<u8>, counter: u32) {
             let mut out = [0u8; 32];
             HmacSha256::new(&key).block(&token, counter, &mut out);
@@ -294,17 +464,17 @@ mod tests {
         for scheme in [HashingScheme::HmacSha256, HashingScheme::Blake3] {
             for m in [64u32, 1024, 1088, 4096] {
                 let h = from_scheme(scheme, &[1; 32]);
-                let mut out = Vec::new();
-                sample_positions(&*h, b"jo", m / 2, m, &mut sampler, |p| out.push(p));
-                assert_eq!(out.len() as u32, m / 2);
-                let mut sorted = out.clone();
-                sorted.sort_unstable();
-                sorted.dedup();
-                assert_eq!(sorted.len(), out.len(), "distinct");
-                assert!(out.iter().all(|&p| p < m));
+                let mut first = [0; 32];
+                h.block(b"jo", 0, &mut first);
+                let mut out = vec![0u64; m as usize / 64];
+                sample_positions(&*h, b"jo", &first, m / 2, m, &mut sampler, &mut out);
+                let set: u32 = out.iter().map(|w| w.count_ones()).sum();
+                assert_eq!(set, m / 2, "exactly k distinct positions");
+                assert!(sampler.drawn.iter().all(|&w| w == 0), "scratch left clean");
                 let other = from_scheme(scheme, &[2; 32]);
-                let mut out2 = Vec::new();
-                sample_positions(&*other, b"jo", m / 2, m, &mut sampler, |p| out2.push(p));
+                let mut out2 = vec![0u64; m as usize / 64];
+                other.block(b"jo", 0, &mut first);
+                sample_positions(&*other, b"jo", &first, m / 2, m, &mut sampler, &mut out2);
                 assert_ne!(out, out2, "another key gives other positions");
             }
         }

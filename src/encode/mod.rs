@@ -29,7 +29,7 @@ use crate::schema::{
     HashingScheme, Layout, MissingRule, Schema, SchemaError, SchemaFingerprint, Weight,
 };
 
-use self::bloom::{RbfPlan, set_bit};
+use self::bloom::RbfPlan;
 use self::hash::{Sampler, TokenHasher};
 use self::tokenize::{Tokenize, Tokens};
 
@@ -50,6 +50,7 @@ pub struct Scratch {
     value: String,
     tmp: String,
     tokens: Tokens,
+    firsts: Vec<[u8; 32]>,
     sampler: Sampler,
     rbf: Vec<u64>,
 }
@@ -286,14 +287,20 @@ impl Encoder {
                 ((f64::from(bits) / n as f64).round() as u32).clamp(1, field.bits / 2)
             }
         };
-        for token in scratch.tokens.iter() {
+        // All first blocks up front: the hasher may overlap several tokens' computations, and
+        // sampling then never waits on a hash in flight.
+        field.hasher.first_blocks(&scratch.tokens, &mut scratch.firsts);
+        let start = field.offset_bits / 64;
+        let target = &mut dest[start..start + field.bits as usize / 64];
+        for (token, first) in scratch.tokens.iter().zip(&scratch.firsts) {
             hash::sample_positions(
                 &*field.hasher,
                 token.as_bytes(),
+                first,
                 k,
                 field.bits,
                 &mut scratch.sampler,
-                |p| set_bit(dest, field.offset_bits + p as usize),
+                target,
             );
         }
         Ok(n)

@@ -12,42 +12,50 @@ use crate::schema::TokenizerSpec;
 /// The character used to pad q-grams.
 pub const PAD: char = '_';
 
-/// A reusable list of tokens stored back to back in one buffer.
+/// A reusable list of tokens: byte ranges of one text buffer.
+///
+/// Ranges may overlap, so the q-grams of a value are windows of one padded copy of it rather
+/// than one copy per gram.
 #[derive(Debug, Default, Clone)]
 pub struct Tokens {
     bytes: String,
-    ends: Vec<usize>,
+    spans: Vec<(u32, u32)>,
 }
 
 impl Tokens {
     /// Removes all tokens, keeping the allocations.
     pub fn clear(&mut self) {
         self.bytes.clear();
-        self.ends.clear();
+        self.spans.clear();
     }
 
     /// Number of tokens.
     pub fn len(&self) -> usize {
-        self.ends.len()
+        self.spans.len()
     }
 
     /// True if there are no tokens.
     pub fn is_empty(&self) -> bool {
-        self.ends.is_empty()
+        self.spans.is_empty()
     }
 
     /// The tokens, in order.
     pub fn iter(&self) -> impl Iterator<Item = &str> + '_ {
-        let mut start = 0;
-        self.ends.iter().map(move |&end| {
-            let t = &self.bytes[start..end];
-            start = end;
-            t
-        })
+        self.spans
+            .iter()
+            .map(|&(start, end)| &self.bytes[start as usize..end as usize])
     }
 
-    fn finish(&mut self) {
-        self.ends.push(self.bytes.len());
+    /// Appends one token.
+    pub fn push(&mut self, token: &str) {
+        let start = self.bytes.len();
+        self.bytes.push_str(token);
+        self.finish(start);
+    }
+
+    /// Records the text written since `start` as one token.
+    fn finish(&mut self, start: usize) {
+        self.spans.push((start as u32, self.bytes.len() as u32));
     }
 }
 
@@ -123,28 +131,56 @@ pub struct Qgrams {
 
 impl Tokenize for Qgrams {
     fn tokenize(&self, value: &str, out: &mut Tokens) -> Result<(), TokenizeError> {
-        let pad = if self.padding { self.q - 1 } else { 0 };
-        let padded = std::iter::repeat_n(PAD, pad)
-            .chain(value.chars())
-            .chain(std::iter::repeat_n(PAD, pad));
-        // A ring of the last q characters (q <= 8): no allocation per value.
-        let mut ring = [PAD; 8];
-        let mut seen = 0usize;
-        for c in padded {
-            ring[seen % self.q] = c;
-            seen += 1;
-            if seen >= self.q {
-                let pos = seen - self.q;
-                if self.positional {
-                    let _ = write!(out.bytes, "{pos}:");
-                }
-                out.bytes.extend((pos..seen).map(|i| ring[i % self.q]));
-                out.finish();
+        let q = self.q;
+        let pad = if self.padding { q - 1 } else { 0 };
+        // One padded copy of the value; each gram is a window of q characters of it.
+        let base = out.bytes.len();
+        out.bytes.extend(std::iter::repeat_n(PAD, pad));
+        out.bytes.push_str(value);
+        out.bytes.extend(std::iter::repeat_n(PAD, pad));
+        let end = out.bytes.len();
+        if self.positional {
+            return self.positional_grams(base, out);
+        }
+        // Byte offsets of the last q+1 character starts, in a ring (q <= 8).
+        let mut ring = [0usize; 9];
+        let mut chars = 0usize;
+        for (offset, _) in out.bytes[base..end].char_indices() {
+            ring[chars % (q + 1)] = base + offset;
+            chars += 1;
+            if chars > q {
+                let start = ring[(chars - 1 - q) % (q + 1)];
+                out.spans.push((start as u32, (base + offset) as u32));
             }
         }
-        if seen < self.q {
-            out.bytes.push_str(value);
-            out.finish();
+        if chars >= q {
+            let start = ring[(chars - q) % (q + 1)];
+            out.spans.push((start as u32, end as u32));
+        } else {
+            // Shorter than q (only without padding): the value is its own token.
+            out.spans.push((base as u32, end as u32));
+        }
+        Ok(())
+    }
+}
+
+impl Qgrams {
+    /// Positional grams need a `pos:` prefix each, so they are written out one by one after
+    /// the padded value (which is left in the buffer, unused).
+    fn positional_grams(&self, base: usize, out: &mut Tokens) -> Result<(), TokenizeError> {
+        let padded: Vec<char> = out.bytes[base..].chars().collect();
+        if padded.len() < self.q {
+            let text: String = padded.iter().collect();
+            let start = out.bytes.len();
+            let _ = write!(out.bytes, "0:{text}");
+            out.finish(start);
+            return Ok(());
+        }
+        for (pos, gram) in padded.windows(self.q).enumerate() {
+            let start = out.bytes.len();
+            let _ = write!(out.bytes, "{pos}:");
+            out.bytes.extend(gram);
+            out.finish(start);
         }
         Ok(())
     }
@@ -156,8 +192,7 @@ pub struct Exact;
 
 impl Tokenize for Exact {
     fn tokenize(&self, value: &str, out: &mut Tokens) -> Result<(), TokenizeError> {
-        out.bytes.push_str(value);
-        out.finish();
+        out.push(value);
         Ok(())
     }
 }
@@ -189,8 +224,9 @@ impl Tokenize for Numeric {
         }
         let index = index as i64;
         for i in -self.resolution..=self.resolution {
+            let start = out.bytes.len();
             let _ = write!(out.bytes, "n{}", index + i);
-            out.finish();
+            out.finish(start);
         }
         Ok(())
     }
@@ -220,12 +256,11 @@ impl Tokenize for DateParts {
         if chrono::NaiveDate::from_ymd_opt(y as i32, m, d).is_none() {
             return Err(TokenizeError::InvalidDate);
         }
-        let _ = write!(out.bytes, "y{y:04}");
-        out.finish();
-        let _ = write!(out.bytes, "m{m:02}");
-        out.finish();
-        let _ = write!(out.bytes, "d{d:02}");
-        out.finish();
+        for (prefix, n, width) in [('y', y, 4), ('m', m, 2), ('d', d, 2)] {
+            let start = out.bytes.len();
+            let _ = write!(out.bytes, "{prefix}{n:0width$}");
+            out.finish(start);
+        }
         Ok(())
     }
 }

@@ -1,6 +1,5 @@
 //! Atomic output: write to a temporary file beside the target, rename on success.
 
-use std::fs::File;
 use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
 
@@ -49,12 +48,6 @@ impl AtomicFile {
         tmp.as_file().sync_all()?;
         tmp.persist(&self.path).map_err(|e| e.error)?;
         Ok(())
-    }
-
-    /// The underlying file, for reading back what was written (after a flush).
-    pub fn file_mut(&mut self) -> io::Result<&mut File> {
-        self.inner.flush()?;
-        Ok(self.inner.get_mut().as_file_mut())
     }
 }
 

@@ -481,17 +481,13 @@ impl ClkWriter {
                 .map_err(io_err)?;
             emit(&record, &mut out).map_err(io_err)?;
         }
+        // The trailer hashes every byte before it; the manifest's hash covers the trailer too,
+        // so it continues from a copy of the same state instead of reading the file again.
+        let mut whole = hasher.clone();
         let digest: [u8; 32] = hasher.finalize().into();
+        whole.update(digest);
         out.write_all(&digest).map_err(io_err)?;
         out.flush().map_err(io_err)?;
-        let mut whole = Sha256::new();
-        // The file hash for the manifest covers the trailer too; hash it by reading back
-        // (the data is fresh in the page cache).
-        {
-            let file = out.file_mut().map_err(io_err)?;
-            file.seek(SeekFrom::Start(0)).map_err(io_err)?;
-            io::copy(file, &mut HashWriter(&mut whole)).map_err(io_err)?;
-        }
         Ok((
             out,
             ClkSummary {
@@ -547,18 +543,6 @@ fn check_suspects(
         }
     }
     Ok(())
-}
-
-struct HashWriter<'a>(&'a mut Sha256);
-
-impl Write for HashWriter<'_> {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.0.update(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
-    }
 }
 
 /// One record read back.

@@ -71,7 +71,7 @@ impl DateParser {
     ) -> Result<(), NormalizeError> {
         let d = self.parse(input)?;
         // Writing to a String cannot fail.
-        let _ = write!(out, "{}", d.format("%Y-%m-%d"));
+        let _ = write!(out, "{:04}-{:02}-{:02}", d.year(), d.month(), d.day());
         Ok(())
     }
 }

@@ -166,10 +166,15 @@ impl Normalizer {
             scratch.clear();
             match step {
                 Compiled::Text(step) => text::apply(step, out, scratch),
-                Compiled::Date(parser) => parser.normalize_into(out, scratch)?,
-                Compiled::Phonetic(p) => p.encode_into(out, scratch),
+                Compiled::Date(parser) => {
+                    parser.normalize_into(out, scratch)?;
+                    std::mem::swap(out, scratch);
+                }
+                Compiled::Phonetic(p) => {
+                    p.encode_into(out, scratch);
+                    std::mem::swap(out, scratch);
+                }
             }
-            std::mem::swap(out, scratch);
         }
         Ok(())
     }

@@ -5,69 +5,75 @@ use unicode_normalization::{IsNormalized, UnicodeNormalization, char::is_combini
 
 use super::NormalizeStep;
 
-/// Applies one text step, reading `input` and appending to `out` (empty on entry).
-pub(super) fn apply(step: &NormalizeStep, input: &str, out: &mut String) {
+/// Applies one text step to `value` in place. Steps that cannot work in place write into
+/// `scratch` (empty on entry) and swap it with `value`. Clean ASCII input, the common case,
+/// is mostly left untouched without a copy.
+pub(super) fn apply(step: &NormalizeStep, value: &mut String, scratch: &mut String) {
     match step {
         NormalizeStep::Nfkc => {
-            // ASCII and most already-clean text is NFKC: skip the work.
-            if unicode_normalization::is_nfkc_quick(input.chars()) == IsNormalized::Yes {
-                out.push_str(input);
-            } else {
-                out.extend(input.nfkc());
+            if !value.is_ascii()
+                && unicode_normalization::is_nfkc_quick(value.chars()) != IsNormalized::Yes
+            {
+                scratch.extend(value.nfkc());
+                std::mem::swap(value, scratch);
             }
         }
         NormalizeStep::Casefold => {
-            if input.is_ascii() {
-                out.push_str(input);
-                out.make_ascii_lowercase();
+            if value.is_ascii() {
+                value.make_ascii_lowercase();
             } else {
-                out.extend(caseless::Caseless::default_case_fold(input.chars()));
+                scratch.extend(caseless::Caseless::default_case_fold(value.chars()));
+                std::mem::swap(value, scratch);
             }
         }
         NormalizeStep::StripDiacritics => {
-            if input.is_ascii() {
-                out.push_str(input);
-            } else {
+            if !value.is_ascii() {
                 // Decompose, drop the marks, then recompose what is left (Hangul, etc.).
-                out.extend(input.nfd().filter(|c| !is_combining_mark(*c)).nfc());
+                scratch.extend(value.nfd().filter(|c| !is_combining_mark(*c)).nfc());
+                std::mem::swap(value, scratch);
             }
         }
         NormalizeStep::Ascii => {
-            if input.is_ascii() {
-                out.push_str(input);
-            } else {
-                out.push_str(&deunicode::deunicode(input));
+            if !value.is_ascii() {
+                scratch.push_str(&deunicode::deunicode(value));
+                std::mem::swap(value, scratch);
             }
         }
         NormalizeStep::CollapseWhitespace => {
-            for (i, word) in input.split_whitespace().enumerate() {
-                if i > 0 {
-                    out.push(' ');
+            let clean = !value.starts_with(char::is_whitespace)
+                && !value.ends_with(char::is_whitespace)
+                && !value
+                    .as_bytes()
+                    .windows(2)
+                    .any(|w| w[0].is_ascii_whitespace() && w[1].is_ascii_whitespace())
+                && value
+                    .chars()
+                    .all(|c| c == ' ' || !c.is_whitespace());
+            if !clean {
+                for (i, word) in value.split_whitespace().enumerate() {
+                    if i > 0 {
+                        scratch.push(' ');
+                    }
+                    scratch.push_str(word);
                 }
-                out.push_str(word);
+                std::mem::swap(value, scratch);
             }
         }
-        NormalizeStep::RemoveWhitespace => {
-            out.extend(input.chars().filter(|c| !c.is_whitespace()));
-        }
+        NormalizeStep::RemoveWhitespace => value.retain(|c| !c.is_whitespace()),
         NormalizeStep::StripPunctuation => {
-            out.extend(
-                input
-                    .chars()
-                    .filter(|c| c.is_alphanumeric() || c.is_whitespace()),
-            );
+            value.retain(|c| c.is_alphanumeric() || c.is_whitespace());
         }
-        NormalizeStep::DigitsOnly => {
-            out.extend(input.chars().filter(char::is_ascii_digit));
-        }
+        NormalizeStep::DigitsOnly => value.retain(|c| c.is_ascii_digit()),
         NormalizeStep::Truncate(n) => {
-            out.extend(input.chars().take(*n as usize));
+            if let Some((cut, _)) = value.char_indices().nth(*n as usize) {
+                value.truncate(cut);
+            }
         }
         // Compiled separately (they carry state); listed so the match stays exhaustive.
         NormalizeStep::Date { .. }
         | NormalizeStep::Soundex
         | NormalizeStep::DoubleMetaphone
-        | NormalizeStep::Nysiis => out.push_str(input),
+        | NormalizeStep::Nysiis => {}
     }
 }
 
