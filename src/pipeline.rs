@@ -160,8 +160,8 @@ pub fn encode_csv(
         let path = path.display().to_string();
         move |source| EncodeError::Output { path, source }
     };
-    let mut rejects = RejectWriter::create(&rejects_path).map_err(output_err(&rejects_path))?;
-    let mut writer = ClkWriter::create(
+    let rejects = RejectWriter::create(&rejects_path).map_err(output_err(&rejects_path))?;
+    let writer = ClkWriter::create(
         &opts.output,
         ClkParams {
             schema_fingerprint: encoder.schema_fingerprint(),
@@ -177,20 +177,25 @@ pub fn encode_csv(
     let words = encoder.words_per_record();
     let chunk_rows = opts.chunk_rows;
     let mut rows_read = 0u64;
-    std::thread::scope(|scope| -> Result<(), EncodeError> {
-        let (tx, rx) = mpsc::sync_channel::<Result<(Vec<InputRow>, u64), InputError>>(2);
-        let (recycle_tx, recycle_rx) = mpsc::channel::<Vec<InputRow>>();
+    // Three stages overlap: a reader thread parses CSV chunks, this thread encodes each chunk
+    // on the pool, and a writer thread appends the results in order. Buffers travel back to
+    // the stage that fills them, so steady state allocates nothing.
+    let (writer, rejects) = std::thread::scope(|scope| {
+        let (read_tx, read_rx) = mpsc::sync_channel::<Result<(Vec<InputRow>, u64), InputError>>(2);
+        let (rows_back_tx, rows_back_rx) = mpsc::channel::<Vec<InputRow>>();
+        let (write_tx, write_rx) = mpsc::sync_channel::<Encoded>(2);
+        let (bufs_back_tx, bufs_back_rx) = mpsc::channel::<Encoded>();
         scope.spawn(move || {
             loop {
-                let mut rows = recycle_rx.try_recv().unwrap_or_default();
+                let mut rows = rows_back_rx.try_recv().unwrap_or_default();
                 let msg = input
                     .read_chunk(&mut rows, chunk_rows)
                     .map(|n| (n, rows, input.bytes_read()));
                 let stop = match msg {
                     Ok((0, ..)) => true,
-                    Ok((_, rows, bytes)) => tx.send(Ok((rows, bytes))).is_err(),
+                    Ok((_, rows, bytes)) => read_tx.send(Ok((rows, bytes))).is_err(),
                     Err(e) => {
-                        let _ = tx.send(Err(e));
+                        let _ = read_tx.send(Err(e));
                         true
                     }
                 };
@@ -199,47 +204,68 @@ pub fn encode_csv(
                 }
             }
         });
-        let mut filters: Vec<u64> = Vec::new();
-        let mut outcomes: Vec<Result<(), Rejection>> = Vec::new();
-        for msg in rx {
-            let (rows, bytes) = msg?;
-            filters.clear();
-            filters.resize(rows.len() * words, 0);
-            pool.install(|| {
-                filters
-                    .par_chunks_mut(words)
-                    .zip(rows.par_iter())
-                    .map_init(Scratch::default, |scratch, (out, row)| {
-                        check_id(row.record.get(id_col).unwrap_or(""))?;
-                        encoder.encode_record(
-                            |i| row.record.get(field_cols[i]).unwrap_or(""),
-                            scratch,
-                            out,
-                        )
+        let rejects_path = &rejects_path;
+        let writing = scope.spawn(move || -> Result<(ClkWriter, RejectWriter), EncodeError> {
+            let (mut writer, mut rejects) = (writer, rejects);
+            for chunk in write_rx {
+                chunk.write(id_col, words, &mut writer, &mut rejects, rejects_path)?;
+                let Encoded {
+                    mut rows,
+                    filters,
+                    outcomes,
+                } = chunk;
+                rows_back_tx.send(std::mem::take(&mut rows)).ok();
+                bufs_back_tx
+                    .send(Encoded {
+                        rows,
+                        filters,
+                        outcomes,
                     })
-                    .collect_into_vec(&mut outcomes);
-            });
-            for ((row, outcome), bits) in rows.iter().zip(&outcomes).zip(filters.chunks(words)) {
-                let id = row.record.get(id_col).unwrap_or("");
-                match outcome {
-                    Ok(()) => writer.write_record(row.row, id, bits)?,
-                    Err(r) => rejects
-                        .write(&RejectRow {
-                            row: row.row,
-                            line: row.line,
-                            record_id: id.to_string(),
-                            field: r.field.clone().unwrap_or_default(),
-                            code: r.code.to_string(),
-                            reason: r.reason.clone(),
-                        })
-                        .map_err(output_err(&rejects_path))?,
-                }
+                    .ok();
             }
-            rows_read += rows.len() as u64;
-            progress(rows_read, bytes);
-            let _ = recycle_tx.send(rows);
-        }
-        Ok(())
+            Ok((writer, rejects))
+        });
+        let encoding = (|| -> Result<(), EncodeError> {
+            for msg in read_rx {
+                let (rows, bytes) = msg?;
+                let Encoded {
+                    mut filters,
+                    mut outcomes,
+                    ..
+                } = bufs_back_rx.try_recv().unwrap_or_default();
+                filters.clear();
+                filters.resize(rows.len() * words, 0);
+                pool.install(|| {
+                    filters
+                        .par_chunks_mut(words)
+                        .zip(rows.par_iter())
+                        .map_init(Scratch::default, |scratch, (out, row)| {
+                            check_id(row.record.get(id_col).unwrap_or(""))?;
+                            encoder.encode_record(
+                                |i| row.record.get(field_cols[i]).unwrap_or(""),
+                                scratch,
+                                out,
+                            )
+                        })
+                        .collect_into_vec(&mut outcomes);
+                });
+                rows_read += rows.len() as u64;
+                let chunk = Encoded {
+                    rows,
+                    filters,
+                    outcomes,
+                };
+                if write_tx.send(chunk).is_err() {
+                    break; // the writer failed; its error is reported below
+                }
+                progress(rows_read, bytes);
+            }
+            Ok(())
+        })();
+        drop(write_tx);
+        let written = writing.join().expect("writer thread does not panic");
+        encoding?;
+        written
     })?;
 
     let counts = Counts {
@@ -291,6 +317,48 @@ pub fn encode_csv(
         elapsed: started.elapsed(),
         threads,
     })
+}
+
+/// One encoded chunk on its way to the writer thread (and its buffers on their way back).
+#[derive(Default)]
+struct Encoded {
+    rows: Vec<InputRow>,
+    filters: Vec<u64>,
+    outcomes: Vec<Result<(), Rejection>>,
+}
+
+impl Encoded {
+    /// Appends the chunk to the outputs, in input order.
+    fn write(
+        &self,
+        id_col: usize,
+        words: usize,
+        writer: &mut ClkWriter,
+        rejects: &mut RejectWriter,
+        rejects_path: &Path,
+    ) -> Result<(), EncodeError> {
+        let rows = self.rows.iter().zip(&self.outcomes).zip(self.filters.chunks(words));
+        for ((row, outcome), bits) in rows {
+            let id = row.record.get(id_col).unwrap_or("");
+            match outcome {
+                Ok(()) => writer.write_record(row.row, id, bits)?,
+                Err(r) => rejects
+                    .write(&RejectRow {
+                        row: row.row,
+                        line: row.line,
+                        record_id: id.to_string(),
+                        field: r.field.clone().unwrap_or_default(),
+                        code: r.code.to_string(),
+                        reason: r.reason.clone(),
+                    })
+                    .map_err(|source| EncodeError::Output {
+                        path: rejects_path.display().to_string(),
+                        source,
+                    })?,
+            }
+        }
+        Ok(())
+    }
 }
 
 /// Record ids are opaque handles, but they must be usable as such: present, of bounded length,

@@ -295,7 +295,7 @@ mod x86 {
     /// The CPU must support the `sha`, `sse2`, `ssse3` and `sse4.1` features.
     #[inline]
     #[target_feature(enable = "sha,sse2,ssse3,sse4.1")]
-    unsafe fn rounds_x4(states: &mut [[u32; 8]; 4], mut w: [[__m128i; 4]; 4]) {
+    unsafe fn rounds_x4(states: &mut [[u32; 8]; 4], w: [[__m128i; 4]; 4]) {
         // SAFETY: every pointer comes from a live reference to a `[u32; 8]` (32 bytes) or the
         // 256-byte `K32`, and is offset by at most its size minus 16 bytes; the loads and stores
         // are the unaligned forms. The intrinsics need only the target features this function
@@ -313,49 +313,65 @@ mod x86 {
                 abef[l] = _mm_alignr_epi8(cdab, efgh, 8);
                 cdgh[l] = _mm_blend_epi16(efgh, cdab, 0xF0);
             }
-            // Four rounds on every lane with message words `w[_][$j]` and constants `K[4i..]`.
+            // The message words live in a stack ring buffer, `ring[lane][j]`, read and written
+            // with volatile accesses so the compiler keeps them there: the sixteen registers
+            // are needed for the eight round states and temporaries.
+            let mut ring = core::mem::MaybeUninit::<[[__m128i; 4]; 4]>::uninit();
+            let rp: *mut __m128i = ring.as_mut_ptr().cast();
+            for l in 0..4 {
+                for j in 0..4 {
+                    rp.add(4 * l + j).write_volatile(w[l][j]);
+                }
+            }
+            let rd = |l: usize, j: usize| rp.add(4 * l + j).read_volatile();
+
+            // Four rounds on lane `$l` with message words `$w` and constants `K[4i..]`.
             macro_rules! rounds4 {
-                ($j:expr, $i:expr) => {{
-                    let kv = _mm_loadu_si128(k.add($i));
-                    let t: [__m128i; 4] = core::array::from_fn(|l| _mm_add_epi32(w[l][$j], kv));
-                    for l in 0..4 {
-                        cdgh[l] = _mm_sha256rnds2_epu32(cdgh[l], abef[l], t[l]);
-                    }
-                    for l in 0..4 {
-                        let t = _mm_shuffle_epi32(t[l], 0x0E);
-                        abef[l] = _mm_sha256rnds2_epu32(abef[l], cdgh[l], t);
-                    }
+                ($l:expr, $w:expr, $i:expr) => {{
+                    let t = _mm_add_epi32($w, _mm_loadu_si128(k.add($i)));
+                    cdgh[$l] = _mm_sha256rnds2_epu32(cdgh[$l], abef[$l], t);
+                    let t = _mm_shuffle_epi32(t, 0x0E);
+                    abef[$l] = _mm_sha256rnds2_epu32(abef[$l], cdgh[$l], t);
                 }};
             }
 
-            // The next four words from the previous sixteen, every lane, then four rounds.
+            // Step `$i` on every lane: for `$i >= 4` the next four words from the previous
+            // sixteen (`ring[_][$j0]` is the oldest), then four rounds.
             macro_rules! step {
-                ($i:expr, $j0:expr, $j1:expr, $j2:expr, $j3:expr) => {{
+                ($i:expr, $j0:expr) => {{
                     for l in 0..4 {
-                        let t = _mm_sha256msg1_epu32(w[l][$j0], w[l][$j1]);
-                        let t = _mm_add_epi32(t, _mm_alignr_epi8(w[l][$j3], w[l][$j2], 4));
-                        w[l][$j0] = _mm_sha256msg2_epu32(t, w[l][$j3]);
+                        let w = if $i < 4 {
+                            rd(l, $j0)
+                        } else {
+                            let (j1, j2, j3) = (($j0 + 1) % 4, ($j0 + 2) % 4, ($j0 + 3) % 4);
+                            let w3 = rd(l, j3);
+                            let t = _mm_sha256msg1_epu32(rd(l, $j0), rd(l, j1));
+                            let t = _mm_add_epi32(t, _mm_alignr_epi8(w3, rd(l, j2), 4));
+                            let w = _mm_sha256msg2_epu32(t, w3);
+                            rp.add(4 * l + $j0).write_volatile(w);
+                            w
+                        };
+                        rounds4!(l, w, $i);
                     }
-                    rounds4!($j0, $i);
                 }};
             }
 
-            rounds4!(0, 0);
-            rounds4!(1, 1);
-            rounds4!(2, 2);
-            rounds4!(3, 3);
-            step!(4, 0, 1, 2, 3);
-            step!(5, 1, 2, 3, 0);
-            step!(6, 2, 3, 0, 1);
-            step!(7, 3, 0, 1, 2);
-            step!(8, 0, 1, 2, 3);
-            step!(9, 1, 2, 3, 0);
-            step!(10, 2, 3, 0, 1);
-            step!(11, 3, 0, 1, 2);
-            step!(12, 0, 1, 2, 3);
-            step!(13, 1, 2, 3, 0);
-            step!(14, 2, 3, 0, 1);
-            step!(15, 3, 0, 1, 2);
+            step!(0, 0);
+            step!(1, 1);
+            step!(2, 2);
+            step!(3, 3);
+            step!(4, 0);
+            step!(5, 1);
+            step!(6, 2);
+            step!(7, 3);
+            step!(8, 0);
+            step!(9, 1);
+            step!(10, 2);
+            step!(11, 3);
+            step!(12, 0);
+            step!(13, 1);
+            step!(14, 2);
+            step!(15, 3);
 
             // Back from ABEF / CDGH to the state's A..H order, then add the initial state,
             // read again from memory: keeping it in registers all along would cost eight of
