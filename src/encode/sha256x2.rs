@@ -115,8 +115,13 @@ mod x86 {
         }
     }
 
+    /// A 16-byte aligned wrapper, so that vectors can be read from the table with aligned
+    /// (and volatile) loads.
+    #[repr(C, align(16))]
+    struct Align16<T>(T);
+
     /// The SHA-256 round constants, in the order the 4-round groups consume them.
-    static K32: [u32; 64] = [
+    static K32: Align16<[u32; 64]> = Align16([
         0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4,
         0xab1c5ed5, 0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe,
         0x9bdc06a7, 0xc19bf174, 0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f,
@@ -127,7 +132,7 @@ mod x86 {
         0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
         0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7,
         0xc67178f2,
-    ];
+    ]);
 
     /// Compresses `a` with `block_a` and `b` with `block_b`, the two round chains interleaved.
     ///
@@ -157,7 +162,7 @@ mod x86 {
                 0x0C0D_0E0F_0809_0A0Bu64 as i64,
                 0x0405_0607_0001_0203u64 as i64,
             );
-            let k: *const __m128i = K32.as_ptr().cast();
+            let k: *const __m128i = K32.0.as_ptr().cast();
 
             // Load the states and rearrange them into ABEF / CDGH.
             let pa: *const __m128i = a.as_ptr().cast();
@@ -301,7 +306,7 @@ mod x86 {
         // are the unaligned forms. The intrinsics need only the target features this function
         // is compiled for, which the caller guarantees (see `# Safety`).
         unsafe {
-            let k: *const __m128i = K32.as_ptr().cast();
+            let k: *const __m128i = K32.0.as_ptr().cast();
 
             // Load the states and rearrange them into ABEF / CDGH.
             let mut abef = [_mm_setzero_si128(); 4];
@@ -324,11 +329,16 @@ mod x86 {
                 }
             }
             let rd = |l: usize, j: usize| rp.add(4 * l + j).read_volatile();
+            // The newest four words of each lane also stay in a register: the schedule's
+            // dependency chain runs through them, and a trip through memory would lengthen it.
+            let mut last = [_mm_setzero_si128(); 4];
 
             // Four rounds on lane `$l` with message words `$w` and constants `K[4i..]`.
             macro_rules! rounds4 {
                 ($l:expr, $w:expr, $i:expr) => {{
-                    let t = _mm_add_epi32($w, _mm_loadu_si128(k.add($i)));
+                    // A volatile load, once per lane: kept as a memory operand, the constant
+                    // does not tie up a register.
+                    let t = _mm_add_epi32($w, k.add($i).read_volatile());
                     cdgh[$l] = _mm_sha256rnds2_epu32(cdgh[$l], abef[$l], t);
                     let t = _mm_shuffle_epi32(t, 0x0E);
                     abef[$l] = _mm_sha256rnds2_epu32(abef[$l], cdgh[$l], t);
@@ -340,18 +350,16 @@ mod x86 {
             macro_rules! step {
                 ($i:expr, $j0:expr) => {{
                     for l in 0..4 {
-                        let w = if $i < 4 {
-                            rd(l, $j0)
-                        } else {
-                            let (j1, j2, j3) = (($j0 + 1) % 4, ($j0 + 2) % 4, ($j0 + 3) % 4);
-                            let w3 = rd(l, j3);
+                        if $i >= 4 {
+                            let (j1, j2) = (($j0 + 1) % 4, ($j0 + 2) % 4);
                             let t = _mm_sha256msg1_epu32(rd(l, $j0), rd(l, j1));
-                            let t = _mm_add_epi32(t, _mm_alignr_epi8(w3, rd(l, j2), 4));
-                            let w = _mm_sha256msg2_epu32(t, w3);
-                            rp.add(4 * l + $j0).write_volatile(w);
-                            w
-                        };
-                        rounds4!(l, w, $i);
+                            let t = _mm_add_epi32(t, _mm_alignr_epi8(last[l], rd(l, j2), 4));
+                            last[l] = _mm_sha256msg2_epu32(t, last[l]);
+                            rp.add(4 * l + $j0).write_volatile(last[l]);
+                        } else {
+                            last[l] = w[l][$j0];
+                        }
+                        rounds4!(l, last[l], $i);
                     }
                 }};
             }
