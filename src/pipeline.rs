@@ -337,7 +337,11 @@ impl Encoded {
         rejects: &mut RejectWriter,
         rejects_path: &Path,
     ) -> Result<(), EncodeError> {
-        let rows = self.rows.iter().zip(&self.outcomes).zip(self.filters.chunks(words));
+        let rows = self
+            .rows
+            .iter()
+            .zip(&self.outcomes)
+            .zip(self.filters.chunks(words));
         for ((row, outcome), bits) in rows {
             let id = row.record.get(id_col).unwrap_or("");
             match outcome {

@@ -35,7 +35,10 @@ fn keygen_writes_a_private_32_byte_secret_and_never_overwrites() {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        assert_eq!(std::fs::metadata(&key).unwrap().permissions().mode() & 0o777, 0o600);
+        assert_eq!(
+            std::fs::metadata(&key).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
     }
     pprl()
         .args(["keygen", "-o"])
@@ -93,9 +96,10 @@ fn encode_accounts_for_every_row() {
          401,402,B-9001,date_of_birth,invalid-date,\"not a valid date in any declared format (%d/%m/%Y, %Y-%m-%d)\"\n\
          402,403,,,missing-id,the record id is empty\n"
     );
-    let manifest: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(dir.path().join("b.clk.manifest.json")).unwrap())
-            .unwrap();
+    let manifest: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.path().join("b.clk.manifest.json")).unwrap(),
+    )
+    .unwrap();
     assert_eq!(manifest["counts"]["rows_read"], 402);
     assert_eq!(manifest["counts"]["rows_encoded"], 400);
     assert_eq!(manifest["counts"]["rows_rejected"], 2);
@@ -103,7 +107,11 @@ fn encode_accounts_for_every_row() {
     let sha = sha2::Sha256::digest(std::fs::read(&out).unwrap());
     assert_eq!(manifest["encoding_sha256"], hex::encode(sha));
 
-    let inspect = pprl().args(["inspect", "--format", "json"]).arg(&out).output().unwrap();
+    let inspect = pprl()
+        .args(["inspect", "--format", "json"])
+        .arg(&out)
+        .output()
+        .unwrap();
     assert!(inspect.status.success());
     let v: serde_json::Value = serde_json::from_slice(&inspect.stdout).unwrap();
     assert_eq!(v["records"], 400);
@@ -144,7 +152,9 @@ fn stdin_input_and_secret_from_the_environment() {
     let dir = tempfile::tempdir().unwrap();
     let key = keygen(dir.path());
     let from_file = dir.path().join("file.clk");
-    encode_cmd(&key, &testdata("sample/dept_a.csv"), &from_file).assert().success();
+    encode_cmd(&key, &testdata("sample/dept_a.csv"), &from_file)
+        .assert()
+        .success();
     let from_stdin = dir.path().join("stdin.clk");
     pprl()
         .env("PPRL_SECRET_FILE", &key)
@@ -158,18 +168,36 @@ fn stdin_input_and_secret_from_the_environment() {
         .unwrap()
         .assert()
         .success();
-    assert_eq!(std::fs::read(from_file).unwrap(), std::fs::read(from_stdin).unwrap());
+    assert_eq!(
+        std::fs::read(from_file).unwrap(),
+        std::fs::read(from_stdin).unwrap()
+    );
 }
 
 /// Each bad input: a precise message, exit code 1, and no output left behind.
 #[test]
 fn bad_inputs_fail_cleanly_without_output() {
     let cases = [
-        ("bad/unequal_lengths.csv", "row 2 (line 3) has 4 fields but the header has 7"),
-        ("bad/invalid_utf8.csv", "row 2 (line 3), column `given_name`: invalid UTF-8"),
-        ("bad/missing_column.csv", "no column `date_of_birth` (needed by field `date_of_birth`)"),
-        ("bad/duplicate_id.csv", "record id `R1` appears twice (rows 1 and 3)"),
-        ("bad/unterminated_quote.csv", "quoted field opened on line 2 is never closed"),
+        (
+            "bad/unequal_lengths.csv",
+            "row 2 (line 3) has 4 fields but the header has 7",
+        ),
+        (
+            "bad/invalid_utf8.csv",
+            "row 2 (line 3), column `given_name`: invalid UTF-8",
+        ),
+        (
+            "bad/missing_column.csv",
+            "no column `date_of_birth` (needed by field `date_of_birth`)",
+        ),
+        (
+            "bad/duplicate_id.csv",
+            "record id `R1` appears twice (rows 1 and 3)",
+        ),
+        (
+            "bad/unterminated_quote.csv",
+            "quoted field opened on line 2 is never closed",
+        ),
         ("bad/empty.csv", "is empty"),
         ("bad/does_not_exist.csv", "cannot read"),
     ];
@@ -181,7 +209,11 @@ fn bad_inputs_fail_cleanly_without_output() {
             .assert()
             .code(1)
             .stderr(contains(message).and(contains("panicked").not()));
-        assert_eq!(listing(dir.path()), ["project.key"], "{input} left files behind");
+        assert_eq!(
+            listing(dir.path()),
+            ["project.key"],
+            "{input} left files behind"
+        );
     }
 }
 
@@ -202,10 +234,7 @@ fn secret_problems_are_refused() {
         .code(2)
         .stderr(contains("--secret-file"));
     // There is no way to pass the secret itself as a value.
-    pprl()
-        .args(["encode", "--secret", "abc"])
-        .assert()
-        .code(2);
+    pprl().args(["encode", "--secret", "abc"]).assert().code(2);
     // Too short, and missing.
     let short = dir.path().join("short.key");
     std::fs::write(&short, b"too short").unwrap();
@@ -227,10 +256,14 @@ fn a_readable_secret_file_gets_a_warning() {
     let dir = tempfile::tempdir().unwrap();
     let key = keygen(dir.path());
     std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o644)).unwrap();
-    encode_cmd(&key, &testdata("sample/dept_a.csv"), &dir.path().join("a.clk"))
-        .assert()
-        .success()
-        .stderr(contains("readable by other users"));
+    encode_cmd(
+        &key,
+        &testdata("sample/dept_a.csv"),
+        &dir.path().join("a.clk"),
+    )
+    .assert()
+    .success()
+    .stderr(contains("readable by other users"));
 }
 
 #[test]
@@ -253,15 +286,21 @@ fn a_canary_secret_never_appears_in_any_output() {
     std::fs::write(&key, &canary).unwrap();
     let out = dir.path().join("b.clk");
     let mut streams = Vec::new();
-    let encoded = encode_cmd(&key, &testdata("sample/dept_b.csv"), &out).output().unwrap();
+    let encoded = encode_cmd(&key, &testdata("sample/dept_b.csv"), &out)
+        .output()
+        .unwrap();
     assert!(encoded.status.success());
     streams.extend([encoded.stdout, encoded.stderr]);
     let inspected = pprl().arg("inspect").arg(&out).output().unwrap();
     streams.extend([inspected.stdout, inspected.stderr]);
     // Error paths too: a bad input with the canary secret.
-    let failed = encode_cmd(&key, &testdata("bad/unequal_lengths.csv"), &dir.path().join("x.clk"))
-        .output()
-        .unwrap();
+    let failed = encode_cmd(
+        &key,
+        &testdata("bad/unequal_lengths.csv"),
+        &dir.path().join("x.clk"),
+    )
+    .output()
+    .unwrap();
     streams.extend([failed.stdout, failed.stderr]);
     for name in listing(dir.path()) {
         if name != "canary.key" {
@@ -276,7 +315,9 @@ fn a_canary_secret_never_appears_in_any_output() {
     for (i, haystack) in streams.iter().enumerate() {
         for needle in &needles {
             assert!(
-                !haystack.windows(needle.len()).any(|w| w == needle.as_slice()),
+                !haystack
+                    .windows(needle.len())
+                    .any(|w| w == needle.as_slice()),
                 "output {i} contains the secret"
             );
         }
@@ -298,7 +339,11 @@ fn demo_runs_end_to_end() {
 
 #[test]
 fn version_and_help() {
-    pprl().arg("--version").assert().success().stdout(contains("pprl"));
+    pprl()
+        .arg("--version")
+        .assert()
+        .success()
+        .stdout(contains("pprl"));
     pprl()
         .arg("--help")
         .assert()

@@ -27,7 +27,7 @@ pub struct KeyedRng<'a> {
     hasher: HmacSha256,
     label: &'a [u8],
     counter: u32,
-    block: [u8; 32],
+    block: super::hash::Block,
     used: usize,
 }
 
@@ -38,23 +38,20 @@ impl<'a> KeyedRng<'a> {
             hasher: HmacSha256::new(key),
             label,
             counter: 0,
-            block: [0; 32],
-            used: 32,
+            block: [0; 4],
+            used: 8,
         }
     }
 
+    /// The next `u32` of the stream: bytes `4j..4j+4` of each block, little-endian.
     fn next_u32(&mut self) -> u32 {
-        if self.used == 32 {
-            self.hasher.block(self.label, self.counter, &mut self.block);
+        if self.used == 8 {
+            self.block = self.hasher.block(self.label, self.counter);
             self.counter += 1;
             self.used = 0;
         }
-        let v = u32::from_le_bytes(
-            self.block[self.used..self.used + 4]
-                .try_into()
-                .expect("4 bytes"),
-        );
-        self.used += 4;
+        let v = (self.block[self.used / 2] >> (32 * (self.used % 2))) as u32;
+        self.used += 1;
         v
     }
 

@@ -24,8 +24,8 @@
 //!   CPUs without SHA extensions, and about as fast with them.
 
 use hmac::{Hmac, KeyInit, Mac};
-use zeroize::Zeroize as _;
 use sha2::Sha256;
+use zeroize::Zeroize as _;
 
 use super::tokenize::Tokens;
 use crate::schema::HashingScheme;
@@ -34,20 +34,25 @@ use crate::schema::HashingScheme;
 ///
 /// Implement it to add a scheme; [`sample_positions`] turns any stream into bit positions.
 pub trait TokenHasher: Send + Sync + std::fmt::Debug {
-    /// Writes block number `counter` (0, 1, ...) of `token`'s stream into `out`.
-    fn block(&self, token: &[u8], counter: u32, out: &mut [u8; 32]);
+    /// Block number `counter` (0, 1, ...) of `token`'s stream.
+    fn block(&self, token: &[u8], counter: u32) -> Block;
 
     /// Replaces `out` with block 0 of every token, in order. The result must equal one
     /// [`TokenHasher::block`] call per token; a scheme may interleave the computations of
     /// several tokens so that the CPU overlaps them.
-    fn first_blocks(&self, tokens: &Tokens, out: &mut Vec<[u8; 32]>) {
+    fn first_blocks(&self, tokens: &Tokens, out: &mut Vec<Block>) {
         out.clear();
-        out.extend(tokens.iter().map(|t| {
-            let mut block = [0u8; 32];
-            self.block(t.as_bytes(), 0, &mut block);
-            block
-        }));
+        out.extend(tokens.iter().map(|t| self.block(t.as_bytes(), 0)));
     }
+}
+
+/// One 32-byte block of a token's stream, read as four little-endian `u64`s: byte 0 of the
+/// block is the lowest byte of word 0, byte 31 the highest byte of word 3.
+pub type Block = [u64; 4];
+
+/// Reads 32 bytes as a [`Block`].
+pub fn block_from_bytes(bytes: &[u8; 32]) -> Block {
+    std::array::from_fn(|i| u64::from_le_bytes(bytes[i * 8..i * 8 + 8].try_into().expect("8")))
 }
 
 /// Builds the hasher of a scheme from a 32-byte field key.
@@ -143,18 +148,20 @@ impl HmacSha256 {
         block
     }
 
+    /// The digest as a [`Block`]: SHA-256 writes its state words big-endian, and the block
+    /// reads those bytes as little-endian `u64`s.
     #[inline]
-    fn digest_bytes(state: [u32; 8], out: &mut [u8; 32]) {
-        for (chunk, word) in out.chunks_exact_mut(4).zip(state) {
-            chunk.copy_from_slice(&word.to_be_bytes());
-        }
+    fn digest_block(state: [u32; 8]) -> Block {
+        std::array::from_fn(|i| {
+            u64::from(state[2 * i].swap_bytes()) | u64::from(state[2 * i + 1].swap_bytes()) << 32
+        })
     }
 
-    fn general(&self, token: &[u8], counter: u32, out: &mut [u8; 32]) {
+    fn general(&self, token: &[u8], counter: u32) -> Block {
         let mut mac = self.general.clone();
         mac.update(token);
         mac.update(&counter.to_le_bytes());
-        out.copy_from_slice(&mac.finalize().into_bytes());
+        block_from_bytes(&mac.finalize().into_bytes().into())
     }
 }
 
@@ -163,42 +170,67 @@ const SHORT_TOKEN: usize = 51;
 
 impl TokenHasher for HmacSha256 {
     #[inline]
-    fn block(&self, token: &[u8], counter: u32, out: &mut [u8; 32]) {
+    fn block(&self, token: &[u8], counter: u32) -> Block {
         if token.len() > SHORT_TOKEN {
-            return self.general(token, counter, out);
+            return self.general(token, counter);
         }
         let mut state = self.inner;
         sha2::block_api::compress256(&mut state, &[Self::inner_block(token, counter)]);
         let inner = state;
         let mut state = self.outer;
         sha2::block_api::compress256(&mut state, &[Self::outer_block(inner)]);
-        Self::digest_bytes(state, out);
+        Self::digest_block(state)
     }
 
-    fn first_blocks(&self, tokens: &Tokens, out: &mut Vec<[u8; 32]>) {
+    fn first_blocks(&self, tokens: &Tokens, out: &mut Vec<Block>) {
         out.clear();
-        out.resize(tokens.len(), [0; 32]);
-        let mut iter = tokens.iter().map(str::as_bytes).zip(out.iter_mut());
-        while let Some((a, out_a)) = iter.next() {
-            match iter.next() {
-                Some((b, out_b)) if a.len() <= SHORT_TOKEN && b.len() <= SHORT_TOKEN => {
-                    self.pair(a, b, out_a, out_b)
-                }
-                Some((b, out_b)) => {
-                    self.block(a, 0, out_a);
-                    self.block(b, 0, out_b);
-                }
-                None => self.block(a, 0, out_a),
+        out.resize(tokens.len(), [0; 4]);
+        // Short tokens go through the interleaved kernels four (then two) at a time; a long
+        // token takes the general path on its own.
+        let mut pending: [(&[u8], usize); 4] = [(&[], 0); 4];
+        let mut n = 0;
+        for (i, token) in tokens.iter().map(str::as_bytes).enumerate() {
+            if token.len() > SHORT_TOKEN {
+                out[i] = self.general(token, 0);
+                continue;
             }
+            pending[n] = (token, i);
+            n += 1;
+            if n == 4 {
+                self.four(&pending, out);
+                n = 0;
+            }
+        }
+        let mut rest = pending[..n].chunks_exact(2);
+        for pair in &mut rest {
+            let (a, b) = (pair[0], pair[1]);
+            (out[a.1], out[b.1]) = self.pair(a.0, b.0);
+        }
+        if let [(token, i)] = rest.remainder() {
+            out[*i] = self.block(token, 0);
         }
     }
 }
 
 impl HmacSha256 {
-    /// Block 0 of two short tokens, the two chains interleaved in one instruction stream
+    /// Block 0 of four short tokens, the four chains interleaved in one instruction stream
     /// (a single SHA-256 compression is latency-bound; see [`super::sha256x2`]).
     #[inline]
-    fn pair(&self, a: &[u8], b: &[u8], out_a: &mut [u8; 32], out_b: &mut [u8; 32]) {
+    fn four(&self, tokens: &[(&[u8], usize); 4], out: &mut [Block]) {
+        let mut states = [self.inner; 4];
+        let blocks = tokens.map(|(t, _)| Self::inner_block(t, 0));
+        super::sha256x2::compress256_x4(&mut states, &blocks);
+        let blocks = states.map(Self::outer_block);
+        let mut states = [self.outer; 4];
+        super::sha256x2::compress256_x4(&mut states, &blocks);
+        for ((_, i), state) in tokens.iter().zip(states) {
+            out[*i] = Self::digest_block(state);
+        }
+    }
+
+    /// Block 0 of two short tokens, interleaved like [`HmacSha256::four`].
+    #[inline]
+    fn pair(&self, a: &[u8], b: &[u8]) -> (Block, Block) {
         let (mut ia, mut ib) = (self.inner, self.inner);
         super::sha256x2::compress256_x2(
             &mut ia,
@@ -213,8 +245,7 @@ impl HmacSha256 {
             &mut ob,
             &Self::outer_block(ib),
         );
-        Self::digest_bytes(oa, out_a);
-        Self::digest_bytes(ob, out_b);
+        (Self::digest_block(oa), Self::digest_block(ob))
     }
 }
 
@@ -247,12 +278,14 @@ impl std::fmt::Debug for Blake3 {
 
 impl TokenHasher for Blake3 {
     #[inline]
-    fn block(&self, token: &[u8], counter: u32, out: &mut [u8; 32]) {
+    fn block(&self, token: &[u8], counter: u32) -> Block {
         let mut h = self.prepared.clone();
         h.update(token);
         let mut reader = h.finalize_xof();
         reader.set_position(u64::from(counter) * 32);
-        reader.fill(out);
+        let mut out = [0u8; 32];
+        reader.fill(&mut out);
+        block_from_bytes(&out)
     }
 }
 
@@ -277,7 +310,7 @@ pub fn slice_bits(m: u32) -> u32 {
 pub fn sample_positions(
     hasher: &dyn TokenHasher,
     token: &[u8],
-    first: &[u8; 32],
+    first: &Block,
     k: u32,
     m: u32,
     sampler: &mut Sampler,
@@ -304,13 +337,13 @@ pub fn sample_positions(
 ///
 /// The token's positions are collected in a scratch filter `t` (zero between calls). When `m`
 /// is a power of two every slice is in range, so the first `k` slices are ORed in without
-/// branches and one popcount tells whether they were distinct (they are, most of the time);
-/// only otherwise, or for other `m`, are further slices taken one by one with the checks. The
+/// branches, counting the new bits as they go (they are all new, most of the time); only if
+/// some repeated, or for other `m`, are further slices taken one by one with the checks. The
 /// accepted set is the same either way: the first `k` distinct in-range slices of the stream.
 fn sample_into<const B: u32>(
     hasher: &dyn TokenHasher,
     token: &[u8],
-    first: &[u8; 32],
+    first: &Block,
     k: u32,
     m: u32,
     sampler: &mut Sampler,
@@ -322,23 +355,22 @@ fn sample_into<const B: u32>(
     }
     let t = &mut sampler.drawn[..words];
     let per_block = 256 / B;
-    let mut w = block_words(first);
+    let mut w = *first;
     let mut next = 0u32; // next slice in the current block
     let mut counter = 1u32; // next block to compute
     let mut have = 0u32;
     if m.is_power_of_two() && k <= per_block {
         for s in 0..k {
             let v = slice::<B>(&w, s) as usize;
-            t[v / 64] |= 1u64 << (v % 64);
+            let (slot, flag) = (&mut t[v / 64], 1u64 << (v % 64));
+            have += u32::from(*slot & flag == 0);
+            *slot |= flag;
         }
-        have = t.iter().map(|x| x.count_ones()).sum();
         next = k;
     }
     while have < k {
         if next == per_block {
-            let mut block = [0u8; 32];
-            hasher.block(token, counter, &mut block);
-            w = block_words(&block);
+            w = hasher.block(token, counter);
             counter += 1;
             next = 0;
         }
@@ -357,11 +389,6 @@ fn sample_into<const B: u32>(
         *dst |= *src;
         *src = 0;
     }
-}
-
-#[inline(always)]
-fn block_words(block: &[u8; 32]) -> [u64; 4] {
-    std::array::from_fn(|i| u64::from_le_bytes(block[i * 8..i * 8 + 8].try_into().expect("8")))
 }
 
 /// Slice `s` of `B` bits of a 256-bit little-endian block.
@@ -388,6 +415,10 @@ mod tests {
         assert_eq!(slice_bits(4096), 12);
     }
 
+    fn bytes(block: &Block) -> Vec<u8> {
+        block.iter().flat_map(|w| w.to_le_bytes()).collect()
+    }
+
     fn reference_hmac(key: &[u8; 32], token: &[u8], counter: u32) -> Vec<u8> {
         let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(key).unwrap();
         mac.update(token);
@@ -404,9 +435,12 @@ mod tests {
         for len in 0..=130 {
             let token: Vec<u8> = (0..len).map(|i| (i * 31 + len) as u8).collect();
             for counter in [0, 1, 0xdead_beef] {
-                let mut out = [0u8; 32];
-                h.block(&token, counter, &mut out);
-                assert_eq!(out.to_vec(), reference_hmac(&key, &token, counter), "len {len}");
+                let out = h.block(&token, counter);
+                assert_eq!(
+                    bytes(&out),
+                    reference_hmac(&key, &token, counter),
+                    "len {len}"
+                );
             }
         }
     }
@@ -422,23 +456,15 @@ mod tests {
                 let h = from_scheme(scheme, &key);
                 let mut batch = Vec::new();
                 h.first_blocks(&tokens, &mut batch);
-                let single: Vec<[u8; 32]> = tokens
-                    .iter()
-                    .map(|t| {
-                        let mut b = [0; 32];
-                        h.block(t.as_bytes(), 0, &mut b);
-                        b
-                    })
-                    .collect();
+                let single: Vec<Block> = tokens.iter().map(|t| h.block(t.as_bytes(), 0)).collect();
                 proptest::prop_assert_eq!(batch, single);
             }
         }
 
         #[test]
         fn hmac_block_matches_plain_hmac(key: [u8; 32], token: Vec<u8>, counter: u32) {
-            let mut out = [0u8; 32];
-            HmacSha256::new(&key).block(&token, counter, &mut out);
-            proptest::prop_assert_eq!(out.to_vec(), reference_hmac(&key, &token, counter));
+            let out = HmacSha256::new(&key).block(&token, counter);
+            proptest::prop_assert_eq!(bytes(&out), reference_hmac(&key, &token, counter));
         }
     }
 
@@ -451,11 +477,8 @@ mod tests {
             .update(b"tok")
             .finalize_xof()
             .fill(&mut full);
-        let (mut b0, mut b1) = ([0u8; 32], [0u8; 32]);
-        h.block(b"tok", 0, &mut b0);
-        h.block(b"tok", 1, &mut b1);
-        assert_eq!(&full[..32], &b0);
-        assert_eq!(&full[32..], &b1);
+        assert_eq!(full[..32].to_vec(), bytes(&h.block(b"tok", 0)));
+        assert_eq!(full[32..].to_vec(), bytes(&h.block(b"tok", 1)));
     }
 
     #[test]
@@ -464,8 +487,7 @@ mod tests {
         for scheme in [HashingScheme::HmacSha256, HashingScheme::Blake3] {
             for m in [64u32, 1024, 1088, 4096] {
                 let h = from_scheme(scheme, &[1; 32]);
-                let mut first = [0; 32];
-                h.block(b"jo", 0, &mut first);
+                let first = h.block(b"jo", 0);
                 let mut out = vec![0u64; m as usize / 64];
                 sample_positions(&*h, b"jo", &first, m / 2, m, &mut sampler, &mut out);
                 let set: u32 = out.iter().map(|w| w.count_ones()).sum();
@@ -473,7 +495,7 @@ mod tests {
                 assert!(sampler.drawn.iter().all(|&w| w == 0), "scratch left clean");
                 let other = from_scheme(scheme, &[2; 32]);
                 let mut out2 = vec![0u64; m as usize / 64];
-                other.block(b"jo", 0, &mut first);
+                let first = other.block(b"jo", 0);
                 sample_positions(&*other, b"jo", &first, m / 2, m, &mut sampler, &mut out2);
                 assert_ne!(out, out2, "another key gives other positions");
             }

@@ -50,7 +50,7 @@ pub struct Scratch {
     value: String,
     tmp: String,
     tokens: Tokens,
-    firsts: Vec<[u8; 32]>,
+    firsts: Vec<hash::Block>,
     sampler: Sampler,
     rbf: Vec<u64>,
 }
@@ -289,7 +289,9 @@ impl Encoder {
         };
         // All first blocks up front: the hasher may overlap several tokens' computations, and
         // sampling then never waits on a hash in flight.
-        field.hasher.first_blocks(&scratch.tokens, &mut scratch.firsts);
+        field
+            .hasher
+            .first_blocks(&scratch.tokens, &mut scratch.firsts);
         let start = field.offset_bits / 64;
         let target = &mut dest[start..start + field.bits as usize / 64];
         for (token, first) in scratch.tokens.iter().zip(&scratch.firsts) {

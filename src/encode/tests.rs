@@ -49,12 +49,26 @@ fn normalisation_makes_spellings_equal() {
     let enc = encoder(PERSON);
     let a = encode(
         &enc,
-        &["Zoë", "Ångström", "03/11/1987", "F", "SW1A 1AA", "1, High St."],
+        &[
+            "Zoë",
+            "Ångström",
+            "03/11/1987",
+            "F",
+            "SW1A 1AA",
+            "1, High St.",
+        ],
     )
     .unwrap();
     let b = encode(
         &enc,
-        &["ZOE ", "angstrom", "1987-11-03", "f", "sw1a1aa", "1 high st"],
+        &[
+            "ZOE ",
+            "angstrom",
+            "1987-11-03",
+            "f",
+            "sw1a1aa",
+            "1 high st",
+        ],
     )
     .unwrap();
     assert_eq!(a, b);
@@ -63,9 +77,42 @@ fn normalisation_makes_spellings_equal() {
 #[test]
 fn similar_records_are_similar_and_different_ones_are_not() {
     let enc = encoder(PERSON);
-    let base = encode(&enc, &["Charlotte", "Lewis", "03/09/1952", "F", "NR23 2BN", "25 Alexander Road, Norwich"]).unwrap();
-    let typo = encode(&enc, &["Charlotne", "Lewis", "03/09/1952", "F", "NR23 2BN", "25 Alexander Road, Norwich"]).unwrap();
-    let other = encode(&enc, &["George", "Patel", "17/01/1981", "M", "CF10 2AB", "4 High Street, Cardiff"]).unwrap();
+    let base = encode(
+        &enc,
+        &[
+            "Charlotte",
+            "Lewis",
+            "03/09/1952",
+            "F",
+            "NR23 2BN",
+            "25 Alexander Road, Norwich",
+        ],
+    )
+    .unwrap();
+    let typo = encode(
+        &enc,
+        &[
+            "Charlotne",
+            "Lewis",
+            "03/09/1952",
+            "F",
+            "NR23 2BN",
+            "25 Alexander Road, Norwich",
+        ],
+    )
+    .unwrap();
+    let other = encode(
+        &enc,
+        &[
+            "George",
+            "Patel",
+            "17/01/1981",
+            "M",
+            "CF10 2AB",
+            "4 High Street, Cardiff",
+        ],
+    )
+    .unwrap();
     assert!(dice(&base, &typo) > 0.9, "{}", dice(&base, &typo));
     assert!(dice(&base, &other) < 0.7, "{}", dice(&base, &other));
     // About half the bits are set, where Bloom-filter encodings separate best.
@@ -102,7 +149,10 @@ fn missing_value_rules() {
     };
     let skip = rule("\"skip\"");
     assert_eq!(popcount(&encode(&skip, &["x", ""]).unwrap()), 5);
-    assert_eq!(encode(&skip, &["x", " n/a "]).unwrap(), encode(&skip, &["x", ""]).unwrap());
+    assert_eq!(
+        encode(&skip, &["x", " n/a "]).unwrap(),
+        encode(&skip, &["x", ""]).unwrap()
+    );
 
     let reject = rule("\"reject\"");
     let r = encode(&reject, &["x", "N/A"]).unwrap_err();
@@ -122,7 +172,10 @@ fn missing_value_rules() {
 fn invalid_values_are_rejected_with_field_and_code() {
     let enc = encoder(PERSON);
     let r = encode(&enc, &["Ann", "Lee", "31/02/1990", "F", "", ""]).unwrap_err();
-    assert_eq!((r.field.as_deref(), r.code), (Some("date_of_birth"), "invalid-date"));
+    assert_eq!(
+        (r.field.as_deref(), r.code),
+        (Some("date_of_birth"), "invalid-date")
+    );
     let num = encoder(&one_field(
         "tokenizer = { kind = \"numeric\", distance = 2.0 }\nbits_per_token = 5",
     ));

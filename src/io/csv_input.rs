@@ -442,7 +442,10 @@ mod tests {
     #[test]
     fn an_unclosed_quote_is_an_error_not_a_swallowed_file() {
         let err = read_all(input(b"id,name\n1,\"a\n2,b\n3,c\n").unwrap()).unwrap_err();
-        assert!(matches!(err, InputError::UnclosedQuote { line: 2, .. }), "{err:?}");
+        assert!(
+            matches!(err, InputError::UnclosedQuote { line: 2, .. }),
+            "{err:?}"
+        );
         // Closed quotes, doubled quotes and quotes inside unquoted fields are fine.
         let rows = read_all(input(b"id,name\n1,\"a \"\"x\"\" b\"\n2,5'10\"\n").unwrap()).unwrap();
         assert_eq!(rows.len(), 2);

@@ -2,8 +2,8 @@
 
 use std::fmt::Write as _;
 
-use chrono::{Datelike as _, NaiveDate};
 use chrono::format::{Item, Parsed, StrftimeItems};
+use chrono::{Datelike as _, NaiveDate};
 
 use super::NormalizeError;
 

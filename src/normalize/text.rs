@@ -46,9 +46,7 @@ pub(super) fn apply(step: &NormalizeStep, value: &mut String, scratch: &mut Stri
                     .as_bytes()
                     .windows(2)
                     .any(|w| w[0].is_ascii_whitespace() && w[1].is_ascii_whitespace())
-                && value
-                    .chars()
-                    .all(|c| c == ' ' || !c.is_whitespace());
+                && value.chars().all(|c| c == ' ' || !c.is_whitespace());
             if !clean {
                 for (i, word) in value.split_whitespace().enumerate() {
                     if i > 0 {

@@ -84,7 +84,10 @@ fn local_settings_do_not_change_the_fingerprint_but_encoding_settings_do() {
     let base = Schema::from_toml_str(MINIMAL).unwrap().fingerprint();
     let local = MINIMAL
         .replace("id_column = \"id\"", "id_column = \"person_ref\"")
-        .replace("name = \"surname\"", "name = \"surname\"\ncolumn = \"LAST_NAME\"\nmissing_values = [\"NA\"]");
+        .replace(
+            "name = \"surname\"",
+            "name = \"surname\"\ncolumn = \"LAST_NAME\"\nmissing_values = [\"NA\"]",
+        );
     assert_eq!(Schema::from_toml_str(&local).unwrap().fingerprint(), base);
     for changed in [
         MINIMAL.replace("bits_per_token = 20", "bits_per_token = 21"),
@@ -93,34 +96,48 @@ fn local_settings_do_not_change_the_fingerprint_but_encoding_settings_do() {
         MINIMAL.replace("[[fields]]", "[filter]\nlength_bits = 2048\n\n[[fields]]"),
         MINIMAL.replace("[[fields]]", "[filter]\nhashing = \"blake3\"\n\n[[fields]]"),
     ] {
-        assert_ne!(Schema::from_toml_str(&changed).unwrap().fingerprint(), base, "{changed}");
+        assert_ne!(
+            Schema::from_toml_str(&changed).unwrap().fingerprint(),
+            base,
+            "{changed}"
+        );
     }
 }
 
 #[test]
 fn syntax_errors_carry_a_position() {
-    let err = Schema::from_toml_str(&MINIMAL.replace("bits_per_token", "bits_per_tokn")).unwrap_err();
+    let err =
+        Schema::from_toml_str(&MINIMAL.replace("bits_per_token", "bits_per_tokn")).unwrap_err();
     let msg = err.to_string();
     assert!(matches!(err, SchemaError::Syntax { format: "TOML", .. }));
-    assert!(msg.contains("bits_per_tokn") && msg.contains("line"), "{msg}");
+    assert!(
+        msg.contains("bits_per_tokn") && msg.contains("line"),
+        "{msg}"
+    );
 
-    let err = Schema::from_toml_str(&MINIMAL.replace("kind = \"qgram\"", "kind = \"qgrams\"")).unwrap_err();
+    let err = Schema::from_toml_str(&MINIMAL.replace("kind = \"qgram\"", "kind = \"qgrams\""))
+        .unwrap_err();
     assert!(err.to_string().contains("qgrams"), "{err}");
 
     let err = Schema::from_json_str("{\"version\": 1,").unwrap_err();
-    assert!(matches!(err, SchemaError::Syntax { format: "JSON", .. }), "{err}");
+    assert!(
+        matches!(err, SchemaError::Syntax { format: "JSON", .. }),
+        "{err}"
+    );
 
-    let err = Schema::from_toml_str(&MINIMAL.replace(
-        "tokenizer",
-        "normalize = [\"lowercase\"]\ntokenizer",
-    ))
+    let err = Schema::from_toml_str(
+        &MINIMAL.replace("tokenizer", "normalize = [\"lowercase\"]\ntokenizer"),
+    )
     .unwrap_err();
     assert!(err.to_string().contains("lowercase"), "{err}");
 }
 
 #[test]
 fn rule_violations_name_the_key() {
-    assert_eq!(invalid_path(&MINIMAL.replace("version = 1", "version = 2")), "version");
+    assert_eq!(
+        invalid_path(&MINIMAL.replace("version = 1", "version = 2")),
+        "version"
+    );
     assert_eq!(
         invalid_path(&MINIMAL.replace("[[fields]]", "[filter]\nlength_bits = 1000\n[[fields]]")),
         "filter.length_bits"
@@ -130,7 +147,10 @@ fn rule_violations_name_the_key() {
         "fields[0].tokenizer.q"
     );
     assert_eq!(
-        invalid_path(&MINIMAL.replace("bits_per_token = 20", "bits_per_token = 20\nbits_per_field = 100")),
+        invalid_path(&MINIMAL.replace(
+            "bits_per_token = 20",
+            "bits_per_token = 20\nbits_per_field = 100"
+        )),
         "fields[0].bits_per_token"
     );
     assert_eq!(
@@ -142,7 +162,10 @@ fn rule_violations_name_the_key() {
         "fields[0].bits_per_token"
     );
     assert_eq!(
-        invalid_path(&format!("{MINIMAL}\n{}", &MINIMAL[MINIMAL.find("[[fields]]").unwrap()..])),
+        invalid_path(&format!(
+            "{MINIMAL}\n{}",
+            &MINIMAL[MINIMAL.find("[[fields]]").unwrap()..]
+        )),
         "fields[1].name"
     );
     assert_eq!(
@@ -168,7 +191,9 @@ fn rule_violations_name_the_key() {
         "fields[0].tokenizer.distance"
     );
     assert_eq!(
-        invalid_path(&MINIMAL.replace("tokenizer", "missing = { replace_with = \" \" }\ntokenizer")),
+        invalid_path(
+            &MINIMAL.replace("tokenizer", "missing = { replace_with = \" \" }\ntokenizer")
+        ),
         "fields[0].missing.replace_with"
     );
 }
@@ -214,9 +239,15 @@ fn every_documented_option_parses() {
 fn warnings_flag_risky_choices() {
     let codes = |s: &Schema| s.warnings().iter().map(|w| w.code).collect::<Vec<_>>();
     assert!(codes(&person()).is_empty());
-    let field = Schema::from_toml_str(&MINIMAL.replace("[[fields]]", "[filter]\nlayout = \"field\"\nlength_bits = 256\n[[fields]]")).unwrap();
+    let field = Schema::from_toml_str(&MINIMAL.replace(
+        "[[fields]]",
+        "[filter]\nlayout = \"field\"\nlength_bits = 256\n[[fields]]",
+    ))
+    .unwrap();
     assert_eq!(codes(&field), ["W001", "W002"]);
-    let exact = Schema::from_toml_str(&MINIMAL.replace("{ kind = \"qgram\" }", "{ kind = \"exact\" }")).unwrap();
+    let exact =
+        Schema::from_toml_str(&MINIMAL.replace("{ kind = \"qgram\" }", "{ kind = \"exact\" }"))
+            .unwrap();
     assert_eq!(codes(&exact), ["W003", "W004"]);
     assert_eq!(field.filters_per_record(), 1);
 }

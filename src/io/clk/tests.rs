@@ -5,7 +5,11 @@ fn params(words_bits: u32, filters: u16) -> ClkParams {
     ClkParams {
         schema_fingerprint: SchemaFingerprint(Sha256::digest(&schema_json).into()),
         key_fingerprint: KeyFingerprint([7; 32]),
-        layout: if filters > 1 { Layout::Field } else { Layout::Clk },
+        layout: if filters > 1 {
+            Layout::Field
+        } else {
+            Layout::Clk
+        },
         hashing: HashingScheme::HmacSha256,
         filter_bits: words_bits,
         filters_per_record: filters,
@@ -13,7 +17,11 @@ fn params(words_bits: u32, filters: u16) -> ClkParams {
     }
 }
 
-fn write(dir: &Path, records: &[(&str, Vec<u64>)], p: ClkParams) -> Result<(PathBuf, ClkSummary), ClkError> {
+fn write(
+    dir: &Path,
+    records: &[(&str, Vec<u64>)],
+    p: ClkParams,
+) -> Result<(PathBuf, ClkSummary), ClkError> {
     let path = dir.join("x.clk");
     let mut w = ClkWriter::create(&path, p)?;
     for (i, (id, words)) in records.iter().enumerate() {
@@ -40,7 +48,10 @@ fn round_trip_streaming_and_bulk() {
     let (path, summary) = write(dir.path(), &sample(), params(128, 1)).unwrap();
     assert_eq!(summary.header.record_count, 3);
     assert_eq!(summary.header.id_width, 16);
-    assert_eq!(std::fs::metadata(&path).unwrap().len(), summary.header.file_len());
+    assert_eq!(
+        std::fs::metadata(&path).unwrap().len(),
+        summary.header.file_len()
+    );
     assert_eq!(
         summary.file_sha256,
         <[u8; 32]>::from(Sha256::digest(std::fs::read(&path).unwrap()))
@@ -53,7 +64,10 @@ fn round_trip_streaming_and_bulk() {
     while r.read_record(&mut rec).unwrap() {
         got.push((rec.id.clone(), rec.words.clone()));
     }
-    let want: Vec<_> = sample().into_iter().map(|(i, w)| (i.to_string(), w)).collect();
+    let want: Vec<_> = sample()
+        .into_iter()
+        .map(|(i, w)| (i.to_string(), w))
+        .collect();
     assert_eq!(got, want);
 
     let data = ClkReader::open(&path).unwrap().read_all().unwrap();
@@ -64,7 +78,12 @@ fn round_trip_streaming_and_bulk() {
 #[test]
 fn bytes_are_little_endian_at_fixed_offsets() {
     let dir = tempfile::tempdir().unwrap();
-    let (path, summary) = write(dir.path(), &[("ab", vec![0x0102_0304_0506_0708, 0])], params(128, 1)).unwrap();
+    let (path, summary) = write(
+        dir.path(),
+        &[("ab", vec![0x0102_0304_0506_0708, 0])],
+        params(128, 1),
+    )
+    .unwrap();
     let bytes = std::fs::read(&path).unwrap();
     assert_eq!(&bytes[..8], &MAGIC);
     assert_eq!(u16::from_le_bytes([bytes[8], bytes[9]]), FILE_VERSION);
@@ -90,14 +109,32 @@ fn truncation_is_detected_before_reading() {
     for cut in [bytes.len() - 1, bytes.len() - 40, 200] {
         std::fs::write(&path, &bytes[..cut]).unwrap();
         let err = ClkReader::open(&path).unwrap_err();
-        assert!(matches!(err, ClkError::Size { kind: "truncated", .. }), "{cut}: {err}");
+        assert!(
+            matches!(
+                err,
+                ClkError::Size {
+                    kind: "truncated",
+                    ..
+                }
+            ),
+            "{cut}: {err}"
+        );
     }
     std::fs::write(&path, &bytes[..50]).unwrap();
-    assert!(matches!(ClkReader::open(&path).unwrap_err(), ClkError::NotClk { .. }));
+    assert!(matches!(
+        ClkReader::open(&path).unwrap_err(),
+        ClkError::NotClk { .. }
+    ));
     let mut longer = bytes.clone();
     longer.push(0);
     std::fs::write(&path, &longer).unwrap();
-    assert!(matches!(ClkReader::open(&path).unwrap_err(), ClkError::Size { kind: "too long", .. }));
+    assert!(matches!(
+        ClkReader::open(&path).unwrap_err(),
+        ClkError::Size {
+            kind: "too long",
+            ..
+        }
+    ));
 }
 
 #[test]
@@ -125,7 +162,10 @@ fn tampering_is_detected() {
     let mut bad = bytes.clone();
     bad[FIXED_HEADER + 2] ^= 1;
     std::fs::write(&path, &bad).unwrap();
-    assert!(matches!(ClkReader::open(&path).unwrap_err(), ClkError::Corrupt { .. }));
+    assert!(matches!(
+        ClkReader::open(&path).unwrap_err(),
+        ClkError::Corrupt { .. }
+    ));
     // Another format version.
     let mut bad = bytes.clone();
     bad[8] = 9;
@@ -136,7 +176,10 @@ fn tampering_is_detected() {
     ));
     // Not an encoding file at all.
     std::fs::write(&path, vec![b'x'; 500]).unwrap();
-    assert!(matches!(ClkReader::open(&path).unwrap_err(), ClkError::NotClk { .. }));
+    assert!(matches!(
+        ClkReader::open(&path).unwrap_err(),
+        ClkError::NotClk { .. }
+    ));
 }
 
 #[test]
