@@ -65,3 +65,13 @@ pub const FORMAT_VERSION: u16 = 1;
 
 /// This build's version, as written into manifests.
 pub const TOOL_VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// The CPU features pprl detected at run time and uses, as `(name, in use)` pairs, for
+/// `pprl --version` and benchmark records. Nothing is fixed at compile time: the same binary
+/// runs on any x86-64 or aarch64 machine and picks the fastest path it finds.
+pub fn accelerations() -> Vec<(&'static str, bool)> {
+    vec![(
+        "sha-ni (4-lane SHA-256)",
+        encode::sha256x2::is_accelerated(),
+    )]
+}

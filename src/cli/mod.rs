@@ -9,13 +9,29 @@ mod progress;
 
 use std::process::ExitCode;
 
-use clap::Parser as _;
+use clap::{CommandFactory as _, FromArgMatches as _};
 
 use self::args::{Cli, Command, SchemaCommand};
 
+/// Parses the arguments; `--version` also lists the CPU features detected at run time.
+fn parse() -> Cli {
+    let features: Vec<String> = pprl::accelerations()
+        .into_iter()
+        .map(|(name, on)| format!("{name}: {}", if on { "yes" } else { "no" }))
+        .collect();
+    let long_version = format!(
+        "{} (encoding format {})\n{}",
+        pprl::TOOL_VERSION,
+        pprl::FORMAT_VERSION,
+        features.join("\n")
+    );
+    let matches = Cli::command().long_version(long_version).get_matches();
+    Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit())
+}
+
 /// Runs the CLI.
 pub fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = parse();
     let result = match cli.command {
         Command::Keygen(a) => commands::keygen::run(&a),
         Command::Schema(SchemaCommand::Check(a)) => commands::schema::check(&a),
