@@ -13,6 +13,8 @@
 //! CSV export -> schema (what to read, how) -> normalize (clean values)
 //!            -> encode (tokenize -> keyed hash -> bloom layout)
 //!            -> io (the .clk encoding file + manifest, rejects report)
+//!   ==> (only encodings leave the department) ==>
+//! io (read, verify) -> linkage (candidates -> solve) -> eval
 //! ```
 //!
 //! * [`schema`]: the versioned linkage schema (TOML/JSON), validation, fingerprint.
@@ -23,6 +25,10 @@
 //! * [`io`]: streaming CSV input with row accounting, the binary `.clk` format, rejects,
 //!   manifests, atomic output.
 //! * [`pipeline`]: the whole job: a CSV export in, an encoding file out, in parallel.
+//! * [`linkage`]: at the third party: candidate pairs above a similarity threshold (tiled,
+//!   length-filtered, runtime-dispatched popcount kernels), one-to-one solvers, deduplication
+//!   and multi-party clustering.
+//! * [`eval`]: linkage quality against ground truth.
 //!
 //! ## Example
 //!
@@ -52,9 +58,11 @@
 #![warn(unsafe_code)]
 
 pub mod encode;
+pub mod eval;
 pub mod filter;
 pub mod io;
 pub mod keys;
+pub mod linkage;
 pub mod normalize;
 pub mod pipeline;
 pub mod schema;

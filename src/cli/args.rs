@@ -25,8 +25,127 @@ pub enum Command {
     Encode(EncodeArgs),
     /// Show the header, counts and popcount statistics of an encoding file.
     Inspect(InspectArgs),
+    /// Match encoding files at the trusted third party (one file: find duplicates).
+    Match(MatchArgs),
+    /// Measure this machine's throughput.
+    #[command(subcommand)]
+    Bench(BenchCommand),
     /// Run the whole job on built-in sample data: encode two sample department exports.
     Demo(DemoArgs),
+}
+
+/// `pprl match`.
+#[derive(Debug, Args)]
+pub struct MatchArgs {
+    /// Encoding files: one (deduplicate), two (link one-to-one) or more (multi-party clusters).
+    #[arg(value_name = "FILE", required = true)]
+    pub files: Vec<PathBuf>,
+    /// Minimum similarity of a candidate pair, between 0 and 1.
+    #[arg(short, long, value_name = "T", value_parser = parse_unit_interval)]
+    pub threshold: f64,
+    /// Where to write the result (CSV).
+    #[arg(short, long, value_name = "FILE")]
+    pub output: PathBuf,
+    /// How two files' candidates become links.
+    #[arg(long, value_enum, default_value_t = SolverArg::Greedy)]
+    pub solver: SolverArg,
+    /// Similarity measure.
+    #[arg(long, value_enum, default_value_t = SimilarityArg::Dice)]
+    pub similarity: SimilarityArg,
+    /// Keep only each record's best K candidates.
+    #[arg(long, value_name = "K", value_parser = clap::value_parser!(u32).range(1..))]
+    pub top_k: Option<u32>,
+    /// Worker threads (default: one per core).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    pub threads: Option<u16>,
+    /// Leave similarity scores out of the output. Scores help re-identification attacks:
+    /// never release them to data providers.
+    #[arg(long)]
+    pub no_scores: bool,
+    /// Match files whose schema fingerprints differ (key, layout and length must still agree).
+    #[arg(long)]
+    pub allow_mismatch: bool,
+    /// Summary format on standard output.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+    /// Popcount kernel (default: the fastest this CPU supports): portable, popcnt, avx2, avx512.
+    #[arg(long, value_name = "NAME")]
+    pub kernel: Option<String>,
+    /// No progress bar and no summary line.
+    #[arg(short, long)]
+    pub quiet: bool,
+}
+
+/// Two-party solvers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SolverArg {
+    /// One-to-one, highest score first.
+    Greedy,
+    /// One-to-one, maximum total similarity.
+    Optimal,
+    /// Every candidate above the threshold.
+    None,
+}
+
+/// Similarity measures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SimilarityArg {
+    /// Dice coefficient.
+    Dice,
+    /// Jaccard coefficient.
+    Jaccard,
+    /// Share of agreeing bit positions.
+    Hamming,
+}
+
+impl From<SolverArg> for pprl::linkage::solve::Solver {
+    fn from(s: SolverArg) -> Self {
+        match s {
+            SolverArg::Greedy => Self::Greedy,
+            SolverArg::Optimal => Self::Optimal,
+            SolverArg::None => Self::None,
+        }
+    }
+}
+
+impl From<SimilarityArg> for pprl::linkage::candidates::Similarity {
+    fn from(s: SimilarityArg) -> Self {
+        match s {
+            SimilarityArg::Dice => Self::Dice,
+            SimilarityArg::Jaccard => Self::Jaccard,
+            SimilarityArg::Hamming => Self::Hamming,
+        }
+    }
+}
+
+fn parse_unit_interval(s: &str) -> Result<f64, String> {
+    let v: f64 = s.parse().map_err(|_| format!("`{s}` is not a number"))?;
+    if (0.0..=1.0).contains(&v) {
+        Ok(v)
+    } else {
+        Err(format!("expected a value between 0 and 1, found {v}"))
+    }
+}
+
+/// `pprl bench ...`.
+#[derive(Debug, Subcommand)]
+pub enum BenchCommand {
+    /// Candidate generation on N x N random 1024-bit filters, per available kernel.
+    Match(BenchMatchArgs),
+}
+
+/// `pprl bench match`.
+#[derive(Debug, Args)]
+pub struct BenchMatchArgs {
+    /// Filters per side.
+    #[arg(long, value_name = "N", default_value_t = 20_000)]
+    pub size: usize,
+    /// Similarity threshold.
+    #[arg(long, value_name = "T", default_value_t = 0.8, value_parser = parse_unit_interval)]
+    pub threshold: f64,
+    /// Worker threads (default: one per core).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    pub threads: Option<u16>,
 }
 
 /// `pprl keygen`.

@@ -37,6 +37,8 @@ pub fn main() -> ExitCode {
         Command::Schema(SchemaCommand::Check(a)) => commands::schema::check(&a),
         Command::Encode(a) => commands::encode::run(&a),
         Command::Inspect(a) => commands::inspect::run(&a),
+        Command::Match(a) => commands::match_cmd::run(&a),
+        Command::Bench(args::BenchCommand::Match(a)) => commands::bench::matching(&a),
         Command::Demo(a) => commands::demo::run(&a),
     };
     match result {

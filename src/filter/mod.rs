@@ -3,6 +3,14 @@
 //! A filter of `m` bits is `m / 64` little-endian-ordered words: bit `p` is bit `p % 64` of
 //! word `p / 64`. Plain word arrays are what popcount instructions work on; bit-vector crates
 //! measured several times slower here (see `docs/design.md`).
+//!
+//! [`kernel`] holds the similarity kernels the matcher calls per tile: one query against a
+//! block of filters, with the instruction set (portable, `POPCNT`, AVX2, AVX-512) chosen once
+//! at run time by [`Kernel::detect`].
+
+pub mod kernel;
+
+pub use kernel::{Kernel, KernelKind};
 
 /// Number of set bits in a filter.
 #[inline]

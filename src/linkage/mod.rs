@@ -7,6 +7,9 @@
 //! files, by the file's position among the inputs (its *party*). Only at the very end are
 //! positions turned back into the departments' record ids.
 
+pub mod bench;
+pub mod candidates;
+pub mod job;
 pub mod solve;
 
 /// A scored pair of records from two parties (or two records of one file, for deduplication).

@@ -38,7 +38,7 @@ pub fn run(args: &EncodeArgs) -> Result<()> {
     bar.finish_and_clear();
     let summary = result?;
     if !args.quiet {
-        print_encode_summary(&summary);
+        print_encode_summary(&summary, "");
     }
     Ok(())
 }

@@ -1,9 +1,11 @@
 //! One module per subcommand: turn arguments into library calls and print the results.
 
+pub mod bench;
 pub mod demo;
 pub mod encode;
 pub mod inspect;
 pub mod keygen;
+pub mod match_cmd;
 pub mod schema;
 
 /// Formats an integer with thousands separators: `1234567` -> `1,234,567`.
@@ -28,7 +30,7 @@ pub fn load_secret(args: &crate::cli::args::SecretArgs) -> anyhow::Result<pprl::
 }
 
 /// Prints the one-line summary of an encoding job.
-pub fn print_encode_summary(s: &pprl::pipeline::EncodeSummary) {
+pub fn print_encode_summary(s: &pprl::pipeline::EncodeSummary, indent: &str) {
     let c = s.counts;
     let secs = s.elapsed.as_secs_f64();
     let rejected = match &s.rejects {
@@ -40,7 +42,7 @@ pub fn print_encode_summary(s: &pprl::pipeline::EncodeSummary) {
         _ => "0 rejected".to_string(),
     };
     println!(
-        "encoded {} of {} rows into {}, {rejected}, in {secs:.2} s ({} rows/s, {} thread{})",
+        "{indent}encoded {} of {} rows into {}, {rejected}, in {secs:.2} s ({} rows/s, {} thread{})",
         thousands(c.rows_encoded),
         thousands(c.rows_read),
         s.output.display(),
@@ -49,7 +51,7 @@ pub fn print_encode_summary(s: &pprl::pipeline::EncodeSummary) {
         if s.threads == 1 { "" } else { "s" },
     );
     println!(
-        "schema fingerprint {}, key fingerprint {}",
+        "{indent}schema fingerprint {}, key fingerprint {}",
         s.clk.header.schema_fingerprint, s.clk.header.key_fingerprint
     );
 }

@@ -1,0 +1,56 @@
+//! The portable kernel: `u64::count_ones` in plain Rust.
+//!
+//! Built for the baseline target, so on x86-64 `count_ones` becomes a bit-twiddling sequence
+//! rather than the `POPCNT` instruction. It is the reference every other kernel is tested
+//! against, and the loop the `POPCNT` kernel reuses: [`and_counts_inline`] is
+//! `#[inline(always)]`, so `x86_64::popcnt` compiles this same code inside a function with the
+//! `popcnt` target feature and gets the instruction.
+
+/// `out[j] = popcount(query & filter_j)` for every filter of `block`, without any CPU feature
+/// beyond the baseline.
+///
+/// Takes any `words >= 1`; `query.len() == words` and `block.len() == out.len() * words` are
+/// checked by the caller (a shorter slice gives fewer counts, never a wrong access).
+pub(super) fn and_counts(query: &[u64], block: &[u64], words: usize, out: &mut [u32]) {
+    and_counts_inline(query, block, words, out);
+}
+
+/// [`and_counts`], always inlined so that it takes on the target features of its caller.
+#[inline(always)]
+pub(super) fn and_counts_inline(query: &[u64], block: &[u64], words: usize, out: &mut [u32]) {
+    match words {
+        8 => fixed::<8>(query, block, out),
+        16 => fixed::<16>(query, block, out),
+        32 => fixed::<32>(query, block, out),
+        64 => fixed::<64>(query, block, out),
+        _ => any_width(query, block, words, out),
+    }
+}
+
+/// `W` known at compile time: the loop over words unrolls completely.
+#[inline(always)]
+fn fixed<const W: usize>(query: &[u64], block: &[u64], out: &mut [u32]) {
+    let Ok(query) = <&[u64; W]>::try_from(query) else {
+        return;
+    };
+    for (filter, count) in block.chunks_exact(W).zip(out.iter_mut()) {
+        let Ok(filter) = <&[u64; W]>::try_from(filter) else {
+            return; // `chunks_exact(W)` yields W words: never taken
+        };
+        *count = and_count(query, filter);
+    }
+}
+
+/// Any width.
+#[inline(always)]
+fn any_width(query: &[u64], block: &[u64], words: usize, out: &mut [u32]) {
+    for (filter, count) in block.chunks_exact(words).zip(out.iter_mut()) {
+        *count = and_count(query, filter);
+    }
+}
+
+/// `popcount(a & b)` over two equally long word slices.
+#[inline(always)]
+fn and_count(a: &[u64], b: &[u64]) -> u32 {
+    a.iter().zip(b).map(|(x, y)| (x & y).count_ones()).sum()
+}

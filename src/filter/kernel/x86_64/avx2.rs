@@ -1,0 +1,249 @@
+//! AVX2 kernel: Muła's nibble-lookup popcount.
+//!
+//! AVX2 has no vector popcount instruction. `vpshufb` looks up 32 bytes at once in a 16-entry
+//! table, so the popcount of every byte is `table[low nibble] + table[high nibble]`; the byte
+//! counts of a whole filter are added as bytes and then summed into four 64-bit lanes by
+//! `vpsadbw` (sum of absolute differences against zero). See W. Muła, N. Kurz, D. Lemire,
+//! "Faster Population Counts Using AVX2 Instructions", The Computer Journal 61(1), 2018.
+//!
+//! Two refinements for the one-query-many-filters shape:
+//!
+//! * The query is split into its low and high nibbles (`query & 0x0f`, `query & 0xf0` per
+//!   byte) once per tile. Then the low nibbles of `query & filter` are `filter & query_lo`, and
+//!   the high nibbles are `(filter & query_hi) >> 4` (a 16-bit shift, whose carried-in bits are
+//!   already zero): seven instructions per vector instead of eight. (Splitting as
+//!   `(filter >> 4) & (query >> 4)` would not help: LLVM rewrites it back to the eight.)
+//! * Four filters' partial sums are reduced together by a small transpose (unpack, then swap
+//!   128-bit halves) instead of one horizontal sum per filter, and their four counts are stored
+//!   with one 128-bit store.
+//!
+//! Measured on the development machine (AMD EPYC Zen 3, 1024-bit filters, 2,048-filter tile):
+//! this kernel ~325 M comparisons/s against ~213 M for `POPCNT`. Harley-Seal carry-save adders
+//! (the paper's faster method for long inputs) need many vectors per count to pay off; over the
+//! four vectors of a 1024-bit filter a carry-save variant reached only ~265 M, and handing every
+//! fourth filter to scalar `POPCNT` (to use the integer pipes too) ~307 M.
+
+// The crate warns on `unsafe_code`. This module needs it: the entry point is an `unsafe fn`
+// (calling `#[target_feature]` code on a CPU without the feature is undefined behaviour), and
+// vector loads and stores take raw pointers. Every pointer comes from a slice of the right
+// length, see the SAFETY comments.
+#![allow(unsafe_code)]
+
+use std::arch::x86_64::{
+    __m128i, __m256i, _mm_add_epi64, _mm_cvtsi128_si64, _mm_storeu_si128, _mm_unpackhi_epi64,
+    _mm256_add_epi8, _mm256_add_epi64, _mm256_and_si256, _mm256_castsi256_si128,
+    _mm256_extracti128_si256, _mm256_loadu_si256, _mm256_permute2x128_si256,
+    _mm256_permutevar8x32_epi32, _mm256_sad_epu8, _mm256_set1_epi8, _mm256_setr_epi8,
+    _mm256_setr_epi32, _mm256_setzero_si256, _mm256_shuffle_epi8, _mm256_srli_epi16,
+    _mm256_unpackhi_epi64, _mm256_unpacklo_epi64,
+};
+
+/// `out[j] = popcount(query & filter_j)` for every filter of `block` (`words` words each).
+///
+/// # Safety
+///
+/// The CPU must support AVX2 and `POPCNT` (see `super::avx2_available`). Memory is accessed
+/// only within the slices, so lengths are not a safety condition.
+#[target_feature(enable = "avx2,popcnt")]
+pub(in crate::filter::kernel) unsafe fn and_counts(
+    query: &[u64],
+    block: &[u64],
+    words: usize,
+    out: &mut [u32],
+) {
+    match words {
+        8 => fixed::<2>(query, block, out),
+        16 => fixed::<4>(query, block, out),
+        32 => fixed::<8>(query, block, out),
+        64 => fixed::<16>(query, block, out),
+        _ => any_width(query, block, words, out),
+    }
+}
+
+/// Filters of `4 * V` words (`V` vectors), four filters per step.
+///
+/// Byte counts reach at most `8 * V` before `vpsadbw`, so `V <= 31`.
+#[target_feature(enable = "avx2,popcnt")]
+fn fixed<const V: usize>(query: &[u64], block: &[u64], out: &mut [u32]) {
+    const { assert!(V >= 1 && V <= 31) };
+    let words = 4 * V;
+    if query.len() != words {
+        return; // the safe wrapper has asserted this; never taken
+    }
+    let low4 = _mm256_set1_epi8(0x0f);
+    let high4 = _mm256_set1_epi8(0xf0_u8 as i8);
+    let mut query_lo = [_mm256_setzero_si256(); V];
+    let mut query_hi = [_mm256_setzero_si256(); V];
+    for ((lo, hi), chunk) in query_lo
+        .iter_mut()
+        .zip(query_hi.iter_mut())
+        .zip(query.chunks_exact(4))
+    {
+        let q = load(chunk);
+        *lo = _mm256_and_si256(q, low4);
+        *hi = _mm256_and_si256(q, high4);
+    }
+
+    let mut groups = block.chunks_exact(4 * words);
+    let mut counts = out.chunks_exact_mut(4);
+    for (group, count) in (&mut groups).zip(&mut counts) {
+        let mut sums = [_mm256_setzero_si256(); 4];
+        for (sum, filter) in sums.iter_mut().zip(group.chunks_exact(words)) {
+            *sum = filter_sums(&query_lo, &query_hi, filter);
+        }
+        store4(reduce4(sums), count);
+    }
+
+    // The last one to three filters: the same reduction with zero sums for the missing ones.
+    let rest = counts.into_remainder();
+    if !rest.is_empty() {
+        let mut sums = [_mm256_setzero_si256(); 4];
+        for (sum, filter) in sums.iter_mut().zip(groups.remainder().chunks_exact(words)) {
+            *sum = filter_sums(&query_lo, &query_hi, filter);
+        }
+        let mut four = [0u32; 4];
+        store4(reduce4(sums), &mut four);
+        rest.copy_from_slice(&four[..rest.len()]);
+    }
+}
+
+/// Popcount of `query & filter` for a filter of `4 * V` words, as four 64-bit partial sums.
+#[target_feature(enable = "avx2")]
+#[inline]
+fn filter_sums<const V: usize>(
+    query_lo: &[__m256i; V],
+    query_hi: &[__m256i; V],
+    filter: &[u64],
+) -> __m256i {
+    let table = nibble_table();
+    let mut bytes = _mm256_setzero_si256();
+    for ((lo, hi), chunk) in query_lo.iter().zip(query_hi).zip(filter.chunks_exact(4)) {
+        let f = load(chunk);
+        // Low nibbles of `query & filter`, each in 0..16.
+        let low = _mm256_and_si256(f, *lo);
+        // High nibbles: `f & hi` keeps bits 4 to 7 of every byte, and shifting each 16-bit
+        // lane right by 4 moves them to bits 0 to 3 of the same byte; the bits shifted in
+        // (from the next byte's cleared low nibble, or zeros at the top) are all zero.
+        let high = _mm256_srli_epi16::<4>(_mm256_and_si256(f, *hi));
+        bytes = _mm256_add_epi8(bytes, _mm256_shuffle_epi8(table, low));
+        bytes = _mm256_add_epi8(bytes, _mm256_shuffle_epi8(table, high));
+    }
+    _mm256_sad_epu8(bytes, _mm256_setzero_si256())
+}
+
+/// Reduces four filters' partial sums (four 64-bit lanes each) to their four totals, as 32-bit
+/// lanes `[t0, t1, t2, t3]`.
+#[target_feature(enable = "avx2")]
+#[inline]
+fn reduce4(s: [__m256i; 4]) -> __m128i {
+    // Within each 128-bit half: [s0[0] + s0[1], s1[0] + s1[1] | s0[2] + s0[3], s1[2] + s1[3]].
+    let p01 = _mm256_add_epi64(
+        _mm256_unpacklo_epi64(s[0], s[1]),
+        _mm256_unpackhi_epi64(s[0], s[1]),
+    );
+    let p23 = _mm256_add_epi64(
+        _mm256_unpacklo_epi64(s[2], s[3]),
+        _mm256_unpackhi_epi64(s[2], s[3]),
+    );
+    // Low halves [p01.lo, p23.lo] plus high halves [p01.hi, p23.hi]: [t0, t1, t2, t3] as u64.
+    let totals = _mm256_add_epi64(
+        _mm256_permute2x128_si256::<0x20>(p01, p23),
+        _mm256_permute2x128_si256::<0x31>(p01, p23),
+    );
+    // Each total is below 2^32: keep the low 32 bits of each lane, packed into the low half.
+    let packed = _mm256_permutevar8x32_epi32(totals, _mm256_setr_epi32(0, 2, 4, 6, 0, 2, 4, 6));
+    _mm256_castsi256_si128(packed)
+}
+
+/// Any width, one filter at a time: whole vectors by lookup, the last `words % 4` words by
+/// `POPCNT`.
+#[target_feature(enable = "avx2,popcnt")]
+fn any_width(query: &[u64], block: &[u64], words: usize, out: &mut [u32]) {
+    for (filter, count) in block.chunks_exact(words).zip(out.iter_mut()) {
+        *count = and_count_any(query, filter);
+    }
+}
+
+/// `popcount(query & filter)` for equally long slices of any length.
+#[target_feature(enable = "avx2,popcnt")]
+#[inline]
+fn and_count_any(query: &[u64], filter: &[u64]) -> u32 {
+    let table = nibble_table();
+    let zero = _mm256_setzero_si256();
+    let q_chunks = query.chunks_exact(4);
+    let f_chunks = filter.chunks_exact(4);
+    let (q_tail, f_tail) = (q_chunks.remainder(), f_chunks.remainder());
+
+    let mut sums = zero;
+    let mut bytes = zero;
+    let mut pending = 0;
+    for (q, f) in q_chunks.zip(f_chunks) {
+        bytes = _mm256_add_epi8(
+            bytes,
+            nibble_popcount(table, _mm256_and_si256(load(q), load(f))),
+        );
+        pending += 1;
+        // A byte gains at most 8 per vector: flush before it could pass 255.
+        if pending == 31 {
+            sums = _mm256_add_epi64(sums, _mm256_sad_epu8(bytes, zero));
+            bytes = zero;
+            pending = 0;
+        }
+    }
+    sums = _mm256_add_epi64(sums, _mm256_sad_epu8(bytes, zero));
+    let half = _mm_add_epi64(
+        _mm256_castsi256_si128(sums),
+        _mm256_extracti128_si256::<1>(sums),
+    );
+    let total = _mm_add_epi64(half, _mm_unpackhi_epi64(half, half));
+    let vectors = _mm_cvtsi128_si64(total) as u32;
+
+    let mut tail = 0;
+    for (q, f) in q_tail.iter().zip(f_tail) {
+        tail += (q & f).count_ones();
+    }
+    vectors + tail
+}
+
+/// Popcount of every byte of `v` (0 to 8 per byte).
+#[target_feature(enable = "avx2")]
+#[inline]
+fn nibble_popcount(table: __m256i, v: __m256i) -> __m256i {
+    let low4 = _mm256_set1_epi8(0x0f);
+    let low = _mm256_and_si256(v, low4);
+    let high = _mm256_and_si256(_mm256_srli_epi16::<4>(v), low4);
+    _mm256_add_epi8(
+        _mm256_shuffle_epi8(table, low),
+        _mm256_shuffle_epi8(table, high),
+    )
+}
+
+/// Popcount of 0 to 15, repeated in both 128-bit halves (`vpshufb` looks up within a half).
+#[target_feature(enable = "avx2")]
+#[inline]
+fn nibble_table() -> __m256i {
+    _mm256_setr_epi8(
+        0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4, //
+        0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4,
+    )
+}
+
+/// Loads four words (unaligned).
+#[target_feature(enable = "avx2")]
+#[inline]
+fn load(words: &[u64]) -> __m256i {
+    let words: &[u64; 4] = words.try_into().expect("a vector is four words");
+    // SAFETY: `words` is 32 readable bytes; `vmovdqu` has no alignment requirement, and AVX
+    // (implied by AVX2) is enabled for this function.
+    unsafe { _mm256_loadu_si256(words.as_ptr().cast()) }
+}
+
+/// Stores four 32-bit lanes to `out[..4]` (unaligned).
+#[target_feature(enable = "avx2")]
+#[inline]
+fn store4(v: __m128i, out: &mut [u32]) {
+    let out: &mut [u32; 4] = out.try_into().expect("four counts");
+    // SAFETY: `out` is 16 writable bytes; `movdqu` has no alignment requirement, and SSE2 is
+    // part of x86-64.
+    unsafe { _mm_storeu_si128(out.as_mut_ptr().cast(), v) }
+}

@@ -1,0 +1,28 @@
+//! The scalar kernel with the `POPCNT` instruction.
+//!
+//! The loop is the portable one ([`super::super::portable::and_counts_inline`], always
+//! inlined); compiling it inside a `#[target_feature(enable = "popcnt")]` function is what turns
+//! each `count_ones` into one `popcnt`.
+
+// The crate warns on `unsafe_code`. This module must declare an `unsafe fn`: calling a
+// `#[target_feature]` function on a CPU without that feature is undefined behaviour, so the
+// entry point is `unsafe` and only `KernelKind::function` calls it, after the feature check.
+#![allow(unsafe_code)]
+
+use super::super::portable;
+
+/// `out[j] = popcount(query & filter_j)` for every filter of `block` (`words` words each).
+///
+/// # Safety
+///
+/// The CPU must support `POPCNT` (see `super::popcnt_available`). Slices are only read and
+/// written through safe indexing, so lengths are not a safety condition.
+#[target_feature(enable = "popcnt")]
+pub(in crate::filter::kernel) unsafe fn and_counts(
+    query: &[u64],
+    block: &[u64],
+    words: usize,
+    out: &mut [u32],
+) {
+    portable::and_counts_inline(query, block, words, out);
+}

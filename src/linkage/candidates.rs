@@ -1,0 +1,377 @@
+//! Candidate generation: every pair of records whose similarity reaches a threshold.
+//!
+//! # How
+//!
+//! 1. **Popcounts once.** Each filter's popcount is computed once; a pair's similarity needs
+//!    only `|A & B|` on top.
+//! 2. **Length filter.** A pair can reach Dice `t` only if `2 min(|A|,|B|) / (|A|+|B|) >= t`,
+//!    so for a query of popcount `p` only filters with popcount in
+//!    `[ceil(t p / (2 - t)), floor(p (2 - t) / t)]` can match (similar bounds hold for Jaccard
+//!    and Hamming). Both sides are sorted by popcount, so that range is one contiguous run,
+//!    found by binary search, and everything outside it is skipped without being touched.
+//! 3. **Tiles.** The sorted second side is cut into tiles of [`TILE_FILTERS`] filters (256 KiB
+//!    of 1024-bit filters, which stays in L2 cache); a task takes a chunk of queries and walks
+//!    the tiles its queries need, calling the popcount kernel ([`crate::filter::kernel`]) once
+//!    per (query, tile run). Dispatch to the CPU's best kernel happens per call, never per pair,
+//!    and nothing in the loop allocates or locks.
+//! 4. **Parallel and deterministic.** Query chunks run on rayon; each chunk's candidates are
+//!    collected in its own vector and the vectors are joined in chunk order, then sorted by
+//!    `(a, b)`. The result is the same set, in the same order, for any thread count.
+//!
+//! Each task is a rectangle of the comparison matrix (a run of queries against a run of
+//! tiles), which is also the unit that can be shipped to another machine later.
+
+use rayon::prelude::*;
+
+use super::Candidate;
+use crate::filter::kernel::Kernel;
+
+/// Filters per tile of the second side: 2,048 x 1024-bit filters = 256 KiB, an L2-sized block.
+pub const TILE_FILTERS: usize = 2048;
+/// Queries per parallel task.
+const CHUNK_QUERIES: usize = 256;
+
+/// The similarity measure.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Similarity {
+    /// Dice coefficient `2|A&B| / (|A|+|B|)` (default; what CLK matching uses).
+    #[default]
+    Dice,
+    /// Jaccard coefficient `|A&B| / |A|B|`.
+    Jaccard,
+    /// `1 - Hamming(A, B) / m`: the share of bit positions on which the filters agree.
+    Hamming,
+}
+
+impl Similarity {
+    /// The measure's name as used on the command line.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Similarity::Dice => "dice",
+            Similarity::Jaccard => "jaccard",
+            Similarity::Hamming => "hamming",
+        }
+    }
+
+    /// The score of a pair with `common` shared bits and popcounts `pa`, `pb`, in filters of
+    /// `bits` bits. Two empty filters score 0 under Dice and Jaccard.
+    #[inline]
+    pub fn score(self, common: u32, pa: u32, pb: u32, bits: u32) -> f64 {
+        match self {
+            Similarity::Dice => {
+                let total = pa + pb;
+                if total == 0 {
+                    0.0
+                } else {
+                    2.0 * f64::from(common) / f64::from(total)
+                }
+            }
+            Similarity::Jaccard => {
+                let union = pa + pb - common;
+                if union == 0 {
+                    0.0
+                } else {
+                    f64::from(common) / f64::from(union)
+                }
+            }
+            Similarity::Hamming => {
+                let distance = pa + pb - 2 * common;
+                1.0 - f64::from(distance) / f64::from(bits)
+            }
+        }
+    }
+
+    /// A lower bound on the shared bits a pair with popcounts `pa`, `pb` needs to reach
+    /// `threshold` (rounded down and less one, so it never excludes a match; the exact score
+    /// decides). It grows with `pb`, so the bound for the smallest `pb` of a sorted run holds
+    /// for the whole run.
+    #[inline]
+    pub fn min_common(self, pa: u32, pb: u32, threshold: f64, bits: u32) -> u32 {
+        let total = f64::from(pa + pb);
+        let need = match self {
+            Similarity::Dice => threshold * total / 2.0,
+            Similarity::Jaccard => threshold * total / (1.0 + threshold),
+            Similarity::Hamming => (total - (1.0 - threshold) * f64::from(bits)) / 2.0,
+        };
+        (need.floor() - 1.0).max(0.0) as u32
+    }
+
+    /// The popcounts `[lo, hi]` a partner of a filter with popcount `p` must have for the pair
+    /// to possibly reach `threshold`. Conservative (never excludes a pair that could match):
+    /// the bounds are widened by one to absorb floating-point rounding; the exact score decides.
+    pub fn popcount_bounds(self, p: u32, threshold: f64, bits: u32) -> (u32, u32) {
+        let t = threshold.clamp(0.0, 1.0);
+        let p_f = f64::from(p);
+        let (lo, hi) = match self {
+            _ if t <= 0.0 => (0.0, f64::from(bits)),
+            Similarity::Dice => (t * p_f / (2.0 - t), p_f * (2.0 - t) / t),
+            Similarity::Jaccard => (t * p_f, p_f / t),
+            Similarity::Hamming => {
+                let d = (1.0 - t) * f64::from(bits);
+                (p_f - d, p_f + d)
+            }
+        };
+        let lo = (lo.ceil() - 1.0).max(0.0) as u32;
+        let hi = (hi.floor() + 1.0).min(f64::from(bits)) as u32;
+        (lo, hi)
+    }
+}
+
+/// Filters of one party, ready for matching: words, popcounts, and a popcount-sorted order.
+#[derive(Debug, Clone)]
+pub struct FilterSet {
+    words: usize,
+    bits: u32,
+    /// Filter words in popcount order.
+    sorted: Vec<u64>,
+    /// Popcount of each filter, in popcount order.
+    popcounts: Vec<u32>,
+    /// Original index of each filter, in popcount order.
+    index: Vec<u32>,
+}
+
+impl FilterSet {
+    /// Prepares `filters` (`words` per filter, concatenated) for matching.
+    pub fn new(filters: &[u64], words: usize) -> FilterSet {
+        assert!(words > 0 && filters.len() % words == 0, "whole filters");
+        let n = filters.len() / words;
+        let pop: Vec<u32> = filters
+            .par_chunks(words)
+            .map(crate::filter::popcount)
+            .collect();
+        let mut index: Vec<u32> = (0..n as u32).collect();
+        // Stable by original index within equal popcounts: a deterministic order.
+        index.sort_by_key(|&i| (pop[i as usize], i));
+        let mut sorted = Vec::with_capacity(filters.len());
+        for &i in &index {
+            let i = i as usize;
+            sorted.extend_from_slice(&filters[i * words..(i + 1) * words]);
+        }
+        FilterSet {
+            words,
+            bits: words as u32 * 64,
+            popcounts: index.iter().map(|&i| pop[i as usize]).collect(),
+            sorted,
+            index,
+        }
+    }
+
+    /// Number of filters.
+    pub fn len(&self) -> usize {
+        self.index.len()
+    }
+
+    /// True if there are no filters.
+    pub fn is_empty(&self) -> bool {
+        self.index.is_empty()
+    }
+
+    /// Words per filter.
+    pub fn words(&self) -> usize {
+        self.words
+    }
+
+    fn filter(&self, sorted_pos: usize) -> &[u64] {
+        &self.sorted[sorted_pos * self.words..(sorted_pos + 1) * self.words]
+    }
+
+    /// The sorted positions `[start, end)` whose popcount lies in `[lo, hi]`.
+    fn range(&self, lo: u32, hi: u32) -> (usize, usize) {
+        let start = self.popcounts.partition_point(|&p| p < lo);
+        let end = self.popcounts.partition_point(|&p| p <= hi);
+        (start, end.max(start))
+    }
+}
+
+/// How to generate candidates.
+#[derive(Debug, Clone, Copy)]
+pub struct CandidateOptions {
+    /// Minimum similarity for a pair to be a candidate.
+    pub threshold: f64,
+    /// The measure.
+    pub similarity: Similarity,
+    /// Keep only the best `k` candidates of each record of the first side (and, for
+    /// deduplication, of each record); `None` keeps all.
+    pub top_k: Option<usize>,
+}
+
+/// What candidate generation did, for summaries and benchmarks.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CandidateStats {
+    /// Pairs a naive all-pairs comparison would score.
+    pub pairs: u64,
+    /// Pairs actually scored after the length filter.
+    pub comparisons: u64,
+    /// Candidates found (after top-k).
+    pub candidates: u64,
+}
+
+/// Candidates between two parties: pairs `(a in left, b in right)` with similarity at least
+/// the threshold, sorted by `(a, b)`. `progress` is called with batches of comparisons done.
+pub fn link(
+    left: &FilterSet,
+    right: &FilterSet,
+    opts: &CandidateOptions,
+    kernel: &Kernel,
+    progress: &(dyn Fn(u64) + Sync),
+) -> (Vec<Candidate>, CandidateStats) {
+    assert_eq!(left.words, right.words, "filter lengths checked by the caller");
+    let chunks: Vec<(Vec<Candidate>, u64)> = (0..left.len())
+        .into_par_iter()
+        .step_by(CHUNK_QUERIES)
+        .map(|start| {
+            let end = (start + CHUNK_QUERIES).min(left.len());
+            scan_chunk(left, right, start..end, false, opts, kernel, progress)
+        })
+        .collect();
+    finish(chunks, left.len() as u64 * right.len() as u64, opts, false)
+}
+
+/// Candidates within one file (deduplication): each unordered pair of distinct records once,
+/// as `a < b` (original indices), sorted by `(a, b)`.
+pub fn dedup(
+    set: &FilterSet,
+    opts: &CandidateOptions,
+    kernel: &Kernel,
+    progress: &(dyn Fn(u64) + Sync),
+) -> (Vec<Candidate>, CandidateStats) {
+    let chunks: Vec<(Vec<Candidate>, u64)> = (0..set.len())
+        .into_par_iter()
+        .step_by(CHUNK_QUERIES)
+        .map(|start| {
+            let end = (start + CHUNK_QUERIES).min(set.len());
+            scan_chunk(set, set, start..end, true, opts, kernel, progress)
+        })
+        .collect();
+    let n = set.len() as u64;
+    finish(chunks, n * n.saturating_sub(1) / 2, opts, true)
+}
+
+/// Scores queries `queries` (sorted positions of `left`) against `right`, tile by tile.
+/// With `upper`, only partners at later sorted positions are scored (each pair once).
+fn scan_chunk(
+    left: &FilterSet,
+    right: &FilterSet,
+    queries: std::ops::Range<usize>,
+    upper: bool,
+    opts: &CandidateOptions,
+    kernel: &Kernel,
+    progress: &(dyn Fn(u64) + Sync),
+) -> (Vec<Candidate>, u64) {
+    let bits = left.bits;
+    // Each query's admissible run of `right`, in sorted positions.
+    let ranges: Vec<(usize, usize)> = queries
+        .clone()
+        .map(|q| {
+            let (lo, hi) = opts
+                .similarity
+                .popcount_bounds(left.popcounts[q], opts.threshold, bits);
+            let (start, end) = right.range(lo, hi);
+            if upper { (start.max(q + 1), end.max(q + 1)) } else { (start, end) }
+        })
+        .collect();
+    let first = ranges.iter().map(|r| r.0).min().unwrap_or(0);
+    let last = ranges.iter().map(|r| r.1).max().unwrap_or(0);
+    let mut out = Vec::new();
+    let mut counts = vec![0u32; TILE_FILTERS];
+    let mut comparisons = 0u64;
+    let mut tile = first - first % TILE_FILTERS;
+    while tile < last {
+        let tile_end = (tile + TILE_FILTERS).min(right.len());
+        let mut in_tile = 0u64;
+        for (qi, &(start, end)) in queries.clone().zip(&ranges) {
+            let (s, e) = (start.max(tile), end.min(tile_end));
+            if s >= e {
+                continue;
+            }
+            let n = e - s;
+            let block = &right.sorted[s * right.words..e * right.words];
+            kernel.and_counts(left.filter(qi), block, right.words, &mut counts[..n]);
+            in_tile += n as u64;
+            let pa = left.popcounts[qi];
+            // Cheap pre-check: most pairs share far fewer bits than even the run's easiest
+            // partner needs, and a single compare rejects them.
+            let floor = opts
+                .similarity
+                .min_common(pa, right.popcounts[s], opts.threshold, bits);
+            for (j, &common) in counts[..n].iter().enumerate() {
+                if common < floor {
+                    continue;
+                }
+                let pb = right.popcounts[s + j];
+                let score = opts.similarity.score(common, pa, pb, bits);
+                if score >= opts.threshold {
+                    let (a, b) = (left.index[qi], right.index[s + j]);
+                    let (a, b) = if upper && b < a { (b, a) } else { (a, b) };
+                    out.push(Candidate { a, b, score });
+                }
+            }
+        }
+        comparisons += in_tile;
+        progress(in_tile);
+        tile = tile_end;
+    }
+    (out, comparisons)
+}
+
+fn finish(
+    chunks: Vec<(Vec<Candidate>, u64)>,
+    pairs: u64,
+    opts: &CandidateOptions,
+    symmetric: bool,
+) -> (Vec<Candidate>, CandidateStats) {
+    let comparisons = chunks.iter().map(|c| c.1).sum();
+    let mut all: Vec<Candidate> = chunks.into_iter().flat_map(|c| c.0).collect();
+    all.par_sort_unstable_by(|x, y| x.a.cmp(&y.a).then(x.b.cmp(&y.b)));
+    if let Some(k) = opts.top_k {
+        all = top_k(all, k, symmetric);
+    }
+    let stats = CandidateStats {
+        pairs,
+        comparisons,
+        candidates: all.len() as u64,
+    };
+    (all, stats)
+}
+
+/// Keeps each record's best `k` candidates (by score, then partner index). For two parties
+/// "each record" means each record of the first side; for deduplication a pair is kept if it
+/// is among the best `k` of either of its records.
+fn top_k(candidates: Vec<Candidate>, k: usize, symmetric: bool) -> Vec<Candidate> {
+    if !symmetric {
+        let mut out = Vec::new();
+        for group in candidates.chunk_by(|x, y| x.a == y.a) {
+            let mut g = group.to_vec();
+            g.sort_by(|x, y| y.score.total_cmp(&x.score).then(x.b.cmp(&y.b)));
+            g.truncate(k);
+            g.sort_by_key(|c| c.b);
+            out.extend(g);
+        }
+        return out;
+    }
+    // Rank each pair from both ends; keep it if it ranks within k for either record.
+    let mut by_record: Vec<(u32, u32, usize)> = Vec::with_capacity(candidates.len() * 2);
+    for (i, c) in candidates.iter().enumerate() {
+        by_record.push((c.a, c.b, i));
+        by_record.push((c.b, c.a, i));
+    }
+    by_record.sort_by(|x, y| {
+        x.0.cmp(&y.0)
+            .then(candidates[y.2].score.total_cmp(&candidates[x.2].score))
+            .then(x.1.cmp(&y.1))
+    });
+    let mut keep = vec![false; candidates.len()];
+    for group in by_record.chunk_by(|x, y| x.0 == y.0) {
+        for entry in group.iter().take(k) {
+            keep[entry.2] = true;
+        }
+    }
+    candidates
+        .into_iter()
+        .zip(keep)
+        .filter_map(|(c, k)| k.then_some(c))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests;

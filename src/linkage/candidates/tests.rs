@@ -1,0 +1,170 @@
+use super::*;
+use proptest::prelude::*;
+
+/// Random filters with a planted structure: some near-copies so that candidates exist.
+fn filters(n: usize, words: usize, seed: u64) -> Vec<u64> {
+    let mut state = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    let mut next = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    let mut out: Vec<u64> = (0..n * words).map(|_| next() & next()).collect();
+    for i in (1..n).step_by(3) {
+        for w in 0..words {
+            let flip = 1u64 << (next() % 64);
+            out[i * words + w] = out[(i - 1) * words + w] ^ if next() % 4 == 0 { flip } else { 0 };
+        }
+    }
+    out
+}
+
+fn brute_force(a: &[u64], b: &[u64], words: usize, opts: &CandidateOptions, dedup: bool) -> Vec<Candidate> {
+    let bits = words as u32 * 64;
+    let mut out = Vec::new();
+    for (i, x) in a.chunks(words).enumerate() {
+        for (j, y) in b.chunks(words).enumerate() {
+            if dedup && j <= i {
+                continue;
+            }
+            let common = x.iter().zip(y).map(|(p, q)| (p & q).count_ones()).sum();
+            let score = opts.similarity.score(
+                common,
+                crate::filter::popcount(x),
+                crate::filter::popcount(y),
+                bits,
+            );
+            if score >= opts.threshold {
+                out.push(Candidate { a: i as u32, b: j as u32, score });
+            }
+        }
+    }
+    out
+}
+
+fn opts(threshold: f64, similarity: Similarity) -> CandidateOptions {
+    CandidateOptions { threshold, similarity, top_k: None }
+}
+
+#[test]
+fn matches_brute_force_across_tiles_and_measures() {
+    let kernel = Kernel::detect();
+    // More than one tile on the right, and queries in several chunks.
+    let (a, b) = (filters(600, 2, 1), filters(TILE_FILTERS + 900, 2, 2));
+    for sim in [Similarity::Dice, Similarity::Jaccard, Similarity::Hamming] {
+        for t in [0.5, 0.7, 0.9] {
+            let o = opts(t, sim);
+            let (got, stats) = link(&FilterSet::new(&a, 2), &FilterSet::new(&b, 2), &o, &kernel, &|_| {});
+            assert_eq!(got, brute_force(&a, &b, 2, &o, false), "{sim:?} {t}");
+            assert_eq!(stats.candidates, got.len() as u64);
+            assert!(stats.comparisons <= stats.pairs);
+        }
+    }
+}
+
+#[test]
+fn dedup_scores_each_unordered_pair_once() {
+    let kernel = Kernel::detect();
+    let a = filters(700, 4, 3);
+    let o = opts(0.6, Similarity::Dice);
+    let (got, stats) = dedup(&FilterSet::new(&a, 4), &o, &kernel, &|_| {});
+    assert_eq!(got, brute_force(&a, &a, 4, &o, true));
+    assert!(got.iter().all(|c| c.a < c.b));
+    assert_eq!(stats.pairs, 700 * 699 / 2);
+}
+
+#[test]
+fn length_filter_prunes_comparisons() {
+    let kernel = Kernel::detect();
+    let words = 16;
+    // Filters with very different fill: most pairs cannot reach 0.9.
+    let mut a = Vec::new();
+    for i in 0..400usize {
+        let fill = (i % 16) as u32 * 4;
+        for _ in 0..words {
+            a.push(if fill == 64 { u64::MAX } else { (1u64 << fill) - 1 });
+        }
+    }
+    let set = FilterSet::new(&a, words);
+    let (_, stats) = link(&set, &set, &opts(0.9, Similarity::Dice), &kernel, &|_| {});
+    assert!(stats.comparisons < stats.pairs / 4, "{stats:?}");
+}
+
+#[test]
+fn results_do_not_depend_on_thread_count() {
+    let kernel = Kernel::detect();
+    let a = filters(1500, 16, 5);
+    let b = [a.clone(), filters(1000, 16, 6)].concat();
+    let o = CandidateOptions { threshold: 0.55, similarity: Similarity::Dice, top_k: Some(3) };
+    let run = |threads: usize| {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap()
+            .install(|| link(&FilterSet::new(&a, 16), &FilterSet::new(&b, 16), &o, &kernel, &|_| {}))
+    };
+    let one = run(1);
+    assert!(!one.0.is_empty());
+    assert_eq!(run(2), one);
+    assert_eq!(run(3), one);
+}
+
+#[test]
+fn top_k_keeps_the_best_per_record() {
+    let c = |a, b, score| Candidate { a, b, score };
+    let all = vec![c(0, 1, 0.9), c(0, 2, 0.95), c(0, 3, 0.8), c(1, 2, 0.85)];
+    assert_eq!(top_k(all.clone(), 1, false), vec![c(0, 2, 0.95), c(1, 2, 0.85)]);
+    assert_eq!(top_k(all.clone(), 2, false), vec![c(0, 1, 0.9), c(0, 2, 0.95), c(1, 2, 0.85)]);
+    // Symmetric: (0,1) is record 1's best, (0,3) record 3's only pair; (1,2) is nobody's best.
+    assert_eq!(top_k(all, 1, true), vec![c(0, 1, 0.9), c(0, 2, 0.95), c(0, 3, 0.8)]);
+}
+
+#[test]
+fn empty_inputs() {
+    let kernel = Kernel::detect();
+    let empty = FilterSet::new(&[], 16);
+    let some = FilterSet::new(&filters(10, 16, 1), 16);
+    let o = opts(0.8, Similarity::Dice);
+    assert!(link(&empty, &some, &o, &kernel, &|_| {}).0.is_empty());
+    assert!(link(&some, &empty, &o, &kernel, &|_| {}).0.is_empty());
+    assert!(dedup(&empty, &o, &kernel, &|_| {}).0.is_empty());
+}
+
+proptest! {
+    #[test]
+    fn popcount_bounds_never_exclude_a_match(
+        pa in 0u32..=1024, pb in 0u32..=1024, common_frac in 0.0f64..=1.0, t in 0.0f64..=1.0
+    ) {
+        let common = (f64::from(pa.min(pb)) * common_frac) as u32;
+        for sim in [Similarity::Dice, Similarity::Jaccard, Similarity::Hamming] {
+            if sim.score(common, pa, pb, 1024) >= t {
+                let (lo, hi) = sim.popcount_bounds(pa, t, 1024);
+                prop_assert!(lo <= pb && pb <= hi, "{:?} pa {} pb {} c {} t {}", sim, pa, pb, common, t);
+            }
+        }
+    }
+
+    #[test]
+    fn min_common_is_a_lower_bound(
+        pa in 0u32..=1024, pb in 0u32..=1024, common_frac in 0.0f64..=1.0, t in 0.0f64..=1.0
+    ) {
+        let common = (f64::from(pa.min(pb)) * common_frac) as u32;
+        for sim in [Similarity::Dice, Similarity::Jaccard, Similarity::Hamming] {
+            if sim.score(common, pa, pb, 1024) >= t {
+                prop_assert!(common >= sim.min_common(pa, pb, t, 1024));
+            }
+            // Monotone in pb: the bound of a smaller partner is no larger.
+            prop_assert!(sim.min_common(pa, pb / 2, t, 1024) <= sim.min_common(pa, pb, t, 1024));
+        }
+    }
+
+    #[test]
+    fn link_equals_brute_force(n in 0usize..80, m in 0usize..80, seed: u64, t in 0.3f64..1.0) {
+        let kernel = Kernel::detect();
+        let (a, b) = (filters(n, 1, seed), filters(m, 1, seed ^ 0xff));
+        let o = opts(t, Similarity::Dice);
+        let (got, _) = link(&FilterSet::new(&a, 1), &FilterSet::new(&b, 1), &o, &kernel, &|_| {});
+        prop_assert_eq!(got, brute_force(&a, &b, 1, &o, false));
+    }
+}

@@ -1,0 +1,343 @@
+//! The matching job at the third party: encoding files in, links or clusters out.
+//!
+//! 1. Every file is read and verified (checksum, size); their headers must agree on the key
+//!    fingerprint, the layout and the filter length, and (unless explicitly allowed) on the
+//!    schema fingerprint. A key mismatch is never overridable: filters made with different
+//!    secrets share nothing but noise.
+//! 2. One file: deduplication (each unordered pair once, clusters of duplicates). Two files:
+//!    candidates above the threshold, then a one-to-one solver (or none). Three or more: the
+//!    candidates of every pair of files, then greedy multi-party clustering with at most one
+//!    record per party.
+//! 3. The result goes to a CSV file, written atomically, naming records only by the ids the
+//!    departments chose.
+//!
+//! Similarity scores are sensitive: with them and an overlapping plaintext data set, published
+//! graph-matching attacks re-identify records. The third party should not release them to data
+//! providers; [`MatchOptions::scores`] leaves them out of the output.
+
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use super::candidates::{self, CandidateOptions, CandidateStats, FilterSet, Similarity};
+use super::solve::{self, Solver};
+use super::{Candidate, PartyCandidate, RecordRef};
+use crate::filter::kernel::Kernel;
+use crate::io::{AtomicFile, ClkData, ClkError, ClkReader};
+
+/// A matching problem that stops the job.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum MatchError {
+    /// A file could not be read or failed verification.
+    #[error(transparent)]
+    Clk(#[from] ClkError),
+    /// Two files cannot be compared.
+    #[error(
+        "{first} and {second} have different {what} ({a} vs {b}): {why}"
+    )]
+    Mismatch {
+        /// The first file.
+        first: String,
+        /// The other file.
+        second: String,
+        /// What differs.
+        what: &'static str,
+        /// The first file's value.
+        a: String,
+        /// The other file's value.
+        b: String,
+        /// What it means and what to do.
+        why: &'static str,
+    },
+    /// The options do not make sense.
+    #[error("{0}")]
+    Options(String),
+    /// The output could not be written.
+    #[error("cannot write {path}: {source}")]
+    Output {
+        /// The file.
+        path: String,
+        /// The cause.
+        source: std::io::Error,
+    },
+}
+
+/// How to match.
+#[derive(Debug, Clone)]
+pub struct MatchOptions {
+    /// Minimum similarity of a candidate pair.
+    pub threshold: f64,
+    /// Similarity measure.
+    pub similarity: Similarity,
+    /// One-to-one solver for two files.
+    pub solver: Solver,
+    /// Keep only the best `k` candidates per record.
+    pub top_k: Option<usize>,
+    /// Accept files whose schema fingerprints differ (never keys, layouts or lengths).
+    pub allow_schema_mismatch: bool,
+    /// Write scores into the output.
+    pub scores: bool,
+    /// The popcount kernel (default: the best this CPU has).
+    pub kernel: Option<Kernel>,
+}
+
+impl Default for MatchOptions {
+    fn default() -> Self {
+        MatchOptions {
+            threshold: 0.8,
+            similarity: Similarity::Dice,
+            solver: Solver::Greedy,
+            top_k: None,
+            allow_schema_mismatch: false,
+            scores: true,
+            kernel: None,
+        }
+    }
+}
+
+/// The result, before it is written.
+#[derive(Debug, Clone)]
+pub enum MatchResult {
+    /// Two files: linked pairs `(index in first, index in second, score)`.
+    Pairs(Vec<Candidate>),
+    /// One file: clusters of duplicate records (indices), each of two or more.
+    Duplicates(Vec<Vec<u32>>),
+    /// Three or more files: clusters with at most one record per party.
+    Clusters(Vec<Vec<RecordRef>>),
+}
+
+/// What a finished matching job did.
+#[derive(Debug, Clone)]
+pub struct MatchReport {
+    /// The files, in input order.
+    pub files: Vec<PathBuf>,
+    /// Record ids of each file, in file order.
+    pub ids: Vec<Vec<String>>,
+    /// The result.
+    pub result: MatchResult,
+    /// Candidate generation counters, summed over all file pairs.
+    pub stats: CandidateStats,
+    /// Links or clustered records in the result.
+    pub matches: u64,
+    /// Wall time of candidate generation and solving (reading excluded).
+    pub elapsed: Duration,
+    /// Time spent reading and verifying the files.
+    pub read_time: Duration,
+    /// The kernel used.
+    pub kernel: &'static str,
+    /// Warnings to show (e.g. an allowed schema mismatch).
+    pub warnings: Vec<String>,
+}
+
+/// Reads and checks the files, then matches them (see the module docs).
+pub fn match_files(
+    paths: &[PathBuf],
+    opts: &MatchOptions,
+    progress: &(dyn Fn(u64) + Sync),
+) -> Result<MatchReport, MatchError> {
+    if paths.is_empty() {
+        return Err(MatchError::Options("give at least one encoding file".into()));
+    }
+    if !(0.0..=1.0).contains(&opts.threshold) {
+        return Err(MatchError::Options(format!(
+            "the threshold must be between 0 and 1, found {}",
+            opts.threshold
+        )));
+    }
+    if opts.top_k == Some(0) {
+        return Err(MatchError::Options("--top-k must be at least 1".into()));
+    }
+    let started = Instant::now();
+    let data: Vec<ClkData> = paths
+        .iter()
+        .map(|p| ClkReader::open(p)?.read_all())
+        .collect::<Result<_, ClkError>>()?;
+    let warnings = check_compatible(paths, &data, opts.allow_schema_mismatch)?;
+    let read_time = started.elapsed();
+
+    let started = Instant::now();
+    let kernel = opts.kernel.unwrap_or_else(Kernel::detect);
+    let words = data[0].header.words_per_record();
+    let sets: Vec<FilterSet> = data.iter().map(|d| FilterSet::new(&d.words, words)).collect();
+    let copts = CandidateOptions {
+        threshold: opts.threshold,
+        similarity: opts.similarity,
+        top_k: opts.top_k,
+    };
+    let (result, stats) = match sets.as_slice() {
+        [one] => {
+            let (cands, stats) = candidates::dedup(one, &copts, &kernel, progress);
+            (
+                MatchResult::Duplicates(solve::dedup_components(one.len() as u32, &cands)),
+                stats,
+            )
+        }
+        [a, b] => {
+            let (cands, stats) = candidates::link(a, b, &copts, &kernel, progress);
+            (MatchResult::Pairs(solve::solve(opts.solver, &cands)), stats)
+        }
+        many => {
+            let mut all = Vec::new();
+            let mut stats = CandidateStats::default();
+            for i in 0..many.len() {
+                for j in i + 1..many.len() {
+                    let (cands, s) = candidates::link(&many[i], &many[j], &copts, &kernel, progress);
+                    stats.pairs += s.pairs;
+                    stats.comparisons += s.comparisons;
+                    stats.candidates += s.candidates;
+                    all.extend(cands.into_iter().map(|c| PartyCandidate {
+                        a: RecordRef { party: i as u16, index: c.a },
+                        b: RecordRef { party: j as u16, index: c.b },
+                        score: c.score,
+                    }));
+                }
+            }
+            (MatchResult::Clusters(solve::multiparty_greedy(&all)), stats)
+        }
+    };
+    let matches = match &result {
+        MatchResult::Pairs(p) => p.len() as u64,
+        MatchResult::Duplicates(c) => c.iter().map(|c| c.len() as u64).sum(),
+        MatchResult::Clusters(c) => c.iter().map(|c| c.len() as u64).sum(),
+    };
+    Ok(MatchReport {
+        files: paths.to_vec(),
+        ids: data.into_iter().map(|d| d.ids).collect(),
+        result,
+        stats,
+        matches,
+        elapsed: started.elapsed(),
+        read_time,
+        kernel: kernel.name(),
+        warnings,
+    })
+}
+
+/// Checks that the files can be compared; returns warnings for what was allowed.
+pub fn check_compatible(
+    paths: &[PathBuf],
+    data: &[ClkData],
+    allow_schema_mismatch: bool,
+) -> Result<Vec<String>, MatchError> {
+    let mut warnings = Vec::new();
+    let (first, h0) = (&paths[0], &data[0].header);
+    for (path, d) in paths.iter().zip(data).skip(1) {
+        let h = &d.header;
+        let mismatch = |what, a: String, b: String, why| MatchError::Mismatch {
+            first: first.display().to_string(),
+            second: path.display().to_string(),
+            what,
+            a,
+            b,
+            why,
+        };
+        if h.key_fingerprint != h0.key_fingerprint {
+            return Err(mismatch(
+                "key fingerprints",
+                short(&h0.key_fingerprint.to_hex()),
+                short(&h.key_fingerprint.to_hex()),
+                "they were encoded with different secrets and cannot be linked; ask the \
+                 departments to encode with the project's one shared secret",
+            ));
+        }
+        if h.layout != h0.layout {
+            return Err(mismatch(
+                "filter layouts",
+                h0.layout.as_str().into(),
+                h.layout.as_str().into(),
+                "filters of different layouts cannot be compared",
+            ));
+        }
+        if h.filter_bits != h0.filter_bits || h.filters_per_record != h0.filters_per_record {
+            return Err(mismatch(
+                "filter lengths",
+                format!("{} x {} bits", h0.filters_per_record, h0.filter_bits),
+                format!("{} x {} bits", h.filters_per_record, h.filter_bits),
+                "filters of different lengths cannot be compared",
+            ));
+        }
+        if h.schema_fingerprint != h0.schema_fingerprint {
+            let (a, b) = (
+                short(&h0.schema_fingerprint.to_hex()),
+                short(&h.schema_fingerprint.to_hex()),
+            );
+            if !allow_schema_mismatch {
+                return Err(mismatch(
+                    "schema fingerprints",
+                    a,
+                    b,
+                    "they were encoded under different schemas, whose bits are not comparable; \
+                     re-encode with one schema (--allow-mismatch overrides this check only)",
+                ));
+            }
+            warnings.push(format!(
+                "{} and {} have different schema fingerprints ({a} vs {b}); matching anyway \
+                 because of --allow-mismatch",
+                first.display(),
+                path.display()
+            ));
+        }
+    }
+    Ok(warnings)
+}
+
+fn short(hex: &str) -> String {
+    hex[..16.min(hex.len())].to_string()
+}
+
+impl MatchReport {
+    /// Writes the result as CSV to `path`, atomically: `a_id,b_id[,score]` for two files,
+    /// `cluster,id` for one, `cluster,party,id` for three or more (party = the file's position
+    /// among the inputs, from 0).
+    pub fn write_csv(&self, path: &Path, scores: bool) -> Result<(), MatchError> {
+        let err = |source| MatchError::Output {
+            path: path.display().to_string(),
+            source,
+        };
+        let mut w = csv::Writer::from_writer(AtomicFile::create(path).map_err(err)?);
+        let csv_err = |e: csv::Error| err(std::io::Error::other(e));
+        match &self.result {
+            MatchResult::Pairs(pairs) => {
+                if scores {
+                    w.write_record(["a_id", "b_id", "score"]).map_err(csv_err)?;
+                } else {
+                    w.write_record(["a_id", "b_id"]).map_err(csv_err)?;
+                }
+                for c in pairs {
+                    let (a, b) = (&self.ids[0][c.a as usize], &self.ids[1][c.b as usize]);
+                    if scores {
+                        w.write_record([a, b, &format!("{:.6}", c.score)]).map_err(csv_err)?;
+                    } else {
+                        w.write_record([a, b]).map_err(csv_err)?;
+                    }
+                }
+            }
+            MatchResult::Duplicates(clusters) => {
+                w.write_record(["cluster", "id"]).map_err(csv_err)?;
+                for (k, cluster) in clusters.iter().enumerate() {
+                    for &i in cluster {
+                        w.write_record([&k.to_string(), &self.ids[0][i as usize]])
+                            .map_err(csv_err)?;
+                    }
+                }
+            }
+            MatchResult::Clusters(clusters) => {
+                w.write_record(["cluster", "party", "id"]).map_err(csv_err)?;
+                for (k, cluster) in clusters.iter().enumerate() {
+                    for r in cluster {
+                        w.write_record([
+                            &k.to_string(),
+                            &r.party.to_string(),
+                            &self.ids[r.party as usize][r.index as usize],
+                        ])
+                        .map_err(csv_err)?;
+                    }
+                }
+            }
+        }
+        let mut file = w.into_inner().map_err(|e| err(e.into_error()))?;
+        file.flush().map_err(err)?;
+        file.commit().map_err(err)
+    }
+}
