@@ -332,9 +332,16 @@ fn demo_runs_end_to_end() {
         .arg(dir.path())
         .assert()
         .success()
-        .stdout(contains("encoded 500 of 500 rows").and(contains("encoded 400 of 402 rows")));
+        .stdout(
+            contains("encoded 500 of 500 rows")
+                .and(contains("encoded 400 of 402 rows"))
+                .and(contains("precision 1.000, recall 1.000")),
+        );
     assert!(dir.path().join("dept_a.clk").exists());
     assert!(dir.path().join("dept_b.clk.manifest.json").exists());
+    let matches = std::fs::read_to_string(dir.path().join("matches.csv")).unwrap();
+    assert!(matches.starts_with("a_id,b_id\n"));
+    assert_eq!(matches.lines().count(), 301);
 }
 
 #[test]

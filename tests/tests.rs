@@ -2,5 +2,6 @@
 
 mod cli;
 mod golden;
+mod matching;
 mod pipeline;
 mod util;

@@ -462,16 +462,23 @@ impl<W: Weight> PrimalDual<W> {
 ///
 /// The optimal matchings are exactly the matchings of tight edges that cover every record with
 /// a positive dual ("required" records). Walking tight edges in rank order, an edge `a-b` not
-/// in the current matching `M` is included when `M` can be rearranged to contain it: `a`'s
-/// partner `a'` and `b`'s partner `b'` lose their edges, and each that is required needs an
-/// alternating path to a replacement, or both are served by one alternating cycle through
-/// `a-b`. Records in chosen links are locked.
+/// in the current matching `M` is included when `M` can be rearranged to contain it while
+/// keeping every link chosen so far: `a`'s partner `a'` and `b`'s partner `b'` lose their
+/// edges, and each that is required needs an alternating path to a replacement, or both are
+/// served by one alternating cycle through `a-b`. Records in chosen links are locked.
 ///
 /// In the digraph with unmatched tight edges left→right and matched edges right→left:
 /// `b'` needs a path to a *sink* (a free right record, or a left record with dual 0), `a'` needs
 /// a path from a *source* (a free left record, or a right record with dual 0), or `b'` reaches
 /// `a'` (a cycle; then `a` and `b` share a strongly connected component). If both paths exist
 /// but meet, the meeting point gives the cycle, so the test is exact.
+///
+/// Proving that an edge cannot be included takes a search of everything reachable. To keep
+/// that rare, a *summary* (which nodes reach a sink, which are reached from a source, strongly
+/// connected components) answers "can `a-b` join an optimum that keeps the locked links?" for
+/// all edges at once. Locks only add constraints, so a "no" stays true after later locks and
+/// rearrangements; a "yes" is confirmed by a search, and when that search fails the summary of
+/// the component is recomputed.
 struct Select<'g> {
     nl: usize,
     el: &'g [u32],
@@ -487,33 +494,24 @@ struct Select<'g> {
     required_r: Vec<bool>,
     locked_l: Vec<bool>,
     locked_r: Vec<bool>,
-    // Path search scratch.
+    // Path search scratch, reset by epoch stamps.
     epoch: u32,
-    fwd_l: Vec<u32>,
-    fwd_r: Vec<u32>,
-    bwd_l: Vec<u32>,
-    bwd_r: Vec<u32>,
+    seen_l: Vec<u32>,
+    seen_r: Vec<u32>,
+    on_path: Vec<u32>,
     pred_r: Vec<u32>,
     succ_l: Vec<u32>,
     queue: Vec<u32>,
-    // Reachability summary of the current tight component, indexed by node (left `x` is `x`,
-    // right `r` is `nl + r`).
+    // The summary, indexed by node (left `x` is `x`, right `r` is `nl + r`), with the matching
+    // it was computed for.
+    snap_mate_l: Vec<u32>,
+    snap_mate_r: Vec<u32>,
     can_sink: Vec<bool>,
     from_source: Vec<bool>,
     scc: Vec<u32>,
     index: Vec<u32>,
     low: Vec<u32>,
     on_stack: Vec<bool>,
-}
-
-/// How far the reachability summary can be trusted.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Summary {
-    /// Not computed for the current matching.
-    Stale,
-    /// Computed for the current matching; records locked since then only remove paths, so
-    /// "infeasible" is still certain and "feasible" must be confirmed by a search.
-    Upper,
 }
 
 impl<'g> Select<'g> {
@@ -535,6 +533,8 @@ impl<'g> Select<'g> {
             out: Vec::new(),
             in_start: Vec::new(),
             inn: Vec::new(),
+            snap_mate_l: mate_l.clone(),
+            snap_mate_r: mate_r.clone(),
             mate_l,
             mate_r,
             required_l,
@@ -542,10 +542,9 @@ impl<'g> Select<'g> {
             locked_l: vec![false; nl],
             locked_r: vec![false; nr],
             epoch: 0,
-            fwd_l: vec![0; nl],
-            fwd_r: vec![0; nr],
-            bwd_l: vec![0; nl],
-            bwd_r: vec![0; nr],
+            seen_l: vec![0; nl],
+            seen_r: vec![0; nr],
+            on_path: vec![0; nodes],
             pred_r: vec![NONE; nr],
             succ_l: vec![NONE; nl],
             queue: Vec::new(),
@@ -585,31 +584,28 @@ impl<'g> Select<'g> {
 
     fn run(mut self, tight: &[u32]) -> Vec<u32> {
         let nl = self.nl;
+        let nodes = nl + self.locked_r.len();
         // Drop tight edges that are in no optimum at all: no rearrangement can use them, and
         // without them the tight subgraph falls apart into smaller components.
-        let all: Vec<u32> = (0..(nl + self.locked_r.len()) as u32).collect();
+        let all: Vec<u32> = (0..nodes as u32).collect();
         self.summarise(&all);
         let tight: Vec<u32> = tight
             .iter()
             .copied()
-            .filter(|&e| {
-                let (a, b) = (self.el[e as usize], self.er[e as usize]);
-                self.mate_l[a as usize] == b || self.feasible_by_summary(a, b)
-            })
+            .filter(|&e| self.feasible_by_summary(self.el[e as usize], self.er[e as usize]))
             .collect();
         self.set_edges(&tight);
-        let tight = &tight[..];
-        // Connected components of the tight subgraph; each is handled on its own.
-        let mut uf = UnionFind::new(nl + self.locked_r.len());
-        for &e in tight {
+
+        // Connected components of what is left; each is handled on its own.
+        let mut uf = UnionFind::new(nodes);
+        for &e in &tight {
             uf.union(self.el[e as usize], nl as u32 + self.er[e as usize]);
         }
-        let nodes = nl + self.locked_r.len();
         let mut comp_of_root = vec![NONE; nodes];
         let mut edges_of: Vec<Vec<u32>> = Vec::new();
         let mut nodes_of: Vec<Vec<u32>> = Vec::new();
         let mut node_seen = vec![false; nodes];
-        for &e in tight {
+        for &e in &tight {
             let (x, r) = (self.el[e as usize], nl as u32 + self.er[e as usize]);
             let root = uf.find(x) as usize;
             if comp_of_root[root] == NONE {
@@ -627,35 +623,20 @@ impl<'g> Select<'g> {
             }
         }
         let mut chosen = Vec::new();
-        if tight.len() > 10000 {
-            let mut sizes: Vec<usize> = edges_of.iter().map(|e| e.len()).collect();
-            sizes.sort_unstable();
-            sizes.reverse();
-            eprintln!("T comps={} largest={:?}", sizes.len(), &sizes[..5.min(sizes.len())]);
-        }
-        let mut stats = [0usize; 6];
         for (edges, nodes) in edges_of.iter().zip(&nodes_of) {
-            let mut summary = Summary::Stale;
             for &e in edges {
                 let (a, b) = (self.el[e as usize], self.er[e as usize]);
                 if self.locked_l[a as usize] || self.locked_r[b as usize] {
                     continue;
                 }
                 let include = if self.mate_l[a as usize] == b {
-                    stats[0] += 1;
                     true
-                } else if summary == Summary::Upper && !self.feasible_by_summary(a, b) {
-                    stats[1] += 1;
+                } else if !self.feasible_by_summary(a, b) {
                     false
                 } else if self.try_include(a, b) {
-                    stats[2] += 1;
-                    summary = Summary::Stale;
                     true
                 } else {
-                    stats[3] += 1;
-                    if edges.len() > 10000 { stats[4] += 1; }
                     self.summarise(nodes);
-                    summary = Summary::Upper;
                     false
                 };
                 if include {
@@ -665,209 +646,207 @@ impl<'g> Select<'g> {
                 }
             }
         }
-        if tight.len() > 10000 { eprintln!("lock_only={} rejected_by_summary={} alternations={} failed_searches={} failed_in_big={}", stats[0], stats[1], stats[2], stats[3], stats[4]); }
         chosen
     }
 
-    /// Whether the required partner of `b` (`b'`) needs a replacement.
-    fn needs_b(&self, b: u32) -> Option<u32> {
-        let b2 = self.mate_r[b as usize];
-        (b2 != NONE && self.required_l[b2 as usize]).then_some(b2)
-    }
-
-    /// Whether the required partner of `a` (`a'`) needs a replacement.
-    fn needs_a(&self, a: u32) -> Option<u32> {
-        let a2 = self.mate_l[a as usize];
-        (a2 != NONE && self.required_r[a2 as usize]).then_some(a2)
-    }
-
+    /// Whether `a-b` could join an optimum keeping the links locked when the summary was
+    /// computed, judged with the matching of that time.
     fn feasible_by_summary(&self, a: u32, b: u32) -> bool {
-        let (a2, b2) = (self.mate_l[a as usize], self.mate_r[b as usize]);
         let nl = self.nl;
+        let (a2, b2) = (self.snap_mate_l[a as usize], self.snap_mate_r[b as usize]);
+        if a2 == b {
+            return true;
+        }
         if a2 != NONE && b2 != NONE && self.scc[a as usize] == self.scc[nl + b as usize] {
             return true;
         }
-        let b_ok = self
-            .needs_b(b)
-            .is_none_or(|b2| self.can_sink[b2 as usize]);
-        let a_ok = self
-            .needs_a(a)
-            .is_none_or(|a2| self.from_source[nl + a2 as usize]);
+        let b_ok = b2 == NONE || !self.required_l[b2 as usize] || self.can_sink[b2 as usize];
+        let a_ok =
+            a2 == NONE || !self.required_r[a2 as usize] || self.from_source[nl + a2 as usize];
         b_ok && a_ok
     }
 
     /// Searches for the rearrangement that puts `a-b` into the matching and applies it.
     fn try_include(&mut self, a: u32, b: u32) -> bool {
+        let nl = self.nl as u32;
         let a2 = self.mate_l[a as usize];
         let b2 = self.mate_r[b as usize];
-        let need_a = self.needs_a(a).is_some();
-        let need_b = self.needs_b(b).is_some();
+        let need_a = a2 != NONE && self.required_r[a2 as usize];
+        let need_b = b2 != NONE && self.required_l[b2 as usize];
         self.epoch += 1;
-        let epoch = self.epoch;
-
-        // Forward from b': to a sink, or to a' (cycle). With a' also required, explore
-        // everything reachable, so that a backward path found later cannot meet this one.
-        let mut sink = NONE; // a node: left `x`, or right `nl + r`
-        let mut cycle = false;
+        let mut forward = Vec::new();
+        let mut backward = Vec::new();
         if need_b {
-            self.queue.clear();
-            self.queue.push(b2);
-            self.fwd_l[b2 as usize] = epoch;
-            let mut head = 0;
-            'forward: while head < self.queue.len() {
-                let x = self.queue[head] as usize;
-                head += 1;
-                for i in self.out_start[x] as usize..self.out_start[x + 1] as usize {
-                    let r = self.out[i];
-                    let ri = r as usize;
-                    if r == self.mate_l[x]
-                        || r == b
-                        || self.locked_r[ri]
-                        || self.fwd_r[ri] == epoch
-                    {
-                        continue;
-                    }
-                    self.fwd_r[ri] = epoch;
-                    self.pred_r[ri] = x as u32;
-                    if r == a2 {
-                        cycle = true;
-                        break 'forward;
-                    }
-                    let x2 = self.mate_r[ri];
-                    if x2 == NONE {
-                        if sink == NONE {
-                            sink = self.nl as u32 + r;
-                            if !need_a {
-                                break 'forward;
-                            }
-                        }
-                        continue;
-                    }
-                    if self.fwd_l[x2 as usize] == epoch {
-                        continue;
-                    }
-                    self.fwd_l[x2 as usize] = epoch;
-                    if !self.required_l[x2 as usize] && sink == NONE {
-                        sink = x2;
-                        if !need_a {
-                            break 'forward;
-                        }
-                    }
-                    self.queue.push(x2);
-                }
-            }
-            if !cycle && sink == NONE {
+            let Some(end) = self.search_forward(b, a2, b2) else {
                 return false;
-            }
+            };
+            forward = self.forward_path(b2, end);
         }
-
-        // Backward into a': from a source, or from b' (cycle, when b' is not required).
-        let mut source = NONE; // a node: left `x`, or right `nl + r`
-        let mut back_cycle = false;
+        let cycle = a2 != NONE && forward.last() == Some(&(nl + a2));
         if need_a && !cycle {
-            self.queue.clear();
-            self.queue.push(a2);
-            self.bwd_r[a2 as usize] = epoch;
-            let mut head = 0;
-            'backward: while head < self.queue.len() {
-                let r = self.queue[head] as usize;
-                head += 1;
-                for i in self.in_start[r] as usize..self.in_start[r + 1] as usize {
-                    let x = self.inn[i];
-                    let xi = x as usize;
-                    if self.mate_l[xi] == r as u32
-                        || x == a
-                        || self.locked_l[xi]
-                        || self.bwd_l[xi] == epoch
-                    {
-                        continue;
-                    }
-                    self.bwd_l[xi] = epoch;
-                    self.succ_l[xi] = r as u32;
-                    if x == b2 {
-                        back_cycle = true;
-                        break 'backward;
-                    }
-                    let r2 = self.mate_l[xi];
-                    if r2 == NONE {
-                        source = x;
-                        break 'backward;
-                    }
-                    if self.bwd_r[r2 as usize] == epoch {
-                        continue;
-                    }
-                    self.bwd_r[r2 as usize] = epoch;
-                    if !self.required_r[r2 as usize] {
-                        source = self.nl as u32 + r2;
-                        break 'backward;
-                    }
-                    self.queue.push(r2);
-                }
-            }
-            if !back_cycle && source == NONE {
+            let Some(start) = self.search_backward(a, a2, b2) else {
                 return false;
+            };
+            backward = self.backward_path(start, a2);
+            if !forward.is_empty() {
+                // Paths that meet make a cycle: b' to the meeting point, then on to a'.
+                for &node in &backward {
+                    self.on_path[node as usize] = self.epoch;
+                }
+                if let Some(i) = forward
+                    .iter()
+                    .position(|&node| self.on_path[node as usize] == self.epoch)
+                {
+                    let meet = forward[i];
+                    let j = backward.iter().position(|&n| n == meet).unwrap_or(0);
+                    forward.truncate(i);
+                    forward.extend_from_slice(&backward[j..]);
+                    backward.clear();
+                }
             }
         }
 
-        // Apply: a and b leave their partners, paths shift by one, a-b joins.
+        // Apply: a and b leave their partners, every left record on a path takes the right
+        // record after it, a-b joins.
         if a2 != NONE {
             self.mate_r[a2 as usize] = NONE;
         }
         if b2 != NONE {
             self.mate_l[b2 as usize] = NONE;
         }
-        self.mate_l[a as usize] = NONE;
-        self.mate_r[b as usize] = NONE;
-        if cycle || (need_b && sink != NONE) {
-            // Walk the forward path back from its end to b'.
-            let nl = self.nl as u32;
-            let mut r = if cycle {
-                a2
-            } else if sink >= nl {
-                sink - nl
-            } else {
-                let r = self.mate_l[sink as usize];
-                self.mate_l[sink as usize] = NONE;
-                r
-            };
-            loop {
-                let x = self.pred_r[r as usize];
-                let previous = self.mate_l[x as usize];
-                self.mate_l[x as usize] = r;
-                self.mate_r[r as usize] = x;
-                if x == b2 {
-                    break;
+        for path in [&forward, &backward] {
+            for &node in path.iter() {
+                if node < nl {
+                    self.mate_l[node as usize] = NONE;
+                } else {
+                    self.mate_r[(node - nl) as usize] = NONE;
                 }
-                r = previous;
             }
         }
-        if back_cycle || source != NONE {
-            // Walk the backward path forward from its start to a'.
-            let nl = self.nl as u32;
-            let mut x = if back_cycle {
-                b2
-            } else if source >= nl {
-                let r = source - nl;
-                let x = self.mate_r[r as usize];
-                self.mate_r[r as usize] = NONE;
-                x
-            } else {
-                source
-            };
-            loop {
-                let r = self.succ_l[x as usize];
-                let next = self.mate_r[r as usize];
-                self.mate_l[x as usize] = r;
-                self.mate_r[r as usize] = x;
-                if r == a2 {
-                    break;
+        for path in [&forward, &backward] {
+            for step in path.windows(2) {
+                if step[0] < nl && step[1] >= nl {
+                    let (x, r) = (step[0], step[1] - nl);
+                    self.mate_l[x as usize] = r;
+                    self.mate_r[r as usize] = x;
                 }
-                x = next;
             }
         }
         self.mate_l[a as usize] = b;
         self.mate_r[b as usize] = a;
         true
+    }
+
+    /// Breadth-first from `b'` (excluding `a`, `b` and locked records) to the nearest sink or
+    /// to `a'`; returns that node.
+    fn search_forward(&mut self, b: u32, a2: u32, b2: u32) -> Option<u32> {
+        let nl = self.nl as u32;
+        let epoch = self.epoch;
+        self.queue.clear();
+        self.queue.push(b2);
+        self.seen_l[b2 as usize] = epoch;
+        let mut head = 0;
+        while head < self.queue.len() {
+            let x = self.queue[head] as usize;
+            head += 1;
+            for i in self.out_start[x] as usize..self.out_start[x + 1] as usize {
+                let r = self.out[i];
+                let ri = r as usize;
+                if r == self.mate_l[x] || r == b || self.locked_r[ri] || self.seen_r[ri] == epoch
+                {
+                    continue;
+                }
+                self.seen_r[ri] = epoch;
+                self.pred_r[ri] = x as u32;
+                let x2 = self.mate_r[ri];
+                if r == a2 || x2 == NONE {
+                    return Some(nl + r);
+                }
+                if self.seen_l[x2 as usize] == epoch {
+                    continue;
+                }
+                self.seen_l[x2 as usize] = epoch;
+                if !self.required_l[x2 as usize] {
+                    return Some(x2);
+                }
+                self.queue.push(x2);
+            }
+        }
+        None
+    }
+
+    /// The nodes of the forward path from `b'` to `end`, in order.
+    fn forward_path(&self, b2: u32, end: u32) -> Vec<u32> {
+        let nl = self.nl as u32;
+        let mut path = vec![end];
+        let mut node = end;
+        while node != b2 {
+            node = if node >= nl {
+                self.pred_r[(node - nl) as usize]
+            } else {
+                nl + self.mate_l[node as usize]
+            };
+            path.push(node);
+        }
+        path.reverse();
+        path
+    }
+
+    /// Breadth-first backwards from `a'` (excluding `a`, `b` and locked records) to the
+    /// nearest source or to `b'`; returns that node.
+    fn search_backward(&mut self, a: u32, a2: u32, b2: u32) -> Option<u32> {
+        let nl = self.nl as u32;
+        // Fresh marks: the forward search of this attempt may have marked records.
+        self.epoch += 1;
+        let epoch = self.epoch;
+        self.queue.clear();
+        self.queue.push(a2);
+        self.seen_r[a2 as usize] = epoch;
+        let mut head = 0;
+        while head < self.queue.len() {
+            let r = self.queue[head];
+            head += 1;
+            let ri = r as usize;
+            for i in self.in_start[ri] as usize..self.in_start[ri + 1] as usize {
+                let x = self.inn[i];
+                let xi = x as usize;
+                if self.mate_l[xi] == r || x == a || self.locked_l[xi] || self.seen_l[xi] == epoch
+                {
+                    continue;
+                }
+                self.seen_l[xi] = epoch;
+                self.succ_l[xi] = r;
+                let r2 = self.mate_l[xi];
+                if x == b2 || r2 == NONE {
+                    return Some(x);
+                }
+                if self.seen_r[r2 as usize] == epoch {
+                    continue;
+                }
+                self.seen_r[r2 as usize] = epoch;
+                if !self.required_r[r2 as usize] {
+                    return Some(nl + r2);
+                }
+                self.queue.push(r2);
+            }
+        }
+        None
+    }
+
+    /// The nodes of the backward path from `start` to `a'`, in order.
+    fn backward_path(&self, start: u32, a2: u32) -> Vec<u32> {
+        let nl = self.nl as u32;
+        let mut path = vec![start];
+        let mut node = start;
+        while node != nl + a2 {
+            node = if node < nl {
+                nl + self.succ_l[node as usize]
+            } else {
+                self.mate_r[(node - nl) as usize]
+            };
+            path.push(node);
+        }
+        path
     }
 
     /// The next successor of `node` in the alternating digraph at or after position `k`, with
@@ -901,10 +880,17 @@ impl<'g> Select<'g> {
         }
     }
 
-    /// Recomputes `can_sink`, `from_source` and `scc` for the tight component `nodes` under
-    /// the current matching and locks.
+    /// Recomputes the summary (`can_sink`, `from_source`, `scc`, and the matching it refers
+    /// to) for the tight component `nodes` under the current matching and locks.
     fn summarise(&mut self, nodes: &[u32]) {
         let nl = self.nl as u32;
+        for &node in nodes {
+            if node < nl {
+                self.snap_mate_l[node as usize] = self.mate_l[node as usize];
+            } else {
+                self.snap_mate_r[(node - nl) as usize] = self.mate_r[(node - nl) as usize];
+            }
+        }
         // Sinks: free right records, left records with dual 0. Walk predecessors backwards.
         self.queue.clear();
         for &node in nodes {

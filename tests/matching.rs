@@ -1,0 +1,353 @@
+//! `pprl match` end to end: linking, deduplication, multi-party, and every refusal.
+
+use std::path::{Path, PathBuf};
+
+use predicates::prelude::*;
+use predicates::str::contains;
+
+use crate::util::{keygen, person_schema, pprl, root, testdata};
+
+fn encode(schema: &Path, key: &Path, input: &Path, out: &Path) {
+    pprl()
+        .arg("encode")
+        .arg("--schema")
+        .arg(schema)
+        .arg("--secret-file")
+        .arg(key)
+        .arg(input)
+        .arg("-o")
+        .arg(out)
+        .arg("--quiet")
+        .assert()
+        .success();
+}
+
+/// Writes dept_a's rows again under new ids (`prefix` + row) into `dir/name`.
+fn copy_with_ids(dir: &Path, name: &str, prefix: &str, rows: usize) -> PathBuf {
+    let text = std::fs::read_to_string(testdata("sample/dept_a.csv")).unwrap();
+    let mut lines = text.lines();
+    let mut out = format!("{}\n", lines.next().unwrap());
+    for (i, line) in lines.take(rows).enumerate() {
+        let rest = &line[line.find(',').unwrap()..];
+        out.push_str(&format!("{prefix}{i}{rest}\n"));
+    }
+    let path = dir.join(name);
+    std::fs::write(&path, out).unwrap();
+    path
+}
+
+struct Setup {
+    dir: tempfile::TempDir,
+    key: PathBuf,
+    a: PathBuf,
+    b: PathBuf,
+}
+
+fn setup() -> Setup {
+    let dir = tempfile::tempdir().unwrap();
+    let key = keygen(dir.path());
+    let (a, b) = (dir.path().join("a.clk"), dir.path().join("b.clk"));
+    encode(&person_schema(), &key, &testdata("sample/dept_a.csv"), &a);
+    encode(&person_schema(), &key, &testdata("sample/dept_b.csv"), &b);
+    Setup { dir, key, a, b }
+}
+
+fn read_csv(path: &Path) -> Vec<Vec<String>> {
+    csv::Reader::from_path(path)
+        .unwrap()
+        .records()
+        .map(|r| r.unwrap().iter().map(str::to_string).collect())
+        .collect()
+}
+
+#[test]
+fn two_files_link_against_the_truth() {
+    let s = setup();
+    let out = s.dir.path().join("m.csv");
+    pprl()
+        .args(["match", "-t", "0.8", "--solver", "optimal"])
+        .arg(&s.a)
+        .arg(&s.b)
+        .arg("-o")
+        .arg(&out)
+        .assert()
+        .success()
+        .stdout(contains("300 links"));
+    let header = std::fs::read_to_string(&out).unwrap();
+    assert!(header.starts_with("a_id,b_id,score\n"));
+    let links = read_csv(&out);
+    let truth = read_csv(&testdata("sample/truth.csv"));
+    let found = links
+        .iter()
+        .filter(|l| truth.iter().any(|t| t[0] == l[0] && t[1] == l[1]))
+        .count();
+    assert_eq!((links.len(), found), (300, 300));
+    assert!(links.iter().all(|l| l[2].parse::<f64>().unwrap() >= 0.8));
+}
+
+#[test]
+fn no_scores_and_json_summary() {
+    let s = setup();
+    let out = s.dir.path().join("m.csv");
+    let run = pprl()
+        .args(["match", "-t", "0.9", "--no-scores", "--format", "json", "--top-k", "1"])
+        .arg(&s.a)
+        .arg(&s.b)
+        .arg("-o")
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(run.status.success());
+    let v: serde_json::Value = serde_json::from_slice(&run.stdout).unwrap();
+    assert_eq!(v["pairs"], 500 * 400);
+    assert!(v["comparisons"].as_u64().unwrap() <= 200_000);
+    assert!(v["matches"].as_u64().unwrap() > 250);
+    assert!(v["comparisons_per_s"].as_f64().unwrap() > 0.0);
+    let text = std::fs::read_to_string(&out).unwrap();
+    assert!(text.starts_with("a_id,b_id\n"), "{text}");
+    assert!(!text.contains("0."), "no scores in the output");
+}
+
+#[test]
+fn same_output_for_any_thread_count_and_kernel() {
+    let s = setup();
+    let mut outputs = Vec::new();
+    let mut runs = vec![("1", None), ("2", None), ("3", Some("portable"))];
+    if is_x86_feature_detected_popcnt() {
+        runs.push(("2", Some("popcnt")));
+    }
+    for (threads, kernel) in runs {
+        let out = s.dir.path().join(format!("m-{threads}-{kernel:?}.csv"));
+        let mut cmd = pprl();
+        cmd.args(["match", "-t", "0.7", "--solver", "none", "--threads", threads])
+            .arg(&s.a)
+            .arg(&s.b)
+            .arg("-o")
+            .arg(&out);
+        if let Some(k) = kernel {
+            cmd.args(["--kernel", k]);
+        }
+        cmd.assert().success();
+        outputs.push(std::fs::read(&out).unwrap());
+    }
+    assert!(outputs.windows(2).all(|w| w[0] == w[1]));
+}
+
+fn is_x86_feature_detected_popcnt() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        std::arch::is_x86_feature_detected!("popcnt")
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        false
+    }
+}
+
+#[test]
+fn one_file_is_deduplicated_into_clusters() {
+    let s = setup();
+    // dept_a plus its first 20 rows again under other ids.
+    let text = std::fs::read_to_string(testdata("sample/dept_a.csv")).unwrap();
+    let dups = std::fs::read_to_string(copy_with_ids(s.dir.path(), "d.csv", "DUP", 20)).unwrap();
+    let combined = s.dir.path().join("combined.csv");
+    std::fs::write(&combined, format!("{text}{}", dups.split_once('\n').unwrap().1)).unwrap();
+    let clk = s.dir.path().join("combined.clk");
+    encode(&person_schema(), &s.key, &combined, &clk);
+    let out = s.dir.path().join("clusters.csv");
+    pprl()
+        .args(["match", "-t", "0.95"])
+        .arg(&clk)
+        .arg("-o")
+        .arg(&out)
+        .assert()
+        .success();
+    let rows = read_csv(&out);
+    assert!(std::fs::read_to_string(&out).unwrap().starts_with("cluster,id\n"));
+    let first_dup = rows.iter().find(|r| r[1] == "DUP0").expect("DUP0 clustered");
+    assert!(rows.iter().any(|r| r[0] == first_dup[0] && r[1] == "A00001"));
+    let dup_rows = rows.iter().filter(|r| r[1].starts_with("DUP")).count();
+    assert_eq!(dup_rows, 20);
+}
+
+#[test]
+fn three_files_make_clusters_with_one_record_per_party() {
+    let s = setup();
+    let c_csv = copy_with_ids(s.dir.path(), "c.csv", "C", 500);
+    let c = s.dir.path().join("c.clk");
+    encode(&person_schema(), &s.key, &c_csv, &c);
+    let out = s.dir.path().join("clusters.csv");
+    pprl()
+        .args(["match", "-t", "0.8"])
+        .arg(&s.a)
+        .arg(&s.b)
+        .arg(&c)
+        .arg("-o")
+        .arg(&out)
+        .assert()
+        .success();
+    let rows = read_csv(&out);
+    assert!(std::fs::read_to_string(&out).unwrap().starts_with("cluster,party,id\n"));
+    let mut clusters: std::collections::BTreeMap<String, Vec<(String, String)>> = Default::default();
+    for r in rows {
+        clusters.entry(r[0].clone()).or_default().push((r[1].clone(), r[2].clone()));
+    }
+    assert!(clusters.len() >= 500, "{}", clusters.len());
+    for members in clusters.values() {
+        let mut parties: Vec<&String> = members.iter().map(|m| &m.0).collect();
+        parties.sort();
+        parties.dedup();
+        assert_eq!(parties.len(), members.len(), "one record per party: {members:?}");
+    }
+    let full = clusters.values().filter(|m| m.len() == 3).count();
+    assert_eq!(full, 300);
+}
+
+#[test]
+fn different_keys_are_refused_even_with_allow_mismatch() {
+    let s = setup();
+    let other_dir = tempfile::tempdir().unwrap();
+    let other_key = keygen(other_dir.path());
+    let b2 = s.dir.path().join("b2.clk");
+    encode(&person_schema(), &other_key, &testdata("sample/dept_b.csv"), &b2);
+    for extra in [None, Some("--allow-mismatch")] {
+        let out = s.dir.path().join("m.csv");
+        let mut cmd = pprl();
+        cmd.args(["match", "-t", "0.8"]).arg(&s.a).arg(&b2).arg("-o").arg(&out);
+        if let Some(e) = extra {
+            cmd.arg(e);
+        }
+        cmd.assert()
+            .code(1)
+            .stderr(contains("different key fingerprints").and(contains("different secrets")));
+        assert!(!out.exists());
+    }
+}
+
+#[test]
+fn different_schemas_are_refused_unless_allowed() {
+    let s = setup();
+    let b3 = s.dir.path().join("b3.clk");
+    encode(&root().join("testdata/golden/blake3.toml"), &s.key, &testdata("sample/dept_b.csv"), &b3);
+    let out = s.dir.path().join("m.csv");
+    pprl()
+        .args(["match", "-t", "0.8"])
+        .arg(&s.a)
+        .arg(&b3)
+        .arg("-o")
+        .arg(&out)
+        .assert()
+        .code(1)
+        .stderr(contains("different schema fingerprints"));
+    pprl()
+        .args(["match", "-t", "0.8", "--allow-mismatch"])
+        .arg(&s.a)
+        .arg(&b3)
+        .arg("-o")
+        .arg(&out)
+        .assert()
+        .success()
+        .stderr(contains("warning").and(contains("--allow-mismatch")));
+}
+
+#[test]
+fn different_layouts_and_lengths_are_refused() {
+    let s = setup();
+    let f = s.dir.path().join("f.clk");
+    encode(&root().join("testdata/golden/field.toml"), &s.key, &testdata("sample/dept_b.csv"), &f);
+    pprl()
+        .args(["match", "-t", "0.8", "--allow-mismatch"])
+        .arg(&s.a)
+        .arg(&f)
+        .arg("-o")
+        .arg(s.dir.path().join("m.csv"))
+        .assert()
+        .code(1)
+        .stderr(contains("different filter layouts"));
+    let short = s.dir.path().join("short.toml");
+    std::fs::write(
+        &short,
+        std::fs::read_to_string(person_schema())
+            .unwrap()
+            .replace("length_bits = 1024", "length_bits = 512")
+            .replace("bits_per_field = 200", "bits_per_field = 100"),
+    )
+    .unwrap();
+    let s512 = s.dir.path().join("s512.clk");
+    encode(&short, &s.key, &testdata("sample/dept_b.csv"), &s512);
+    pprl()
+        .args(["match", "-t", "0.8", "--allow-mismatch"])
+        .arg(&s.a)
+        .arg(&s512)
+        .arg("-o")
+        .arg(s.dir.path().join("m.csv"))
+        .assert()
+        .code(1)
+        .stderr(contains("different filter lengths"));
+}
+
+#[test]
+fn damaged_files_are_refused() {
+    let s = setup();
+    let bytes = std::fs::read(&s.b).unwrap();
+    let cases: [(&str, Vec<u8>, &str); 3] = [
+        ("truncated.clk", bytes[..bytes.len() - 100].to_vec(), "truncated"),
+        (
+            "tampered.clk",
+            {
+                let mut b = bytes.clone();
+                let i = b.len() - 500;
+                b[i] ^= 0x10;
+                b
+            },
+            "checksum mismatch",
+        ),
+        ("text.clk", b"a_id,b_id\n".to_vec(), "not a pprl encoding file"),
+    ];
+    for (name, content, message) in cases {
+        let path = s.dir.path().join(name);
+        std::fs::write(&path, content).unwrap();
+        let out = s.dir.path().join("m.csv");
+        pprl()
+            .args(["match", "-t", "0.8"])
+            .arg(&s.a)
+            .arg(&path)
+            .arg("-o")
+            .arg(&out)
+            .assert()
+            .code(1)
+            .stderr(contains(message).and(contains("panicked").not()));
+        assert!(!out.exists(), "{name}");
+    }
+}
+
+#[test]
+fn bad_options_are_refused() {
+    let s = setup();
+    let out = s.dir.path().join("m.csv");
+    for (args, message) in [
+        (vec!["-t", "1.5"], "between 0 and 1"),
+        (vec!["-t", "0.8", "--kernel", "sse9"], "unknown kernel"),
+        (vec!["-t", "0.8", "--top-k", "0"], "0"),
+    ] {
+        pprl()
+            .arg("match")
+            .args(&args)
+            .arg(&s.a)
+            .arg(&s.b)
+            .arg("-o")
+            .arg(&out)
+            .assert()
+            .failure()
+            .stderr(contains(message));
+    }
+}
+
+#[test]
+fn bench_match_runs_every_kernel() {
+    pprl()
+        .args(["bench", "match", "--size", "300"])
+        .assert()
+        .success()
+        .stdout(contains("portable").and(contains("M comparisons/s")));
+}
