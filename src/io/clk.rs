@@ -222,7 +222,7 @@ impl ClkHeader {
         }
         let header_len = u32_at(12) as usize;
         let filter_bits = u32_at(80);
-        if filter_bits == 0 || filter_bits % 64 != 0 || filter_bits > 65536 {
+        if filter_bits == 0 || !filter_bits.is_multiple_of(64) || filter_bits > 65536 {
             return Err(corrupt(format!(
                 "filter length {filter_bits} bits is not a multiple of 64"
             )));
@@ -236,7 +236,7 @@ impl ClkHeader {
         let hashing = hashing_from(fixed[87])
             .ok_or_else(|| corrupt(format!("unknown hashing code {}", fixed[87])))?;
         let id_width = u16_at(88);
-        if id_width == 0 || id_width % 8 != 0 {
+        if id_width == 0 || !id_width.is_multiple_of(8) {
             return Err(corrupt(format!(
                 "id width {id_width} is not a positive multiple of 8"
             )));

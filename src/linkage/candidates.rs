@@ -133,7 +133,7 @@ pub struct FilterSet {
 impl FilterSet {
     /// Prepares `filters` (`words` per filter, concatenated) for matching.
     pub fn new(filters: &[u64], words: usize) -> FilterSet {
-        assert!(words > 0 && filters.len() % words == 0, "whole filters");
+        assert!(words > 0 && filters.len().is_multiple_of(words), "whole filters");
         let n = filters.len() / words;
         let pop: Vec<u32> = filters
             .par_chunks(words)

@@ -33,23 +33,8 @@ pub enum MatchError {
     #[error(transparent)]
     Clk(#[from] ClkError),
     /// Two files cannot be compared.
-    #[error(
-        "{first} and {second} have different {what} ({a} vs {b}): {why}"
-    )]
-    Mismatch {
-        /// The first file.
-        first: String,
-        /// The other file.
-        second: String,
-        /// What differs.
-        what: &'static str,
-        /// The first file's value.
-        a: String,
-        /// The other file's value.
-        b: String,
-        /// What it means and what to do.
-        why: &'static str,
-    },
+    #[error("{0}")]
+    Mismatch(Box<Mismatch>),
     /// The options do not make sense.
     #[error("{0}")]
     Options(String),
@@ -61,6 +46,25 @@ pub enum MatchError {
         /// The cause.
         source: std::io::Error,
     },
+}
+
+/// Why two files cannot be compared.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{first} and {second} have different {what} ({a} vs {b}): {why}")]
+pub struct Mismatch {
+    /// The first file.
+    pub first: String,
+    /// The other file.
+    pub second: String,
+    /// What differs: `key fingerprints`, `filter layouts`, `filter lengths` or
+    /// `schema fingerprints`.
+    pub what: &'static str,
+    /// The first file's value.
+    pub a: String,
+    /// The other file's value.
+    pub b: String,
+    /// What it means and what to do.
+    pub why: &'static str,
 }
 
 /// How to match.
@@ -224,13 +228,15 @@ pub fn check_compatible(
     let (first, h0) = (&paths[0], &data[0].header);
     for (path, d) in paths.iter().zip(data).skip(1) {
         let h = &d.header;
-        let mismatch = |what, a: String, b: String, why| MatchError::Mismatch {
-            first: first.display().to_string(),
-            second: path.display().to_string(),
-            what,
-            a,
-            b,
-            why,
+        let mismatch = |what, a: String, b: String, why| {
+            MatchError::Mismatch(Box::new(Mismatch {
+                first: first.display().to_string(),
+                second: path.display().to_string(),
+                what,
+                a,
+                b,
+                why,
+            }))
         };
         if h.key_fingerprint != h0.key_fingerprint {
             return Err(mismatch(

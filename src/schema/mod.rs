@@ -403,7 +403,7 @@ impl Schema {
             ));
         }
         let bits = self.filter.length_bits;
-        if !(MIN_FILTER_BITS..=MAX_FILTER_BITS).contains(&bits) || bits % 64 != 0 {
+        if !(MIN_FILTER_BITS..=MAX_FILTER_BITS).contains(&bits) || !bits.is_multiple_of(64) {
             return Err(SchemaError::invalid(
                 "filter.length_bits",
                 format!(
@@ -620,7 +620,7 @@ impl FieldSpec {
     pub(crate) fn layout_bits(&self, schema: &Schema) -> Option<u32> {
         match (schema.filter.layout, self.rbf_bits) {
             (Layout::Rbf, Some(b)) => {
-                ((MIN_FILTER_BITS..=MAX_FILTER_BITS).contains(&b) && b % 64 == 0).then_some(b)
+                ((MIN_FILTER_BITS..=MAX_FILTER_BITS).contains(&b) && b.is_multiple_of(64)).then_some(b)
             }
             _ => Some(schema.filter.length_bits),
         }

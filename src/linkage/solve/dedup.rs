@@ -149,12 +149,15 @@ mod tests {
 
     #[test]
     fn components() {
-        let cands = [c(0, 1, 0.9), c(5, 1, 0.6), c(3, 4, 0.7), c(7, 7, 1.0), c(2, 9, 0.8)];
+        let cands = [
+            c(0, 1, 0.9),
+            c(5, 1, 0.6),
+            c(3, 4, 0.7),
+            c(7, 7, 1.0),
+            c(2, 9, 0.8),
+        ];
         // 9 is out of range for n = 8; 7-7 is a self pair; 6 has no pair.
-        assert_eq!(
-            dedup_components(8, &cands),
-            vec![vec![0, 1, 5], vec![3, 4]]
-        );
+        assert_eq!(dedup_components(8, &cands), vec![vec![0, 1, 5], vec![3, 4]]);
         assert_eq!(
             dedup_components(10, &cands),
             vec![vec![0, 1, 5], vec![2, 9], vec![3, 4]]
@@ -187,10 +190,7 @@ mod tests {
             c(0, 4, 0.75),
             c(1, 2, 0.7),
         ];
-        assert_eq!(
-            dedup_complete_linkage(5, &cands),
-            vec![vec![0, 1, 2, 3]]
-        );
+        assert_eq!(dedup_complete_linkage(5, &cands), vec![vec![0, 1, 2, 3]]);
         // Without 1-2 the two pairs never merge.
         let partial: Vec<Candidate> = cands.iter().copied().filter(|x| x.score != 0.7).collect();
         assert_eq!(
@@ -234,19 +234,20 @@ mod tests {
                                 None => all = false,
                                 Some(&s) => {
                                     let cand = c(key.0, key.1, s);
-                                    if worst.is_none_or(|w| {
-                                        Candidate::solver_order(&cand, &w).is_gt()
-                                    }) {
+                                    if worst
+                                        .is_none_or(|w| Candidate::solver_order(&cand, &w).is_gt())
+                                    {
                                         worst = Some(cand);
                                     }
                                 }
                             }
                         }
                     }
-                    if let (true, Some(w)) = (all, worst) {
-                        if best.is_none_or(|(b, _, _)| Candidate::solver_order(&w, &b).is_lt()) {
-                            best = Some((w, i, j));
-                        }
+                    let Some(w) = worst.filter(|_| all) else {
+                        continue;
+                    };
+                    if best.is_none_or(|(b, _, _)| Candidate::solver_order(&w, &b).is_lt()) {
+                        best = Some((w, i, j));
                     }
                 }
             }
@@ -279,13 +280,25 @@ mod tests {
                 }
             }
             let expected = naive_complete_linkage(n, &cands);
-            assert_eq!(dedup_complete_linkage(n, &cands), expected, "round {round}: {cands:?}");
+            assert_eq!(
+                dedup_complete_linkage(n, &cands),
+                expected,
+                "round {round}: {cands:?}"
+            );
             rng.shuffle(&mut cands);
-            assert_eq!(dedup_complete_linkage(n, &cands), expected, "shuffled, round {round}");
+            assert_eq!(
+                dedup_complete_linkage(n, &cands),
+                expected,
+                "shuffled, round {round}"
+            );
             // Every cluster is a clique and a subset of a single-linkage component.
             let components = dedup_components(n, &cands);
             for cluster in &expected {
-                assert!(components.iter().any(|comp| cluster.iter().all(|x| comp.contains(x))));
+                assert!(
+                    components
+                        .iter()
+                        .any(|comp| cluster.iter().all(|x| comp.contains(x)))
+                );
             }
         }
     }

@@ -25,15 +25,22 @@
 //! * [`all_pairs`] keeps everything, for clerical review or for evaluating candidate generation
 //!   on its own.
 //!
+//! Within one file, duplicates form groups rather than pairs. [`dedup_components`] joins every
+//! chain of candidates (cheap, but `x~y~z` lumps `x` with `z`); [`dedup_complete_linkage`] only
+//! forms groups in which every two records are candidates. Across several files,
+//! [`multiparty_greedy`] grows clusters greedily and never puts two records of one file in a
+//! cluster, since each file lists a person once.
+//!
 //! Every solver is deterministic: the same set of candidates, in any order, gives the same
 //! output. Ties are broken by [`Candidate::solver_order`] (higher score first, then lower `a`,
 //! then lower `b`); each function documents how. Outputs are sorted (links by solver order,
 //! clusters by their smallest member), never in hash-map order.
 //!
-//! Solvers do not filter by score: the threshold was applied when candidates were generated.
-//! They do not check that indices exist in any file either; they only renumber what they see,
-//! so indices may be sparse and memory grows with the number of candidates, not with the
-//! largest index.
+//! Solvers apply no threshold of their own: that happened when candidates were generated
+//! ([`optimal`] only drops scores that are not finite and positive, which could never raise a
+//! total). The two-party and multi-party solvers renumber the indices they see, so indices may
+//! be sparse and memory grows with the number of candidates, not with the largest index. The
+//! deduplication functions take the file's record count `n` and ignore pairs outside `0..n`.
 
 mod dedup;
 mod multiparty;
@@ -128,7 +135,9 @@ pub fn solve(solver: Solver, candidates: &[Candidate]) -> Vec<Candidate> {
 /// record is linked yet. Ties are therefore resolved towards lower `a`, then lower `b`.
 ///
 /// Fast (`O(m log m)` for `m` candidates, dominated by the sort) and often right, but not
-/// optimal: see [`optimal`] for the case where one high pair blocks two good ones.
+/// optimal: see [`optimal`] for the case where one high pair blocks two good ones. Scores are
+/// ordered by [`f64::total_cmp`], so a NaN (which candidate generation never produces) would
+/// come before every number.
 ///
 /// Returns the links sorted by [`Candidate::solver_order`].
 pub fn greedy(candidates: &[Candidate]) -> Vec<Candidate> {

@@ -75,7 +75,11 @@ pub fn multiparty_greedy(candidates: &[PartyCandidate]) -> Vec<Vec<RecordRef>> {
                 if !disjoint_parties(x, y, party) {
                     continue;
                 }
-                let (keep, gone) = if x.len() >= y.len() { (ku, kv) } else { (kv, ku) };
+                let (keep, gone) = if x.len() >= y.len() {
+                    (ku, kv)
+                } else {
+                    (kv, ku)
+                };
                 let moved = std::mem::take(&mut clusters[gone as usize]);
                 for &m in &moved {
                     cluster_of[m as usize] = keep;
@@ -191,19 +195,29 @@ mod tests {
                 let pa = rng.below(5) as u16;
                 let pb = (pa + 1 + rng.below(4) as u16) % 5;
                 let score = (rng.below(10) + 1) as f64 / 10.0;
-                p(r(pa, rng.below(400) as u32), r(pb, rng.below(400) as u32), score)
+                p(
+                    r(pa, rng.below(400) as u32),
+                    r(pb, rng.below(400) as u32),
+                    score,
+                )
             })
             .collect();
         let clusters = multiparty_greedy(&cands);
         let mut all: Vec<RecordRef> = Vec::new();
         for cluster in &clusters {
             assert!(cluster.len() >= 2);
-            assert!(cluster.windows(2).all(|w| w[0].party < w[1].party), "{cluster:?}");
+            assert!(
+                cluster.windows(2).all(|w| w[0].party < w[1].party),
+                "{cluster:?}"
+            );
             all.extend(cluster);
         }
         assert!(clusters.windows(2).all(|w| w[0][0] < w[1][0]));
         all.sort_unstable();
-        assert!(all.windows(2).all(|w| w[0] != w[1]), "a record in two clusters");
+        assert!(
+            all.windows(2).all(|w| w[0] != w[1]),
+            "a record in two clusters"
+        );
         rng.shuffle(&mut cands);
         assert_eq!(multiparty_greedy(&cands), clusters);
     }
