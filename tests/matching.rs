@@ -90,7 +90,16 @@ fn no_scores_and_json_summary() {
     let s = setup();
     let out = s.dir.path().join("m.csv");
     let run = pprl()
-        .args(["match", "-t", "0.9", "--no-scores", "--format", "json", "--top-k", "1"])
+        .args([
+            "match",
+            "-t",
+            "0.9",
+            "--no-scores",
+            "--format",
+            "json",
+            "--top-k",
+            "1",
+        ])
         .arg(&s.a)
         .arg(&s.b)
         .arg("-o")
@@ -119,11 +128,19 @@ fn same_output_for_any_thread_count_and_kernel() {
     for (threads, kernel) in runs {
         let out = s.dir.path().join(format!("m-{threads}-{kernel:?}.csv"));
         let mut cmd = pprl();
-        cmd.args(["match", "-t", "0.7", "--solver", "none", "--threads", threads])
-            .arg(&s.a)
-            .arg(&s.b)
-            .arg("-o")
-            .arg(&out);
+        cmd.args([
+            "match",
+            "-t",
+            "0.7",
+            "--solver",
+            "none",
+            "--threads",
+            threads,
+        ])
+        .arg(&s.a)
+        .arg(&s.b)
+        .arg("-o")
+        .arg(&out);
         if let Some(k) = kernel {
             cmd.args(["--kernel", k]);
         }
@@ -151,7 +168,11 @@ fn one_file_is_deduplicated_into_clusters() {
     let text = std::fs::read_to_string(testdata("sample/dept_a.csv")).unwrap();
     let dups = std::fs::read_to_string(copy_with_ids(s.dir.path(), "d.csv", "DUP", 20)).unwrap();
     let combined = s.dir.path().join("combined.csv");
-    std::fs::write(&combined, format!("{text}{}", dups.split_once('\n').unwrap().1)).unwrap();
+    std::fs::write(
+        &combined,
+        format!("{text}{}", dups.split_once('\n').unwrap().1),
+    )
+    .unwrap();
     let clk = s.dir.path().join("combined.clk");
     encode(&person_schema(), &s.key, &combined, &clk);
     let out = s.dir.path().join("clusters.csv");
@@ -163,9 +184,19 @@ fn one_file_is_deduplicated_into_clusters() {
         .assert()
         .success();
     let rows = read_csv(&out);
-    assert!(std::fs::read_to_string(&out).unwrap().starts_with("cluster,id\n"));
-    let first_dup = rows.iter().find(|r| r[1] == "DUP0").expect("DUP0 clustered");
-    assert!(rows.iter().any(|r| r[0] == first_dup[0] && r[1] == "A00001"));
+    assert!(
+        std::fs::read_to_string(&out)
+            .unwrap()
+            .starts_with("cluster,id\n")
+    );
+    let first_dup = rows
+        .iter()
+        .find(|r| r[1] == "DUP0")
+        .expect("DUP0 clustered");
+    assert!(
+        rows.iter()
+            .any(|r| r[0] == first_dup[0] && r[1] == "A00001")
+    );
     let dup_rows = rows.iter().filter(|r| r[1].starts_with("DUP")).count();
     assert_eq!(dup_rows, 20);
 }
@@ -187,17 +218,29 @@ fn three_files_make_clusters_with_one_record_per_party() {
         .assert()
         .success();
     let rows = read_csv(&out);
-    assert!(std::fs::read_to_string(&out).unwrap().starts_with("cluster,party,id\n"));
-    let mut clusters: std::collections::BTreeMap<String, Vec<(String, String)>> = Default::default();
+    assert!(
+        std::fs::read_to_string(&out)
+            .unwrap()
+            .starts_with("cluster,party,id\n")
+    );
+    let mut clusters: std::collections::BTreeMap<String, Vec<(String, String)>> =
+        Default::default();
     for r in rows {
-        clusters.entry(r[0].clone()).or_default().push((r[1].clone(), r[2].clone()));
+        clusters
+            .entry(r[0].clone())
+            .or_default()
+            .push((r[1].clone(), r[2].clone()));
     }
     assert!(clusters.len() >= 500, "{}", clusters.len());
     for members in clusters.values() {
         let mut parties: Vec<&String> = members.iter().map(|m| &m.0).collect();
         parties.sort();
         parties.dedup();
-        assert_eq!(parties.len(), members.len(), "one record per party: {members:?}");
+        assert_eq!(
+            parties.len(),
+            members.len(),
+            "one record per party: {members:?}"
+        );
     }
     let full = clusters.values().filter(|m| m.len() == 3).count();
     assert_eq!(full, 300);
@@ -209,11 +252,20 @@ fn different_keys_are_refused_even_with_allow_mismatch() {
     let other_dir = tempfile::tempdir().unwrap();
     let other_key = keygen(other_dir.path());
     let b2 = s.dir.path().join("b2.clk");
-    encode(&person_schema(), &other_key, &testdata("sample/dept_b.csv"), &b2);
+    encode(
+        &person_schema(),
+        &other_key,
+        &testdata("sample/dept_b.csv"),
+        &b2,
+    );
     for extra in [None, Some("--allow-mismatch")] {
         let out = s.dir.path().join("m.csv");
         let mut cmd = pprl();
-        cmd.args(["match", "-t", "0.8"]).arg(&s.a).arg(&b2).arg("-o").arg(&out);
+        cmd.args(["match", "-t", "0.8"])
+            .arg(&s.a)
+            .arg(&b2)
+            .arg("-o")
+            .arg(&out);
         if let Some(e) = extra {
             cmd.arg(e);
         }
@@ -228,7 +280,12 @@ fn different_keys_are_refused_even_with_allow_mismatch() {
 fn different_schemas_are_refused_unless_allowed() {
     let s = setup();
     let b3 = s.dir.path().join("b3.clk");
-    encode(&root().join("testdata/golden/blake3.toml"), &s.key, &testdata("sample/dept_b.csv"), &b3);
+    encode(
+        &root().join("testdata/golden/blake3.toml"),
+        &s.key,
+        &testdata("sample/dept_b.csv"),
+        &b3,
+    );
     let out = s.dir.path().join("m.csv");
     pprl()
         .args(["match", "-t", "0.8"])
@@ -254,7 +311,12 @@ fn different_schemas_are_refused_unless_allowed() {
 fn different_layouts_and_lengths_are_refused() {
     let s = setup();
     let f = s.dir.path().join("f.clk");
-    encode(&root().join("testdata/golden/field.toml"), &s.key, &testdata("sample/dept_b.csv"), &f);
+    encode(
+        &root().join("testdata/golden/field.toml"),
+        &s.key,
+        &testdata("sample/dept_b.csv"),
+        &f,
+    );
     pprl()
         .args(["match", "-t", "0.8", "--allow-mismatch"])
         .arg(&s.a)
@@ -291,7 +353,11 @@ fn damaged_files_are_refused() {
     let s = setup();
     let bytes = std::fs::read(&s.b).unwrap();
     let cases: [(&str, Vec<u8>, &str); 3] = [
-        ("truncated.clk", bytes[..bytes.len() - 100].to_vec(), "truncated"),
+        (
+            "truncated.clk",
+            bytes[..bytes.len() - 100].to_vec(),
+            "truncated",
+        ),
         (
             "tampered.clk",
             {
@@ -302,7 +368,11 @@ fn damaged_files_are_refused() {
             },
             "checksum mismatch",
         ),
-        ("text.clk", b"a_id,b_id\n".to_vec(), "not a pprl encoding file"),
+        (
+            "text.clk",
+            b"a_id,b_id\n".to_vec(),
+            "not a pprl encoding file",
+        ),
     ];
     for (name, content, message) in cases {
         let path = s.dir.path().join(name);

@@ -41,7 +41,13 @@ impl PairMetrics {
 
     /// The metrics of given counts.
     pub fn from_counts(tp: u64, fp: u64, fn_: u64) -> PairMetrics {
-        let ratio = |num: u64, den: u64| if den == 0 { 1.0 } else { num as f64 / den as f64 };
+        let ratio = |num: u64, den: u64| {
+            if den == 0 {
+                1.0
+            } else {
+                num as f64 / den as f64
+            }
+        };
         let precision = ratio(tp, tp + fp);
         let recall = ratio(tp, tp + fn_);
         let f1 = if precision + recall == 0.0 {

@@ -31,8 +31,11 @@ pub fn pair_of_sides(n: usize, seed: u64) -> (Vec<u64>, Vec<u64>) {
     for i in (0..n).step_by(10) {
         for w in i * words..(i + 1) * words {
             // AND of five random words: each bit set with probability 1/32.
-            let flip = noise[w] & noise[(w + 1) % noise.len()].rotate_left(7) & noise[w].rotate_left(19)
-                & noise[(w + 3) % noise.len()].rotate_left(29) & noise[w].rotate_left(41);
+            let flip = noise[w]
+                & noise[(w + 1) % noise.len()].rotate_left(7)
+                & noise[w].rotate_left(19)
+                & noise[(w + 3) % noise.len()].rotate_left(29)
+                & noise[w].rotate_left(41);
             right[w] = left[w] ^ flip;
         }
     }

@@ -14,7 +14,12 @@
 //!    the tiles its queries need, calling the popcount kernel ([`crate::filter::kernel`]) once
 //!    per (query, tile run). Dispatch to the CPU's best kernel happens per call, never per pair,
 //!    and nothing in the loop allocates or locks.
-//! 4. **Parallel and deterministic.** Query chunks run on rayon; each chunk's candidates are
+//! 4. **Half-filter pre-check.** Filters are stored as front and back halves. The kernel counts
+//!    the shared bits of the front halves only; a pair's total is at most that plus the query's
+//!    back-half popcount, and for most pairs this bound is already below what the threshold
+//!    needs (for random half-full 1024-bit filters at Dice 0.8: about 384 against 410), so the
+//!    back halves are read only for the few pairs that could still match. The result is exact.
+//! 5. **Parallel and deterministic.** Query chunks run on rayon; each chunk's candidates are
 //!    collected in its own vector and the vectors are joined in chunk order, then sorted by
 //!    `(a, b)`. The result is the same set, in the same order, for any thread count.
 //!
@@ -118,12 +123,22 @@ impl Similarity {
 }
 
 /// Filters of one party, ready for matching: words, popcounts, and a popcount-sorted order.
+///
+/// Filters of an even number of words are stored as two halves (`front`, `back`), each in its
+/// own contiguous array: the kernel scores the front halves of a tile, and the back halves are
+/// only read for the few pairs that could still reach the threshold (see [`link`]).
 #[derive(Debug, Clone)]
 pub struct FilterSet {
     words: usize,
     bits: u32,
-    /// Filter words in popcount order.
-    sorted: Vec<u64>,
+    /// Words per front half (all the words when the filter is not split).
+    front_words: usize,
+    /// Front halves in popcount order.
+    front: Vec<u64>,
+    /// Back halves in popcount order (empty when not split).
+    back: Vec<u64>,
+    /// Popcount of each back half, in popcount order (empty when not split).
+    back_popcounts: Vec<u32>,
     /// Popcount of each filter, in popcount order.
     popcounts: Vec<u32>,
     /// Original index of each filter, in popcount order.
@@ -133,7 +148,10 @@ pub struct FilterSet {
 impl FilterSet {
     /// Prepares `filters` (`words` per filter, concatenated) for matching.
     pub fn new(filters: &[u64], words: usize) -> FilterSet {
-        assert!(words > 0 && filters.len().is_multiple_of(words), "whole filters");
+        assert!(
+            words > 0 && filters.len().is_multiple_of(words),
+            "whole filters"
+        );
         let n = filters.len() / words;
         let pop: Vec<u32> = filters
             .par_chunks(words)
@@ -142,16 +160,30 @@ impl FilterSet {
         let mut index: Vec<u32> = (0..n as u32).collect();
         // Stable by original index within equal popcounts: a deterministic order.
         index.sort_by_key(|&i| (pop[i as usize], i));
-        let mut sorted = Vec::with_capacity(filters.len());
+        let front_words = if words >= 2 && words % 2 == 0 {
+            words / 2
+        } else {
+            words
+        };
+        let back_words = words - front_words;
+        let mut front = Vec::with_capacity(n * front_words);
+        let mut back = Vec::with_capacity(n * back_words);
         for &i in &index {
-            let i = i as usize;
-            sorted.extend_from_slice(&filters[i * words..(i + 1) * words]);
+            let filter = &filters[i as usize * words..(i as usize + 1) * words];
+            front.extend_from_slice(&filter[..front_words]);
+            back.extend_from_slice(&filter[front_words..]);
         }
         FilterSet {
             words,
             bits: words as u32 * 64,
+            front_words,
+            back_popcounts: back
+                .chunks(back_words.max(1))
+                .map(crate::filter::popcount)
+                .collect(),
+            front,
+            back,
             popcounts: index.iter().map(|&i| pop[i as usize]).collect(),
-            sorted,
             index,
         }
     }
@@ -171,8 +203,17 @@ impl FilterSet {
         self.words
     }
 
-    fn filter(&self, sorted_pos: usize) -> &[u64] {
-        &self.sorted[sorted_pos * self.words..(sorted_pos + 1) * self.words]
+    fn front(&self, sorted_pos: usize) -> &[u64] {
+        &self.front[sorted_pos * self.front_words..(sorted_pos + 1) * self.front_words]
+    }
+
+    fn back(&self, sorted_pos: usize) -> &[u64] {
+        let w = self.words - self.front_words;
+        &self.back[sorted_pos * w..(sorted_pos + 1) * w]
+    }
+
+    fn back_popcount(&self, sorted_pos: usize) -> u32 {
+        self.back_popcounts.get(sorted_pos).copied().unwrap_or(0)
     }
 
     /// The sorted positions `[start, end)` whose popcount lies in `[lo, hi]`.
@@ -215,7 +256,10 @@ pub fn link(
     kernel: &Kernel,
     progress: &(dyn Fn(u64) + Sync),
 ) -> (Vec<Candidate>, CandidateStats) {
-    assert_eq!(left.words, right.words, "filter lengths checked by the caller");
+    assert_eq!(
+        left.words, right.words,
+        "filter lengths checked by the caller"
+    );
     let chunks: Vec<(Vec<Candidate>, u64)> = (0..left.len())
         .into_par_iter()
         .step_by(CHUNK_QUERIES)
@@ -267,7 +311,11 @@ fn scan_chunk(
                 .similarity
                 .popcount_bounds(left.popcounts[q], opts.threshold, bits);
             let (start, end) = right.range(lo, hi);
-            if upper { (start.max(q + 1), end.max(q + 1)) } else { (start, end) }
+            if upper {
+                (start.max(q + 1), end.max(q + 1))
+            } else {
+                (start, end)
+            }
         })
         .collect();
     let first = ranges.iter().map(|r| r.0).min().unwrap_or(0);
@@ -285,19 +333,30 @@ fn scan_chunk(
                 continue;
             }
             let n = e - s;
-            let block = &right.sorted[s * right.words..e * right.words];
-            kernel.and_counts(left.filter(qi), block, right.words, &mut counts[..n]);
+            let fw = right.front_words;
+            let block = &right.front[s * fw..e * fw];
+            kernel.and_counts(left.front(qi), block, fw, &mut counts[..n]);
             in_tile += n as u64;
             let pa = left.popcounts[qi];
             // Cheap pre-check: most pairs share far fewer bits than even the run's easiest
-            // partner needs, and a single compare rejects them.
+            // partner needs. A pair's shared bits are at most its front-half count plus all of
+            // the query's back-half bits, so a single compare rejects it without reading its
+            // back half.
             let floor = opts
                 .similarity
                 .min_common(pa, right.popcounts[s], opts.threshold, bits);
-            for (j, &common) in counts[..n].iter().enumerate() {
-                if common < floor {
+            let pa_back = left.back_popcount(qi);
+            for (j, &front_common) in counts[..n].iter().enumerate() {
+                if front_common + pa_back < floor {
                     continue;
                 }
+                let common = front_common
+                    + left
+                        .back(qi)
+                        .iter()
+                        .zip(right.back(s + j))
+                        .map(|(x, y)| (x & y).count_ones())
+                        .sum::<u32>();
                 let pb = right.popcounts[s + j];
                 let score = opts.similarity.score(common, pa, pb, bits);
                 if score >= opts.threshold {

@@ -141,7 +141,9 @@ pub fn match_files(
     progress: &(dyn Fn(u64) + Sync),
 ) -> Result<MatchReport, MatchError> {
     if paths.is_empty() {
-        return Err(MatchError::Options("give at least one encoding file".into()));
+        return Err(MatchError::Options(
+            "give at least one encoding file".into(),
+        ));
     }
     if !(0.0..=1.0).contains(&opts.threshold) {
         return Err(MatchError::Options(format!(
@@ -163,7 +165,10 @@ pub fn match_files(
     let started = Instant::now();
     let kernel = opts.kernel.unwrap_or_else(Kernel::detect);
     let words = data[0].header.words_per_record();
-    let sets: Vec<FilterSet> = data.iter().map(|d| FilterSet::new(&d.words, words)).collect();
+    let sets: Vec<FilterSet> = data
+        .iter()
+        .map(|d| FilterSet::new(&d.words, words))
+        .collect();
     let copts = CandidateOptions {
         threshold: opts.threshold,
         similarity: opts.similarity,
@@ -186,13 +191,20 @@ pub fn match_files(
             let mut stats = CandidateStats::default();
             for i in 0..many.len() {
                 for j in i + 1..many.len() {
-                    let (cands, s) = candidates::link(&many[i], &many[j], &copts, &kernel, progress);
+                    let (cands, s) =
+                        candidates::link(&many[i], &many[j], &copts, &kernel, progress);
                     stats.pairs += s.pairs;
                     stats.comparisons += s.comparisons;
                     stats.candidates += s.candidates;
                     all.extend(cands.into_iter().map(|c| PartyCandidate {
-                        a: RecordRef { party: i as u16, index: c.a },
-                        b: RecordRef { party: j as u16, index: c.b },
+                        a: RecordRef {
+                            party: i as u16,
+                            index: c.a,
+                        },
+                        b: RecordRef {
+                            party: j as u16,
+                            index: c.b,
+                        },
                         score: c.score,
                     }));
                 }
@@ -313,7 +325,8 @@ impl MatchReport {
                 for c in pairs {
                     let (a, b) = (&self.ids[0][c.a as usize], &self.ids[1][c.b as usize]);
                     if scores {
-                        w.write_record([a, b, &format!("{:.6}", c.score)]).map_err(csv_err)?;
+                        w.write_record([a, b, &format!("{:.6}", c.score)])
+                            .map_err(csv_err)?;
                     } else {
                         w.write_record([a, b]).map_err(csv_err)?;
                     }
@@ -329,7 +342,8 @@ impl MatchReport {
                 }
             }
             MatchResult::Clusters(clusters) => {
-                w.write_record(["cluster", "party", "id"]).map_err(csv_err)?;
+                w.write_record(["cluster", "party", "id"])
+                    .map_err(csv_err)?;
                 for (k, cluster) in clusters.iter().enumerate() {
                     for r in cluster {
                         w.write_record([

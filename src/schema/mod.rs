@@ -619,9 +619,9 @@ impl FieldSpec {
     /// out of range.
     pub(crate) fn layout_bits(&self, schema: &Schema) -> Option<u32> {
         match (schema.filter.layout, self.rbf_bits) {
-            (Layout::Rbf, Some(b)) => {
-                ((MIN_FILTER_BITS..=MAX_FILTER_BITS).contains(&b) && b.is_multiple_of(64)).then_some(b)
-            }
+            (Layout::Rbf, Some(b)) => ((MIN_FILTER_BITS..=MAX_FILTER_BITS).contains(&b)
+                && b.is_multiple_of(64))
+            .then_some(b),
             _ => Some(schema.filter.length_bits),
         }
     }

@@ -9,8 +9,8 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context as _, Result, bail};
 use pprl::encode::Encoder;
 use pprl::eval::PairMetrics;
-use pprl::linkage::job::{self, MatchOptions, MatchResult};
 use pprl::keys::Secret;
+use pprl::linkage::job::{self, MatchOptions, MatchResult};
 use pprl::pipeline::{self, EncodeOptions};
 use pprl::schema::Schema;
 
@@ -80,7 +80,14 @@ pub fn run(args: &DemoArgs) -> Result<()> {
         "5. only the .clk files and their manifests go to the third party, which checks that \
          their fingerprints agree and matches them (Dice >= {THRESHOLD}, greedy one-to-one):"
     );
-    let report = job::match_files(&encoded, &MatchOptions { threshold: THRESHOLD, ..MatchOptions::default() }, &|_| {})?;
+    let report = job::match_files(
+        &encoded,
+        &MatchOptions {
+            threshold: THRESHOLD,
+            ..MatchOptions::default()
+        },
+        &|_| {},
+    )?;
     let matches = dir.join("matches.csv");
     report.write_csv(&matches, false)?;
     let MatchResult::Pairs(pairs) = &report.result else {
@@ -96,9 +103,17 @@ pub fn run(args: &DemoArgs) -> Result<()> {
     let truth = read_truth(TRUTH)?;
     let predicted: Vec<(&str, &str)> = pairs
         .iter()
-        .map(|c| (report.ids[0][c.a as usize].as_str(), report.ids[1][c.b as usize].as_str()))
+        .map(|c| {
+            (
+                report.ids[0][c.a as usize].as_str(),
+                report.ids[1][c.b as usize].as_str(),
+            )
+        })
         .collect();
-    let m = PairMetrics::from_pairs(truth.iter().map(|(a, b)| (a.as_str(), b.as_str())), predicted);
+    let m = PairMetrics::from_pairs(
+        truth.iter().map(|(a, b)| (a.as_str(), b.as_str())),
+        predicted,
+    );
     println!(
         "6. quality against the known truth ({} true pairs): precision {:.3}, recall {:.3}, \
          F1 {:.3} ({} true links, {} false links, {} missed)",

@@ -15,7 +15,9 @@ pub fn run(args: &MatchArgs) -> Result<()> {
             let kind = KernelKind::ALL
                 .into_iter()
                 .find(|k| k.name() == name)
-                .ok_or_else(|| anyhow::anyhow!("unknown kernel `{name}` (portable, popcnt, avx2, avx512)"))?;
+                .ok_or_else(|| {
+                    anyhow::anyhow!("unknown kernel `{name}` (portable, popcnt, avx2, avx512)")
+                })?;
             match Kernel::new(kind) {
                 Some(k) => Some(k),
                 None => bail!("this CPU cannot run the `{name}` kernel"),

@@ -20,7 +20,13 @@ fn filters(n: usize, words: usize, seed: u64) -> Vec<u64> {
     out
 }
 
-fn brute_force(a: &[u64], b: &[u64], words: usize, opts: &CandidateOptions, dedup: bool) -> Vec<Candidate> {
+fn brute_force(
+    a: &[u64],
+    b: &[u64],
+    words: usize,
+    opts: &CandidateOptions,
+    dedup: bool,
+) -> Vec<Candidate> {
     let bits = words as u32 * 64;
     let mut out = Vec::new();
     for (i, x) in a.chunks(words).enumerate() {
@@ -36,7 +42,11 @@ fn brute_force(a: &[u64], b: &[u64], words: usize, opts: &CandidateOptions, dedu
                 bits,
             );
             if score >= opts.threshold {
-                out.push(Candidate { a: i as u32, b: j as u32, score });
+                out.push(Candidate {
+                    a: i as u32,
+                    b: j as u32,
+                    score,
+                });
             }
         }
     }
@@ -44,18 +54,28 @@ fn brute_force(a: &[u64], b: &[u64], words: usize, opts: &CandidateOptions, dedu
 }
 
 fn opts(threshold: f64, similarity: Similarity) -> CandidateOptions {
-    CandidateOptions { threshold, similarity, top_k: None }
+    CandidateOptions {
+        threshold,
+        similarity,
+        top_k: None,
+    }
 }
 
 #[test]
 fn matches_brute_force_across_tiles_and_measures() {
     let kernel = Kernel::detect();
     // More than one tile on the right, and queries in several chunks.
-    let (a, b) = (filters(600, 2, 1), filters(TILE_FILTERS + 900, 2, 2));
+    let (a, b) = (filters(300, 2, 1), filters(TILE_FILTERS + 300, 2, 2));
     for sim in [Similarity::Dice, Similarity::Jaccard, Similarity::Hamming] {
         for t in [0.5, 0.7, 0.9] {
             let o = opts(t, sim);
-            let (got, stats) = link(&FilterSet::new(&a, 2), &FilterSet::new(&b, 2), &o, &kernel, &|_| {});
+            let (got, stats) = link(
+                &FilterSet::new(&a, 2),
+                &FilterSet::new(&b, 2),
+                &o,
+                &kernel,
+                &|_| {},
+            );
             assert_eq!(got, brute_force(&a, &b, 2, &o, false), "{sim:?} {t}");
             assert_eq!(stats.candidates, got.len() as u64);
             assert!(stats.comparisons <= stats.pairs);
@@ -83,7 +103,11 @@ fn length_filter_prunes_comparisons() {
     for i in 0..400usize {
         let fill = (i % 16) as u32 * 4;
         for _ in 0..words {
-            a.push(if fill == 64 { u64::MAX } else { (1u64 << fill) - 1 });
+            a.push(if fill == 64 {
+                u64::MAX
+            } else {
+                (1u64 << fill) - 1
+            });
         }
     }
     let set = FilterSet::new(&a, words);
@@ -96,13 +120,25 @@ fn results_do_not_depend_on_thread_count() {
     let kernel = Kernel::detect();
     let a = filters(1500, 16, 5);
     let b = [a.clone(), filters(1000, 16, 6)].concat();
-    let o = CandidateOptions { threshold: 0.55, similarity: Similarity::Dice, top_k: Some(3) };
+    let o = CandidateOptions {
+        threshold: 0.55,
+        similarity: Similarity::Dice,
+        top_k: Some(3),
+    };
     let run = |threads: usize| {
         rayon::ThreadPoolBuilder::new()
             .num_threads(threads)
             .build()
             .unwrap()
-            .install(|| link(&FilterSet::new(&a, 16), &FilterSet::new(&b, 16), &o, &kernel, &|_| {}))
+            .install(|| {
+                link(
+                    &FilterSet::new(&a, 16),
+                    &FilterSet::new(&b, 16),
+                    &o,
+                    &kernel,
+                    &|_| {},
+                )
+            })
     };
     let one = run(1);
     assert!(!one.0.is_empty());
@@ -114,10 +150,19 @@ fn results_do_not_depend_on_thread_count() {
 fn top_k_keeps_the_best_per_record() {
     let c = |a, b, score| Candidate { a, b, score };
     let all = vec![c(0, 1, 0.9), c(0, 2, 0.95), c(0, 3, 0.8), c(1, 2, 0.85)];
-    assert_eq!(top_k(all.clone(), 1, false), vec![c(0, 2, 0.95), c(1, 2, 0.85)]);
-    assert_eq!(top_k(all.clone(), 2, false), vec![c(0, 1, 0.9), c(0, 2, 0.95), c(1, 2, 0.85)]);
+    assert_eq!(
+        top_k(all.clone(), 1, false),
+        vec![c(0, 2, 0.95), c(1, 2, 0.85)]
+    );
+    assert_eq!(
+        top_k(all.clone(), 2, false),
+        vec![c(0, 1, 0.9), c(0, 2, 0.95), c(1, 2, 0.85)]
+    );
     // Symmetric: (0,1) is record 1's best, (0,3) record 3's only pair; (1,2) is nobody's best.
-    assert_eq!(top_k(all, 1, true), vec![c(0, 1, 0.9), c(0, 2, 0.95), c(0, 3, 0.8)]);
+    assert_eq!(
+        top_k(all, 1, true),
+        vec![c(0, 1, 0.9), c(0, 2, 0.95), c(0, 3, 0.8)]
+    );
 }
 
 #[test]
@@ -160,11 +205,19 @@ proptest! {
     }
 
     #[test]
-    fn link_equals_brute_force(n in 0usize..80, m in 0usize..80, seed: u64, t in 0.3f64..1.0) {
+    fn link_equals_brute_force(
+        n in 0usize..80, m in 0usize..80, seed: u64, t in 0.3f64..1.0,
+        words in proptest::sample::select(vec![1usize, 2, 3, 16]),
+        sim in proptest::sample::select(vec![Similarity::Dice, Similarity::Jaccard, Similarity::Hamming]),
+    ) {
         let kernel = Kernel::detect();
-        let (a, b) = (filters(n, 1, seed), filters(m, 1, seed ^ 0xff));
-        let o = opts(t, Similarity::Dice);
-        let (got, _) = link(&FilterSet::new(&a, 1), &FilterSet::new(&b, 1), &o, &kernel, &|_| {});
-        prop_assert_eq!(got, brute_force(&a, &b, 1, &o, false));
+        let a = filters(n, words, seed);
+        // Half of the second side are copies of the first, so high-scoring pairs exist.
+        let b = [a[..(n / 2) * words].to_vec(), filters(m, words, seed ^ 0xff)].concat();
+        let o = opts(t, sim);
+        let (got, _) = link(&FilterSet::new(&a, words), &FilterSet::new(&b, words), &o, &kernel, &|_| {});
+        prop_assert_eq!(got, brute_force(&a, &b, words, &o, false));
+        let (got, _) = dedup(&FilterSet::new(&b, words), &o, &kernel, &|_| {});
+        prop_assert_eq!(got, brute_force(&b, &b, words, &o, true));
     }
 }

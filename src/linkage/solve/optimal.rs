@@ -1,5 +1,6 @@
 //! Maximum-weight one-to-one matching for [`optimal`], whose documentation describes the
-//! algorithm: exact integer weights, per-component primal-dual search, then the tie rule.
+//! algorithm: exact integer weights with a tie-breaking perturbation, then a per-component
+//! primal-dual search.
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
@@ -23,14 +24,24 @@ use crate::linkage::Candidate;
 ///
 /// # Ties
 ///
-/// Totals are compared exactly, not in floating point. When several matchings reach the
-/// maximum, the result is the one whose links, sorted by solver order, come first
-/// lexicographically (compared position by position, a link with a higher score, then a lower
-/// `a`, then a lower `b` wins). Equivalently: walking the candidates in solver order, a
-/// candidate is linked whenever some optimal matching contains it together with every link
-/// chosen before it. So a single 0.75 beats 0.50 + 0.25, and with all scores equal `a0` gets the
-/// lowest-numbered `b` that still allows a maximum matching, then `a1`, and so on. The rule
-/// depends only on the set of candidates, never on their order or on the algorithm's path.
+/// Totals are compared exactly, not in floating point (but see the rounding in step 2 below for
+/// absurd score ranges). When several matchings reach the maximum total, the tie is broken by
+/// *rank sum*, not lexicographically:
+///
+/// * Number the candidates of each connected component (step 1 below) by solver order: rank 0
+///   is the one with the highest score, then lowest `a`, then lowest `b`; the component has `R`
+///   candidates.
+/// * Among the matchings of maximum total, the result maximises the sum of `R - rank` over its
+///   links, that is `R · links - (sum of ranks)`: it prefers candidates that come early in
+///   solver order, and of two matchings with the same number of links, the smaller rank sum.
+///
+/// This is **not** the lexicographically first optimum: a link of rank 0 does not beat
+/// everything else. Links of ranks {1, 2} beat links of ranks {0, 4} (equal totals assumed),
+/// and {0, 3} ties with {1, 2}. Matchings that also tie on this sum (with every score equal on
+/// a complete `n x n` component, every perfect matching has the same rank sum) are told apart
+/// by the search itself: which one is returned is not specified, but it depends only on the
+/// set of candidates, never on their order, and stays the same when records are renumbered in
+/// the same relative order.
 ///
 /// # Algorithm
 ///
@@ -38,46 +49,40 @@ use crate::linkage::Candidate;
 /// one edge per candidate.
 ///
 /// 1. **Components.** A union-find splits the graph into connected components, solved one by
-///    one; a component with a single record on one side (a star) takes its best edge.
-/// 2. **Exact integer weights.** A component's scores are multiplied by one power of two: every
-///    finite `f64` is `m·2^e` with an integer `m`, so the products are integers equal to the
-///    scores up to a common factor, with no rounding, and sums and ties are exact. They fit
-///    `i64` (up to 60 bits) whenever all scores lie in `[2^-7, 1]`, otherwise `i128` (a
-///    largest-to-smallest ratio up to about `2^70`). Only beyond that are weights rounded to
-///    124 bits (and to at least 1).
+///    one; a component with a single record on one side (a star) takes its best edge (rank 0).
+/// 2. **Exact perturbed integer weights.** A component's scores are multiplied by one power of
+///    two: every finite `f64` is `m·2^e` with an integer `m`, so the products `w` are integers
+///    equal to the scores up to a common factor, with no rounding. Each edge then weighs
+///    `w' = w·K + (R - rank)` with `K = min(left records, right records) · R + 1`. A matching
+///    has at most `min(..)` links, each adding between 1 and `R`, so its perturbation sum lies
+///    in `0..K`: one unit of `w` outweighs any difference in perturbation, and the matchings of
+///    maximum `w'` total are exactly those of maximum `w` total with the largest perturbation
+///    sum. No tie handling is needed after the search. The weights fit `i64` when `w'` needs at
+///    most 61 bits, otherwise `i128` (up to 125 bits). `K` needs at most 64 bits, so `w` is
+///    exact whenever it fits `125 - bits(K)` bits: at least 61, enough for any scores within
+///    `[2^-7, 1]`; 87 bits for a component of a million candidates. Beyond that `w` is rounded
+///    down to the bits available (and to at least 1), deterministically, and the totals and
+///    the tie rule apply to the rounded weights.
 /// 3. **Primal-dual (Hungarian) search with potentials.** Duals start at `y = best incident
-///    weight` (left) and `z = 0` (right); a greedy pass in solver order and then Hopcroft-Karp
-///    match the tight edges (`y + z = w`). Every left record still unmatched with `y > 0` runs
-///    one Dijkstra search over reduced costs `y + z - w >= 0` along alternating paths, stopping
-///    at the cheaper of a free right record (the matching grows) and a left record whose `y`
-///    can fall to 0 (it gives up its partner, or stays unmatched). Shifting the duals by the
-///    distances keeps every reduced cost non-negative and makes the path tight. At the end,
-///    matched edges are tight and unmatched records have dual 0: complementary slackness, so
-///    the matching is optimal and the duals are an exact certificate.
-/// 4. **Tie rule.** The optimal matchings are exactly the matchings of tight edges that cover
-///    every record with a positive dual. Tight edges in no optimum are dropped (one
-///    reachability and strongly-connected-component pass); then, walking the rest in solver
-///    order, an edge is linked when an alternating path or cycle can move it into the matching
-///    without touching the links already chosen.
+///    weight` (left) and `z = 0` (right); a greedy pass in rank order matches each left record
+///    to its best edge when that right record is still free (with the perturbation, every left
+///    record has exactly one best edge). Every left record still unmatched with `y > 0` runs
+///    one Dijkstra search over reduced costs `y + z - w' >= 0` along alternating paths,
+///    stopping at the cheaper of a free right record (the matching grows) and a left record
+///    whose `y` can fall to 0 (it gives up its partner, or stays unmatched). Shifting the duals
+///    by the distances keeps every reduced cost non-negative and makes the path tight. At the
+///    end, matched edges are tight and unmatched records have dual 0: complementary slackness,
+///    so the matching is optimal for `w'`, hence of maximum total and preferred by the tie
+///    rule.
 ///
 /// An auction algorithm was the alternative: it is exact only with `ε < 1/n` on integer weights,
-/// which for 53-bit mantissas means dozens of scaling phases, and it yields no exact duals for
-/// step 4.
+/// which for the 100-bit perturbed weights of a large component means dozens of scaling phases.
 ///
 /// # Cost
 ///
-/// `O(m log m)` for sorting `m` candidates, then per component of `n` records: step 3 is
-/// `O(k · m log n)` in the worst case for `k` searches, but on real-valued scores each search
-/// stops after a small neighbourhood; step 4 is linear when few scores tie. Memory is linear in
-/// `m`. Measured in release mode on one core of the 2-core Zen 4 development machine: one
-/// million random candidates between 200,000 records per side (one giant component) in about
-/// 0.6 s (greedy: 0.08 s); with scores rounded to 100 or 5 levels 0.75 and 1.0 s; a complete
-/// 1000 x 1000 component with every score equal in 0.1 s.
-///
-/// Exact ties spread over a large *sparse* component are the slow case: the tie rule then needs
-/// long alternating-path searches, up to `O(k · t)` for `k` links and `t` tight edges. One score
-/// for 100,000 candidates among 20,000 records per side takes 1.3 s; 250,000 such candidates
-/// take about 9 s. Similarity scores rarely tie on that scale.
+/// `O(m log m)` for sorting `m` candidates, then per component of `n` records `O(k · m log n)`
+/// in the worst case for `k` searches; each search usually stops after a small neighbourhood,
+/// since the perturbation leaves few edges of equal reduced cost. Memory is linear in `m`.
 pub fn optimal(candidates: &[Candidate]) -> Vec<Candidate> {
     let mut edges: Vec<Candidate> = candidates
         .iter()
@@ -190,18 +195,40 @@ impl Graph {
 
 /// Solves one component; returns the indices of the chosen edges.
 fn solve_component(graph: &Graph) -> Vec<u32> {
-    let (mate_l, mate_r, positive_l, positive_r, tight) = match scale(&graph.score) {
-        Scaled::Narrow(w) => PrimalDual::<i64>::run(graph, w),
-        Scaled::Wide(w) => PrimalDual::<i128>::run(graph, w),
-    };
-    Select::new(graph, mate_l, mate_r, positive_l, positive_r, &tight).run(&tight)
+    match weights(&graph.score, graph.nl, graph.nr) {
+        Weights::Narrow(w) => PrimalDual::<i64>::run(graph, &w),
+        Weights::Wide(w) => PrimalDual::<i128>::run(graph, &w),
+    }
 }
 
-/// Integer weights for a component: narrow when they fit 60 bits, otherwise wide.
+/// Most bits of a perturbed weight in `i64` and in `i128`: the search computes values up to
+/// three times the largest weight, which must still fit.
+const NARROW_BITS: u32 = 61;
+const WIDE_BITS: u32 = 125;
+
+/// Perturbed integer weights `w·K + (R - rank)` of a component (step 2), for edges in rank
+/// order: narrow when they fit 61 bits, otherwise wide.
 #[derive(Debug, PartialEq)]
-enum Scaled {
+enum Weights {
     Narrow(Vec<i64>),
     Wide(Vec<i128>),
+}
+
+fn weights(scores: &[f64], nl: usize, nr: usize) -> Weights {
+    let r = scores.len() as u128;
+    // At most (2^32 - 1)^2 + 1 < 2^64: left, right and edge counts fit u32.
+    let k = nl.min(nr) as u128 * r + 1;
+    let k_bits = u128::BITS - k.leading_zeros();
+    let (w, w_bits) = integers(scores, WIDE_BITS - k_bits);
+    let perturbed = w
+        .iter()
+        .enumerate()
+        .map(|(rank, &w)| w * k + (r - rank as u128));
+    if w_bits + k_bits <= NARROW_BITS {
+        Weights::Narrow(perturbed.map(|v| v as i64).collect())
+    } else {
+        Weights::Wide(perturbed.map(|v| v as i128).collect())
+    }
 }
 
 /// `score = mantissa · 2^exponent` with an odd mantissa, for a finite score above 0.
@@ -218,47 +245,39 @@ fn decompose(score: f64) -> (u64, i32) {
     (mantissa >> zeros, exponent + zeros as i32)
 }
 
-/// Scales the scores by one power of two into integers, exactly when at all possible.
-fn scale(scores: &[f64]) -> Scaled {
+/// The scores times one power of two, as integers, with the bit length of the largest. Exact
+/// when the largest fits `max_bits` bits (at most 125); otherwise every value is rounded down
+/// to that precision, and to at least 1.
+fn integers(scores: &[f64], max_bits: u32) -> (Vec<u128>, u32) {
     let parts: Vec<(u64, i32)> = scores.iter().map(|&s| decompose(s)).collect();
     let shift = parts.iter().map(|&(_, e)| -e).max().unwrap_or(0);
-    let bit_len = |m: u64| 64 - m.leading_zeros() as i32;
+    let bit_len = |m: u64| (u64::BITS - m.leading_zeros()) as i32;
     let top = parts
         .iter()
         .map(|&(m, e)| bit_len(m) + e + shift)
         .max()
         .unwrap_or(0);
-    if top <= 60 {
-        // e + shift >= 0 by the choice of shift, and the result has at most 60 bits.
-        Scaled::Narrow(
-            parts
-                .iter()
-                .map(|&(m, e)| (m << (e + shift)) as i64)
-                .collect(),
-        )
-    } else {
-        let excess = (top - 124).max(0);
-        Scaled::Wide(
-            parts
-                .iter()
-                .map(|&(m, e)| {
-                    let s = e + shift - excess;
-                    let w = if s >= 0 {
-                        u128::from(m) << s
-                    } else if s > -64 {
-                        u128::from(m >> -s)
-                    } else {
-                        0
-                    };
-                    w.max(1) as i128
-                })
-                .collect(),
-        )
-    }
+    // Without excess, e + shift >= 0 by the choice of shift and every value fits max_bits.
+    let excess = (top - max_bits as i32).max(0);
+    let values = parts
+        .iter()
+        .map(|&(m, e)| {
+            let s = e + shift - excess;
+            let w = if s >= 0 {
+                u128::from(m) << s
+            } else if s > -64 {
+                u128::from(m >> -s)
+            } else {
+                0
+            };
+            w.max(1)
+        })
+        .collect();
+    (values, (top - excess) as u32)
 }
 
 /// Integer weights and duals. Every value the search computes is at most three times the
-/// largest weight, so 60-bit weights fit `i64` and 124-bit weights fit `i128`.
+/// largest weight, so 61-bit weights fit `i64` and 125-bit weights fit `i128`.
 trait Weight: Copy + Ord + Add<Output = Self> + Sub<Output = Self> + AddAssign + SubAssign {
     const ZERO: Self;
 }
@@ -270,10 +289,6 @@ impl Weight for i64 {
 impl Weight for i128 {
     const ZERO: i128 = 0;
 }
-
-/// Result of the primal-dual phase: partners (`NONE` when unmatched), which records have a
-/// positive dual (they are matched in every optimum), and the tight edges in rank order.
-type Optimum = (Vec<u32>, Vec<u32>, Vec<bool>, Vec<bool>, Vec<u32>);
 
 /// Step 3: primal-dual search with potentials on one component.
 struct PrimalDual<W> {
@@ -298,7 +313,9 @@ struct PrimalDual<W> {
 }
 
 impl<W: Weight> PrimalDual<W> {
-    fn run(graph: &Graph, w: Vec<W>) -> Optimum {
+    /// The optimum for the weights `w` (distinct per left record, as perturbed weights are):
+    /// the indices of the chosen edges.
+    fn run(graph: &Graph, w: &[W]) -> Vec<u32> {
         let (nl, nr) = (graph.nl, graph.nr);
         let mut start = vec![0u32; nl + 1];
         for &l in &graph.el {
@@ -343,8 +360,7 @@ impl<W: Weight> PrimalDual<W> {
             tree_r: Vec::new(),
             heap: BinaryHeap::new(),
         };
-        // Greedy start on tight edges (z = 0, so tight means "best edge of its left record"),
-        // in rank order: with all scores tied this already is the preferred optimum.
+        // Greedy start on the tight edges: with z = 0, the best edge of each left record.
         for (e, (&l, &r)) in graph.el.iter().zip(&graph.er).enumerate() {
             let (x, r) = (l as usize, r as usize);
             if pd.mate_l[x] == NONE && pd.mate_r[r] == NONE && w[e] == pd.y[x] {
@@ -352,120 +368,24 @@ impl<W: Weight> PrimalDual<W> {
                 pd.mate_r[r] = x as u32;
             }
         }
-        pd.augment_tight();
         for u in 0..nl {
             if pd.mate_l[u] == NONE && pd.y[u] > W::ZERO {
                 pd.search(u as u32);
             }
         }
-        let tight = (0..w.len())
+        // The matched edge of a left record: among duplicate pairs, the first in rank order,
+        // which has the largest weight and so is the tight one.
+        let mut mate = pd.mate_l;
+        (0..graph.el.len() as u32)
             .filter(|&e| {
-                let (x, r) = (graph.el[e] as usize, graph.er[e] as usize);
-                pd.y[x] + pd.z[r] == w[e]
+                let x = graph.el[e as usize] as usize;
+                let hit = mate[x] == graph.er[e as usize];
+                if hit {
+                    mate[x] = NONE;
+                }
+                hit
             })
-            .map(|e| e as u32)
-            .collect();
-        let positive_l = pd.y.iter().map(|&v| v > W::ZERO).collect();
-        let positive_r = pd.z.iter().map(|&v| v > W::ZERO).collect();
-        (pd.mate_l, pd.mate_r, positive_l, positive_r, tight)
-    }
-
-    /// Hopcroft-Karp on the initially tight edges (`w = y[x]`, since `z = 0`): grows the greedy
-    /// matching to a maximum matching of those edges. Cheap when scores are distinct (each left
-    /// record has one tight edge), and essential when many tie: otherwise each search below would
-    /// explore a whole plateau of zero reduced cost to find one augmenting path.
-    fn augment_tight(&mut self) {
-        const FAR: u32 = u32::MAX;
-        let nl = self.y.len();
-        let tight = |pd: &Self, i: usize, x: usize| pd.adj_w[i] == pd.y[x];
-        let mut layer = vec![FAR; nl];
-        let mut cursor = vec![0u32; nl];
-        let mut via = vec![NONE; nl];
-        let mut queue: Vec<u32> = Vec::new();
-        let mut stack: Vec<u32> = Vec::new();
-        loop {
-            // Breadth-first layers from every free left record.
-            queue.clear();
-            for (x, (l, &mate)) in layer.iter_mut().zip(&self.mate_l).enumerate() {
-                if mate == NONE {
-                    *l = 0;
-                    queue.push(x as u32);
-                } else {
-                    *l = FAR;
-                }
-            }
-            let mut found = false;
-            let mut head = 0;
-            while head < queue.len() {
-                let x = queue[head] as usize;
-                head += 1;
-                for i in self.start[x] as usize..self.start[x + 1] as usize {
-                    if !tight(self, i, x) {
-                        continue;
-                    }
-                    let x2 = self.mate_r[self.adj_r[i] as usize];
-                    if x2 == NONE {
-                        found = true;
-                    } else if layer[x2 as usize] == FAR {
-                        layer[x2 as usize] = layer[x] + 1;
-                        queue.push(x2);
-                    }
-                }
-            }
-            if !found {
-                return;
-            }
-            // Vertex-disjoint shortest augmenting paths, depth first (iteratively: paths can be
-            // as long as the component).
-            cursor.copy_from_slice(&self.start[..nl]);
-            for u in 0..nl {
-                if self.mate_l[u] != NONE || layer[u] != 0 {
-                    continue;
-                }
-                stack.clear();
-                stack.push(u as u32);
-                while let Some(&x) = stack.last() {
-                    let xi = x as usize;
-                    let mut next = NONE;
-                    let mut free = NONE;
-                    while cursor[xi] < self.start[xi + 1] {
-                        let i = cursor[xi] as usize;
-                        cursor[xi] += 1;
-                        if !tight(self, i, xi) {
-                            continue;
-                        }
-                        let r = self.adj_r[i];
-                        let x2 = self.mate_r[r as usize];
-                        if x2 == NONE {
-                            free = r;
-                            break;
-                        }
-                        if layer[x2 as usize] == layer[xi] + 1 {
-                            via[x2 as usize] = r;
-                            next = x2;
-                            break;
-                        }
-                    }
-                    if free != NONE {
-                        // Flip the path on the stack: each record takes the right record it
-                        // reached the next one through; the last takes the free one.
-                        let mut r = free;
-                        while let Some(x) = stack.pop() {
-                            let previous = via[x as usize];
-                            self.mate_l[x as usize] = r;
-                            self.mate_r[r as usize] = x;
-                            layer[x as usize] = FAR;
-                            r = previous;
-                        }
-                    } else if next != NONE {
-                        stack.push(next);
-                    } else {
-                        layer[xi] = FAR;
-                        stack.pop();
-                    }
-                }
-            }
-        }
+            .collect()
     }
 
     /// Dijkstra from the unmatched left record `u` (with `y[u] > 0`) over reduced costs; then
@@ -563,566 +483,6 @@ impl<W: Weight> PrimalDual<W> {
     }
 }
 
-/// Step 4: picks the lexicographically first optimum (by solver order) in the tight subgraph.
-///
-/// The optimal matchings are exactly the matchings of tight edges that cover every record with
-/// a positive dual ("required" records). Walking tight edges in rank order, an edge `a-b` not
-/// in the current matching `M` is included when `M` can be rearranged to contain it while
-/// keeping every link chosen so far: `a`'s partner `a'` and `b`'s partner `b'` lose their
-/// edges, and each that is required needs an alternating path to a replacement, or both are
-/// served by one alternating cycle through `a-b`. Records in chosen links are locked.
-///
-/// In the digraph with unmatched tight edges left→right and matched edges right→left:
-/// `b'` needs a path to a *sink* (a free right record, or a left record with dual 0), `a'` needs
-/// a path from a *source* (a free left record, or a right record with dual 0), or `b'` reaches
-/// `a'` (a cycle; then `a` and `b` share a strongly connected component). If both paths exist
-/// but meet, the meeting point gives the cycle, so the test is exact.
-///
-/// Proving that an edge cannot be included takes a search of everything reachable. To keep
-/// that rare, a *summary* (which nodes reach a sink, which are reached from a source, strongly
-/// connected components) answers "can `a-b` join an optimum that keeps the locked links?" for
-/// all edges at once. Locks only add constraints, so a "no" stays true after later locks and
-/// rearrangements; a "yes" is confirmed by a search, and when that search fails the summary of
-/// the component is recomputed.
-struct Select<'g> {
-    nl: usize,
-    el: &'g [u32],
-    er: &'g [u32],
-    /// Tight edges as CSR: left `x` to rights, right `r` to lefts.
-    out_start: Vec<u32>,
-    out: Vec<u32>,
-    in_start: Vec<u32>,
-    inn: Vec<u32>,
-    mate_l: Vec<u32>,
-    mate_r: Vec<u32>,
-    required_l: Vec<bool>,
-    required_r: Vec<bool>,
-    locked_l: Vec<bool>,
-    locked_r: Vec<bool>,
-    // Path search scratch, reset by epoch stamps.
-    epoch: u32,
-    seen_l: Vec<u32>,
-    seen_r: Vec<u32>,
-    on_path: Vec<u32>,
-    pred_r: Vec<u32>,
-    succ_l: Vec<u32>,
-    queue: Vec<u32>,
-    // The summary, indexed by node (left `x` is `x`, right `r` is `nl + r`), with the matching
-    // it was computed for.
-    snap_mate_l: Vec<u32>,
-    snap_mate_r: Vec<u32>,
-    can_sink: Vec<bool>,
-    from_source: Vec<bool>,
-    scc: Vec<u32>,
-    index: Vec<u32>,
-    low: Vec<u32>,
-    on_stack: Vec<bool>,
-}
-
-impl<'g> Select<'g> {
-    fn new(
-        graph: &'g Graph,
-        mate_l: Vec<u32>,
-        mate_r: Vec<u32>,
-        required_l: Vec<bool>,
-        required_r: Vec<bool>,
-        tight: &[u32],
-    ) -> Select<'g> {
-        let (nl, nr) = (graph.nl, graph.nr);
-        let nodes = nl + nr;
-        let mut select = Select {
-            nl,
-            el: &graph.el,
-            er: &graph.er,
-            out_start: Vec::new(),
-            out: Vec::new(),
-            in_start: Vec::new(),
-            inn: Vec::new(),
-            snap_mate_l: mate_l.clone(),
-            snap_mate_r: mate_r.clone(),
-            mate_l,
-            mate_r,
-            required_l,
-            required_r,
-            locked_l: vec![false; nl],
-            locked_r: vec![false; nr],
-            epoch: 0,
-            seen_l: vec![0; nl],
-            seen_r: vec![0; nr],
-            on_path: vec![0; nodes],
-            pred_r: vec![NONE; nr],
-            succ_l: vec![NONE; nl],
-            queue: Vec::new(),
-            can_sink: vec![false; nodes],
-            from_source: vec![false; nodes],
-            scc: vec![NONE; nodes],
-            index: vec![NONE; nodes],
-            low: vec![0; nodes],
-            on_stack: vec![false; nodes],
-        };
-        select.set_edges(tight);
-        select
-    }
-
-    /// Makes `edges` the tight subgraph (CSR in both directions).
-    fn set_edges(&mut self, edges: &[u32]) {
-        let csr = |count: usize, key: &[u32], value: &[u32]| {
-            let mut start = vec![0u32; count + 1];
-            for &e in edges {
-                start[key[e as usize] as usize + 1] += 1;
-            }
-            for i in 0..count {
-                start[i + 1] += start[i];
-            }
-            let mut cursor = start.clone();
-            let mut list = vec![0u32; edges.len()];
-            for &e in edges {
-                let k = key[e as usize] as usize;
-                list[cursor[k] as usize] = value[e as usize];
-                cursor[k] += 1;
-            }
-            (start, list)
-        };
-        (self.out_start, self.out) = csr(self.nl, self.el, self.er);
-        (self.in_start, self.inn) = csr(self.locked_r.len(), self.er, self.el);
-    }
-
-    fn run(mut self, tight: &[u32]) -> Vec<u32> {
-        let nl = self.nl;
-        let nodes = nl + self.locked_r.len();
-        // Drop tight edges that are in no optimum at all: no rearrangement can use them, and
-        // without them the tight subgraph falls apart into smaller components.
-        let all: Vec<u32> = (0..nodes as u32).collect();
-        self.summarise(&all);
-        let tight: Vec<u32> = tight
-            .iter()
-            .copied()
-            .filter(|&e| self.feasible_by_summary(self.el[e as usize], self.er[e as usize]))
-            .collect();
-        self.set_edges(&tight);
-
-        // Connected components of what is left; each is handled on its own.
-        let mut uf = UnionFind::new(nodes);
-        for &e in &tight {
-            uf.union(self.el[e as usize], nl as u32 + self.er[e as usize]);
-        }
-        let mut comp_of_root = vec![NONE; nodes];
-        let mut edges_of: Vec<Vec<u32>> = Vec::new();
-        let mut nodes_of: Vec<Vec<u32>> = Vec::new();
-        let mut node_seen = vec![false; nodes];
-        for &e in &tight {
-            let (x, r) = (self.el[e as usize], nl as u32 + self.er[e as usize]);
-            let root = uf.find(x) as usize;
-            if comp_of_root[root] == NONE {
-                comp_of_root[root] = edges_of.len() as u32;
-                edges_of.push(Vec::new());
-                nodes_of.push(Vec::new());
-            }
-            let comp = comp_of_root[root] as usize;
-            edges_of[comp].push(e);
-            for node in [x, r] {
-                if !node_seen[node as usize] {
-                    node_seen[node as usize] = true;
-                    nodes_of[comp].push(node);
-                }
-            }
-        }
-        let mut chosen = Vec::new();
-        for (edges, nodes) in edges_of.iter().zip(&nodes_of) {
-            for &e in edges {
-                let (a, b) = (self.el[e as usize], self.er[e as usize]);
-                if self.locked_l[a as usize] || self.locked_r[b as usize] {
-                    continue;
-                }
-                let include = if self.mate_l[a as usize] == b {
-                    true
-                } else if !self.feasible_by_summary(a, b) {
-                    false
-                } else if self.try_include(a, b) {
-                    true
-                } else {
-                    self.summarise(nodes);
-                    false
-                };
-                if include {
-                    self.locked_l[a as usize] = true;
-                    self.locked_r[b as usize] = true;
-                    chosen.push(e);
-                }
-            }
-        }
-        chosen
-    }
-
-    /// Whether `a-b` could join an optimum keeping the links locked when the summary was
-    /// computed, judged with the matching of that time.
-    fn feasible_by_summary(&self, a: u32, b: u32) -> bool {
-        let nl = self.nl;
-        let (a2, b2) = (self.snap_mate_l[a as usize], self.snap_mate_r[b as usize]);
-        if a2 == b {
-            return true;
-        }
-        if a2 != NONE && b2 != NONE && self.scc[a as usize] == self.scc[nl + b as usize] {
-            return true;
-        }
-        let b_ok = b2 == NONE || !self.required_l[b2 as usize] || self.can_sink[b2 as usize];
-        let a_ok =
-            a2 == NONE || !self.required_r[a2 as usize] || self.from_source[nl + a2 as usize];
-        b_ok && a_ok
-    }
-
-    /// Searches for the rearrangement that puts `a-b` into the matching and applies it.
-    fn try_include(&mut self, a: u32, b: u32) -> bool {
-        let nl = self.nl as u32;
-        let a2 = self.mate_l[a as usize];
-        let b2 = self.mate_r[b as usize];
-        let need_a = a2 != NONE && self.required_r[a2 as usize];
-        let need_b = b2 != NONE && self.required_l[b2 as usize];
-        self.epoch += 1;
-        let mut forward = Vec::new();
-        let mut backward = Vec::new();
-        if need_b {
-            let Some(end) = self.search_forward(b, a2, b2) else {
-                return false;
-            };
-            forward = self.forward_path(b2, end);
-        }
-        let cycle = a2 != NONE && forward.last() == Some(&(nl + a2));
-        if need_a && !cycle {
-            let Some(start) = self.search_backward(a, a2, b2) else {
-                return false;
-            };
-            backward = self.backward_path(start, a2);
-            if !forward.is_empty() {
-                // Paths that meet make a cycle: b' to the meeting point, then on to a'.
-                for &node in &backward {
-                    self.on_path[node as usize] = self.epoch;
-                }
-                if let Some(i) = forward
-                    .iter()
-                    .position(|&node| self.on_path[node as usize] == self.epoch)
-                {
-                    let meet = forward[i];
-                    let j = backward.iter().position(|&n| n == meet).unwrap_or(0);
-                    forward.truncate(i);
-                    forward.extend_from_slice(&backward[j..]);
-                    backward.clear();
-                }
-            }
-        }
-
-        // Apply: a and b leave their partners, every left record on a path takes the right
-        // record after it, a-b joins.
-        if a2 != NONE {
-            self.mate_r[a2 as usize] = NONE;
-        }
-        if b2 != NONE {
-            self.mate_l[b2 as usize] = NONE;
-        }
-        for path in [&forward, &backward] {
-            for &node in path.iter() {
-                if node < nl {
-                    self.mate_l[node as usize] = NONE;
-                } else {
-                    self.mate_r[(node - nl) as usize] = NONE;
-                }
-            }
-        }
-        for path in [&forward, &backward] {
-            for step in path.windows(2) {
-                if step[0] < nl && step[1] >= nl {
-                    let (x, r) = (step[0], step[1] - nl);
-                    self.mate_l[x as usize] = r;
-                    self.mate_r[r as usize] = x;
-                }
-            }
-        }
-        self.mate_l[a as usize] = b;
-        self.mate_r[b as usize] = a;
-        true
-    }
-
-    /// Breadth-first from `b'` (excluding `a`, `b` and locked records) to the nearest sink or
-    /// to `a'`; returns that node.
-    fn search_forward(&mut self, b: u32, a2: u32, b2: u32) -> Option<u32> {
-        let nl = self.nl as u32;
-        let epoch = self.epoch;
-        self.queue.clear();
-        self.queue.push(b2);
-        self.seen_l[b2 as usize] = epoch;
-        let mut head = 0;
-        while head < self.queue.len() {
-            let x = self.queue[head] as usize;
-            head += 1;
-            for i in self.out_start[x] as usize..self.out_start[x + 1] as usize {
-                let r = self.out[i];
-                let ri = r as usize;
-                if r == self.mate_l[x] || r == b || self.locked_r[ri] || self.seen_r[ri] == epoch {
-                    continue;
-                }
-                self.seen_r[ri] = epoch;
-                self.pred_r[ri] = x as u32;
-                let x2 = self.mate_r[ri];
-                if r == a2 || x2 == NONE {
-                    return Some(nl + r);
-                }
-                if self.seen_l[x2 as usize] == epoch {
-                    continue;
-                }
-                self.seen_l[x2 as usize] = epoch;
-                if !self.required_l[x2 as usize] {
-                    return Some(x2);
-                }
-                self.queue.push(x2);
-            }
-        }
-        None
-    }
-
-    /// The nodes of the forward path from `b'` to `end`, in order.
-    fn forward_path(&self, b2: u32, end: u32) -> Vec<u32> {
-        let nl = self.nl as u32;
-        let mut path = vec![end];
-        let mut node = end;
-        while node != b2 {
-            node = if node >= nl {
-                self.pred_r[(node - nl) as usize]
-            } else {
-                nl + self.mate_l[node as usize]
-            };
-            path.push(node);
-        }
-        path.reverse();
-        path
-    }
-
-    /// Breadth-first backwards from `a'` (excluding `a`, `b` and locked records) to the
-    /// nearest source or to `b'`; returns that node.
-    fn search_backward(&mut self, a: u32, a2: u32, b2: u32) -> Option<u32> {
-        let nl = self.nl as u32;
-        // Fresh marks: the forward search of this attempt may have marked records.
-        self.epoch += 1;
-        let epoch = self.epoch;
-        self.queue.clear();
-        self.queue.push(a2);
-        self.seen_r[a2 as usize] = epoch;
-        let mut head = 0;
-        while head < self.queue.len() {
-            let r = self.queue[head];
-            head += 1;
-            let ri = r as usize;
-            for i in self.in_start[ri] as usize..self.in_start[ri + 1] as usize {
-                let x = self.inn[i];
-                let xi = x as usize;
-                if self.mate_l[xi] == r || x == a || self.locked_l[xi] || self.seen_l[xi] == epoch {
-                    continue;
-                }
-                self.seen_l[xi] = epoch;
-                self.succ_l[xi] = r;
-                let r2 = self.mate_l[xi];
-                if x == b2 || r2 == NONE {
-                    return Some(x);
-                }
-                if self.seen_r[r2 as usize] == epoch {
-                    continue;
-                }
-                self.seen_r[r2 as usize] = epoch;
-                if !self.required_r[r2 as usize] {
-                    return Some(nl + r2);
-                }
-                self.queue.push(r2);
-            }
-        }
-        None
-    }
-
-    /// The nodes of the backward path from `start` to `a'`, in order.
-    fn backward_path(&self, start: u32, a2: u32) -> Vec<u32> {
-        let nl = self.nl as u32;
-        let mut path = vec![start];
-        let mut node = start;
-        while node != nl + a2 {
-            node = if node < nl {
-                nl + self.succ_l[node as usize]
-            } else {
-                self.mate_r[(node - nl) as usize]
-            };
-            path.push(node);
-        }
-        path
-    }
-
-    /// The next successor of `node` in the alternating digraph at or after position `k`, with
-    /// the position to continue from. Locked records are left out.
-    fn successor(&self, node: u32, k: u32) -> Option<(u32, u32)> {
-        let nl = self.nl as u32;
-        if node < nl {
-            let x = node as usize;
-            let (lo, hi) = (self.out_start[x], self.out_start[x + 1]);
-            let mut i = lo + k;
-            while i < hi {
-                let r = self.out[i as usize];
-                i += 1;
-                if r != self.mate_l[x] && !self.locked_r[r as usize] {
-                    return Some((i - lo, nl + r));
-                }
-            }
-            None
-        } else {
-            let x = self.mate_r[(node - nl) as usize];
-            (k == 0 && x != NONE && !self.locked_l[x as usize]).then_some((1, x))
-        }
-    }
-
-    fn locked(&self, node: u32) -> bool {
-        let nl = self.nl as u32;
-        if node < nl {
-            self.locked_l[node as usize]
-        } else {
-            self.locked_r[(node - nl) as usize]
-        }
-    }
-
-    /// Recomputes the summary (`can_sink`, `from_source`, `scc`, and the matching it refers
-    /// to) for the tight component `nodes` under the current matching and locks.
-    fn summarise(&mut self, nodes: &[u32]) {
-        let nl = self.nl as u32;
-        for &node in nodes {
-            if node < nl {
-                self.snap_mate_l[node as usize] = self.mate_l[node as usize];
-            } else {
-                self.snap_mate_r[(node - nl) as usize] = self.mate_r[(node - nl) as usize];
-            }
-        }
-        // Sinks: free right records, left records with dual 0. Walk predecessors backwards.
-        self.queue.clear();
-        for &node in nodes {
-            let is_sink = !self.locked(node)
-                && if node < nl {
-                    !self.required_l[node as usize]
-                } else {
-                    self.mate_r[(node - nl) as usize] == NONE
-                };
-            self.can_sink[node as usize] = is_sink;
-            if is_sink {
-                self.queue.push(node);
-            }
-        }
-        let mut head = 0;
-        while head < self.queue.len() {
-            let node = self.queue[head];
-            head += 1;
-            if node < nl {
-                let r = self.mate_l[node as usize];
-                if r != NONE && !self.can_sink[(nl + r) as usize] {
-                    self.can_sink[(nl + r) as usize] = true;
-                    self.queue.push(nl + r);
-                }
-            } else {
-                let r = node - nl;
-                for i in self.in_start[r as usize] as usize..self.in_start[r as usize + 1] as usize
-                {
-                    let x = self.inn[i];
-                    if self.mate_l[x as usize] != r
-                        && !self.locked_l[x as usize]
-                        && !self.can_sink[x as usize]
-                    {
-                        self.can_sink[x as usize] = true;
-                        self.queue.push(x);
-                    }
-                }
-            }
-        }
-        // Sources: free left records, right records with dual 0. Walk successors forwards.
-        self.queue.clear();
-        for &node in nodes {
-            let is_source = !self.locked(node)
-                && if node < nl {
-                    self.mate_l[node as usize] == NONE
-                } else {
-                    !self.required_r[(node - nl) as usize]
-                };
-            self.from_source[node as usize] = is_source;
-            if is_source {
-                self.queue.push(node);
-            }
-        }
-        let mut head = 0;
-        while head < self.queue.len() {
-            let node = self.queue[head];
-            head += 1;
-            let mut k = 0;
-            while let Some((next_k, next)) = self.successor(node, k) {
-                k = next_k;
-                if !self.from_source[next as usize] {
-                    self.from_source[next as usize] = true;
-                    self.queue.push(next);
-                }
-            }
-        }
-        self.tarjan(nodes);
-    }
-
-    /// Strongly connected components (iterative Tarjan) of the unlocked part of `nodes`.
-    fn tarjan(&mut self, nodes: &[u32]) {
-        for &node in nodes {
-            self.index[node as usize] = NONE;
-            self.scc[node as usize] = NONE;
-            self.on_stack[node as usize] = false;
-        }
-        let mut counter = 0u32;
-        let mut components = 0u32;
-        let mut stack: Vec<u32> = Vec::new();
-        let mut calls: Vec<(u32, u32)> = Vec::new();
-        for &root in nodes {
-            if self.locked(root) || self.index[root as usize] != NONE {
-                continue;
-            }
-            self.index[root as usize] = counter;
-            self.low[root as usize] = counter;
-            counter += 1;
-            stack.push(root);
-            self.on_stack[root as usize] = true;
-            calls.push((root, 0));
-            while let Some(&(v, k)) = calls.last() {
-                if let Some((next_k, w)) = self.successor(v, k) {
-                    if let Some(top) = calls.last_mut() {
-                        top.1 = next_k;
-                    }
-                    let wi = w as usize;
-                    if self.index[wi] == NONE {
-                        self.index[wi] = counter;
-                        self.low[wi] = counter;
-                        counter += 1;
-                        stack.push(w);
-                        self.on_stack[wi] = true;
-                        calls.push((w, 0));
-                    } else if self.on_stack[wi] {
-                        self.low[v as usize] = self.low[v as usize].min(self.index[wi]);
-                    }
-                } else {
-                    calls.pop();
-                    let vi = v as usize;
-                    if let Some(&(parent, _)) = calls.last() {
-                        let pi = parent as usize;
-                        self.low[pi] = self.low[pi].min(self.low[vi]);
-                    }
-                    if self.low[vi] == self.index[vi] {
-                        while let Some(w) = stack.pop() {
-                            self.on_stack[w as usize] = false;
-                            self.scc[w as usize] = components;
-                            if w == v {
-                                break;
-                            }
-                        }
-                        components += 1;
-                    }
-                }
-            }
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::super::greedy;
@@ -1134,57 +494,231 @@ mod tests {
         links.iter().map(|l| l.score).sum()
     }
 
-    /// Every matching, by brute force; the best total, then the lexicographically first by
-    /// solver order. Scores must be exact binary fractions so that sums are exact.
-    fn brute_force(candidates: &[Candidate]) -> Vec<Candidate> {
+    /// One component of the usable candidates, in solver order, with what the tie rule needs.
+    struct Component {
+        edges: Vec<Candidate>,
+        /// Exact integer weights, in proportion to the scores.
+        w: Vec<u128>,
+        nl: usize,
+        nr: usize,
+    }
+
+    impl Component {
+        /// The rule's objective for a set of links of this component: exact total weight, then
+        /// the perturbation sum (`R - rank`, a link ranked as the first equal candidate).
+        fn objective(&self, links: &[Candidate]) -> (u128, u128) {
+            let r = self.edges.len() as u128;
+            links.iter().fold((0, 0), |(w, p), link| {
+                let rank = self
+                    .edges
+                    .iter()
+                    .position(|e| e == link)
+                    .expect("a candidate");
+                (w + self.w[rank], p + r - rank as u128)
+            })
+        }
+
+        /// The same as one perturbed integer, `w·K + p` with `K = min(nl, nr)·R + 1`.
+        fn perturbed(&self, (w, p): (u128, u128)) -> u128 {
+            w * (self.nl.min(self.nr) as u128 * self.edges.len() as u128 + 1) + p
+        }
+    }
+
+    /// Components computed independently of the solver (quadratic, for small tests).
+    fn components(candidates: &[Candidate]) -> Vec<Component> {
         let mut edges: Vec<Candidate> = candidates
             .iter()
             .copied()
-            .filter(|c| c.score > 0.0)
+            .filter(|c| c.score.is_finite() && c.score > 0.0)
             .collect();
-        edges.sort_unstable_by(Candidate::solver_order);
-        let mut best: Option<(f64, Vec<Candidate>)> = None;
-        let mut current = Vec::new();
-        fn walk(
-            edges: &[Candidate],
-            i: usize,
-            current: &mut Vec<Candidate>,
-            best: &mut Option<(f64, Vec<Candidate>)>,
-        ) {
-            if i == edges.len() {
-                let t = total(current);
-                let better = match best {
-                    None => true,
-                    Some((bt, bl)) => {
-                        t > *bt || (t == *bt && lexicographically_before(current, bl))
+        edges.sort_by(Candidate::solver_order);
+        let mut group: Vec<usize> = (0..edges.len()).collect();
+        // Merge until stable: edges sharing a record share a group.
+        loop {
+            let mut changed = false;
+            for i in 0..edges.len() {
+                for j in 0..edges.len() {
+                    if (edges[i].a == edges[j].a || edges[i].b == edges[j].b) && group[j] > group[i]
+                    {
+                        group[j] = group[i];
+                        changed = true;
                     }
-                };
-                if better {
-                    *best = Some((t, current.clone()));
                 }
-                return;
             }
-            let e = edges[i];
-            if current.iter().all(|l| l.a != e.a && l.b != e.b) {
-                current.push(e);
-                walk(edges, i + 1, current, best);
-                current.pop();
+            if !changed {
+                break;
             }
-            walk(edges, i + 1, current, best);
         }
-        walk(&edges, 0, &mut current, &mut best);
-        best.map(|(_, links)| links).unwrap_or_default()
+        let mut ids: Vec<usize> = group.clone();
+        ids.sort_unstable();
+        ids.dedup();
+        ids.iter()
+            .map(|&g| {
+                let edges: Vec<Candidate> = edges
+                    .iter()
+                    .zip(&group)
+                    .filter(|&(_, &h)| h == g)
+                    .map(|(e, _)| *e)
+                    .collect();
+                let scores: Vec<f64> = edges.iter().map(|e| e.score).collect();
+                let (w, bits) = integers(&scores, 125);
+                assert!(bits < 125, "test scores must scale exactly");
+                let mut ls: Vec<u32> = edges.iter().map(|e| e.a).collect();
+                let mut rs: Vec<u32> = edges.iter().map(|e| e.b).collect();
+                ls.sort_unstable();
+                ls.dedup();
+                rs.sort_unstable();
+                rs.dedup();
+                Component {
+                    edges,
+                    w,
+                    nl: ls.len(),
+                    nr: rs.len(),
+                }
+            })
+            .collect()
     }
 
-    fn lexicographically_before(x: &[Candidate], y: &[Candidate]) -> bool {
-        for (p, q) in x.iter().zip(y) {
-            match Candidate::solver_order(p, q) {
-                std::cmp::Ordering::Less => return true,
-                std::cmp::Ordering::Greater => return false,
-                std::cmp::Ordering::Equal => {}
+    /// Asserts that `links` is a one-to-one subset of `candidates` in solver order, and returns
+    /// the rule's objective for each component.
+    fn objectives(candidates: &[Candidate], links: &[Candidate]) -> Vec<(u128, u128)> {
+        assert!(
+            links
+                .windows(2)
+                .all(|p| Candidate::solver_order(&p[0], &p[1]).is_lt()),
+            "sorted by solver order: {links:?}"
+        );
+        for (i, x) in links.iter().enumerate() {
+            assert!(candidates.contains(x), "{x:?} is no candidate");
+            for y in &links[i + 1..] {
+                assert!(x.a != y.a && x.b != y.b, "{x:?} and {y:?} share a record");
             }
         }
-        x.len() < y.len()
+        components(candidates)
+            .iter()
+            .map(|comp| {
+                let mine: Vec<Candidate> = links
+                    .iter()
+                    .copied()
+                    .filter(|l| comp.edges.iter().any(|e| e.a == l.a))
+                    .collect();
+                comp.objective(&mine)
+            })
+            .collect()
+    }
+
+    /// The rule's optimum per component, by enumerating every matching.
+    fn brute_force(candidates: &[Candidate]) -> Vec<(u128, u128)> {
+        fn walk(comp: &Component, i: usize, current: &mut Vec<Candidate>, best: &mut (u128, u128)) {
+            if i == comp.edges.len() {
+                *best = (*best).max(comp.objective(current));
+                return;
+            }
+            let e = comp.edges[i];
+            if current.iter().all(|l| l.a != e.a && l.b != e.b) {
+                current.push(e);
+                walk(comp, i + 1, current, best);
+                current.pop();
+            }
+            walk(comp, i + 1, current, best);
+        }
+        components(candidates)
+            .iter()
+            .map(|comp| {
+                let mut best = (0, 0);
+                walk(comp, 0, &mut Vec::new(), &mut best);
+                best
+            })
+            .collect()
+    }
+
+    /// The rule's optimum per component as one perturbed integer, by a textbook `O(n^3)`
+    /// Hungarian method on the dense (padded) weight matrix: an independent check for graphs
+    /// too large to enumerate.
+    fn reference_hungarian(candidates: &[Candidate]) -> Vec<u128> {
+        components(candidates)
+            .iter()
+            .map(|comp| {
+                let mut ls: Vec<u32> = comp.edges.iter().map(|e| e.a).collect();
+                let mut rs: Vec<u32> = comp.edges.iter().map(|e| e.b).collect();
+                ls.sort_unstable();
+                ls.dedup();
+                rs.sort_unstable();
+                rs.dedup();
+                let n = ls.len().max(rs.len());
+                // Cost = -weight, 0 for "unmatched"; keep the best duplicate.
+                let mut cost = vec![vec![0i128; n + 1]; n + 1];
+                for (rank, e) in comp.edges.iter().enumerate() {
+                    let weight = comp.perturbed(comp.objective(&comp.edges[rank..=rank]));
+                    let (i, j) = (
+                        ls.binary_search(&e.a).unwrap() + 1,
+                        rs.binary_search(&e.b).unwrap() + 1,
+                    );
+                    cost[i][j] = cost[i][j].min(-(weight as i128));
+                }
+                let (mut u, mut v) = (vec![0i128; n + 1], vec![0i128; n + 1]);
+                let (mut p, mut way) = (vec![0usize; n + 1], vec![0usize; n + 1]);
+                for i in 1..=n {
+                    p[0] = i;
+                    let mut j0 = 0;
+                    let mut minv = vec![i128::MAX; n + 1];
+                    let mut used = vec![false; n + 1];
+                    loop {
+                        used[j0] = true;
+                        let (i0, mut delta, mut j1) = (p[j0], i128::MAX, 0);
+                        for j in 1..=n {
+                            if !used[j] {
+                                let cur = cost[i0][j] - u[i0] - v[j];
+                                if cur < minv[j] {
+                                    minv[j] = cur;
+                                    way[j] = j0;
+                                }
+                                if minv[j] < delta {
+                                    delta = minv[j];
+                                    j1 = j;
+                                }
+                            }
+                        }
+                        for j in 0..=n {
+                            if used[j] {
+                                u[p[j]] += delta;
+                                v[j] -= delta;
+                            } else {
+                                minv[j] -= delta;
+                            }
+                        }
+                        j0 = j1;
+                        if p[j0] == 0 {
+                            break;
+                        }
+                    }
+                    loop {
+                        let j1 = way[j0];
+                        p[j0] = p[j1];
+                        j0 = j1;
+                        if j0 == 0 {
+                            break;
+                        }
+                    }
+                }
+                (1..=n).map(|j| -cost[p[j]][j]).sum::<i128>() as u128
+            })
+            .collect()
+    }
+
+    /// Checks `optimal` against brute force: a valid matching, of exactly the maximum total,
+    /// and preferred by the tie rule (so it is the rule's optimum, or one of several that also
+    /// tie on the rank sum).
+    fn check_brute_force(cands: &[Candidate]) -> Result<(), TestCaseError> {
+        let links = optimal(cands);
+        prop_assert_eq!(
+            objectives(cands, &links),
+            brute_force(cands),
+            "{:?} -> {:?}",
+            cands,
+            links
+        );
+        Ok(())
     }
 
     #[test]
@@ -1202,81 +736,121 @@ mod tests {
     }
 
     #[test]
-    fn exact_tie_prefers_the_higher_single_link() {
-        // 0.5 + 0.25 == 0.75 exactly: the optimum {a0-b1, a1-b0} ties with {a0-b0}.
-        // Lexicographically, 0.75 (a0-b0) comes first.
-        let cands = [c(0, 0, 0.75), c(0, 1, 0.5), c(1, 0, 0.25)];
-        assert_eq!(optimal(&cands), vec![c(0, 0, 0.75)]);
+    fn totals_are_exact() {
+        // In f64, 0.1 + 0.2 > 0.3 (the nearest doubles are not in that proportion), so the
+        // pair wins; with 0.30000000000000004 the totals are equal... and still the pair wins,
+        // on the rank sum. The exact comparison decides, not a rounded sum.
+        let cands = [c(0, 0, 0.3), c(0, 1, 0.2), c(1, 0, 0.1), c(2, 0, 0.05)];
+        assert_eq!(optimal(&cands), vec![c(0, 1, 0.2), c(1, 0, 0.1)]);
         // 0.5 + 0.375 > 0.75.
         let cands = [c(0, 0, 0.75), c(0, 1, 0.5), c(1, 0, 0.375)];
         assert_eq!(optimal(&cands), vec![c(0, 1, 0.5), c(1, 0, 0.375)]);
+        // 0.5 + 0.125 < 0.75.
+        let cands = [c(0, 0, 0.75), c(0, 1, 0.5), c(1, 0, 0.125)];
+        assert_eq!(optimal(&cands), vec![c(0, 0, 0.75)]);
     }
 
     #[test]
-    fn all_equal_scores_give_the_diagonal() {
+    fn equal_totals_go_to_the_larger_sum_of_r_minus_rank() {
+        // 0.75 == 0.5 + 0.25 exactly. Ranks a0-b0 0, a0-b1 1, a1-b0 2, a2-b0 3; R = 4.
+        // {a0-b0}: 4; {a0-b1, a1-b0}: 3 + 2 = 5, so the pair wins.
+        let cands = [c(0, 0, 0.75), c(0, 1, 0.5), c(1, 0, 0.25), c(2, 0, 0.125)];
+        assert_eq!(optimal(&cands), vec![c(0, 1, 0.5), c(1, 0, 0.25)]);
+        // Two lower duplicates of a0-b0 push the pair down: ranks 0 (0.75), 1, 2 (duplicates),
+        // 3 (0.5), 4 (0.25); R = 5. {a0-b0}: 5; the pair: 2 + 1 = 3, so the single link wins.
+        let cands = [
+            c(0, 0, 0.75),
+            c(0, 0, 0.7),
+            c(0, 0, 0.6),
+            c(0, 1, 0.5),
+            c(1, 0, 0.25),
+        ];
+        assert_eq!(optimal(&cands), vec![c(0, 0, 0.75)]);
+    }
+
+    #[test]
+    fn rank_sum_is_not_lexicographic() {
+        // Every score equal. Ranks: a0-b0 0, a0-b1 1, a1-b0 2, a1-b2 3, a1-b3 4, a2-b2 5,
+        // a2-b3 6. Every maximum matching links a0, a1, a2; those with a0-b0 have rank sums
+        // 0 + 3 + 6 and 0 + 4 + 5 = 9, while a0-b1, a1-b0, a2-b2 has 8. The lexicographically
+        // first optimum would start with a0-b0; the rule takes the smaller rank sum.
+        let cands = [
+            c(0, 0, 0.5),
+            c(0, 1, 0.5),
+            c(1, 0, 0.5),
+            c(1, 2, 0.5),
+            c(1, 3, 0.5),
+            c(2, 2, 0.5),
+            c(2, 3, 0.5),
+        ];
+        assert_eq!(
+            optimal(&cands),
+            vec![c(0, 1, 0.5), c(1, 0, 0.5), c(2, 2, 0.5)]
+        );
+    }
+
+    #[test]
+    fn all_equal_scores() {
+        // A 6-cycle: a0-b0 0, a0-b1 1, a1-b0 2, a1-b2 3, a2-b1 4, a2-b2 5. The two perfect
+        // matchings have rank sums 0 + 3 + 4 = 7 and 1 + 2 + 5 = 8.
+        let cands = [
+            c(2, 2, 1.0),
+            c(0, 1, 1.0),
+            c(1, 0, 1.0),
+            c(0, 0, 1.0),
+            c(2, 1, 1.0),
+            c(1, 2, 1.0),
+        ];
+        assert_eq!(
+            optimal(&cands),
+            vec![c(0, 0, 1.0), c(1, 2, 1.0), c(2, 1, 1.0)]
+        );
+        // Complete 30 x 30: every perfect matching has the same rank sum, so the rule leaves
+        // the choice to the search; it must still be perfect and independent of input order.
         let mut cands = Vec::new();
         for a in 0..30 {
             for b in 0..30 {
                 cands.push(c(a, b, 0.75));
             }
         }
-        let expected: Vec<Candidate> = (0..30).map(|i| c(i, i, 0.75)).collect();
-        assert_eq!(optimal(&cands), expected);
-        // Without the diagonal: a_i links to the lowest b that still allows a perfect matching.
+        let links = optimal(&cands);
+        assert_eq!(links.len(), 30);
+        let mut rng = SplitMix(5);
+        for _ in 0..3 {
+            rng.shuffle(&mut cands);
+            assert_eq!(optimal(&cands), links);
+        }
+        // Without the diagonal: still perfect.
         cands.retain(|x| x.a != x.b);
         let links = optimal(&cands);
         assert_eq!(links.len(), 30);
-        assert_eq!(links[0], c(0, 1, 0.75));
-        assert_eq!(links[1], c(1, 0, 0.75));
-        assert_eq!(links, reference_lex(&cands));
-    }
-
-    /// The tie rule by its definition: walking candidates in solver order, keep one when the
-    /// best total with it and the links kept so far still reaches the optimum. Trusts only the
-    /// totals of [`optimal`] (checked against brute force elsewhere), not its tie-breaking.
-    /// Scores must be exact binary fractions so that sums are exact.
-    fn reference_lex(cands: &[Candidate]) -> Vec<Candidate> {
-        let best = total(&optimal(cands));
-        let mut sorted = cands.to_vec();
-        sorted.sort_unstable_by(Candidate::solver_order);
-        let mut chosen: Vec<Candidate> = Vec::new();
-        for e in &sorted {
-            if chosen.iter().any(|l| l.a == e.a || l.b == e.b) {
-                continue;
-            }
-            let mut trial = chosen.clone();
-            trial.push(*e);
-            let rest: Vec<Candidate> = sorted
-                .iter()
-                .copied()
-                .filter(|x| trial.iter().all(|l| l.a != x.a && l.b != x.b))
-                .collect();
-            if total(&trial) + total(&optimal(&rest)) == best {
-                chosen = trial;
-            }
-        }
-        chosen.sort_unstable_by(Candidate::solver_order);
-        chosen
+        assert!(links.iter().all(|x| x.a != x.b));
     }
 
     #[test]
-    fn medium_graphs_follow_the_tie_rule() {
+    fn medium_graphs_against_the_hungarian_method() {
         // Too large for brute force, large enough for long alternating paths and cycles.
         let mut rng = SplitMix(77);
-        for round in 0..60 {
+        for round in 0..150 {
             let n = 8 + rng.below(20) as u32;
-            let levels = 1 + rng.below(3);
-            let per_record = 2 + rng.below(4);
+            let levels = [1, 2, 3, 10, 1 << 20][rng.below(5) as usize];
+            let per_record = 1 + rng.below(5);
             let mut cands = Vec::new();
             for a in 0..n {
                 for _ in 0..per_record {
-                    let score = (rng.below(levels) + 1) as f64 / 4.0;
+                    let score = (rng.below(levels) + 1) as f64 / levels as f64;
                     cands.push(c(a, rng.below(n.into()) as u32, score));
                 }
             }
+            let links = optimal(&cands);
+            let found: Vec<u128> = components(&cands)
+                .iter()
+                .zip(objectives(&cands, &links))
+                .map(|(comp, o)| comp.perturbed(o))
+                .collect();
             assert_eq!(
-                optimal(&cands),
-                reference_lex(&cands),
+                found,
+                reference_hungarian(&cands),
                 "round {round}: {cands:?}"
             );
         }
@@ -1292,6 +866,7 @@ mod tests {
             c(4, 4, 0.5),
         ];
         assert_eq!(optimal(&cands), vec![c(4, 4, 0.5)]);
+        assert_eq!(optimal(&[]), vec![]);
     }
 
     #[test]
@@ -1320,19 +895,50 @@ mod tests {
         assert_eq!(decompose(0.75), (3, -2));
         assert_eq!(decompose(f64::MIN_POSITIVE / 4.0), (1, -1024));
         assert_eq!(decompose(f64::from_bits(1)), (1, -1074));
-        assert_eq!(scale(&[1.0, 0.75, 0.5]), Scaled::Narrow(vec![4, 3, 2]));
-        // Dice-like scores need 53 bits: still narrow.
-        let Scaled::Narrow(w) = scale(&[0.9, 0.85, 0.1]) else {
+        assert_eq!(integers(&[1.0, 0.75, 0.5], 61), (vec![4, 3, 2], 3));
+        // Dice-like scores need 53 bits or a few more.
+        let (w, bits) = integers(&[0.9, 0.85, 0.1], 61);
+        assert_eq!(bits, 55);
+        assert!((w[0] as f64 / w[2] as f64 - 9.0).abs() < 1e-12);
+        // Absurd ranges are rounded down, every weight stays at least 1.
+        let (w, bits) = integers(&[1e300, 1e-300], 61);
+        assert_eq!((w[1], bits), (1, 61));
+        assert!(w[0] < 1 << 61 && w[0] >= 1 << 60);
+    }
+
+    #[test]
+    fn perturbed_weights() {
+        // w = 3, 2, 1; K = min(2, 2) · 3 + 1 = 7; w' = w·7 + (3 - rank).
+        assert_eq!(
+            weights(&[0.75, 0.5, 0.25], 2, 2),
+            Weights::Narrow(vec![24, 16, 8])
+        );
+        // 56-bit scores with a 3-bit K still fit 61 bits; a wider range does not.
+        assert!(matches!(
+            weights(&[0.9, 0.85, 0.1], 2, 2),
+            Weights::Narrow(_)
+        ));
+        assert!(matches!(weights(&[1.0, 1e-5], 2, 2), Weights::Wide(_)));
+        // Coarse scores stay narrow even in a large component: K = 200,000 · 10^6 + 1.
+        let k = 200_000 * 1_000_000 + 1;
+        let Weights::Narrow(w) = weights(&vec![0.5; 1_000_000], 200_000, 200_000) else {
             panic!("narrow expected")
         };
-        assert!((w[0] as f64 / w[2] as f64 - 9.0).abs() < 1e-12);
-        assert!(matches!(scale(&[1.0, 1e-5]), Scaled::Wide(_)));
-        // Absurd ranges are rounded, every weight stays at least 1.
-        let Scaled::Wide(w) = scale(&[1e300, 1e-300]) else {
+        assert_eq!((w[0], w[999_999]), (k + 1_000_000, k + 1));
+        // Dice-like scores there need i128.
+        let scores: Vec<f64> = (0..1_000_000)
+            .map(|i| 0.8 + (i % 2000) as f64 / 1e4)
+            .collect();
+        let Weights::Wide(w) = weights(&scores, 200_000, 200_000) else {
             panic!("wide expected")
         };
-        assert_eq!(w[1], 1);
-        assert!(w[0] < 1 << 124);
+        assert_eq!(w[0] % i128::from(k), 1_000_000);
+        // Absurd ranges: w is rounded to 125 - bits(K) bits, the perturbation stays exact.
+        let Weights::Wide(w) = weights(&[1e300, 1e-300], 2, 2) else {
+            panic!("wide expected")
+        };
+        assert_eq!(w[1], 5 + 1);
+        assert!(w[0] < 1 << 125);
         assert_eq!(
             optimal(&[c(0, 0, 1e300), c(0, 1, 1e-300), c(1, 0, 1e-300)]),
             vec![c(0, 0, 1e300)]
@@ -1353,7 +959,7 @@ mod tests {
     #[test]
     fn random_against_brute_force_with_many_ties() {
         let mut rng = SplitMix(42);
-        for round in 0..300 {
+        for _ in 0..300 {
             let (nl, nr) = (1 + rng.below(6) as u32, 1 + rng.below(6) as u32);
             let levels = 1 + rng.below(4);
             let mut cands = Vec::new();
@@ -1364,21 +970,15 @@ mod tests {
                     }
                 }
             }
-            assert_eq!(
-                optimal(&cands),
-                brute_force(&cands),
-                "round {round}: {cands:?}"
-            );
+            check_brute_force(&cands).unwrap();
         }
     }
 
     fn small_graph(max_side: u32, levels: u64) -> impl Strategy<Value = Vec<Candidate>> {
         (1..=max_side, 1..=max_side).prop_flat_map(move |(nl, nr)| {
             proptest::collection::vec(
-                (0..nl, 0..nr, 1..=levels).prop_map(move |(a, b, s)| {
-                    // Exact binary fractions: sums are exact in f64.
-                    c(a, b, s as f64 / levels as f64)
-                }),
+                (0..nl, 0..nr, 1..=levels)
+                    .prop_map(move |(a, b, s)| c(a, b, s as f64 / levels as f64)),
                 0..=(nl * nr + 3) as usize,
             )
         })
@@ -1389,12 +989,19 @@ mod tests {
 
         #[test]
         fn matches_brute_force_with_ties(cands in small_graph(7, 4)) {
-            prop_assert_eq!(optimal(&cands), brute_force(&cands));
+            check_brute_force(&cands)?;
         }
 
         #[test]
-        fn matches_brute_force_fine_scores(cands in small_graph(7, 1 << 20)) {
-            prop_assert_eq!(optimal(&cands), brute_force(&cands));
+        fn matches_brute_force_decimal_ties(cands in small_graph(7, 10)) {
+            // Tenths: equal in decimal is not equal in binary (0.1 + 0.2 vs 0.3).
+            check_brute_force(&cands)?;
+        }
+
+        #[test]
+        fn matches_brute_force_fine_scores(cands in small_graph(7, 1_000_000)) {
+            // Down to 1e-6: 73-bit weights, so i128.
+            check_brute_force(&cands)?;
         }
 
         #[test]
@@ -1537,6 +1144,26 @@ mod tests {
         time(
             "2 score levels, 50k x 50k sparse",
             &random_graph(7, 50_000, 250_000, 2),
+        );
+        // Ties on the scale of the benchmark (`benches/link.rs`): 2,000 score levels, five
+        // candidates per left record.
+        let mut rng = SplitMix(8);
+        let bench: Vec<Candidate> = (0..1_000_000)
+            .map(|i| {
+                let score = 0.8 + rng.below(2000) as f64 / 10_000.0;
+                c(i / 5, rng.below(n.into()) as u32, score)
+            })
+            .collect();
+        time("2,000 score levels, 200k x 200k", &bench);
+        // One score everywhere, one million candidates.
+        time("all tied, 200k x 200k", &random_graph(7, n, 1_000_000, 1));
+        time(
+            "all tied, 20k x 20k",
+            &random_graph(7, 20_000, 1_000_000, 1),
+        );
+        time(
+            "2 score levels, 20k x 20k",
+            &random_graph(7, 20_000, 1_000_000, 2),
         );
     }
 }
