@@ -160,7 +160,7 @@ impl FilterSet {
         let mut index: Vec<u32> = (0..n as u32).collect();
         // Stable by original index within equal popcounts: a deterministic order.
         index.sort_by_key(|&i| (pop[i as usize], i));
-        let front_words = if words >= 2 && words % 2 == 0 {
+        let front_words = if words >= 2 && words.is_multiple_of(2) {
             words / 2
         } else {
             words
