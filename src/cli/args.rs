@@ -146,6 +146,9 @@ pub struct BenchMatchArgs {
     /// Worker threads (default: one per core).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
     pub threads: Option<u16>,
+    /// Time only this kernel (default: every kernel this CPU supports).
+    #[arg(long, value_name = "NAME")]
+    pub kernel: Option<String>,
 }
 
 /// `pprl keygen`.

@@ -338,31 +338,43 @@ fn scan_chunk(
             kernel.and_counts(left.front(qi), block, fw, &mut counts[..n]);
             in_tile += n as u64;
             let pa = left.popcounts[qi];
-            // Cheap pre-check: most pairs share far fewer bits than even the run's easiest
-            // partner needs. A pair's shared bits are at most its front-half count plus all of
-            // the query's back-half bits, so a single compare rejects it without reading its
-            // back half.
-            let floor = opts
-                .similarity
-                .min_common(pa, right.popcounts[s], opts.threshold, bits);
+            // Cheap pre-check: most pairs share far fewer bits than the threshold needs. A
+            // pair's shared bits are at most its front-half count plus all the query's back-half
+            // bits, and the bits needed grow with the partner's popcount, so the need of a
+            // group's smallest partner (popcounts are sorted) bounds the whole group. Groups
+            // where no count reaches that bound are skipped without reading a back half.
             let pa_back = left.back_popcount(qi);
-            for (j, &front_common) in counts[..n].iter().enumerate() {
-                if front_common + pa_back < floor {
+            for (c, chunk) in counts[..n].chunks(16).enumerate() {
+                let floor = opts.similarity.min_common(
+                    pa,
+                    right.popcounts[s + c * 16],
+                    opts.threshold,
+                    bits,
+                );
+                let limit = floor.saturating_sub(pa_back);
+                // Branch-free test of the whole group (vectorised); survivors are rare.
+                if !chunk.iter().fold(false, |any, &x| any | (x >= limit)) {
                     continue;
                 }
-                let common = front_common
-                    + left
-                        .back(qi)
-                        .iter()
-                        .zip(right.back(s + j))
-                        .map(|(x, y)| (x & y).count_ones())
-                        .sum::<u32>();
-                let pb = right.popcounts[s + j];
-                let score = opts.similarity.score(common, pa, pb, bits);
-                if score >= opts.threshold {
-                    let (a, b) = (left.index[qi], right.index[s + j]);
-                    let (a, b) = if upper && b < a { (b, a) } else { (a, b) };
-                    out.push(Candidate { a, b, score });
+                for (i, &front_common) in chunk.iter().enumerate() {
+                    if front_common < limit {
+                        continue;
+                    }
+                    let j = c * 16 + i;
+                    let common = front_common
+                        + left
+                            .back(qi)
+                            .iter()
+                            .zip(right.back(s + j))
+                            .map(|(x, y)| (x & y).count_ones())
+                            .sum::<u32>();
+                    let pb = right.popcounts[s + j];
+                    let score = opts.similarity.score(common, pa, pb, bits);
+                    if score >= opts.threshold {
+                        let (a, b) = (left.index[qi], right.index[s + j]);
+                        let (a, b) = if upper && b < a { (b, a) } else { (a, b) };
+                        out.push(Candidate { a, b, score });
+                    }
                 }
             }
         }

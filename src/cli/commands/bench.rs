@@ -20,8 +20,14 @@ pub fn matching(args: &BenchMatchArgs) -> Result<()> {
         args.threshold
     );
     let mut found = None;
-    for kind in Kernel::available() {
-        let kernel = Kernel::new(kind).expect("listed as available");
+    let kernels = match &args.kernel {
+        Some(name) => vec![super::match_cmd::kernel_by_name(name)?],
+        None => Kernel::available()
+            .into_iter()
+            .filter_map(Kernel::new)
+            .collect(),
+    };
+    for kernel in kernels {
         let r = pool.install(|| bench::time_link(&left, &right, args.threshold, kernel));
         // Every kernel must find the same candidates: fast but wrong fails here.
         let expected = *found.get_or_insert(r.stats.candidates);

@@ -8,22 +8,22 @@ use super::thousands;
 use crate::cli::args::{Format, MatchArgs};
 use crate::cli::progress::count_bar;
 
+/// The kernel named on the command line, if this CPU can run it.
+pub fn kernel_by_name(name: &str) -> Result<Kernel> {
+    let kind = KernelKind::ALL
+        .into_iter()
+        .find(|k| k.name() == name)
+        .ok_or_else(|| {
+            anyhow::anyhow!("unknown kernel `{name}` (portable, popcnt, avx2, avx512)")
+        })?;
+    match Kernel::new(kind) {
+        Some(k) => Ok(k),
+        None => bail!("this CPU cannot run the `{name}` kernel"),
+    }
+}
+
 pub fn run(args: &MatchArgs) -> Result<()> {
-    let kernel = match &args.kernel {
-        None => None,
-        Some(name) => {
-            let kind = KernelKind::ALL
-                .into_iter()
-                .find(|k| k.name() == name)
-                .ok_or_else(|| {
-                    anyhow::anyhow!("unknown kernel `{name}` (portable, popcnt, avx2, avx512)")
-                })?;
-            match Kernel::new(kind) {
-                Some(k) => Some(k),
-                None => bail!("this CPU cannot run the `{name}` kernel"),
-            }
-        }
-    };
+    let kernel = args.kernel.as_deref().map(kernel_by_name).transpose()?;
     let opts = MatchOptions {
         threshold: args.threshold,
         similarity: args.similarity.into(),
