@@ -22,6 +22,13 @@ fn encode(schema: &Path, key: &Path, input: &Path, out: &Path) {
         .success();
 }
 
+/// `pprl match ARGS FILES... -o OUT`.
+fn match_cmd(args: &[&str], files: &[&Path], out: &Path) -> assert_cmd::Command {
+    let mut cmd = pprl();
+    cmd.arg("match").args(args).args(files).arg("-o").arg(out);
+    cmd
+}
+
 /// Writes dept_a's rows again under new ids (`prefix` + row) into `dir/name`.
 fn copy_with_ids(dir: &Path, name: &str, prefix: &str, rows: usize) -> PathBuf {
     let text = std::fs::read_to_string(testdata("sample/dept_a.csv")).unwrap();
@@ -64,12 +71,7 @@ fn read_csv(path: &Path) -> Vec<Vec<String>> {
 fn two_files_link_against_the_truth() {
     let s = setup();
     let out = s.dir.path().join("m.csv");
-    pprl()
-        .args(["match", "-t", "0.8", "--solver", "optimal"])
-        .arg(&s.a)
-        .arg(&s.b)
-        .arg("-o")
-        .arg(&out)
+    match_cmd(&["-t", "0.8", "--solver", "optimal"], &[&s.a, &s.b], &out)
         .assert()
         .success()
         .stdout(contains("300 links"));
@@ -176,13 +178,7 @@ fn one_file_is_deduplicated_into_clusters() {
     let clk = s.dir.path().join("combined.clk");
     encode(&person_schema(), &s.key, &combined, &clk);
     let out = s.dir.path().join("clusters.csv");
-    pprl()
-        .args(["match", "-t", "0.95"])
-        .arg(&clk)
-        .arg("-o")
-        .arg(&out)
-        .assert()
-        .success();
+    match_cmd(&["-t", "0.95"], &[&clk], &out).assert().success();
     let rows = read_csv(&out);
     assert!(
         std::fs::read_to_string(&out)
@@ -208,13 +204,7 @@ fn three_files_make_clusters_with_one_record_per_party() {
     let c = s.dir.path().join("c.clk");
     encode(&person_schema(), &s.key, &c_csv, &c);
     let out = s.dir.path().join("clusters.csv");
-    pprl()
-        .args(["match", "-t", "0.8"])
-        .arg(&s.a)
-        .arg(&s.b)
-        .arg(&c)
-        .arg("-o")
-        .arg(&out)
+    match_cmd(&["-t", "0.8"], &[&s.a, &s.b, &c], &out)
         .assert()
         .success();
     let rows = read_csv(&out);
@@ -287,21 +277,11 @@ fn different_schemas_are_refused_unless_allowed() {
         &b3,
     );
     let out = s.dir.path().join("m.csv");
-    pprl()
-        .args(["match", "-t", "0.8"])
-        .arg(&s.a)
-        .arg(&b3)
-        .arg("-o")
-        .arg(&out)
+    match_cmd(&["-t", "0.8"], &[&s.a, &b3], &out)
         .assert()
         .code(1)
         .stderr(contains("different schema fingerprints"));
-    pprl()
-        .args(["match", "-t", "0.8", "--allow-mismatch"])
-        .arg(&s.a)
-        .arg(&b3)
-        .arg("-o")
-        .arg(&out)
+    match_cmd(&["-t", "0.8", "--allow-mismatch"], &[&s.a, &b3], &out)
         .assert()
         .success()
         .stderr(contains("warning").and(contains("--allow-mismatch")));
@@ -378,12 +358,7 @@ fn damaged_files_are_refused() {
         let path = s.dir.path().join(name);
         std::fs::write(&path, content).unwrap();
         let out = s.dir.path().join("m.csv");
-        pprl()
-            .args(["match", "-t", "0.8"])
-            .arg(&s.a)
-            .arg(&path)
-            .arg("-o")
-            .arg(&out)
+        match_cmd(&["-t", "0.8"], &[&s.a, &path], &out)
             .assert()
             .code(1)
             .stderr(contains(message).and(contains("panicked").not()));

@@ -260,15 +260,8 @@ pub fn link(
         left.words, right.words,
         "filter lengths checked by the caller"
     );
-    let chunks: Vec<(Vec<Candidate>, u64)> = (0..left.len())
-        .into_par_iter()
-        .step_by(CHUNK_QUERIES)
-        .map(|start| {
-            let end = (start + CHUNK_QUERIES).min(left.len());
-            scan_chunk(left, right, start..end, false, opts, kernel, progress)
-        })
-        .collect();
-    finish(chunks, left.len() as u64 * right.len() as u64, opts, false)
+    let pairs = left.len() as u64 * right.len() as u64;
+    scan_all(left, right, false, pairs, opts, kernel, progress)
 }
 
 /// Candidates within one file (deduplication): each unordered pair of distinct records once,
@@ -279,16 +272,37 @@ pub fn dedup(
     kernel: &Kernel,
     progress: &(dyn Fn(u64) + Sync),
 ) -> (Vec<Candidate>, CandidateStats) {
-    let chunks: Vec<(Vec<Candidate>, u64)> = (0..set.len())
+    let n = set.len() as u64;
+    scan_all(
+        set,
+        set,
+        true,
+        n * n.saturating_sub(1) / 2,
+        opts,
+        kernel,
+        progress,
+    )
+}
+
+/// Splits the queries into chunks, scans them in parallel and joins the results in order.
+fn scan_all(
+    left: &FilterSet,
+    right: &FilterSet,
+    upper: bool,
+    pairs: u64,
+    opts: &CandidateOptions,
+    kernel: &Kernel,
+    progress: &(dyn Fn(u64) + Sync),
+) -> (Vec<Candidate>, CandidateStats) {
+    let chunks: Vec<(Vec<Candidate>, u64)> = (0..left.len())
         .into_par_iter()
         .step_by(CHUNK_QUERIES)
         .map(|start| {
-            let end = (start + CHUNK_QUERIES).min(set.len());
-            scan_chunk(set, set, start..end, true, opts, kernel, progress)
+            let end = (start + CHUNK_QUERIES).min(left.len());
+            scan_chunk(left, right, start..end, upper, opts, kernel, progress)
         })
         .collect();
-    let n = set.len() as u64;
-    finish(chunks, n * n.saturating_sub(1) / 2, opts, true)
+    finish(chunks, pairs, opts, upper)
 }
 
 /// Scores queries `queries` (sorted positions of `left`) against `right`, tile by tile.
