@@ -120,12 +120,12 @@ fn encode_accounts_for_every_row() {
     assert_eq!(v["popcount"]["records"], 400);
     let mean = v["popcount"]["mean"].as_f64().unwrap();
     assert!((350.0..650.0).contains(&mean), "{mean}");
-    pprl()
-        .arg("inspect")
-        .arg(&out)
-        .assert()
-        .success()
-        .stdout(contains("records            400").and(contains("checksum ok")));
+    pprl().arg("inspect").arg(&out).assert().success().stdout(
+        contains("records            400")
+            .and(contains("checksum ok"))
+            .and(contains("rows read 402, encoded 400, rejected 2")),
+    );
+    assert_eq!(v["manifest"]["describes_this_file"], true);
 }
 
 use sha2::Digest as _;

@@ -69,6 +69,23 @@ impl Manifest {
         Ok(f)
     }
 
+    /// True if `encoding` is the file this manifest describes (its SHA-256 matches).
+    pub fn describes(&self, encoding: impl AsRef<Path>) -> io::Result<bool> {
+        use sha2::{Digest, Sha256};
+        use std::io::Read as _;
+        let mut hasher = Sha256::new();
+        let mut file = std::io::BufReader::with_capacity(1 << 20, std::fs::File::open(encoding)?);
+        let mut buf = vec![0u8; 1 << 20];
+        loop {
+            let n = file.read(&mut buf)?;
+            if n == 0 {
+                break;
+            }
+            hasher.update(&buf[..n]);
+        }
+        Ok(hex::encode(hasher.finalize()) == self.encoding_sha256)
+    }
+
     /// Reads a manifest.
     pub fn read(path: impl AsRef<Path>) -> io::Result<Manifest> {
         let text = std::fs::read_to_string(path)?;

@@ -2,7 +2,7 @@
 
 use anyhow::Result;
 use pprl::filter::PopcountAccumulator;
-use pprl::io::{ClkReader, ClkRecord};
+use pprl::io::{ClkReader, ClkRecord, Manifest};
 
 use super::thousands;
 use crate::cli::args::{Format, InspectArgs};
@@ -17,6 +17,15 @@ pub fn run(args: &InspectArgs) -> Result<()> {
         acc.add(&rec.words);
     }
     let stats = acc.finish(10);
+    // The manifest beside the file, if there is one, adds the row accounting.
+    let manifest_path = Manifest::path_for(&args.file);
+    let manifest = match Manifest::read(&manifest_path) {
+        Ok(m) => {
+            let matches = m.describes(&args.file)?;
+            Some((m, matches))
+        }
+        Err(_) => None,
+    };
     match args.format {
         Format::Json => {
             let out = serde_json::json!({
@@ -33,6 +42,12 @@ pub fn run(args: &InspectArgs) -> Result<()> {
                 "key_fingerprint": header.key_fingerprint.to_hex(),
                 "schema": serde_json::from_slice::<serde_json::Value>(&header.schema_json)?,
                 "popcount": stats,
+                "manifest": manifest.as_ref().map(|(m, matches)| serde_json::json!({
+                    "describes_this_file": matches,
+                    "counts": m.counts,
+                    "created": m.created,
+                    "tool_version": m.tool_version,
+                })),
             });
             println!("{out:#}");
         }
@@ -50,6 +65,21 @@ pub fn run(args: &InspectArgs) -> Result<()> {
             println!("schema fingerprint {}", header.schema_fingerprint);
             println!("key fingerprint    {}", header.key_fingerprint);
             println!("id width           {} bytes", header.id_width);
+            match &manifest {
+                Some((m, true)) => println!(
+                    "manifest           rows read {}, encoded {}, rejected {} (created {} by pprl {})",
+                    thousands(m.counts.rows_read),
+                    thousands(m.counts.rows_encoded),
+                    thousands(m.counts.rows_rejected),
+                    m.created,
+                    m.tool_version
+                ),
+                Some((_, false)) => println!(
+                    "manifest           {} does NOT describe this file (SHA-256 differs)",
+                    manifest_path.display()
+                ),
+                None => println!("manifest           none beside the file"),
+            }
             println!(
                 "popcount           mean {:.1}, sd {:.1}, min {}, max {} (fill {:.1}%)",
                 stats.mean,
