@@ -3,6 +3,10 @@
 //! Linkage quality is reported as precision and recall side by side, with F1 only as a
 //! summary: F alone hides which of the two errors a linkage makes, and its weighting of them
 //! depends on the linkage itself (Hand & Christen 2018).
+//!
+//! [`synth`] makes the data to measure on: synthetic parties' exports with known truth.
+
+pub mod synth;
 
 use std::collections::HashSet;
 
