@@ -393,7 +393,7 @@ mod tests {
         assert!(Date::new(2023, 2, 29).is_none());
         assert!(Date::new(2024, 2, 29).is_some());
         assert!(Date::new(1900, 2, 29).is_none());
-        assert_eq!(Date::new(2000, 1, 2).unwrap().age(), 25);
+        assert_eq!(Date::new(2000, 1, 2).unwrap().age(), 24);
         assert_eq!(Date::new(2000, 1, 1).unwrap().age(), 25);
         assert_eq!(Date::new(1999, 12, 31).unwrap().age(), 25);
     }
