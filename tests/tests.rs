@@ -4,4 +4,5 @@ mod cli;
 mod golden;
 mod matching;
 mod pipeline;
+mod synth;
 mod util;

@@ -32,6 +32,8 @@ pub enum Command {
     Bench(BenchCommand),
     /// Run the whole job on built-in sample data: encode two sample department exports.
     Demo(DemoArgs),
+    /// Generate synthetic parties' exports of the same people, with the truth.
+    Synth(SynthArgs),
 }
 
 /// `pprl match`.
@@ -234,6 +236,101 @@ pub struct DemoArgs {
     /// Keep the demo's files in this directory (default: a temporary directory, removed after).
     #[arg(long, value_name = "DIR")]
     pub dir: Option<PathBuf>,
+}
+
+/// `pprl synth`.
+#[derive(Debug, Args)]
+pub struct SynthArgs {
+    /// Records in each party's file, duplicates included.
+    #[arg(long, value_name = "N", value_parser = parse_records)]
+    pub records: u64,
+    /// Number of parties (files); 1 makes one file with duplicates to find.
+    #[arg(long, value_name = "P", default_value_t = 2,
+          value_parser = clap::value_parser!(u8).range(1..=26))]
+    pub parties: u8,
+    /// Fraction of each party's distinct people who also appear in another party
+    /// (default 0.5; needs two parties or more).
+    #[arg(long, value_name = "F", value_parser = parse_unit_interval)]
+    pub overlap: Option<f64>,
+    /// Fraction of each party's records that are extra corrupted copies of another of its
+    /// records, at least 0 and below 1.
+    #[arg(long, value_name = "F", default_value_t = 0.0, value_parser = parse_duplicates)]
+    pub duplicates: f64,
+    /// Corruption preset.
+    #[arg(long, value_enum, default_value_t = CorruptionArg::Moderate)]
+    pub corruption: CorruptionArg,
+    /// Override one corruption rate, e.g. `--rate given_name.typo=0.05` (repeatable; the
+    /// names are listed in docs/synth.md and in the error for an unknown one).
+    #[arg(long, value_name = "NAME=P", value_parser = parse_rate)]
+    pub rate: Vec<(String, f64)>,
+    /// The seed: the same seed and options give the same files, byte for byte.
+    #[arg(long, value_name = "S")]
+    pub seed: u64,
+    /// Directory for party_a.csv, party_b.csv, ... and truth.csv (created if needed).
+    #[arg(long, value_name = "DIR")]
+    pub out_dir: PathBuf,
+    /// Worker threads (default: one per core); the output does not depend on it.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    pub threads: Option<u16>,
+    /// No summary.
+    #[arg(short, long)]
+    pub quiet: bool,
+}
+
+/// Corruption presets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CorruptionArg {
+    /// Exact copies.
+    None,
+    /// 0.4 times the moderate rates.
+    Low,
+    /// A few percent per field, as in administrative data.
+    Moderate,
+    /// 2.5 times the moderate rates.
+    High,
+}
+
+impl From<CorruptionArg> for pprl::eval::synth::CorruptionLevel {
+    fn from(c: CorruptionArg) -> Self {
+        match c {
+            CorruptionArg::None => Self::None,
+            CorruptionArg::Low => Self::Low,
+            CorruptionArg::Moderate => Self::Moderate,
+            CorruptionArg::High => Self::High,
+        }
+    }
+}
+
+fn parse_records(s: &str) -> Result<u64, String> {
+    use pprl::eval::synth::MAX_RECORDS;
+    let v: u64 = s
+        .parse()
+        .map_err(|_| format!("`{s}` is not a whole number"))?;
+    if (1..=MAX_RECORDS).contains(&v) {
+        Ok(v)
+    } else {
+        Err(format!(
+            "expected between 1 and {MAX_RECORDS} records per party, found {v}"
+        ))
+    }
+}
+
+fn parse_duplicates(s: &str) -> Result<f64, String> {
+    let v: f64 = s.parse().map_err(|_| format!("`{s}` is not a number"))?;
+    if (0.0..1.0).contains(&v) {
+        Ok(v)
+    } else {
+        Err(format!(
+            "expected a fraction at least 0 and below 1 (some records must be originals), found {v}"
+        ))
+    }
+}
+
+fn parse_rate(s: &str) -> Result<(String, f64), String> {
+    let (name, value) = s
+        .split_once('=')
+        .ok_or_else(|| format!("expected NAME=P, e.g. given_name.typo=0.05, found `{s}`"))?;
+    Ok((name.trim().to_string(), parse_unit_interval(value.trim())?))
 }
 
 /// Output format of reporting commands.

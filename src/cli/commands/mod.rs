@@ -7,6 +7,7 @@ pub mod inspect;
 pub mod keygen;
 pub mod match_cmd;
 pub mod schema;
+pub mod synth;
 
 /// Formats an integer with thousands separators: `1234567` -> `1,234,567`.
 pub fn thousands(n: u64) -> String {
