@@ -82,7 +82,7 @@ const CHUNK_ROWS: u64 = 4096;
 /// Stream labels for [`key`].
 const ROWS_STREAM: u64 = 0x524f_5753; // "ROWS"
 const COPY_STREAM: u64 = 0x434f_5059; // "COPY"
-const DUPLICATE_STREAM: u64 = 0x4455_50; // "DUP"
+const DUPLICATE_STREAM: u64 = 0x0044_5550; // "DUP"
 
 /// What to generate.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -297,12 +297,6 @@ pub struct SynthSummary {
     pub threads: usize,
 }
 
-/// Reusable per-thread buffers.
-#[derive(Default)]
-struct Scratch {
-    values: Values,
-}
-
 impl Population {
     /// Checks `config` and lays the population out.
     pub fn new(config: SynthConfig) -> Result<Population, SynthError> {
@@ -369,6 +363,10 @@ impl Population {
 
     /// The person behind row `row` of party `party`: rows with the same entity are the same
     /// person (the `entity_id` of the truth file).
+    ///
+    /// # Panics
+    ///
+    /// If `party` is not below the configured number of parties.
     pub fn entity(&self, party: usize, row: u64) -> u64 {
         let p = party as u64;
         let slot = self.rows[party].apply(row);
@@ -393,8 +391,8 @@ impl Population {
     pub fn write_party(&self, party: usize, out: &mut dyn Write) -> io::Result<u64> {
         assert!(party < self.config.parties, "no party {party}");
         writeln!(out, "{PARTY_HEADER}")?;
-        self.write_chunked(out, self.config.records, |row, scratch, buf| {
-            self.push_row(party, row, scratch, buf);
+        self.write_chunked(out, self.config.records, |row, values, buf| {
+            self.push_row(party, row, values, buf);
         })?;
         Ok(self.config.records)
     }
@@ -502,7 +500,7 @@ impl Population {
         &self,
         out: &mut dyn Write,
         n: u64,
-        row: impl Fn(u64, &mut Scratch, &mut Vec<u8>) + Sync,
+        row: impl Fn(u64, &mut Values, &mut Vec<u8>) + Sync,
     ) -> io::Result<()> {
         let chunks = n.div_ceil(CHUNK_ROWS);
         // A few chunks per thread in flight: enough to balance, little enough to keep memory
@@ -513,10 +511,10 @@ impl Population {
             let last = (first + batch).min(chunks);
             let buffers: Vec<Vec<u8>> = (first..last)
                 .into_par_iter()
-                .map_init(Scratch::default, |scratch, c| {
+                .map_init(Values::default, |values, c| {
                     let mut buf = Vec::with_capacity(CHUNK_ROWS as usize * 80);
                     for r in c * CHUNK_ROWS..((c + 1) * CHUNK_ROWS).min(n) {
-                        row(r, scratch, &mut buf);
+                        row(r, values, &mut buf);
                     }
                     buf
                 })
@@ -530,7 +528,7 @@ impl Population {
     }
 
     /// Appends row `row` of party `party` as a CSV line.
-    fn push_row(&self, party: usize, row: u64, scratch: &mut Scratch, buf: &mut Vec<u8>) {
+    fn push_row(&self, party: usize, row: u64, v: &mut Values, buf: &mut Vec<u8>) {
         let p = party as u64;
         let slot = self.rows[party].apply(row);
         let source = self.distinct_slot(p, slot);
@@ -538,7 +536,6 @@ impl Population {
         // The first party's distinct records are the truth; every other record is a copy
         // corrupted on its own.
         let clean = party == 0 && slot < self.layout.distinct;
-        let v = &mut scratch.values;
         if clean {
             v.fill(&person, false);
         } else {
@@ -572,13 +569,12 @@ impl Population {
     fn push_id(&self, party: usize, row: u64, buf: &mut Vec<u8>) {
         buf.push(party_letter(party) as u8);
         buf.push(b'-');
-        let digits = buf.len();
+        let digits = (row + 1).checked_ilog10().unwrap_or(0) as usize + 1;
+        buf.extend(std::iter::repeat_n(
+            b'0',
+            self.id_width.saturating_sub(digits),
+        ));
         push_uint(buf, row + 1);
-        let len = buf.len() - digits;
-        if len < self.id_width {
-            let pad = self.id_width - len;
-            buf.splice(digits..digits, std::iter::repeat_n(b'0', pad));
-        }
     }
 }
 
