@@ -338,7 +338,8 @@ impl Population {
         &self.config
     }
 
-    /// How many records of each party are copies of people in another party.
+    /// How many of each party's distinct people also appear in another party:
+    /// `round(overlap x distinct)`, where distinct = records - duplicates.
     pub fn shared_per_party(&self) -> u64 {
         self.layout.shared
     }
