@@ -211,7 +211,14 @@ pub fn encode_csv(
         let writing = scope.spawn(move || -> Result<(ClkWriter, RejectWriter), EncodeError> {
             let (mut writer, mut rejects) = (writer, rejects);
             for chunk in write_rx {
-                chunk.write(id_col, words, stride, &mut writer, &mut rejects, rejects_path)?;
+                chunk.write(
+                    id_col,
+                    words,
+                    stride,
+                    &mut writer,
+                    &mut rejects,
+                    rejects_path,
+                )?;
                 let Encoded {
                     mut rows,
                     filters,

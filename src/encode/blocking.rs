@@ -153,8 +153,8 @@ mod tests {
 
     fn blocks(secret: u8, surname: &str, dob: &str) -> Vec<u64> {
         let schema = Schema::from_toml_str(SCHEMA).unwrap();
-        let enc = Encoder::new(&schema, &Secret::from_bytes(vec![secret; 32], "t").unwrap())
-            .unwrap();
+        let enc =
+            Encoder::new(&schema, &Secret::from_bytes(vec![secret; 32], "t").unwrap()).unwrap();
         assert_eq!(enc.block_keys(), 2);
         let mut out = vec![0; 2];
         let values = [surname, dob];
@@ -194,8 +194,15 @@ mod tests {
         let mut without = schema.clone();
         without.blocking.clear();
         assert_ne!(schema.fingerprint(), without.fingerprint());
-        assert!(!String::from_utf8(without.canonical_json()).unwrap().contains("blocking"));
-        let bad = SCHEMA.replace(r#"{ field = "surname", prefix = 1 }"#, r#"{ field = "nope" }"#);
+        assert!(
+            !String::from_utf8(without.canonical_json())
+                .unwrap()
+                .contains("blocking")
+        );
+        let bad = SCHEMA.replace(
+            r#"{ field = "surname", prefix = 1 }"#,
+            r#"{ field = "nope" }"#,
+        );
         let err = Schema::from_toml_str(&bad).unwrap_err().to_string();
         assert!(err.contains("blocking[1].parts[0].field"), "{err}");
         let twice = SCHEMA.replace("surname_initial", "soundex_year");

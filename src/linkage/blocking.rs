@@ -166,6 +166,111 @@ impl BlockingOptions {
     }
 }
 
+/// Pairs up to which `auto` blocking compares everything: about ten seconds on two cores.
+pub const AUTO_EXHAUSTIVE_PAIRS: u64 = 4_000_000_000;
+
+/// Blocking as asked for on the command line, before the data is seen.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BlockingRequest {
+    /// Use the files' keyed blocking keys.
+    pub keys: bool,
+    /// Use Hamming LSH.
+    pub lsh: bool,
+    /// Decide from the data: exhaustive up to [`AUTO_EXHAUSTIVE_PAIRS`], else the keys (if the
+    /// files carry them) and LSH.
+    pub auto: bool,
+    /// LSH tables `L` (default: derived from the target pair completeness).
+    pub lsh_tables: Option<u32>,
+    /// LSH bits per table `K` (default: derived from the sizes of the data).
+    pub lsh_bits: Option<u32>,
+    /// LSH collisions needed, `λ`.
+    pub lsh_lambda: u32,
+    /// The Dice similarity at which LSH should still find pairs with probability
+    /// `pair_completeness`; more similar pairs are found more surely.
+    pub lsh_similarity: f64,
+    /// Target pair completeness for derived LSH parameters.
+    pub pair_completeness: f64,
+    /// See [`BlockingOptions::oversized_share`].
+    pub oversized_share: f64,
+}
+
+impl Default for BlockingRequest {
+    fn default() -> Self {
+        BlockingRequest {
+            keys: false,
+            lsh: false,
+            auto: false,
+            lsh_tables: None,
+            lsh_bits: None,
+            lsh_lambda: 1,
+            lsh_similarity: 0.9,
+            pair_completeness: 0.99,
+            oversized_share: 0.01,
+        }
+    }
+}
+
+impl BlockingRequest {
+    /// The blocking for two sides of `left` and `right` records (equal for deduplication)
+    /// whose filters have a mean fill (share of bits set) `fill` and carry `key_count` block
+    /// ids; `seed` places the LSH bits ([`LshParams::seed_for`]).
+    pub fn resolve(
+        &self,
+        left: usize,
+        right: usize,
+        pairs: u64,
+        fill: f64,
+        key_count: usize,
+        seed: u64,
+    ) -> Result<BlockingOptions, String> {
+        let (keys, lsh) = if self.auto {
+            if pairs <= AUTO_EXHAUSTIVE_PAIRS {
+                (false, false)
+            } else {
+                (key_count > 0, true)
+            }
+        } else {
+            (self.keys, self.lsh)
+        };
+        if keys && key_count == 0 {
+            return Err(
+                "blocking on keys, but the files carry no blocking keys: declare \
+                        `[[blocking]]` keys in the schema and encode again, or use `--blocking lsh`"
+                    .into(),
+            );
+        }
+        if self.lsh_lambda == 0 || self.lsh_tables.is_some_and(|t| t < self.lsh_lambda) {
+            return Err("LSH needs 1 <= lambda <= tables".into());
+        }
+        let lsh = lsh.then(|| {
+            // Filters of fill f with Dice s disagree on 2f(1-s) of the bits; random ones on
+            // 2f(1-f).
+            let f = fill.clamp(0.01, 0.99);
+            let agreement = 1.0 - 2.0 * f * (1.0 - self.lsh_similarity);
+            let random = 1.0 - 2.0 * f * (1.0 - f);
+            let mut p =
+                LshParams::for_target(agreement, random, self.pair_completeness, left, right, seed);
+            if let Some(bits) = self.lsh_bits {
+                p.bits = bits.clamp(1, 64);
+                let q = agreement.powi(p.bits as i32);
+                p.tables = (((1.0 - self.pair_completeness.min(0.999_999)).ln() / (1.0 - q).ln())
+                    .ceil() as u32)
+                    .clamp(1, 1024);
+            }
+            if let Some(t) = self.lsh_tables {
+                p.tables = t;
+            }
+            p.lambda = self.lsh_lambda.min(p.tables);
+            p
+        });
+        Ok(BlockingOptions {
+            keys,
+            lsh,
+            oversized_share: self.oversized_share,
+        })
+    }
+}
+
 /// One side's records as blocking sees them: filters, popcounts and block ids.
 #[derive(Debug, Clone)]
 pub struct BlockedSide<'a> {
@@ -258,6 +363,10 @@ pub struct FunctionReport {
 /// What blocking did: block counts and sizes, comparisons saved, and oversized blocks.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct BlockingReport {
+    /// Keyed blocking keys used.
+    pub keys: usize,
+    /// LSH parameters used.
+    pub lsh: Option<LshParams>,
     /// Per block function.
     pub functions: Vec<FunctionReport>,
     /// Pairs a full comparison would score.
@@ -286,7 +395,10 @@ pub fn link_blocked(
 ) -> (Vec<Candidate>, CandidateStats, BlockingReport) {
     let same = right.is_none();
     let right = right.unwrap_or(left);
-    assert_eq!(left.functions, right.functions, "same blocking on both sides");
+    assert_eq!(
+        left.functions, right.functions,
+        "same blocking on both sides"
+    );
     assert_eq!(left.words, right.words, "same filter length on both sides");
     let keys = if bopts.keys { key_count } else { 0 };
     let lambda = bopts.lsh.map_or(1, |p| p.lambda as usize);
@@ -323,7 +435,11 @@ pub fn link_blocked(
         let mut items = Vec::new();
         for (lr, rr) in blocks {
             let (nl, nr) = (lr.len() as u64, rr.len() as u64);
-            let pairs = if same { nl * nl.saturating_sub(1) / 2 } else { nl * nr };
+            let pairs = if same {
+                nl * nl.saturating_sub(1) / 2
+            } else {
+                nl * nr
+            };
             if pairs == 0 {
                 continue;
             }
@@ -333,8 +449,7 @@ pub fn link_blocked(
                 report.largest = (nl, nr);
             }
             let limit = |n: usize| (bopts.oversized_share * n as f64).max(100.0) as u64;
-            if bopts.oversized_share > 0.0 && (nl > limit(left.len()) || nr > limit(right.len()))
-            {
+            if bopts.oversized_share > 0.0 && (nl > limit(left.len()) || nr > limit(right.len())) {
                 oversized.push((name.clone(), nl, nr));
             }
             for start in (lr.start..lr.end).step_by(ITEM_RECORDS) {
@@ -372,6 +487,8 @@ pub fn link_blocked(
         candidates: found.len() as u64,
     };
     let report = BlockingReport {
+        keys,
+        lsh: bopts.lsh,
         functions,
         total_pairs,
         blocked_pairs,

@@ -9,7 +9,8 @@ fn filters(n: usize, words: usize, seed: u64) -> Vec<u64> {
     for i in (1..n).step_by(3) {
         for w in 0..words {
             let flip = 1u64 << (rng.next() % 64);
-            out[i * words + w] = out[(i - 1) * words + w] ^ if rng.next() % 3 == 0 { flip } else { 0 };
+            out[i * words + w] =
+                out[(i - 1) * words + w] ^ if rng.next() % 3 == 0 { flip } else { 0 };
         }
     }
     out
@@ -18,7 +19,9 @@ fn filters(n: usize, words: usize, seed: u64) -> Vec<u64> {
 /// `count` key ids per record, each drawn from `distinct` values (0 = no block sometimes).
 fn key_ids(n: usize, count: usize, distinct: u64, seed: u64) -> Vec<u64> {
     let mut rng = SplitMix(seed);
-    (0..n * count).map(|_| rng.next() % (distinct + 1)).collect()
+    (0..n * count)
+        .map(|_| rng.next() % (distinct + 1))
+        .collect()
 }
 
 fn opts(threshold: f64) -> CandidateOptions {
@@ -188,18 +191,33 @@ fn results_do_not_depend_on_the_thread_count() {
 
 #[test]
 fn lsh_parameters_reach_their_target() {
-    for &(agree, target, n) in &[(0.9, 0.99, 100_000), (0.85, 0.95, 1_000_000), (0.95, 0.999, 1000)] {
+    for &(agree, target, n) in &[
+        (0.9, 0.99, 100_000),
+        (0.85, 0.95, 1_000_000),
+        (0.95, 0.999, 1000),
+    ] {
         let p = LshParams::for_target(agree, 0.5, target, n, n, 0);
         assert!(p.collision_probability(agree) >= target, "{p:?}");
         // One table fewer would miss the target: L is the smallest that reaches it.
-        let fewer = LshParams { tables: p.tables - 1, ..p };
-        assert!(p.tables == 1 || fewer.collision_probability(agree) < target, "{p:?}");
+        let fewer = LshParams {
+            tables: p.tables - 1,
+            ..p
+        };
+        assert!(
+            p.tables == 1 || fewer.collision_probability(agree) < target,
+            "{p:?}"
+        );
         // Random pairs collide about once per record and table.
         let spurious = (n as f64).powi(2) * 0.5f64.powi(p.bits as i32);
         assert!(spurious <= 2.0 * n as f64, "{p:?}");
     }
     // λ-fold: needing two collisions is harder than needing one.
-    let p = LshParams { tables: 10, bits: 10, lambda: 1, seed: 0 };
+    let p = LshParams {
+        tables: 10,
+        bits: 10,
+        lambda: 1,
+        seed: 0,
+    };
     let p2 = LshParams { lambda: 2, ..p };
     assert!(p2.collision_probability(0.9) < p.collision_probability(0.9));
     let q: f64 = 0.9f64.powi(10);
@@ -209,7 +227,12 @@ fn lsh_parameters_reach_their_target() {
 
 #[test]
 fn lsh_positions_are_distinct_seeded_and_in_range() {
-    let p = LshParams { tables: 20, bits: 30, lambda: 1, seed: 3 };
+    let p = LshParams {
+        tables: 20,
+        bits: 30,
+        lambda: 1,
+        seed: 3,
+    };
     let pos = p.positions(1024);
     assert_eq!(pos.len(), 20);
     for t in &pos {
