@@ -371,8 +371,8 @@ pub struct BlockingReport {
     pub functions: Vec<FunctionReport>,
     /// Pairs a full comparison would score.
     pub total_pairs: u64,
-    /// Distinct pairs that share a block (each compared once, or skipped by the length
-    /// filter).
+    /// Distinct pairs that share a block and pass the popcount length filter: the pairs
+    /// compared, each once.
     pub blocked_pairs: u64,
     /// `1 - blocked_pairs / total_pairs`: the share of comparisons blocking saved.
     pub reduction_ratio: f64,
@@ -412,7 +412,7 @@ pub fn link_blocked(
     let mut functions = Vec::new();
     let mut oversized = Vec::new();
     let mut found: Vec<Candidate> = Vec::new();
-    let (mut comparisons, mut blocked_pairs) = (0u64, 0u64);
+    let mut comparisons = 0u64;
     for f in 0..left.functions {
         let name = if f < keys {
             format!("key {}", f + 1)
@@ -457,22 +457,39 @@ pub fn link_blocked(
             }
         }
         functions.push(report);
-        let results: Vec<(Vec<Candidate>, u64, u64)> = items
+        // Most blocks are tiny (an LSH table has about as many as records): items are handed
+        // out in batches, each batch with one scratch space and one output vector.
+        let results: Vec<(Vec<Candidate>, u64)> = items
             .par_iter()
-            .map_init(Scratch::default, |scratch, (lr, rr)| {
-                let l_idx: Vec<u32> = l_sorted[lr.clone()].iter().map(|x| x.1).collect();
-                let r_idx: Vec<u32> = r_sorted[rr.clone()].iter().map(|x| x.1).collect();
-                let out = scan_block(
-                    left, right, same, f, rule, &l_idx, &r_idx, copts, kernel, scratch,
-                );
-                progress(out.1);
-                out
-            })
+            .with_min_len(64)
+            .fold(
+                || (Scratch::default(), Vec::new(), 0u64),
+                |(mut scratch, mut out, mut compared), (lr, rr)| {
+                    let n = scan_block(
+                        left,
+                        right,
+                        same,
+                        f,
+                        rule,
+                        &l_sorted[lr.clone()],
+                        &r_sorted[rr.clone()],
+                        copts,
+                        kernel,
+                        &mut scratch,
+                        &mut out,
+                    );
+                    if n > 0 {
+                        progress(n);
+                    }
+                    compared += n;
+                    (scratch, out, compared)
+                },
+            )
+            .map(|(_, out, compared)| (out, compared))
             .collect();
-        for (c, compared, blocked) in results {
+        for (c, compared) in results {
             found.extend(c);
             comparisons += compared;
-            blocked_pairs += blocked;
         }
     }
     found.par_sort_unstable_by(|x, y| x.a.cmp(&y.a).then(x.b.cmp(&y.b)));
@@ -491,11 +508,11 @@ pub fn link_blocked(
         lsh: bopts.lsh,
         functions,
         total_pairs,
-        blocked_pairs,
+        blocked_pairs: comparisons,
         reduction_ratio: if total_pairs == 0 {
             0.0
         } else {
-            1.0 - blocked_pairs as f64 / total_pairs as f64
+            1.0 - comparisons as f64 / total_pairs as f64
         },
         oversized,
     };
@@ -503,16 +520,20 @@ pub fn link_blocked(
 }
 
 /// Share of `pairs` (indices into the two sides, or into one side for deduplication) that
-/// share a block: the pair completeness of the blocking, when `pairs` are the true matches.
-/// `None` if `pairs` is empty.
+/// share a block and pass the popcount length filter, that is, that blocked matching
+/// compares: the pair completeness of the blocking, when `pairs` are the true matches. (A pair
+/// the length filter skips cannot reach the threshold, so no matching could find it.) `None`
+/// if `pairs` is empty.
 pub fn pair_completeness(
     left: &BlockedSide<'_>,
     right: Option<&BlockedSide<'_>>,
     key_count: usize,
+    copts: &CandidateOptions,
     bopts: &BlockingOptions,
     pairs: impl IntoIterator<Item = (u32, u32)>,
 ) -> Option<f64> {
     let right = right.unwrap_or(left);
+    let bits = left.words as u32 * 64;
     let rule = Rule {
         keys: if bopts.keys { key_count } else { 0 },
         lambda: bopts.lsh.map_or(1, |p| p.lambda as usize),
@@ -521,7 +542,12 @@ pub fn pair_completeness(
     for (a, b) in pairs {
         total += 1;
         let (ra, rb) = (left.row(a), right.row(b));
-        covered += (0..left.functions).any(|f| rule.qualifies(ra, rb, f)) as u64;
+        let (lo, hi) =
+            copts
+                .similarity
+                .popcount_bounds(left.popcounts[a as usize], copts.threshold, bits);
+        let in_range = (lo..=hi).contains(&right.popcounts[b as usize]);
+        covered += (in_range && (0..left.functions).any(|f| rule.qualifies(ra, rb, f))) as u64;
     }
     (total > 0).then(|| covered as f64 / total as f64)
 }
@@ -541,7 +567,8 @@ impl Rule {
         if !shares(f) {
             return false;
         }
-        if f < self.keys {
+        if f < self.keys || self.lambda == 1 {
+            // The first shared function: no key and (λ = 1) no table before it.
             return !(0..f).any(shares);
         }
         !(0..self.keys).any(shares) && (self.keys..=f).filter(|&g| shares(g)).count() == self.lambda
@@ -591,8 +618,9 @@ fn common_blocks(l: &[(u64, u32)], r: &[(u64, u32)]) -> Vec<(Range, Range)> {
     out
 }
 
-/// Scores the qualifying pairs of one item; returns candidates, pairs scored, and pairs that
-/// qualified here (scored or skipped by the length filter).
+/// Scores the pairs of one item that qualify in block function `f` and pass the length
+/// filter, appending candidates to `out`; returns the number of pairs scored. `l` and `r` are
+/// `(id, record)` entries of the block.
 #[allow(clippy::too_many_arguments)]
 fn scan_block(
     left: &BlockedSide<'_>,
@@ -600,32 +628,32 @@ fn scan_block(
     same: bool,
     f: usize,
     rule: Rule,
-    l_idx: &[u32],
-    r_idx: &[u32],
+    l: &[(u64, u32)],
+    r: &[(u64, u32)],
     copts: &CandidateOptions,
     kernel: &Kernel,
     s: &mut Scratch,
-) -> (Vec<Candidate>, u64, u64) {
+    out: &mut Vec<Candidate>,
+) -> u64 {
     let bits = left.words as u32 * 64;
     s.right.clear();
     s.right
-        .extend(r_idx.iter().map(|&j| (right.popcounts[j as usize], j)));
+        .extend(r.iter().map(|&(_, j)| (right.popcounts[j as usize], j)));
     s.right.sort_unstable();
-    let mut out = Vec::new();
-    let (mut scored, mut qualified) = (0u64, 0u64);
-    for &i in l_idx {
+    let mut scored = 0u64;
+    for &(_, i) in l {
         let pa = left.popcounts[i as usize];
         let row_a = left.row(i);
         let (lo, hi) = copts.similarity.popcount_bounds(pa, copts.threshold, bits);
+        // Only the run of partners whose popcount can reach the threshold.
+        let start = s.right.partition_point(|x| x.0 < lo);
+        let end = s.right.partition_point(|x| x.0 <= hi);
         s.partners.clear();
-        for &(pb, j) in &s.right {
+        for &(_, j) in &s.right[start..end.max(start)] {
             if (same && j <= i) || !rule.qualifies(row_a, right.row(j), f) {
                 continue;
             }
-            qualified += 1;
-            if (lo..=hi).contains(&pb) {
-                s.partners.push(j);
-            }
+            s.partners.push(j);
         }
         if s.partners.is_empty() {
             continue;
@@ -646,7 +674,7 @@ fn scan_block(
             }
         }
     }
-    (out, scored, qualified)
+    scored
 }
 
 #[cfg(test)]
