@@ -170,11 +170,14 @@ pub fn encode_csv(
             hashing: encoder.hashing(),
             filter_bits: encoder.filter_bits(),
             filters_per_record: encoder.filters_per_record() as u16,
+            block_keys: encoder.block_keys() as u16,
             schema_json: encoder.schema_json().to_vec(),
         },
     )?;
 
     let words = encoder.words_per_record();
+    // Each row's slot holds its filter words, then its block ids.
+    let stride = words + encoder.block_keys();
     let chunk_rows = opts.chunk_rows;
     let mut rows_read = 0u64;
     // Three stages overlap: a reader thread parses CSV chunks, this thread encodes each chunk
@@ -208,7 +211,14 @@ pub fn encode_csv(
         let writing = scope.spawn(move || -> Result<(ClkWriter, RejectWriter), EncodeError> {
             let (mut writer, mut rejects) = (writer, rejects);
             for chunk in write_rx {
-                chunk.write(id_col, words, &mut writer, &mut rejects, rejects_path)?;
+                chunk.write(
+                    id_col,
+                    words,
+                    stride,
+                    &mut writer,
+                    &mut rejects,
+                    rejects_path,
+                )?;
                 let Encoded {
                     mut rows,
                     filters,
@@ -234,18 +244,18 @@ pub fn encode_csv(
                     ..
                 } = bufs_back_rx.try_recv().unwrap_or_default();
                 filters.clear();
-                filters.resize(rows.len() * words, 0);
+                filters.resize(rows.len() * stride, 0);
                 pool.install(|| {
                     filters
-                        .par_chunks_mut(words)
+                        .par_chunks_mut(stride)
                         .zip(rows.par_iter())
                         .map_init(Scratch::default, |scratch, (out, row)| {
                             check_id(row.record.get(id_col).unwrap_or(""))?;
-                            encoder.encode_record(
-                                |i| row.record.get(field_cols[i]).unwrap_or(""),
-                                scratch,
-                                out,
-                            )
+                            let value = |i: usize| row.record.get(field_cols[i]).unwrap_or("");
+                            let (bits, blocks) = out.split_at_mut(words);
+                            encoder.encode_record(value, scratch, bits)?;
+                            encoder.encode_blocks(value, scratch, blocks);
+                            Ok(())
                         })
                         .collect_into_vec(&mut outcomes);
                 });
@@ -333,6 +343,7 @@ impl Encoded {
         &self,
         id_col: usize,
         words: usize,
+        stride: usize,
         writer: &mut ClkWriter,
         rejects: &mut RejectWriter,
         rejects_path: &Path,
@@ -341,11 +352,14 @@ impl Encoded {
             .rows
             .iter()
             .zip(&self.outcomes)
-            .zip(self.filters.chunks(words));
-        for ((row, outcome), bits) in rows {
+            .zip(self.filters.chunks(stride));
+        for ((row, outcome), slot) in rows {
             let id = row.record.get(id_col).unwrap_or("");
             match outcome {
-                Ok(()) => writer.write_record(row.row, id, bits)?,
+                Ok(()) => {
+                    let (bits, blocks) = slot.split_at(words);
+                    writer.write_record(row.row, id, bits, blocks)?
+                }
                 Err(r) => rejects
                     .write(&RejectRow {
                         row: row.row,

@@ -396,3 +396,100 @@ fn bench_match_runs_every_kernel() {
         .success()
         .stdout(contains("portable").and(contains("M comparisons/s")));
 }
+
+/// Recall of a two-party match output against the sample truth.
+fn recall(matches: &Path) -> f64 {
+    let truth = read_csv(&testdata("sample/truth.csv"));
+    let found: std::collections::HashSet<(String, String)> = read_csv(matches)
+        .into_iter()
+        .skip(1)
+        .map(|r| (r[0].clone(), r[1].clone()))
+        .collect();
+    let hits = truth
+        .iter()
+        .skip(1)
+        .filter(|r| found.contains(&(r[0].clone(), r[1].clone())))
+        .count();
+    hits as f64 / (truth.len() - 1) as f64
+}
+
+#[test]
+fn blocking_keeps_the_matches_and_reports_what_it_saved() {
+    let s = setup();
+    let schema = root().join("examples/person_blocking.toml");
+    let (a, b) = (s.dir.path().join("ka.clk"), s.dir.path().join("kb.clk"));
+    encode(&schema, &s.key, &testdata("sample/dept_a.csv"), &a);
+    encode(&schema, &s.key, &testdata("sample/dept_b.csv"), &b);
+    pprl()
+        .arg("inspect")
+        .arg(&a)
+        .assert()
+        .success()
+        .stdout(contains("blocking keys      3 block ids per record"));
+    let full = s.dir.path().join("full.csv");
+    match_cmd(&["-t", "0.8", "--quiet"], &[&a, &b], &full)
+        .assert()
+        .success();
+    let exhaustive = recall(&full);
+    for method in ["keys", "lsh", "keys,lsh"] {
+        let out = s.dir.path().join(format!("{method}.csv"));
+        let run = match_cmd(
+            &["-t", "0.8", "--format", "json", "--blocking", method],
+            &[&a, &b],
+            &out,
+        )
+        .assert()
+        .success();
+        let json: serde_json::Value = serde_json::from_slice(&run.get_output().stdout).unwrap();
+        let report = &json["blocking"][0];
+        let rr = report["reduction_ratio"].as_f64().unwrap();
+        assert!(rr > 0.5 && rr < 1.0, "{method}: reduction ratio {rr}");
+        assert!(json["comparisons"].as_u64().unwrap() < json["pairs"].as_u64().unwrap());
+        let r = recall(&out);
+        assert!(
+            r >= exhaustive - 0.02,
+            "{method}: recall {r} vs {exhaustive}"
+        );
+    }
+    // Blocking output is a subset of the exhaustive one, with the same scores.
+    let subset = read_csv(&s.dir.path().join("keys.csv"));
+    let all: std::collections::HashSet<Vec<String>> = read_csv(&full).into_iter().collect();
+    assert!(subset.iter().all(|row| all.contains(row)));
+    // Files without blocking keys cannot block on keys; LSH works on any file.
+    match_cmd(&["-t", "0.8", "--blocking", "keys"], &[&s.a, &s.b], &full)
+        .assert()
+        .failure()
+        .stderr(contains("carry no blocking keys"));
+    match_cmd(
+        &["-t", "0.8", "--blocking", "lsh", "--quiet"],
+        &[&s.a, &s.b],
+        &full,
+    )
+    .assert()
+    .success();
+    // Deduplication blocks too.
+    match_cmd(
+        &["-t", "0.8", "--blocking", "keys", "--quiet"],
+        &[&a],
+        &full,
+    )
+    .assert()
+    .success();
+    match_cmd(
+        &[
+            "-t",
+            "0.8",
+            "--blocking",
+            "lsh",
+            "--lsh-lambda",
+            "9",
+            "--lsh-tables",
+            "3",
+        ],
+        &[&a, &b],
+        &full,
+    )
+    .assert()
+    .failure()
+    .stderr(contains("lambda"));
+}

@@ -76,6 +76,65 @@ pub struct MatchArgs {
     /// No progress bar and no summary line.
     #[arg(short, long)]
     pub quiet: bool,
+    /// Blocking.
+    #[command(flatten)]
+    pub blocking: BlockingArgs,
+}
+
+/// Blocking options of `pprl match`.
+#[derive(Debug, Args)]
+pub struct BlockingArgs {
+    /// Compare only records that share a block: `keys` (the keyed blocking keys in the files),
+    /// `lsh` (Hamming LSH on the filters), both (`keys,lsh`), `auto` (exhaustive for small
+    /// inputs, else keys and LSH), or `none`.
+    #[arg(long, value_enum, value_delimiter = ',', default_value = "none")]
+    pub blocking: Vec<BlockingArg>,
+    /// LSH tables L (default: the fewest that reach --pair-completeness).
+    #[arg(long, value_name = "L", value_parser = clap::value_parser!(u32).range(1..=1024))]
+    pub lsh_tables: Option<u32>,
+    /// LSH bits per table K (default: derived from the number of records).
+    #[arg(long, value_name = "K", value_parser = clap::value_parser!(u32).range(1..=64))]
+    pub lsh_bits: Option<u32>,
+    /// LSH collisions a pair needs (lambda-fold LSH).
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
+    pub lsh_lambda: u32,
+    /// Dice similarity at which LSH must still reach --pair-completeness.
+    #[arg(long, value_name = "S", default_value_t = 0.9, value_parser = parse_unit_interval)]
+    pub lsh_similarity: f64,
+    /// Target share of pairs at --lsh-similarity that LSH puts in a common block.
+    #[arg(long, value_name = "P", default_value_t = 0.99, value_parser = parse_unit_interval)]
+    pub pair_completeness: f64,
+}
+
+/// Blocking methods.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum BlockingArg {
+    /// Compare every pair (after the length filter).
+    None,
+    /// Keyed blocking keys stored in the encoding files.
+    Keys,
+    /// Hamming locality-sensitive hashing on the filters.
+    Lsh,
+    /// Exhaustive for small inputs, else keys (if present) and LSH.
+    Auto,
+}
+
+impl BlockingArgs {
+    /// The library's request.
+    pub fn request(&self) -> pprl::linkage::blocking::BlockingRequest {
+        let has = |b| self.blocking.contains(&b);
+        pprl::linkage::blocking::BlockingRequest {
+            keys: has(BlockingArg::Keys),
+            lsh: has(BlockingArg::Lsh),
+            auto: has(BlockingArg::Auto),
+            lsh_tables: self.lsh_tables,
+            lsh_bits: self.lsh_bits,
+            lsh_lambda: self.lsh_lambda,
+            lsh_similarity: self.lsh_similarity,
+            pair_completeness: self.pair_completeness,
+            ..Default::default()
+        }
+    }
 }
 
 /// Two-party solvers.

@@ -18,6 +18,7 @@
 //! A row that cannot be encoded is not an error: [`Encoder::encode_record`] returns a
 //! [`Rejection`] naming the field and a stable code, and the caller reports it.
 
+pub mod blocking;
 pub mod bloom;
 pub mod hash;
 pub mod sha256x2;
@@ -53,6 +54,8 @@ pub struct Scratch {
     firsts: Vec<hash::Block>,
     sampler: Sampler,
     rbf: Vec<u64>,
+    /// Buffers for blocking keys.
+    block: [String; 3],
 }
 
 #[derive(Debug)]
@@ -80,6 +83,7 @@ pub struct Encoder {
     filter_bits: u32,
     words_per_record: usize,
     rbf: Option<(RbfPlan, usize)>,
+    blocks: Vec<blocking::BlockKeyEncoder>,
     schema_fingerprint: SchemaFingerprint,
     key_fingerprint: KeyFingerprint,
     schema_json: Vec<u8>,
@@ -140,6 +144,7 @@ impl Encoder {
             filter_bits: schema.filter.length_bits,
             words_per_record: schema.record_bits() / 64,
             rbf,
+            blocks: blocking::compile(schema, &fp, secret)?,
             schema_fingerprint: fp,
             key_fingerprint: secret.fingerprint(),
             schema_json: schema.canonical_json(),
@@ -189,6 +194,32 @@ impl Encoder {
     /// Names of the schema fields, in order.
     pub fn field_names(&self) -> impl Iterator<Item = &str> {
         self.fields.iter().map(|f| f.name.as_str())
+    }
+
+    /// Number of keyed blocking keys per record (the schema's `[[blocking]]` entries).
+    pub fn block_keys(&self) -> usize {
+        self.blocks.len()
+    }
+
+    /// Computes one record's block ids, one per blocking key, into `out` (which must hold
+    /// [`Encoder::block_keys`] values): an opaque keyed id, or [`blocking::NO_BLOCK`] where a
+    /// part of the key is missing. `value(i)` returns the raw value of schema field `i`.
+    pub fn encode_blocks<'v>(
+        &self,
+        value: impl Fn(usize) -> &'v str,
+        scratch: &mut Scratch,
+        out: &mut [u64],
+    ) {
+        assert_eq!(out.len(), self.blocks.len(), "output buffer size");
+        for (key, slot) in self.blocks.iter().zip(out) {
+            let normalized = |i: usize, into: &mut String, tmp: &mut String| {
+                let field = &self.fields[i];
+                !field.is_marked_missing(value(i))
+                    && field.normalizer.apply_into(value(i), into, tmp).is_ok()
+                    && !into.trim().is_empty()
+            };
+            *slot = key.block_id(normalized, &mut scratch.block);
+        }
     }
 
     /// Encodes one record. `value(i)` returns the raw value of schema field `i`; `out` must
@@ -248,12 +279,7 @@ impl Encoder {
             code,
             reason,
         };
-        let trimmed = raw.trim();
-        let marked_missing = trimmed.is_empty()
-            || field
-                .missing_values
-                .iter()
-                .any(|m| m.eq_ignore_ascii_case(trimmed));
+        let marked_missing = field.is_marked_missing(raw);
         if !marked_missing {
             field
                 .normalizer
@@ -306,6 +332,18 @@ impl Encoder {
             );
         }
         Ok(n)
+    }
+}
+
+impl FieldEncoder {
+    /// True if the raw value is empty or one of the field's missing-value markers.
+    fn is_marked_missing(&self, raw: &str) -> bool {
+        let trimmed = raw.trim();
+        trimmed.is_empty()
+            || self
+                .missing_values
+                .iter()
+                .any(|m| m.eq_ignore_ascii_case(trimmed))
     }
 }
 

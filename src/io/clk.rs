@@ -6,7 +6,8 @@
 //! header   magic "\x89PPRL\r\n\x1a", format version, header length, schema fingerprint,
 //!          key fingerprint, filter length, filters per record, layout, hashing, id width,
 //!          record count, canonical schema JSON, zero padding to a multiple of 8 bytes
-//! records  record_count x (id: id_width bytes, UTF-8, NUL padded | filter words: u64 LE)
+//! records  record_count x (id: id_width bytes, UTF-8, NUL padded | filter words: u64 LE
+//!          | block ids: u64 LE, version 2 only)
 //! trailer  SHA-256 of every byte before it
 //! ```
 //!
@@ -35,8 +36,12 @@ use super::atomic::AtomicFile;
 /// The file's first eight bytes. The high-bit first byte and the CR LF pair expose transfers
 /// that mangle binary files, as in PNG.
 pub const MAGIC: [u8; 8] = *b"\x89PPRL\r\n\x1a";
-/// The only encoding-file version this build reads and writes.
+/// The encoding-file version of files without blocking keys. Files with keyed blocking keys
+/// are version [`FILE_VERSION_BLOCKS`]; the writer picks the lowest version that can hold the
+/// data, so files without blocking keys stay readable by every earlier build.
 pub const FILE_VERSION: u16 = 1;
+/// The encoding-file version of files that carry keyed block ids after each filter.
+pub const FILE_VERSION_BLOCKS: u16 = 2;
 /// Longest record id accepted, in bytes of UTF-8.
 pub const MAX_ID_BYTES: usize = 255;
 /// Bytes of the fixed part of the header, before the schema JSON.
@@ -132,6 +137,8 @@ pub struct ClkHeader {
     pub filters_per_record: u16,
     /// Bytes reserved for each record id (a multiple of 8).
     pub id_width: u16,
+    /// Keyed block ids per record (0 in version 1 files).
+    pub block_keys: u16,
     /// Number of records.
     pub record_count: u64,
     /// The schema's canonical JSON.
@@ -144,9 +151,9 @@ impl ClkHeader {
         self.filter_bits as usize / 64 * self.filters_per_record as usize
     }
 
-    /// Bytes per record: id plus filter words.
+    /// Bytes per record: id, filter words and block ids.
     pub fn record_bytes(&self) -> usize {
-        self.id_width as usize + self.words_per_record() * 8
+        self.id_width as usize + (self.words_per_record() + self.block_keys as usize) * 8
     }
 
     /// Bytes of the header, padding included: the offset of the first record.
@@ -172,7 +179,8 @@ impl ClkHeader {
         b.push(layout_code(self.layout));
         b.push(hashing_code(self.hashing));
         b.extend_from_slice(&self.id_width.to_le_bytes());
-        b.extend_from_slice(&[0; 6]); // reserved
+        b.extend_from_slice(&self.block_keys.to_le_bytes());
+        b.extend_from_slice(&[0; 4]); // reserved
         b.extend_from_slice(&self.record_count.to_le_bytes());
         b.extend_from_slice(&(self.schema_json.len() as u32).to_le_bytes());
         debug_assert_eq!(b.len(), FIXED_HEADER);
@@ -214,7 +222,7 @@ impl ClkHeader {
         let u16_at = |o: usize| u16::from_le_bytes([fixed[o], fixed[o + 1]]);
         let u32_at = |o: usize| u32::from_le_bytes(fixed[o..o + 4].try_into().expect("4"));
         let version = u16_at(8);
-        if version != FILE_VERSION {
+        if version != FILE_VERSION && version != FILE_VERSION_BLOCKS {
             return Err(ClkError::UnsupportedVersion {
                 path: path.to_string(),
                 version,
@@ -241,6 +249,12 @@ impl ClkHeader {
                 "id width {id_width} is not a positive multiple of 8"
             )));
         }
+        let block_keys = u16_at(90);
+        if (version == FILE_VERSION) != (block_keys == 0) {
+            return Err(corrupt(format!(
+                "version {version} file with {block_keys} block keys per record"
+            )));
+        }
         let record_count = u64::from_le_bytes(fixed[96..104].try_into().expect("8"));
         let json_len = u32_at(104) as usize;
         if json_len > MAX_SCHEMA_JSON {
@@ -259,6 +273,7 @@ impl ClkHeader {
             filter_bits,
             filters_per_record,
             id_width,
+            block_keys,
             record_count,
             schema_json,
         };
@@ -319,6 +334,8 @@ pub struct ClkParams {
     pub filter_bits: u32,
     /// Filters per record.
     pub filters_per_record: u16,
+    /// Keyed block ids per record (0 for none).
+    pub block_keys: u16,
     /// Canonical schema JSON.
     pub schema_json: Vec<u8>,
 }
@@ -389,8 +406,15 @@ impl ClkWriter {
     }
 
     /// Appends a record. `row` is its input row (for duplicate-id messages); `id` must be at
-    /// most [`MAX_ID_BYTES`] bytes without NUL; `words` must be the record's filter words.
-    pub fn write_record(&mut self, row: u64, id: &str, words: &[u64]) -> Result<(), ClkError> {
+    /// most [`MAX_ID_BYTES`] bytes without NUL; `words` must be the record's filter words and
+    /// `blocks` its [`ClkParams::block_keys`] block ids.
+    pub fn write_record(
+        &mut self,
+        row: u64,
+        id: &str,
+        words: &[u64],
+        blocks: &[u64],
+    ) -> Result<(), ClkError> {
         assert!(
             id.len() <= MAX_ID_BYTES && !id.contains('\0'),
             "record id checked by caller"
@@ -399,6 +423,7 @@ impl ClkWriter {
             words.len(),
             self.params.filter_bits as usize / 64 * self.params.filters_per_record as usize
         );
+        assert_eq!(blocks.len(), self.params.block_keys as usize, "block ids");
         if self.seen.iter().any(|b| b.check(id)) {
             self.suspects.insert(id.to_string());
         }
@@ -414,7 +439,7 @@ impl ClkWriter {
         buf.extend_from_slice(&row.to_le_bytes());
         buf.extend_from_slice(&(id.len() as u16).to_le_bytes());
         buf.extend_from_slice(id.as_bytes());
-        for w in words {
+        for w in words.iter().chain(blocks) {
             buf.extend_from_slice(&w.to_le_bytes());
         }
         self.spool.write_all(&buf).map_err(|e| self.io(e))?;
@@ -439,7 +464,8 @@ impl ClkWriter {
             .spool
             .into_inner()
             .map_err(|e| io_err(e.into_error()))?;
-        let words = self.params.filter_bits as usize / 64 * self.params.filters_per_record as usize;
+        let words = self.params.filter_bits as usize / 64 * self.params.filters_per_record as usize
+            + self.params.block_keys as usize;
         if !self.suspects.is_empty() {
             check_suspects(&mut spool, words, &self.suspects).map_err(|e| match e {
                 SpoolError::Io(e) => io_err(e),
@@ -447,7 +473,11 @@ impl ClkWriter {
             })?;
         }
         let header = ClkHeader {
-            version: FILE_VERSION,
+            version: if self.params.block_keys == 0 {
+                FILE_VERSION
+            } else {
+                FILE_VERSION_BLOCKS
+            },
             schema_fingerprint: self.params.schema_fingerprint,
             key_fingerprint: self.params.key_fingerprint,
             layout: self.params.layout,
@@ -455,6 +485,7 @@ impl ClkWriter {
             filter_bits: self.params.filter_bits,
             filters_per_record: self.params.filters_per_record,
             id_width: self.max_id.div_ceil(8) as u16 * 8,
+            block_keys: self.params.block_keys,
             record_count: self.count,
             schema_json: self.params.schema_json,
         };
@@ -552,6 +583,8 @@ pub struct ClkRecord {
     pub id: String,
     /// Its filter words (all filters of the record, in order).
     pub words: Vec<u64>,
+    /// Its keyed block ids ([`ClkHeader::block_keys`] of them).
+    pub blocks: Vec<u64>,
 }
 
 /// A whole encoding file in memory: ids and filters kept apart, filters as one flat array.
@@ -563,6 +596,8 @@ pub struct ClkData {
     pub ids: Vec<String>,
     /// Filter words, `header.words_per_record()` per record, in file order.
     pub words: Vec<u64>,
+    /// Block ids, `header.block_keys` per record, in file order (empty without keys).
+    pub blocks: Vec<u64>,
 }
 
 impl ClkData {
@@ -658,12 +693,17 @@ impl ClkReader {
                     detail: "a record id is not UTF-8".into(),
                 })?,
             );
-        rec.words.clear();
-        rec.words.extend(
-            self.buf[w..]
-                .chunks_exact(8)
-                .map(|c| u64::from_le_bytes(c.try_into().expect("8"))),
-        );
+        let split = w + self.header.words_per_record() * 8;
+        let words = |bytes: &[u8], out: &mut Vec<u64>| {
+            out.clear();
+            out.extend(
+                bytes
+                    .chunks_exact(8)
+                    .map(|c| u64::from_le_bytes(c.try_into().expect("8"))),
+            );
+        };
+        words(&self.buf[w..split], &mut rec.words);
+        words(&self.buf[split..], &mut rec.blocks);
         Ok(true)
     }
 
@@ -689,15 +729,18 @@ impl ClkReader {
         let n = self.header.record_count as usize;
         let mut ids = Vec::with_capacity(n);
         let mut words = Vec::with_capacity(n * self.header.words_per_record());
+        let mut blocks = Vec::with_capacity(n * self.header.block_keys as usize);
         let mut rec = ClkRecord::default();
         while self.read_record(&mut rec)? {
             ids.push(std::mem::take(&mut rec.id));
             words.extend_from_slice(&rec.words);
+            blocks.extend_from_slice(&rec.blocks);
         }
         Ok(ClkData {
             header: self.header,
             ids,
             words,
+            blocks,
         })
     }
 }

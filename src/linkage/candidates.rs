@@ -422,7 +422,7 @@ fn finish(
 /// Keeps each record's best `k` candidates (by score, then partner index). For two parties
 /// "each record" means each record of the first side; for deduplication a pair is kept if it
 /// is among the best `k` of either of its records.
-fn top_k(candidates: Vec<Candidate>, k: usize, symmetric: bool) -> Vec<Candidate> {
+pub(crate) fn top_k(candidates: Vec<Candidate>, k: usize, symmetric: bool) -> Vec<Candidate> {
     if !symmetric {
         let mut out = Vec::new();
         for group in candidates.chunk_by(|x, y| x.a == y.a) {

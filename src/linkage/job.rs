@@ -19,6 +19,7 @@ use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use super::blocking::{self, BlockedSide, BlockingReport, BlockingRequest};
 use super::candidates::{self, CandidateOptions, CandidateStats, FilterSet, Similarity};
 use super::solve::{self, Solver};
 use super::{Candidate, PartyCandidate, RecordRef};
@@ -84,6 +85,8 @@ pub struct MatchOptions {
     pub scores: bool,
     /// The popcount kernel (default: the best this CPU has).
     pub kernel: Option<Kernel>,
+    /// Blocking (none by default: every pair is compared, after the length filter).
+    pub blocking: BlockingRequest,
 }
 
 impl Default for MatchOptions {
@@ -96,6 +99,7 @@ impl Default for MatchOptions {
             allow_schema_mismatch: false,
             scores: true,
             kernel: None,
+            blocking: BlockingRequest::default(),
         }
     }
 }
@@ -132,6 +136,8 @@ pub struct MatchReport {
     pub kernel: &'static str,
     /// Warnings to show (e.g. an allowed schema mismatch).
     pub warnings: Vec<String>,
+    /// What blocking did, per compared pair of files (empty without blocking).
+    pub blocking: Vec<BlockingReport>,
 }
 
 /// Reads and checks the files, then matches them (see the module docs).
@@ -164,35 +170,37 @@ pub fn match_files(
 
     let started = Instant::now();
     let kernel = opts.kernel.unwrap_or_else(Kernel::detect);
-    let words = data[0].header.words_per_record();
-    let sets: Vec<FilterSet> = data
-        .iter()
-        .map(|d| FilterSet::new(&d.words, words))
-        .collect();
     let copts = CandidateOptions {
         threshold: opts.threshold,
         similarity: opts.similarity,
         top_k: opts.top_k,
     };
-    let (result, stats) = match sets.as_slice() {
-        [one] => {
-            let (cands, stats) = candidates::dedup(one, &copts, &kernel, progress);
+    let pair = |i: usize, j: Option<usize>| {
+        candidates_between(&data, i, j, &copts, &opts.blocking, &kernel, progress)
+    };
+    let mut reports = Vec::new();
+    let (result, stats) = match data.len() {
+        1 => {
+            let (cands, stats, report) = pair(0, None)?;
+            reports.extend(report);
+            let n = data[0].ids.len() as u32;
             (
-                MatchResult::Duplicates(solve::dedup_components(one.len() as u32, &cands)),
+                MatchResult::Duplicates(solve::dedup_components(n, &cands)),
                 stats,
             )
         }
-        [a, b] => {
-            let (cands, stats) = candidates::link(a, b, &copts, &kernel, progress);
+        2 => {
+            let (cands, stats, report) = pair(0, Some(1))?;
+            reports.extend(report);
             (MatchResult::Pairs(solve::solve(opts.solver, &cands)), stats)
         }
         many => {
             let mut all = Vec::new();
             let mut stats = CandidateStats::default();
-            for i in 0..many.len() {
-                for j in i + 1..many.len() {
-                    let (cands, s) =
-                        candidates::link(&many[i], &many[j], &copts, &kernel, progress);
+            for i in 0..many {
+                for j in i + 1..many {
+                    let (cands, s, report) = pair(i, Some(j))?;
+                    reports.extend(report);
                     stats.pairs += s.pairs;
                     stats.comparisons += s.comparisons;
                     stats.candidates += s.candidates;
@@ -212,6 +220,17 @@ pub fn match_files(
             (MatchResult::Clusters(solve::multiparty_greedy(&all)), stats)
         }
     };
+    let mut warnings = warnings;
+    for r in &reports {
+        if let Some((name, l, rr)) = r.oversized.first() {
+            warnings.push(format!(
+                "{} oversized block{} (largest: {name} with {l} x {rr} records): large blocks \
+                 dominate the run time and reveal that many records share a value",
+                r.oversized.len(),
+                if r.oversized.len() == 1 { "" } else { "s" },
+            ));
+        }
+    }
     let matches = match &result {
         MatchResult::Pairs(p) => p.len() as u64,
         MatchResult::Duplicates(c) => c.iter().map(|c| c.len() as u64).sum(),
@@ -227,7 +246,103 @@ pub fn match_files(
         read_time,
         kernel: kernel.name(),
         warnings,
+        blocking: reports,
     })
+}
+
+/// The `blocking` section of a file's embedded schema.
+fn blocking_section(d: &ClkData) -> Option<serde_json::Value> {
+    serde_json::from_slice::<serde_json::Value>(&d.header.schema_json)
+        .ok()
+        .and_then(|v| v.get("blocking").cloned())
+}
+
+type PairResult = (Vec<Candidate>, CandidateStats, Option<BlockingReport>);
+
+/// Candidates between files `i` and `j` (within file `i` when `j` is `None`), with the
+/// requested blocking or exhaustively.
+fn candidates_between(
+    data: &[ClkData],
+    i: usize,
+    j: Option<usize>,
+    copts: &CandidateOptions,
+    request: &BlockingRequest,
+    kernel: &Kernel,
+    progress: &(dyn Fn(u64) + Sync),
+) -> Result<PairResult, MatchError> {
+    let (a, b) = (&data[i], j.map(|j| &data[j]));
+    let words = a.header.words_per_record();
+    let (n, m) = (a.ids.len(), b.map_or(a.ids.len(), |b| b.ids.len()));
+    let pairs = match b {
+        Some(_) => n as u64 * m as u64,
+        None => n as u64 * (n as u64).saturating_sub(1) / 2,
+    };
+    let bits_set: u64 = std::iter::once(a)
+        .chain(b)
+        .map(|d| {
+            d.words
+                .iter()
+                .map(|w| u64::from(w.count_ones()))
+                .sum::<u64>()
+        })
+        .sum();
+    let fill = bits_set as f64 / ((n + b.map_or(0, |_| m)).max(1) * words * 64) as f64;
+    let key_count = a.header.block_keys as usize;
+    if let Some(b) = b
+        && b.header.block_keys as usize != key_count
+    {
+        return Err(MatchError::Options(format!(
+            "the files carry different numbers of blocking keys ({key_count} vs {})",
+            b.header.block_keys
+        )));
+    }
+    if let Some(b) = b
+        && key_count > 0
+        && (request.keys || request.auto)
+        && blocking_section(a) != blocking_section(b)
+    {
+        return Err(MatchError::Options(
+            "the files' schemas declare different blocking keys, so their block ids cannot be \
+             compared; use `--blocking lsh` or encode both with one schema"
+                .into(),
+        ));
+    }
+    let bopts = request
+        .resolve(
+            n,
+            m,
+            pairs,
+            fill,
+            key_count,
+            blocking::LshParams::seed_for(&a.header.key_fingerprint.0),
+        )
+        .map_err(MatchError::Options)?;
+    if !bopts.is_enabled() {
+        let left = FilterSet::new(&a.words, words);
+        let (cands, stats) = match b {
+            Some(b) => candidates::link(
+                &left,
+                &FilterSet::new(&b.words, words),
+                copts,
+                kernel,
+                progress,
+            ),
+            None => candidates::dedup(&left, copts, kernel, progress),
+        };
+        return Ok((cands, stats, None));
+    }
+    let left = BlockedSide::new(&a.words, words, &a.blocks, key_count, &bopts);
+    let right = b.map(|b| BlockedSide::new(&b.words, words, &b.blocks, key_count, &bopts));
+    let (cands, stats, report) = blocking::link_blocked(
+        &left,
+        right.as_ref(),
+        key_count,
+        copts,
+        &bopts,
+        kernel,
+        progress,
+    );
+    Ok((cands, stats, Some(report)))
 }
 
 /// Checks that the files can be compared; returns warnings for what was allowed.

@@ -8,6 +8,7 @@
 //! positions turned back into the departments' record ids.
 
 pub mod bench;
+pub mod blocking;
 pub mod candidates;
 pub mod job;
 pub mod solve;

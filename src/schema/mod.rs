@@ -62,7 +62,45 @@ pub struct Schema {
     pub filter: FilterSpec,
     /// The identifier fields, in the order they are hashed.
     pub fields: Vec<FieldSpec>,
+    /// Keyed blocking keys stored beside each filter (none by default). Left out of the
+    /// canonical form when empty, so schemas without them keep their fingerprints.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub blocking: Vec<BlockingKeySpec>,
 }
+
+/// A keyed blocking key: a few characters of one or more normalised fields, hashed under its
+/// own key into an opaque 64-bit block id stored with each record.
+///
+/// Records that share a block id under any key are compared by `pprl match --blocking keys`;
+/// the third party sees only the ids, never the values. Example: the Soundex code of the
+/// surname with the year of birth.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BlockingKeySpec {
+    /// The key's name: unique among blocking keys, and bound into its hashing key.
+    pub name: String,
+    /// The parts, concatenated in order. A record with any part missing has no block id for
+    /// this key (it can still meet its matches through the other keys).
+    pub parts: Vec<BlockingPart>,
+}
+
+/// One part of a blocking key.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BlockingPart {
+    /// The schema field whose value is used, after that field's own missing-value markers and
+    /// normalisation.
+    pub field: String,
+    /// Further normalisation steps for the key only (for example `"soundex"`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub normalize: Vec<NormalizeStep>,
+    /// Keep only the first `prefix` characters (for example 4 for the year of an ISO date).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prefix: Option<u32>,
+}
+
+/// The most blocking keys a schema may declare.
+pub const MAX_BLOCKING_KEYS: usize = 16;
 
 /// How the filters of one record are laid out, how long they are and how bits are chosen.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -537,6 +575,58 @@ impl Schema {
                 "fields",
                 "the field layout supports at most 64 fields",
             ));
+        }
+        self.validate_blocking()
+    }
+
+    fn validate_blocking(&self) -> Result<(), SchemaError> {
+        if self.blocking.len() > MAX_BLOCKING_KEYS {
+            return Err(SchemaError::invalid(
+                "blocking",
+                format!("at most {MAX_BLOCKING_KEYS} blocking keys"),
+            ));
+        }
+        let mut names = std::collections::BTreeSet::new();
+        for (i, key) in self.blocking.iter().enumerate() {
+            let at = |k: &str| format!("blocking[{i}].{k}");
+            if key.name.trim().is_empty() || key.name.chars().any(char::is_control) {
+                return Err(SchemaError::invalid(
+                    at("name"),
+                    "expected a non-empty name without control characters",
+                ));
+            }
+            if !names.insert(key.name.as_str()) {
+                return Err(SchemaError::invalid(
+                    at("name"),
+                    format!("blocking key name `{}` is used twice", key.name),
+                ));
+            }
+            if key.parts.is_empty() {
+                return Err(SchemaError::invalid(
+                    at("parts"),
+                    "a blocking key needs at least one part",
+                ));
+            }
+            for (j, part) in key.parts.iter().enumerate() {
+                let at = |k: &str| format!("blocking[{i}].parts[{j}].{k}");
+                if !self.fields.iter().any(|f| f.name == part.field) {
+                    return Err(SchemaError::invalid(
+                        at("field"),
+                        format!("no field named `{}` in `fields`", part.field),
+                    ));
+                }
+                if part.prefix == Some(0) {
+                    return Err(SchemaError::invalid(
+                        at("prefix"),
+                        "expected at least 1 character",
+                    ));
+                }
+                for (k, step) in part.normalize.iter().enumerate() {
+                    step.validate().map_err(|message| {
+                        SchemaError::invalid(at(&format!("normalize[{k}]")), message)
+                    })?;
+                }
+            }
         }
         Ok(())
     }

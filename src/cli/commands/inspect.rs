@@ -38,6 +38,7 @@ pub fn run(args: &InspectArgs) -> Result<()> {
                 "filter_bits": header.filter_bits,
                 "filters_per_record": header.filters_per_record,
                 "id_width": header.id_width,
+                "block_keys": header.block_keys,
                 "schema_fingerprint": header.schema_fingerprint.to_hex(),
                 "key_fingerprint": header.key_fingerprint.to_hex(),
                 "schema": serde_json::from_slice::<serde_json::Value>(&header.schema_json)?,
@@ -65,6 +66,12 @@ pub fn run(args: &InspectArgs) -> Result<()> {
             println!("schema fingerprint {}", header.schema_fingerprint);
             println!("key fingerprint    {}", header.key_fingerprint);
             println!("id width           {} bytes", header.id_width);
+            if header.block_keys > 0 {
+                println!(
+                    "blocking keys      {} block ids per record",
+                    header.block_keys
+                );
+            }
             match &manifest {
                 Some((m, true)) => println!(
                     "manifest           rows read {}, encoded {}, rejected {} (created {} by pprl {})",

@@ -32,6 +32,7 @@ pub fn run(args: &MatchArgs) -> Result<()> {
         allow_schema_mismatch: args.allow_mismatch,
         scores: !args.no_scores,
         kernel,
+        blocking: args.blocking.request(),
     };
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(args.threads.map(usize::from).unwrap_or(0))
@@ -70,6 +71,7 @@ pub fn run(args: &MatchArgs) -> Result<()> {
                 "threads": pool.current_num_threads(),
                 "output": args.output.display().to_string(),
                 "warnings": report.warnings,
+                "blocking": report.blocking,
             });
             println!("{out:#}");
         }
@@ -89,6 +91,25 @@ pub fn run(args: &MatchArgs) -> Result<()> {
             );
         }
         Format::Text => {}
+    }
+    if args.format == Format::Text && !args.quiet {
+        for b in &report.blocking {
+            let how: Vec<String> = (b.keys > 0)
+                .then(|| format!("{} keyed blocking keys", b.keys))
+                .into_iter()
+                .chain(
+                    b.lsh
+                        .map(|p| format!("LSH L={} K={} lambda={}", p.tables, p.bits, p.lambda)),
+                )
+                .collect();
+            println!(
+                "blocking ({}): {} blocks, {} distinct pairs in blocks, reduction ratio {:.6}",
+                how.join(" + "),
+                thousands(b.functions.iter().map(|f| f.blocks).sum()),
+                thousands(b.blocked_pairs),
+                b.reduction_ratio,
+            );
+        }
     }
     Ok(())
 }

@@ -54,6 +54,18 @@ pub fn check(args: &SchemaCheckArgs) -> Result<()> {
                     .collect::<Vec<_>>()
                     .join(", ")
             );
+            if !schema.blocking.is_empty() {
+                println!(
+                    "{} keyed blocking key(s): {}",
+                    schema.blocking.len(),
+                    schema
+                        .blocking
+                        .iter()
+                        .map(|k| k.name.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                );
+            }
             println!("fingerprint: {fingerprint}");
             for w in &warnings {
                 println!("warning {w}");

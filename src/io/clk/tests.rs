@@ -13,6 +13,7 @@ fn params(words_bits: u32, filters: u16) -> ClkParams {
         hashing: HashingScheme::HmacSha256,
         filter_bits: words_bits,
         filters_per_record: filters,
+        block_keys: 0,
         schema_json,
     }
 }
@@ -25,7 +26,7 @@ fn write(
     let path = dir.join("x.clk");
     let mut w = ClkWriter::create(&path, p)?;
     for (i, (id, words)) in records.iter().enumerate() {
-        w.write_record(i as u64 + 1, id, words)?;
+        w.write_record(i as u64 + 1, id, words, &[])?;
     }
     let (file, summary) = w.finish()?;
     file.commit().unwrap();
@@ -206,7 +207,7 @@ fn many_distinct_ids_pass_the_membership_filter() {
     let mut w = ClkWriter::create(&path, params(64, 1)).unwrap();
     let n = SEEN_START as u64 + 1000;
     for i in 0..n {
-        w.write_record(i + 1, &format!("id{i}"), &[i]).unwrap();
+        w.write_record(i + 1, &format!("id{i}"), &[i], &[]).unwrap();
     }
     let (file, summary) = w.finish().unwrap();
     file.commit().unwrap();
@@ -214,4 +215,28 @@ fn many_distinct_ids_pass_the_membership_filter() {
     let data = ClkReader::open(&path).unwrap().read_all().unwrap();
     assert_eq!(data.ids[66_000], "id66000");
     assert_eq!(data.record(66_000), &[66_000]);
+}
+
+#[test]
+fn block_ids_round_trip_in_a_version_2_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("b.clk");
+    let mut p = params(64, 1);
+    p.block_keys = 2;
+    let mut w = ClkWriter::create(&path, p).unwrap();
+    w.write_record(1, "x", &[5], &[11, 0]).unwrap();
+    w.write_record(2, "y", &[6], &[12, 13]).unwrap();
+    let (file, summary) = w.finish().unwrap();
+    file.commit().unwrap();
+    assert_eq!(summary.header.version, FILE_VERSION_BLOCKS);
+    let data = ClkReader::open(&path).unwrap().read_all().unwrap();
+    assert_eq!(data.header.block_keys, 2);
+    assert_eq!(data.words, vec![5, 6]);
+    assert_eq!(data.blocks, vec![11, 0, 12, 13]);
+    // A version 1 header that claims block ids is refused.
+    let mut bytes = std::fs::read(&path).unwrap();
+    bytes[8] = 1;
+    std::fs::write(&path, &bytes).unwrap();
+    let err = ClkReader::open(&path).unwrap_err().to_string();
+    assert!(err.contains("block keys"), "{err}");
 }
