@@ -86,8 +86,9 @@ pub struct MatchArgs {
 pub struct BlockingArgs {
     /// Compare only records that share a block: `keys` (the keyed blocking keys in the files),
     /// `lsh` (Hamming LSH on the filters), both (`keys,lsh`), `auto` (exhaustive for small
-    /// inputs, else keys and LSH), or `none`.
-    #[arg(long, value_enum, value_delimiter = ',', default_value = "none")]
+    /// inputs, else keys and LSH), or `none`. Default: `none` for `pprl match`, `keys,lsh`
+    /// for `pprl bench scale`.
+    #[arg(long, value_enum, value_delimiter = ',')]
     pub blocking: Vec<BlockingArg>,
     /// LSH tables L (default: the fewest that reach --pair-completeness).
     #[arg(long, value_name = "L", value_parser = clap::value_parser!(u32).range(1..=1024))]
@@ -193,6 +194,38 @@ fn parse_unit_interval(s: &str) -> Result<f64, String> {
 pub enum BenchCommand {
     /// Candidate generation on N x N random 1024-bit filters, per available kernel.
     Match(BenchMatchArgs),
+    /// The whole pipeline on N x N synthetic records: generate, encode, block, match and
+    /// evaluate, with time and peak memory per stage, reduction ratio and pair completeness.
+    Scale(BenchScaleArgs),
+}
+
+/// `pprl bench scale`.
+#[derive(Debug, Args)]
+pub struct BenchScaleArgs {
+    /// Records per party.
+    #[arg(long, value_name = "N", default_value_t = 100_000, value_parser = clap::value_parser!(u64).range(1..))]
+    pub size: u64,
+    /// Generator seed.
+    #[arg(long, value_name = "S", default_value_t = 42)]
+    pub seed: u64,
+    /// Corruption of the second party's records.
+    #[arg(long, value_enum, default_value_t = CorruptionArg::Moderate)]
+    pub corruption: CorruptionArg,
+    /// Match threshold (Dice).
+    #[arg(long, value_name = "T", default_value_t = 0.8, value_parser = parse_unit_interval)]
+    pub threshold: f64,
+    /// Worker threads (default: one per core).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    pub threads: Option<u16>,
+    /// Keep the generated and encoded files here (default: a temporary directory).
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+    /// Blocking (as for `pprl match`; default `keys,lsh`).
+    #[command(flatten)]
+    pub blocking: BlockingArgs,
 }
 
 /// `pprl bench match`.

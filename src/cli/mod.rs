@@ -39,6 +39,7 @@ pub fn main() -> ExitCode {
         Command::Inspect(a) => commands::inspect::run(&a),
         Command::Match(a) => commands::match_cmd::run(&a),
         Command::Bench(args::BenchCommand::Match(a)) => commands::bench::matching(&a),
+        Command::Bench(args::BenchCommand::Scale(a)) => commands::bench::scale(&a),
         Command::Demo(a) => commands::demo::run(&a),
         Command::Synth(a) => commands::synth::run(&a),
     };

@@ -379,6 +379,11 @@ pub struct BlockingReport {
     /// Blocks above the oversized limit, as (function name, first-side records, second-side
     /// records), largest first (at most 20).
     pub oversized: Vec<(String, u64, u64)>,
+    /// Known true pairs found in the files, when the truth was given.
+    pub true_pairs: Option<u64>,
+    /// Share of those that blocking compares ([`pair_completeness`]), when the truth was
+    /// given.
+    pub pair_completeness: Option<f64>,
 }
 
 /// Blocked candidate generation between two sides, or within one (`right = None`: each
@@ -515,6 +520,8 @@ pub fn link_blocked(
             1.0 - comparisons as f64 / total_pairs as f64
         },
         oversized,
+        true_pairs: None,
+        pair_completeness: None,
     };
     (found, stats, report)
 }

@@ -87,6 +87,9 @@ pub struct MatchOptions {
     pub kernel: Option<Kernel>,
     /// Blocking (none by default: every pair is compared, after the length filter).
     pub blocking: BlockingRequest,
+    /// Known true pairs `(id in first file, id in second file)` (for one file, pairs of its
+    /// ids): with blocking, the report then gives the blocking's pair completeness.
+    pub truth: Option<Vec<(String, String)>>,
 }
 
 impl Default for MatchOptions {
@@ -100,6 +103,7 @@ impl Default for MatchOptions {
             scores: true,
             kernel: None,
             blocking: BlockingRequest::default(),
+            truth: None,
         }
     }
 }
@@ -175,8 +179,18 @@ pub fn match_files(
         similarity: opts.similarity,
         top_k: opts.top_k,
     };
+    let truth = opts.truth.as_deref().filter(|_| data.len() <= 2);
     let pair = |i: usize, j: Option<usize>| {
-        candidates_between(&data, i, j, &copts, &opts.blocking, &kernel, progress)
+        candidates_between(
+            &data,
+            i,
+            j,
+            &copts,
+            &opts.blocking,
+            truth,
+            &kernel,
+            progress,
+        )
     };
     let mut reports = Vec::new();
     let (result, stats) = match data.len() {
@@ -261,12 +275,14 @@ type PairResult = (Vec<Candidate>, CandidateStats, Option<BlockingReport>);
 
 /// Candidates between files `i` and `j` (within file `i` when `j` is `None`), with the
 /// requested blocking or exhaustively.
+#[allow(clippy::too_many_arguments)]
 fn candidates_between(
     data: &[ClkData],
     i: usize,
     j: Option<usize>,
     copts: &CandidateOptions,
     request: &BlockingRequest,
+    truth: Option<&[(String, String)]>,
     kernel: &Kernel,
     progress: &(dyn Fn(u64) + Sync),
 ) -> Result<PairResult, MatchError> {
@@ -333,7 +349,7 @@ fn candidates_between(
     }
     let left = BlockedSide::new(&a.words, words, &a.blocks, key_count, &bopts);
     let right = b.map(|b| BlockedSide::new(&b.words, words, &b.blocks, key_count, &bopts));
-    let (cands, stats, report) = blocking::link_blocked(
+    let (cands, stats, mut report) = blocking::link_blocked(
         &left,
         right.as_ref(),
         key_count,
@@ -342,6 +358,25 @@ fn candidates_between(
         kernel,
         progress,
     );
+    if let Some(truth) = truth {
+        fn index(d: &ClkData) -> std::collections::HashMap<&str, u32> {
+            d.ids
+                .iter()
+                .enumerate()
+                .map(|(k, id)| (id.as_str(), k as u32))
+                .collect()
+        }
+        let (ia, ib) = (index(a), b.map(index));
+        let ib = ib.as_ref().unwrap_or(&ia);
+        let pairs: Vec<(u32, u32)> = truth
+            .iter()
+            .filter_map(|(x, y)| Some((*ia.get(x.as_str())?, *ib.get(y.as_str())?)))
+            .map(|(x, y)| if b.is_none() && y < x { (y, x) } else { (x, y) })
+            .collect();
+        report.true_pairs = Some(pairs.len() as u64);
+        report.pair_completeness =
+            blocking::pair_completeness(&left, right.as_ref(), key_count, copts, &bopts, pairs);
+    }
     Ok((cands, stats, Some(report)))
 }
 

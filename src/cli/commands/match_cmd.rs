@@ -33,6 +33,7 @@ pub fn run(args: &MatchArgs) -> Result<()> {
         scores: !args.no_scores,
         kernel,
         blocking: args.blocking.request(),
+        truth: None,
     };
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(args.threads.map(usize::from).unwrap_or(0))
