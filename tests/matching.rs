@@ -425,7 +425,7 @@ fn blocking_keeps_the_matches_and_reports_what_it_saved() {
         .arg(&a)
         .assert()
         .success()
-        .stdout(contains("blocking keys      3 block ids per record"));
+        .stdout(contains("blocking keys      5 block ids per record"));
     let full = s.dir.path().join("full.csv");
     match_cmd(&["-t", "0.8", "--quiet"], &[&a, &b], &full)
         .assert()
@@ -492,4 +492,36 @@ fn blocking_keeps_the_matches_and_reports_what_it_saved() {
     .assert()
     .failure()
     .stderr(contains("lambda"));
+}
+
+#[test]
+fn bench_scale_runs_the_whole_pipeline_and_reports_quality() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = pprl()
+        .args(["bench", "scale", "--size", "3000", "--seed", "5", "--format", "json"])
+        .arg("--dir")
+        .arg(dir.path())
+        .assert()
+        .success();
+    let r: serde_json::Value = serde_json::from_slice(&run.get_output().stdout).unwrap();
+    let stages: Vec<&str> = r["stages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(stages, ["generate", "encode", "match", "evaluate"]);
+    let b = &r["blocking"];
+    assert_eq!(b["keys"], 5);
+    assert_eq!(b["true_pairs"], 1500);
+    let pc = b["pair_completeness"].as_f64().unwrap();
+    assert!(pc > 0.95 && pc <= 1.0, "pair completeness {pc}");
+    assert!(b["reduction_ratio"].as_f64().unwrap() > 0.9);
+    let q = &r["quality"];
+    assert!(q["precision"].as_f64().unwrap() > 0.95);
+    assert!(q["recall"].as_f64().unwrap() > 0.8);
+    // The files are kept where asked.
+    for f in ["party_a.csv", "party_b.csv", "truth.csv", "party_a.clk", "party_b.clk"] {
+        assert!(dir.path().join(f).exists(), "{f}");
+    }
 }
