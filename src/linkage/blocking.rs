@@ -358,6 +358,9 @@ pub struct FunctionReport {
     pub pairs: u64,
     /// Records of the largest block (first side, second side).
     pub largest: (u64, u64),
+    /// Size distribution: `sizes[k]` blocks have between `2^k` and `2^(k+1) - 1` records
+    /// (both sides together; for deduplication, the block's records).
+    pub sizes: Vec<u64>,
 }
 
 /// What blocking did: block counts and sizes, comparisons saved, and oversized blocks.
@@ -436,6 +439,7 @@ pub fn link_blocked(
             blocks: 0,
             pairs: 0,
             largest: (0, 0),
+            sizes: Vec::new(),
         };
         let mut items = Vec::new();
         for (lr, rr) in blocks {
@@ -450,6 +454,12 @@ pub fn link_blocked(
             }
             report.blocks += 1;
             report.pairs += pairs;
+            let size = if same { nl } else { nl + nr };
+            let class = (u64::BITS - 1 - size.leading_zeros()) as usize;
+            if report.sizes.len() <= class {
+                report.sizes.resize(class + 1, 0);
+            }
+            report.sizes[class] += 1;
             if nl * nr > report.largest.0 * report.largest.1 {
                 report.largest = (nl, nr);
             }

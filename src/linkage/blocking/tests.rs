@@ -177,6 +177,9 @@ fn one_shared_block_finds_what_exhaustive_matching_finds() {
         1.0 - report.blocked_pairs as f64 / (300.0 * 250.0)
     );
     assert_eq!(report.functions[0].blocks, 1);
+    let mut sizes = vec![0; 10];
+    sizes[9] = 1; // 550 records: between 512 and 1023
+    assert_eq!(report.functions[0].sizes, sizes);
     assert_eq!(report.oversized, vec![("key 1".to_string(), 300, 250)]);
 }
 
