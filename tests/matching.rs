@@ -498,7 +498,9 @@ fn blocking_keeps_the_matches_and_reports_what_it_saved() {
 fn bench_scale_runs_the_whole_pipeline_and_reports_quality() {
     let dir = tempfile::tempdir().unwrap();
     let run = pprl()
-        .args(["bench", "scale", "--size", "3000", "--seed", "5", "--format", "json"])
+        .args([
+            "bench", "scale", "--size", "3000", "--seed", "5", "--format", "json",
+        ])
         .arg("--dir")
         .arg(dir.path())
         .assert()
@@ -521,7 +523,54 @@ fn bench_scale_runs_the_whole_pipeline_and_reports_quality() {
     assert!(q["precision"].as_f64().unwrap() > 0.95);
     assert!(q["recall"].as_f64().unwrap() > 0.8);
     // The files are kept where asked.
-    for f in ["party_a.csv", "party_b.csv", "truth.csv", "party_a.clk", "party_b.clk"] {
+    for f in [
+        "party_a.csv",
+        "party_b.csv",
+        "truth.csv",
+        "party_a.clk",
+        "party_b.clk",
+    ] {
         assert!(dir.path().join(f).exists(), "{f}");
     }
+}
+
+#[test]
+fn experiment_writes_one_row_per_setting() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("grid.json");
+    pprl()
+        .args(["experiment", "--records", "600", "--seed", "3"])
+        .args(["--length", "512,1024", "--threshold", "0.75,0.9"])
+        .arg("--schema")
+        .arg(person_schema())
+        .arg("--schema")
+        .arg(root().join("examples/person_rbf.toml"))
+        .arg("-o")
+        .arg(&out)
+        .assert()
+        .success()
+        .stdout(contains("wrote 8 rows"));
+    let rows: Vec<serde_json::Value> =
+        serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    assert_eq!(rows.len(), 8);
+    for r in &rows {
+        let (p, rec) = (
+            r["precision"].as_f64().unwrap(),
+            r["recall"].as_f64().unwrap(),
+        );
+        assert!((0.0..=1.0).contains(&p) && (0.0..=1.0).contains(&rec));
+        assert_eq!(
+            r["tp"].as_u64().unwrap() + r["fn"].as_u64().unwrap(),
+            300,
+            "every true pair is found or missed"
+        );
+    }
+    // A higher threshold never adds candidates.
+    assert!(rows[0]["candidates"].as_u64() >= rows[1]["candidates"].as_u64());
+    assert_eq!(rows[2]["length_bits"], 1024);
+    // Bad grids are refused.
+    pprl()
+        .args(["experiment", "--records", "100", "--threshold", "1.5"])
+        .assert()
+        .failure();
 }

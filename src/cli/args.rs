@@ -27,6 +27,9 @@ pub enum Command {
     Inspect(InspectArgs),
     /// Match encoding files at the trusted third party (one file: find duplicates).
     Match(MatchArgs),
+    /// Compare encodings: a grid of schemas x filter lengths x thresholds over one synthetic
+    /// population, one row of quality and speed per setting.
+    Experiment(ExperimentArgs),
     /// Measure this machine's throughput.
     #[command(subcommand)]
     Bench(BenchCommand),
@@ -197,6 +200,40 @@ pub enum BenchCommand {
     /// The whole pipeline on N x N synthetic records: generate, encode, block, match and
     /// evaluate, with time and peak memory per stage, reduction ratio and pair completeness.
     Scale(BenchScaleArgs),
+}
+
+/// `pprl experiment`.
+#[derive(Debug, Args)]
+pub struct ExperimentArgs {
+    /// Records per party.
+    #[arg(long, value_name = "N", default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(1..))]
+    pub records: u64,
+    /// Generator seed.
+    #[arg(long, value_name = "S", default_value_t = 42)]
+    pub seed: u64,
+    /// Corruption of the second party's records.
+    #[arg(long, value_enum, default_value_t = CorruptionArg::Moderate)]
+    pub corruption: CorruptionArg,
+    /// A schema to compare (repeatable; default: the example person schema). Schemas must read
+    /// the columns of `pprl synth` output (those of examples/person.toml).
+    #[arg(long, value_name = "FILE")]
+    pub schema: Vec<PathBuf>,
+    /// Filter lengths in bits, comma-separated (default: each schema's own).
+    #[arg(long, value_name = "BITS", value_delimiter = ',')]
+    pub length: Vec<u32>,
+    /// Thresholds, comma-separated.
+    #[arg(long, value_name = "T", value_delimiter = ',', value_parser = parse_unit_interval,
+          default_value = "0.6,0.65,0.7,0.75,0.8,0.85,0.9,0.95")]
+    pub threshold: Vec<f64>,
+    /// One-to-one solver at each threshold.
+    #[arg(long, value_enum, default_value_t = SolverArg::Greedy)]
+    pub solver: SolverArg,
+    /// Write the rows here: CSV, or JSON (an array) if the name ends in `.json`.
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Worker threads (default: one per core).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    pub threads: Option<u16>,
 }
 
 /// `pprl bench scale`.

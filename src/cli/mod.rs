@@ -38,6 +38,7 @@ pub fn main() -> ExitCode {
         Command::Encode(a) => commands::encode::run(&a),
         Command::Inspect(a) => commands::inspect::run(&a),
         Command::Match(a) => commands::match_cmd::run(&a),
+        Command::Experiment(a) => commands::experiment::run(&a),
         Command::Bench(args::BenchCommand::Match(a)) => commands::bench::matching(&a),
         Command::Bench(args::BenchCommand::Scale(a)) => commands::bench::scale(&a),
         Command::Demo(a) => commands::demo::run(&a),

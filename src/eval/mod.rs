@@ -6,6 +6,7 @@
 //!
 //! [`synth`] makes the data to measure on: synthetic parties' exports with known truth.
 
+pub mod experiment;
 pub mod scale;
 pub mod synth;
 

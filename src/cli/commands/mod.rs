@@ -3,6 +3,7 @@
 pub mod bench;
 pub mod demo;
 pub mod encode;
+pub mod experiment;
 pub mod inspect;
 pub mod keygen;
 pub mod match_cmd;
