@@ -121,7 +121,7 @@ pub fn run(
     let floor = grid.thresholds.iter().copied().fold(1.0, f64::min);
     let tmp = tempfile::tempdir().map_err(|e| ExperimentError::Io(e.to_string()))?;
     let population = Population::new(SynthConfig {
-        corruption: grid.corruption.clone(),
+        corruption: grid.corruption,
         ..SynthConfig::new(grid.records, grid.seed)
     })?;
     let data = population.write_dir(&tmp.path().join("data"), None)?;

@@ -119,7 +119,7 @@ pub fn run(opts: &ScaleOptions, stage: &mut dyn FnMut(&str)) -> Result<ScaleRepo
     reset_peak_rss();
     let started = Instant::now();
     let population = Population::new(SynthConfig {
-        corruption: opts.corruption.clone(),
+        corruption: opts.corruption,
         ..SynthConfig::new(opts.records, opts.seed)
     })?;
     let summary = population.write_dir(dir, None)?;

@@ -9,8 +9,12 @@ fn filters(n: usize, words: usize, seed: u64) -> Vec<u64> {
     for i in (1..n).step_by(3) {
         for w in 0..words {
             let flip = 1u64 << (rng.next() % 64);
-            out[i * words + w] =
-                out[(i - 1) * words + w] ^ if rng.next() % 3 == 0 { flip } else { 0 };
+            out[i * words + w] = out[(i - 1) * words + w]
+                ^ if rng.next().is_multiple_of(3) {
+                    flip
+                } else {
+                    0
+                };
         }
     }
     out
