@@ -458,5 +458,8 @@ fn top_k(candidates: Vec<Candidate>, k: usize, symmetric: bool) -> Vec<Candidate
         .collect()
 }
 
+mod nearest;
+pub use self::nearest::{TopTwo, top_two};
+
 #[cfg(test)]
 mod tests;

@@ -1,0 +1,1 @@
+//! Charts (placeholder while building).
