@@ -57,8 +57,13 @@ use crate::linkage::job::{self, MatchOptions, MatchReport};
 const MIN_RECORDS: usize = 10;
 /// At least this many confidently matched records per side are needed to estimate `U`.
 const MIN_DECOYS: usize = 5;
+/// The decoy tail beyond the `TAIL_DECOYS`-th highest decoy is fitted, not counted.
+const TAIL_DECOYS: usize = 50;
 /// Refinement rounds at most.
 const MAX_ROUNDS: u32 = 10;
+/// The decoys come from records above the lowest cut whose estimated share of false links is
+/// at most this: few enough non-matched records to leave the decoys unbiased.
+const MAX_FDR: f64 = 0.01;
 
 /// The scores of one side: one file's records scanned against another file (or against
 /// itself, for deduplication).
@@ -169,20 +174,26 @@ pub fn choose(sides: &[SideScores], floor: f64) -> Result<AutoThreshold, EvalErr
     cuts.dedup();
     cuts.retain(|&c| c >= floor);
 
-    let mut provisional = otsu;
+    // Start from a cut that is surely among the matches: the median of the best scores above
+    // Otsu's split. Then move it to the lowest cut whose estimated false discovery rate is at
+    // most MAX_FDR, and repeat until it stays put.
+    let mut confident = {
+        let above: Vec<f64> = cuts.iter().copied().filter(|&c| c >= otsu).collect();
+        above.get(above.len() / 2).copied().unwrap_or(otsu)
+    };
     let mut found: Option<Estimate> = None;
     let mut rounds = 0;
     while rounds < MAX_ROUNDS {
-        let Some(e) = estimate(&sides, &cuts, provisional) else {
+        let Some(e) = estimate(&sides, &cuts, confident) else {
             break;
         };
         rounds += 1;
-        let moved = e.value != provisional;
-        provisional = e.value;
+        let next = e.confident;
         found = Some(e);
-        if !moved {
+        if next == confident {
             break;
         }
+        confident = next;
     }
     let match_mode = |t: f64| {
         let mut above: Vec<f64> = pooled.iter().copied().filter(|&b| b >= t).collect();
@@ -248,6 +259,8 @@ impl Side {
 /// The result of one refinement round.
 struct Estimate {
     value: f64,
+    /// The confident cut for the next round.
+    confident: f64,
     f1: f64,
     precision: f64,
     recall: f64,
@@ -255,14 +268,17 @@ struct Estimate {
     non_match_mode: f64,
 }
 
-/// Per side: the decoy scores and the estimated non-matched records, given the provisional
-/// threshold; then the cut of maximum estimated F1 over all sides. `None` if no side has
-/// enough records above the provisional threshold.
-fn estimate(sides: &[Side], cuts: &[f64], provisional: f64) -> Option<Estimate> {
+/// Per side: the decoys (second-best scores of the records whose best is at least
+/// `confident`) and the estimated number of non-matched records; then, pooled over the sides,
+/// the cut of maximum estimated F1 and the next confident cut. `None` if no side has enough
+/// records above `confident`.
+fn estimate(sides: &[Side], cuts: &[f64], confident: f64) -> Option<Estimate> {
     struct Model<'a> {
         side: &'a Side,
         /// Decoys, ascending.
         decoys: Vec<f64>,
+        /// `P(non-match best >= t)`, from the decoys.
+        tail: Tail,
         /// Estimated non-matched records in the sample.
         non_matched: f64,
         /// Sample-to-population scale.
@@ -270,29 +286,24 @@ fn estimate(sides: &[Side], cuts: &[f64], provisional: f64) -> Option<Estimate> 
     }
     let mut models = Vec::new();
     for side in sides {
-        // The decoys come from the upper half of the records above the provisional cut: a
-        // non-matched record's second-best is lower than its best (the second of its
-        // strangers, not the first), so the few of them just above the cut would bias the
-        // decoys low; above the match group's median there are hardly any.
-        let above = side.at_least(provisional);
-        if above < 2 * MIN_DECOYS {
-            continue;
-        }
-        let confident = side.best[side.best.len() - above / 2];
         let mut decoys: Vec<f64> = side
             .top
             .iter()
             .filter(|t| t.best >= confident)
             .map(|t| t.second)
             .collect();
+        if decoys.len() < MIN_DECOYS {
+            continue;
+        }
         decoys.sort_unstable_by(f64::total_cmp);
-        let q = decoys[decoys.len() / 2];
+        let q = decoys[decoys.len() * 9 / 10];
         let below_q = |v: &[f64]| v.partition_point(|&x| x <= q) as f64;
         let share = below_q(&decoys) / decoys.len() as f64;
         let n = side.best.len() as f64;
         let non_matched = (below_q(&side.best) / share).min(n);
         models.push(Model {
             side,
+            tail: Tail::new(&decoys),
             decoys,
             non_matched,
             scale: side.population / n,
@@ -305,46 +316,107 @@ fn estimate(sides: &[Side], cuts: &[f64], provisional: f64) -> Option<Estimate> 
         .iter()
         .map(|m| (m.side.best.len() as f64 - m.non_matched) * m.scale)
         .sum();
-    let mut best: Option<(usize, f64, f64, f64)> = None;
-    for (i, &cut) in cuts.iter().enumerate() {
-        let (mut links, mut tp) = (0.0, 0.0);
-        for m in &models {
-            let l = m.side.at_least(cut) as f64;
-            let above = m.decoys.len() - m.decoys.partition_point(|&d| d < cut);
-            let fp = m.non_matched * above as f64 / m.decoys.len() as f64;
-            let matched_here = m.side.best.len() as f64 - m.non_matched;
-            links += l * m.scale;
-            tp += (l - fp).clamp(0.0, matched_here.max(0.0)) * m.scale;
-        }
-        let f1 = if links + matched > 0.0 {
+    // Links and estimated true links at every cut, pooled over the sides.
+    let counts: Vec<(f64, f64)> = cuts
+        .iter()
+        .map(|&cut| {
+            let (mut links, mut tp) = (0.0, 0.0);
+            for m in &models {
+                let l = m.side.at_least(cut) as f64;
+                let fp = m.non_matched * m.tail.survival(cut);
+                links += l * m.scale;
+                tp += (l - fp).max(0.0) * m.scale;
+            }
+            (links, tp)
+        })
+        .collect();
+    let f1 = |(links, tp): (f64, f64)| {
+        if links + matched > 0.0 {
             2.0 * tp / (links + matched)
         } else {
             0.0
-        };
-        // `>=`: among equal estimates, the higher cut (fewer links).
-        if best.is_none_or(|b| f1 >= b.1) {
-            best = Some((i, f1, tp, links));
         }
-    }
-    let (i, f1, tp, links) = best?;
+    };
+    // `>=`: among equal estimates, the higher cut (fewer links).
+    let i = (0..cuts.len()).fold(0, |b, i| if f1(counts[i]) >= f1(counts[b]) { i } else { b });
     let value = if i == 0 {
         cuts[0]
     } else {
         (cuts[i - 1] + cuts[i]) / 2.0
     };
+    // The next confident cut: walking down from the top, the last cut before the estimated
+    // share of false links first exceeds MAX_FDR.
+    let mut next = confident;
+    for (k, &(links, tp)) in counts.iter().enumerate().rev() {
+        if links > 0.0 && (links - tp) / links > MAX_FDR {
+            break;
+        }
+        next = cuts[k];
+    }
     let mut decoys: Vec<f64> = models
         .iter()
         .flat_map(|m| m.decoys.iter().copied())
         .collect();
     decoys.sort_unstable_by(f64::total_cmp);
+    let (links, tp) = counts[i];
     Some(Estimate {
         value,
-        f1,
+        confident: next,
+        f1: f1(counts[i]),
         precision: if links > 0.0 { tp / links } else { 1.0 },
         recall: if matched > 0.0 { tp / matched } else { 1.0 },
         matches: matched / models.len() as f64,
         non_match_mode: decoys[decoys.len() / 2],
     })
+}
+
+/// The survival function `P(score >= t)` of the non-match best scores, from decoys: the
+/// empirical share where at least [`TAIL_DECOYS`] decoys lie above `t`, and beyond that an
+/// exponential tail fitted to those top decoys (peaks over threshold). The best of many
+/// stranger scores is an extreme value, whose distribution has an exponential upper tail
+/// (the Gumbel domain), and it is exactly this far tail, where decoys are few, that decides
+/// how many false links a threshold in the valley lets through.
+#[derive(Debug, Clone)]
+struct Tail {
+    /// Decoys, ascending.
+    decoys: Vec<f64>,
+    /// Where the fitted tail starts: the `k`-th highest decoy.
+    start: f64,
+    /// Share of decoys at or above `start`.
+    share: f64,
+    /// Mean excess of the top decoys over `start` (the exponential's scale).
+    scale: f64,
+}
+
+impl Tail {
+    fn new(decoys: &[f64]) -> Tail {
+        let n = decoys.len();
+        let k = TAIL_DECOYS.min(n / 4).max(1);
+        let start = decoys[n - k];
+        let top: Vec<f64> = decoys[n - k..]
+            .iter()
+            .filter(|d| d.is_finite())
+            .map(|d| d - start)
+            .collect();
+        let scale = top.iter().sum::<f64>() / top.len().max(1) as f64;
+        Tail {
+            decoys: decoys.to_vec(),
+            start,
+            share: k as f64 / n as f64,
+            scale,
+        }
+    }
+
+    fn survival(&self, t: f64) -> f64 {
+        if t <= self.start || !self.start.is_finite() {
+            let above = self.decoys.len() - self.decoys.partition_point(|&d| d < t);
+            above as f64 / self.decoys.len() as f64
+        } else if self.scale > 0.0 {
+            self.share * (-(t - self.start) / self.scale).exp()
+        } else {
+            0.0
+        }
+    }
 }
 
 /// Otsu's threshold: the cut of a 256-bin histogram that maximises the between-group variance
