@@ -40,6 +40,7 @@ pub fn main() -> ExitCode {
         Command::Match(a) => commands::match_cmd::run(&a),
         Command::Bench(args::BenchCommand::Match(a)) => commands::bench::matching(&a),
         Command::Demo(a) => commands::demo::run(&a),
+        Command::Eval(a) => commands::eval::run(&a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

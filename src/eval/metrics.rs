@@ -162,10 +162,13 @@ impl Sweep {
     /// The point of highest F-beta (`beta = 1` for F1); among equals, the highest threshold
     /// (the fewest links). `None` when there is no scored pair.
     pub fn best(&self, beta: f64) -> Option<SweepPoint> {
-        self.points.iter().copied().fold(None, |best, p| match best {
-            Some(b) if b.metrics.f_beta(beta) >= p.metrics.f_beta(beta) => Some(b),
-            _ => Some(p),
-        })
+        self.points
+            .iter()
+            .copied()
+            .fold(None, |best, p| match best {
+                Some(b) if b.metrics.f_beta(beta) >= p.metrics.f_beta(beta) => Some(b),
+                _ => Some(p),
+            })
     }
 
     /// The sweep at `threshold = lo, lo + step, ...` up to 1, for tables.

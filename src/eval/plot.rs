@@ -105,9 +105,8 @@ fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
 
 fn register_font() -> Result<(), String> {
     static REGISTERED: OnceLock<bool> = OnceLock::new();
-    let ok = *REGISTERED.get_or_init(|| {
-        plotters::style::register_font(FAMILY, FontStyle::Normal, FONT).is_ok()
-    });
+    let ok = *REGISTERED
+        .get_or_init(|| plotters::style::register_font(FAMILY, FontStyle::Normal, FONT).is_ok());
     if ok {
         Ok(())
     } else {
@@ -163,11 +162,7 @@ fn draw<DB: DrawingBackend>(
 
 /// The lowest threshold shown: the lowest score, rounded down to a multiple of 0.05.
 fn low_end(input: &ChartInput<'_>) -> f64 {
-    let lowest = input
-        .labelled
-        .iter()
-        .map(|s| s.0)
-        .fold(1.0f64, f64::min);
+    let lowest = input.labelled.iter().map(|s| s.0).fold(1.0f64, f64::min);
     ((lowest / 0.05).floor() * 0.05).clamp(0.0, 0.95)
 }
 
@@ -214,7 +209,9 @@ fn threshold_chart<DB: DrawingBackend>(
                 color.stroke_width(2),
             ))?
             .label(name)
-            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2)));
+            .legend(move |(x, y)| {
+                PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2))
+            });
     }
     for (i, mark) in input.marks.iter().enumerate() {
         if !(lo..=1.0).contains(&mark.threshold) {
@@ -314,14 +311,20 @@ fn score_chart<DB: DrawingBackend>(
         ("true pairs", PRECISION_COLOR, 1usize),
     ];
     for (name, color, k) in groups {
-        let bars = counts.iter().enumerate().filter(|(_, c)| c[k] > 0).map(|(i, c)| {
-            let x0 = lo + i as f64 * BIN;
-            Rectangle::new([(x0, 0.5), (x0 + BIN, c[k] as f64)], color.mix(0.45).filled())
+        let bars = counts
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| c[k] > 0)
+            .map(|(i, c)| {
+                let x0 = lo + i as f64 * BIN;
+                Rectangle::new(
+                    [(x0, 0.5), (x0 + BIN, c[k] as f64)],
+                    color.mix(0.45).filled(),
+                )
+            });
+        chart.draw_series(bars)?.label(name).legend(move |(x, y)| {
+            Rectangle::new([(x, y - 5), (x + 15, y + 5)], color.mix(0.45).filled())
         });
-        chart
-            .draw_series(bars)?
-            .label(name)
-            .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 15, y + 5)], color.mix(0.45).filled()));
     }
     for (i, mark) in input.marks.iter().enumerate() {
         if !(lo..=1.0).contains(&mark.threshold) {
@@ -355,7 +358,11 @@ mod tests {
         let labelled: Vec<(f64, bool)> = (0..400)
             .map(|i| {
                 let t = i % 4 == 0;
-                let s = if t { 0.8 + (i % 17) as f64 / 100.0 } else { 0.5 + (i % 23) as f64 / 100.0 };
+                let s = if t {
+                    0.8 + (i % 17) as f64 / 100.0
+                } else {
+                    0.5 + (i % 23) as f64 / 100.0
+                };
                 (s, t)
             })
             .collect();
@@ -414,14 +421,7 @@ mod tests {
         };
         register_font().unwrap();
         let a = png(Chart::Scores, &with).unwrap();
-        let b = png(
-            Chart::Scores,
-            &ChartInput {
-                marks: &[],
-                ..with
-            },
-        )
-        .unwrap();
+        let b = png(Chart::Scores, &ChartInput { marks: &[], ..with }).unwrap();
         assert_ne!(a, b);
     }
 }

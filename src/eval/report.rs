@@ -121,11 +121,8 @@ pub fn evaluate(opts: &EvalOptions) -> Result<EvalReport, EvalError> {
     let true_set = truth.pairs(rule);
     let predicted = matches.pairs(rule);
     let tp = predicted.intersection(&true_set).count() as u64;
-    let metrics = PairMetrics::from_counts(
-        tp,
-        predicted.len() as u64 - tp,
-        true_set.len() as u64 - tp,
-    );
+    let metrics =
+        PairMetrics::from_counts(tp, predicted.len() as u64 - tp, true_set.len() as u64 - tp);
 
     let scored = scores.as_ref().map(|links| {
         let mut pairs: Vec<(Pair, f64)> = links.scored_pairs().collect();
@@ -204,7 +201,8 @@ fn check_parties(opts: &EvalOptions, linkage: Linkage, truth: &Links) -> Result<
                 "--records gives {} sizes, but a {} linkage needs {}",
                 sizes.len(),
                 linkage.as_str(),
-                wanted.map_or("one per file (three or more)".to_string(), |n| n.to_string())
+                wanted.map_or("one per file (three or more)".to_string(), |n| n
+                    .to_string())
             )));
         }
     }
@@ -260,7 +258,10 @@ mod tests {
         let f = Files::new();
         let opts = EvalOptions {
             truth: f.write("truth.csv", "a_id,b_id\na1,b1\na2,b2\na3,b3\na4,b4\n"),
-            matches: f.write("m.csv", "a_id,b_id,score\na1,b1,0.95\na2,b2,0.9\na3,b9,0.85\n"),
+            matches: f.write(
+                "m.csv",
+                "a_id,b_id,score\na1,b1,0.95\na2,b2,0.9\na3,b9,0.85\n",
+            ),
             scores: Some(f.write(
                 "s.csv",
                 "a_id,b_id,score\na1,b1,0.95\na2,b2,0.9\na3,b9,0.85\na3,b3,0.8\na1,b2,0.7\n",
@@ -273,7 +274,10 @@ mod tests {
         assert_eq!((r.metrics.tp, r.metrics.fp, r.metrics.fn_), (2, 1, 2));
         assert_eq!((r.true_pairs, r.predicted_pairs), (4, 3));
         let b = r.blocking.unwrap();
-        assert_eq!((b.comparison_space, b.candidates, b.true_candidates), (200, 5, 3));
+        assert_eq!(
+            (b.comparison_space, b.candidates, b.true_candidates),
+            (200, 5, 3)
+        );
         assert!((b.pair_completeness - 0.75).abs() < 1e-12);
         assert!((b.reduction_ratio - (1.0 - 5.0 / 200.0)).abs() < 1e-12);
         let s = r.scored.unwrap();
@@ -307,7 +311,10 @@ mod tests {
         let f = Files::new();
         // Truth: {x, y, z} and {u, v}; predicted {x, y} and {u, v, w}.
         let opts = EvalOptions {
-            truth: f.write("t.csv", "entity_id,record_id\ne1,x\ne1,y\ne1,z\ne2,u\ne2,v\n"),
+            truth: f.write(
+                "t.csv",
+                "entity_id,record_id\ne1,x\ne1,y\ne1,z\ne2,u\ne2,v\n",
+            ),
             matches: f.write("m.csv", "cluster,id\n0,x\n0,y\n1,u\n1,v\n1,w\n"),
             records: Some(vec![6]),
             ..EvalOptions::default()
@@ -351,13 +358,19 @@ mod tests {
             scores: Some(pairs.clone()),
             ..EvalOptions::default()
         });
-        assert!(matches!(e, EvalError::Mismatch(ref m) if m.contains("a_id,b_id,score")), "{e}");
+        assert!(
+            matches!(e, EvalError::Mismatch(ref m) if m.contains("a_id,b_id,score")),
+            "{e}"
+        );
         let e = err(EvalOptions {
             truth: two,
             matches: pairs,
             records: Some(vec![3]),
             ..EvalOptions::default()
         });
-        assert!(matches!(e, EvalError::Mismatch(ref m) if m.contains("--records")), "{e}");
+        assert!(
+            matches!(e, EvalError::Mismatch(ref m) if m.contains("--records")),
+            "{e}"
+        );
     }
 }

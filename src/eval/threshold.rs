@@ -312,10 +312,6 @@ fn estimate(sides: &[Side], cuts: &[f64], confident: f64) -> Option<Estimate> {
     if models.is_empty() {
         return None;
     }
-    let matched: f64 = models
-        .iter()
-        .map(|m| (m.side.best.len() as f64 - m.non_matched) * m.scale)
-        .sum();
     // Links and estimated true links at every cut, pooled over the sides.
     let counts: Vec<(f64, f64)> = cuts
         .iter()
@@ -330,6 +326,13 @@ fn estimate(sides: &[Side], cuts: &[f64], confident: f64) -> Option<Estimate> {
             (links, tp)
         })
         .collect();
+    // Matched records: those not estimated non-matched, and never fewer than the true links
+    // estimated at any cut (the two estimates carry independent noise).
+    let matched: f64 = models
+        .iter()
+        .map(|m| (m.side.best.len() as f64 - m.non_matched) * m.scale)
+        .sum::<f64>()
+        .max(counts.iter().map(|c| c.1).fold(0.0, f64::max));
     let f1 = |(links, tp): (f64, f64)| {
         if links + matched > 0.0 {
             2.0 * tp / (links + matched)
@@ -434,7 +437,11 @@ pub fn otsu(scores: &[f64]) -> f64 {
         hist[(((s - lo) / width) as usize).min(BINS - 1)] += 1;
     }
     let total = scores.len() as f64;
-    let sum_all: f64 = hist.iter().enumerate().map(|(i, &c)| i as f64 * c as f64).sum();
+    let sum_all: f64 = hist
+        .iter()
+        .enumerate()
+        .map(|(i, &c)| i as f64 * c as f64)
+        .sum();
     let (mut w0, mut sum0) = (0.0, 0.0);
     let (mut best_k, mut best_var) = (0, -1.0);
     for (k, &c) in hist.iter().enumerate().take(BINS - 1) {
@@ -566,7 +573,10 @@ pub fn sides_from_candidates(
     candidates: &[crate::linkage::Candidate],
     records: [usize; 2],
 ) -> [SideScores; 2] {
-    let mut tops = [vec![TopTwo::NONE; records[0]], vec![TopTwo::NONE; records[1]]];
+    let mut tops = [
+        vec![TopTwo::NONE; records[0]],
+        vec![TopTwo::NONE; records[1]],
+    ];
     for c in candidates {
         tops[0][c.a as usize].push(c.score);
         tops[1][c.b as usize].push(c.score);

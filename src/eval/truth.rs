@@ -435,11 +435,13 @@ mod tests {
         assert_eq!(d.layout(), Layout::Clusters);
         assert_eq!(d.parties(), &BTreeSet::from([0]));
         let pairs = ids(&r, &d.pairs(PairRule::All));
-        let want = [("0:u", "0:v"), ("0:x", "0:y"), ("0:x", "0:z"), ("0:y", "0:z")];
-        assert_eq!(
-            pairs,
-            want.map(|(a, b)| (a.to_string(), b.to_string()))
-        );
+        let want = [
+            ("0:u", "0:v"),
+            ("0:x", "0:y"),
+            ("0:x", "0:z"),
+            ("0:y", "0:z"),
+        ];
+        assert_eq!(pairs, want.map(|(a, b)| (a.to_string(), b.to_string())));
     }
 
     #[test]
@@ -458,10 +460,7 @@ mod tests {
             ("1:b", "2:c"),
             ("1:b2", "2:c"),
         ];
-        assert_eq!(
-            pairs,
-            want.map(|(a, b)| (a.to_string(), b.to_string()))
-        );
+        assert_eq!(pairs, want.map(|(a, b)| (a.to_string(), b.to_string())));
         assert_eq!(t.pairs(PairRule::All).len(), 6);
     }
 

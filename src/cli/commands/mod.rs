@@ -3,6 +3,7 @@
 pub mod bench;
 pub mod demo;
 pub mod encode;
+pub mod eval;
 pub mod inspect;
 pub mod keygen;
 pub mod match_cmd;

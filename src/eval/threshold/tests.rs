@@ -128,7 +128,11 @@ fn true_f1(sides: &[Vec<Record>], t: f64) -> f64 {
 
 /// The best F1 over every threshold: one pass over the records by descending best score.
 fn best_f1(sides: &[Vec<Record>]) -> (f64, f64) {
-    let mut records: Vec<&Record> = sides.iter().flatten().filter(|r| r.top.best.is_finite()).collect();
+    let mut records: Vec<&Record> = sides
+        .iter()
+        .flatten()
+        .filter(|r| r.top.best.is_finite())
+        .collect();
     records.sort_unstable_by(|x, y| y.top.best.total_cmp(&x.top.best));
     let matched = sides.iter().flatten().filter(|r| r.matched).count() as f64;
     let (mut tp, mut links) = (0.0, 0.0);
@@ -224,12 +228,28 @@ fn few_or_many_matches() {
         20..22,
         0.04,
     );
-    check("many matches", &Scenario { overlap: 0.9, ..BASE }, 30..32, 0.01);
+    check(
+        "many matches",
+        &Scenario {
+            overlap: 0.9,
+            ..BASE
+        },
+        30..32,
+        0.01,
+    );
 }
 
 #[test]
 fn small_and_large_other_files() {
-    check("1,000 others", &Scenario { others: 1_000, ..BASE }, 40..42, 0.01);
+    check(
+        "1,000 others",
+        &Scenario {
+            others: 1_000,
+            ..BASE
+        },
+        40..42,
+        0.01,
+    );
     check(
         "1,000,000 others, noisier matches",
         &Scenario {
@@ -271,7 +291,13 @@ fn candidates_give_the_same_sides_as_a_scan() {
 fn too_few_records_is_an_error() {
     let side = SideScores {
         population: 3,
-        scores: vec![TopTwo { best: 0.9, second: 0.5 }; 3],
+        scores: vec![
+            TopTwo {
+                best: 0.9,
+                second: 0.5
+            };
+            3
+        ],
     };
     assert!(matches!(choose(&[side], 0.0), Err(EvalError::Data(_))));
 }
@@ -315,11 +341,45 @@ fn unrelated_files_show_few_matches() {
 fn survey() {
     let scenarios = [
         ("base", BASE),
-        ("overlapping", Scenario { non_match: Logistic(0.5, 0.025), matched: Logistic(0.82, 0.04), exact: 0.05, ..BASE }),
-        ("few", Scenario { overlap: 0.05, records: 10_000, ..BASE }),
-        ("many", Scenario { overlap: 0.9, ..BASE }),
-        ("1k others", Scenario { others: 1_000, ..BASE }),
-        ("1M others", Scenario { others: 1_000_000, matched: Logistic(0.85, 0.05), ..BASE }),
+        (
+            "overlapping",
+            Scenario {
+                non_match: Logistic(0.5, 0.025),
+                matched: Logistic(0.82, 0.04),
+                exact: 0.05,
+                ..BASE
+            },
+        ),
+        (
+            "few",
+            Scenario {
+                overlap: 0.05,
+                records: 10_000,
+                ..BASE
+            },
+        ),
+        (
+            "many",
+            Scenario {
+                overlap: 0.9,
+                ..BASE
+            },
+        ),
+        (
+            "1k others",
+            Scenario {
+                others: 1_000,
+                ..BASE
+            },
+        ),
+        (
+            "1M others",
+            Scenario {
+                others: 1_000_000,
+                matched: Logistic(0.85, 0.05),
+                ..BASE
+            },
+        ),
         ("floor", Scenario { floor: 0.5, ..BASE }),
     ];
     for (name, s) in scenarios {
@@ -328,17 +388,29 @@ fn survey() {
             let sim = simulate(&s, seed);
             let sides: Vec<SideScores> = sim
                 .iter()
-                .map(|side| SideScores { population: side.len() as u64, scores: side.iter().map(|r| r.top).collect() })
+                .map(|side| SideScores {
+                    population: side.len() as u64,
+                    scores: side.iter().map(|r| r.top).collect(),
+                })
                 .collect();
             let auto = choose(&sides, s.floor).unwrap();
             let (best, best_t) = best_f1(&sim);
             let loss = best - true_f1(&sim, auto.value);
             if loss > 0.01 {
-                println!("  {name} seed {seed}: loss {loss:.4}, chosen {:.4}, best at {best_t:.4}, otsu {:.4}, rounds {}: {}", auto.value, auto.otsu, auto.rounds, auto.explanation());
+                println!(
+                    "  {name} seed {seed}: loss {loss:.4}, chosen {:.4}, best at {best_t:.4}, otsu {:.4}, rounds {}: {}",
+                    auto.value,
+                    auto.otsu,
+                    auto.rounds,
+                    auto.explanation()
+                );
             }
             losses.push(loss);
         }
         losses.sort_by(f64::total_cmp);
-        println!("{name:12} median loss {:.4}, worst {:.4}", losses[10], losses[19]);
+        println!(
+            "{name:12} median loss {:.4}, worst {:.4}",
+            losses[10], losses[19]
+        );
     }
 }

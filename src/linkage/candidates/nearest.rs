@@ -72,7 +72,11 @@ pub fn top_two(
     let queries: Vec<usize> = (0..s).map(|i| i * n / s).collect();
     queries
         .par_chunks(CHUNK_QUERIES)
-        .flat_map_iter(|chunk| scan(left, right, same, chunk, floor, similarity, kernel, progress))
+        .flat_map_iter(|chunk| {
+            scan(
+                left, right, same, chunk, floor, similarity, kernel, progress,
+            )
+        })
         .collect()
 }
 
@@ -113,20 +117,47 @@ fn scan(
                 continue;
             }
             let m = e - s;
-            kernel.and_counts(left.front(q), &right.front[s * fw..e * fw], fw, &mut front[..m]);
+            kernel.and_counts(
+                left.front(q),
+                &right.front[s * fw..e * fw],
+                fw,
+                &mut front[..m],
+            );
             if bw > 0 {
-                kernel.and_counts(left.back(q), &right.back[s * bw..e * bw], bw, &mut back[..m]);
+                kernel.and_counts(
+                    left.back(q),
+                    &right.back[s * bw..e * bw],
+                    bw,
+                    &mut back[..m],
+                );
             } else {
                 back[..m].fill(0);
             }
             let pa = left.popcounts[q];
-            for j in 0..m {
-                if same && s + j == q {
+            for (g, (fronts, backs)) in front[..m].chunks(16).zip(back[..m].chunks(16)).enumerate()
+            {
+                // Only a score above the current second best (and the floor) changes anything.
+                // The shared bits that needs grow with the partner's popcount, and partners are
+                // sorted by popcount, so the group's first partner gives a bound for all 16: a
+                // group where no count reaches it is skipped without computing a score.
+                let bar = t.second.max(floor);
+                let need = similarity.min_common(pa, right.popcounts[s + g * 16], bar, bits);
+                if !fronts
+                    .iter()
+                    .zip(backs)
+                    .fold(false, |any, (f, b)| any | (f + b >= need))
+                {
                     continue;
                 }
-                let score = similarity.score(front[j] + back[j], pa, right.popcounts[s + j], bits);
-                if score >= floor {
-                    t.push(score);
+                for (i, (f, b)) in fronts.iter().zip(backs).enumerate() {
+                    let j = g * 16 + i;
+                    if same && s + j == q {
+                        continue;
+                    }
+                    let score = similarity.score(f + b, pa, right.popcounts[s + j], bits);
+                    if score >= floor {
+                        t.push(score);
+                    }
                 }
             }
             done += m as u64;
@@ -193,15 +224,38 @@ mod tests {
     #[test]
     fn agrees_with_naive_for_every_width_and_kernel() {
         for words in [1, 3, 8, 16] {
-            let (a, b) = (filters(300, words, 1), filters(2500, words, 2));
+            let (a, b) = (filters(100, words, 1), filters(2100, words, 2));
             let (sa, sb) = (FilterSet::new(&a, words), FilterSet::new(&b, words));
             for kind in Kernel::available() {
                 let kernel = Kernel::new(kind).unwrap();
                 for floor in [0.0, 0.4] {
-                    let got = top_two(&sa, &sb, false, usize::MAX, floor, Similarity::Dice, &kernel, &|_| {});
+                    let got = top_two(
+                        &sa,
+                        &sb,
+                        false,
+                        usize::MAX,
+                        floor,
+                        Similarity::Dice,
+                        &kernel,
+                        &|_| {},
+                    );
                     let want = by_popcount_order(&sa, &naive(&a, &b, words, false, floor));
-                    assert_eq!(got, want, "words {words}, kernel {}, floor {floor}", kernel.name());
-                    let got = top_two(&sa, &sa, true, usize::MAX, floor, Similarity::Dice, &kernel, &|_| {});
+                    assert_eq!(
+                        got,
+                        want,
+                        "words {words}, kernel {}, floor {floor}",
+                        kernel.name()
+                    );
+                    let got = top_two(
+                        &sa,
+                        &sa,
+                        true,
+                        usize::MAX,
+                        floor,
+                        Similarity::Dice,
+                        &kernel,
+                        &|_| {},
+                    );
                     let want = by_popcount_order(&sa, &naive(&a, &a, words, true, floor));
                     assert_eq!(got, want, "dedup, words {words}, kernel {}", kernel.name());
                 }
@@ -214,14 +268,44 @@ mod tests {
         let (a, b) = (filters(1000, 16, 3), filters(700, 16, 4));
         let (sa, sb) = (FilterSet::new(&a, 16), FilterSet::new(&b, 16));
         let kernel = Kernel::detect();
-        let all = top_two(&sa, &sb, false, usize::MAX, 0.0, Similarity::Dice, &kernel, &|_| {});
-        let some = top_two(&sa, &sb, false, 100, 0.0, Similarity::Dice, &kernel, &|_| {});
+        let all = top_two(
+            &sa,
+            &sb,
+            false,
+            usize::MAX,
+            0.0,
+            Similarity::Dice,
+            &kernel,
+            &|_| {},
+        );
+        let some = top_two(
+            &sa,
+            &sb,
+            false,
+            100,
+            0.0,
+            Similarity::Dice,
+            &kernel,
+            &|_| {},
+        );
         assert_eq!(some.len(), 100);
         let picked: Vec<TopTwo> = (0..100).map(|i| all[i * 10]).collect();
         assert_eq!(some, picked);
-        let one_thread = rayon::ThreadPoolBuilder::new().num_threads(1).build().unwrap();
+        let one_thread = rayon::ThreadPoolBuilder::new()
+            .num_threads(1)
+            .build()
+            .unwrap();
         let again = one_thread.install(|| {
-            top_two(&sa, &sb, false, usize::MAX, 0.0, Similarity::Dice, &kernel, &|_| {})
+            top_two(
+                &sa,
+                &sb,
+                false,
+                usize::MAX,
+                0.0,
+                Similarity::Dice,
+                &kernel,
+                &|_| {},
+            )
         });
         assert_eq!(all, again);
     }
