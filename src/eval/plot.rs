@@ -197,7 +197,8 @@ fn threshold_chart<DB: DrawingBackend>(
     let grid: Vec<_> = (0..=steps)
         .map(|i| input.sweep.at(lo + (1.0 - lo) * i as f64 / steps as f64))
         .collect();
-    let series: [(&str, RGBColor, fn(&super::PairMetrics) -> f64); 3] = [
+    type Line = (&'static str, RGBColor, fn(&super::PairMetrics) -> f64);
+    let series: [Line; 3] = [
         ("precision", PRECISION_COLOR, |m| m.precision),
         ("recall", RECALL_COLOR, |m| m.recall),
         ("F1", F1_COLOR, |m| m.f1),

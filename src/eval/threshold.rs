@@ -15,24 +15,31 @@
 //! `n - 1` strangers instead of `n`). This is the target-decoy idea of proteomics (Elias & Gygi
 //! 2007) applied to linkage. So, per side (each file scanned against each other file):
 //!
-//! 1. Records whose best score clears a provisional threshold are taken as matched; their
-//!    second-best scores ("decoys") estimate the non-match distribution `U`. The provisional
-//!    threshold starts at Otsu's split of the best scores and is refined below.
-//! 2. The number of non-matched records `n_u` comes from the low end, where nearly every
-//!    record is non-matched: `n_u = #{best <= q} / U(q)` with `q` the median decoy.
-//! 3. For every threshold `t`: expected false links `FP(t) = n_u * P_U(score >= t)`, links
+//! 1. Records whose best score is above a *confident* cut are taken as matched; their
+//!    second-best scores ("decoys") estimate the non-match distribution `U`. The confident cut
+//!    starts at the median best score above Otsu's split, then moves to the lowest cut whose
+//!    estimated share of false links is at most 1%: non-matched records above it
+//!    would bring their *second* strangers' scores, biasing `U` low.
+//! 2. `U`'s far tail, beyond the 50th highest decoy, is an exponential fitted to
+//!    those top decoys (peaks over threshold), not a count of the few decoys out there.
+//! 3. The number of non-matched records `n_u` comes from the low end, where nearly every
+//!    record is non-matched: `n_u = #{best <= q} / U(q)` with `q` the 90th percentile of the
+//!    decoys.
+//! 4. For every cut `t`: expected false links `FP(t) = n_u * P_U(score >= t)`, links
 //!    `L(t) = #{best >= t}`, true links `TP(t) = L(t) - FP(t)`, matched records
-//!    `M = n - n_u`, and the estimated `F1(t) = 2 TP / (L + M)`.
-//! 4. The threshold maximising the estimated F1 (summed over sides) becomes the new
-//!    provisional threshold; steps 1-3 repeat until it no longer moves (a few rounds).
+//!    `M = n - n_u` (never fewer than any `TP(t)`), and the estimated
+//!    `F1(t) = 2 TP / (L + M)`, each summed over the sides.
+//! 5. The cut of maximum estimated F1 is the threshold. Steps 1-4 repeat until the confident
+//!    cut stops moving (a few rounds).
 //!
 //! The chosen value lies midway between the best scores on either side of the maximum, so the
 //! same links result whether the sample or the whole file is matched.
 //!
 //! Maximising F1 balances false links against missed ones. The F1-optimal cut is where the
 //! estimated density of matches falls to about that of non-matches (for calibrated scores,
-//! at posterior probability F1*/2: Lipton, Elkan & Naryanaswamy 2014), which is what step 3
-//! finds without assuming any shape for either group.
+//! at posterior probability F1*/2: Lipton, Elkan & Naryanaswamy 2014), which is what step 4
+//! finds without assuming any shape for either group. User-facing description and measured
+//! quality: `docs/threshold.md`.
 //!
 //! # Limits
 //!
@@ -41,7 +48,7 @@
 //!   score too; large duplicate clusters make `U` look heavier and the threshold higher.
 //! * With almost no matches there is no match group to find; the estimate then reports a low
 //!   estimated F1 and few estimated matches, which the caller should show.
-//! * When too few records clear the provisional threshold to estimate `U`, it falls back to
+//! * When too few records clear the confident cut to estimate `U`, it falls back to
 //!   Otsu's threshold and says so ([`Method::Otsu`]).
 
 use std::path::PathBuf;
@@ -428,7 +435,8 @@ pub fn otsu(scores: &[f64]) -> f64 {
     const BINS: usize = 256;
     let lo = scores.iter().copied().fold(f64::INFINITY, f64::min);
     let hi = scores.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-    if !(hi > lo) {
+    // Also true when the scores are empty (lo = inf) or all equal.
+    if hi.partial_cmp(&lo) != Some(std::cmp::Ordering::Greater) {
         return lo;
     }
     let width = (hi - lo) / BINS as f64;
