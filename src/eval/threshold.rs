@@ -127,6 +127,9 @@ pub struct AutoThreshold {
     pub estimated_f1: f64,
     /// Records whose scores were used, over all sides.
     pub records_scored: u64,
+    /// Second-best scores the non-match distribution was estimated from (those of the records
+    /// confidently matched).
+    pub decoys: u64,
     /// Otsu's threshold of the best scores, where the refinement started.
     pub otsu: f64,
     /// Refinement rounds until the threshold stopped moving.
@@ -140,13 +143,15 @@ impl AutoThreshold {
             Method::SecondBest => format!(
                 "maximum estimated F1 ({:.3}: precision {:.3}, recall {:.3}) between the \
                  non-match mode {:.3} and the match mode {:.3}; about {:.0} records have a \
-                 match; non-match scores estimated from {} records' second-best scores",
+                 match; non-match scores estimated from the second-best scores of {} of {} \
+                 records",
                 self.estimated_f1,
                 self.estimated_precision,
                 self.estimated_recall,
                 self.non_match_mode,
                 self.match_mode,
                 self.estimated_matches,
+                self.decoys,
                 self.records_scored,
             ),
             Method::Otsu => format!(
@@ -218,6 +223,7 @@ pub fn choose(sides: &[SideScores], floor: f64) -> Result<AutoThreshold, EvalErr
             estimated_recall: e.recall,
             estimated_f1: e.f1,
             records_scored,
+            decoys: e.decoys,
             otsu,
             rounds,
         },
@@ -231,6 +237,7 @@ pub fn choose(sides: &[SideScores], floor: f64) -> Result<AutoThreshold, EvalErr
             estimated_recall: f64::NAN,
             estimated_f1: f64::NAN,
             records_scored,
+            decoys: 0,
             otsu,
             rounds: 0,
         },
@@ -268,6 +275,8 @@ struct Estimate {
     value: f64,
     /// The confident cut for the next round.
     confident: f64,
+    /// Decoys used, over the sides.
+    decoys: u64,
     f1: f64,
     precision: f64,
     recall: f64,
@@ -282,8 +291,6 @@ struct Estimate {
 fn estimate(sides: &[Side], cuts: &[f64], confident: f64) -> Option<Estimate> {
     struct Model<'a> {
         side: &'a Side,
-        /// Decoys, ascending.
-        decoys: Vec<f64>,
         /// `P(non-match best >= t)`, from the decoys.
         tail: Tail,
         /// Estimated non-matched records in the sample.
@@ -310,8 +317,7 @@ fn estimate(sides: &[Side], cuts: &[f64], confident: f64) -> Option<Estimate> {
         let non_matched = (below_q(&side.best) / share).min(n);
         models.push(Model {
             side,
-            tail: Tail::new(&decoys),
-            decoys,
+            tail: Tail::new(decoys),
             non_matched,
             scale: side.population / n,
         });
@@ -366,16 +372,25 @@ fn estimate(sides: &[Side], cuts: &[f64], confident: f64) -> Option<Estimate> {
     }
     let mut decoys: Vec<f64> = models
         .iter()
-        .flat_map(|m| m.decoys.iter().copied())
+        .flat_map(|m| m.tail.decoys.iter().copied())
         .collect();
     decoys.sort_unstable_by(f64::total_cmp);
     let (links, tp) = counts[i];
     Some(Estimate {
         value,
         confident: next,
+        decoys: decoys.len() as u64,
         f1: f1(counts[i]).min(1.0),
-        precision: if links > 0.0 { (tp / links).min(1.0) } else { 1.0 },
-        recall: if matched > 0.0 { (tp / matched).min(1.0) } else { 1.0 },
+        precision: if links > 0.0 {
+            (tp / links).min(1.0)
+        } else {
+            1.0
+        },
+        recall: if matched > 0.0 {
+            (tp / matched).min(1.0)
+        } else {
+            1.0
+        },
         matches: matched / models.len() as f64,
         non_match_mode: decoys[decoys.len() / 2],
     })
@@ -400,7 +415,8 @@ struct Tail {
 }
 
 impl Tail {
-    fn new(decoys: &[f64]) -> Tail {
+    /// The tail of `decoys`, sorted ascending.
+    fn new(decoys: Vec<f64>) -> Tail {
         let n = decoys.len();
         let k = TAIL_DECOYS.min(n / 4).max(1);
         let start = decoys[n - k];
@@ -411,7 +427,7 @@ impl Tail {
             .collect();
         let scale = top.iter().sum::<f64>() / top.len().max(1) as f64;
         Tail {
-            decoys: decoys.to_vec(),
+            decoys,
             start,
             share: k as f64 / n as f64,
             scale,
