@@ -433,9 +433,18 @@ fn blocking_keeps_the_matches_and_reports_what_it_saved() {
     let exhaustive = recall(&full);
     for method in ["keys", "lsh", "keys,lsh"] {
         let out = s.dir.path().join(format!("{method}.csv"));
+        let truth = testdata("sample/truth.csv");
         let run = match_cmd(
-            &["-t", "0.8", "--format", "json", "--blocking", method],
-            &[&a, &b],
+            &[
+                "-t",
+                "0.8",
+                "--format",
+                "json",
+                "--blocking",
+                method,
+                "--truth",
+            ],
+            &[&truth, &a, &b],
             &out,
         )
         .assert()

@@ -37,6 +37,8 @@ pub enum Command {
     Demo(DemoArgs),
     /// Generate synthetic parties' exports of the same people, with the truth.
     Synth(SynthArgs),
+    /// Measure a linkage against ground truth: precision, recall, F1, threshold sweep, charts.
+    Eval(EvalArgs),
 }
 
 /// `pprl match`.
@@ -45,9 +47,10 @@ pub struct MatchArgs {
     /// Encoding files: one (deduplicate), two (link one-to-one) or more (multi-party clusters).
     #[arg(value_name = "FILE", required = true)]
     pub files: Vec<PathBuf>,
-    /// Minimum similarity of a candidate pair, between 0 and 1.
-    #[arg(short, long, value_name = "T", value_parser = parse_unit_interval)]
-    pub threshold: f64,
+    /// Minimum similarity of a candidate pair, between 0 and 1, or `auto` to choose it from
+    /// the similarity scores alone (see docs/threshold.md).
+    #[arg(short, long, value_name = "T|auto", value_parser = parse_threshold)]
+    pub threshold: ThresholdArg,
     /// Where to write the result (CSV).
     #[arg(short, long, value_name = "FILE")]
     pub output: PathBuf,
@@ -82,6 +85,10 @@ pub struct MatchArgs {
     /// Blocking.
     #[command(flatten)]
     pub blocking: BlockingArgs,
+    /// Known true pairs (`a_id,b_id`, or clusters as `pprl eval` reads them): with blocking,
+    /// the summary gives the blocking's pair completeness.
+    #[arg(long, value_name = "FILE")]
+    pub truth: Option<PathBuf>,
 }
 
 /// Blocking options of `pprl match`.
@@ -180,6 +187,33 @@ impl From<SimilarityArg> for pprl::linkage::candidates::Similarity {
             SimilarityArg::Jaccard => Self::Jaccard,
             SimilarityArg::Hamming => Self::Hamming,
         }
+    }
+}
+
+/// `--threshold`: a number, or `auto`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum ThresholdArg {
+    /// This threshold.
+    Value(f64),
+    /// Chosen from the scores (`pprl::eval::threshold`).
+    Auto,
+}
+
+fn parse_threshold(s: &str) -> Result<ThresholdArg, String> {
+    if s == "auto" {
+        Ok(ThresholdArg::Auto)
+    } else {
+        parse_unit_interval(s)
+            .map(ThresholdArg::Value)
+            .map_err(|e| format!("{e} (or `auto`)"))
+    }
+}
+
+fn parse_positive(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(v) if v > 0.0 && v.is_finite() => Ok(v),
+        Ok(v) => Err(format!("expected a positive number, found {v}")),
+        Err(_) => Err(format!("`{s}` is not a number")),
     }
 }
 
@@ -460,6 +494,42 @@ fn parse_rate(s: &str) -> Result<(String, f64), String> {
         .split_once('=')
         .ok_or_else(|| format!("expected NAME=P, e.g. given_name.typo=0.05, found `{s}`"))?;
     Ok((name.trim().to_string(), parse_unit_interval(value.trim())?))
+}
+
+/// `pprl eval`.
+#[derive(Debug, Args)]
+pub struct EvalArgs {
+    /// The ground truth: `a_id,b_id` pairs, or clusters as `entity_id,party,record_id` (or
+    /// `entity_id,record_id` for one file).
+    #[arg(long, value_name = "FILE")]
+    pub truth: PathBuf,
+    /// The links to evaluate: a `pprl match` output (`a_id,b_id[,score]`, `cluster,id` or
+    /// `cluster,party,id`).
+    #[arg(long, value_name = "FILE")]
+    pub matches: PathBuf,
+    /// Scored candidates `a_id,b_id,score` (e.g. `pprl match --solver none` at a low
+    /// threshold): adds a threshold sweep and the best-F1 threshold.
+    #[arg(long, value_name = "FILE")]
+    pub scores: Option<PathBuf>,
+    /// Resolve the scored candidates one-to-one (greedy, as `pprl match`) before sweeping.
+    #[arg(long, requires = "scores")]
+    pub one_to_one: bool,
+    /// Also report F-beta: recall weighted B times as much as precision (2 favours recall).
+    #[arg(long, value_name = "B", value_parser = parse_positive)]
+    pub beta: Option<f64>,
+    /// Records in each encoding file, comma-separated, in `pprl match` order (the `records` of
+    /// its `--format json` summary): adds reduction ratio and pair completeness.
+    #[arg(long, value_name = "N,N,...", value_delimiter = ',', num_args = 1)]
+    pub records: Option<Vec<u64>>,
+    /// The threshold the matches were made with: marked on the charts and shown in the sweep.
+    #[arg(long, value_name = "T", value_parser = parse_unit_interval)]
+    pub threshold: Option<f64>,
+    /// Write charts into this directory as SVG and PNG (needs --scores).
+    #[arg(long, value_name = "DIR", requires = "scores")]
+    pub plot: Option<PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
 }
 
 /// Output format of reporting commands.

@@ -43,6 +43,7 @@ pub fn main() -> ExitCode {
         Command::Bench(args::BenchCommand::Scale(a)) => commands::bench::scale(&a),
         Command::Demo(a) => commands::demo::run(&a),
         Command::Synth(a) => commands::synth::run(&a),
+        Command::Eval(a) => commands::eval::run(&a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -458,5 +458,8 @@ pub(crate) fn top_k(candidates: Vec<Candidate>, k: usize, symmetric: bool) -> Ve
         .collect()
 }
 
+mod nearest;
+pub use self::nearest::{TopTwo, top_two};
+
 #[cfg(test)]
 mod tests;

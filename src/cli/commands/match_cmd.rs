@@ -1,11 +1,12 @@
 //! `pprl match A.clk [B.clk ...] --threshold T -o matches.csv`.
 
 use anyhow::{Result, bail};
+use pprl::eval::threshold::{self, AutoOptions};
 use pprl::filter::kernel::{Kernel, KernelKind};
 use pprl::linkage::job::{self, MatchOptions, MatchResult};
 
 use super::thousands;
-use crate::cli::args::{Format, MatchArgs};
+use crate::cli::args::{Format, MatchArgs, ThresholdArg};
 use crate::cli::progress::count_bar;
 
 /// The kernel named on the command line, if this CPU can run it.
@@ -25,7 +26,10 @@ pub fn kernel_by_name(name: &str) -> Result<Kernel> {
 pub fn run(args: &MatchArgs) -> Result<()> {
     let kernel = args.kernel.as_deref().map(kernel_by_name).transpose()?;
     let opts = MatchOptions {
-        threshold: args.threshold,
+        threshold: match args.threshold {
+            ThresholdArg::Value(t) => t,
+            ThresholdArg::Auto => 0.0,
+        },
         similarity: args.similarity.into(),
         solver: args.solver.into(),
         top_k: args.top_k.map(|k| k as usize),
@@ -33,14 +37,31 @@ pub fn run(args: &MatchArgs) -> Result<()> {
         scores: !args.no_scores,
         kernel,
         blocking: args.blocking.request(),
-        truth: None,
+        truth: args
+            .truth
+            .as_deref()
+            .map(|t| pprl::eval::truth::read_id_pairs(t, args.files.len()))
+            .transpose()?,
     };
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(args.threads.map(usize::from).unwrap_or(0))
         .build()?;
     let bar = count_bar(args.quiet || args.format == Format::Json, "comparisons");
-    let report = pool.install(|| job::match_files(&args.files, &opts, &|n| bar.inc(n)))?;
+    let progress = |n| bar.inc(n);
+    let (report, auto) = match args.threshold {
+        ThresholdArg::Value(_) => (
+            pool.install(|| job::match_files(&args.files, &opts, &progress))?,
+            None,
+        ),
+        ThresholdArg::Auto => {
+            let auto = pool.install(|| {
+                threshold::auto_match(&args.files, &opts, &AutoOptions::default(), &progress)
+            })?;
+            (auto.report, Some((auto.threshold, auto.choose_time)))
+        }
+    };
     bar.finish_and_clear();
+    let chosen = auto.as_ref().map_or(opts.threshold, |a| a.0.value);
     for w in &report.warnings {
         eprintln!("warning: {w}");
     }
@@ -58,7 +79,13 @@ pub fn run(args: &MatchArgs) -> Result<()> {
             let out = serde_json::json!({
                 "files": report.files.iter().map(|p| p.display().to_string()).collect::<Vec<_>>(),
                 "records": report.ids.iter().map(Vec::len).collect::<Vec<_>>(),
-                "threshold": args.threshold,
+                "threshold": chosen,
+                "threshold_auto": auto.as_ref().map(|(a, secs)| {
+                    let mut v = serde_json::to_value(a).unwrap_or_default();
+                    v["explanation"] = a.explanation().into();
+                    v["choose_s"] = secs.as_secs_f64().into();
+                    v
+                }),
                 "similarity": opts.similarity.as_str(),
                 "solver": opts.solver.as_str(),
                 "pairs": report.stats.pairs,
@@ -77,6 +104,15 @@ pub fn run(args: &MatchArgs) -> Result<()> {
             println!("{out:#}");
         }
         Format::Text if !args.quiet => {
+            if let Some((a, secs)) = &auto {
+                println!(
+                    "threshold {:.4}, chosen automatically ({}) in {:.2} s: {}",
+                    a.value,
+                    a.method.as_str(),
+                    secs.as_secs_f64(),
+                    a.explanation()
+                );
+            }
             println!(
                 "{} comparisons ({} pairs before the length filter), {} candidates, {} {kind} \
                  -> {} in {:.2} s ({:.0} M comparisons/s, kernel {}, {} threads)",
@@ -104,11 +140,15 @@ pub fn run(args: &MatchArgs) -> Result<()> {
                 )
                 .collect();
             println!(
-                "blocking ({}): {} blocks, {} distinct pairs in blocks, reduction ratio {:.6}",
+                "blocking ({}): {} blocks, {} distinct pairs in blocks, reduction ratio {:.6}{}",
                 how.join(" + "),
                 thousands(b.functions.iter().map(|f| f.blocks).sum()),
                 thousands(b.blocked_pairs),
                 b.reduction_ratio,
+                b.pair_completeness.map_or(String::new(), |pc| format!(
+                    ", pair completeness {pc:.4} of {} true pairs",
+                    thousands(b.true_pairs.unwrap_or(0))
+                )),
             );
         }
     }

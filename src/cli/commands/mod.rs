@@ -3,6 +3,7 @@
 pub mod bench;
 pub mod demo;
 pub mod encode;
+pub mod eval;
 pub mod experiment;
 pub mod inspect;
 pub mod keygen;

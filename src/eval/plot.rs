@@ -1,0 +1,428 @@
+//! Charts of an evaluation, as SVG and PNG (`pprl eval --plot DIR`).
+//!
+//! * `threshold.{svg,png}`: precision, recall and F1 against the threshold.
+//! * `pr_curve.{svg,png}`: the precision-recall curve.
+//! * `scores.{svg,png}`: histogram of the scores of true and false pairs, counts on a log
+//!   scale (the matches are usually a few thousand pairs next to millions of non-matches).
+//!
+//! Each chart marks the given thresholds (e.g. the best-F1 threshold and the one in use).
+//!
+//! SVG text is left to the viewer's fonts. PNG text is drawn with a subset of DejaVu Sans
+//! compiled into the binary (`assets/fonts/`), so charts render the same on a machine without
+//! any fonts, and the bytes are the same on every run: the pixel buffer is drawn by `plotters`
+//! and encoded by `png` with fixed settings.
+
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+use plotters::coord::Shift;
+use plotters::prelude::*;
+
+use super::EvalError;
+use super::metrics::Sweep;
+use crate::io::AtomicFile;
+
+/// Chart size in pixels.
+const SIZE: (u32, u32) = (800, 500);
+/// The font family name charts use (registered with the shipped font for PNG).
+const FAMILY: &str = "sans-serif";
+const FONT: &[u8] = include_bytes!("../../assets/fonts/DejaVuSans-subset.ttf");
+/// Most points drawn per line; longer sweeps are thinned evenly.
+const MAX_POINTS: usize = 1000;
+/// Histogram bin width.
+const BIN: f64 = 0.01;
+
+/// A threshold to mark on the charts.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Mark {
+    /// What it is, e.g. `best F1`.
+    pub label: String,
+    /// The threshold.
+    pub threshold: f64,
+}
+
+/// What the charts show.
+#[derive(Debug, Clone, Copy)]
+pub struct ChartInput<'a> {
+    /// The threshold sweep.
+    pub sweep: &'a Sweep,
+    /// Every scored pair's score and whether it is true.
+    pub labelled: &'a [(f64, bool)],
+    /// Thresholds to mark.
+    pub marks: &'a [Mark],
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Chart {
+    Threshold,
+    PrCurve,
+    Scores,
+}
+
+impl Chart {
+    const ALL: [Chart; 3] = [Chart::Threshold, Chart::PrCurve, Chart::Scores];
+
+    fn name(self) -> &'static str {
+        match self {
+            Chart::Threshold => "threshold",
+            Chart::PrCurve => "pr_curve",
+            Chart::Scores => "scores",
+        }
+    }
+}
+
+/// Writes the three charts into `dir` (created if missing) as SVG and PNG, atomically, and
+/// returns the paths written.
+pub fn write_charts(dir: &Path, input: &ChartInput<'_>) -> Result<Vec<PathBuf>, EvalError> {
+    let out_err = |path: &Path, reason: String| EvalError::Output {
+        path: path.display().to_string(),
+        reason,
+    };
+    std::fs::create_dir_all(dir).map_err(|e| out_err(dir, e.to_string()))?;
+    register_font().map_err(|r| out_err(dir, r))?;
+    let mut written = Vec::new();
+    for chart in Chart::ALL {
+        for (ext, bytes) in [
+            ("svg", svg(chart, input).map(String::into_bytes)),
+            ("png", png(chart, input)),
+        ] {
+            let path = dir.join(format!("{}.{ext}", chart.name()));
+            let bytes = bytes.map_err(|r| out_err(&path, r))?;
+            write_atomic(&path, &bytes).map_err(|e| out_err(&path, e.to_string()))?;
+            written.push(path);
+        }
+    }
+    Ok(written)
+}
+
+fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let mut file = AtomicFile::create(path)?;
+    file.write_all(bytes)?;
+    file.flush()?;
+    file.commit()
+}
+
+fn register_font() -> Result<(), String> {
+    static REGISTERED: OnceLock<bool> = OnceLock::new();
+    let ok = *REGISTERED
+        .get_or_init(|| plotters::style::register_font(FAMILY, FontStyle::Normal, FONT).is_ok());
+    if ok {
+        Ok(())
+    } else {
+        Err("the built-in chart font could not be loaded".into())
+    }
+}
+
+fn svg(chart: Chart, input: &ChartInput<'_>) -> Result<String, String> {
+    let mut text = String::new();
+    {
+        let root = SVGBackend::with_string(&mut text, SIZE).into_drawing_area();
+        draw(chart, &root, input).map_err(|e| e.to_string())?;
+        root.present().map_err(|e| e.to_string())?;
+    }
+    Ok(text)
+}
+
+fn png(chart: Chart, input: &ChartInput<'_>) -> Result<Vec<u8>, String> {
+    let (w, h) = SIZE;
+    let mut pixels = vec![0u8; w as usize * h as usize * 3];
+    {
+        let root = BitMapBackend::with_buffer(&mut pixels, SIZE).into_drawing_area();
+        draw(chart, &root, input).map_err(|e| e.to_string())?;
+        root.present().map_err(|e| e.to_string())?;
+    }
+    let mut out = Vec::new();
+    let mut encoder = png::Encoder::new(&mut out, w, h);
+    encoder.set_color(png::ColorType::Rgb);
+    encoder.set_depth(png::BitDepth::Eight);
+    encoder.set_compression(png::Compression::Balanced);
+    let mut writer = encoder.write_header().map_err(|e| e.to_string())?;
+    writer
+        .write_image_data(&pixels)
+        .map_err(|e| e.to_string())?;
+    writer.finish().map_err(|e| e.to_string())?;
+    Ok(out)
+}
+
+type DrawResult<DB> = Result<(), DrawingAreaErrorKind<<DB as DrawingBackend>::ErrorType>>;
+
+fn draw<DB: DrawingBackend>(
+    chart: Chart,
+    root: &DrawingArea<DB, Shift>,
+    input: &ChartInput<'_>,
+) -> DrawResult<DB> {
+    root.fill(&WHITE)?;
+    match chart {
+        Chart::Threshold => threshold_chart(root, input),
+        Chart::PrCurve => pr_chart(root, input),
+        Chart::Scores => score_chart(root, input),
+    }
+}
+
+/// The lowest threshold shown: the lowest score, rounded down to a multiple of 0.05.
+fn low_end(input: &ChartInput<'_>) -> f64 {
+    let lowest = input.labelled.iter().map(|s| s.0).fold(1.0f64, f64::min);
+    ((lowest / 0.05).floor() * 0.05).clamp(0.0, 0.95)
+}
+
+fn font(size: u32) -> FontDesc<'static> {
+    (FAMILY, size).into_font()
+}
+
+const MARK_COLOR: RGBColor = RGBColor(90, 90, 90);
+const PRECISION_COLOR: RGBColor = RGBColor(31, 119, 180);
+const RECALL_COLOR: RGBColor = RGBColor(214, 39, 40);
+const F1_COLOR: RGBColor = RGBColor(44, 160, 44);
+
+fn threshold_chart<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    input: &ChartInput<'_>,
+) -> DrawResult<DB> {
+    let lo = low_end(input);
+    let mut chart = ChartBuilder::on(root)
+        .caption("Precision and recall by threshold", font(22))
+        .margin(12)
+        .x_label_area_size(40)
+        .y_label_area_size(50)
+        .build_cartesian_2d(lo..1.0, 0.0..1.05)?;
+    chart
+        .configure_mesh()
+        .x_desc("threshold (links: score >= threshold)")
+        .y_desc("share")
+        .label_style(font(13))
+        .axis_desc_style(font(15))
+        .draw()?;
+    let steps = MAX_POINTS;
+    let grid: Vec<_> = (0..=steps)
+        .map(|i| input.sweep.at(lo + (1.0 - lo) * i as f64 / steps as f64))
+        .collect();
+    type Line = (&'static str, RGBColor, fn(&super::PairMetrics) -> f64);
+    let series: [Line; 3] = [
+        ("precision", PRECISION_COLOR, |m| m.precision),
+        ("recall", RECALL_COLOR, |m| m.recall),
+        ("F1", F1_COLOR, |m| m.f1),
+    ];
+    for (name, color, value) in series {
+        chart
+            .draw_series(LineSeries::new(
+                grid.iter().map(|p| (p.threshold, value(&p.metrics))),
+                color.stroke_width(2),
+            ))?
+            .label(name)
+            .legend(move |(x, y)| {
+                PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2))
+            });
+    }
+    for (i, mark) in input.marks.iter().enumerate() {
+        if !(lo..=1.0).contains(&mark.threshold) {
+            continue;
+        }
+        chart.draw_series(LineSeries::new(
+            [(mark.threshold, 0.0), (mark.threshold, 1.05)],
+            MARK_COLOR.stroke_width(1),
+        ))?;
+        chart.draw_series(std::iter::once(Text::new(
+            format!("{} {:.3}", mark.label, mark.threshold),
+            (mark.threshold, 0.08 + 0.06 * i as f64),
+            font(13).color(&MARK_COLOR),
+        )))?;
+    }
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::LowerLeft)
+        .label_font(font(13))
+        .background_style(WHITE.mix(0.9))
+        .border_style(BLACK)
+        .draw()?;
+    Ok(())
+}
+
+fn pr_chart<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    input: &ChartInput<'_>,
+) -> DrawResult<DB> {
+    let mut chart = ChartBuilder::on(root)
+        .caption("Precision-recall curve", font(22))
+        .margin(12)
+        .x_label_area_size(40)
+        .y_label_area_size(50)
+        .build_cartesian_2d(0.0..1.0, 0.0..1.05)?;
+    chart
+        .configure_mesh()
+        .x_desc("recall")
+        .y_desc("precision")
+        .label_style(font(13))
+        .axis_desc_style(font(15))
+        .draw()?;
+    let points = input.sweep.points();
+    let stride = points.len().div_ceil(MAX_POINTS).max(1);
+    let mut curve: Vec<(f64, f64)> = points
+        .iter()
+        .step_by(stride)
+        .map(|p| (p.metrics.recall, p.metrics.precision))
+        .collect();
+    if let Some(last) = points.last() {
+        curve.push((last.metrics.recall, last.metrics.precision));
+    }
+    chart.draw_series(LineSeries::new(curve, PRECISION_COLOR.stroke_width(2)))?;
+    for mark in input.marks {
+        let p = input.sweep.at(mark.threshold).metrics;
+        chart.draw_series(std::iter::once(Circle::new(
+            (p.recall, p.precision),
+            5,
+            MARK_COLOR.filled(),
+        )))?;
+        chart.draw_series(std::iter::once(Text::new(
+            format!("{} {:.3}", mark.label, mark.threshold),
+            (p.recall.min(0.75), (p.precision - 0.06).max(0.02)),
+            font(13).color(&MARK_COLOR),
+        )))?;
+    }
+    Ok(())
+}
+
+fn score_chart<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    input: &ChartInput<'_>,
+) -> DrawResult<DB> {
+    let lo = low_end(input);
+    let bins = ((1.0 - lo) / BIN).round() as usize + 1;
+    let mut counts = vec![[0u64; 2]; bins];
+    for &(score, true_pair) in input.labelled {
+        let bin = (((score - lo) / BIN).floor().max(0.0) as usize).min(bins - 1);
+        counts[bin][usize::from(true_pair)] += 1;
+    }
+    let top = counts.iter().flatten().copied().max().unwrap_or(1).max(1) as f64;
+    let mut chart = ChartBuilder::on(root)
+        .caption("Scores of true and false pairs", font(22))
+        .margin(12)
+        .x_label_area_size(40)
+        .y_label_area_size(60)
+        .build_cartesian_2d(lo..1.0 + BIN, (0.5..top * 2.0).log_scale())?;
+    chart
+        .configure_mesh()
+        .x_desc("similarity score")
+        .y_desc("pairs (log scale)")
+        .label_style(font(13))
+        .axis_desc_style(font(15))
+        .draw()?;
+    let groups = [
+        ("false pairs", RECALL_COLOR, 0usize),
+        ("true pairs", PRECISION_COLOR, 1usize),
+    ];
+    for (name, color, k) in groups {
+        let bars = counts
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| c[k] > 0)
+            .map(|(i, c)| {
+                let x0 = lo + i as f64 * BIN;
+                Rectangle::new(
+                    [(x0, 0.5), (x0 + BIN, c[k] as f64)],
+                    color.mix(0.45).filled(),
+                )
+            });
+        chart.draw_series(bars)?.label(name).legend(move |(x, y)| {
+            Rectangle::new([(x, y - 5), (x + 15, y + 5)], color.mix(0.45).filled())
+        });
+    }
+    for (i, mark) in input.marks.iter().enumerate() {
+        if !(lo..=1.0).contains(&mark.threshold) {
+            continue;
+        }
+        chart.draw_series(LineSeries::new(
+            [(mark.threshold, 0.5), (mark.threshold, top * 2.0)],
+            MARK_COLOR.stroke_width(1),
+        ))?;
+        chart.draw_series(std::iter::once(Text::new(
+            format!("{} {:.3}", mark.label, mark.threshold),
+            (mark.threshold, top * 0.6f64.powi(i as i32 + 1)),
+            font(13).color(&MARK_COLOR),
+        )))?;
+    }
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::UpperLeft)
+        .label_font(font(13))
+        .background_style(WHITE.mix(0.9))
+        .border_style(BLACK)
+        .draw()?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn input_data() -> (Sweep, Vec<(f64, bool)>) {
+        let labelled: Vec<(f64, bool)> = (0..400)
+            .map(|i| {
+                let t = i % 4 == 0;
+                let s = if t {
+                    0.8 + (i % 17) as f64 / 100.0
+                } else {
+                    0.5 + (i % 23) as f64 / 100.0
+                };
+                (s, t)
+            })
+            .collect();
+        (Sweep::new(labelled.iter().copied(), 110), labelled)
+    }
+
+    #[test]
+    fn charts_are_valid_and_deterministic() {
+        let (sweep, labelled) = input_data();
+        let marks = [Mark {
+            label: "best F1".into(),
+            threshold: sweep.best(1.0).unwrap().threshold,
+        }];
+        let input = ChartInput {
+            sweep: &sweep,
+            labelled: &labelled,
+            marks: &marks,
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let written = write_charts(dir.path(), &input).unwrap();
+        assert_eq!(written.len(), 6);
+        for path in &written {
+            let bytes = std::fs::read(path).unwrap();
+            if path.extension().unwrap() == "png" {
+                assert_eq!(&bytes[..8], b"\x89PNG\r\n\x1a\n", "{}", path.display());
+                let decoder = png::Decoder::new(std::io::Cursor::new(&bytes));
+                let reader = decoder.read_info().unwrap();
+                assert_eq!((reader.info().width, reader.info().height), SIZE);
+            } else {
+                let text = String::from_utf8(bytes).unwrap();
+                assert!(text.starts_with("<svg"), "{}", path.display());
+                assert!(text.trim_end().ends_with("</svg>"));
+                assert!(text.contains("<text") && text.contains("best F1"));
+                assert!(text.contains("<polyline") || text.contains("<rect"));
+            }
+        }
+        let again = tempfile::tempdir().unwrap();
+        write_charts(again.path(), &input).unwrap();
+        for path in &written {
+            let other = again.path().join(path.file_name().unwrap());
+            assert_eq!(std::fs::read(path).unwrap(), std::fs::read(other).unwrap());
+        }
+    }
+
+    #[test]
+    fn png_text_is_drawn_with_the_shipped_font() {
+        // The same chart with and without labels differs: the font really draws glyphs.
+        let (sweep, labelled) = input_data();
+        let with = ChartInput {
+            sweep: &sweep,
+            labelled: &labelled,
+            marks: &[Mark {
+                label: "chosen".into(),
+                threshold: 0.75,
+            }],
+        };
+        register_font().unwrap();
+        let a = png(Chart::Scores, &with).unwrap();
+        let b = png(Chart::Scores, &ChartInput { marks: &[], ..with }).unwrap();
+        assert_ne!(a, b);
+    }
+}
