@@ -29,6 +29,8 @@
 //!   length-filtered, runtime-dispatched popcount kernels), one-to-one solvers, deduplication
 //!   and multi-party clustering.
 //! * [`eval`]: linkage quality against ground truth.
+//! * [`compat`]: interoperability with clkhash and anonlink: bit-identical CLKs from clkhash
+//!   schemas, clkhash JSON and anonlink binary files in and out.
 //!
 //! ## Example
 //!
@@ -57,6 +59,7 @@
 #![deny(missing_docs)]
 #![warn(unsafe_code)]
 
+pub mod compat;
 pub mod encode;
 pub mod eval;
 pub mod filter;
