@@ -135,9 +135,7 @@ impl Encoder {
             l: schema.l,
             xor_folds: schema.xor_folds,
             hash_bits,
-            schema_fingerprint: SchemaFingerprint(
-                <sha2::Sha256 as sha2::Digest>::digest(&schema_json).into(),
-            ),
+            schema_fingerprint: schema.fingerprint(),
             key_fingerprint: secret.fingerprint(),
             schema_json,
         })

@@ -319,6 +319,13 @@ impl Schema {
         serde_json::to_vec(&tagged).unwrap_or_default()
     }
 
+    /// SHA-256 of [`Schema::canonical_json`]: equal for two schemas that give the same bits
+    /// from the same secret, whatever their identifiers.
+    pub fn fingerprint(&self) -> crate::schema::SchemaFingerprint {
+        use sha2::Digest as _;
+        crate::schema::SchemaFingerprint(sha2::Sha256::digest(self.canonical_json()).into())
+    }
+
     /// Bits of the filter before folding: `l * 2^xor_folds`.
     pub fn hash_bits(&self) -> u64 {
         u64::from(self.l) << self.xor_folds
