@@ -22,8 +22,8 @@ use std::time::{Duration, Instant};
 use super::candidates::{self, CandidateOptions, CandidateStats, FilterSet, Similarity};
 use super::solve::{self, Solver};
 use super::{Candidate, PartyCandidate, RecordRef};
-use crate::filter::kernel::Kernel;
 use crate::compat::{FileKind, ReadError, UNKNOWN_FINGERPRINT, read_encoding_file};
+use crate::filter::kernel::Kernel;
 use crate::io::{AtomicFile, ClkData, ClkError};
 
 /// A matching problem that stops the job.

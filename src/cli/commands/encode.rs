@@ -39,11 +39,19 @@ pub fn run(args: &EncodeArgs) -> Result<()> {
             schema.warnings().iter().for_each(|w| warn(w));
             let encoder = pprl::encode::Encoder::new(schema, &secret)?;
             let job = JobEncoder::Pprl(schema, &encoder);
-            compat::encode_csv(job, format.unwrap_or(OutputFormat::Clk), &opts, &mut progress)
+            compat::encode_csv(
+                job,
+                format.unwrap_or(OutputFormat::Clk),
+                &opts,
+                &mut progress,
+            )
         }
         AnySchema::Clkhash(schema) => {
             let secret = load_clkhash_secret(&args.secret)?;
-            schema.warnings.iter().for_each(|w| warn(&format!("(clkhash schema): {w}")));
+            schema
+                .warnings
+                .iter()
+                .for_each(|w| warn(&format!("(clkhash schema): {w}")));
             let encoder = compat::clkhash::Encoder::new(schema, &secret)
                 .with_context(|| format!("invalid schema {}", args.schema.display()))?;
             let job = JobEncoder::Clkhash(&encoder);

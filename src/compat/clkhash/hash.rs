@@ -28,11 +28,12 @@
 //! only about `l^2` patterns, which published attacks enumerate (Kroll & Steinmetzer 2015): it
 //! exists here only to reproduce existing clkhash encodings.
 
+use super::blake2b::{IV, Job, block_words, compress};
 use hmac::digest::KeyInit;
 use hmac::{Hmac, Mac};
 use md5::Md5;
 use sha1::Sha1;
-use zeroize::{Zeroize, Zeroizing};
+use zeroize::Zeroizing;
 
 /// Sets bit `pos`.
 #[inline]
@@ -50,85 +51,22 @@ pub(crate) enum TokenHasher {
 }
 
 impl TokenHasher {
-    /// Sets the `k` bits of `token` in a filter of `bits` bits.
+    /// Sets the `k` bits of `token` in a filter of `bits` bits, or (blakeHash) queues the
+    /// digests that will, for [`run_jobs`].
     #[inline]
-    pub(crate) fn insert(&self, token: &[u8], k: u32, bits: u64, words: &mut [u64]) {
+    pub(crate) fn insert(
+        &self,
+        token: &[u8],
+        k: u32,
+        bits: u64,
+        jobs: &mut Vec<Job>,
+        words: &mut [u64],
+    ) {
         match self {
-            TokenHasher::Blake(b) => b.insert(token, k, bits, words),
+            TokenHasher::Blake(b) => b.queue(token, k, bits, jobs, words),
             TokenHasher::Double(d) => d.insert(token, k, bits, words),
         }
     }
-}
-
-const IV: [u64; 8] = [
-    0x6a09e667f3bcc908,
-    0xbb67ae8584caa73b,
-    0x3c6ef372fe94f82b,
-    0xa54ff53a5f1d36f1,
-    0x510e527fade682d1,
-    0x9b05688c2b3e6c1f,
-    0x1f83d9abfb41bd6b,
-    0x5be0cd19137e2179,
-];
-
-const SIGMA: [[usize; 16]; 12] = [
-    [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15],
-    [14, 10, 4, 8, 9, 15, 13, 6, 1, 12, 0, 2, 11, 7, 5, 3],
-    [11, 8, 12, 0, 5, 2, 15, 13, 10, 14, 3, 6, 7, 1, 9, 4],
-    [7, 9, 3, 1, 13, 12, 11, 14, 2, 6, 5, 10, 4, 0, 15, 8],
-    [9, 0, 5, 7, 2, 4, 10, 15, 14, 1, 11, 12, 6, 8, 3, 13],
-    [2, 12, 6, 10, 0, 11, 8, 3, 4, 13, 7, 5, 15, 14, 1, 9],
-    [12, 5, 1, 15, 14, 13, 4, 10, 0, 7, 6, 3, 9, 2, 8, 11],
-    [13, 11, 7, 14, 12, 1, 3, 9, 5, 0, 15, 4, 8, 6, 2, 10],
-    [6, 15, 14, 9, 11, 3, 0, 8, 12, 2, 13, 7, 1, 4, 10, 5],
-    [10, 2, 8, 4, 7, 6, 1, 5, 15, 11, 9, 14, 3, 12, 13, 0],
-    [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15],
-    [14, 10, 4, 8, 9, 15, 13, 6, 1, 12, 0, 2, 11, 7, 5, 3],
-];
-
-#[inline(always)]
-fn g(v: &mut [u64; 16], a: usize, b: usize, c: usize, d: usize, x: u64, y: u64) {
-    v[a] = v[a].wrapping_add(v[b]).wrapping_add(x);
-    v[d] = (v[d] ^ v[a]).rotate_right(32);
-    v[c] = v[c].wrapping_add(v[d]);
-    v[b] = (v[b] ^ v[c]).rotate_right(24);
-    v[a] = v[a].wrapping_add(v[b]).wrapping_add(y);
-    v[d] = (v[d] ^ v[a]).rotate_right(16);
-    v[c] = v[c].wrapping_add(v[d]);
-    v[b] = (v[b] ^ v[c]).rotate_right(63);
-}
-
-/// The BLAKE2b compression function F (RFC 7693, section 3.2).
-fn compress(h: &mut [u64; 8], m: &[u64; 16], t: u64, last: bool) {
-    let mut v = [0u64; 16];
-    v[..8].copy_from_slice(h);
-    v[8..].copy_from_slice(&IV);
-    v[12] ^= t;
-    if last {
-        v[14] = !v[14];
-    }
-    for s in &SIGMA {
-        g(&mut v, 0, 4, 8, 12, m[s[0]], m[s[1]]);
-        g(&mut v, 1, 5, 9, 13, m[s[2]], m[s[3]]);
-        g(&mut v, 2, 6, 10, 14, m[s[4]], m[s[5]]);
-        g(&mut v, 3, 7, 11, 15, m[s[6]], m[s[7]]);
-        g(&mut v, 0, 5, 10, 15, m[s[8]], m[s[9]]);
-        g(&mut v, 1, 6, 11, 12, m[s[10]], m[s[11]]);
-        g(&mut v, 2, 7, 8, 13, m[s[12]], m[s[13]]);
-        g(&mut v, 3, 4, 9, 14, m[s[14]], m[s[15]]);
-    }
-    for i in 0..8 {
-        h[i] ^= v[i] ^ v[i + 8];
-    }
-    v.zeroize();
-}
-
-/// A 128-byte block as 16 little-endian words, zero-padded.
-#[inline]
-fn block_words(bytes: &[u8]) -> [u64; 16] {
-    let mut block = [0u8; 128];
-    block[..bytes.len()].copy_from_slice(bytes);
-    std::array::from_fn(|i| u64::from_le_bytes(block[i * 8..i * 8 + 8].try_into().expect("8")))
 }
 
 /// clkhash's salt for digest number `j`: `str(j).encode()`, zero-padded to 16 bytes.
@@ -177,15 +115,33 @@ impl Blake {
         }
     }
 
-    /// The 64-byte digest number `j` of `token`, as 8 little-endian words.
-    fn digest(&self, token: &[u8], j: u32) -> [u64; 8] {
-        match self.keyed.get(j as usize) {
-            Some(state) if !token.is_empty() && token.len() <= 128 => {
-                let mut h = *state;
-                compress(&mut h, &block_words(token), 128 + token.len() as u64, true);
-                h
+    /// Queues the digests that set `token`'s `k` bits as jobs (`tag`: bits to take from the
+    /// digest); a token the fast path cannot take sets its bits at once.
+    pub(crate) fn queue(
+        &self,
+        token: &[u8],
+        k: u32,
+        bits: u64,
+        jobs: &mut Vec<Job>,
+        words: &mut [u64],
+    ) {
+        let fast = !token.is_empty() && token.len() <= 128;
+        let m = if fast { block_words(token) } else { [0; 16] };
+        let mut left = k;
+        let mut j = 0u32;
+        while left > 0 {
+            let take = left.min(32);
+            match self.keyed.get(j as usize) {
+                Some(state) if fast => jobs.push(Job {
+                    h: *state,
+                    m,
+                    t: 128 + token.len() as u64,
+                    tag: take,
+                }),
+                _ => set_bits(&self.digest_general(token, j), take, bits, words),
             }
-            _ => self.digest_general(token, j),
+            left -= take;
+            j += 1;
         }
     }
 
@@ -199,19 +155,24 @@ impl Blake {
         let b = hash.as_bytes();
         std::array::from_fn(|i| u64::from_le_bytes(b[i * 8..i * 8 + 8].try_into().expect("8")))
     }
+}
 
-    fn insert(&self, token: &[u8], k: u32, bits: u64, words: &mut [u64]) {
-        let mut left = k;
-        let mut j = 0;
-        while left > 0 {
-            let d = self.digest(token, j);
-            for s in 0..left.min(32) {
-                let short = (d[(s / 4) as usize] >> (16 * (s % 4))) & 0xffff;
-                set_bit(words, short % bits);
-            }
-            left = left.saturating_sub(32);
-            j += 1;
-        }
+/// Sets the bits of the first `take` 16-bit values of a digest (little-endian, as
+/// `struct.unpack('32H')` reads them on x86-64), each modulo `bits` (a power of two).
+#[inline]
+pub(crate) fn set_bits(digest: &[u64; 8], take: u32, bits: u64, words: &mut [u64]) {
+    let mask = bits - 1;
+    for s in 0..take as usize {
+        let short = (digest[s / 4] >> (16 * (s % 4))) & 0xffff;
+        set_bit(words, short & mask);
+    }
+}
+
+/// Runs queued jobs and sets their bits.
+pub(crate) fn run_jobs(jobs: &mut [Job], bits: u64, words: &mut [u64]) {
+    super::blake2b::finish_all(jobs);
+    for job in jobs.iter() {
+        set_bits(&job.h, job.tag, bits, words);
     }
 }
 
@@ -308,6 +269,15 @@ pub(crate) fn fold_xor(words: &mut [u64], bits: u64, folds: u32) {
 mod tests {
     use super::*;
 
+    /// Bits set through the job queue (fast path) for `token`.
+    fn via_jobs(b: &Blake, token: &[u8], k: u32, bits: u64) -> Vec<u64> {
+        let mut words = vec![0u64; (bits as usize).div_ceil(64)];
+        let mut jobs = Vec::new();
+        b.queue(token, k, bits, &mut jobs, &mut words);
+        run_jobs(&mut jobs, bits, &mut words);
+        words
+    }
+
     #[test]
     fn blake_fast_path_equals_general_blake2b() {
         for key_len in [1usize, 32, 40, 64] {
@@ -315,13 +285,16 @@ mod tests {
             let b = Blake::new(&key, 100);
             for len in [1usize, 2, 5, 64, 127, 128, 129, 300] {
                 let token: Vec<u8> = (0..len).map(|i| (i * 7 + key_len) as u8).collect();
-                for j in 0..5 {
-                    assert_eq!(
-                        b.digest(&token, j),
-                        b.digest_general(&token, j),
-                        "{key_len} {len} {j}"
+                let mut want = vec![0u64; 1024];
+                for j in 0..4 {
+                    set_bits(
+                        &b.digest_general(&token, j),
+                        if j == 3 { 4 } else { 32 },
+                        1 << 16,
+                        &mut want,
                     );
                 }
+                assert_eq!(via_jobs(&b, &token, 100, 1 << 16), want, "{key_len} {len}");
             }
         }
     }
@@ -329,26 +302,17 @@ mod tests {
     #[test]
     fn blake_matches_python_hashlib() {
         // hashlib.blake2b(b'ab', key=b'k', salt=b'0').hexdigest()[:16] == 'be6eb40275d870aa'
-        let d = Blake::new(b"k", 1).digest(b"ab", 0);
+        let d = Blake::new(b"k", 1).digest_general(b"ab", 0);
         assert_eq!(
             d[0].to_le_bytes(),
             [0xbe, 0x6e, 0xb4, 0x02, 0x75, 0xd8, 0x70, 0xaa]
         );
-    }
-
-    #[test]
-    fn blake_sets_k_positions_from_little_endian_shorts() {
-        let b = Blake::new(b"key", 40);
-        let d0 = b.digest(b"tok", 0);
-        let d1 = b.digest(b"tok", 1);
-        let mut words = vec![0u64; 16];
-        b.insert(b"tok", 34, 1024, &mut words);
-        let mut expected = vec![0u64; 16];
-        let shorts = |d: [u64; 8]| (0..32).map(move |s| (d[s / 4] >> (16 * (s % 4))) & 0xffff);
-        for v in shorts(d0).chain(shorts(d1).take(2)) {
-            set_bit(&mut expected, v % 1024);
-        }
-        assert_eq!(words, expected);
+        // 0xaa70 = 43632 and 0xd875 = 55413: the fourth and third shorts of word 0.
+        let words = via_jobs(&Blake::new(b"k", 1), b"ab", 4, 1 << 16);
+        let s = [0x6ebe_u64, 0x02b4, 0xd875, 0xaa70];
+        let mut want = vec![0u64; 1024];
+        s.iter().for_each(|&v| set_bit(&mut want, v));
+        assert_eq!(words, want);
     }
 
     #[test]

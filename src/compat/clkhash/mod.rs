@@ -28,6 +28,7 @@
 //!
 //! Ignored features are neither validated nor read.
 
+pub mod blake2b;
 pub mod convert;
 pub mod format;
 pub mod hash;
@@ -59,6 +60,7 @@ pub struct Scratch {
     tokens: TokenBytes,
     tokenizer: TokenScratch,
     filter: Vec<u64>,
+    jobs: Vec<blake2b::Job>,
 }
 
 #[derive(Debug)]
@@ -193,6 +195,7 @@ impl Encoder {
             tokens,
             tokenizer,
             filter,
+            jobs,
         } = scratch;
         values.resize_with(self.fields.len(), String::new);
         // Validate every feature first, as clkhash validates a row before hashing any of it:
@@ -205,6 +208,7 @@ impl Encoder {
         }
         filter.clear();
         filter.resize(self.hash_bits.div_ceil(64) as usize, 0);
+        jobs.clear();
         for (field, prepared) in self.fields.iter().zip(values.iter()) {
             tokens.clear();
             tokenize::tokenize(
@@ -218,9 +222,11 @@ impl Encoder {
             let n = tokens.len();
             for (i, token) in tokens.iter().enumerate() {
                 let k = tokenize::bits_for_token(field.strategy, n, i);
-                field.hasher.insert(token, k, self.hash_bits, filter);
+                field.hasher.insert(token, k, self.hash_bits, jobs, filter);
             }
         }
+        // blakeHash digests were queued so that independent compressions run side by side.
+        hash::run_jobs(jobs, self.hash_bits, filter);
         hash::fold_xor(filter, self.hash_bits, self.xor_folds);
         out.copy_from_slice(&filter[..out.len()]);
         Ok(())
