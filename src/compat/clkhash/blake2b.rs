@@ -53,8 +53,9 @@ pub(crate) struct Job {
     pub m: [u64; 16],
     /// Bytes hashed in all, this block included.
     pub t: u64,
-    /// What the caller needs to know about this job (clkhash: how many bits to set).
-    pub tag: u32,
+    /// What the caller needs to know about this job (clkhash: how many bits to set, and
+    /// where to keep the result).
+    pub tag: u64,
 }
 
 /// A block of up to 128 bytes as 16 little-endian words, zero-padded.
@@ -125,7 +126,8 @@ impl Kernel {
         })
     }
 
-    /// Every kernel this CPU can run (for tests and benchmarks).
+    /// Every kernel this CPU can run.
+    #[cfg(test)]
     pub(crate) fn available() -> Vec<Kernel> {
         let mut out = vec![Kernel::Portable];
         if Kernel::detect() == Kernel::Avx2 {
@@ -338,7 +340,7 @@ mod tests {
                     h: std::array::from_fn(|w| (i * 131 + w * 7919) as u64 ^ IV[w]),
                     m: std::array::from_fn(|w| (i as u64).wrapping_mul(0x9e37_79b9) ^ w as u64),
                     t: 128 + i as u64,
-                    tag: i as u32,
+                    tag: i as u64,
                 })
                 .collect();
             let mut want = jobs.clone();

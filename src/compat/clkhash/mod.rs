@@ -29,6 +29,7 @@
 //! Ignored features are neither validated nor read.
 
 pub mod blake2b;
+mod cache;
 pub mod convert;
 pub mod format;
 pub mod hash;
@@ -61,6 +62,8 @@ pub struct Scratch {
     tokenizer: TokenScratch,
     filter: Vec<u64>,
     jobs: Vec<blake2b::Job>,
+    /// Cache slots and keys of the queued jobs that fill a slot.
+    pending: Vec<(usize, cache::Key)>,
 }
 
 #[derive(Debug)]
@@ -78,6 +81,8 @@ struct FieldEncoder {
 /// A clkhash schema compiled with a secret: turns rows into clkhash CLKs.
 #[derive(Debug)]
 pub struct Encoder {
+    /// Tells this encoder's entries in the per-thread caches from another's.
+    id: u64,
     fields: Vec<FieldEncoder>,
     features: Vec<String>,
     l: u32,
@@ -127,7 +132,9 @@ impl Encoder {
             });
         }
         let schema_json = schema.canonical_json();
+        static NEXT_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
         Ok(Encoder {
+            id: NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
             fields,
             features: schema
                 .features
@@ -196,6 +203,7 @@ impl Encoder {
             tokenizer,
             filter,
             jobs,
+            pending,
         } = scratch;
         values.resize_with(self.fields.len(), String::new);
         // Validate every feature first, as clkhash validates a row before hashing any of it:
@@ -209,28 +217,64 @@ impl Encoder {
         filter.clear();
         filter.resize(self.hash_bits.div_ceil(64) as usize, 0);
         jobs.clear();
-        for (field, prepared) in self.fields.iter().zip(values.iter()) {
-            tokens.clear();
-            tokenize::tokenize(
-                &field.comparison,
-                prepared,
-                field.encoding,
-                tokenizer,
-                tokens,
-            )
-            .map_err(|e| rejection(field, e))?;
-            let n = tokens.len();
-            for (i, token) in tokens.iter().enumerate() {
-                let k = tokenize::bits_for_token(field.strategy, n, i);
-                field.hasher.insert(token, k, self.hash_bits, jobs, filter);
+        pending.clear();
+        let bits = self.hash_bits;
+        cache::with(|cache| {
+            let cached = cache.prepare(self.id, filter.len());
+            for (f, (field, prepared)) in self.fields.iter().zip(values.iter()).enumerate() {
+                tokens.clear();
+                tokenize::tokenize(
+                    &field.comparison,
+                    prepared,
+                    field.encoding,
+                    tokenizer,
+                    tokens,
+                )
+                .map_err(|e| rejection(field, e))?;
+                let n = tokens.len();
+                for (i, token) in tokens.iter().enumerate() {
+                    let k = tokenize::bits_for_token(field.strategy, n, i);
+                    if let TokenHasher::Blake(blake) = &field.hasher
+                        && cached
+                        && let Some(key) = cache::Key::new(f, k, token)
+                    {
+                        let (slot, hit) = cache.find(&key);
+                        if hit {
+                            or_into(filter, cache.mask(slot));
+                        } else {
+                            pending.push((slot, key));
+                            let note = pending.len() as u32;
+                            blake.queue(token, k, bits, note, jobs, filter);
+                        }
+                        continue;
+                    }
+                    field.hasher.insert(token, k, bits, jobs, filter);
+                }
             }
-        }
-        // blakeHash digests were queued so that independent compressions run side by side.
-        hash::run_jobs(jobs, self.hash_bits, filter);
+            // The queued blakeHash digests run side by side (see `blake2b`); then each sets
+            // its bits, through the cache when it fills a slot.
+            blake2b::finish_all(jobs);
+            for job in jobs.iter() {
+                let (note, take) = ((job.tag >> 32) as u32, job.tag as u32);
+                if note == 0 {
+                    hash::set_bits(&job.h, take, bits, filter);
+                    continue;
+                }
+                let (slot, key) = pending[note as usize - 1];
+                cache.store(slot, key, |mask| hash::set_bits(&job.h, take, bits, mask));
+                or_into(filter, cache.mask(slot));
+            }
+            Ok(())
+        })?;
         hash::fold_xor(filter, self.hash_bits, self.xor_folds);
         out.copy_from_slice(&filter[..out.len()]);
         Ok(())
     }
+}
+
+#[inline]
+fn or_into(filter: &mut [u64], mask: &[u64]) {
+    filter.iter_mut().zip(mask).for_each(|(w, m)| *w |= m);
 }
 
 fn rejection(field: &FieldEncoder, e: format::Invalid) -> Rejection {
