@@ -153,8 +153,15 @@ pub(crate) fn finish_with(kernel: Kernel, jobs: &mut [Job]) {
             // SAFETY: AVX2 is available (checked just above).
             unsafe { avx2::compress4(quad) };
         }
-        for job in quads.into_remainder() {
-            compress(&mut job.h, &job.m, job.t, true);
+        let rest = quads.into_remainder();
+        if let Some(last) = rest.last().copied() {
+            // The last one to three jobs, padded with copies: one vector pass is cheaper than
+            // even two portable compressions.
+            let mut quad = [last; 4];
+            quad[..rest.len()].copy_from_slice(rest);
+            // SAFETY: as above.
+            unsafe { avx2::compress4(&mut quad) };
+            rest.copy_from_slice(&quad[..rest.len()]);
         }
         return;
     }

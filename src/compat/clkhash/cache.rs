@@ -8,11 +8,15 @@
 //! cache changes no output bit: an entry is the exact contribution of one (feature, `k`,
 //! token), so it only saves recomputation.
 //!
-//! It is direct-mapped with [`SLOTS`] slots (about 0.6 MiB per thread for 1024-bit filters)
-//! and covers tokens of up to [`MAX_TOKEN`] bytes that set at most 32 bits in filters of at
-//! most 1024 bits before folding; everything else is simply computed. Entries are keyed
-//! digests, as secret as the encodings: they are wiped when the thread's cache is reset for
-//! another encoder and when the thread ends.
+//! It is direct-mapped, with [`SLOTS`] slots of one key and one mask each (about 0.6 MiB per
+//! thread for 1024-bit filters), and covers tokens of up to [`MAX_TOKEN`] bytes that set at
+//! most 32 bits in filters of at most 1024 bits before folding; everything else is simply
+//! computed. The encoder computes a row's keys first and prefetches their slots, so the
+//! lookups rarely wait for memory. Entries are keyed digests, as secret as the encodings: they
+//! are wiped when the thread's cache is reset for another encoder and when the thread ends.
+
+// The crate warns on `unsafe_code`; prefetching needs it (see the SAFETY comment).
+#![allow(unsafe_code)]
 
 use std::cell::RefCell;
 
@@ -21,56 +25,59 @@ use zeroize::Zeroize;
 /// Slots per thread (a power of two).
 pub const SLOTS: usize = 4096;
 /// Longest token kept, in bytes.
-pub const MAX_TOKEN: usize = 27;
+pub const MAX_TOKEN: usize = 24;
 /// Largest filter (before folding) kept, in 64-bit words.
 pub const MAX_WORDS: usize = 16;
+/// Bytes a token buffer must extend beyond a token's start for [`Key::new`].
+pub const SLACK: usize = MAX_TOKEN;
 
-/// What identifies a token's contribution: feature, bits per token, the token's bytes.
+/// What identifies a token's contribution: feature, bits per token, length, the bytes.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub(crate) struct Key {
-    field: u16,
-    k: u8,
-    len: u8,
-    bytes: [u8; MAX_TOKEN + 1],
-}
+pub(crate) struct Key([u64; 4]);
 
 impl Key {
-    /// The key of a token, or `None` if the cache does not keep such tokens.
+    /// The key of the token `buf[start..start + len]`, or `None` if the cache does not keep
+    /// such tokens. `buf` must hold [`SLACK`] bytes from `start` (the bytes past the token are
+    /// masked off).
     #[inline]
-    pub(crate) fn new(field: usize, k: u32, token: &[u8]) -> Option<Key> {
-        if token.len() > MAX_TOKEN || k > 32 || k == 0 || field > usize::from(u16::MAX) {
+    pub(crate) fn new(field: usize, k: u32, buf: &[u8], start: usize, len: usize) -> Option<Key> {
+        if len > MAX_TOKEN || k > 32 || k == 0 || field > 0xffff {
             return None;
         }
-        let mut key = Key {
-            field: field as u16,
-            k: k as u8,
-            len: token.len() as u8 + 1,
-            bytes: [0; MAX_TOKEN + 1],
+        let word = |i: usize| {
+            let b: [u8; 8] = buf[start + 8 * i..start + 8 * i + 8]
+                .try_into()
+                .expect("8 bytes");
+            let keep = len.saturating_sub(8 * i).min(8);
+            let mask = if keep == 8 {
+                !0
+            } else {
+                (1u64 << (8 * keep)) - 1
+            };
+            u64::from_le_bytes(b) & mask
         };
-        key.bytes[..token.len()].copy_from_slice(token);
-        Some(key)
+        let head = (field as u64) << 48 | u64::from(k) << 40 | (len as u64 + 1) << 32;
+        Some(Key([head, word(0), word(1), word(2)]))
     }
 
-    /// The key's slot (a multiplicative hash of its 32 bytes).
+    /// The key's slot (a multiplicative hash of its words).
     #[inline]
-    fn slot(&self) -> usize {
-        let mut h = u64::from(self.field) << 16 | u64::from(self.k) << 8 | u64::from(self.len);
-        for chunk in self.bytes.chunks_exact(8) {
-            let w = u64::from_le_bytes(chunk.try_into().expect("8"));
+    pub(crate) fn slot(&self) -> usize {
+        let mut h = 0u64;
+        for w in self.0 {
             h = (h.rotate_left(23) ^ w).wrapping_mul(0x9e37_79b9_7f4a_7c15);
         }
         (h >> 40) as usize & (SLOTS - 1)
     }
 }
 
-/// The cache of one thread.
+/// The cache of one thread: slot `i` is `data[i * (4 + words)..]`, its key then its mask.
 #[derive(Debug, Default)]
 pub(crate) struct TokenCache {
     /// The encoder the entries belong to (0: none).
     owner: u64,
     words: usize,
-    keys: Vec<Key>,
-    masks: Vec<u64>,
+    data: Vec<u64>,
 }
 
 impl TokenCache {
@@ -81,50 +88,60 @@ impl TokenCache {
             return false;
         }
         if self.owner != owner || self.words != words {
-            self.masks.zeroize();
-            self.keys.zeroize();
+            self.data.zeroize();
             self.owner = owner;
             self.words = words;
-            self.keys = vec![Key::default(); SLOTS];
-            self.masks = vec![0; SLOTS * words];
+            self.data = vec![0; SLOTS * (4 + words)];
         }
         true
     }
 
-    /// The slot of `key`, and whether it holds `key`'s contribution.
     #[inline]
-    pub(crate) fn find(&self, key: &Key) -> (usize, bool) {
-        let slot = key.slot();
-        (slot, self.keys[slot] == *key)
+    fn entry(&self, slot: usize) -> &[u64] {
+        let stride = 4 + self.words;
+        &self.data[slot * stride..(slot + 1) * stride]
     }
 
-    /// The contribution in `slot`.
+    /// Asks the CPU to start loading `slot`.
     #[inline]
-    pub(crate) fn mask(&self, slot: usize) -> &[u64] {
-        &self.masks[slot * self.words..(slot + 1) * self.words]
+    pub(crate) fn prefetch(&self, slot: usize) {
+        #[cfg(target_arch = "x86_64")]
+        {
+            use std::arch::x86_64::{_MM_HINT_T0, _mm_prefetch};
+            let p = self.entry(slot).as_ptr().cast::<i8>();
+            // SAFETY: a prefetch never faults and changes no memory; `p` points into `data`,
+            // and SSE is part of every x86-64 CPU.
+            unsafe {
+                _mm_prefetch::<_MM_HINT_T0>(p);
+                _mm_prefetch::<_MM_HINT_T0>(p.add(64));
+            }
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        let _ = slot;
     }
 
-    /// Stores a contribution: `set` writes its bits into the zeroed mask.
+    /// The contribution of `key` if `slot` holds it.
     #[inline]
-    pub(crate) fn store(&mut self, slot: usize, key: Key, set: impl FnOnce(&mut [u64])) {
-        let mask = &mut self.masks[slot * self.words..(slot + 1) * self.words];
-        mask.fill(0);
-        set(mask);
-        self.keys[slot] = key;
+    pub(crate) fn get(&self, slot: usize, key: &Key) -> Option<&[u64]> {
+        let e = self.entry(slot);
+        (e[..4] == key.0).then(|| &e[4..])
+    }
+
+    /// Stores a contribution (`set` writes its bits into the zeroed mask) and returns it.
+    #[inline]
+    pub(crate) fn store(&mut self, slot: usize, key: Key, set: impl FnOnce(&mut [u64])) -> &[u64] {
+        let stride = 4 + self.words;
+        let e = &mut self.data[slot * stride..(slot + 1) * stride];
+        e[..4].copy_from_slice(&key.0);
+        e[4..].fill(0);
+        set(&mut e[4..]);
+        &e[4..]
     }
 }
 
 impl Drop for TokenCache {
     fn drop(&mut self) {
-        self.masks.zeroize();
-        self.keys.zeroize();
-    }
-}
-
-impl Zeroize for Key {
-    fn zeroize(&mut self) {
-        self.bytes.zeroize();
-        self.len = 0;
+        self.data.zeroize();
     }
 }
 
@@ -141,33 +158,49 @@ pub(crate) fn with<R>(f: impl FnOnce(&mut TokenCache) -> R) -> R {
 mod tests {
     use super::*;
 
-    #[test]
-    fn keys_separate_fields_k_and_bytes() {
-        let a = Key::new(1, 20, b"ab").unwrap();
-        assert_ne!(a, Key::new(2, 20, b"ab").unwrap());
-        assert_ne!(a, Key::new(1, 21, b"ab").unwrap());
-        assert_ne!(a, Key::new(1, 20, b"ab\0").unwrap());
-        assert_ne!(
-            Key::new(1, 20, b"").unwrap(),
-            Key::default(),
-            "never the empty slot"
-        );
-        assert!(Key::new(1, 33, b"ab").is_none());
-        assert!(Key::new(1, 20, &[0; MAX_TOKEN + 1]).is_none());
+    fn key(field: usize, k: u32, token: &[u8]) -> Option<Key> {
+        let mut buf = token.to_vec();
+        buf.extend_from_slice(b"garbage after the token, masked off");
+        Key::new(field, k, &buf, 0, token.len())
     }
 
     #[test]
-    fn store_find_and_reset() {
+    fn keys_separate_fields_k_and_bytes() {
+        let a = key(1, 20, b"ab").unwrap();
+        assert_eq!(
+            a,
+            key(1, 20, b"ab").unwrap(),
+            "bytes past the token do not count"
+        );
+        assert_ne!(a, key(2, 20, b"ab").unwrap());
+        assert_ne!(a, key(1, 21, b"ab").unwrap());
+        assert_ne!(a, key(1, 20, b"ab\0").unwrap());
+        assert_ne!(
+            key(0, 1, b"").unwrap(),
+            Key::default(),
+            "never an empty slot"
+        );
+        let long = [7u8; MAX_TOKEN];
+        assert_ne!(key(1, 20, &long), key(1, 20, &long[..MAX_TOKEN - 1]));
+        assert!(key(1, 33, b"ab").is_none());
+        assert!(key(1, 20, &[0; MAX_TOKEN + 1]).is_none());
+    }
+
+    #[test]
+    fn store_get_and_reset() {
         let mut c = TokenCache::default();
         assert!(c.prepare(7, 16));
-        let key = Key::new(0, 3, b"xy").unwrap();
-        let (slot, hit) = c.find(&key);
-        assert!(!hit);
-        c.store(slot, key, |m| m[1] = 5);
-        assert_eq!(c.find(&key), (slot, true));
-        assert_eq!(c.mask(slot)[1], 5);
+        let k = key(0, 3, b"xy").unwrap();
+        let slot = k.slot();
+        c.prefetch(slot);
+        assert!(c.get(slot, &k).is_none());
+        assert_eq!(c.store(slot, k, |m| m[1] = 5)[1], 5);
+        assert_eq!(c.get(slot, &k).unwrap()[1], 5);
         assert!(c.prepare(8, 16), "another encoder");
-        assert!(!c.find(&key).1, "entries of another encoder are gone");
+        assert!(
+            c.get(slot, &k).is_none(),
+            "entries of another encoder are gone"
+        );
         assert!(!c.prepare(8, 17), "too large to keep");
     }
 }

@@ -64,6 +64,10 @@ pub struct Scratch {
     jobs: Vec<blake2b::Job>,
     /// Cache slots and keys of the queued jobs that fill a slot.
     pending: Vec<(usize, cache::Key)>,
+    /// Feature and bits of each token of the row.
+    metas: Vec<(usize, u32)>,
+    /// Cache slot and key of each token of the row, if it has one.
+    keys: Vec<Option<(usize, cache::Key)>>,
 }
 
 #[derive(Debug)]
@@ -204,6 +208,8 @@ impl Encoder {
             filter,
             jobs,
             pending,
+            metas,
+            keys,
         } = scratch;
         values.resize_with(self.fields.len(), String::new);
         // Validate every feature first, as clkhash validates a row before hashing any of it:
@@ -219,36 +225,55 @@ impl Encoder {
         jobs.clear();
         pending.clear();
         let bits = self.hash_bits;
+        // Tokenize every feature into one buffer, noting each token's feature and bits.
+        tokens.clear();
+        metas.clear();
+        for (f, (field, prepared)) in self.fields.iter().zip(values.iter()).enumerate() {
+            let before = tokens.len();
+            tokenize::tokenize(
+                &field.comparison,
+                prepared,
+                field.encoding,
+                tokenizer,
+                tokens,
+            )
+            .map_err(|e| rejection(field, e))?;
+            let n = tokens.len() - before;
+            metas.extend((0..n).map(|i| (f, tokenize::bits_for_token(field.strategy, n, i))));
+        }
         cache::with(|cache| {
             let cached = cache.prepare(self.id, filter.len());
-            for (f, (field, prepared)) in self.fields.iter().zip(values.iter()).enumerate() {
-                tokens.clear();
-                tokenize::tokenize(
-                    &field.comparison,
-                    prepared,
-                    field.encoding,
-                    tokenizer,
-                    tokens,
-                )
-                .map_err(|e| rejection(field, e))?;
-                let n = tokens.len();
-                for (i, token) in tokens.iter().enumerate() {
-                    let k = tokenize::bits_for_token(field.strategy, n, i);
-                    if let TokenHasher::Blake(blake) = &field.hasher
-                        && cached
-                        && let Some(key) = cache::Key::new(f, k, token)
-                    {
-                        let (slot, hit) = cache.find(&key);
-                        if hit {
-                            or_into(filter, cache.mask(slot));
+            tokens.pad(cache::SLACK);
+            let buf = tokens.buffer();
+            // First every token's cache key, prefetching its slot, then the lookups: by then
+            // the slots are (mostly) in cache.
+            keys.clear();
+            for ((start, end), &(f, k)) in tokens.spans().zip(metas.iter()) {
+                let blake = matches!(self.fields[f].hasher, TokenHasher::Blake(_));
+                let key = (cached && blake)
+                    .then(|| cache::Key::new(f, k, buf, start, end - start))
+                    .flatten()
+                    .map(|key| (key.slot(), key));
+                if let Some((slot, _)) = key {
+                    cache.prefetch(slot);
+                }
+                keys.push(key);
+            }
+            for (((start, end), &(f, k)), key) in tokens.spans().zip(metas.iter()).zip(keys.iter())
+            {
+                let token = &buf[start..end];
+                let field = &self.fields[f];
+                match (key, &field.hasher) {
+                    (Some((slot, key)), TokenHasher::Blake(blake)) => {
+                        if let Some(mask) = cache.get(*slot, key) {
+                            or_into(filter, mask);
                         } else {
-                            pending.push((slot, key));
+                            pending.push((*slot, *key));
                             let note = pending.len() as u32;
                             blake.queue(token, k, bits, note, jobs, filter);
                         }
-                        continue;
                     }
-                    field.hasher.insert(token, k, bits, jobs, filter);
+                    _ => field.hasher.insert(token, k, bits, jobs, filter),
                 }
             }
             // The queued blakeHash digests run side by side (see `blake2b`); then each sets
@@ -261,11 +286,10 @@ impl Encoder {
                     continue;
                 }
                 let (slot, key) = pending[note as usize - 1];
-                cache.store(slot, key, |mask| hash::set_bits(&job.h, take, bits, mask));
-                or_into(filter, cache.mask(slot));
+                let mask = cache.store(slot, key, |mask| hash::set_bits(&job.h, take, bits, mask));
+                or_into(filter, mask);
             }
-            Ok(())
-        })?;
+        });
         hash::fold_xor(filter, self.hash_bits, self.xor_folds);
         out.copy_from_slice(&filter[..out.len()]);
         Ok(())

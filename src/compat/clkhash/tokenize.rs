@@ -54,6 +54,27 @@ impl TokenBytes {
             .map(|(s, &e)| &self.bytes[s as usize..e as usize])
     }
 
+    /// The `(start, end)` byte ranges of the tokens, in order.
+    pub fn spans(&self) -> impl Iterator<Item = (usize, usize)> + '_ {
+        let starts = std::iter::once(0).chain(self.ends.iter().copied());
+        starts
+            .zip(self.ends.iter().copied())
+            .map(|(s, e)| (s as usize, e as usize))
+    }
+
+    /// Appends `slack` zero bytes after the last token (they belong to no token), so that
+    /// fixed-size reads from any token's start stay within [`TokenBytes::buffer`].
+    pub fn pad(&mut self, slack: usize) {
+        let end = self.ends.last().copied().unwrap_or(0) as usize;
+        self.bytes.truncate(end);
+        self.bytes.resize(end + slack, 0);
+    }
+
+    /// The whole buffer: the tokens' bytes, back to back, and any padding.
+    pub fn buffer(&self) -> &[u8] {
+        &self.bytes
+    }
+
     /// Starts a token: writes the encoding's byte-order mark, if it has one.
     fn begin(&mut self, enc: TextEncoding) {
         match enc {
@@ -81,6 +102,31 @@ impl TokenBytes {
         }
     }
 
+    /// Appends ASCII bytes in the encoding.
+    fn push_ascii(&mut self, s: &[u8], enc: TextEncoding) {
+        match enc {
+            TextEncoding::Ascii | TextEncoding::Utf8 => self.bytes.extend_from_slice(s),
+            _ => s.iter().for_each(|&b| self.push_char(char::from(b), enc)),
+        }
+    }
+
+    /// Appends a positional n-gram's prefix: `"{i} "`.
+    fn push_position(&mut self, i: usize, enc: TextEncoding) {
+        let mut digits = [0u8; 21];
+        let mut at = digits.len() - 1;
+        digits[at] = b' ';
+        let mut v = i;
+        loop {
+            at -= 1;
+            digits[at] = b'0' + (v % 10) as u8;
+            v /= 10;
+            if v == 0 {
+                break;
+            }
+        }
+        self.push_ascii(&digits[at..], enc);
+    }
+
     fn push_str(&mut self, s: &str, enc: TextEncoding) {
         match enc {
             TextEncoding::Ascii | TextEncoding::Utf8 => self.bytes.extend_from_slice(s.as_bytes()),
@@ -97,6 +143,7 @@ impl TokenBytes {
 #[derive(Debug, Default, Clone)]
 pub struct TokenScratch {
     chars: Vec<char>,
+    bytes: Vec<u8>,
     int: PyInt,
     text: String,
 }
@@ -125,6 +172,25 @@ pub(crate) fn tokenize(
             out.push_str(value, enc);
             out.end();
         }
+        Comparison::Ngram { n, positional } if value.is_ascii() => {
+            // The common case, without decoding: characters are bytes.
+            let (n, pad) = (n as usize, (n as usize).saturating_sub(1));
+            let bytes = &mut scratch.bytes;
+            bytes.clear();
+            bytes.resize(pad, b' ');
+            bytes.extend_from_slice(value.as_bytes());
+            bytes.resize(bytes.len() + pad, b' ');
+            if bytes.len() >= n {
+                for (i, gram) in bytes.windows(n).enumerate() {
+                    out.begin(enc);
+                    if positional {
+                        out.push_position(i + 1, enc);
+                    }
+                    out.push_ascii(gram, enc);
+                    out.end();
+                }
+            }
+        }
         Comparison::Ngram { n, positional } => {
             let n = n as usize;
             let chars = &mut scratch.chars;
@@ -137,9 +203,7 @@ pub(crate) fn tokenize(
                 for (i, gram) in chars.windows(n).enumerate() {
                     out.begin(enc);
                     if positional {
-                        scratch.text.clear();
-                        let _ = write!(scratch.text, "{} ", i + 1);
-                        out.push_str(&scratch.text, enc);
+                        out.push_position(i + 1, enc);
                     }
                     for &c in gram {
                         out.push_char(c, enc);
@@ -294,6 +358,21 @@ mod tests {
             ["    a", "   a ", "  a  ", " a   ", "a    "]
         );
         assert_eq!(text(&Comparison::Exact, " x "), [" x "]);
+        let pos3 = Comparison::Ngram {
+            n: 3,
+            positional: true,
+        };
+        let grams = text(&pos3, "abcdefghij");
+        assert_eq!(
+            (grams.len(), grams[9].as_str(), grams[11].as_str()),
+            (12, "10 ij ", "12 j  ")
+        );
+        // ASCII and non-ASCII values take different paths; both give clkhash's grams.
+        assert_eq!(text(&pos3, "aé")[1], "2  aé");
+        assert_eq!(
+            tokens(&bigram, "ab", TextEncoding::Utf16)[0],
+            [0xff, 0xfe, 0x20, 0, 0x61, 0]
+        );
     }
 
     #[test]
