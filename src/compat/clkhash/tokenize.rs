@@ -365,7 +365,7 @@ mod tests {
         let grams = text(&pos3, "abcdefghij");
         assert_eq!(
             (grams.len(), grams[9].as_str(), grams[11].as_str()),
-            (12, "10 ij ", "12 j  ")
+            (12, "10 hij", "12 j  ")
         );
         // ASCII and non-ASCII values take different paths; both give clkhash's grams.
         assert_eq!(text(&pos3, "aé")[1], "2  aé");
