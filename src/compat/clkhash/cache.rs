@@ -23,7 +23,7 @@ use std::cell::RefCell;
 use zeroize::Zeroize;
 
 /// Slots per thread (a power of two).
-pub const SLOTS: usize = 4096;
+pub const SLOTS: usize = 8192;
 /// Longest token kept, in bytes.
 pub const MAX_TOKEN: usize = 24;
 /// Largest filter (before folding) kept, in 64-bit words.

@@ -29,7 +29,13 @@ const B64: GeneralPurpose = GeneralPurpose::new(
 /// Appends the `ceil(bits / 8)` bytes of clkhash's serialisation of a filter.
 pub fn words_to_bytes(words: &[u64], bits: u32, out: &mut Vec<u8>) {
     let n = (bits as usize).div_ceil(8);
-    out.extend((0..n).map(|j| ((words[j / 8] >> (8 * (j % 8))) as u8).reverse_bits()));
+    let start = out.len();
+    // Reversing a word's 64 bits reverses its bytes and the bits in each byte; reading it
+    // big-endian puts the bytes back in order: byte j becomes reverse_bits(byte j).
+    for w in &words[..n.div_ceil(8)] {
+        out.extend_from_slice(&w.reverse_bits().to_be_bytes());
+    }
+    out.truncate(start + n);
 }
 
 /// Reads clkhash's bytes into words (`words` must hold `ceil(bytes * 8 / 64)` words).
