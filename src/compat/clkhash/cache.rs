@@ -111,10 +111,7 @@ impl TokenCache {
             let p = self.entry(slot).as_ptr().cast::<i8>();
             // SAFETY: a prefetch never faults and changes no memory; `p` points into `data`,
             // and SSE is part of every x86-64 CPU.
-            unsafe {
-                _mm_prefetch::<_MM_HINT_T0>(p);
-                _mm_prefetch::<_MM_HINT_T0>(p.add(64));
-            }
+            unsafe { _mm_prefetch::<_MM_HINT_T0>(p) };
         }
         #[cfg(not(target_arch = "x86_64"))]
         let _ = slot;

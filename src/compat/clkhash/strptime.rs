@@ -52,6 +52,8 @@ pub enum DateError {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DateFormat {
     elems: Vec<Elem>,
+    /// The word alternatives of each element (empty for all but name directives).
+    words: Vec<Vec<(Vec<char>, u32)>>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -282,13 +284,37 @@ impl DateFormat {
                 elems.push(Elem::Lit(c));
             }
         }
-        Ok(DateFormat { elems })
+        let words = elems
+            .iter()
+            .map(|e| match e {
+                Elem::Dir(d) => d
+                    .words()
+                    .into_iter()
+                    .map(|(w, v)| (w.chars().collect(), v))
+                    .collect(),
+                _ => Vec::new(),
+            })
+            .collect();
+        Ok(DateFormat { elems, words })
     }
 
     /// Parses `value` as Python's `datetime.strptime(value, format)` does, returning the date
     /// (times, weekdays and AM/PM are matched but, as in Python, do not change the date).
     pub fn parse(&self, value: &str) -> Result<Date, DateError> {
-        let chars: Vec<char> = value.chars().collect();
+        // Dates are short: decode into a stack buffer, and only a long value allocates.
+        let mut stack = ['\0'; 48];
+        let heap: Vec<char>;
+        let chars: &[char] = if value.len() <= stack.len() {
+            let mut n = 0;
+            for c in value.chars() {
+                stack[n] = c;
+                n += 1;
+            }
+            &stack[..n]
+        } else {
+            heap = value.chars().collect();
+            &heap
+        };
         let (end, caps) = self
             .match_from(0, &chars, 0, Captures::default())
             .ok_or(DateError::NoMatch)?;
@@ -332,13 +358,13 @@ impl DateFormat {
                         }
                     }
                 }
-                for (word, v) in dir.words() {
-                    let n = word.chars().count();
+                for (word, v) in &self.words[i] {
+                    let (n, v) = (word.len(), *v);
                     let hit = s.len() >= pos + n
                         && word
-                            .chars()
+                            .iter()
                             .zip(&s[pos..pos + n])
-                            .all(|(w, &c)| same_ignoring_case(w, c));
+                            .all(|(&w, &c)| same_ignoring_case(w, c));
                     if hit {
                         let caps = capture(dir, v, caps);
                         if let Some(m) = self.match_from(i + 1, s, pos + n, caps) {
