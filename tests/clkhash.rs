@@ -393,3 +393,63 @@ fn secret_file_bytes_are_used_verbatim() {
         "the newline is part of the secret"
     );
 }
+
+#[test]
+fn cli_pprl_schema_writes_clkhash_json_with_the_same_bits_as_its_clk() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in.csv");
+    std::fs::write(
+        &input,
+        "record_id,given_name,surname,date_of_birth,sex,postcode,address\n\
+         a1,Mary,Smith,01/02/1980,F,LS1 1AA,1 High Street\n\
+         a2,Zoë,Ångström,1975-12-31,M,BS2 2BB,22 Mill Lane\n\
+         a3,José,García,29/02/2000,M,CF3 3CC,3 The Avenue\n",
+    )
+    .unwrap();
+    let key = crate::util::keygen(dir.path());
+    let run = |format: &str, out: &Path| {
+        pprl()
+            .args(["encode", "--quiet", "--format", format, "--schema"])
+            .arg(crate::util::person_schema())
+            .arg("--secret-file")
+            .arg(&key)
+            .arg(&input)
+            .arg("-o")
+            .arg(out)
+            .assert()
+            .success();
+    };
+    let (clk, json) = (dir.path().join("a.clk"), dir.path().join("a.json"));
+    run("clk", &clk);
+    run("clkhash-json", &json);
+    let data = pprl::io::ClkReader::open(&clk).unwrap().read_all().unwrap();
+    let got = json_clks(&json);
+    assert_eq!(got.len(), 3);
+    for (i, b64) in got.iter().enumerate() {
+        let mut bytes = Vec::new();
+        words_to_bytes(data.record(i), 1024, &mut bytes);
+        assert_eq!(
+            base64::engine::general_purpose::STANDARD.encode(&bytes),
+            *b64
+        );
+    }
+    // A rejected row would shift every later position: positional output refuses it.
+    std::fs::write(
+        &input,
+        "record_id,given_name,surname,date_of_birth,sex,postcode,address\n\
+         a1,Mary,Smith,31/02/1980,F,LS1 1AA,1 High Street\n",
+    )
+    .unwrap();
+    pprl()
+        .args(["encode", "--format", "anonlink-binary", "--schema"])
+        .arg(crate::util::person_schema())
+        .arg("--secret-file")
+        .arg(&key)
+        .arg(&input)
+        .arg("-o")
+        .arg(dir.path().join("b.bin"))
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("field `date_of_birth`"));
+    assert!(!dir.path().join("b.bin").exists());
+}

@@ -1066,7 +1066,7 @@ fn parse_comparison(c: &Obj<'_>) -> Result<Comparison, SchemaError> {
                     }
                 },
             };
-            if !(threshold > 0.0) {
+            if threshold.is_nan() || threshold <= 0.0 {
                 return Err(invalid(
                     c.path("thresholdDistance"),
                     format!("{td} is not greater than 0"),

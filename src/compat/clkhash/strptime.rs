@@ -316,7 +316,7 @@ impl DateFormat {
             &heap
         };
         let (end, caps) = self
-            .match_from(0, &chars, 0, Captures::default())
+            .match_from(0, chars, 0, Captures::default())
             .ok_or(DateError::NoMatch)?;
         if end != chars.len() {
             return Err(DateError::Unconverted);
