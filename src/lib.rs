@@ -81,8 +81,14 @@ pub const TOOL_VERSION: &str = env!("CARGO_PKG_VERSION");
 /// `pprl --version` and benchmark records. Nothing is fixed at compile time: the same binary
 /// runs on any x86-64 or aarch64 machine and picks the fastest path it finds.
 pub fn accelerations() -> Vec<(&'static str, bool)> {
-    vec![(
-        "sha-ni (4-lane SHA-256)",
-        encode::sha256x2::is_accelerated(),
-    )]
+    vec![
+        (
+            "sha-ni (4-lane SHA-256)",
+            encode::sha256x2::is_accelerated(),
+        ),
+        (
+            "avx2 (4-lane BLAKE2b, clkhash blakeHash)",
+            compat::clkhash::blake2b::is_accelerated(),
+        ),
+    ]
 }

@@ -137,6 +137,11 @@ impl Kernel {
     }
 }
 
+/// True if this CPU runs the 4-lane AVX2 kernel (for `pprl --version`).
+pub fn is_accelerated() -> bool {
+    Kernel::detect() == Kernel::Avx2
+}
+
 /// Runs every job's final compression with the fastest kernel.
 pub(crate) fn finish_all(jobs: &mut [Job]) {
     finish_with(Kernel::detect(), jobs);
