@@ -10,6 +10,11 @@
 //! file as a whole (malformed CSV, invalid UTF-8, a missing column, a duplicate record id) stop
 //! the job with an error and leave no output behind: all three outputs are written to
 //! temporary files and renamed into place only when the whole input has been processed.
+//!
+//! The stages are generic: a [`RowEncoder`] turns a row into words and a [`RowSink`] receives
+//! the rows in order. [`encode_csv`] pairs pprl's encoder ([`NativeRows`]) with a `.clk` file
+//! ([`ClkSink`]); `crate::compat` pairs clkhash's encoder, or clkhash's and anonlink's file
+//! formats, with the same [`stream_rows`].
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};

@@ -453,3 +453,41 @@ fn cli_pprl_schema_writes_clkhash_json_with_the_same_bits_as_its_clk() {
         .stderr(predicate::str::contains("field `date_of_birth`"));
     assert!(!dir.path().join("b.bin").exists());
 }
+
+#[test]
+fn cli_match_still_checks_the_clk_files_among_themselves() {
+    let dir = tempfile::tempdir().unwrap();
+    let (input, _) = valid_rows_csv(dir.path(), "v2_basic");
+    let other_key = dir.path().join("other.txt");
+    std::fs::write(&other_key, "another secret").unwrap();
+    let encode = |format: &str, key: &Path, out: &Path| {
+        pprl()
+            .args(["encode", "--quiet", "--format", format, "--schema"])
+            .arg(vector("v2_basic", ".schema.json"))
+            .arg("--secret-file")
+            .arg(key)
+            .arg(&input)
+            .arg("-o")
+            .arg(out)
+            .assert()
+            .success();
+    };
+    let (json, b, c) = (
+        dir.path().join("a.json"),
+        dir.path().join("b.clk"),
+        dir.path().join("c.clk"),
+    );
+    encode("clkhash-json", &testdata("clkhash/secret.txt"), &json);
+    encode("clk", &testdata("clkhash/secret.txt"), &b);
+    encode("clk", &other_key, &c);
+    pprl()
+        .args(["match", "--threshold", "0.9", "-o"])
+        .arg(dir.path().join("out.csv"))
+        .arg(&json)
+        .arg(&b)
+        .arg(&c)
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("different key fingerprints"))
+        .stderr(predicate::str::contains("b.clk"));
+}

@@ -268,6 +268,7 @@ enum PositionalWriter {
 /// fails the job at the end.
 struct PositionalSink {
     writer: PositionalWriter,
+    output: PathBuf,
     rejects: RejectWriter,
     rejects_path: PathBuf,
     first: Option<String>,
@@ -289,7 +290,7 @@ impl RowSink for PositionalSink {
                     PositionalWriter::Binary(w) => w.write(words),
                 };
                 written.map_err(|source| EncodeError::Output {
-                    path: String::new(),
+                    path: self.output.display().to_string(),
                     source,
                 })
             }
@@ -339,6 +340,7 @@ fn positional<E: RowEncoder>(
     let (rejects, rejects_path) = pipeline::create_rejects(opts)?;
     let sink = PositionalSink {
         writer,
+        output: opts.output.clone(),
         rejects,
         rejects_path,
         first: None,
@@ -347,18 +349,13 @@ fn positional<E: RowEncoder>(
         sink,
         rows_read,
         threads,
-    } = pipeline::stream_rows(input, rows, sink, opts, progress).map_err(|e| match e {
-        EncodeError::Output { path, source } if path.is_empty() => EncodeError::Output {
-            path: opts.output.display().to_string(),
-            source,
-        },
-        other => other,
-    })?;
+    } = pipeline::stream_rows(input, rows, sink, opts, progress)?;
     let PositionalSink {
         writer,
         rejects,
         rejects_path,
         first,
+        ..
     } = sink;
     if let Some(first) = first {
         let count = rejects.count();

@@ -1047,8 +1047,8 @@ fn parse_comparison(c: &Obj<'_>) -> Result<Comparison, SchemaError> {
             let fp = fp as u32;
             let scale: f64 = format!("1e{fp}").parse().unwrap_or(f64::INFINITY);
             // Python: int(round(threshold_distance * pow(10, fp))): exact for an integer
-            // threshold, a correctly rounded float product otherwise.
-            let (threshold, interval) = match integral_literal(td) {
+            // literal (JSON `5` is a Python int), a correctly rounded float product for `5.0`.
+            let (threshold, interval) = match td.as_i64() {
                 Some(t) => (
                     t as f64,
                     10i64.checked_pow(fp).and_then(|p| p.checked_mul(t)),
@@ -1095,11 +1095,6 @@ fn parse_comparison(c: &Obj<'_>) -> Result<Comparison, SchemaError> {
             format!("`{other}` is not one of ngram, exact, numeric"),
         )),
     }
-}
-
-/// An integer literal (Python reads `5` as an int, `5.0` as a float).
-fn integral_literal(v: &Value) -> Option<i64> {
-    v.as_i64()
 }
 
 #[cfg(test)]
