@@ -3,9 +3,9 @@
 //! clkhash's `blakeHash` computes one keyed BLAKE2b-512 digest per token (per 32 bits the
 //! token sets). In keyed BLAKE2b the key is padded to a whole first block, so the chaining
 //! value after it depends only on the key and salt and is computed once per feature
-//! ([`super::hash::Blake`]); a token of up to 128 bytes then needs exactly one more
+//! (`hash::Blake`); a token of up to 128 bytes then needs exactly one more
 //! compression, the final one. Those final compressions are independent, so a row's tokens are
-//! queued as [`Job`]s and [`finish_all`] runs them four at a time in the lanes of AVX2
+//! queued as `Job`s and `finish_all` runs them four at a time in the lanes of AVX2
 //! registers where the CPU has AVX2 (chosen at run time; the binary runs on any x86-64 or
 //! aarch64 CPU), and one at a time with the portable code otherwise. Both give identical
 //! results, which the tests check against each other and against the `blake2b_simd` crate.

@@ -13,7 +13,7 @@
 //! little-endian on x86-64, which is what pprl always does), and sets bit `v mod l` for the
 //! first `k` of them. The filter length must be a power of two. Bits may repeat.
 //!
-//! In keyed BLAKE2b the key fills the whole first 128-byte block, so [`Blake`] compresses that
+//! In keyed BLAKE2b the key fills the whole first 128-byte block, so `Blake` compresses that
 //! block once per feature and salt, and a token of up to 128 bytes then costs a single
 //! compression. Longer tokens take the general path (the `blake2b_simd` crate); both are
 //! checked against each other in the tests.

@@ -5,11 +5,13 @@
 //!
 //! * [`schema`]: linkage schemas v1, v2 and v3, validated and upgraded to v3 as clkhash does;
 //!   what pprl cannot reproduce exactly is refused with the feature named;
-//! * [`format`]: field formats: validation of raw values, and their normal form (integers,
+//! * [`format`](mod@format): field formats: validation of raw values, and their normal form (integers,
 //!   dates as `%Y%m%d`), with [`strptime`] and [`pynum`] reproducing Python's parsers;
 //! * [`tokenize`]: the `ngram`, `exact` and `numeric` comparisons and the insertion
 //!   strategies, writing tokens in the feature's text encoding;
-//! * [`hash`]: `blakeHash` (keyed BLAKE2b) and `doubleHash` (HMAC-SHA1/HMAC-MD5), XOR folding;
+//! * [`hash`]: `blakeHash` (keyed BLAKE2b) and `doubleHash` (HMAC-SHA1/HMAC-MD5), XOR folding,
+//!   with [`blake2b`] running a row's BLAKE2b compressions four at a time (AVX2) and a
+//!   per-thread cache of recent tokens' bits (as clkhash memoises its token hashes);
 //! * [`keys`]: HKDF from the one secret to two keys per feature;
 //! * [`json`]: clkhash's output (`{"clks": [base64, ...]}`) and its bit order;
 //! * [`convert`]: the nearest native pprl schema, for departments that move on together.
@@ -26,7 +28,8 @@
 //!    `l * 2^xor_folds` bits under the feature's keys;
 //! 3. the filter is XOR-folded down to `l` bits.
 //!
-//! Ignored features are neither validated nor read.
+//! Ignored features are neither validated nor read. Where clkhash would raise an exception in
+//! step 2 (a `numeric` value that is not a number), the row is rejected with that feature.
 
 pub mod blake2b;
 mod cache;
