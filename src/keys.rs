@@ -100,6 +100,36 @@ impl Secret {
         Secret::from_bytes(bytes, &shown)
     }
 
+    /// Reads a secret file of any non-empty length, verbatim. Only for compatibility with
+    /// tools whose secrets are passphrases (clkhash: its secret `"my secret"` is a file
+    /// holding those 9 bytes); pprl's own schemas need [`Secret::from_file`]'s 32 bytes.
+    pub fn from_file_any_length(path: impl AsRef<Path>) -> Result<Secret, KeyError> {
+        let path = path.as_ref();
+        let shown = path.display().to_string();
+        let bytes = Zeroizing::new(std::fs::read(path).map_err(|source| KeyError::Io {
+            path: shown.clone(),
+            source,
+        })?);
+        if bytes.is_empty() {
+            return Err(KeyError::TooShort {
+                path: shown,
+                len: 0,
+                min: 1,
+            });
+        }
+        Ok(Secret(SecretBox::new(bytes.as_slice().into())))
+    }
+
+    /// Length of the secret in bytes.
+    pub fn len(&self) -> usize {
+        self.expose().len()
+    }
+
+    /// Always false: a secret has at least one byte.
+    pub fn is_empty(&self) -> bool {
+        self.expose().is_empty()
+    }
+
     /// A new secret of [`Secret::GENERATED_LEN`] bytes from the operating system's CSPRNG.
     pub fn generate() -> Result<Secret, KeyError> {
         let mut bytes = Zeroizing::new(vec![0u8; Self::GENERATED_LEN]);
@@ -181,9 +211,8 @@ impl Secret {
         self.0.expose_secret()
     }
 
-    /// Exposes the secret's bytes to code inside this crate that must hash with them directly
-    /// (compatibility schemes that use the secret as a key without HKDF).
-    #[allow(dead_code)]
+    /// Exposes the secret's bytes to code inside this crate that must derive keys from them
+    /// another tool's way (clkhash's HKDF, `crate::compat::clkhash::keys`).
     pub(crate) fn expose_bytes(&self) -> &[u8] {
         self.expose()
     }

@@ -29,6 +29,8 @@
 //!   length-filtered, runtime-dispatched popcount kernels), one-to-one solvers, deduplication
 //!   and multi-party clustering.
 //! * [`eval`]: linkage quality against ground truth.
+//! * [`compat`]: interoperability with clkhash and anonlink: bit-identical CLKs from clkhash
+//!   schemas, clkhash JSON and anonlink binary files in and out.
 //!
 //! ## Example
 //!
@@ -57,6 +59,7 @@
 #![deny(missing_docs)]
 #![warn(unsafe_code)]
 
+pub mod compat;
 pub mod encode;
 pub mod eval;
 pub mod filter;
@@ -78,8 +81,14 @@ pub const TOOL_VERSION: &str = env!("CARGO_PKG_VERSION");
 /// `pprl --version` and benchmark records. Nothing is fixed at compile time: the same binary
 /// runs on any x86-64 or aarch64 machine and picks the fastest path it finds.
 pub fn accelerations() -> Vec<(&'static str, bool)> {
-    vec![(
-        "sha-ni (4-lane SHA-256)",
-        encode::sha256x2::is_accelerated(),
-    )]
+    vec![
+        (
+            "sha-ni (4-lane SHA-256)",
+            encode::sha256x2::is_accelerated(),
+        ),
+        (
+            "avx2 (4-lane BLAKE2b, clkhash blakeHash)",
+            compat::clkhash::blake2b::is_accelerated(),
+        ),
+    ]
 }

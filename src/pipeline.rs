@@ -10,7 +10,13 @@
 //! file as a whole (malformed CSV, invalid UTF-8, a missing column, a duplicate record id) stop
 //! the job with an error and leave no output behind: all three outputs are written to
 //! temporary files and renamed into place only when the whole input has been processed.
+//!
+//! The stages are generic: a [`RowEncoder`] turns a row into words and a [`RowSink`] receives
+//! the rows in order. [`encode_csv`] pairs pprl's encoder ([`NativeRows`]) with a `.clk` file
+//! ([`ClkSink`]); `crate::compat` pairs clkhash's encoder, or clkhash's and anonlink's file
+//! formats, with the same [`stream_rows`].
 
+use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
@@ -81,6 +87,23 @@ pub enum EncodeError {
     /// The options contradict each other.
     #[error("{0}")]
     Options(String),
+    /// Rows were rejected, but the output format identifies records by their position, so a
+    /// file without them would misalign every later record: nothing was written.
+    #[error(
+        "{rows} row(s) could not be encoded, and {format} output holds one encoding per input \
+         row, identified by position, so no output was written; the first: {first}; every \
+         rejected row is listed in {rejects}"
+    )]
+    RowsRejected {
+        /// How many rows were rejected.
+        rows: u64,
+        /// The output format.
+        format: &'static str,
+        /// The first rejected row: row, line, field and reason.
+        first: String,
+        /// The rejects report.
+        rejects: String,
+    },
 }
 
 /// What a finished job did.
@@ -112,14 +135,48 @@ pub fn default_rejects_path(output: &Path) -> PathBuf {
     PathBuf::from(p)
 }
 
-/// Runs the encoding job (see the module docs).
-pub fn encode_csv(
-    schema: &Schema,
-    encoder: &Encoder,
-    opts: &EncodeOptions,
-    progress: Progress<'_>,
-) -> Result<EncodeSummary, EncodeError> {
-    let started = Instant::now();
+/// Turns one input row into filter words. pprl's own [`Encoder`] is one (see
+/// [`NativeRows`]); compatibility encoders (`crate::compat`) are others, and they share the
+/// reader -> parallel encoding -> ordered writer machinery of [`stream_rows`].
+pub trait RowEncoder: Sync {
+    /// Per-thread buffers, reused from row to row.
+    type Scratch: Default + Send;
+    /// `u64` words per encoded row.
+    fn words_per_record(&self) -> usize;
+    /// Encodes `row` into `out` (overwritten), or says why the row cannot be encoded.
+    fn encode_row(
+        &self,
+        row: &InputRow,
+        scratch: &mut Self::Scratch,
+        out: &mut [u64],
+    ) -> Result<(), Rejection>;
+}
+
+/// Receives every row, in input order, with its outcome: the filter words if it was encoded,
+/// the rejection if not.
+pub trait RowSink: Send {
+    /// Handles one row.
+    fn write_row(
+        &mut self,
+        row: &InputRow,
+        outcome: Result<&[u64], &Rejection>,
+    ) -> Result<(), EncodeError>;
+}
+
+/// What [`stream_rows`] hands back.
+#[derive(Debug)]
+pub struct Streamed<S> {
+    /// The sink, holding whatever it wrote.
+    pub sink: S,
+    /// Rows read from the input.
+    pub rows_read: u64,
+    /// Worker threads used.
+    pub threads: usize,
+}
+
+/// Opens the job's input after checking the options (the output must not overwrite the
+/// input; chunks hold at least one row).
+pub fn open_input(opts: &EncodeOptions) -> Result<CsvInput, EncodeError> {
     if opts.input != "-" && same_file(Path::new(&opts.input), &opts.output) {
         return Err(EncodeError::Options(format!(
             "the output {} would overwrite the input",
@@ -131,152 +188,215 @@ pub fn encode_csv(
             "the chunk size must be at least 1 row".into(),
         ));
     }
-    let mut input = CsvInput::open(&opts.input, opts.delimiter)?;
-    let mut wanted = vec![(schema.id_column.as_str(), "id_column".to_string())];
-    wanted.extend(
-        schema
-            .fields
-            .iter()
-            .map(|f| (f.column(), format!("field `{}`", f.name))),
-    );
-    let columns = input.resolve_columns(&wanted)?;
-    let (id_col, field_cols) = (columns[0], &columns[1..]);
+    Ok(CsvInput::open(&opts.input, opts.delimiter)?)
+}
 
-    let threads = opts
-        .threads
-        .unwrap_or_else(rayon::current_num_threads)
-        .max(1);
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(threads)
-        .build()
-        .map_err(|e| EncodeError::Options(format!("cannot start {threads} threads: {e}")))?;
+/// pprl's [`Encoder`] reading its fields from the CSV columns the schema names.
+#[derive(Debug)]
+pub struct NativeRows<'a> {
+    encoder: &'a Encoder,
+    id_col: usize,
+    field_cols: Vec<usize>,
+}
 
-    let explicit_rejects = opts.rejects.is_some();
-    let rejects_path = opts
+impl<'a> NativeRows<'a> {
+    /// Finds the schema's columns in `input`'s header.
+    pub fn new(
+        schema: &Schema,
+        encoder: &'a Encoder,
+        input: &CsvInput,
+    ) -> Result<NativeRows<'a>, EncodeError> {
+        let mut wanted = vec![(schema.id_column.as_str(), "id_column".to_string())];
+        wanted.extend(
+            schema
+                .fields
+                .iter()
+                .map(|f| (f.column(), format!("field `{}`", f.name))),
+        );
+        let columns = input.resolve_columns(&wanted)?;
+        Ok(NativeRows {
+            encoder,
+            id_col: columns[0],
+            field_cols: columns[1..].to_vec(),
+        })
+    }
+
+    /// The column holding the record id.
+    pub fn id_column(&self) -> usize {
+        self.id_col
+    }
+}
+
+impl RowEncoder for NativeRows<'_> {
+    type Scratch = Scratch;
+
+    /// The filter words, then one block id per keyed blocking key.
+    fn words_per_record(&self) -> usize {
+        self.encoder.words_per_record() + self.encoder.block_keys()
+    }
+
+    fn encode_row(
+        &self,
+        row: &InputRow,
+        scratch: &mut Scratch,
+        out: &mut [u64],
+    ) -> Result<(), Rejection> {
+        check_id(row.record.get(self.id_col).unwrap_or(""))?;
+        let value = |i: usize| row.record.get(self.field_cols[i]).unwrap_or("");
+        let (bits, blocks) = out.split_at_mut(self.encoder.words_per_record());
+        self.encoder.encode_record(value, scratch, bits)?;
+        self.encoder.encode_blocks(value, scratch, blocks);
+        Ok(())
+    }
+}
+
+/// Where the record id of a `.clk` record comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IdSource {
+    /// A CSV column (the schema's `id_column`).
+    Column(usize),
+    /// The row's position among the data rows, from 0, as clkhash and anonlink identify
+    /// records.
+    Position,
+}
+
+/// Writes encoded rows to a `.clk` file and rejected rows to a rejects report.
+#[derive(Debug)]
+pub struct ClkSink {
+    writer: ClkWriter,
+    rejects: RejectWriter,
+    rejects_path: PathBuf,
+    ids: IdSource,
+    id: String,
+    /// Filter words per record; the words after them are block ids.
+    filter_words: usize,
+}
+
+impl RowSink for ClkSink {
+    fn write_row(
+        &mut self,
+        row: &InputRow,
+        outcome: Result<&[u64], &Rejection>,
+    ) -> Result<(), EncodeError> {
+        let ClkSink {
+            writer,
+            rejects,
+            rejects_path,
+            ids,
+            id,
+            filter_words,
+        } = self;
+        let id: &str = match *ids {
+            IdSource::Column(c) => row.record.get(c).unwrap_or(""),
+            IdSource::Position => {
+                id.clear();
+                let _ = write!(id, "{}", row.row - 1);
+                id
+            }
+        };
+        match outcome {
+            Ok(words) => {
+                let (bits, blocks) = words.split_at(*filter_words);
+                Ok(writer.write_record(row.row, id, bits, blocks)?)
+            }
+            Err(r) => write_reject(rejects, rejects_path, row, id, r),
+        }
+    }
+}
+
+/// Appends a rejected row to a rejects report.
+pub fn write_reject(
+    rejects: &mut RejectWriter,
+    path: &Path,
+    row: &InputRow,
+    record_id: &str,
+    r: &Rejection,
+) -> Result<(), EncodeError> {
+    rejects
+        .write(&RejectRow {
+            row: row.row,
+            line: row.line,
+            record_id: record_id.to_string(),
+            field: r.field.clone().unwrap_or_default(),
+            code: r.code.to_string(),
+            reason: r.reason.clone(),
+        })
+        .map_err(|source| EncodeError::Output {
+            path: path.display().to_string(),
+            source,
+        })
+}
+
+/// Starts the rejects report of a job: `opts.rejects`, or `OUT.rejects.csv`.
+pub fn create_rejects(opts: &EncodeOptions) -> Result<(RejectWriter, PathBuf), EncodeError> {
+    let path = opts
         .rejects
         .clone()
         .unwrap_or_else(|| default_rejects_path(&opts.output));
+    let writer = RejectWriter::create(&path).map_err(|source| EncodeError::Output {
+        path: path.display().to_string(),
+        source,
+    })?;
+    Ok((writer, path))
+}
+
+/// Runs the encoding job (see the module docs).
+pub fn encode_csv(
+    schema: &Schema,
+    encoder: &Encoder,
+    opts: &EncodeOptions,
+    progress: Progress<'_>,
+) -> Result<EncodeSummary, EncodeError> {
+    let input = open_input(opts)?;
+    let rows = NativeRows::new(schema, encoder, &input)?;
+    let params = ClkParams {
+        schema_fingerprint: encoder.schema_fingerprint(),
+        key_fingerprint: encoder.key_fingerprint(),
+        layout: encoder.layout(),
+        hashing: encoder.hashing(),
+        filter_bits: encoder.filter_bits(),
+        filters_per_record: encoder.filters_per_record() as u16,
+        block_keys: encoder.block_keys() as u16,
+        schema_json: encoder.schema_json().to_vec(),
+    };
+    let ids = IdSource::Column(rows.id_column());
+    encode_to_clk(input, &rows, params, ids, opts, progress)
+}
+
+/// Encodes every row of `input` with `encoder` into a `.clk` file described by `params`, with
+/// a rejects report and a manifest, all written atomically at the end.
+pub fn encode_to_clk<E: RowEncoder>(
+    input: CsvInput,
+    encoder: &E,
+    params: ClkParams,
+    ids: IdSource,
+    opts: &EncodeOptions,
+    progress: Progress<'_>,
+) -> Result<EncodeSummary, EncodeError> {
+    let started = Instant::now();
+    let (rejects, rejects_path) = create_rejects(opts)?;
     let output_err = |path: &Path| {
         let path = path.display().to_string();
         move |source| EncodeError::Output { path, source }
     };
-    let rejects = RejectWriter::create(&rejects_path).map_err(output_err(&rejects_path))?;
-    let writer = ClkWriter::create(
-        &opts.output,
-        ClkParams {
-            schema_fingerprint: encoder.schema_fingerprint(),
-            key_fingerprint: encoder.key_fingerprint(),
-            layout: encoder.layout(),
-            hashing: encoder.hashing(),
-            filter_bits: encoder.filter_bits(),
-            filters_per_record: encoder.filters_per_record() as u16,
-            block_keys: encoder.block_keys() as u16,
-            schema_json: encoder.schema_json().to_vec(),
-        },
-    )?;
-
-    let words = encoder.words_per_record();
-    // Each row's slot holds its filter words, then its block ids.
-    let stride = words + encoder.block_keys();
-    let chunk_rows = opts.chunk_rows;
-    let mut rows_read = 0u64;
-    // Three stages overlap: a reader thread parses CSV chunks, this thread encodes each chunk
-    // on the pool, and a writer thread appends the results in order. Buffers travel back to
-    // the stage that fills them, so steady state allocates nothing.
-    let (writer, rejects) = std::thread::scope(|scope| {
-        let (read_tx, read_rx) = mpsc::sync_channel::<Result<(Vec<InputRow>, u64), InputError>>(2);
-        let (rows_back_tx, rows_back_rx) = mpsc::channel::<Vec<InputRow>>();
-        let (write_tx, write_rx) = mpsc::sync_channel::<Encoded>(2);
-        let (bufs_back_tx, bufs_back_rx) = mpsc::channel::<Encoded>();
-        scope.spawn(move || {
-            loop {
-                let mut rows = rows_back_rx.try_recv().unwrap_or_default();
-                let msg = input
-                    .read_chunk(&mut rows, chunk_rows)
-                    .map(|n| (n, rows, input.bytes_read()));
-                let stop = match msg {
-                    Ok((0, ..)) => true,
-                    Ok((_, rows, bytes)) => read_tx.send(Ok((rows, bytes))).is_err(),
-                    Err(e) => {
-                        let _ = read_tx.send(Err(e));
-                        true
-                    }
-                };
-                if stop {
-                    break;
-                }
-            }
-        });
-        let rejects_path = &rejects_path;
-        let writing = scope.spawn(move || -> Result<(ClkWriter, RejectWriter), EncodeError> {
-            let (mut writer, mut rejects) = (writer, rejects);
-            for chunk in write_rx {
-                chunk.write(
-                    id_col,
-                    words,
-                    stride,
-                    &mut writer,
-                    &mut rejects,
-                    rejects_path,
-                )?;
-                let Encoded {
-                    mut rows,
-                    filters,
-                    outcomes,
-                } = chunk;
-                rows_back_tx.send(std::mem::take(&mut rows)).ok();
-                bufs_back_tx
-                    .send(Encoded {
-                        rows,
-                        filters,
-                        outcomes,
-                    })
-                    .ok();
-            }
-            Ok((writer, rejects))
-        });
-        let encoding = (|| -> Result<(), EncodeError> {
-            for msg in read_rx {
-                let (rows, bytes) = msg?;
-                let Encoded {
-                    mut filters,
-                    mut outcomes,
-                    ..
-                } = bufs_back_rx.try_recv().unwrap_or_default();
-                filters.clear();
-                filters.resize(rows.len() * stride, 0);
-                pool.install(|| {
-                    filters
-                        .par_chunks_mut(stride)
-                        .zip(rows.par_iter())
-                        .map_init(Scratch::default, |scratch, (out, row)| {
-                            check_id(row.record.get(id_col).unwrap_or(""))?;
-                            let value = |i: usize| row.record.get(field_cols[i]).unwrap_or("");
-                            let (bits, blocks) = out.split_at_mut(words);
-                            encoder.encode_record(value, scratch, bits)?;
-                            encoder.encode_blocks(value, scratch, blocks);
-                            Ok(())
-                        })
-                        .collect_into_vec(&mut outcomes);
-                });
-                rows_read += rows.len() as u64;
-                let chunk = Encoded {
-                    rows,
-                    filters,
-                    outcomes,
-                };
-                if write_tx.send(chunk).is_err() {
-                    break; // the writer failed; its error is reported below
-                }
-                progress(rows_read, bytes);
-            }
-            Ok(())
-        })();
-        drop(write_tx);
-        let written = writing.join().expect("writer thread does not panic");
-        encoding?;
-        written
-    })?;
+    let manifest_params = params.clone();
+    let filter_words = params.filter_bits as usize / 64 * params.filters_per_record as usize;
+    let sink = ClkSink {
+        filter_words,
+        writer: ClkWriter::create(&opts.output, params)?,
+        rejects,
+        rejects_path: rejects_path.clone(),
+        ids,
+        id: String::new(),
+    };
+    let Streamed {
+        sink,
+        rows_read,
+        threads,
+    } = stream_rows(input, encoder, sink, opts, progress)?;
+    let ClkSink {
+        writer, rejects, ..
+    } = sink;
 
     let counts = Counts {
         rows_read,
@@ -285,7 +405,7 @@ pub fn encode_csv(
     };
     debug_assert_eq!(counts.rows_read, counts.rows_encoded + counts.rows_rejected);
     let (clk_file, clk) = writer.finish()?;
-    let write_rejects = explicit_rejects || counts.rows_rejected > 0;
+    let write_rejects = opts.rejects.is_some() || counts.rows_rejected > 0;
     let rejects_file = rejects.finish().map_err(output_err(&rejects_path))?;
     let manifest_path = Manifest::path_for(&opts.output);
     let file_name = |p: &Path| {
@@ -300,11 +420,11 @@ pub fn encode_csv(
         created: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
         encoding_file: file_name(&opts.output),
         encoding_sha256: hex::encode(clk.file_sha256),
-        schema_fingerprint: encoder.schema_fingerprint().to_hex(),
-        key_fingerprint: encoder.key_fingerprint().to_hex(),
-        layout: encoder.layout().as_str().into(),
-        hashing: encoder.hashing().as_str().into(),
-        filter_bits: encoder.filter_bits(),
+        schema_fingerprint: manifest_params.schema_fingerprint.to_hex(),
+        key_fingerprint: manifest_params.key_fingerprint.to_hex(),
+        layout: manifest_params.layout.as_str().into(),
+        hashing: manifest_params.hashing.as_str().into(),
+        filter_bits: manifest_params.filter_bits,
         counts,
         rejects_file: write_rejects.then(|| file_name(&rejects_path)),
     };
@@ -329,6 +449,116 @@ pub fn encode_csv(
     })
 }
 
+/// Streams `input` through `encoder` into `sink` (see the module docs): a reader thread
+/// parses chunks of rows, the calling thread encodes each chunk on a pool of `opts.threads`
+/// workers, and a writer thread hands the rows to `sink` in input order. Buffers travel back
+/// to the stage that fills them, so the steady state allocates nothing.
+pub fn stream_rows<E: RowEncoder, S: RowSink>(
+    mut input: CsvInput,
+    encoder: &E,
+    sink: S,
+    opts: &EncodeOptions,
+    progress: Progress<'_>,
+) -> Result<Streamed<S>, EncodeError> {
+    let threads = opts
+        .threads
+        .unwrap_or_else(rayon::current_num_threads)
+        .max(1);
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .map_err(|e| EncodeError::Options(format!("cannot start {threads} threads: {e}")))?;
+    let words = encoder.words_per_record();
+    let chunk_rows = opts.chunk_rows.max(1);
+    let mut rows_read = 0u64;
+    let sink = std::thread::scope(|scope| {
+        let (read_tx, read_rx) = mpsc::sync_channel::<Result<(Vec<InputRow>, u64), InputError>>(2);
+        let (rows_back_tx, rows_back_rx) = mpsc::channel::<Vec<InputRow>>();
+        let (write_tx, write_rx) = mpsc::sync_channel::<Encoded>(2);
+        let (bufs_back_tx, bufs_back_rx) = mpsc::channel::<Encoded>();
+        scope.spawn(move || {
+            loop {
+                let mut rows = rows_back_rx.try_recv().unwrap_or_default();
+                let msg = input
+                    .read_chunk(&mut rows, chunk_rows)
+                    .map(|n| (n, rows, input.bytes_read()));
+                let stop = match msg {
+                    Ok((0, ..)) => true,
+                    Ok((_, rows, bytes)) => read_tx.send(Ok((rows, bytes))).is_err(),
+                    Err(e) => {
+                        let _ = read_tx.send(Err(e));
+                        true
+                    }
+                };
+                if stop {
+                    break;
+                }
+            }
+        });
+        let writing = scope.spawn(move || -> Result<S, EncodeError> {
+            let mut sink = sink;
+            for chunk in write_rx {
+                chunk.write(words, &mut sink)?;
+                let Encoded {
+                    mut rows,
+                    filters,
+                    outcomes,
+                } = chunk;
+                rows_back_tx.send(std::mem::take(&mut rows)).ok();
+                bufs_back_tx
+                    .send(Encoded {
+                        rows,
+                        filters,
+                        outcomes,
+                    })
+                    .ok();
+            }
+            Ok(sink)
+        });
+        let encoding = (|| -> Result<(), EncodeError> {
+            for msg in read_rx {
+                let (rows, bytes) = msg?;
+                let Encoded {
+                    mut filters,
+                    mut outcomes,
+                    ..
+                } = bufs_back_rx.try_recv().unwrap_or_default();
+                filters.clear();
+                filters.resize(rows.len() * words, 0);
+                pool.install(|| {
+                    filters
+                        .par_chunks_mut(words)
+                        .zip(rows.par_iter())
+                        .map_init(E::Scratch::default, |scratch, (out, row)| {
+                            encoder.encode_row(row, scratch, out)
+                        })
+                        .collect_into_vec(&mut outcomes);
+                });
+                rows_read += rows.len() as u64;
+                let chunk = Encoded {
+                    rows,
+                    filters,
+                    outcomes,
+                };
+                if write_tx.send(chunk).is_err() {
+                    break; // the writer failed; its error is reported below
+                }
+                progress(rows_read, bytes);
+            }
+            Ok(())
+        })();
+        drop(write_tx);
+        let written = writing.join().expect("writer thread does not panic");
+        encoding?;
+        written
+    })?;
+    Ok(Streamed {
+        sink,
+        rows_read,
+        threads,
+    })
+}
+
 /// One encoded chunk on its way to the writer thread (and its buffers on their way back).
 #[derive(Default)]
 struct Encoded {
@@ -338,42 +568,15 @@ struct Encoded {
 }
 
 impl Encoded {
-    /// Appends the chunk to the outputs, in input order.
-    fn write(
-        &self,
-        id_col: usize,
-        words: usize,
-        stride: usize,
-        writer: &mut ClkWriter,
-        rejects: &mut RejectWriter,
-        rejects_path: &Path,
-    ) -> Result<(), EncodeError> {
+    /// Hands the chunk's rows to the sink, in input order.
+    fn write(&self, words: usize, sink: &mut impl RowSink) -> Result<(), EncodeError> {
         let rows = self
             .rows
             .iter()
             .zip(&self.outcomes)
-            .zip(self.filters.chunks(stride));
-        for ((row, outcome), slot) in rows {
-            let id = row.record.get(id_col).unwrap_or("");
-            match outcome {
-                Ok(()) => {
-                    let (bits, blocks) = slot.split_at(words);
-                    writer.write_record(row.row, id, bits, blocks)?
-                }
-                Err(r) => rejects
-                    .write(&RejectRow {
-                        row: row.row,
-                        line: row.line,
-                        record_id: id.to_string(),
-                        field: r.field.clone().unwrap_or_default(),
-                        code: r.code.to_string(),
-                        reason: r.reason.clone(),
-                    })
-                    .map_err(|source| EncodeError::Output {
-                        path: rejects_path.display().to_string(),
-                        source,
-                    })?,
-            }
+            .zip(self.filters.chunks(words.max(1)));
+        for ((row, outcome), bits) in rows {
+            sink.write_row(row, outcome.as_ref().map(|()| bits))?;
         }
         Ok(())
     }

@@ -1,6 +1,7 @@
 //! One integration test binary (as ripgrep does): CLI behaviour and golden vectors.
 
 mod cli;
+mod clkhash;
 mod eval;
 mod golden;
 mod matching;

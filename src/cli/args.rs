@@ -329,6 +329,41 @@ pub struct KeygenArgs {
 pub enum SchemaCommand {
     /// Validate a schema (TOML or JSON) and print its fingerprint and any warnings.
     Check(SchemaCheckArgs),
+    /// Write the nearest pprl schema to a clkhash linkage schema (its encodings do not
+    /// compare with clkhash CLKs: every department must switch at once).
+    Convert(SchemaConvertArgs),
+}
+
+/// `pprl schema convert`.
+#[derive(Debug, Args)]
+pub struct SchemaConvertArgs {
+    /// The clkhash linkage schema (JSON, version 1, 2 or 3).
+    #[arg(value_name = "FILE")]
+    pub schema: PathBuf,
+    /// Where to write the pprl schema (TOML).
+    #[arg(short, long, value_name = "OUT")]
+    pub output: PathBuf,
+}
+
+/// Output formats of `pprl encode`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormatArg {
+    /// pprl's encoding file, with record ids, fingerprints, checksum and manifest.
+    Clk,
+    /// clkhash's JSON (`{"clks": [base64, ...]}`), one CLK per input row in input order.
+    ClkhashJson,
+    /// The anonlink entity service's binary upload layout (4-byte id, then the CLK).
+    AnonlinkBinary,
+}
+
+impl From<OutputFormatArg> for pprl::compat::OutputFormat {
+    fn from(f: OutputFormatArg) -> Self {
+        match f {
+            OutputFormatArg::Clk => Self::Clk,
+            OutputFormatArg::ClkhashJson => Self::ClkhashJson,
+            OutputFormatArg::AnonlinkBinary => Self::AnonlinkBinary,
+        }
+    }
 }
 
 /// `pprl schema check`.
@@ -354,9 +389,13 @@ pub struct SecretArgs {
 /// `pprl encode`.
 #[derive(Debug, Args)]
 pub struct EncodeArgs {
-    /// The linkage schema (`.toml` or `.json`).
+    /// The linkage schema: pprl's (`.toml` or `.json`), or a clkhash linkage schema (`.json`,
+    /// detected by its keys), whose CLKs pprl reproduces bit for bit.
     #[arg(long, value_name = "FILE")]
     pub schema: PathBuf,
+    /// Output format (default: `clk` for pprl schemas, `clkhash-json` for clkhash schemas).
+    #[arg(long, value_enum)]
+    pub format: Option<OutputFormatArg>,
     #[command(flatten)]
     pub secret: SecretArgs,
     /// The CSV export to encode, with a header row; `-` reads standard input.

@@ -35,6 +35,7 @@ pub fn main() -> ExitCode {
     let result = match cli.command {
         Command::Keygen(a) => commands::keygen::run(&a),
         Command::Schema(SchemaCommand::Check(a)) => commands::schema::check(&a),
+        Command::Schema(SchemaCommand::Convert(a)) => commands::schema::convert(&a),
         Command::Encode(a) => commands::encode::run(&a),
         Command::Inspect(a) => commands::inspect::run(&a),
         Command::Match(a) => commands::match_cmd::run(&a),

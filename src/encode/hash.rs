@@ -55,11 +55,14 @@ pub fn block_from_bytes(bytes: &[u8; 32]) -> Block {
     std::array::from_fn(|i| u64::from_le_bytes(bytes[i * 8..i * 8 + 8].try_into().expect("8")))
 }
 
-/// Builds the hasher of a scheme from a 32-byte field key.
-pub fn from_scheme(scheme: HashingScheme, key: &[u8; 32]) -> Box<dyn TokenHasher> {
+/// Builds the hasher of a scheme from a 32-byte field key; `None` for
+/// [`HashingScheme::Clkhash`], whose bits do not come from pprl's field keys (see
+/// `crate::compat::clkhash`).
+pub fn from_scheme(scheme: HashingScheme, key: &[u8; 32]) -> Option<Box<dyn TokenHasher>> {
     match scheme {
-        HashingScheme::HmacSha256 => Box::new(HmacSha256::new(key)),
-        HashingScheme::Blake3 => Box::new(Blake3::new(key)),
+        HashingScheme::HmacSha256 => Some(Box::new(HmacSha256::new(key))),
+        HashingScheme::Blake3 => Some(Box::new(Blake3::new(key))),
+        HashingScheme::Clkhash => None,
     }
 }
 
@@ -453,7 +456,7 @@ mod tests {
                 tokens.push(v);
             }
             for scheme in [HashingScheme::HmacSha256, HashingScheme::Blake3] {
-                let h = from_scheme(scheme, &key);
+                let h = from_scheme(scheme, &key).unwrap();
                 let mut batch = Vec::new();
                 h.first_blocks(&tokens, &mut batch);
                 let single: Vec<Block> = tokens.iter().map(|t| h.block(t.as_bytes(), 0)).collect();
@@ -486,14 +489,14 @@ mod tests {
         let mut sampler = Sampler::default();
         for scheme in [HashingScheme::HmacSha256, HashingScheme::Blake3] {
             for m in [64u32, 1024, 1088, 4096] {
-                let h = from_scheme(scheme, &[1; 32]);
+                let h = from_scheme(scheme, &[1; 32]).unwrap();
                 let first = h.block(b"jo", 0);
                 let mut out = vec![0u64; m as usize / 64];
                 sample_positions(&*h, b"jo", &first, m / 2, m, &mut sampler, &mut out);
                 let set: u32 = out.iter().map(|w| w.count_ones()).sum();
                 assert_eq!(set, m / 2, "exactly k distinct positions");
                 assert!(sampler.drawn.iter().all(|&w| w == 0), "scratch left clean");
-                let other = from_scheme(scheme, &[2; 32]);
+                let other = from_scheme(scheme, &[2; 32]).unwrap();
                 let mut out2 = vec![0u64; m as usize / 64];
                 let first = other.block(b"jo", 0);
                 sample_positions(&*other, b"jo", &first, m / 2, m, &mut sampler, &mut out2);

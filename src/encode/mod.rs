@@ -107,6 +107,12 @@ impl Encoder {
                 .layout_bits(schema)
                 .expect("validated schema has valid filter lengths");
             let key = secret.field_key(&fp, &spec.name);
+            let hasher = hash::from_scheme(schema.filter.hashing, &key).ok_or_else(|| {
+                SchemaError::Invalid {
+                    path: "filter.hashing".into(),
+                    message: "`clkhash` hashing is only for clkhash schemas".into(),
+                }
+            })?;
             fields.push(FieldEncoder {
                 name: spec.name.clone(),
                 missing_values: spec
@@ -118,7 +124,7 @@ impl Encoder {
                 normalizer,
                 tokenizer: tokenize::from_spec(&spec.tokenizer),
                 weight: spec.weight(),
-                hasher: hash::from_scheme(schema.filter.hashing, &key),
+                hasher,
                 offset_bits,
                 bits,
             });

@@ -310,13 +310,18 @@ fn hashing_code(h: HashingScheme) -> u8 {
     match h {
         HashingScheme::HmacSha256 => 0,
         HashingScheme::Blake3 => 1,
+        HashingScheme::Clkhash => 2,
     }
 }
 
 fn hashing_from(c: u8) -> Option<HashingScheme> {
-    [HashingScheme::HmacSha256, HashingScheme::Blake3]
-        .into_iter()
-        .find(|h| hashing_code(*h) == c)
+    [
+        HashingScheme::HmacSha256,
+        HashingScheme::Blake3,
+        HashingScheme::Clkhash,
+    ]
+    .into_iter()
+    .find(|h| hashing_code(*h) == c)
 }
 
 /// What the writer needs to know before the first record.

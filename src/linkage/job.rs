@@ -23,8 +23,9 @@ use super::blocking::{self, BlockedSide, BlockingReport, BlockingRequest};
 use super::candidates::{self, CandidateOptions, CandidateStats, FilterSet, Similarity};
 use super::solve::{self, Solver};
 use super::{Candidate, PartyCandidate, RecordRef};
+use crate::compat::{FileKind, ReadError, UNKNOWN_FINGERPRINT, read_encoding_file};
 use crate::filter::kernel::Kernel;
-use crate::io::{AtomicFile, ClkData, ClkError, ClkReader};
+use crate::io::{AtomicFile, ClkData, ClkError};
 
 /// A matching problem that stops the job.
 #[derive(Debug, thiserror::Error)]
@@ -33,6 +34,9 @@ pub enum MatchError {
     /// A file could not be read or failed verification.
     #[error(transparent)]
     Clk(#[from] ClkError),
+    /// A clkhash JSON or anonlink binary file could not be read.
+    #[error(transparent)]
+    Foreign(#[from] ReadError),
     /// Two files cannot be compared.
     #[error("{0}")]
     Mismatch(Box<Mismatch>),
@@ -165,11 +169,26 @@ pub fn match_files(
         return Err(MatchError::Options("--top-k must be at least 1".into()));
     }
     let started = Instant::now();
-    let data: Vec<ClkData> = paths
-        .iter()
-        .map(|p| ClkReader::open(p)?.read_all())
-        .collect::<Result<_, ClkError>>()?;
-    let warnings = check_compatible(paths, &data, opts.allow_schema_mismatch)?;
+    // clkhash JSON and anonlink binary files are read too (see `crate::compat`).
+    let mut data = Vec::with_capacity(paths.len());
+    let mut warnings = Vec::new();
+    for path in paths {
+        let (d, kind) = read_encoding_file(path)?;
+        if kind != FileKind::Clk {
+            let what = match kind {
+                FileKind::ClkhashJson => "a clkhash JSON file",
+                _ => "an anonlink binary file",
+            };
+            warnings.push(format!(
+                "{} is {what}: its records are identified by position (0, 1, 2, ...), and it \
+                 carries no key or schema fingerprint, so pprl cannot check that it was \
+                 encoded with the same secret and schema as the other files",
+                path.display()
+            ));
+        }
+        data.push(d);
+    }
+    warnings.extend(check_compatible(paths, &data, opts.allow_schema_mismatch)?);
     let read_time = started.elapsed();
 
     let started = Instant::now();
@@ -380,19 +399,26 @@ fn candidates_between(
     Ok((cands, stats, Some(report)))
 }
 
-/// Checks that the files can be compared; returns warnings for what was allowed.
+/// Checks that the files can be compared; returns warnings for what was allowed. Key and
+/// schema fingerprints are compared only where both files carry them (files read from
+/// clkhash's formats have [`UNKNOWN_FINGERPRINT`]s).
 pub fn check_compatible(
     paths: &[PathBuf],
     data: &[ClkData],
     allow_schema_mismatch: bool,
 ) -> Result<Vec<String>, MatchError> {
     let mut warnings = Vec::new();
-    let (first, h0) = (&paths[0], &data[0].header);
-    for (path, d) in paths.iter().zip(data).skip(1) {
+    let known = |fp: &[u8; 32]| fp != &UNKNOWN_FINGERPRINT;
+    // Each check compares every file with the first file to which it applies.
+    let key_ref = data.iter().position(|d| known(&d.header.key_fingerprint.0));
+    let schema_ref = data
+        .iter()
+        .position(|d| known(&d.header.schema_fingerprint.0));
+    for (i, (path, d)) in paths.iter().zip(data).enumerate() {
         let h = &d.header;
-        let mismatch = |what, a: String, b: String, why| {
+        let mismatch = |r: usize, what, a: String, b: String, why| {
             MatchError::Mismatch(Box::new(Mismatch {
-                first: first.display().to_string(),
+                first: paths[r].display().to_string(),
                 second: path.display().to_string(),
                 what,
                 a,
@@ -400,51 +426,62 @@ pub fn check_compatible(
                 why,
             }))
         };
-        if h.key_fingerprint != h0.key_fingerprint {
-            return Err(mismatch(
-                "key fingerprints",
-                short(&h0.key_fingerprint.to_hex()),
-                short(&h.key_fingerprint.to_hex()),
-                "they were encoded with different secrets and cannot be linked; ask the \
-                 departments to encode with the project's one shared secret",
-            ));
+        if let Some(r) = key_ref.filter(|&r| r < i && known(&h.key_fingerprint.0)) {
+            let k0 = &data[r].header.key_fingerprint;
+            if h.key_fingerprint != *k0 {
+                return Err(mismatch(
+                    r,
+                    "key fingerprints",
+                    short(&k0.to_hex()),
+                    short(&h.key_fingerprint.to_hex()),
+                    "they were encoded with different secrets and cannot be linked; ask the \
+                     departments to encode with the project's one shared secret",
+                ));
+            }
         }
-        if h.layout != h0.layout {
+        let h0 = &data[0].header;
+        if i > 0 && h.layout != h0.layout {
             return Err(mismatch(
+                0,
                 "filter layouts",
                 h0.layout.as_str().into(),
                 h.layout.as_str().into(),
                 "filters of different layouts cannot be compared",
             ));
         }
-        if h.filter_bits != h0.filter_bits || h.filters_per_record != h0.filters_per_record {
+        if i > 0
+            && (h.filter_bits != h0.filter_bits || h.filters_per_record != h0.filters_per_record)
+        {
             return Err(mismatch(
+                0,
                 "filter lengths",
                 format!("{} x {} bits", h0.filters_per_record, h0.filter_bits),
                 format!("{} x {} bits", h.filters_per_record, h.filter_bits),
                 "filters of different lengths cannot be compared",
             ));
         }
-        if h.schema_fingerprint != h0.schema_fingerprint {
-            let (a, b) = (
-                short(&h0.schema_fingerprint.to_hex()),
-                short(&h.schema_fingerprint.to_hex()),
-            );
-            if !allow_schema_mismatch {
-                return Err(mismatch(
-                    "schema fingerprints",
-                    a,
-                    b,
-                    "they were encoded under different schemas, whose bits are not comparable; \
-                     re-encode with one schema (--allow-mismatch overrides this check only)",
+        if let Some(r) = schema_ref.filter(|&r| r < i && known(&h.schema_fingerprint.0)) {
+            let s0 = &data[r].header.schema_fingerprint;
+            if h.schema_fingerprint != *s0 {
+                let (a, b) = (short(&s0.to_hex()), short(&h.schema_fingerprint.to_hex()));
+                if !allow_schema_mismatch {
+                    return Err(mismatch(
+                        r,
+                        "schema fingerprints",
+                        a,
+                        b,
+                        "they were encoded under different schemas, whose bits are not \
+                         comparable; re-encode with one schema (--allow-mismatch overrides \
+                         this check only)",
+                    ));
+                }
+                warnings.push(format!(
+                    "{} and {} have different schema fingerprints ({a} vs {b}); matching anyway \
+                     because of --allow-mismatch",
+                    paths[r].display(),
+                    path.display()
                 ));
             }
-            warnings.push(format!(
-                "{} and {} have different schema fingerprints ({a} vs {b}); matching anyway \
-                 because of --allow-mismatch",
-                first.display(),
-                path.display()
-            ));
         }
     }
     Ok(warnings)

@@ -168,6 +168,11 @@ pub enum HashingScheme {
     HmacSha256,
     /// Random hashing with keyed BLAKE3 in extendable-output mode under the same subkeys.
     Blake3,
+    /// clkhash's own schemes (`blakeHash`, `doubleHash`), for encodings made from a clkhash
+    /// schema (`crate::compat::clkhash`). Only file headers carry it: a pprl schema cannot
+    /// name it, because clkhash's bits depend on its own schema and key derivation.
+    #[serde(skip_deserializing)]
+    Clkhash,
 }
 
 impl HashingScheme {
@@ -176,6 +181,7 @@ impl HashingScheme {
         match self {
             HashingScheme::HmacSha256 => "hmac-sha256",
             HashingScheme::Blake3 => "blake3",
+            HashingScheme::Clkhash => "clkhash",
         }
     }
 }
@@ -447,6 +453,13 @@ impl Schema {
                 format!(
                     "expected a multiple of 64 between {MIN_FILTER_BITS} and {MAX_FILTER_BITS}, found {bits}"
                 ),
+            ));
+        }
+        if self.filter.hashing == HashingScheme::Clkhash {
+            return Err(SchemaError::invalid(
+                "filter.hashing",
+                "`clkhash` hashing comes only from clkhash schemas (give the clkhash schema \
+                 itself to `pprl encode`)",
             ));
         }
         if self.fields.is_empty() {

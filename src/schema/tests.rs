@@ -251,3 +251,19 @@ fn warnings_flag_risky_choices() {
     assert_eq!(codes(&exact), ["W003", "W004"]);
     assert_eq!(field.filters_per_record(), 1);
 }
+
+#[test]
+fn clkhash_hashing_is_only_for_clkhash_schemas() {
+    // File headers name it, but a pprl schema cannot: its bits come from clkhash's own
+    // schema and key derivation (`crate::compat::clkhash`).
+    let text = MINIMAL.replace("[[fields]]", "[filter]\nhashing = \"clkhash\"\n[[fields]]");
+    assert!(matches!(
+        Schema::from_toml_str(&text),
+        Err(SchemaError::Syntax { .. })
+    ));
+    let mut s = Schema::from_toml_str(MINIMAL).unwrap();
+    s.filter.hashing = HashingScheme::Clkhash;
+    assert!(
+        matches!(s.validate(), Err(SchemaError::Invalid { ref path, .. }) if path == "filter.hashing")
+    );
+}

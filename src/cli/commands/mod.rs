@@ -32,6 +32,32 @@ pub fn load_secret(args: &crate::cli::args::SecretArgs) -> anyhow::Result<pprl::
     Ok(pprl::keys::Secret::from_file(&args.secret_file)?)
 }
 
+/// Reads the secret file of a clkhash schema: its bytes verbatim, any length (clkhash's
+/// secrets are often passphrases), with warnings for what often goes wrong.
+pub fn load_clkhash_secret(
+    args: &crate::cli::args::SecretArgs,
+) -> anyhow::Result<pprl::keys::Secret> {
+    if let Some(w) = pprl::keys::permission_warning(&args.secret_file) {
+        eprintln!("warning: {w}");
+    }
+    let secret = pprl::keys::Secret::from_file_any_length(&args.secret_file)?;
+    if pprl::compat::secret_ends_with_newline(&secret) {
+        eprintln!(
+            "warning: the secret file {} ends with a line break, which is part of the secret \
+             (clkhash's secret \"abc\" is a file of exactly those bytes: `printf %s abc > FILE`)",
+            args.secret_file.display()
+        );
+    }
+    if secret.len() < pprl::keys::Secret::MIN_LEN {
+        eprintln!(
+            "warning: the secret is {} bytes; clkhash takes any passphrase, but 32 random bytes \
+             (`pprl keygen`) cannot be guessed",
+            secret.len()
+        );
+    }
+    Ok(secret)
+}
+
 /// Prints the one-line summary of an encoding job.
 pub fn print_encode_summary(s: &pprl::pipeline::EncodeSummary, indent: &str) {
     let c = s.counts;
