@@ -253,7 +253,6 @@ pub fn match_files(
             (MatchResult::Clusters(solve::multiparty_greedy(&all)), stats)
         }
     };
-    let mut warnings = warnings;
     for r in &reports {
         if let Some((name, l, rr)) = r.oversized.first() {
             warnings.push(format!(
