@@ -583,3 +583,69 @@ fn experiment_writes_one_row_per_setting() {
         .assert()
         .failure();
 }
+
+/// F1 of the links in `matches` against `truth`, and the best F1 over all thresholds of the
+/// greedy links in `greedy` (made at a low threshold), both by `pprl eval`.
+fn f1_and_best(truth: &Path, matches: &Path, greedy: &Path) -> (f64, f64) {
+    let eval = |args: &[&Path], extra: &[&str]| -> serde_json::Value {
+        let mut cmd = pprl();
+        cmd.arg("eval")
+            .arg("--truth")
+            .arg(truth)
+            .arg("--matches")
+            .arg(args[0]);
+        if let Some(scores) = args.get(1) {
+            cmd.arg("--scores").arg(scores);
+        }
+        let out = cmd
+            .args(extra)
+            .args(["--format", "json"])
+            .assert()
+            .success();
+        serde_json::from_slice(&out.get_output().stdout).unwrap()
+    };
+    let auto = eval(&[matches], &[]);
+    let sweep = eval(&[greedy, greedy], &["--one-to-one"]);
+    (
+        auto["f1"].as_f64().unwrap(),
+        sweep["sweep"]["best_f1"]["f1"].as_f64().unwrap(),
+    )
+}
+
+#[test]
+fn automatic_threshold_is_near_the_best_on_synthetic_data_it_was_not_tuned_on() {
+    for (seed, corruption) in [("11", "low"), ("12", "high")] {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        pprl()
+            .args([
+                "synth",
+                "--records",
+                "1500",
+                "--seed",
+                seed,
+                "--corruption",
+                corruption,
+            ])
+            .arg("--out-dir")
+            .arg(d)
+            .assert()
+            .success();
+        let key = keygen(d);
+        let (a, b) = (d.join("a.clk"), d.join("b.clk"));
+        encode(&person_schema(), &key, &d.join("party_a.csv"), &a);
+        encode(&person_schema(), &key, &d.join("party_b.csv"), &b);
+        let (auto, greedy) = (d.join("auto.csv"), d.join("greedy.csv"));
+        match_cmd(&["-t", "auto", "--quiet"], &[&a, &b], &auto)
+            .assert()
+            .success();
+        match_cmd(&["-t", "0.5", "--quiet"], &[&a, &b], &greedy)
+            .assert()
+            .success();
+        let (f1, best) = f1_and_best(&d.join("truth.csv"), &auto, &greedy);
+        assert!(
+            best - f1 <= 0.01,
+            "seed {seed}, {corruption} corruption: auto F1 {f1} vs best {best}"
+        );
+    }
+}

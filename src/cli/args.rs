@@ -438,6 +438,12 @@ pub struct DemoArgs {
     /// Keep the demo's files in this directory (default: a temporary directory, removed after).
     #[arg(long, value_name = "DIR")]
     pub dir: Option<PathBuf>,
+    /// Records in each department's synthetic export.
+    #[arg(long, value_name = "N", default_value_t = 3000, value_parser = clap::value_parser!(u64).range(100..=10_000_000))]
+    pub records: u64,
+    /// Seed of the synthetic data (the secret is always fresh).
+    #[arg(long, value_name = "S", default_value_t = 2026)]
+    pub seed: u64,
 }
 
 /// `pprl synth`.
