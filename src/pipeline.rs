@@ -1,13 +1,14 @@
-//! The encoding job: a CSV export in; an encoding file, a rejects report and a manifest out.
+//! The encoding job: an export in; an encoding file, a rejects report and a manifest out.
 //!
-//! A reader thread streams the CSV in chunks of rows through a bounded channel (so memory stays
+//! The export is CSV, or Parquet with the `polars` feature ([`crate::io::table`]); both arrive as
+//! the same rows, so the job below does not know which. A reader thread streams the rows in chunks of rows through a bounded channel (so memory stays
 //! constant however large the export); each chunk is encoded in parallel on a rayon pool and
 //! then written in input order. Chunking fixes the order of the output, so the bytes do not
 //! depend on the number of threads or the chunk size.
 //!
 //! Every input row ends up in exactly one place: the encoding file or the rejects report
 //! (`rows_read == rows_encoded + rows_rejected`, recorded in the manifest). Problems with the
-//! file as a whole (malformed CSV, invalid UTF-8, a missing column, a duplicate record id) stop
+//! file as a whole (malformed CSV or Parquet, invalid UTF-8, a missing column, a duplicate record id) stop
 //! the job with an error and leave no output behind: all three outputs are written to
 //! temporary files and renamed into place only when the whole input has been processed.
 
@@ -21,7 +22,8 @@ use crate::encode::{Encoder, Rejection, Scratch};
 use crate::io::clk::{ClkParams, ClkSummary};
 use crate::io::manifest::Counts;
 use crate::io::{
-    ClkError, ClkWriter, CsvInput, InputError, InputRow, Manifest, RejectRow, RejectWriter,
+    ClkError, ClkWriter, Input, InputError, InputRow, Manifest, RejectRow, RejectWriter,
+    TableFormat,
 };
 use crate::schema::Schema;
 
@@ -32,8 +34,10 @@ pub const DEFAULT_CHUNK_ROWS: usize = 4096;
 /// What to encode, where to, and how.
 #[derive(Debug, Clone)]
 pub struct EncodeOptions {
-    /// Input CSV path, or `-` for standard input.
+    /// Input path, or `-` for standard input (CSV only).
     pub input: String,
+    /// Format of the input; `None`: from the extension ([`TableFormat::from_path`]).
+    pub format: Option<TableFormat>,
     /// Output encoding file.
     pub output: PathBuf,
     /// Rejects report. `None`: `OUTPUT.rejects.csv`, written only if a row is rejected.
@@ -51,6 +55,7 @@ impl EncodeOptions {
     pub fn new(input: impl Into<String>, output: impl Into<PathBuf>) -> Self {
         EncodeOptions {
             input: input.into(),
+            format: None,
             output: output.into(),
             rejects: None,
             threads: None,
@@ -112,7 +117,7 @@ pub fn default_rejects_path(output: &Path) -> PathBuf {
     PathBuf::from(p)
 }
 
-/// Runs the encoding job (see the module docs).
+/// Runs the encoding job (see the module docs) on a CSV or Parquet export (`opts.format`).
 pub fn encode_csv(
     schema: &Schema,
     encoder: &Encoder,
@@ -131,7 +136,10 @@ pub fn encode_csv(
             "the chunk size must be at least 1 row".into(),
         ));
     }
-    let mut input = CsvInput::open(&opts.input, opts.delimiter)?;
+    let format = opts
+        .format
+        .unwrap_or_else(|| TableFormat::from_path(&opts.input));
+    let mut input = Input::open(&opts.input, format, opts.delimiter)?;
     let mut wanted = vec![(schema.id_column.as_str(), "id_column".to_string())];
     wanted.extend(
         schema
@@ -177,7 +185,7 @@ pub fn encode_csv(
     let words = encoder.words_per_record();
     let chunk_rows = opts.chunk_rows;
     let mut rows_read = 0u64;
-    // Three stages overlap: a reader thread parses CSV chunks, this thread encodes each chunk
+    // Three stages overlap: a reader thread parses chunks of rows, this thread encodes each chunk
     // on the pool, and a writer thread appends the results in order. Buffers travel back to
     // the stage that fills them, so steady state allocates nothing.
     let (writer, rejects) = std::thread::scope(|scope| {

@@ -3,5 +3,6 @@
 mod cli;
 mod golden;
 mod matching;
+mod parquet;
 mod pipeline;
 mod util;

@@ -21,6 +21,7 @@ pub fn run(args: &EncodeArgs) -> Result<()> {
     let encoder = Encoder::new(&schema, &secret)?;
     let opts = EncodeOptions {
         input: args.input.clone(),
+        format: args.input_format.map(Into::into),
         output: args.output.clone(),
         rejects: args.rejects.clone(),
         threads: args.threads.map(usize::from),

@@ -2,6 +2,7 @@
 
 use anyhow::{Result, bail};
 use pprl::filter::kernel::{Kernel, KernelKind};
+use pprl::io::TableFormat;
 use pprl::linkage::job::{self, MatchOptions, MatchResult};
 
 use super::thousands;
@@ -24,6 +25,17 @@ pub fn kernel_by_name(name: &str) -> Result<Kernel> {
 
 pub fn run(args: &MatchArgs) -> Result<()> {
     let kernel = args.kernel.as_deref().map(kernel_by_name).transpose()?;
+    let output_format = args
+        .output_format
+        .map(TableFormat::from)
+        .unwrap_or_else(|| TableFormat::from_path(&args.output));
+    if !output_format.is_available() {
+        bail!(
+            "cannot write {} as Parquet: this pprl was built without Parquet support; rebuild \
+             it with `--features polars`, or write CSV",
+            args.output.display()
+        );
+    }
     let opts = MatchOptions {
         threshold: args.threshold,
         similarity: args.similarity.into(),
@@ -42,7 +54,7 @@ pub fn run(args: &MatchArgs) -> Result<()> {
     for w in &report.warnings {
         eprintln!("warning: {w}");
     }
-    report.write_csv(&args.output, opts.scores)?;
+    report.write(&args.output, output_format, opts.scores)?;
 
     let secs = report.elapsed.as_secs_f64().max(1e-9);
     let rate = report.stats.comparisons as f64 / secs;
