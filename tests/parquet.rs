@@ -4,9 +4,7 @@
 
 use std::path::Path;
 
-use predicates::str::contains;
-
-use crate::util::{keygen, listing, person_schema, pprl, testdata};
+use crate::util::{person_schema, pprl};
 
 fn encode_cmd(key: &Path, input: &Path, out: &Path) -> assert_cmd::Command {
     let mut cmd = pprl();
@@ -25,6 +23,10 @@ fn encode_cmd(key: &Path, input: &Path, out: &Path) -> assert_cmd::Command {
 #[cfg(not(feature = "polars"))]
 #[test]
 fn without_the_feature_parquet_is_refused_with_the_fix() {
+    use predicates::str::contains;
+
+    use crate::util::{keygen, listing, testdata};
+
     let dir = tempfile::tempdir().unwrap();
     let key = keygen(dir.path());
     let out = dir.path().join("a.clk");

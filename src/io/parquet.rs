@@ -53,6 +53,7 @@ pub struct ParquetInput {
     source_name: String,
     file_len: u64,
     metadata: FileMetadataRef,
+    schema: Arc<ArrowSchema>,
     headers: Vec<String>,
     /// Columns read, as indices into `headers`; a row's fields follow this order.
     projection: Vec<usize>,
@@ -95,6 +96,7 @@ impl ParquetInput {
             file_len,
             total_rows: metadata.num_rows as u64,
             metadata,
+            schema,
             projection: (0..headers.len()).collect(),
             headers,
             source_name,
@@ -154,19 +156,16 @@ impl ParquetInput {
                 }
             })
             .collect();
-        let schema = read::infer_schema(&self.metadata).map_err(|e| InputError::Parquet {
-            source_name: self.source_name.clone(),
-            place: "metadata".into(),
-            message: e.to_string(),
-        })?;
         for &i in &projection {
-            let (name, field) = schema.get_at_index(i).expect("index from the same schema");
-            let dtype = DataType::from_arrow_field(field);
-            if !supported(&dtype) {
+            let (name, field) = self
+                .schema
+                .get_at_index(i)
+                .expect("index from the same schema");
+            if !supported(field.dtype()) {
                 return Err(InputError::UnsupportedType {
                     source_name: self.source_name.clone(),
                     column: name.to_string(),
-                    dtype: dtype.to_string(),
+                    dtype: format!("{:?}", field.dtype()),
                 });
             }
         }
@@ -256,36 +255,66 @@ impl ParquetInput {
 }
 
 /// Runs a call into the Parquet reader, turning a panic on malformed input into an error: a
-/// corrupt file must stop the job with a message, not abort the process.
+/// corrupt file must stop the job with a message, not abort the process. polars checks most
+/// damage, but some (a mangled footer, say) ends in an `unwrap` inside it.
+///
+/// While the call runs, the panic hook stays quiet on this thread (see [`quiet_hook`]), so the
+/// user sees one error naming the file instead of a backtrace from inside polars.
 fn guard<T>(
     source_name: &str,
     place: &str,
     f: impl FnOnce() -> PolarsResult<T>,
 ) -> Result<PolarsResult<T>, InputError> {
-    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).map_err(|panic| {
+    quiet_hook();
+    QUIET.with(|q| q.set(true));
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
+    QUIET.with(|q| q.set(false));
+    result.map_err(|panic| {
         let message = panic
             .downcast_ref::<String>()
             .map(String::as_str)
             .or_else(|| panic.downcast_ref::<&str>().copied())
-            .unwrap_or("the reader failed")
-            .to_string();
+            .unwrap_or("no details");
         InputError::Parquet {
             source_name: source_name.to_string(),
             place: place.to_string(),
-            message,
+            message: format!("the Parquet reader gave up ({message})"),
         }
     })
 }
 
-/// Whether [`to_text`] converts values of this type.
-fn supported(dtype: &DataType) -> bool {
-    use DataType as D;
+thread_local! {
+    /// Set while this thread is inside [`guard`].
+    static QUIET: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Installs (once per process) a panic hook that stays silent for panics inside [`guard`] and
+/// hands every other panic to the hook that was there before, so nothing else changes.
+fn quiet_hook() {
+    static INSTALL: std::sync::Once = std::sync::Once::new();
+    INSTALL.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if !QUIET.with(std::cell::Cell::get) {
+                previous(info);
+            }
+        }));
+    });
+}
+
+/// Whether the reader and [`to_text`] handle a column of this (Arrow) type. Checked on the
+/// file's Arrow schema, before polars is asked to read the column: polars panics on some types
+/// it has no support for.
+fn supported(dtype: &ArrowDataType) -> bool {
+    use ArrowDataType as A;
     match dtype {
-        D::String | D::Binary | D::Boolean | D::Null | D::Date | D::Float32 | D::Float64 => true,
-        D::Int8 | D::Int16 | D::Int32 | D::Int64 => true,
-        D::UInt8 | D::UInt16 | D::UInt32 | D::UInt64 => true,
-        D::Datetime(_, tz) => tz.is_none(),
-        D::Categorical(..) | D::Enum(..) => true,
+        A::Null | A::Boolean | A::Float32 | A::Float64 | A::Date32 => true,
+        A::Int8 | A::Int16 | A::Int32 | A::Int64 => true,
+        A::UInt8 | A::UInt16 | A::UInt32 | A::UInt64 => true,
+        A::Utf8 | A::LargeUtf8 | A::Utf8View => true,
+        A::Binary | A::LargeBinary | A::BinaryView => true,
+        A::Timestamp(_, tz) => tz.is_none(),
+        A::Dictionary(_, values, _) => matches!(**values, A::Utf8 | A::LargeUtf8 | A::Utf8View),
         _ => false,
     }
 }
@@ -645,6 +674,35 @@ mod tests {
         }
     }
 
+    /// Damage to the footer (schema, row groups, offsets) is an error or, if it happens to
+    /// leave a valid footer, a readable file: never a panic out of polars, which meets some of
+    /// these with an `unwrap` (caught by `guard`).
+    #[test]
+    fn a_damaged_footer_never_panics() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("damaged.parquet");
+        let bytes = std::fs::read(fixture("dept_b.parquet")).unwrap();
+        let n = bytes.len();
+        let footer = u32::from_le_bytes(bytes[n - 8..n - 4].try_into().unwrap()) as usize + 8;
+        let (mut errors, mut read) = (0, 0);
+        for at in (n - footer..n).step_by(23) {
+            for value in [0x00, 0xff, bytes[at] ^ 0x01] {
+                let mut damaged = bytes.clone();
+                damaged[at] = value;
+                std::fs::write(&path, &damaged).unwrap();
+                let outcome = ParquetInput::open(path.to_str().unwrap()).and_then(|mut input| {
+                    input.resolve_columns(&wanted(&["record_id", "surname"]))?;
+                    read_all(&mut input, 4096)
+                });
+                match outcome {
+                    Ok(_) => read += 1,
+                    Err(_) => errors += 1,
+                }
+            }
+        }
+        assert!(errors > 0 && read > 0, "{errors} errors, {read} read");
+    }
+
     /// Damage inside the column data (the footer intact) surfaces when its rows are read.
     #[test]
     fn corrupt_column_data_is_an_error_not_a_panic() {
@@ -653,7 +711,7 @@ mod tests {
         // A Parquet file ends with its metadata, the metadata's length (4 bytes) and `PAR1`.
         let n = bytes.len();
         let footer = u32::from_le_bytes(bytes[n - 8..n - 4].try_into().unwrap()) as usize + 8;
-        for b in &mut bytes[4..bytes.len() - footer] {
+        for b in &mut bytes[4..n - footer] {
             *b ^= 0x5a;
         }
         let path = dir.path().join("corrupt.parquet");
