@@ -1,16 +1,17 @@
 //! The encoding job: an export in; an encoding file, a rejects report and a manifest out.
 //!
 //! The export is CSV, or Parquet with the `polars` feature ([`crate::io::table`]); both arrive as
-//! the same rows, so the job below does not know which. A reader thread streams the rows in chunks of rows through a bounded channel (so memory stays
-//! constant however large the export); each chunk is encoded in parallel on a rayon pool and
-//! then written in input order. Chunking fixes the order of the output, so the bytes do not
+//! the same rows, so the job below does not know which. A reader thread streams the rows in
+//! chunks through a bounded channel (so memory stays constant however large the export); each
+//! chunk is encoded in parallel on a rayon pool and then written in input order. Chunking fixes the order of the output, so the bytes do not
 //! depend on the number of threads or the chunk size.
 //!
 //! Every input row ends up in exactly one place: the encoding file or the rejects report
 //! (`rows_read == rows_encoded + rows_rejected`, recorded in the manifest). Problems with the
-//! file as a whole (malformed CSV or Parquet, invalid UTF-8, a missing column, a duplicate record id) stop
-//! the job with an error and leave no output behind: all three outputs are written to
-//! temporary files and renamed into place only when the whole input has been processed.
+//! file as a whole (malformed CSV or Parquet, invalid UTF-8, a missing column, a duplicate
+//! record id) stop the job with an error and leave no output behind: all three outputs are
+//! written to temporary files and renamed into place only when the whole input has been
+//! processed.
 
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
@@ -185,7 +186,7 @@ pub fn encode_csv(
     let words = encoder.words_per_record();
     let chunk_rows = opts.chunk_rows;
     let mut rows_read = 0u64;
-    // Three stages overlap: a reader thread parses chunks of rows, this thread encodes each chunk
+    // Three stages overlap: a reader thread reads chunks of rows, this thread encodes each chunk
     // on the pool, and a writer thread appends the results in order. Buffers travel back to
     // the stage that fills them, so steady state allocates nothing.
     let (writer, rejects) = std::thread::scope(|scope| {

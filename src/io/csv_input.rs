@@ -118,7 +118,8 @@ pub enum InputError {
     ParquetFromStdin,
     /// The Parquet file is corrupt, truncated or not Parquet at all.
     #[error(
-        "{source_name}: cannot read Parquet {place}: {message}; the file is corrupt, truncated or not Parquet"
+        "{source_name}: cannot read Parquet {place}: {message}; the file is corrupt, truncated \
+         or not Parquet"
     )]
     Parquet {
         /// The file.
@@ -131,7 +132,7 @@ pub enum InputError {
     /// A Parquet column the schema needs has a type with no agreed text form.
     #[error(
         "{source_name}: column `{column}` has type {dtype}, which pprl does not turn into text; \
-         export it as a string, integer, date or timestamp column (see docs/guide.md, Parquet input)"
+         export it as a string, integer, date or timestamp column (see docs/guide.md, Parquet exports)"
     )]
     UnsupportedType {
         /// The file.

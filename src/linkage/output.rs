@@ -10,6 +10,20 @@ use std::path::Path;
 use super::job::{MatchError, MatchReport};
 use crate::io::TableFormat;
 
+/// Checks that this build can write `format`, so that a job can refuse before matching rather
+/// than after (Parquet needs the `polars` feature).
+pub fn check_format(path: &Path, format: TableFormat) -> Result<(), MatchError> {
+    if format.is_available() {
+        return Ok(());
+    }
+    Err(MatchError::Options(format!(
+        "cannot write {} as {}: this pprl was built without Parquet support; rebuild it with \
+         `--features polars`, or write CSV",
+        path.display(),
+        format.as_str()
+    )))
+}
+
 impl MatchReport {
     /// Writes the result to `path` in `format`, atomically; `scores: false` leaves the
     /// similarity scores out (see [`super::job::MatchOptions::scores`]).
@@ -19,10 +33,7 @@ impl MatchReport {
             #[cfg(feature = "polars")]
             TableFormat::Parquet => self.write_parquet(path, scores),
             #[cfg(not(feature = "polars"))]
-            TableFormat::Parquet => Err(MatchError::Options(format!(
-                "cannot write {}: Parquet output needs pprl built with `--features polars`",
-                path.display()
-            ))),
+            TableFormat::Parquet => check_format(path, format),
         }
     }
 

@@ -4,6 +4,7 @@ use anyhow::{Result, bail};
 use pprl::filter::kernel::{Kernel, KernelKind};
 use pprl::io::TableFormat;
 use pprl::linkage::job::{self, MatchOptions, MatchResult};
+use pprl::linkage::output;
 
 use super::thousands;
 use crate::cli::args::{Format, MatchArgs};
@@ -29,13 +30,7 @@ pub fn run(args: &MatchArgs) -> Result<()> {
         .output_format
         .map(TableFormat::from)
         .unwrap_or_else(|| TableFormat::from_path(&args.output));
-    if !output_format.is_available() {
-        bail!(
-            "cannot write {} as Parquet: this pprl was built without Parquet support; rebuild \
-             it with `--features polars`, or write CSV",
-            args.output.display()
-        );
-    }
+    output::check_format(&args.output, output_format)?;
     let opts = MatchOptions {
         threshold: args.threshold,
         similarity: args.similarity.into(),
