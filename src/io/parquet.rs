@@ -5,7 +5,9 @@
 //! [`ParquetInput`] yields the same [`InputRow`]s as the CSV reader, so the encoding pipeline
 //! and everything after it treat both formats alike. It reads a window of
 //! [`WINDOW_ROWS`] rows at a time (only the columns the schema needs), so memory stays flat
-//! however large the file; the file itself is memory-mapped by the reader, not loaded.
+//! however large the file; the file itself is memory-mapped by the reader, not loaded. Windows
+//! ignore row-group boundaries: polars decodes just the row groups a window overlaps (on its
+//! own thread pool), so the cost does not depend on how the file was cut into row groups.
 //!
 //! Encoders work on text, so every value becomes the string a CSV export of the same data would
 //! hold (the exact rules are in `docs/guide.md`):
@@ -37,6 +39,7 @@ use std::fmt::Write as _;
 use std::fs::File;
 use std::io::Write as _;
 use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use polars::prelude::*;
 
@@ -215,7 +218,7 @@ impl ParquetInput {
             let mut reader = ParquetReader::new(file)
                 .with_projection(Some(projection.clone()))
                 .with_slice(Some((first as usize, len)))
-                .read_parallel(ParallelStrategy::None);
+                .read_parallel(ParallelStrategy::RowGroups);
             reader.set_metadata(metadata.clone());
             reader.finish()
         })?
@@ -267,7 +270,9 @@ fn guard<T>(
 ) -> Result<PolarsResult<T>, InputError> {
     quiet_hook();
     QUIET.with(|q| q.set(true));
+    GUARDS.fetch_add(1, Ordering::SeqCst);
     let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
+    GUARDS.fetch_sub(1, Ordering::SeqCst);
     QUIET.with(|q| q.set(false));
     result.map_err(|panic| {
         let message = panic
@@ -288,14 +293,27 @@ thread_local! {
     static QUIET: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
 }
 
+/// Calls to [`guard`] in progress, on any thread.
+static GUARDS: AtomicUsize = AtomicUsize::new(0);
+
 /// Installs (once per process) a panic hook that stays silent for panics inside [`guard`] and
 /// hands every other panic to the hook that was there before, so nothing else changes.
+///
+/// polars decodes row groups on its own thread pool (threads named `polars-N`), and rayon
+/// carries a panic there back to the guarded caller, so a panic on a polars thread while a
+/// guard is active is the guard's to report.
 fn quiet_hook() {
     static INSTALL: std::sync::Once = std::sync::Once::new();
     INSTALL.call_once(|| {
         let previous = std::panic::take_hook();
         std::panic::set_hook(Box::new(move |info| {
-            if !QUIET.with(std::cell::Cell::get) {
+            let on_polars_thread = || {
+                let current = std::thread::current();
+                current.name().is_some_and(|n| n.starts_with("polars"))
+            };
+            let guarded = QUIET.with(std::cell::Cell::get)
+                || (GUARDS.load(Ordering::SeqCst) > 0 && on_polars_thread());
+            if !guarded {
                 previous(info);
             }
         }));
