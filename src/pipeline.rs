@@ -1,15 +1,18 @@
-//! The encoding job: a CSV export in; an encoding file, a rejects report and a manifest out.
+//! The encoding job: an export in; an encoding file, a rejects report and a manifest out.
 //!
-//! A reader thread streams the CSV in chunks of rows through a bounded channel (so memory stays
-//! constant however large the export); each chunk is encoded in parallel on a rayon pool and
-//! then written in input order. Chunking fixes the order of the output, so the bytes do not
+//! The export is CSV, or Parquet with the `polars` feature ([`crate::io::table`]); both arrive as
+//! the same rows, so the job below does not know which. A reader thread streams the rows in
+//! chunks through a bounded channel (so memory stays constant however large the export); each
+//! chunk is encoded in parallel on a rayon pool and then written in input order. Chunking fixes
+//! the order of the output, so the bytes do not
 //! depend on the number of threads or the chunk size.
 //!
 //! Every input row ends up in exactly one place: the encoding file or the rejects report
 //! (`rows_read == rows_encoded + rows_rejected`, recorded in the manifest). Problems with the
-//! file as a whole (malformed CSV, invalid UTF-8, a missing column, a duplicate record id) stop
-//! the job with an error and leave no output behind: all three outputs are written to
-//! temporary files and renamed into place only when the whole input has been processed.
+//! file as a whole (malformed CSV or Parquet, invalid UTF-8, a missing column, a duplicate
+//! record id) stop the job with an error and leave no output behind: all three outputs are
+//! written to temporary files and renamed into place only when the whole input has been
+//! processed.
 //!
 //! The stages are generic: a [`RowEncoder`] turns a row into words and a [`RowSink`] receives
 //! the rows in order. [`encode_csv`] pairs pprl's encoder ([`NativeRows`]) with a `.clk` file
@@ -27,7 +30,8 @@ use crate::encode::{Encoder, Rejection, Scratch};
 use crate::io::clk::{ClkParams, ClkSummary};
 use crate::io::manifest::Counts;
 use crate::io::{
-    ClkError, ClkWriter, CsvInput, InputError, InputRow, Manifest, RejectRow, RejectWriter,
+    ClkError, ClkWriter, Input, InputError, InputRow, Manifest, RejectRow, RejectWriter,
+    TableFormat,
 };
 use crate::schema::Schema;
 
@@ -38,8 +42,10 @@ pub const DEFAULT_CHUNK_ROWS: usize = 4096;
 /// What to encode, where to, and how.
 #[derive(Debug, Clone)]
 pub struct EncodeOptions {
-    /// Input CSV path, or `-` for standard input.
+    /// Input path, or `-` for standard input (CSV only).
     pub input: String,
+    /// Format of the input; `None`: from the extension ([`TableFormat::from_path`]).
+    pub format: Option<TableFormat>,
     /// Output encoding file.
     pub output: PathBuf,
     /// Rejects report. `None`: `OUTPUT.rejects.csv`, written only if a row is rejected.
@@ -57,6 +63,7 @@ impl EncodeOptions {
     pub fn new(input: impl Into<String>, output: impl Into<PathBuf>) -> Self {
         EncodeOptions {
             input: input.into(),
+            format: None,
             output: output.into(),
             rejects: None,
             threads: None,
@@ -176,7 +183,7 @@ pub struct Streamed<S> {
 
 /// Opens the job's input after checking the options (the output must not overwrite the
 /// input; chunks hold at least one row).
-pub fn open_input(opts: &EncodeOptions) -> Result<CsvInput, EncodeError> {
+pub fn open_input(opts: &EncodeOptions) -> Result<Input, EncodeError> {
     if opts.input != "-" && same_file(Path::new(&opts.input), &opts.output) {
         return Err(EncodeError::Options(format!(
             "the output {} would overwrite the input",
@@ -188,10 +195,13 @@ pub fn open_input(opts: &EncodeOptions) -> Result<CsvInput, EncodeError> {
             "the chunk size must be at least 1 row".into(),
         ));
     }
-    Ok(CsvInput::open(&opts.input, opts.delimiter)?)
+    let format = opts
+        .format
+        .unwrap_or_else(|| TableFormat::from_path(&opts.input));
+    Ok(Input::open(&opts.input, format, opts.delimiter)?)
 }
 
-/// pprl's [`Encoder`] reading its fields from the CSV columns the schema names.
+/// pprl's [`Encoder`] reading its fields from the columns the schema names.
 #[derive(Debug)]
 pub struct NativeRows<'a> {
     encoder: &'a Encoder,
@@ -204,7 +214,7 @@ impl<'a> NativeRows<'a> {
     pub fn new(
         schema: &Schema,
         encoder: &'a Encoder,
-        input: &CsvInput,
+        input: &mut Input,
     ) -> Result<NativeRows<'a>, EncodeError> {
         let mut wanted = vec![(schema.id_column.as_str(), "id_column".to_string())];
         wanted.extend(
@@ -347,8 +357,8 @@ pub fn encode_csv(
     opts: &EncodeOptions,
     progress: Progress<'_>,
 ) -> Result<EncodeSummary, EncodeError> {
-    let input = open_input(opts)?;
-    let rows = NativeRows::new(schema, encoder, &input)?;
+    let mut input = open_input(opts)?;
+    let rows = NativeRows::new(schema, encoder, &mut input)?;
     let params = ClkParams {
         schema_fingerprint: encoder.schema_fingerprint(),
         key_fingerprint: encoder.key_fingerprint(),
@@ -366,7 +376,7 @@ pub fn encode_csv(
 /// Encodes every row of `input` with `encoder` into a `.clk` file described by `params`, with
 /// a rejects report and a manifest, all written atomically at the end.
 pub fn encode_to_clk<E: RowEncoder>(
-    input: CsvInput,
+    input: Input,
     encoder: &E,
     params: ClkParams,
     ids: IdSource,
@@ -454,7 +464,7 @@ pub fn encode_to_clk<E: RowEncoder>(
 /// workers, and a writer thread hands the rows to `sink` in input order. Buffers travel back
 /// to the stage that fills them, so the steady state allocates nothing.
 pub fn stream_rows<E: RowEncoder, S: RowSink>(
-    mut input: CsvInput,
+    mut input: Input,
     encoder: &E,
     sink: S,
     opts: &EncodeOptions,

@@ -5,6 +5,7 @@ mod clkhash;
 mod eval;
 mod golden;
 mod matching;
+mod parquet;
 mod pipeline;
 mod synth;
 mod util;

@@ -21,7 +21,7 @@ pub enum Command {
     /// Validate linkage schemas and print their fingerprints.
     #[command(subcommand)]
     Schema(SchemaCommand),
-    /// Encode a CSV export into a keyed Bloom-filter encoding file.
+    /// Encode a CSV (or Parquet) export into a keyed Bloom-filter encoding file.
     Encode(EncodeArgs),
     /// Show the header, counts and popcount statistics of an encoding file.
     Inspect(InspectArgs),
@@ -51,9 +51,13 @@ pub struct MatchArgs {
     /// the similarity scores alone (see docs/threshold.md).
     #[arg(short, long, value_name = "T|auto", value_parser = parse_threshold)]
     pub threshold: ThresholdArg,
-    /// Where to write the result (CSV).
+    /// Where to write the result (CSV; Parquet if the name ends in `.parquet` or `.pq`).
     #[arg(short, long, value_name = "FILE")]
     pub output: PathBuf,
+    /// Format of the result file (default: from the output's extension). Parquet needs pprl
+    /// built with `--features polars`.
+    #[arg(long, value_enum, value_name = "FORMAT")]
+    pub output_format: Option<TableFormatArg>,
     /// How two files' candidates become links.
     #[arg(long, value_enum, default_value_t = SolverArg::Greedy)]
     pub solver: SolverArg,
@@ -398,9 +402,13 @@ pub struct EncodeArgs {
     pub format: Option<OutputFormatArg>,
     #[command(flatten)]
     pub secret: SecretArgs,
-    /// The CSV export to encode, with a header row; `-` reads standard input.
+    /// The export to encode: CSV with a header row (`-` reads standard input), or Parquet.
     #[arg(value_name = "INPUT")]
     pub input: String,
+    /// Format of the input (default: Parquet for `.parquet` and `.pq` files, else CSV).
+    /// Parquet needs pprl built with `--features polars`.
+    #[arg(long, value_enum, value_name = "FORMAT")]
+    pub input_format: Option<TableFormatArg>,
     /// The encoding file to write (a manifest is written beside it as OUT.manifest.json).
     #[arg(short, long, value_name = "OUT")]
     pub output: PathBuf,
@@ -410,7 +418,7 @@ pub struct EncodeArgs {
     /// Worker threads (default: one per core).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
     pub threads: Option<u16>,
-    /// Field delimiter of the CSV input (one ASCII character; `\t` for tab).
+    /// Field delimiter of a CSV input (one ASCII character; `\t` for tab).
     #[arg(long, value_name = "CHAR", default_value = ",")]
     pub delimiter: String,
     /// Rows per parallel chunk (does not change the output).
@@ -575,6 +583,24 @@ pub struct EvalArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
+}
+
+/// Format of a tabular input or output file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum TableFormatArg {
+    /// Comma-separated values with a header row.
+    Csv,
+    /// Apache Parquet.
+    Parquet,
+}
+
+impl From<TableFormatArg> for pprl::io::TableFormat {
+    fn from(f: TableFormatArg) -> Self {
+        match f {
+            TableFormatArg::Csv => Self::Csv,
+            TableFormatArg::Parquet => Self::Parquet,
+        }
+    }
 }
 
 /// Output format of reporting commands.

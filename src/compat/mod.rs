@@ -23,7 +23,7 @@ use std::path::{Path, PathBuf};
 
 use crate::encode::{Encoder, Rejection};
 use crate::io::clk::{ClkParams, FILE_VERSION, MAGIC};
-use crate::io::{ClkData, ClkError, ClkHeader, ClkReader, CsvInput, InputRow, RejectWriter};
+use crate::io::{ClkData, ClkError, ClkHeader, ClkReader, Input, InputRow, RejectWriter};
 use crate::keys::{KeyFingerprint, Secret};
 use crate::pipeline::{
     self, EncodeError, EncodeOptions, EncodeSummary, IdSource, NativeRows, Progress, RowEncoder,
@@ -152,14 +152,14 @@ pub fn encode_csv(
             pipeline::encode_csv(schema, enc, opts, progress)?,
         )),
         (JobEncoder::Pprl(schema, enc), _) => {
-            let input = pipeline::open_input(opts)?;
-            let rows = NativeRows::new(schema, enc, &input)?;
+            let mut input = pipeline::open_input(opts)?;
+            let rows = NativeRows::new(schema, enc, &mut input)?;
             let bits = enc.filter_bits() * enc.filters_per_record() as u32;
             positional(input, &rows, bits, format, opts, progress)
         }
         (JobEncoder::Clkhash(enc), format) => {
-            let input = pipeline::open_input(opts)?;
-            let rows = ClkhashRows::new(enc, &input)?;
+            let mut input = pipeline::open_input(opts)?;
+            let rows = ClkhashRows::new(enc, &mut input)?;
             if format != OutputFormat::Clk {
                 return positional(input, &rows, enc.filter_bits(), format, opts, progress);
             }
@@ -209,10 +209,10 @@ impl<'a> ClkhashRows<'a> {
     /// Maps the encoder's features to `input`'s columns.
     pub fn new(
         encoder: &'a clkhash::Encoder,
-        input: &CsvInput,
+        input: &mut Input,
     ) -> Result<ClkhashRows<'a>, EncodeError> {
         let features = encoder.features();
-        let header: Vec<&str> = input.headers().iter().collect();
+        let header: Vec<&str> = input.headers();
         if header == features.iter().map(String::as_str).collect::<Vec<_>>() {
             return Ok(ClkhashRows {
                 encoder,
@@ -317,7 +317,7 @@ impl RowSink for PositionalSink {
 }
 
 fn positional<E: RowEncoder>(
-    input: CsvInput,
+    input: Input,
     rows: &E,
     bits: u32,
     format: OutputFormat,

@@ -15,7 +15,7 @@ use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
 
 use csv::StringRecord;
 
-/// A problem with the input file as a whole.
+/// A problem with the input file as a whole (CSV or Parquet, see [`crate::io::table`]).
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum InputError {
@@ -99,6 +99,48 @@ pub enum InputError {
         needed_by: String,
         /// The header's columns, comma separated.
         available: String,
+    },
+    /// A Parquet file is given but this build cannot read Parquet.
+    #[error(
+        "{source_name} is Parquet, but this pprl was built without Parquet support: rebuild it \
+         with `--features polars` (e.g. `cargo install --path . --features polars`), or pass \
+         `--input-format csv` if the file is really CSV"
+    )]
+    ParquetUnavailable {
+        /// The file.
+        source_name: String,
+    },
+    /// Parquet was asked for on standard input.
+    #[error(
+        "Parquet cannot be read from standard input: a reader starts at the file's footer, so it \
+         needs the file itself; give its path"
+    )]
+    ParquetFromStdin,
+    /// The Parquet file is corrupt, truncated or not Parquet at all.
+    #[error(
+        "{source_name}: cannot read Parquet {place}: {message}; the file is corrupt, truncated \
+         or not Parquet"
+    )]
+    Parquet {
+        /// The file.
+        source_name: String,
+        /// Where: `metadata` (the footer) or `rows N-M`.
+        place: String,
+        /// The reader's message.
+        message: String,
+    },
+    /// A Parquet column the schema needs has a type with no agreed text form.
+    #[error(
+        "{source_name}: column `{column}` has type {dtype}, which pprl does not turn into text; \
+         export it as a string, integer, date or timestamp column (see docs/guide.md, Parquet exports)"
+    )]
+    UnsupportedType {
+        /// The file.
+        source_name: String,
+        /// The column.
+        column: String,
+        /// The column's type, as the Parquet reader names it.
+        dtype: String,
     },
     /// The schema needs a column that the header names twice.
     #[error("{source_name}: column `{column}` appears {count} times in the header")]
@@ -276,32 +318,8 @@ impl CsvInput {
     /// Finds the index of each `(column, needed_by)`; errors name the first column that is
     /// missing or ambiguous.
     pub fn resolve_columns(&self, columns: &[(&str, String)]) -> Result<Vec<usize>, InputError> {
-        columns
-            .iter()
-            .map(|(column, needed_by)| {
-                let found: Vec<usize> = self
-                    .headers
-                    .iter()
-                    .enumerate()
-                    .filter(|(_, h)| h.trim() == *column)
-                    .map(|(i, _)| i)
-                    .collect();
-                match found.as_slice() {
-                    [i] => Ok(*i),
-                    [] => Err(InputError::MissingColumn {
-                        source_name: self.source_name.clone(),
-                        column: column.to_string(),
-                        needed_by: needed_by.clone(),
-                        available: self.headers.iter().collect::<Vec<_>>().join(", "),
-                    }),
-                    many => Err(InputError::DuplicateColumn {
-                        source_name: self.source_name.clone(),
-                        column: column.to_string(),
-                        count: many.len(),
-                    }),
-                }
-            })
-            .collect()
+        let headers: Vec<&str> = self.headers.iter().collect();
+        find_columns(&self.source_name, &headers, columns)
     }
 
     /// Reads the next row into `row` (reusing its buffers); `Ok(false)` at the end of input.
@@ -350,6 +368,37 @@ impl CsvInput {
         rows.truncate(n);
         Ok(n)
     }
+}
+
+/// Finds the index in `headers` of each `(column, needed_by)` (header names are compared with
+/// surrounding spaces trimmed); errors name the first column that is missing or ambiguous.
+pub(crate) fn find_columns(
+    source_name: &str,
+    headers: &[&str],
+    columns: &[(&str, String)],
+) -> Result<Vec<usize>, InputError> {
+    columns
+        .iter()
+        .map(|(column, needed_by)| {
+            let found: Vec<usize> = (0..headers.len())
+                .filter(|&i| headers[i].trim() == *column)
+                .collect();
+            match found.as_slice() {
+                [i] => Ok(*i),
+                [] => Err(InputError::MissingColumn {
+                    source_name: source_name.to_string(),
+                    column: column.to_string(),
+                    needed_by: needed_by.clone(),
+                    available: headers.join(", "),
+                }),
+                many => Err(InputError::DuplicateColumn {
+                    source_name: source_name.to_string(),
+                    column: column.to_string(),
+                    count: many.len(),
+                }),
+            }
+        })
+        .collect()
 }
 
 fn convert_error(

@@ -6,6 +6,8 @@
 //!   fixed-size records, and a SHA-256 trailer that exposes truncation and tampering.
 //! * [`rejects`]: the rejects report, one line per row that was not encoded.
 //! * [`manifest`]: the JSON manifest written beside an encoding file.
+//! * [`table`]: CSV or Parquet: [`Input`] streams either format into the same rows.
+//! * `parquet` (cargo feature `polars`): Parquet exports in, Parquet tables out.
 //! * [`atomic`]: every output is written to a temporary file and renamed into place, so a
 //!   failed run leaves no partial output behind.
 
@@ -13,10 +15,14 @@ pub mod atomic;
 pub mod clk;
 pub mod csv_input;
 pub mod manifest;
+#[cfg(feature = "polars")]
+pub mod parquet;
 pub mod rejects;
+pub mod table;
 
 pub use atomic::AtomicFile;
 pub use clk::{ClkData, ClkError, ClkHeader, ClkReader, ClkRecord, ClkWriter};
 pub use csv_input::{CsvInput, InputError, InputRow};
 pub use manifest::Manifest;
 pub use rejects::{RejectRow, RejectWriter};
+pub use table::{Input, TableFormat};

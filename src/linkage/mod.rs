@@ -1,7 +1,8 @@
 //! Linkage at the trusted third party: which encodings refer to the same person.
 //!
 //! Encoding files in; candidate pairs (similarity above a threshold) out of [`candidates`];
-//! one-to-one links or clusters out of [`solve`].
+//! one-to-one links or clusters out of [`solve`]; [`job`] runs the whole match and [`output`]
+//! writes its result as CSV or Parquet.
 //!
 //! Records are referred to by their position in their file (`u32`, 0-based) and, with several
 //! files, by the file's position among the inputs (its *party*). Only at the very end are
@@ -11,6 +12,7 @@ pub mod bench;
 pub mod blocking;
 pub mod candidates;
 pub mod job;
+pub mod output;
 pub mod solve;
 
 /// A scored pair of records from two parties (or two records of one file, for deduplication).

@@ -13,6 +13,7 @@ pub fn run(args: &EncodeArgs) -> Result<()> {
         .with_context(|| format!("invalid schema {}", args.schema.display()))?;
     let opts = EncodeOptions {
         input: args.input.clone(),
+        format: args.input_format.map(Into::into),
         output: args.output.clone(),
         rejects: args.rejects.clone(),
         threads: args.threads.map(usize::from),

@@ -3,7 +3,9 @@
 use anyhow::{Result, bail};
 use pprl::eval::threshold::{self, AutoOptions};
 use pprl::filter::kernel::{Kernel, KernelKind};
+use pprl::io::TableFormat;
 use pprl::linkage::job::{self, MatchOptions, MatchResult};
+use pprl::linkage::output;
 
 use super::thousands;
 use crate::cli::args::{Format, MatchArgs, ThresholdArg};
@@ -25,6 +27,11 @@ pub fn kernel_by_name(name: &str) -> Result<Kernel> {
 
 pub fn run(args: &MatchArgs) -> Result<()> {
     let kernel = args.kernel.as_deref().map(kernel_by_name).transpose()?;
+    let output_format = args
+        .output_format
+        .map(TableFormat::from)
+        .unwrap_or_else(|| TableFormat::from_path(&args.output));
+    output::check_format(&args.output, output_format)?;
     let opts = MatchOptions {
         threshold: match args.threshold {
             ThresholdArg::Value(t) => t,
@@ -65,7 +72,7 @@ pub fn run(args: &MatchArgs) -> Result<()> {
     for w in &report.warnings {
         eprintln!("warning: {w}");
     }
-    report.write_csv(&args.output, opts.scores)?;
+    report.write(&args.output, output_format, opts.scores)?;
 
     let secs = report.elapsed.as_secs_f64().max(1e-9);
     let rate = report.stats.comparisons as f64 / secs;
