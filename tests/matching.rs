@@ -649,3 +649,49 @@ fn automatic_threshold_is_near_the_best_on_synthetic_data_it_was_not_tuned_on() 
         );
     }
 }
+
+#[test]
+fn candidates_stream_to_the_output_with_the_same_rows_for_any_thread_count() {
+    let s = setup();
+    let schema = root().join("examples/person_blocking.toml");
+    let (a, b) = (s.dir.path().join("ka.clk"), s.dir.path().join("kb.clk"));
+    encode(&schema, &s.key, &testdata("sample/dept_a.csv"), &a);
+    encode(&schema, &s.key, &testdata("sample/dept_b.csv"), &b);
+    for blocking in ["none", "keys,lsh"] {
+        let run = |threads: &str, extra: &[&str]| {
+            let out = s
+                .dir
+                .path()
+                .join(format!("{blocking}-{threads}-{}.csv", extra.len()));
+            let mut args = vec![
+                "-t",
+                "0.5",
+                "--solver",
+                "none",
+                "--quiet",
+                "--blocking",
+                blocking,
+            ];
+            args.extend(["--threads", threads]);
+            args.extend(extra);
+            match_cmd(&args, &[&a, &b], &out).assert().success();
+            std::fs::read_to_string(out).unwrap()
+        };
+        // Streamed (no solver, no top-k): byte-identical for any thread count.
+        let one = run("1", &[]);
+        assert_eq!(one, run("2", &[]), "{blocking}");
+        // The same rows as the held, sorted result (top-k larger than any record's list keeps
+        // everything but turns streaming off).
+        let held = run("2", &["--top-k", "100000"]);
+        let sorted = |t: &str| {
+            let mut v: Vec<String> = t.lines().map(String::from).collect();
+            v[1..].sort();
+            v
+        };
+        assert_eq!(sorted(&one), sorted(&held), "{blocking}");
+        assert!(
+            one.lines().count() > 400,
+            "{blocking}: threshold 0.5 finds many candidates"
+        );
+    }
+}

@@ -401,6 +401,54 @@ pub fn link_blocked(
     kernel: &Kernel,
     progress: &(dyn Fn(u64) + Sync),
 ) -> (Vec<Candidate>, CandidateStats, BlockingReport) {
+    let (found, stats, report) =
+        link_blocked_inner(left, right, key_count, copts, bopts, kernel, progress, None)
+            .expect("no output to fail");
+    (found, stats, report)
+}
+
+/// Like [`link_blocked`] (without top-k), but hands the candidates of each block function to
+/// `emit` (sorted by `(a, b)`) as soon as that function is done, instead of holding them all.
+/// The stream is deterministic but not sorted as a whole.
+#[allow(clippy::too_many_arguments)]
+pub fn link_blocked_streamed(
+    left: &BlockedSide<'_>,
+    right: Option<&BlockedSide<'_>>,
+    key_count: usize,
+    copts: &CandidateOptions,
+    bopts: &BlockingOptions,
+    kernel: &Kernel,
+    progress: &(dyn Fn(u64) + Sync),
+    emit: super::candidates::Emit<'_>,
+) -> std::io::Result<(CandidateStats, BlockingReport)> {
+    let copts = CandidateOptions {
+        top_k: None,
+        ..*copts
+    };
+    let (_, stats, report) = link_blocked_inner(
+        left,
+        right,
+        key_count,
+        &copts,
+        bopts,
+        kernel,
+        progress,
+        Some(emit),
+    )?;
+    Ok((stats, report))
+}
+
+#[allow(clippy::too_many_arguments)]
+fn link_blocked_inner(
+    left: &BlockedSide<'_>,
+    right: Option<&BlockedSide<'_>>,
+    key_count: usize,
+    copts: &CandidateOptions,
+    bopts: &BlockingOptions,
+    kernel: &Kernel,
+    progress: &(dyn Fn(u64) + Sync),
+    mut emit: Option<super::candidates::Emit<'_>>,
+) -> std::io::Result<(Vec<Candidate>, CandidateStats, BlockingReport)> {
     let same = right.is_none();
     let right = right.unwrap_or(left);
     assert_eq!(
@@ -421,6 +469,7 @@ pub fn link_blocked(
     let mut oversized = Vec::new();
     let mut found: Vec<Candidate> = Vec::new();
     let mut comparisons = 0u64;
+    let mut emitted = 0u64;
     for f in 0..left.functions {
         let name = if f < keys {
             format!("key {}", f + 1)
@@ -502,9 +551,19 @@ pub fn link_blocked(
             )
             .map(|(_, out, compared)| (out, compared))
             .collect();
+        let before = found.len();
         for (c, compared) in results {
             found.extend(c);
             comparisons += compared;
+        }
+        if let Some(emit) = emit.as_mut() {
+            // Each pair qualifies under one function only: this function's candidates are
+            // final, so they can leave now.
+            let batch = &mut found[before..];
+            batch.sort_unstable_by(|x, y| x.a.cmp(&y.a).then(x.b.cmp(&y.b)));
+            emitted += batch.len() as u64;
+            emit(batch)?;
+            found.truncate(before);
         }
     }
     found.par_sort_unstable_by(|x, y| x.a.cmp(&y.a).then(x.b.cmp(&y.b)));
@@ -516,7 +575,7 @@ pub fn link_blocked(
     let stats = CandidateStats {
         pairs: total_pairs,
         comparisons,
-        candidates: found.len() as u64,
+        candidates: found.len() as u64 + emitted,
     };
     let report = BlockingReport {
         keys,
@@ -533,7 +592,7 @@ pub fn link_blocked(
         true_pairs: None,
         pair_completeness: None,
     };
-    (found, stats, report)
+    Ok((found, stats, report))
 }
 
 /// Share of `pairs` (indices into the two sides, or into one side for deduplication) that

@@ -284,6 +284,51 @@ pub fn dedup(
     )
 }
 
+/// Receives candidates in batches while they are found (see [`link_streamed`]).
+pub type Emit<'a> = &'a mut dyn FnMut(&[Candidate]) -> std::io::Result<()>;
+
+/// Like [`link`] (without top-k), but hands the candidates to `emit` in batches as they are
+/// found instead of holding them all: memory stays bounded by one wave of work however many
+/// candidates there are. Batches come in a deterministic order (by blocks of first-side
+/// records in popcount order, each batch sorted by `(a, b)`), the same for any thread count,
+/// but the whole stream is not sorted by `(a, b)`.
+pub fn link_streamed(
+    left: &FilterSet,
+    right: &FilterSet,
+    opts: &CandidateOptions,
+    kernel: &Kernel,
+    progress: &(dyn Fn(u64) + Sync),
+    emit: Emit<'_>,
+) -> std::io::Result<CandidateStats> {
+    assert_eq!(
+        left.words, right.words,
+        "filter lengths checked by the caller"
+    );
+    let starts: Vec<usize> = (0..left.len()).step_by(CHUNK_QUERIES).collect();
+    let wave = rayon::current_num_threads() * 8;
+    let mut stats = CandidateStats {
+        pairs: left.len() as u64 * right.len() as u64,
+        ..CandidateStats::default()
+    };
+    for group in starts.chunks(wave.max(1)) {
+        let results: Vec<(Vec<Candidate>, u64)> = group
+            .par_iter()
+            .map(|&start| {
+                let end = (start + CHUNK_QUERIES).min(left.len());
+                let (mut c, n) = scan_chunk(left, right, start..end, false, opts, kernel, progress);
+                c.sort_unstable_by(|x, y| x.a.cmp(&y.a).then(x.b.cmp(&y.b)));
+                (c, n)
+            })
+            .collect();
+        for (c, n) in results {
+            stats.comparisons += n;
+            stats.candidates += c.len() as u64;
+            emit(&c)?;
+        }
+    }
+    Ok(stats)
+}
+
 /// Splits the queries into chunks, scans them in parallel and joins the results in order.
 fn scan_all(
     left: &FilterSet,

@@ -20,7 +20,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use super::blocking::{self, BlockedSide, BlockingReport, BlockingRequest};
-use super::candidates::{self, CandidateOptions, CandidateStats, FilterSet, Similarity};
+use super::candidates::{self, CandidateOptions, CandidateStats, Emit, FilterSet, Similarity};
 use super::solve::{self, Solver};
 use super::{Candidate, PartyCandidate, RecordRef};
 use crate::compat::{FileKind, ReadError, UNKNOWN_FINGERPRINT, read_encoding_file};
@@ -117,6 +117,12 @@ impl Default for MatchOptions {
 pub enum MatchResult {
     /// Two files: linked pairs `(index in first, index in second, score)`.
     Pairs(Vec<Candidate>),
+    /// Two files, every candidate a link: already written to the output as they were found
+    /// ([`match_files_to_csv`]).
+    Written {
+        /// Rows written.
+        links: u64,
+    },
     /// One file: clusters of duplicate records (indices), each of two or more.
     Duplicates(Vec<Vec<u32>>),
     /// Three or more files: clusters with at most one record per party.
@@ -153,6 +159,32 @@ pub fn match_files(
     paths: &[PathBuf],
     opts: &MatchOptions,
     progress: &(dyn Fn(u64) + Sync),
+) -> Result<MatchReport, MatchError> {
+    run(paths, opts, progress, None)
+}
+
+/// Like [`match_files`], and writes the result to `output` as CSV (see
+/// [`MatchReport::write_csv`]). With two files, no solver and no top-k, candidates go to the
+/// file as they are found, without being held in memory (the report's result is then
+/// [`MatchResult::Written`]); rows are in a deterministic order, but not sorted.
+pub fn match_files_to_csv(
+    paths: &[PathBuf],
+    opts: &MatchOptions,
+    output: &Path,
+    progress: &(dyn Fn(u64) + Sync),
+) -> Result<MatchReport, MatchError> {
+    let report = run(paths, opts, progress, Some(output))?;
+    if !matches!(report.result, MatchResult::Written { .. }) {
+        report.write_csv(output, opts.scores)?;
+    }
+    Ok(report)
+}
+
+fn run(
+    paths: &[PathBuf],
+    opts: &MatchOptions,
+    progress: &(dyn Fn(u64) + Sync),
+    stream_to: Option<&Path>,
 ) -> Result<MatchReport, MatchError> {
     if paths.is_empty() {
         return Err(MatchError::Options(
@@ -199,7 +231,7 @@ pub fn match_files(
         top_k: opts.top_k,
     };
     let truth = opts.truth.as_deref().filter(|_| data.len() <= 2);
-    let pair = |i: usize, j: Option<usize>| {
+    let pair = |i: usize, j: Option<usize>, emit: Option<Emit<'_>>| {
         candidates_between(
             &data,
             i,
@@ -209,12 +241,13 @@ pub fn match_files(
             truth,
             &kernel,
             progress,
+            emit,
         )
     };
     let mut reports = Vec::new();
     let (result, stats) = match data.len() {
         1 => {
-            let (cands, stats, report) = pair(0, None)?;
+            let (cands, stats, report) = pair(0, None, None)?;
             reports.extend(report);
             let n = data[0].ids.len() as u32;
             (
@@ -222,8 +255,44 @@ pub fn match_files(
                 stats,
             )
         }
+        2 if stream_to.is_some() && opts.solver == Solver::None && opts.top_k.is_none() => {
+            let path = stream_to.expect("checked");
+            let err = |source| MatchError::Output {
+                path: path.display().to_string(),
+                source,
+            };
+            let mut w = csv::Writer::from_writer(AtomicFile::create(path).map_err(err)?);
+            let header: &[&str] = if opts.scores {
+                &["a_id", "b_id", "score"]
+            } else {
+                &["a_id", "b_id"]
+            };
+            w.write_record(header)
+                .map_err(|e| err(std::io::Error::other(e)))?;
+            let (ids_a, ids_b) = (&data[0].ids, &data[1].ids);
+            let mut written = 0u64;
+            let mut emit = |batch: &[Candidate]| -> std::io::Result<()> {
+                for c in batch {
+                    let (a, b) = (&ids_a[c.a as usize], &ids_b[c.b as usize]);
+                    if opts.scores {
+                        w.write_record([a, b, &format!("{:.6}", c.score)])?;
+                    } else {
+                        w.write_record([a, b])?;
+                    }
+                }
+                written += batch.len() as u64;
+                Ok(())
+            };
+            let (_, stats, report) = pair(0, Some(1), Some(&mut emit))?;
+            reports.extend(report);
+            let file = w
+                .into_inner()
+                .map_err(|e| err(std::io::Error::other(e.to_string())))?;
+            file.commit().map_err(err)?;
+            (MatchResult::Written { links: written }, stats)
+        }
         2 => {
-            let (cands, stats, report) = pair(0, Some(1))?;
+            let (cands, stats, report) = pair(0, Some(1), None)?;
             reports.extend(report);
             (MatchResult::Pairs(solve::solve(opts.solver, &cands)), stats)
         }
@@ -232,7 +301,7 @@ pub fn match_files(
             let mut stats = CandidateStats::default();
             for i in 0..many {
                 for j in i + 1..many {
-                    let (cands, s, report) = pair(i, Some(j))?;
+                    let (cands, s, report) = pair(i, Some(j), None)?;
                     reports.extend(report);
                     stats.pairs += s.pairs;
                     stats.comparisons += s.comparisons;
@@ -265,6 +334,7 @@ pub fn match_files(
     }
     let matches = match &result {
         MatchResult::Pairs(p) => p.len() as u64,
+        MatchResult::Written { links } => *links,
         MatchResult::Duplicates(c) => c.iter().map(|c| c.len() as u64).sum(),
         MatchResult::Clusters(c) => c.iter().map(|c| c.len() as u64).sum(),
     };
@@ -303,7 +373,12 @@ fn candidates_between(
     truth: Option<&[(String, String)]>,
     kernel: &Kernel,
     progress: &(dyn Fn(u64) + Sync),
+    emit: Option<Emit<'_>>,
 ) -> Result<PairResult, MatchError> {
+    let stream_err = |source| MatchError::Output {
+        path: "the output".into(),
+        source,
+    };
     let (a, b) = (&data[i], j.map(|j| &data[j]));
     let words = a.header.words_per_record();
     let (n, m) = (a.ids.len(), b.map_or(a.ids.len(), |b| b.ids.len()));
@@ -353,6 +428,12 @@ fn candidates_between(
         .map_err(MatchError::Options)?;
     if !bopts.is_enabled() {
         let left = FilterSet::new(&a.words, words);
+        if let (Some(emit), Some(b)) = (emit, b) {
+            let right = FilterSet::new(&b.words, words);
+            let stats = candidates::link_streamed(&left, &right, copts, kernel, progress, emit)
+                .map_err(stream_err)?;
+            return Ok((Vec::new(), stats, None));
+        }
         let (cands, stats) = match b {
             Some(b) => candidates::link(
                 &left,
@@ -367,15 +448,31 @@ fn candidates_between(
     }
     let left = BlockedSide::new(&a.words, words, &a.blocks, key_count, &bopts);
     let right = b.map(|b| BlockedSide::new(&b.words, words, &b.blocks, key_count, &bopts));
-    let (cands, stats, mut report) = blocking::link_blocked(
-        &left,
-        right.as_ref(),
-        key_count,
-        copts,
-        &bopts,
-        kernel,
-        progress,
-    );
+    let (cands, stats, mut report) = match emit {
+        Some(emit) => {
+            let (stats, report) = blocking::link_blocked_streamed(
+                &left,
+                right.as_ref(),
+                key_count,
+                copts,
+                &bopts,
+                kernel,
+                progress,
+                emit,
+            )
+            .map_err(stream_err)?;
+            (Vec::new(), stats, report)
+        }
+        None => blocking::link_blocked(
+            &left,
+            right.as_ref(),
+            key_count,
+            copts,
+            &bopts,
+            kernel,
+            progress,
+        ),
+    };
     if let Some(truth) = truth {
         fn index(d: &ClkData) -> std::collections::HashMap<&str, u32> {
             d.ids
@@ -500,6 +597,11 @@ impl MatchReport {
             source,
         };
         let mut w = csv::Writer::from_writer(AtomicFile::create(path).map_err(err)?);
+        if let MatchResult::Written { .. } = self.result {
+            return Err(MatchError::Options(
+                "this result was written to its output while it was found".into(),
+            ));
+        }
         let csv_err = |e: csv::Error| err(std::io::Error::other(e));
         match &self.result {
             MatchResult::Pairs(pairs) => {
@@ -541,6 +643,7 @@ impl MatchReport {
                     }
                 }
             }
+            MatchResult::Written { .. } => unreachable!("refused above"),
         }
         let mut file = w.into_inner().map_err(|e| err(e.into_error()))?;
         file.flush().map_err(err)?;

@@ -126,6 +126,11 @@ impl MatchReport {
                 ]);
                 crate::io::parquet::write_parquet(path, &schema, batches)
             }
+            MatchResult::Written { .. } => {
+                return Err(MatchError::Options(
+                    "this result was written to its output while it was found".into(),
+                ));
+            }
         };
         result.map_err(|source| MatchError::Output {
             path: path.display().to_string(),

@@ -56,6 +56,11 @@ pub fn run(args: &MatchArgs) -> Result<()> {
     let bar = count_bar(args.quiet || args.format == Format::Json, "comparisons");
     let progress = |n| bar.inc(n);
     let (report, auto) = match args.threshold {
+        // CSV results stream to the file where the result allows it (no solver).
+        ThresholdArg::Value(_) if output_format == TableFormat::Csv => (
+            pool.install(|| job::match_files_to_csv(&args.files, &opts, &args.output, &progress))?,
+            None,
+        ),
         ThresholdArg::Value(_) => (
             pool.install(|| job::match_files(&args.files, &opts, &progress))?,
             None,
@@ -72,12 +77,16 @@ pub fn run(args: &MatchArgs) -> Result<()> {
     for w in &report.warnings {
         eprintln!("warning: {w}");
     }
-    report.write(&args.output, output_format, opts.scores)?;
+    // A fixed threshold with CSV output was written by the job itself.
+    let written = output_format == TableFormat::Csv && auto.is_none();
+    if !written {
+        report.write(&args.output, output_format, opts.scores)?;
+    }
 
     let secs = report.elapsed.as_secs_f64().max(1e-9);
     let rate = report.stats.comparisons as f64 / secs;
     let kind = match &report.result {
-        MatchResult::Pairs(_) => "links",
+        MatchResult::Pairs(_) | MatchResult::Written { .. } => "links",
         MatchResult::Duplicates(_) => "records in duplicate clusters",
         MatchResult::Clusters(_) => "records in clusters",
     };
