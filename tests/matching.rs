@@ -695,3 +695,49 @@ fn candidates_stream_to_the_output_with_the_same_rows_for_any_thread_count() {
         );
     }
 }
+
+#[test]
+fn three_parties_with_blocking_are_clustered_and_evaluated_against_the_truth() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    pprl()
+        .args(["synth", "--records", "800", "--parties", "3", "--seed", "9"])
+        .arg("--out-dir")
+        .arg(d)
+        .assert()
+        .success();
+    let key = keygen(d);
+    let schema = root().join("examples/person_blocking.toml");
+    let files: Vec<PathBuf> = ["a", "b", "c"]
+        .iter()
+        .map(|p| {
+            let out = d.join(format!("{p}.clk"));
+            encode(&schema, &key, &d.join(format!("party_{p}.csv")), &out);
+            out
+        })
+        .collect();
+    let refs: Vec<&Path> = files.iter().map(PathBuf::as_path).collect();
+    let clusters = d.join("clusters.csv");
+    let run = match_cmd(
+        &["-t", "0.8", "--blocking", "keys,lsh", "--format", "json"],
+        &refs,
+        &clusters,
+    )
+    .assert()
+    .success();
+    let summary: serde_json::Value = serde_json::from_slice(&run.get_output().stdout).unwrap();
+    // One blocking report per pair of files.
+    assert_eq!(summary["blocking"].as_array().unwrap().len(), 3);
+    let out = pprl()
+        .arg("eval")
+        .arg("--truth")
+        .arg(d.join("truth.csv"))
+        .arg("--matches")
+        .arg(&clusters)
+        .args(["--format", "json"])
+        .assert()
+        .success();
+    let q: serde_json::Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
+    let (p, r) = (q["precision"].as_f64().unwrap(), q["recall"].as_f64().unwrap());
+    assert!(p > 0.95 && r > 0.8, "multi-party precision {p}, recall {r}");
+}
