@@ -738,6 +738,9 @@ fn three_parties_with_blocking_are_clustered_and_evaluated_against_the_truth() {
         .assert()
         .success();
     let q: serde_json::Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
-    let (p, r) = (q["precision"].as_f64().unwrap(), q["recall"].as_f64().unwrap());
+    let (p, r) = (
+        q["precision"].as_f64().unwrap(),
+        q["recall"].as_f64().unwrap(),
+    );
     assert!(p > 0.95 && r > 0.8, "multi-party precision {p}, recall {r}");
 }
