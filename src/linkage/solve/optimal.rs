@@ -2,9 +2,8 @@
 //! algorithm: exact integer weights with a tie-breaking perturbation, then a per-component
 //! primal-dual search.
 
-use std::cmp::Reverse;
-use std::collections::BinaryHeap;
-use std::ops::{Add, AddAssign, Sub, SubAssign};
+use std::collections::VecDeque;
+use std::ops::{Add, Shr, Sub};
 
 use super::util::{NONE, Renumber, UnionFind};
 use crate::linkage::Candidate;
@@ -196,8 +195,8 @@ impl Graph {
 /// Solves one component; returns the indices of the chosen edges.
 fn solve_component(graph: &Graph) -> Vec<u32> {
     match weights(&graph.score, graph.nl, graph.nr) {
-        Weights::Narrow(w) => PrimalDual::<i64>::run(graph, &w),
-        Weights::Wide(w) => PrimalDual::<i128>::run(graph, &w),
+        Weights::Narrow(w) => Auction::<i64>::run(graph, &w),
+        Weights::Wide(w) => Auction::<i128>::run(graph, &w),
     }
 }
 
@@ -218,13 +217,14 @@ fn weights(scores: &[f64], nl: usize, nr: usize) -> Weights {
     let r = scores.len() as u128;
     // At most (2^32 - 1)^2 + 1 < 2^64: left, right and edge counts fit u32.
     let k = nl.min(nr) as u128 * r + 1;
-    let k_bits = u128::BITS - k.leading_zeros();
-    let (w, w_bits) = integers(scores, WIDE_BITS - k_bits);
+    let scale = nl as u128 + 1;
+    let fixed_bits = 2 * u128::BITS - k.leading_zeros() - scale.leading_zeros();
+    let (w, w_bits) = integers(scores, WIDE_BITS - fixed_bits);
     let perturbed = w
         .iter()
         .enumerate()
-        .map(|(rank, &w)| w * k + (r - rank as u128));
-    if w_bits + k_bits <= NARROW_BITS {
+        .map(|(rank, &w)| (w * k + (r - rank as u128)) * scale);
+    if w_bits + fixed_bits <= NARROW_BITS {
         Weights::Narrow(perturbed.map(|v| v as i64).collect())
     } else {
         Weights::Wide(perturbed.map(|v| v as i128).collect())
@@ -276,211 +276,282 @@ fn integers(scores: &[f64], max_bits: u32) -> (Vec<u128>, u32) {
     (values, (top - excess) as u32)
 }
 
-/// Integer weights and duals. Every value the search computes is at most three times the
-/// largest weight, so 61-bit weights fit `i64` and 125-bit weights fit `i128`.
-trait Weight: Copy + Ord + Add<Output = Self> + Sub<Output = Self> + AddAssign + SubAssign {
+/// Integer weights, prices and profits. Every value the auction computes lies within twice the
+/// largest weight of zero, so 61-bit weights fit `i64` and 125-bit weights fit `i128`.
+trait Weight:
+    Copy + Ord + Add<Output = Self> + Sub<Output = Self> + Shr<u32, Output = Self>
+{
     const ZERO: Self;
+    const ONE: Self;
+    /// Below every value the auction computes: "no second-best option".
+    const FLOOR: Self;
+    fn leading_zeros_(self) -> u32;
 }
 
 impl Weight for i64 {
     const ZERO: i64 = 0;
+    const ONE: i64 = 1;
+    const FLOOR: i64 = i64::MIN / 2;
+    fn leading_zeros_(self) -> u32 { self.leading_zeros() + 64 }
 }
 
 impl Weight for i128 {
     const ZERO: i128 = 0;
+    const ONE: i128 = 1;
+    const FLOOR: i128 = i128::MIN / 2;
+    fn leading_zeros_(self) -> u32 { self.leading_zeros() }
 }
 
-/// Step 3: primal-dual search with potentials on one component.
-struct PrimalDual<W> {
-    /// Left adjacency (CSR): edges of left `x` are `adj_r/adj_w[start[x]..start[x + 1]]`.
+pub(crate) fn cpu_ns() -> u64 {
+    std::fs::read_to_string("/proc/thread-self/schedstat").unwrap().split(' ').next().unwrap().parse().unwrap()
+}
+static mut T_CHECK: u64 = 0;
+static mut T_FWD: u64 = 0;
+static mut T_REV: u64 = 0;
+static mut BIDS: u64 = 0;
+static mut RBIDS: u64 = 0;
+const START_BITS: u32 = 14;
+/// `ε` shrinks by `2^ALPHA_BITS` from one scaling phase to the next.
+const ALPHA_BITS: u32 = 3;
+
+/// A left record bidding for nothing: linked to no one, at profit 0.
+const ALONE: u32 = NONE - 1;
+
+/// Step 3: forward/reverse auction with `ε`-scaling on one component.
+struct Auction<W> {
+    /// Left adjacency (CSR): the edges of left `x` are the slots `start[x]..start[x + 1]`;
+    /// slot `s` leads to right `adj_r[s]` with weight `adj_w[s]` and is edge `adj_e[s]`.
     start: Vec<u32>,
     adj_r: Vec<u32>,
     adj_w: Vec<W>,
-    y: Vec<W>,
-    z: Vec<W>,
-    mate_l: Vec<u32>,
-    mate_r: Vec<u32>,
-    // Search scratch, reset by epoch stamps rather than by clearing.
-    epoch: u32,
-    seen_r: Vec<u32>,
-    done_r: Vec<u32>,
-    dist_r: Vec<W>,
-    pred_r: Vec<u32>,
-    dist_l: Vec<W>,
-    tree_l: Vec<u32>,
-    tree_r: Vec<u32>,
-    heap: BinaryHeap<Reverse<(W, u32)>>,
+    adj_e: Vec<u32>,
+    /// Right adjacency: the slots of the edges of right `r` are
+    /// `rslot[rstart[r]..rstart[r + 1]]`, from left `rleft[..]`.
+    rstart: Vec<u32>,
+    rslot: Vec<u32>,
+    rleft: Vec<u32>,
+    /// Per left: the slot it holds, `ALONE`, or `NONE` while it waits to bid.
+    held: Vec<u32>,
+    /// Per right: its price and the left holding it (`NONE` if free).
+    price: Vec<W>,
+    owner: Vec<u32>,
+    queue: VecDeque<u32>,
+    eps: W,
 }
 
-impl<W: Weight> PrimalDual<W> {
-    /// The optimum for the weights `w` (distinct per left record, as perturbed weights are):
-    /// the indices of the chosen edges.
+impl<W: Weight> Auction<W> {
+    /// The optimum for the weights `w` (multiples of `nl + 1`): the indices of the chosen
+    /// edges.
     fn run(graph: &Graph, w: &[W]) -> Vec<u32> {
         let (nl, nr) = (graph.nl, graph.nr);
-        let mut start = vec![0u32; nl + 1];
-        for &l in &graph.el {
-            start[l as usize + 1] += 1;
+        let m = w.len();
+        let (start, by_left) = csr(nl, &graph.el);
+        let adj_r: Vec<u32> = by_left.iter().map(|&e| graph.er[e as usize]).collect();
+        let adj_w: Vec<W> = by_left.iter().map(|&e| w[e as usize]).collect();
+        let mut slot_of_edge = vec![0u32; m];
+        for (slot, &e) in by_left.iter().enumerate() {
+            slot_of_edge[e as usize] = slot as u32;
         }
-        for x in 0..nl {
-            start[x + 1] += start[x];
-        }
-        let mut cursor = start.clone();
-        let mut adj_r = vec![0u32; w.len()];
-        let mut adj_w = vec![W::ZERO; w.len()];
-        for (e, (&l, &r)) in graph.el.iter().zip(&graph.er).enumerate() {
-            let slot = cursor[l as usize] as usize;
-            adj_r[slot] = r;
-            adj_w[slot] = w[e];
-            cursor[l as usize] += 1;
-        }
-        let y: Vec<W> = (0..nl)
-            .map(|x| {
-                adj_w[start[x] as usize..start[x + 1] as usize]
-                    .iter()
-                    .copied()
-                    .max()
-                    .unwrap_or(W::ZERO)
-            })
-            .collect();
-        let mut pd = PrimalDual {
+        let (rstart, by_right) = csr(nr, &graph.er);
+        let rslot: Vec<u32> = by_right.iter().map(|&e| slot_of_edge[e as usize]).collect();
+        let rleft: Vec<u32> = by_right.iter().map(|&e| graph.el[e as usize]).collect();
+        drop(slot_of_edge);
+        let top = adj_w.iter().copied().max().unwrap_or(W::ZERO);
+        let mut auction = Auction {
             start,
             adj_r,
             adj_w,
-            y,
-            z: vec![W::ZERO; nr],
-            mate_l: vec![NONE; nl],
-            mate_r: vec![NONE; nr],
-            epoch: 0,
-            seen_r: vec![0; nr],
-            done_r: vec![0; nr],
-            dist_r: vec![W::ZERO; nr],
-            pred_r: vec![NONE; nr],
-            dist_l: vec![W::ZERO; nl],
-            tree_l: Vec::new(),
-            tree_r: Vec::new(),
-            heap: BinaryHeap::new(),
+            adj_e: by_left,
+            rstart,
+            rslot,
+            rleft,
+            held: vec![NONE; nl],
+            price: vec![W::ZERO; nr],
+            owner: vec![NONE; nr],
+            queue: VecDeque::new(),
+            eps: (top >> START_BITS).max(W::ONE),
         };
-        // Greedy start on the tight edges: with z = 0, the best edge of each left record.
-        for (e, (&l, &r)) in graph.el.iter().zip(&graph.er).enumerate() {
-            let (x, r) = (l as usize, r as usize);
-            if pd.mate_l[x] == NONE && pd.mate_r[r] == NONE && w[e] == pd.y[x] {
-                pd.mate_l[x] = r as u32;
-                pd.mate_r[r] = x as u32;
+        let mut prev = auction.held.clone();
+        loop {
+            let t = cpu_ns();
+            let (b0, r0) = unsafe { (BIDS, RBIDS) };
+            auction.phase();
+            if nl > 10000 { let changed = auction.held.iter().zip(&prev).filter(|(a, b)| a != b).count(); prev = auction.held.clone(); unsafe { eprintln!("eps bits {} bids {} rbids {} changed {} {} ms", 128 - (auction.eps.max(W::ONE)).leading_zeros_(), BIDS - b0, RBIDS - r0, changed, (cpu_ns() - t) / 1_000_000); } }
+            if auction.eps == W::ONE {
+                break;
             }
+            auction.eps = (auction.eps >> ALPHA_BITS).max(W::ONE);
         }
-        for u in 0..nl {
-            if pd.mate_l[u] == NONE && pd.y[u] > W::ZERO {
-                pd.search(u as u32);
-            }
-        }
-        // The matched edge of a left record: among duplicate pairs, the first in rank order,
-        // which has the largest weight and so is the tight one.
-        let mut mate = pd.mate_l;
-        (0..graph.el.len() as u32)
-            .filter(|&e| {
-                let x = graph.el[e as usize] as usize;
-                let hit = mate[x] == graph.er[e as usize];
-                if hit {
-                    mate[x] = NONE;
-                }
-                hit
-            })
+        auction
+            .held
+            .iter()
+            .filter(|&&s| s < ALONE)
+            .map(|&s| auction.adj_e[s as usize])
             .collect()
     }
 
-    /// Dijkstra from the unmatched left record `u` (with `y[u] > 0`) over reduced costs; then
-    /// shifts the duals and flips the alternating path. Afterwards `u` is matched or `y[u] = 0`,
-    /// and complementary slackness holds for every record that held it before.
-    fn search(&mut self, u: u32) {
-        self.epoch += 1;
-        self.heap.clear();
-        self.tree_l.clear();
-        self.tree_r.clear();
-        self.dist_l[u as usize] = W::ZERO;
-        self.tree_l.push(u);
-        // The cheapest way out found so far: `u` itself staying unmatched costs `y[u]`.
-        let mut best = self.y[u as usize];
-        let mut best_left = u;
-        let mut end_right = NONE;
-        self.relax(u, W::ZERO, best);
-        while let Some(Reverse((d, r))) = self.heap.pop() {
-            if d >= best {
-                break;
-            }
-            let ri = r as usize;
-            if self.done_r[ri] == self.epoch || d != self.dist_r[ri] {
-                continue;
-            }
-            self.done_r[ri] = self.epoch;
-            self.tree_r.push(r);
-            let x = self.mate_r[ri];
-            if x == NONE {
-                end_right = r;
-                best = d;
-                break;
-            }
-            self.dist_l[x as usize] = d;
-            self.tree_l.push(x);
-            let free_x = d + self.y[x as usize];
-            if free_x < best {
-                best = free_x;
-                best_left = x;
-            }
-            self.relax(x, d, best);
-        }
-        for &x in &self.tree_l {
-            let d = self.dist_l[x as usize];
-            if d < best {
-                self.y[x as usize] -= best - d;
-            }
-        }
-        for &r in &self.tree_r {
-            let d = self.dist_r[r as usize];
-            if d < best {
-                self.z[r as usize] += best - d;
-            }
-        }
-        let mut r = if end_right != NONE {
-            end_right
-        } else if best_left == u {
-            return;
-        } else {
-            let r = self.mate_l[best_left as usize];
-            self.mate_l[best_left as usize] = NONE;
-            r
-        };
-        loop {
-            let x = self.pred_r[r as usize];
-            let previous = self.mate_l[x as usize];
-            self.mate_l[x as usize] = r;
-            self.mate_r[r as usize] = x;
-            if x == u {
-                break;
-            }
-            r = previous;
+    /// The profit of left `x` from what it holds.
+    fn profit(&self, x: usize) -> W {
+        match self.held[x] {
+            ALONE => W::ZERO,
+            s => self.adj_w[s as usize] - self.price[self.adj_r[s as usize] as usize],
         }
     }
 
-    fn relax(&mut self, x: u32, dx: W, bound: W) {
-        let base = dx + self.y[x as usize];
-        let range = self.start[x as usize] as usize..self.start[x as usize + 1] as usize;
-        for (&r, &w) in self.adj_r[range.clone()].iter().zip(&self.adj_w[range]) {
-            let ri = r as usize;
-            if self.done_r[ri] == self.epoch {
+    /// The best profit left `x` could have at current prices (0 alone).
+    fn best(&self, x: usize) -> W {
+        let range = self.start[x] as usize..self.start[x + 1] as usize;
+        self.adj_r[range.clone()]
+            .iter()
+            .zip(&self.adj_w[range])
+            .map(|(&r, &w)| w - self.price[r as usize])
+            .fold(W::ZERO, W::max)
+    }
+
+    /// One scaling phase: every left record that is not within `ε` of its best bids again
+    /// (forward), then every free right record with a positive price bids for a left record
+    /// (reverse), until both sides satisfy `ε`-complementary slackness.
+    fn phase(&mut self) {
+        let t0 = cpu_ns();
+        for x in 0..self.held.len() {
+            if self.held[x] == NONE {
+                self.queue.push_back(x as u32);
+            } else if self.profit(x) + self.eps < self.best(x) {
+                let s = self.held[x];
+                if s != ALONE && self.lower(x, s) {
+                    continue;
+                }
+                if s != ALONE {
+                    self.owner[self.adj_r[s as usize] as usize] = NONE;
+                }
+                self.held[x] = NONE;
+                self.queue.push_back(x as u32);
+            }
+        }
+        let t1 = cpu_ns();
+        while let Some(x) = self.queue.pop_front() {
+            self.bid(x as usize);
+        }
+        let t2 = cpu_ns();
+        for r in 0..self.owner.len() {
+            if self.owner[r] == NONE && self.price[r] > W::ZERO {
+                self.queue.push_back(r as u32);
+            }
+        }
+        while let Some(r) = self.queue.pop_front() {
+            self.reverse_bid(r as usize);
+        }
+        let t3 = cpu_ns();
+        unsafe { T_CHECK += t1 - t0; T_FWD += t2 - t1; T_REV += t3 - t2; }
+    }
+
+    /// Tries to keep left `x` on slot `s` by lowering the price of its right record, as far as
+    /// the other left records adjacent to it stay within `ε` of their best.
+    fn lower(&mut self, x: usize, s: u32) -> bool {
+        let r = self.adj_r[s as usize] as usize;
+        let w = self.adj_w[s as usize];
+        let price = self.price[r];
+        let best = self.best(x);
+        let mut lo = (w - best).max(W::ZERO);
+        for i in self.rstart[r] as usize..self.rstart[r + 1] as usize {
+            let y = self.rleft[i] as usize;
+            if y == x || self.held[y] == NONE {
                 continue;
             }
-            let key = base + self.z[ri] - w;
-            if key >= bound {
-                continue;
+            lo = lo.max(self.adj_w[self.rslot[i] as usize] - self.profit(y) - self.eps);
+        }
+        let _ = price;
+        if lo > w - best + self.eps {
+            return false;
+        }
+        self.price[r] = lo;
+        true
+    }
+
+    /// Forward bid of the unassigned left `x`: takes its best right record (or stays alone
+    /// when nothing is worth more than 0), raising the price by the margin over the second
+    /// best plus `ε`.
+    fn bid(&mut self, x: usize) {
+        unsafe { BIDS += 1; }
+        let (mut first, mut second, mut slot) = (W::ZERO, W::FLOOR, ALONE);
+        for s in self.start[x] as usize..self.start[x + 1] as usize {
+            let v = self.adj_w[s] - self.price[self.adj_r[s] as usize];
+            if v > first {
+                second = first;
+                first = v;
+                slot = s as u32;
+            } else if v > second {
+                second = v;
             }
-            if self.seen_r[ri] != self.epoch || key < self.dist_r[ri] {
-                self.seen_r[ri] = self.epoch;
-                self.dist_r[ri] = key;
-                self.pred_r[ri] = x;
-                self.heap.push(Reverse((key, r)));
+        }
+        self.held[x] = slot;
+        if slot == ALONE {
+            return;
+        }
+        let s = slot as usize;
+        let r = self.adj_r[s] as usize;
+        // `second >= 0` (being alone), so the price stays below the weight plus `ε`.
+        self.price[r] = self.adj_w[s] - second + self.eps;
+        let previous = std::mem::replace(&mut self.owner[r], x as u32);
+        if previous != NONE {
+            self.held[previous as usize] = NONE;
+            self.queue.push_back(previous);
+        }
+    }
+
+    /// Reverse bid of the free right `r` with a positive price: either it lowers its price to
+    /// 0 (no left record would gain more than `ε` from it), or it takes the left record that
+    /// gains most, at the price that keeps every other left record within `ε`; that record's
+    /// previous right record becomes free.
+    fn reverse_bid(&mut self, r: usize) {
+        unsafe { RBIDS += 1; }
+        let (mut first, mut second, mut slot, mut x) = (W::FLOOR, W::FLOOR, NONE, NONE);
+        for i in self.rstart[r] as usize..self.rstart[r + 1] as usize {
+            let s = self.rslot[i];
+            let v = self.adj_w[s as usize] - self.profit(self.rleft[i] as usize);
+            if v > first {
+                second = first;
+                first = v;
+                slot = s;
+                x = self.rleft[i];
+            } else if v > second {
+                second = v;
+            }
+        }
+        if first <= self.eps {
+            self.price[r] = W::ZERO;
+            return;
+        }
+        self.price[r] = (second - self.eps).max(W::ZERO);
+        self.owner[r] = x;
+        let previous = std::mem::replace(&mut self.held[x as usize], slot);
+        if previous != ALONE {
+            let o = self.adj_r[previous as usize] as usize;
+            self.owner[o] = NONE;
+            if self.price[o] > W::ZERO {
+                self.queue.push_back(o as u32);
             }
         }
     }
+}
+
+/// Groups `0..keys.len()` by key (stably): returns the start of each key's group and the
+/// grouped indices.
+fn csr(n: usize, keys: &[u32]) -> (Vec<u32>, Vec<u32>) {
+    let mut start = vec![0u32; n + 1];
+    for &k in keys {
+        start[k as usize + 1] += 1;
+    }
+    for i in 0..n {
+        start[i + 1] += start[i];
+    }
+    let mut cursor = start.clone();
+    let mut order = vec![0u32; keys.len()];
+    for (i, &k) in keys.iter().enumerate() {
+        order[cursor[k as usize] as usize] = i as u32;
+        cursor[k as usize] += 1;
+    }
+    (start, order)
 }
 
 #[cfg(test)]
@@ -1165,5 +1236,46 @@ mod tests {
             "2 score levels, 20k x 20k",
             &random_graph(7, 20_000, 1_000_000, 2),
         );
+    }
+}
+
+#[cfg(test)]
+mod scratch {
+    use super::*;
+    #[test]
+    #[ignore]
+    fn scratch_scaling() {
+        for n in [200_000u64] {
+            let mut state = 7u64;
+            let mut next = move || {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                state
+            };
+            let mut cands: Vec<Candidate> = (0..5 * n)
+                .map(|i| Candidate {
+                    a: (i / 5) as u32,
+                    b: (next() % n) as u32,
+                    score: 0.8 + (next() % 2000) as f64 / 10_000.0,
+                })
+                .collect();
+            cands.sort_by(|x, y| x.a.cmp(&y.a).then(x.b.cmp(&y.b)));
+            cands.dedup_by(|x, y| x.a == y.a && x.b == y.b);
+            let t = std::time::Instant::now();
+            let c0 = cpu_ns();
+            let g = super::super::greedy(&cands);
+            let tg = t.elapsed();
+            println!("greedy cpu {} ms", (cpu_ns() - c0) / 1_000_000);
+            let t = std::time::Instant::now();
+            let c0 = cpu_ns();
+            unsafe { T_CHECK = 0; T_FWD = 0; T_REV = 0; }
+            let o = optimal(&cands);
+            let to = t.elapsed();
+            let c1 = cpu_ns();
+            unsafe { println!("cpu total {} ms: check {} fwd {} rev {}", (c1 - c0) / 1_000_000, T_CHECK / 1_000_000, T_FWD / 1_000_000, T_REV / 1_000_000); }
+            let s = |v: &[Candidate]| v.iter().map(|c| c.score).sum::<f64>();
+            println!("n={n}: greedy {tg:.2?} {} {:.3}; optimal {to:.2?} {} {:.3}", g.len(), s(&g), o.len(), s(&o));
+        }
     }
 }
