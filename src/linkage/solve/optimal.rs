@@ -2,8 +2,9 @@
 //! algorithm: exact integer weights with a tie-breaking perturbation, then a per-component
 //! primal-dual search.
 
-use std::collections::VecDeque;
-use std::ops::{Add, Shr, Sub};
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, VecDeque};
+use std::ops::{Add, AddAssign, Shr, Sub, SubAssign};
 
 use super::util::{NONE, Renumber, UnionFind};
 use crate::linkage::Candidate;
@@ -195,8 +196,8 @@ impl Graph {
 /// Solves one component; returns the indices of the chosen edges.
 fn solve_component(graph: &Graph) -> Vec<u32> {
     match weights(&graph.score, graph.nl, graph.nr) {
-        Weights::Narrow(w) => Auction::<i64>::run(graph, &w),
-        Weights::Wide(w) => Auction::<i128>::run(graph, &w),
+        Weights::Narrow(w) => Solver::<i64>::run(graph, &w),
+        Weights::Wide(w) => Solver::<i128>::run(graph, &w),
     }
 }
 
@@ -217,14 +218,13 @@ fn weights(scores: &[f64], nl: usize, nr: usize) -> Weights {
     let r = scores.len() as u128;
     // At most (2^32 - 1)^2 + 1 < 2^64: left, right and edge counts fit u32.
     let k = nl.min(nr) as u128 * r + 1;
-    let scale = nl as u128 + 1;
-    let fixed_bits = 2 * u128::BITS - k.leading_zeros() - scale.leading_zeros();
-    let (w, w_bits) = integers(scores, WIDE_BITS - fixed_bits);
+    let k_bits = u128::BITS - k.leading_zeros();
+    let (w, w_bits) = integers(scores, WIDE_BITS - k_bits);
     let perturbed = w
         .iter()
         .enumerate()
-        .map(|(rank, &w)| (w * k + (r - rank as u128)) * scale);
-    if w_bits + fixed_bits <= NARROW_BITS {
+        .map(|(rank, &w)| w * k + (r - rank as u128));
+    if w_bits + k_bits <= NARROW_BITS {
         Weights::Narrow(perturbed.map(|v| v as i64).collect())
     } else {
         Weights::Wide(perturbed.map(|v| v as i128).collect())
@@ -276,117 +276,160 @@ fn integers(scores: &[f64], max_bits: u32) -> (Vec<u128>, u32) {
     (values, (top - excess) as u32)
 }
 
-/// Integer weights, prices and profits. Every value the auction computes lies within twice the
+/// Integer weights and duals. Every value the solver computes lies within three times the
 /// largest weight of zero, so 61-bit weights fit `i64` and 125-bit weights fit `i128`.
 trait Weight:
-    Copy + Ord + Add<Output = Self> + Sub<Output = Self> + Shr<u32, Output = Self>
+    Copy
+    + Ord
+    + Add<Output = Self>
+    + Sub<Output = Self>
+    + AddAssign
+    + SubAssign
+    + Shr<u32, Output = Self>
 {
     const ZERO: Self;
     const ONE: Self;
-    /// Below every value the auction computes: "no second-best option".
+    /// Below every value the solver computes: "no second-best option".
     const FLOOR: Self;
-    fn leading_zeros_(self) -> u32;
 }
 
 impl Weight for i64 {
     const ZERO: i64 = 0;
     const ONE: i64 = 1;
     const FLOOR: i64 = i64::MIN / 2;
-    fn leading_zeros_(self) -> u32 { self.leading_zeros() + 64 }
 }
 
 impl Weight for i128 {
     const ZERO: i128 = 0;
     const ONE: i128 = 1;
     const FLOOR: i128 = i128::MIN / 2;
-    fn leading_zeros_(self) -> u32 { self.leading_zeros() }
 }
 
+/// The first `ε` of the auction is the largest weight over `2^START_BITS`; `ε` then shrinks
+/// by `2^ALPHA_BITS` per phase, down to the largest weight over `2^STOP_BITS`.
+const START_BITS: u32 = 3;
+const ALPHA_BITS: u32 = 3;
+const STOP_BITS: u32 = 9;
 pub(crate) fn cpu_ns() -> u64 {
     std::fs::read_to_string("/proc/thread-self/schedstat").unwrap().split(' ').next().unwrap().parse().unwrap()
 }
-static mut T_CHECK: u64 = 0;
-static mut T_FWD: u64 = 0;
-static mut T_REV: u64 = 0;
-static mut BIDS: u64 = 0;
-static mut RBIDS: u64 = 0;
-const START_BITS: u32 = 14;
-/// `ε` shrinks by `2^ALPHA_BITS` from one scaling phase to the next.
-const ALPHA_BITS: u32 = 3;
+pub(crate) static mut T_AUCTION: u64 = 0;
+pub(crate) static mut T_REPAIR: u64 = 0;
+pub(crate) static mut SEARCHES: u64 = 0;
+pub(crate) static mut POPS: u64 = 0;
 
 /// A left record bidding for nothing: linked to no one, at profit 0.
 const ALONE: u32 = NONE - 1;
 
-/// Step 3: forward/reverse auction with `ε`-scaling on one component.
-struct Auction<W> {
-    /// Left adjacency (CSR): the edges of left `x` are the slots `start[x]..start[x + 1]`;
-    /// slot `s` leads to right `adj_r[s]` with weight `adj_w[s]` and is edge `adj_e[s]`.
+/// One side of a component's bipartite graph, in compressed adjacency form, with its duals
+/// (profits on the left, prices on the right) and mates.
+struct Side<W> {
+    /// The edges of vertex `v` are `start[v]..start[v + 1]`; edge `i` leads to vertex
+    /// `next[i]` of the other side and has weight `w[slot[i]]`.
     start: Vec<u32>,
-    adj_r: Vec<u32>,
-    adj_w: Vec<W>,
-    adj_e: Vec<u32>,
-    /// Right adjacency: the slots of the edges of right `r` are
-    /// `rslot[rstart[r]..rstart[r + 1]]`, from left `rleft[..]`.
-    rstart: Vec<u32>,
-    rslot: Vec<u32>,
-    rleft: Vec<u32>,
-    /// Per left: the slot it holds, `ALONE`, or `NONE` while it waits to bid.
-    held: Vec<u32>,
-    /// Per right: its price and the left holding it (`NONE` if free).
-    price: Vec<W>,
-    owner: Vec<u32>,
-    queue: VecDeque<u32>,
-    eps: W,
+    next: Vec<u32>,
+    slot: Vec<u32>,
+    dual: Vec<W>,
+    mate: Vec<u32>,
+    // Search scratch, reset by epoch stamps rather than by clearing.
+    seen: Vec<u32>,
+    done: Vec<u32>,
+    dist: Vec<W>,
+    pred: Vec<u32>,
 }
 
-impl<W: Weight> Auction<W> {
-    /// The optimum for the weights `w` (multiples of `nl + 1`): the indices of the chosen
-    /// edges.
+impl<W: Weight> Side<W> {
+    fn new(start: Vec<u32>, next: Vec<u32>, slot: Vec<u32>) -> Side<W> {
+        let n = start.len() - 1;
+        Side {
+            start,
+            next,
+            slot,
+            dual: vec![W::ZERO; n],
+            mate: vec![NONE; n],
+            seen: vec![0; n],
+            done: vec![0; n],
+            dist: vec![W::ZERO; n],
+            pred: vec![NONE; n],
+        }
+    }
+
+    fn edges(&self, v: usize) -> std::ops::Range<usize> {
+        self.start[v] as usize..self.start[v + 1] as usize
+    }
+}
+
+/// Step 3 and 4 on one component: the auction, then the exact primal-dual repair.
+struct Solver<W> {
+    /// Edge weights, indexed by the left side's edge slots.
+    w: Vec<W>,
+    left: Side<W>,
+    right: Side<W>,
+    /// Auction: per left record the edge slot it holds, `ALONE`, or `NONE` while it waits to
+    /// bid; the right side's duals are the prices and its mates the holders.
+    held: Vec<u32>,
+    eps: W,
+    queue: VecDeque<u32>,
+    // Search scratch.
+    epoch: u32,
+    heap: BinaryHeap<Reverse<(W, u32)>>,
+    tree_s: Vec<u32>,
+    tree_t: Vec<u32>,
+}
+
+impl<W: Weight> Solver<W> {
+    /// The optimum for the weights `w` (in rank order): the indices of the chosen edges.
     fn run(graph: &Graph, w: &[W]) -> Vec<u32> {
         let (nl, nr) = (graph.nl, graph.nr);
-        let m = w.len();
         let (start, by_left) = csr(nl, &graph.el);
-        let adj_r: Vec<u32> = by_left.iter().map(|&e| graph.er[e as usize]).collect();
-        let adj_w: Vec<W> = by_left.iter().map(|&e| w[e as usize]).collect();
-        let mut slot_of_edge = vec![0u32; m];
+        let next: Vec<u32> = by_left.iter().map(|&e| graph.er[e as usize]).collect();
+        let weights: Vec<W> = by_left.iter().map(|&e| w[e as usize]).collect();
+        let mut slot_of_edge = vec![0u32; w.len()];
         for (slot, &e) in by_left.iter().enumerate() {
             slot_of_edge[e as usize] = slot as u32;
         }
         let (rstart, by_right) = csr(nr, &graph.er);
+        let rnext: Vec<u32> = by_right.iter().map(|&e| graph.el[e as usize]).collect();
         let rslot: Vec<u32> = by_right.iter().map(|&e| slot_of_edge[e as usize]).collect();
-        let rleft: Vec<u32> = by_right.iter().map(|&e| graph.el[e as usize]).collect();
         drop(slot_of_edge);
-        let top = adj_w.iter().copied().max().unwrap_or(W::ZERO);
-        let mut auction = Auction {
-            start,
-            adj_r,
-            adj_w,
-            adj_e: by_left,
-            rstart,
-            rslot,
-            rleft,
+        drop(by_right);
+        let top = weights.iter().copied().max().unwrap_or(W::ZERO);
+        let mut solver = Solver {
+            w: weights,
+            left: Side::new(start, next, (0..w.len() as u32).collect()),
+            right: Side::new(rstart, rnext, rslot),
             held: vec![NONE; nl],
-            price: vec![W::ZERO; nr],
-            owner: vec![NONE; nr],
-            queue: VecDeque::new(),
             eps: (top >> START_BITS).max(W::ONE),
+            queue: VecDeque::new(),
+            epoch: 0,
+            heap: BinaryHeap::new(),
+            tree_s: Vec::new(),
+            tree_t: Vec::new(),
         };
-        let mut prev = auction.held.clone();
+        let stop = (top >> STOP_BITS).max(W::ONE);
+        let t0 = cpu_ns();
         loop {
-            let t = cpu_ns();
-            let (b0, r0) = unsafe { (BIDS, RBIDS) };
-            auction.phase();
-            if nl > 10000 { let changed = auction.held.iter().zip(&prev).filter(|(a, b)| a != b).count(); prev = auction.held.clone(); unsafe { eprintln!("eps bits {} bids {} rbids {} changed {} {} ms", 128 - (auction.eps.max(W::ONE)).leading_zeros_(), BIDS - b0, RBIDS - r0, changed, (cpu_ns() - t) / 1_000_000); } }
-            if auction.eps == W::ONE {
+            solver.phase();
+            if solver.eps <= stop {
                 break;
             }
-            auction.eps = (auction.eps >> ALPHA_BITS).max(W::ONE);
+            solver.eps = (solver.eps >> ALPHA_BITS).max(W::ONE);
         }
-        auction
-            .held
-            .iter()
-            .filter(|&&s| s < ALONE)
-            .map(|&s| auction.adj_e[s as usize])
+        let t1 = cpu_ns();
+        solver.repair();
+        unsafe { T_AUCTION += t1 - t0; T_REPAIR += cpu_ns() - t1; }
+        // The matched edge of a left record: among duplicate pairs, the first in rank order,
+        // which has the largest weight and so is the tight one.
+        let mut mate = solver.left.mate;
+        (0..graph.el.len() as u32)
+            .filter(|&e| {
+                let x = graph.el[e as usize] as usize;
+                let hit = mate[x] == graph.er[e as usize];
+                if hit {
+                    mate[x] = NONE;
+                }
+                hit
+            })
             .collect()
     }
 
@@ -394,17 +437,17 @@ impl<W: Weight> Auction<W> {
     fn profit(&self, x: usize) -> W {
         match self.held[x] {
             ALONE => W::ZERO,
-            s => self.adj_w[s as usize] - self.price[self.adj_r[s as usize] as usize],
+            s => self.w[s as usize] - self.right.dual[self.left.next[s as usize] as usize],
         }
     }
 
     /// The best profit left `x` could have at current prices (0 alone).
     fn best(&self, x: usize) -> W {
-        let range = self.start[x] as usize..self.start[x + 1] as usize;
-        self.adj_r[range.clone()]
+        let range = self.left.edges(x);
+        self.left.next[range.clone()]
             .iter()
-            .zip(&self.adj_w[range])
-            .map(|(&r, &w)| w - self.price[r as usize])
+            .zip(&self.w[range])
+            .map(|(&r, &w)| w - self.right.dual[r as usize])
             .fold(W::ZERO, W::max)
     }
 
@@ -412,7 +455,6 @@ impl<W: Weight> Auction<W> {
     /// (forward), then every free right record with a positive price bids for a left record
     /// (reverse), until both sides satisfy `ε`-complementary slackness.
     fn phase(&mut self) {
-        let t0 = cpu_ns();
         for x in 0..self.held.len() {
             if self.held[x] == NONE {
                 self.queue.push_back(x as u32);
@@ -422,49 +464,43 @@ impl<W: Weight> Auction<W> {
                     continue;
                 }
                 if s != ALONE {
-                    self.owner[self.adj_r[s as usize] as usize] = NONE;
+                    self.right.mate[self.left.next[s as usize] as usize] = NONE;
                 }
                 self.held[x] = NONE;
                 self.queue.push_back(x as u32);
             }
         }
-        let t1 = cpu_ns();
         while let Some(x) = self.queue.pop_front() {
             self.bid(x as usize);
         }
-        let t2 = cpu_ns();
-        for r in 0..self.owner.len() {
-            if self.owner[r] == NONE && self.price[r] > W::ZERO {
+        for r in 0..self.right.mate.len() {
+            if self.right.mate[r] == NONE && self.right.dual[r] > W::ZERO {
                 self.queue.push_back(r as u32);
             }
         }
         while let Some(r) = self.queue.pop_front() {
             self.reverse_bid(r as usize);
         }
-        let t3 = cpu_ns();
-        unsafe { T_CHECK += t1 - t0; T_FWD += t2 - t1; T_REV += t3 - t2; }
     }
 
     /// Tries to keep left `x` on slot `s` by lowering the price of its right record, as far as
     /// the other left records adjacent to it stay within `ε` of their best.
     fn lower(&mut self, x: usize, s: u32) -> bool {
-        let r = self.adj_r[s as usize] as usize;
-        let w = self.adj_w[s as usize];
-        let price = self.price[r];
+        let r = self.left.next[s as usize] as usize;
+        let w = self.w[s as usize];
         let best = self.best(x);
         let mut lo = (w - best).max(W::ZERO);
-        for i in self.rstart[r] as usize..self.rstart[r + 1] as usize {
-            let y = self.rleft[i] as usize;
+        for i in self.right.edges(r) {
+            let y = self.right.next[i] as usize;
             if y == x || self.held[y] == NONE {
                 continue;
             }
-            lo = lo.max(self.adj_w[self.rslot[i] as usize] - self.profit(y) - self.eps);
+            lo = lo.max(self.w[self.right.slot[i] as usize] - self.profit(y) - self.eps);
         }
-        let _ = price;
         if lo > w - best + self.eps {
             return false;
         }
-        self.price[r] = lo;
+        self.right.dual[r] = lo;
         true
     }
 
@@ -472,10 +508,9 @@ impl<W: Weight> Auction<W> {
     /// when nothing is worth more than 0), raising the price by the margin over the second
     /// best plus `ε`.
     fn bid(&mut self, x: usize) {
-        unsafe { BIDS += 1; }
         let (mut first, mut second, mut slot) = (W::ZERO, W::FLOOR, ALONE);
-        for s in self.start[x] as usize..self.start[x + 1] as usize {
-            let v = self.adj_w[s] - self.price[self.adj_r[s] as usize];
+        for s in self.left.edges(x) {
+            let v = self.w[s] - self.right.dual[self.left.next[s] as usize];
             if v > first {
                 second = first;
                 first = v;
@@ -489,10 +524,10 @@ impl<W: Weight> Auction<W> {
             return;
         }
         let s = slot as usize;
-        let r = self.adj_r[s] as usize;
+        let r = self.left.next[s] as usize;
         // `second >= 0` (being alone), so the price stays below the weight plus `ε`.
-        self.price[r] = self.adj_w[s] - second + self.eps;
-        let previous = std::mem::replace(&mut self.owner[r], x as u32);
+        self.right.dual[r] = self.w[s] - second + self.eps;
+        let previous = std::mem::replace(&mut self.right.mate[r], x as u32);
         if previous != NONE {
             self.held[previous as usize] = NONE;
             self.queue.push_back(previous);
@@ -504,34 +539,175 @@ impl<W: Weight> Auction<W> {
     /// gains most, at the price that keeps every other left record within `ε`; that record's
     /// previous right record becomes free.
     fn reverse_bid(&mut self, r: usize) {
-        unsafe { RBIDS += 1; }
         let (mut first, mut second, mut slot, mut x) = (W::FLOOR, W::FLOOR, NONE, NONE);
-        for i in self.rstart[r] as usize..self.rstart[r + 1] as usize {
-            let s = self.rslot[i];
-            let v = self.adj_w[s as usize] - self.profit(self.rleft[i] as usize);
+        for i in self.right.edges(r) {
+            let s = self.right.slot[i];
+            let y = self.right.next[i];
+            let v = self.w[s as usize] - self.profit(y as usize);
             if v > first {
                 second = first;
                 first = v;
                 slot = s;
-                x = self.rleft[i];
+                x = y;
             } else if v > second {
                 second = v;
             }
         }
         if first <= self.eps {
-            self.price[r] = W::ZERO;
+            self.right.dual[r] = W::ZERO;
             return;
         }
-        self.price[r] = (second - self.eps).max(W::ZERO);
-        self.owner[r] = x;
+        self.right.dual[r] = (second - self.eps).max(W::ZERO);
+        self.right.mate[r] = x;
         let previous = std::mem::replace(&mut self.held[x as usize], slot);
         if previous != ALONE {
-            let o = self.adj_r[previous as usize] as usize;
-            self.owner[o] = NONE;
-            if self.price[o] > W::ZERO {
+            let o = self.left.next[previous as usize] as usize;
+            self.right.mate[o] = NONE;
+            if self.right.dual[o] > W::ZERO {
                 self.queue.push_back(o as u32);
             }
         }
+    }
+
+    /// Step 4: from the auction's prices, exact duals and an exactly optimal matching.
+    fn repair(&mut self) {
+        let mut pending_left = Vec::new();
+        for x in 0..self.held.len() {
+            let best = self.best(x);
+            self.left.dual[x] = best;
+            let s = self.held[x];
+            if s != ALONE && s != NONE && self.profit(x) == best {
+                self.left.mate[x] = self.left.next[s as usize];
+            } else {
+                if s != ALONE && s != NONE {
+                    self.right.mate[self.left.next[s as usize] as usize] = NONE;
+                }
+                if best > W::ZERO {
+                    pending_left.push(x as u32);
+                }
+            }
+        }
+        let pending_right: Vec<u32> = (0..self.right.mate.len() as u32)
+            .filter(|&r| self.right.mate[r as usize] == NONE && self.right.dual[r as usize] > W::ZERO)
+            .collect();
+        for x in pending_left {
+            if self.left.mate[x as usize] == NONE && self.left.dual[x as usize] > W::ZERO {
+                search(&self.w, &mut self.left, &mut self.right, x, &mut self.epoch, &mut self.heap, &mut self.tree_s, &mut self.tree_t);
+            }
+        }
+        for r in pending_right {
+            if self.right.mate[r as usize] == NONE && self.right.dual[r as usize] > W::ZERO {
+                search(&self.w, &mut self.right, &mut self.left, r, &mut self.epoch, &mut self.heap, &mut self.tree_s, &mut self.tree_t);
+            }
+        }
+    }
+}
+
+/// Dijkstra from the free vertex `u` of side `s` (with a positive dual) over reduced costs
+/// `dual_s + dual_t - w >= 0` along alternating paths, to the cheaper of a free vertex of
+/// side `t` (the matching grows) and a vertex of side `s` whose dual can fall to 0 (it gives
+/// up its mate, or `u` stays free); then shifts the duals by the distances and flips the
+/// path. Afterwards `u` is matched or its dual is 0, and complementary slackness holds for
+/// every vertex that held it before.
+#[allow(clippy::too_many_arguments)]
+fn search<W: Weight>(
+    w: &[W],
+    s: &mut Side<W>,
+    t: &mut Side<W>,
+    u: u32,
+    epoch: &mut u32,
+    heap: &mut BinaryHeap<Reverse<(W, u32)>>,
+    tree_s: &mut Vec<u32>,
+    tree_t: &mut Vec<u32>,
+) {
+    *epoch += 1;
+    let epoch = *epoch;
+    unsafe { SEARCHES += 1; }
+    heap.clear();
+    tree_s.clear();
+    tree_t.clear();
+    s.dist[u as usize] = W::ZERO;
+    tree_s.push(u);
+    let mut best = s.dual[u as usize];
+    let mut best_s = u;
+    let mut end_t = NONE;
+    let relax = |s: &Side<W>, t: &mut Side<W>, heap: &mut BinaryHeap<Reverse<(W, u32)>>, x: u32, dx: W, bound: W| {
+        let base = dx + s.dual[x as usize];
+        for i in s.edges(x as usize) {
+            let v = s.next[i] as usize;
+            if t.done[v] == epoch {
+                continue;
+            }
+            let key = base + t.dual[v] - w[s.slot[i] as usize];
+            if key >= bound {
+                continue;
+            }
+            if t.seen[v] != epoch || key < t.dist[v] {
+                t.seen[v] = epoch;
+                t.dist[v] = key;
+                t.pred[v] = x;
+                heap.push(Reverse((key, v as u32)));
+            }
+        }
+    };
+    relax(s, t, heap, u, W::ZERO, best);
+    while let Some(Reverse((d, v))) = heap.pop() {
+        if d >= best {
+            break;
+        }
+        let vi = v as usize;
+        if t.done[vi] == epoch || d != t.dist[vi] {
+            continue;
+        }
+        t.done[vi] = epoch;
+        unsafe { POPS += 1; }
+        tree_t.push(v);
+        let x = t.mate[vi];
+        if x == NONE {
+            end_t = v;
+            best = d;
+            break;
+        }
+        s.dist[x as usize] = d;
+        tree_s.push(x);
+        let free_x = d + s.dual[x as usize];
+        if free_x < best {
+            best = free_x;
+            best_s = x;
+        }
+        relax(s, t, heap, x, d, best);
+    }
+    for &x in tree_s.iter() {
+        let d = s.dist[x as usize];
+        if d < best {
+            s.dual[x as usize] -= best - d;
+        }
+    }
+    for &v in tree_t.iter() {
+        let d = t.dist[v as usize];
+        if d < best {
+            t.dual[v as usize] += best - d;
+        }
+    }
+    let mut v = if end_t != NONE {
+        end_t
+    } else if best_s == u {
+        return;
+    } else {
+        let v = s.mate[best_s as usize];
+        s.mate[best_s as usize] = NONE;
+        t.mate[v as usize] = NONE;
+        v
+    };
+    loop {
+        let x = t.pred[v as usize];
+        let previous = s.mate[x as usize];
+        s.mate[x as usize] = v;
+        t.mate[v as usize] = x;
+        if x == u {
+            break;
+        }
+        v = previous;
     }
 }
 
@@ -1269,11 +1445,11 @@ mod scratch {
             println!("greedy cpu {} ms", (cpu_ns() - c0) / 1_000_000);
             let t = std::time::Instant::now();
             let c0 = cpu_ns();
-            unsafe { T_CHECK = 0; T_FWD = 0; T_REV = 0; }
+            unsafe { T_AUCTION = 0; T_REPAIR = 0; SEARCHES = 0; POPS = 0; }
             let o = optimal(&cands);
             let to = t.elapsed();
             let c1 = cpu_ns();
-            unsafe { println!("cpu total {} ms: check {} fwd {} rev {}", (c1 - c0) / 1_000_000, T_CHECK / 1_000_000, T_FWD / 1_000_000, T_REV / 1_000_000); }
+            unsafe { let (a, b, c, d) = (T_AUCTION, T_REPAIR, SEARCHES, POPS); println!("cpu total {} ms: auction {} repair {} searches {} pops {}", (c1 - c0) / 1_000_000, a / 1_000_000, b / 1_000_000, c, d); }
             let s = |v: &[Candidate]| v.iter().map(|c| c.score).sum::<f64>();
             println!("n={n}: greedy {tg:.2?} {} {:.3}; optimal {to:.2?} {} {:.3}", g.len(), s(&g), o.len(), s(&o));
         }
