@@ -137,7 +137,9 @@ pub fn optimal(candidates: &[Candidate]) -> Vec<Candidate> {
     let mut local_l = vec![NONE; nl];
     let mut local_r = vec![NONE; nr];
     let mut graph = Graph::default();
+    let mut workspace = Workspace::default();
     let mut chosen: Vec<u32> = Vec::new();
+    let mut local: Vec<u32> = Vec::new();
     for comp in starts.windows(2) {
         let ranks = &grouped[comp[0]..comp[1]];
         graph.clear();
@@ -159,11 +161,9 @@ pub fn optimal(candidates: &[Candidate]) -> Vec<Candidate> {
             // A star: any matching has one edge, so the best edge (first in rank order) wins.
             chosen.push(ranks[0]);
         } else {
-            chosen.extend(
-                solve_component(&graph)
-                    .into_iter()
-                    .map(|e| ranks[e as usize]),
-            );
+            local.clear();
+            workspace.solve(&graph, ranks.len() >= AUCTION_EDGES, &mut local);
+            chosen.extend(local.iter().map(|&e| ranks[e as usize]));
         }
     }
     chosen.sort_unstable();
@@ -193,41 +193,50 @@ impl Graph {
     }
 }
 
-/// Solves one component; returns the indices of the chosen edges.
-fn solve_component(graph: &Graph) -> Vec<u32> {
-    match weights(&graph.score, graph.nl, graph.nr) {
-        Weights::Narrow(w) => Solver::<i64>::run(graph, &w),
-        Weights::Wide(w) => Solver::<i128>::run(graph, &w),
+/// Buffers reused from one component to the next: a narrow and a wide solver.
+#[derive(Default)]
+struct Workspace {
+    narrow: Solver<i64>,
+    wide: Solver<i128>,
+}
+
+impl Workspace {
+    /// Solves one component; appends the indices of the chosen edges to `chosen`.
+    fn solve(&mut self, graph: &Graph, auction: bool, chosen: &mut Vec<u32>) {
+        if weights(graph, &mut self.narrow.w_rank, &mut self.wide.w_rank) {
+            self.narrow.solve(graph, auction, chosen);
+        } else {
+            self.wide.solve(graph, auction, chosen);
+        }
     }
 }
 
-/// Most bits of a perturbed weight in `i64` and in `i128`: the search computes values up to
+/// Most bits of a perturbed weight in `i64` and in `i128`: the solver computes values up to
 /// three times the largest weight, which must still fit.
 const NARROW_BITS: u32 = 61;
 const WIDE_BITS: u32 = 125;
 
-/// Perturbed integer weights `w·K + (R - rank)` of a component (step 2), for edges in rank
-/// order: narrow when they fit 61 bits, otherwise wide.
-#[derive(Debug, PartialEq)]
-enum Weights {
-    Narrow(Vec<i64>),
-    Wide(Vec<i128>),
-}
-
-fn weights(scores: &[f64], nl: usize, nr: usize) -> Weights {
+/// Writes the perturbed integer weights `w·K + (R - rank)` of a component (step 2), in rank
+/// order, to `narrow` when they fit 61 bits (and returns true), otherwise to `wide`.
+fn weights(graph: &Graph, narrow: &mut Vec<i64>, wide: &mut Vec<i128>) -> bool {
+    let scores = &graph.score;
     let r = scores.len() as u128;
     // At most (2^32 - 1)^2 + 1 < 2^64: left, right and edge counts fit u32.
-    let k = nl.min(nr) as u128 * r + 1;
+    let k = graph.nl.min(graph.nr) as u128 * r + 1;
     let k_bits = u128::BITS - k.leading_zeros();
-    let (w, w_bits) = integers(scores, WIDE_BITS - k_bits);
-    let perturbed = w
+    let scale = Scale::new(scores, WIDE_BITS - k_bits);
+    let perturbed = scores
         .iter()
         .enumerate()
-        .map(|(rank, &w)| w * k + (r - rank as u128));
-    if w_bits + k_bits <= NARROW_BITS {
-        Weights::Narrow(perturbed.map(|v| v as i64).collect())
+        .map(|(rank, &s)| scale.apply(s) * k + (r - rank as u128));
+    narrow.clear();
+    wide.clear();
+    if scale.bits + k_bits <= NARROW_BITS {
+        narrow.extend(perturbed.map(|v| v as i64));
+        true
     } else {
-        Weights::Wide(perturbed.map(|v| v as i128).collect())
+        wide.extend(perturbed.map(|v| v as i128));
+        false
     }
 }
 
@@ -245,35 +254,49 @@ fn decompose(score: f64) -> (u64, i32) {
     (mantissa >> zeros, exponent + zeros as i32)
 }
 
-/// The scores times one power of two, as integers, with the bit length of the largest. Exact
-/// when the largest fits `max_bits` bits (at most 125); otherwise every value is rounded down
-/// to that precision, and to at least 1.
-fn integers(scores: &[f64], max_bits: u32) -> (Vec<u128>, u32) {
-    let parts: Vec<(u64, i32)> = scores.iter().map(|&s| decompose(s)).collect();
-    let shift = parts.iter().map(|&(_, e)| -e).max().unwrap_or(0);
-    let bit_len = |m: u64| (u64::BITS - m.leading_zeros()) as i32;
-    let top = parts
-        .iter()
-        .map(|&(m, e)| bit_len(m) + e + shift)
-        .max()
-        .unwrap_or(0);
-    // Without excess, e + shift >= 0 by the choice of shift and every value fits max_bits.
-    let excess = (top - max_bits as i32).max(0);
-    let values = parts
-        .iter()
-        .map(|&(m, e)| {
-            let s = e + shift - excess;
-            let w = if s >= 0 {
-                u128::from(m) << s
-            } else if s > -64 {
-                u128::from(m >> -s)
-            } else {
-                0
-            };
-            w.max(1)
-        })
-        .collect();
-    (values, (top - excess) as u32)
+/// Scores times one power of two, as integers. Exact when the largest fits `max_bits` bits
+/// (at most 125); otherwise every value is rounded down to that precision, and to at least 1.
+struct Scale {
+    /// `score · 2^shift` is exact...
+    shift: i32,
+    /// ...and is divided by `2^excess` to fit.
+    excess: i32,
+    /// The bit length of the largest value.
+    bits: u32,
+}
+
+impl Scale {
+    fn new(scores: &[f64], max_bits: u32) -> Scale {
+        let shift = scores.iter().map(|&s| -decompose(s).1).max().unwrap_or(0);
+        let top = scores
+            .iter()
+            .map(|&s| {
+                let (m, e) = decompose(s);
+                (u64::BITS - m.leading_zeros()) as i32 + e + shift
+            })
+            .max()
+            .unwrap_or(0);
+        // Without excess, e + shift >= 0 by the choice of shift and every value fits max_bits.
+        let excess = (top - max_bits as i32).max(0);
+        Scale {
+            shift,
+            excess,
+            bits: (top - excess) as u32,
+        }
+    }
+
+    fn apply(&self, score: f64) -> u128 {
+        let (m, e) = decompose(score);
+        let s = e + self.shift - self.excess;
+        let w = if s >= 0 {
+            u128::from(m) << s
+        } else if s > -64 {
+            u128::from(m >> -s)
+        } else {
+            0
+        };
+        w.max(1)
+    }
 }
 
 /// Integer weights and duals. Every value the solver computes lies within three times the
@@ -281,6 +304,7 @@ fn integers(scores: &[f64], max_bits: u32) -> (Vec<u128>, u32) {
 trait Weight:
     Copy
     + Ord
+    + Default
     + Add<Output = Self>
     + Sub<Output = Self>
     + AddAssign
@@ -305,24 +329,36 @@ impl Weight for i128 {
     const FLOOR: i128 = i128::MIN / 2;
 }
 
+/// Components with at least this many edges get the auction (step 3) before the exact
+/// search (step 4); smaller ones go straight to the search.
+const AUCTION_EDGES: usize = 1000;
+
 /// The first `ε` of the auction is the largest weight over `2^START_BITS`; `ε` then shrinks
 /// by `2^ALPHA_BITS` per phase, down to the largest weight over `2^STOP_BITS`.
 const START_BITS: u32 = 3;
 const ALPHA_BITS: u32 = 3;
 const STOP_BITS: u32 = 9;
-pub(crate) fn cpu_ns() -> u64 {
-    std::fs::read_to_string("/proc/thread-self/schedstat").unwrap().split(' ').next().unwrap().parse().unwrap()
-}
-pub(crate) static mut T_AUCTION: u64 = 0;
-pub(crate) static mut T_REPAIR: u64 = 0;
-pub(crate) static mut SEARCHES: u64 = 0;
-pub(crate) static mut POPS: u64 = 0;
 
-/// A left record bidding for nothing: linked to no one, at profit 0.
+#[cfg(test)]
+pub(crate) mod stats {
+    use std::sync::atomic::AtomicU64;
+    pub fn cpu_ns() -> u64 {
+        std::fs::read_to_string("/proc/thread-self/schedstat").unwrap().split(' ').next().unwrap().parse().unwrap()
+    }
+    pub static AUCTION: AtomicU64 = AtomicU64::new(0);
+    pub static REPAIR: AtomicU64 = AtomicU64::new(0);
+    pub static SEARCHES: AtomicU64 = AtomicU64::new(0);
+    pub static POPS: AtomicU64 = AtomicU64::new(0);
+    pub fn add(c: &AtomicU64, v: u64) { c.fetch_add(v, std::sync::atomic::Ordering::Relaxed); }
+    pub fn take(c: &AtomicU64) -> u64 { c.swap(0, std::sync::atomic::Ordering::Relaxed) }
+}
+
+/// In the auction: a left record that holds nothing (linked to no one, at profit 0).
 const ALONE: u32 = NONE - 1;
 
 /// One side of a component's bipartite graph, in compressed adjacency form, with its duals
 /// (profits on the left, prices on the right) and mates.
+#[derive(Default)]
 struct Side<W> {
     /// The edges of vertex `v` are `start[v]..start[v + 1]`; edge `i` leads to vertex
     /// `next[i]` of the other side and has weight `w[slot[i]]`.
@@ -339,19 +375,21 @@ struct Side<W> {
 }
 
 impl<W: Weight> Side<W> {
-    fn new(start: Vec<u32>, next: Vec<u32>, slot: Vec<u32>) -> Side<W> {
-        let n = start.len() - 1;
-        Side {
-            start,
-            next,
-            slot,
-            dual: vec![W::ZERO; n],
-            mate: vec![NONE; n],
-            seen: vec![0; n],
-            done: vec![0; n],
-            dist: vec![W::ZERO; n],
-            pred: vec![NONE; n],
-        }
+    /// Resets the duals and mates for `n` vertices; the adjacency is filled by the caller.
+    fn reset(&mut self, n: usize) {
+        self.dual.clear();
+        self.dual.resize(n, W::ZERO);
+        self.mate.clear();
+        self.mate.resize(n, NONE);
+        // Stamps of earlier components are below the current epoch: no clearing needed.
+        self.seen.resize(n, 0);
+        self.done.resize(n, 0);
+        self.dist.resize(n, W::ZERO);
+        self.pred.resize(n, NONE);
+    }
+
+    fn len(&self) -> usize {
+        self.mate.len()
     }
 
     fn edges(&self, v: usize) -> std::ops::Range<usize> {
@@ -359,78 +397,108 @@ impl<W: Weight> Side<W> {
     }
 }
 
-/// Step 3 and 4 on one component: the auction, then the exact primal-dual repair.
+/// Steps 3 and 4 on one component at a time, with buffers kept between components.
+#[derive(Default)]
 struct Solver<W> {
-    /// Edge weights, indexed by the left side's edge slots.
+    /// The weights in rank order, as [`weights`] wrote them.
+    w_rank: Vec<W>,
+    /// The weights by slot of the left side's adjacency.
     w: Vec<W>,
     left: Side<W>,
     right: Side<W>,
-    /// Auction: per left record the edge slot it holds, `ALONE`, or `NONE` while it waits to
-    /// bid; the right side's duals are the prices and its mates the holders.
+    /// Auction: per left record the slot it holds, `ALONE`, or `NONE` while it waits to bid;
+    /// the right side's duals are the prices and its mates the holders.
     held: Vec<u32>,
     eps: W,
+    stop: W,
     queue: VecDeque<u32>,
     // Search scratch.
     epoch: u32,
     heap: BinaryHeap<Reverse<(W, u32)>>,
     tree_s: Vec<u32>,
     tree_t: Vec<u32>,
+    pending: Vec<u32>,
+    // Adjacency construction.
+    order: Vec<u32>,
+    cursor: Vec<u32>,
 }
 
 impl<W: Weight> Solver<W> {
-    /// The optimum for the weights `w` (in rank order): the indices of the chosen edges.
-    fn run(graph: &Graph, w: &[W]) -> Vec<u32> {
-        let (nl, nr) = (graph.nl, graph.nr);
-        let (start, by_left) = csr(nl, &graph.el);
-        let next: Vec<u32> = by_left.iter().map(|&e| graph.er[e as usize]).collect();
-        let weights: Vec<W> = by_left.iter().map(|&e| w[e as usize]).collect();
-        let mut slot_of_edge = vec![0u32; w.len()];
-        for (slot, &e) in by_left.iter().enumerate() {
-            slot_of_edge[e as usize] = slot as u32;
+    /// The optimum for the weights `w_rank` of `graph`: appends the indices of the chosen
+    /// edges to `chosen`.
+    fn solve(&mut self, graph: &Graph, auction: bool, chosen: &mut Vec<u32>) {
+        #[cfg(test)]
+        let t0 = if auction { stats::cpu_ns() } else { 0 };
+        self.build(graph);
+        if auction {
+            self.auction();
+        } else {
+            self.held.clear();
+            self.held.resize(graph.nl, NONE);
         }
-        let (rstart, by_right) = csr(nr, &graph.er);
-        let rnext: Vec<u32> = by_right.iter().map(|&e| graph.el[e as usize]).collect();
-        let rslot: Vec<u32> = by_right.iter().map(|&e| slot_of_edge[e as usize]).collect();
-        drop(slot_of_edge);
-        drop(by_right);
-        let top = weights.iter().copied().max().unwrap_or(W::ZERO);
-        let mut solver = Solver {
-            w: weights,
-            left: Side::new(start, next, (0..w.len() as u32).collect()),
-            right: Side::new(rstart, rnext, rslot),
-            held: vec![NONE; nl],
-            eps: (top >> START_BITS).max(W::ONE),
-            queue: VecDeque::new(),
-            epoch: 0,
-            heap: BinaryHeap::new(),
-            tree_s: Vec::new(),
-            tree_t: Vec::new(),
-        };
-        let stop = (top >> STOP_BITS).max(W::ONE);
-        let t0 = cpu_ns();
-        loop {
-            solver.phase();
-            if solver.eps <= stop {
-                break;
-            }
-            solver.eps = (solver.eps >> ALPHA_BITS).max(W::ONE);
+        #[cfg(test)]
+        let t1 = if auction { stats::cpu_ns() } else { 0 };
+        self.repair();
+        #[cfg(test)]
+        if auction {
+            stats::add(&stats::AUCTION, t1 - t0);
+            stats::add(&stats::REPAIR, stats::cpu_ns() - t1);
         }
-        let t1 = cpu_ns();
-        solver.repair();
-        unsafe { T_AUCTION += t1 - t0; T_REPAIR += cpu_ns() - t1; }
         // The matched edge of a left record: among duplicate pairs, the first in rank order,
         // which has the largest weight and so is the tight one.
-        let mut mate = solver.left.mate;
-        (0..graph.el.len() as u32)
-            .filter(|&e| {
-                let x = graph.el[e as usize] as usize;
-                let hit = mate[x] == graph.er[e as usize];
-                if hit {
-                    mate[x] = NONE;
-                }
-                hit
-            })
-            .collect()
+        let mate = &mut self.left.mate;
+        for (e, (&l, &r)) in graph.el.iter().zip(&graph.er).enumerate() {
+            if mate[l as usize] == r {
+                mate[l as usize] = NONE;
+                chosen.push(e as u32);
+            }
+        }
+    }
+
+    /// Builds both adjacencies of `graph`, with the weights by left slot.
+    fn build(&mut self, graph: &Graph) {
+        let m = graph.el.len();
+        self.left.reset(graph.nl);
+        self.right.reset(graph.nr);
+        group(graph.nl, &graph.el, &mut self.left.start, &mut self.order, &mut self.cursor);
+        self.left.next.clear();
+        self.left.next.extend(self.order.iter().map(|&e| graph.er[e as usize]));
+        self.w.clear();
+        self.w.extend(self.order.iter().map(|&e| self.w_rank[e as usize]));
+        self.left.slot.clear();
+        self.left.slot.extend(0..m as u32);
+        // The right side's slots: first the left slot of each edge, by edge.
+        self.right.slot.clear();
+        self.right.slot.resize(m, 0);
+        for (slot, &e) in self.order.iter().enumerate() {
+            self.right.slot[e as usize] = slot as u32;
+        }
+        group(graph.nr, &graph.er, &mut self.right.start, &mut self.order, &mut self.cursor);
+        self.right.next.clear();
+        self.right.next.extend(self.order.iter().map(|&e| graph.el[e as usize]));
+        // Reuse `cursor` to permute the slots into right order.
+        self.cursor.clear();
+        self.cursor.extend(self.order.iter().map(|&e| self.right.slot[e as usize]));
+        std::mem::swap(&mut self.right.slot, &mut self.cursor);
+    }
+
+    /// Step 3: the auction, from zero prices down to the stopping `ε`.
+    fn auction(&mut self) {
+        self.held.clear();
+        self.held.resize(self.left.len(), NONE);
+        let top = self.w.iter().copied().max().unwrap_or(W::ZERO);
+        let env = |k: &str, d: u32| std::env::var(k).ok().map_or(d, |v| v.parse().unwrap());
+        let (sb, ab, tb) = (env("SB", START_BITS), env("AB", ALPHA_BITS), env("TB", STOP_BITS));
+        let stop = (top >> tb).max(W::ONE);
+        self.stop = stop;
+        self.eps = (top >> sb).max(W::ONE);
+        loop {
+            self.phase();
+            if self.eps <= stop {
+                break;
+            }
+            self.eps = (self.eps >> ab).max(W::ONE);
+        }
     }
 
     /// The profit of left `x` from what it holds.
@@ -456,14 +524,14 @@ impl<W: Weight> Solver<W> {
     /// (reverse), until both sides satisfy `ε`-complementary slackness.
     fn phase(&mut self) {
         for x in 0..self.held.len() {
-            if self.held[x] == NONE {
+            let s = self.held[x];
+            if s == NONE {
                 self.queue.push_back(x as u32);
             } else if self.profit(x) + self.eps < self.best(x) {
-                let s = self.held[x];
-                if s != ALONE && self.lower(x, s) {
-                    continue;
-                }
                 if s != ALONE {
+                    if self.lower(x, s) {
+                        continue;
+                    }
                     self.right.mate[self.left.next[s as usize] as usize] = NONE;
                 }
                 self.held[x] = NONE;
@@ -473,10 +541,12 @@ impl<W: Weight> Solver<W> {
         while let Some(x) = self.queue.pop_front() {
             self.bid(x as usize);
         }
-        for r in 0..self.right.mate.len() {
+        if std::env::var("NOREV").is_err() || (std::env::var("REVLAST").is_ok() && self.eps <= self.stop) {
+        for r in 0..self.right.len() {
             if self.right.mate[r] == NONE && self.right.dual[r] > W::ZERO {
                 self.queue.push_back(r as u32);
             }
+        }
         }
         while let Some(r) = self.queue.pop_front() {
             self.reverse_bid(r as usize);
@@ -569,35 +639,56 @@ impl<W: Weight> Solver<W> {
         }
     }
 
-    /// Step 4: from the auction's prices, exact duals and an exactly optimal matching.
+    /// Step 4: exact duals and an exactly optimal matching, from the auction's prices (or from
+    /// zero prices without an auction).
     fn repair(&mut self) {
-        let mut pending_left = Vec::new();
-        for x in 0..self.held.len() {
+        // Feasible duals: prices as they are, and each left record's best profit at them. The
+        // links that are tight under these duals stay; the others are undone.
+        self.pending.clear();
+        for x in 0..self.left.len() {
             let best = self.best(x);
             self.left.dual[x] = best;
             let s = self.held[x];
-            if s != ALONE && s != NONE && self.profit(x) == best {
+            if s < ALONE && self.profit(x) == best {
                 self.left.mate[x] = self.left.next[s as usize];
             } else {
-                if s != ALONE && s != NONE {
+                if s < ALONE {
                     self.right.mate[self.left.next[s as usize] as usize] = NONE;
                 }
                 if best > W::ZERO {
-                    pending_left.push(x as u32);
+                    self.pending.push(x as u32);
                 }
             }
         }
-        let pending_right: Vec<u32> = (0..self.right.mate.len() as u32)
-            .filter(|&r| self.right.mate[r as usize] == NONE && self.right.dual[r as usize] > W::ZERO)
-            .collect();
-        for x in pending_left {
-            if self.left.mate[x as usize] == NONE && self.left.dual[x as usize] > W::ZERO {
-                search(&self.w, &mut self.left, &mut self.right, x, &mut self.epoch, &mut self.heap, &mut self.tree_s, &mut self.tree_t);
+        let pending_left = self.pending.len();
+        for r in 0..self.right.len() {
+            if self.right.mate[r] == NONE && self.right.dual[r] > W::ZERO {
+                self.pending.push(r as u32);
             }
         }
-        for r in pending_right {
-            if self.right.mate[r as usize] == NONE && self.right.dual[r as usize] > W::ZERO {
-                search(&self.w, &mut self.right, &mut self.left, r, &mut self.epoch, &mut self.heap, &mut self.tree_s, &mut self.tree_t);
+        // Free records with a positive dual violate complementary slackness: each search
+        // settles its source without creating new violations.
+        for i in 0..self.pending.len() {
+            let v = self.pending[i];
+            let (s, t) = if i < pending_left {
+                (&mut self.left, &mut self.right)
+            } else {
+                (&mut self.right, &mut self.left)
+            };
+            if s.mate[v as usize] == NONE && s.dual[v as usize] > W::ZERO {
+                self.epoch += 1;
+                #[cfg(test)]
+                stats::add(&stats::SEARCHES, 1);
+                search(
+                    &self.w,
+                    s,
+                    t,
+                    v,
+                    self.epoch,
+                    &mut self.heap,
+                    &mut self.tree_s,
+                    &mut self.tree_t,
+                );
             }
         }
     }
@@ -615,42 +706,21 @@ fn search<W: Weight>(
     s: &mut Side<W>,
     t: &mut Side<W>,
     u: u32,
-    epoch: &mut u32,
+    epoch: u32,
     heap: &mut BinaryHeap<Reverse<(W, u32)>>,
     tree_s: &mut Vec<u32>,
     tree_t: &mut Vec<u32>,
 ) {
-    *epoch += 1;
-    let epoch = *epoch;
-    unsafe { SEARCHES += 1; }
     heap.clear();
     tree_s.clear();
     tree_t.clear();
     s.dist[u as usize] = W::ZERO;
     tree_s.push(u);
+    // The cheapest way out found so far: `u` itself staying free costs its dual.
     let mut best = s.dual[u as usize];
     let mut best_s = u;
     let mut end_t = NONE;
-    let relax = |s: &Side<W>, t: &mut Side<W>, heap: &mut BinaryHeap<Reverse<(W, u32)>>, x: u32, dx: W, bound: W| {
-        let base = dx + s.dual[x as usize];
-        for i in s.edges(x as usize) {
-            let v = s.next[i] as usize;
-            if t.done[v] == epoch {
-                continue;
-            }
-            let key = base + t.dual[v] - w[s.slot[i] as usize];
-            if key >= bound {
-                continue;
-            }
-            if t.seen[v] != epoch || key < t.dist[v] {
-                t.seen[v] = epoch;
-                t.dist[v] = key;
-                t.pred[v] = x;
-                heap.push(Reverse((key, v as u32)));
-            }
-        }
-    };
-    relax(s, t, heap, u, W::ZERO, best);
+    relax(w, s, t, heap, epoch, u, W::ZERO, best);
     while let Some(Reverse((d, v))) = heap.pop() {
         if d >= best {
             break;
@@ -660,7 +730,8 @@ fn search<W: Weight>(
             continue;
         }
         t.done[vi] = epoch;
-        unsafe { POPS += 1; }
+        #[cfg(test)]
+        stats::add(&stats::POPS, 1);
         tree_t.push(v);
         let x = t.mate[vi];
         if x == NONE {
@@ -675,7 +746,7 @@ fn search<W: Weight>(
             best = free_x;
             best_s = x;
         }
-        relax(s, t, heap, x, d, best);
+        relax(w, s, t, heap, epoch, x, d, best);
     }
     for &x in tree_s.iter() {
         let d = s.dist[x as usize];
@@ -694,8 +765,7 @@ fn search<W: Weight>(
     } else if best_s == u {
         return;
     } else {
-        let v = s.mate[best_s as usize];
-        s.mate[best_s as usize] = NONE;
+        let v = std::mem::replace(&mut s.mate[best_s as usize], NONE);
         t.mate[v as usize] = NONE;
         v
     };
@@ -711,23 +781,57 @@ fn search<W: Weight>(
     }
 }
 
-/// Groups `0..keys.len()` by key (stably): returns the start of each key's group and the
-/// grouped indices.
-fn csr(n: usize, keys: &[u32]) -> (Vec<u32>, Vec<u32>) {
-    let mut start = vec![0u32; n + 1];
+/// Relaxes the edges of `x` (side `s`, at distance `dx`) in the search of `epoch`, keeping
+/// only keys below `bound`.
+#[allow(clippy::too_many_arguments)]
+fn relax<W: Weight>(
+    w: &[W],
+    s: &Side<W>,
+    t: &mut Side<W>,
+    heap: &mut BinaryHeap<Reverse<(W, u32)>>,
+    epoch: u32,
+    x: u32,
+    dx: W,
+    bound: W,
+) {
+    let base = dx + s.dual[x as usize];
+    for i in s.edges(x as usize) {
+        let v = s.next[i] as usize;
+        if t.done[v] == epoch {
+            continue;
+        }
+        let key = base + t.dual[v] - w[s.slot[i] as usize];
+        if key >= bound {
+            continue;
+        }
+        if t.seen[v] != epoch || key < t.dist[v] {
+            t.seen[v] = epoch;
+            t.dist[v] = key;
+            t.pred[v] = x;
+            heap.push(Reverse((key, v as u32)));
+        }
+    }
+}
+
+/// Groups `0..keys.len()` by key (stably): `start` gets the start of each key's group and
+/// `order` the grouped indices; `cursor` is scratch.
+fn group(n: usize, keys: &[u32], start: &mut Vec<u32>, order: &mut Vec<u32>, cursor: &mut Vec<u32>) {
+    start.clear();
+    start.resize(n + 1, 0);
     for &k in keys {
         start[k as usize + 1] += 1;
     }
     for i in 0..n {
         start[i + 1] += start[i];
     }
-    let mut cursor = start.clone();
-    let mut order = vec![0u32; keys.len()];
+    cursor.clear();
+    cursor.extend_from_slice(&start[..n]);
+    order.clear();
+    order.resize(keys.len(), 0);
     for (i, &k) in keys.iter().enumerate() {
         order[cursor[k as usize] as usize] = i as u32;
         cursor[k as usize] += 1;
     }
-    (start, order)
 }
 
 #[cfg(test)]
@@ -736,6 +840,34 @@ mod tests {
     use super::super::tests::{SplitMix, c};
     use super::*;
     use proptest::prelude::*;
+
+    /// The scores as integers, with the bit length of the largest (see [`Scale`]).
+    fn integers(scores: &[f64], max_bits: u32) -> (Vec<u128>, u32) {
+        let scale = Scale::new(scores, max_bits);
+        (scores.iter().map(|&s| scale.apply(s)).collect(), scale.bits)
+    }
+
+    #[derive(Debug, PartialEq)]
+    enum Weights {
+        Narrow(Vec<i64>),
+        Wide(Vec<i128>),
+    }
+
+    /// [`weights`] of a component with these scores and record counts.
+    fn weights_of(scores: &[f64], nl: usize, nr: usize) -> Weights {
+        let graph = Graph {
+            nl,
+            nr,
+            score: scores.to_vec(),
+            ..Graph::default()
+        };
+        let (mut narrow, mut wide) = (Vec::new(), Vec::new());
+        if weights(&graph, &mut narrow, &mut wide) {
+            Weights::Narrow(narrow)
+        } else {
+            Weights::Wide(wide)
+        }
+    }
 
     fn total(links: &[Candidate]) -> f64 {
         links.iter().map(|l| l.score).sum()
@@ -1157,18 +1289,18 @@ mod tests {
     fn perturbed_weights() {
         // w = 3, 2, 1; K = min(2, 2) · 3 + 1 = 7; w' = w·7 + (3 - rank).
         assert_eq!(
-            weights(&[0.75, 0.5, 0.25], 2, 2),
+            weights_of(&[0.75, 0.5, 0.25], 2, 2),
             Weights::Narrow(vec![24, 16, 8])
         );
         // 56-bit scores with a 3-bit K still fit 61 bits; a wider range does not.
         assert!(matches!(
-            weights(&[0.9, 0.85, 0.1], 2, 2),
+            weights_of(&[0.9, 0.85, 0.1], 2, 2),
             Weights::Narrow(_)
         ));
-        assert!(matches!(weights(&[1.0, 1e-5], 2, 2), Weights::Wide(_)));
+        assert!(matches!(weights_of(&[1.0, 1e-5], 2, 2), Weights::Wide(_)));
         // Coarse scores stay narrow even in a large component: K = 200,000 · 10^6 + 1.
         let k = 200_000 * 1_000_000 + 1;
-        let Weights::Narrow(w) = weights(&vec![0.5; 1_000_000], 200_000, 200_000) else {
+        let Weights::Narrow(w) = weights_of(&vec![0.5; 1_000_000], 200_000, 200_000) else {
             panic!("narrow expected")
         };
         assert_eq!((w[0], w[999_999]), (k + 1_000_000, k + 1));
@@ -1176,12 +1308,12 @@ mod tests {
         let scores: Vec<f64> = (0..1_000_000)
             .map(|i| 0.8 + (i % 2000) as f64 / 1e4)
             .collect();
-        let Weights::Wide(w) = weights(&scores, 200_000, 200_000) else {
+        let Weights::Wide(w) = weights_of(&scores, 200_000, 200_000) else {
             panic!("wide expected")
         };
         assert_eq!(w[0] % i128::from(k), 1_000_000);
         // Absurd ranges: w is rounded to 125 - bits(K) bits, the perturbation stays exact.
-        let Weights::Wide(w) = weights(&[1e300, 1e-300], 2, 2) else {
+        let Weights::Wide(w) = weights_of(&[1e300, 1e-300], 2, 2) else {
             panic!("wide expected")
         };
         assert_eq!(w[1], 5 + 1);
@@ -1418,6 +1550,33 @@ mod tests {
 #[cfg(test)]
 mod scratch {
     use super::*;
+    fn realistic(n: u32, seed: u64) -> Vec<Candidate> {
+        let mut rng = super::super::tests::SplitMix(seed);
+        let mut dice = |lo: f64, hi: f64, rng: &mut super::super::tests::SplitMix| {
+            let a = 450 + rng.below(100);
+            let b = 450 + rng.below(100);
+            let s = lo + (hi - lo) * rng.unit();
+            let c = (s * (a + b) as f64 / 2.0).round();
+            2.0 * c / (a + b) as f64
+        };
+        let mut out = Vec::new();
+        let mut i = 0;
+        while i < n {
+            let size = (1 + rng.below(6) as u32).min(n - i);
+            for a in i..i + size {
+                out.push(Candidate { a, b: a, score: dice(0.85, 1.0, &mut rng) });
+                for _ in 0..rng.below(3) {
+                    let b = i + rng.below(size.into()) as u32;
+                    if b != a {
+                        out.push(Candidate { a, b, score: dice(0.8, 0.92, &mut rng) });
+                    }
+                }
+            }
+            i += size;
+        }
+        out
+    }
+
     #[test]
     #[ignore]
     fn scratch_scaling() {
@@ -1429,27 +1588,28 @@ mod scratch {
                 state ^= state << 17;
                 state
             };
-            let mut cands: Vec<Candidate> = (0..5 * n)
+            let mut cands: Vec<Candidate> = if n == 0 { realistic(500_000, 11) } else { (0..5 * n)
                 .map(|i| Candidate {
                     a: (i / 5) as u32,
                     b: (next() % n) as u32,
                     score: 0.8 + (next() % 2000) as f64 / 10_000.0,
                 })
-                .collect();
+                .collect() };
             cands.sort_by(|x, y| x.a.cmp(&y.a).then(x.b.cmp(&y.b)));
             cands.dedup_by(|x, y| x.a == y.a && x.b == y.b);
             let t = std::time::Instant::now();
-            let c0 = cpu_ns();
+            let c0 = super::stats::cpu_ns();
             let g = super::super::greedy(&cands);
             let tg = t.elapsed();
-            println!("greedy cpu {} ms", (cpu_ns() - c0) / 1_000_000);
+            println!("greedy cpu {} ms", (super::stats::cpu_ns() - c0) / 1_000_000);
             let t = std::time::Instant::now();
-            let c0 = cpu_ns();
-            unsafe { T_AUCTION = 0; T_REPAIR = 0; SEARCHES = 0; POPS = 0; }
+            let c0 = super::stats::cpu_ns();
+
             let o = optimal(&cands);
             let to = t.elapsed();
-            let c1 = cpu_ns();
-            unsafe { let (a, b, c, d) = (T_AUCTION, T_REPAIR, SEARCHES, POPS); println!("cpu total {} ms: auction {} repair {} searches {} pops {}", (c1 - c0) / 1_000_000, a / 1_000_000, b / 1_000_000, c, d); }
+            let c1 = super::stats::cpu_ns();
+            use super::stats::*;
+            println!("cpu total {} ms: auction {} repair {} searches {} pops {}", (c1 - c0) / 1_000_000, take(&AUCTION) / 1_000_000, take(&REPAIR) / 1_000_000, take(&SEARCHES), take(&POPS));
             let s = |v: &[Candidate]| v.iter().map(|c| c.score).sum::<f64>();
             println!("n={n}: greedy {tg:.2?} {} {:.3}; optimal {to:.2?} {} {:.3}", g.len(), s(&g), o.len(), s(&o));
         }
