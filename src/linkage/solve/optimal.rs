@@ -361,9 +361,11 @@ const ALONE: u32 = NONE - 1;
 #[derive(Default)]
 struct Side<W> {
     /// The edges of vertex `v` are `start[v]..start[v + 1]`; edge `i` leads to vertex
-    /// `next[i]` of the other side and has weight `w[slot[i]]`.
+    /// `next[i]` of the other side, has weight `w[i]` and is edge `slot[i]` of the left
+    /// side's adjacency.
     start: Vec<u32>,
     next: Vec<u32>,
+    w: Vec<W>,
     slot: Vec<u32>,
     dual: Vec<W>,
     mate: Vec<u32>,
@@ -402,13 +404,13 @@ impl<W: Weight> Side<W> {
 struct Solver<W> {
     /// The weights in rank order, as [`weights`] wrote them.
     w_rank: Vec<W>,
-    /// The weights by slot of the left side's adjacency.
-    w: Vec<W>,
     left: Side<W>,
     right: Side<W>,
     /// Auction: per left record the slot it holds, `ALONE`, or `NONE` while it waits to bid;
     /// the right side's duals are the prices and its mates the holders.
     held: Vec<u32>,
+    /// The profit of each left record from what it holds (while it holds something).
+    profit: Vec<W>,
     eps: W,
     stop: W,
     queue: VecDeque<u32>,
@@ -463,8 +465,8 @@ impl<W: Weight> Solver<W> {
         group(graph.nl, &graph.el, &mut self.left.start, &mut self.order, &mut self.cursor);
         self.left.next.clear();
         self.left.next.extend(self.order.iter().map(|&e| graph.er[e as usize]));
-        self.w.clear();
-        self.w.extend(self.order.iter().map(|&e| self.w_rank[e as usize]));
+        self.left.w.clear();
+        self.left.w.extend(self.order.iter().map(|&e| self.w_rank[e as usize]));
         self.left.slot.clear();
         self.left.slot.extend(0..m as u32);
         // The right side's slots: first the left slot of each edge, by edge.
@@ -476,6 +478,8 @@ impl<W: Weight> Solver<W> {
         group(graph.nr, &graph.er, &mut self.right.start, &mut self.order, &mut self.cursor);
         self.right.next.clear();
         self.right.next.extend(self.order.iter().map(|&e| graph.el[e as usize]));
+        self.right.w.clear();
+        self.right.w.extend(self.order.iter().map(|&e| self.w_rank[e as usize]));
         // Reuse `cursor` to permute the slots into right order.
         self.cursor.clear();
         self.cursor.extend(self.order.iter().map(|&e| self.right.slot[e as usize]));
@@ -486,7 +490,9 @@ impl<W: Weight> Solver<W> {
     fn auction(&mut self) {
         self.held.clear();
         self.held.resize(self.left.len(), NONE);
-        let top = self.w.iter().copied().max().unwrap_or(W::ZERO);
+        self.profit.clear();
+        self.profit.resize(self.left.len(), W::ZERO);
+        let top = self.w_rank.iter().copied().max().unwrap_or(W::ZERO);
         let env = |k: &str, d: u32| std::env::var(k).ok().map_or(d, |v| v.parse().unwrap());
         let (sb, ab, tb) = (env("SB", START_BITS), env("AB", ALPHA_BITS), env("TB", STOP_BITS));
         let stop = (top >> tb).max(W::ONE);
@@ -501,20 +507,12 @@ impl<W: Weight> Solver<W> {
         }
     }
 
-    /// The profit of left `x` from what it holds.
-    fn profit(&self, x: usize) -> W {
-        match self.held[x] {
-            ALONE => W::ZERO,
-            s => self.w[s as usize] - self.right.dual[self.left.next[s as usize] as usize],
-        }
-    }
-
     /// The best profit left `x` could have at current prices (0 alone).
     fn best(&self, x: usize) -> W {
         let range = self.left.edges(x);
         self.left.next[range.clone()]
             .iter()
-            .zip(&self.w[range])
+            .zip(&self.left.w[range])
             .map(|(&r, &w)| w - self.right.dual[r as usize])
             .fold(W::ZERO, W::max)
     }
@@ -527,7 +525,7 @@ impl<W: Weight> Solver<W> {
             let s = self.held[x];
             if s == NONE {
                 self.queue.push_back(x as u32);
-            } else if self.profit(x) + self.eps < self.best(x) {
+            } else if self.profit[x] + self.eps < self.best(x) {
                 if s != ALONE {
                     if self.lower(x, s) {
                         continue;
@@ -557,7 +555,7 @@ impl<W: Weight> Solver<W> {
     /// the other left records adjacent to it stay within `ε` of their best.
     fn lower(&mut self, x: usize, s: u32) -> bool {
         let r = self.left.next[s as usize] as usize;
-        let w = self.w[s as usize];
+        let w = self.left.w[s as usize];
         let best = self.best(x);
         let mut lo = (w - best).max(W::ZERO);
         for i in self.right.edges(r) {
@@ -565,12 +563,13 @@ impl<W: Weight> Solver<W> {
             if y == x || self.held[y] == NONE {
                 continue;
             }
-            lo = lo.max(self.w[self.right.slot[i] as usize] - self.profit(y) - self.eps);
+            lo = lo.max(self.right.w[i] - self.profit[y] - self.eps);
         }
         if lo > w - best + self.eps {
             return false;
         }
         self.right.dual[r] = lo;
+        self.profit[x] = w - lo;
         true
     }
 
@@ -580,7 +579,7 @@ impl<W: Weight> Solver<W> {
     fn bid(&mut self, x: usize) {
         let (mut first, mut second, mut slot) = (W::ZERO, W::FLOOR, ALONE);
         for s in self.left.edges(x) {
-            let v = self.w[s] - self.right.dual[self.left.next[s] as usize];
+            let v = self.left.w[s] - self.right.dual[self.left.next[s] as usize];
             if v > first {
                 second = first;
                 first = v;
@@ -591,12 +590,14 @@ impl<W: Weight> Solver<W> {
         }
         self.held[x] = slot;
         if slot == ALONE {
+            self.profit[x] = W::ZERO;
             return;
         }
         let s = slot as usize;
         let r = self.left.next[s] as usize;
         // `second >= 0` (being alone), so the price stays below the weight plus `ε`.
-        self.right.dual[r] = self.w[s] - second + self.eps;
+        self.right.dual[r] = self.left.w[s] - second + self.eps;
+        self.profit[x] = second - self.eps;
         let previous = std::mem::replace(&mut self.right.mate[r], x as u32);
         if previous != NONE {
             self.held[previous as usize] = NONE;
@@ -609,16 +610,13 @@ impl<W: Weight> Solver<W> {
     /// gains most, at the price that keeps every other left record within `ε`; that record's
     /// previous right record becomes free.
     fn reverse_bid(&mut self, r: usize) {
-        let (mut first, mut second, mut slot, mut x) = (W::FLOOR, W::FLOOR, NONE, NONE);
+        let (mut first, mut second, mut edge) = (W::FLOOR, W::FLOOR, 0);
         for i in self.right.edges(r) {
-            let s = self.right.slot[i];
-            let y = self.right.next[i];
-            let v = self.w[s as usize] - self.profit(y as usize);
+            let v = self.right.w[i] - self.profit[self.right.next[i] as usize];
             if v > first {
                 second = first;
                 first = v;
-                slot = s;
-                x = y;
+                edge = i;
             } else if v > second {
                 second = v;
             }
@@ -627,9 +625,12 @@ impl<W: Weight> Solver<W> {
             self.right.dual[r] = W::ZERO;
             return;
         }
-        self.right.dual[r] = (second - self.eps).max(W::ZERO);
+        let price = (second - self.eps).max(W::ZERO);
+        let x = self.right.next[edge];
+        self.right.dual[r] = price;
         self.right.mate[r] = x;
-        let previous = std::mem::replace(&mut self.held[x as usize], slot);
+        self.profit[x as usize] = self.right.w[edge] - price;
+        let previous = std::mem::replace(&mut self.held[x as usize], self.right.slot[edge]);
         if previous != ALONE {
             let o = self.left.next[previous as usize] as usize;
             self.right.mate[o] = NONE;
@@ -649,7 +650,7 @@ impl<W: Weight> Solver<W> {
             let best = self.best(x);
             self.left.dual[x] = best;
             let s = self.held[x];
-            if s < ALONE && self.profit(x) == best {
+            if s < ALONE && self.profit[x] == best {
                 self.left.mate[x] = self.left.next[s as usize];
             } else {
                 if s < ALONE {
@@ -680,7 +681,6 @@ impl<W: Weight> Solver<W> {
                 #[cfg(test)]
                 stats::add(&stats::SEARCHES, 1);
                 search(
-                    &self.w,
                     s,
                     t,
                     v,
@@ -702,7 +702,6 @@ impl<W: Weight> Solver<W> {
 /// every vertex that held it before.
 #[allow(clippy::too_many_arguments)]
 fn search<W: Weight>(
-    w: &[W],
     s: &mut Side<W>,
     t: &mut Side<W>,
     u: u32,
@@ -720,7 +719,7 @@ fn search<W: Weight>(
     let mut best = s.dual[u as usize];
     let mut best_s = u;
     let mut end_t = NONE;
-    relax(w, s, t, heap, epoch, u, W::ZERO, best);
+    relax(s, t, heap, epoch, u, W::ZERO, best);
     while let Some(Reverse((d, v))) = heap.pop() {
         if d >= best {
             break;
@@ -746,7 +745,7 @@ fn search<W: Weight>(
             best = free_x;
             best_s = x;
         }
-        relax(w, s, t, heap, epoch, x, d, best);
+        relax(s, t, heap, epoch, x, d, best);
     }
     for &x in tree_s.iter() {
         let d = s.dist[x as usize];
@@ -785,7 +784,6 @@ fn search<W: Weight>(
 /// only keys below `bound`.
 #[allow(clippy::too_many_arguments)]
 fn relax<W: Weight>(
-    w: &[W],
     s: &Side<W>,
     t: &mut Side<W>,
     heap: &mut BinaryHeap<Reverse<(W, u32)>>,
@@ -800,7 +798,7 @@ fn relax<W: Weight>(
         if t.done[v] == epoch {
             continue;
         }
-        let key = base + t.dual[v] - w[s.slot[i] as usize];
+        let key = base + t.dual[v] - s.w[i];
         if key >= bound {
             continue;
         }
