@@ -4,7 +4,7 @@
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, VecDeque};
-use std::ops::{Add, AddAssign, Shr, Sub, SubAssign};
+use std::ops::{Add, AddAssign, Sub, SubAssign};
 
 use super::util::{NONE, Renumber, UnionFind};
 use crate::linkage::Candidate;
@@ -309,24 +309,46 @@ trait Weight:
     + Sub<Output = Self>
     + AddAssign
     + SubAssign
-    + Shr<u32, Output = Self>
 {
     const ZERO: Self;
-    const ONE: Self;
-    /// Below every value the solver computes: "no second-best option".
-    const FLOOR: Self;
+    /// The weight divided by `2^shift`, for the auction (which needs 61 bits at most).
+    fn coarse(self, shift: u32) -> i64;
+    /// A price of the auction, times `2^shift`.
+    fn from_coarse(price: i64, shift: u32) -> Self;
+    /// The bit length of a weight at least 0.
+    fn bits(self) -> u32;
 }
 
 impl Weight for i64 {
     const ZERO: i64 = 0;
-    const ONE: i64 = 1;
-    const FLOOR: i64 = i64::MIN / 2;
+
+    fn coarse(self, shift: u32) -> i64 {
+        self >> shift
+    }
+
+    fn from_coarse(price: i64, shift: u32) -> i64 {
+        price << shift
+    }
+
+    fn bits(self) -> u32 {
+        i64::BITS - self.leading_zeros()
+    }
 }
 
 impl Weight for i128 {
     const ZERO: i128 = 0;
-    const ONE: i128 = 1;
-    const FLOOR: i128 = i128::MIN / 2;
+
+    fn coarse(self, shift: u32) -> i64 {
+        (self >> shift) as i64
+    }
+
+    fn from_coarse(price: i64, shift: u32) -> i128 {
+        i128::from(price) << shift
+    }
+
+    fn bits(self) -> u32 {
+        i128::BITS - self.leading_zeros()
+    }
 }
 
 /// Components with at least this many edges get the auction (step 3) before the exact
@@ -353,20 +375,31 @@ pub(crate) mod stats {
     pub fn take(c: &AtomicU64) -> u64 { c.swap(0, std::sync::atomic::Ordering::Relaxed) }
 }
 
-/// In the auction: a left record that holds nothing (linked to no one, at profit 0).
-const ALONE: u32 = NONE - 1;
-
-/// One side of a component's bipartite graph, in compressed adjacency form, with its duals
-/// (profits on the left, prices on the right) and mates.
+/// One side of a component's bipartite graph in compressed form: the edges of vertex `v` are
+/// `start[v]..start[v + 1]`; edge `i` leads to vertex `next[i]` of the other side and is edge
+/// `slot[i]` of the left side's adjacency (so `slot[i] = i` on the left).
 #[derive(Default)]
-struct Side<W> {
-    /// The edges of vertex `v` are `start[v]..start[v + 1]`; edge `i` leads to vertex
-    /// `next[i]` of the other side, has weight `w[i]` and is edge `slot[i]` of the left
-    /// side's adjacency.
+struct Adjacency {
     start: Vec<u32>,
     next: Vec<u32>,
-    w: Vec<W>,
     slot: Vec<u32>,
+}
+
+impl Adjacency {
+    fn len(&self) -> usize {
+        self.start.len() - 1
+    }
+
+    fn edges(&self, v: usize) -> std::ops::Range<usize> {
+        self.start[v] as usize..self.start[v + 1] as usize
+    }
+}
+
+/// One side of a component with its weights (by its own edge order), duals and mates.
+#[derive(Default)]
+struct Side<W> {
+    adj: Adjacency,
+    w: Vec<W>,
     dual: Vec<W>,
     mate: Vec<u32>,
     // Search scratch, reset by epoch stamps rather than by clearing.
@@ -377,8 +410,9 @@ struct Side<W> {
 }
 
 impl<W: Weight> Side<W> {
-    /// Resets the duals and mates for `n` vertices; the adjacency is filled by the caller.
-    fn reset(&mut self, n: usize) {
+    /// Resets the duals, mates and scratch for the vertices of the adjacency.
+    fn reset(&mut self) {
+        let n = self.adj.len();
         self.dual.clear();
         self.dual.resize(n, W::ZERO);
         self.mate.clear();
@@ -389,14 +423,6 @@ impl<W: Weight> Side<W> {
         self.dist.resize(n, W::ZERO);
         self.pred.resize(n, NONE);
     }
-
-    fn len(&self) -> usize {
-        self.mate.len()
-    }
-
-    fn edges(&self, v: usize) -> std::ops::Range<usize> {
-        self.start[v] as usize..self.start[v + 1] as usize
-    }
 }
 
 /// Steps 3 and 4 on one component at a time, with buffers kept between components.
@@ -406,14 +432,7 @@ struct Solver<W> {
     w_rank: Vec<W>,
     left: Side<W>,
     right: Side<W>,
-    /// Auction: per left record the slot it holds, `ALONE`, or `NONE` while it waits to bid;
-    /// the right side's duals are the prices and its mates the holders.
-    held: Vec<u32>,
-    /// The profit of each left record from what it holds (while it holds something).
-    profit: Vec<W>,
-    eps: W,
-    stop: W,
-    queue: VecDeque<u32>,
+    auction: Auction,
     // Search scratch.
     epoch: u32,
     heap: BinaryHeap<Reverse<(W, u32)>>,
@@ -432,11 +451,21 @@ impl<W: Weight> Solver<W> {
         #[cfg(test)]
         let t0 = if auction { stats::cpu_ns() } else { 0 };
         self.build(graph);
+        let top = self.w_rank.iter().copied().max().unwrap_or(W::ZERO);
+        let shift = top.bits().saturating_sub(NARROW_BITS);
         if auction {
-            self.auction();
+            self.auction.run(
+                &self.left.adj,
+                &self.right.adj,
+                self.left.w.iter().map(|&w| w.coarse(shift)),
+                self.right.w.iter().map(|&w| w.coarse(shift)),
+            );
+            for (z, &p) in self.right.dual.iter_mut().zip(&self.auction.price) {
+                *z = W::from_coarse(p, shift);
+            }
         } else {
-            self.held.clear();
-            self.held.resize(graph.nl, NONE);
+            self.auction.held.clear();
+            self.auction.held.resize(graph.nl, NONE);
         }
         #[cfg(test)]
         let t1 = if auction { stats::cpu_ns() } else { 0 };
@@ -457,187 +486,34 @@ impl<W: Weight> Solver<W> {
         }
     }
 
-    /// Builds both adjacencies of `graph`, with the weights by left slot.
+    /// Builds both adjacencies of `graph`, with their weights.
     fn build(&mut self, graph: &Graph) {
         let m = graph.el.len();
-        self.left.reset(graph.nl);
-        self.right.reset(graph.nr);
-        group(graph.nl, &graph.el, &mut self.left.start, &mut self.order, &mut self.cursor);
-        self.left.next.clear();
-        self.left.next.extend(self.order.iter().map(|&e| graph.er[e as usize]));
+        let (left, right) = (&mut self.left.adj, &mut self.right.adj);
+        group(graph.nl, &graph.el, &mut left.start, &mut self.order, &mut self.cursor);
+        left.next.clear();
+        left.next.extend(self.order.iter().map(|&e| graph.er[e as usize]));
+        left.slot.clear();
+        left.slot.extend(0..m as u32);
         self.left.w.clear();
         self.left.w.extend(self.order.iter().map(|&e| self.w_rank[e as usize]));
-        self.left.slot.clear();
-        self.left.slot.extend(0..m as u32);
         // The right side's slots: first the left slot of each edge, by edge.
-        self.right.slot.clear();
-        self.right.slot.resize(m, 0);
+        right.slot.clear();
+        right.slot.resize(m, 0);
         for (slot, &e) in self.order.iter().enumerate() {
-            self.right.slot[e as usize] = slot as u32;
+            right.slot[e as usize] = slot as u32;
         }
-        group(graph.nr, &graph.er, &mut self.right.start, &mut self.order, &mut self.cursor);
-        self.right.next.clear();
-        self.right.next.extend(self.order.iter().map(|&e| graph.el[e as usize]));
+        group(graph.nr, &graph.er, &mut right.start, &mut self.order, &mut self.cursor);
+        right.next.clear();
+        right.next.extend(self.order.iter().map(|&e| graph.el[e as usize]));
         self.right.w.clear();
         self.right.w.extend(self.order.iter().map(|&e| self.w_rank[e as usize]));
         // Reuse `cursor` to permute the slots into right order.
         self.cursor.clear();
-        self.cursor.extend(self.order.iter().map(|&e| self.right.slot[e as usize]));
-        std::mem::swap(&mut self.right.slot, &mut self.cursor);
-    }
-
-    /// Step 3: the auction, from zero prices down to the stopping `ε`.
-    fn auction(&mut self) {
-        self.held.clear();
-        self.held.resize(self.left.len(), NONE);
-        self.profit.clear();
-        self.profit.resize(self.left.len(), W::ZERO);
-        let top = self.w_rank.iter().copied().max().unwrap_or(W::ZERO);
-        let env = |k: &str, d: u32| std::env::var(k).ok().map_or(d, |v| v.parse().unwrap());
-        let (sb, ab, tb) = (env("SB", START_BITS), env("AB", ALPHA_BITS), env("TB", STOP_BITS));
-        let stop = (top >> tb).max(W::ONE);
-        self.stop = stop;
-        self.eps = (top >> sb).max(W::ONE);
-        loop {
-            self.phase();
-            if self.eps <= stop {
-                break;
-            }
-            self.eps = (self.eps >> ab).max(W::ONE);
-        }
-    }
-
-    /// The best profit left `x` could have at current prices (0 alone).
-    fn best(&self, x: usize) -> W {
-        let range = self.left.edges(x);
-        self.left.next[range.clone()]
-            .iter()
-            .zip(&self.left.w[range])
-            .map(|(&r, &w)| w - self.right.dual[r as usize])
-            .fold(W::ZERO, W::max)
-    }
-
-    /// One scaling phase: every left record that is not within `ε` of its best bids again
-    /// (forward), then every free right record with a positive price bids for a left record
-    /// (reverse), until both sides satisfy `ε`-complementary slackness.
-    fn phase(&mut self) {
-        for x in 0..self.held.len() {
-            let s = self.held[x];
-            if s == NONE {
-                self.queue.push_back(x as u32);
-            } else if self.profit[x] + self.eps < self.best(x) {
-                if s != ALONE {
-                    if self.lower(x, s) {
-                        continue;
-                    }
-                    self.right.mate[self.left.next[s as usize] as usize] = NONE;
-                }
-                self.held[x] = NONE;
-                self.queue.push_back(x as u32);
-            }
-        }
-        while let Some(x) = self.queue.pop_front() {
-            self.bid(x as usize);
-        }
-        if std::env::var("NOREV").is_err() || (std::env::var("REVLAST").is_ok() && self.eps <= self.stop) {
-        for r in 0..self.right.len() {
-            if self.right.mate[r] == NONE && self.right.dual[r] > W::ZERO {
-                self.queue.push_back(r as u32);
-            }
-        }
-        }
-        while let Some(r) = self.queue.pop_front() {
-            self.reverse_bid(r as usize);
-        }
-    }
-
-    /// Tries to keep left `x` on slot `s` by lowering the price of its right record, as far as
-    /// the other left records adjacent to it stay within `ε` of their best.
-    fn lower(&mut self, x: usize, s: u32) -> bool {
-        let r = self.left.next[s as usize] as usize;
-        let w = self.left.w[s as usize];
-        let best = self.best(x);
-        let mut lo = (w - best).max(W::ZERO);
-        for i in self.right.edges(r) {
-            let y = self.right.next[i] as usize;
-            if y == x || self.held[y] == NONE {
-                continue;
-            }
-            lo = lo.max(self.right.w[i] - self.profit[y] - self.eps);
-        }
-        if lo > w - best + self.eps {
-            return false;
-        }
-        self.right.dual[r] = lo;
-        self.profit[x] = w - lo;
-        true
-    }
-
-    /// Forward bid of the unassigned left `x`: takes its best right record (or stays alone
-    /// when nothing is worth more than 0), raising the price by the margin over the second
-    /// best plus `ε`.
-    fn bid(&mut self, x: usize) {
-        let (mut first, mut second, mut slot) = (W::ZERO, W::FLOOR, ALONE);
-        for s in self.left.edges(x) {
-            let v = self.left.w[s] - self.right.dual[self.left.next[s] as usize];
-            if v > first {
-                second = first;
-                first = v;
-                slot = s as u32;
-            } else if v > second {
-                second = v;
-            }
-        }
-        self.held[x] = slot;
-        if slot == ALONE {
-            self.profit[x] = W::ZERO;
-            return;
-        }
-        let s = slot as usize;
-        let r = self.left.next[s] as usize;
-        // `second >= 0` (being alone), so the price stays below the weight plus `ε`.
-        self.right.dual[r] = self.left.w[s] - second + self.eps;
-        self.profit[x] = second - self.eps;
-        let previous = std::mem::replace(&mut self.right.mate[r], x as u32);
-        if previous != NONE {
-            self.held[previous as usize] = NONE;
-            self.queue.push_back(previous);
-        }
-    }
-
-    /// Reverse bid of the free right `r` with a positive price: either it lowers its price to
-    /// 0 (no left record would gain more than `ε` from it), or it takes the left record that
-    /// gains most, at the price that keeps every other left record within `ε`; that record's
-    /// previous right record becomes free.
-    fn reverse_bid(&mut self, r: usize) {
-        let (mut first, mut second, mut edge) = (W::FLOOR, W::FLOOR, 0);
-        for i in self.right.edges(r) {
-            let v = self.right.w[i] - self.profit[self.right.next[i] as usize];
-            if v > first {
-                second = first;
-                first = v;
-                edge = i;
-            } else if v > second {
-                second = v;
-            }
-        }
-        if first <= self.eps {
-            self.right.dual[r] = W::ZERO;
-            return;
-        }
-        let price = (second - self.eps).max(W::ZERO);
-        let x = self.right.next[edge];
-        self.right.dual[r] = price;
-        self.right.mate[r] = x;
-        self.profit[x as usize] = self.right.w[edge] - price;
-        let previous = std::mem::replace(&mut self.held[x as usize], self.right.slot[edge]);
-        if previous != ALONE {
-            let o = self.left.next[previous as usize] as usize;
-            self.right.mate[o] = NONE;
-            if self.right.dual[o] > W::ZERO {
-                self.queue.push_back(o as u32);
-            }
-        }
+        self.cursor.extend(self.order.iter().map(|&e| right.slot[e as usize]));
+        std::mem::swap(&mut right.slot, &mut self.cursor);
+        self.left.reset();
+        self.right.reset();
     }
 
     /// Step 4: exact duals and an exactly optimal matching, from the auction's prices (or from
@@ -646,24 +522,32 @@ impl<W: Weight> Solver<W> {
         // Feasible duals: prices as they are, and each left record's best profit at them. The
         // links that are tight under these duals stay; the others are undone.
         self.pending.clear();
-        for x in 0..self.left.len() {
-            let best = self.best(x);
-            self.left.dual[x] = best;
-            let s = self.held[x];
-            if s < ALONE && self.profit[x] == best {
-                self.left.mate[x] = self.left.next[s as usize];
-            } else {
-                if s < ALONE {
-                    self.right.mate[self.left.next[s as usize] as usize] = NONE;
-                }
-                if best > W::ZERO {
-                    self.pending.push(x as u32);
+        let (left, right) = (&mut self.left, &mut self.right);
+        for x in 0..left.adj.len() {
+            let mut best = W::ZERO;
+            let mut best_r = NONE;
+            for s in left.adj.edges(x) {
+                let r = left.adj.next[s];
+                let v = left.w[s] - right.dual[r as usize];
+                if v > best {
+                    best = v;
+                    best_r = r;
                 }
             }
+            left.dual[x] = best;
+            let s = self.auction.held[x];
+            let held_r = if s < ALONE { left.adj.next[s as usize] } else { NONE };
+            if held_r != NONE && left.w[s as usize] - right.dual[held_r as usize] == best {
+                left.mate[x] = held_r;
+                right.mate[held_r as usize] = x as u32;
+            } else if best > W::ZERO {
+                self.pending.push(x as u32);
+            }
+            let _ = best_r;
         }
         let pending_left = self.pending.len();
-        for r in 0..self.right.len() {
-            if self.right.mate[r] == NONE && self.right.dual[r] > W::ZERO {
+        for r in 0..right.adj.len() {
+            if right.mate[r] == NONE && right.dual[r] > W::ZERO {
                 self.pending.push(r as u32);
             }
         }
@@ -689,6 +573,193 @@ impl<W: Weight> Solver<W> {
                     &mut self.tree_s,
                     &mut self.tree_t,
                 );
+            }
+        }
+    }
+}
+
+/// In the auction: a left record that holds nothing (linked to no one, at profit 0).
+const ALONE: u32 = NONE - 1;
+
+/// Step 3: forward/reverse auction with `ε`-scaling, on weights rounded to 61 bits.
+#[derive(Default)]
+struct Auction {
+    /// The weights of the left and the right adjacency.
+    wl: Vec<i64>,
+    wr: Vec<i64>,
+    /// Per right record: its price and the left record holding it (`NONE` if free).
+    price: Vec<i64>,
+    owner: Vec<u32>,
+    /// Per left record: the slot it holds, `ALONE`, or `NONE` while it waits to bid, and its
+    /// profit from what it holds.
+    held: Vec<u32>,
+    profit: Vec<i64>,
+    eps: i64,
+    queue: VecDeque<u32>,
+}
+
+impl Auction {
+    /// Runs the auction from zero prices down to the stopping `ε`.
+    fn run(
+        &mut self,
+        left: &Adjacency,
+        right: &Adjacency,
+        wl: impl Iterator<Item = i64>,
+        wr: impl Iterator<Item = i64>,
+    ) {
+        self.wl.clear();
+        self.wl.extend(wl);
+        self.wr.clear();
+        self.wr.extend(wr);
+        self.price.clear();
+        self.price.resize(right.len(), 0);
+        self.owner.clear();
+        self.owner.resize(right.len(), NONE);
+        self.held.clear();
+        self.held.resize(left.len(), NONE);
+        self.profit.clear();
+        self.profit.resize(left.len(), 0);
+        let top = self.wl.iter().copied().max().unwrap_or(0);
+        let env = |k: &str, d: u32| std::env::var(k).ok().map_or(d, |v| v.parse().unwrap());
+        let (sb, ab, tb) = (env("SB", START_BITS), env("AB", ALPHA_BITS), env("TB", STOP_BITS));
+        let stop = (top >> tb).max(1);
+        self.eps = (top >> sb).max(1);
+        loop {
+            self.phase(left, right);
+            if self.eps <= stop {
+                break;
+            }
+            self.eps = (self.eps >> ab).max(1);
+        }
+    }
+
+    /// The best profit left `x` could have at current prices (0 alone).
+    fn best(&self, left: &Adjacency, x: usize) -> i64 {
+        let range = left.edges(x);
+        left.next[range.clone()]
+            .iter()
+            .zip(&self.wl[range])
+            .map(|(&r, &w)| w - self.price[r as usize])
+            .fold(0, i64::max)
+    }
+
+    /// One scaling phase: every left record that is not within `ε` of its best bids again
+    /// (forward), then every free right record with a positive price bids for a left record
+    /// (reverse), until both sides satisfy `ε`-complementary slackness.
+    fn phase(&mut self, left: &Adjacency, right: &Adjacency) {
+        for x in 0..self.held.len() {
+            let s = self.held[x];
+            if s == NONE {
+                self.queue.push_back(x as u32);
+            } else if self.profit[x] + self.eps < self.best(left, x) {
+                if s != ALONE {
+                    if self.lower(left, right, x, s) {
+                        continue;
+                    }
+                    self.owner[left.next[s as usize] as usize] = NONE;
+                }
+                self.held[x] = NONE;
+                self.queue.push_back(x as u32);
+            }
+        }
+        while let Some(x) = self.queue.pop_front() {
+            self.bid(left, x as usize);
+        }
+        for r in 0..self.owner.len() {
+            if self.owner[r] == NONE && self.price[r] > 0 {
+                self.queue.push_back(r as u32);
+            }
+        }
+        while let Some(r) = self.queue.pop_front() {
+            self.reverse_bid(left, right, r as usize);
+        }
+    }
+
+    /// Tries to keep left `x` on slot `s` by lowering the price of its right record, as far as
+    /// the other left records adjacent to it stay within `ε` of their best.
+    fn lower(&mut self, left: &Adjacency, right: &Adjacency, x: usize, s: u32) -> bool {
+        let r = left.next[s as usize] as usize;
+        let w = self.wl[s as usize];
+        let best = self.best(left, x);
+        let mut lo = (w - best).max(0);
+        for i in right.edges(r) {
+            let y = right.next[i] as usize;
+            if y == x || self.held[y] == NONE {
+                continue;
+            }
+            lo = lo.max(self.wr[i] - self.profit[y] - self.eps);
+        }
+        if lo > w - best + self.eps {
+            return false;
+        }
+        self.price[r] = lo;
+        self.profit[x] = w - lo;
+        true
+    }
+
+    /// Forward bid of the unassigned left `x`: takes its best right record (or stays alone
+    /// when nothing is worth more than 0), raising the price by the margin over the second
+    /// best plus `ε`.
+    fn bid(&mut self, left: &Adjacency, x: usize) {
+        let (mut first, mut second, mut slot) = (0, i64::MIN / 2, ALONE);
+        for s in left.edges(x) {
+            let v = self.wl[s] - self.price[left.next[s] as usize];
+            if v > first {
+                second = first;
+                first = v;
+                slot = s as u32;
+            } else if v > second {
+                second = v;
+            }
+        }
+        self.held[x] = slot;
+        if slot == ALONE {
+            self.profit[x] = 0;
+            return;
+        }
+        let s = slot as usize;
+        let r = left.next[s] as usize;
+        // `second >= 0` (being alone), so the price stays below the weight plus `ε`.
+        self.price[r] = self.wl[s] - second + self.eps;
+        self.profit[x] = second - self.eps;
+        let previous = std::mem::replace(&mut self.owner[r], x as u32);
+        if previous != NONE {
+            self.held[previous as usize] = NONE;
+            self.queue.push_back(previous);
+        }
+    }
+
+    /// Reverse bid of the free right `r` with a positive price: either it lowers its price to
+    /// 0 (no left record would gain more than `ε` from it), or it takes the left record that
+    /// gains most, at the price that keeps every other left record within `ε`; that record's
+    /// previous right record becomes free.
+    fn reverse_bid(&mut self, left: &Adjacency, right: &Adjacency, r: usize) {
+        let (mut first, mut second, mut edge) = (i64::MIN / 2, i64::MIN / 2, 0);
+        for i in right.edges(r) {
+            let v = self.wr[i] - self.profit[right.next[i] as usize];
+            if v > first {
+                second = first;
+                first = v;
+                edge = i;
+            } else if v > second {
+                second = v;
+            }
+        }
+        if first <= self.eps {
+            self.price[r] = 0;
+            return;
+        }
+        let price = (second - self.eps).max(0);
+        let x = right.next[edge];
+        self.price[r] = price;
+        self.owner[r] = x;
+        self.profit[x as usize] = self.wr[edge] - price;
+        let previous = std::mem::replace(&mut self.held[x as usize], right.slot[edge]);
+        if previous != ALONE {
+            let o = left.next[previous as usize] as usize;
+            self.owner[o] = NONE;
+            if self.price[o] > 0 {
+                self.queue.push_back(o as u32);
             }
         }
     }
@@ -793,8 +864,8 @@ fn relax<W: Weight>(
     bound: W,
 ) {
     let base = dx + s.dual[x as usize];
-    for i in s.edges(x as usize) {
-        let v = s.next[i] as usize;
+    for i in s.adj.edges(x as usize) {
+        let v = s.adj.next[i] as usize;
         if t.done[v] == epoch {
             continue;
         }
@@ -1550,7 +1621,7 @@ mod scratch {
     use super::*;
     fn realistic(n: u32, seed: u64) -> Vec<Candidate> {
         let mut rng = super::super::tests::SplitMix(seed);
-        let mut dice = |lo: f64, hi: f64, rng: &mut super::super::tests::SplitMix| {
+        let dice = |lo: f64, hi: f64, rng: &mut super::super::tests::SplitMix| {
             let a = 450 + rng.below(100);
             let b = 450 + rng.below(100);
             let s = lo + (hi - lo) * rng.unit();
