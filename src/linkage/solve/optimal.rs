@@ -395,33 +395,48 @@ impl Adjacency {
     }
 }
 
-/// One side of a component with its weights (by its own edge order), duals and mates.
+/// One side of a component with its weights (by its own edge order) and vertices.
 #[derive(Default)]
 struct Side<W> {
     adj: Adjacency,
     w: Vec<W>,
-    dual: Vec<W>,
-    mate: Vec<u32>,
-    // Search scratch, reset by epoch stamps rather than by clearing.
-    seen: Vec<u32>,
-    done: Vec<u32>,
-    dist: Vec<W>,
-    pred: Vec<u32>,
+    v: Vec<Vertex<W>>,
+}
+
+/// A record in the exact search: its dual and mate, and the search's scratch, together
+/// because the search visits vertices in random order.
+#[derive(Clone, Copy)]
+struct Vertex<W> {
+    dual: W,
+    dist: W,
+    mate: u32,
+    pred: u32,
+    /// The last search (epoch) that reached this vertex, and that settled it.
+    seen: u32,
+    done: u32,
 }
 
 impl<W: Weight> Side<W> {
-    /// Resets the duals, mates and scratch for the vertices of the adjacency.
+    /// Resets the duals and mates of the vertices of the adjacency. Stamps of earlier
+    /// components are below the current epoch, so the scratch needs no clearing.
     fn reset(&mut self) {
         let n = self.adj.len();
-        self.dual.clear();
-        self.dual.resize(n, W::ZERO);
-        self.mate.clear();
-        self.mate.resize(n, NONE);
-        // Stamps of earlier components are below the current epoch: no clearing needed.
-        self.seen.resize(n, 0);
-        self.done.resize(n, 0);
-        self.dist.resize(n, W::ZERO);
-        self.pred.resize(n, NONE);
+        self.v.truncate(n);
+        for v in &mut self.v {
+            v.dual = W::ZERO;
+            v.mate = NONE;
+        }
+        self.v.resize(
+            n,
+            Vertex {
+                dual: W::ZERO,
+                dist: W::ZERO,
+                mate: NONE,
+                pred: NONE,
+                seen: 0,
+                done: 0,
+            },
+        );
     }
 }
 
@@ -460,8 +475,8 @@ impl<W: Weight> Solver<W> {
                 self.left.w.iter().map(|&w| w.coarse(shift)),
                 self.right.w.iter().map(|&w| w.coarse(shift)),
             );
-            for (z, &p) in self.right.dual.iter_mut().zip(&self.auction.price) {
-                *z = W::from_coarse(p, shift);
+            for (v, &p) in self.right.v.iter_mut().zip(&self.auction.price) {
+                v.dual = W::from_coarse(p, shift);
             }
         } else {
             self.auction.held.clear();
@@ -477,10 +492,10 @@ impl<W: Weight> Solver<W> {
         }
         // The matched edge of a left record: among duplicate pairs, the first in rank order,
         // which has the largest weight and so is the tight one.
-        let mate = &mut self.left.mate;
+        let left = &mut self.left.v;
         for (e, (&l, &r)) in graph.el.iter().zip(&graph.er).enumerate() {
-            if mate[l as usize] == r {
-                mate[l as usize] = NONE;
+            if left[l as usize].mate == r {
+                left[l as usize].mate = NONE;
                 chosen.push(e as u32);
             }
         }
@@ -528,18 +543,18 @@ impl<W: Weight> Solver<W> {
             let mut best_r = NONE;
             for s in left.adj.edges(x) {
                 let r = left.adj.next[s];
-                let v = left.w[s] - right.dual[r as usize];
+                let v = left.w[s] - right.v[r as usize].dual;
                 if v > best {
                     best = v;
                     best_r = r;
                 }
             }
-            left.dual[x] = best;
+            left.v[x].dual = best;
             let s = self.auction.held[x];
             let held_r = if s < ALONE { left.adj.next[s as usize] } else { NONE };
-            if held_r != NONE && left.w[s as usize] - right.dual[held_r as usize] == best {
-                left.mate[x] = held_r;
-                right.mate[held_r as usize] = x as u32;
+            if held_r != NONE && left.w[s as usize] - right.v[held_r as usize].dual == best {
+                left.v[x].mate = held_r;
+                right.v[held_r as usize].mate = x as u32;
             } else if best > W::ZERO {
                 self.pending.push(x as u32);
             }
@@ -547,7 +562,7 @@ impl<W: Weight> Solver<W> {
         }
         let pending_left = self.pending.len();
         for r in 0..right.adj.len() {
-            if right.mate[r] == NONE && right.dual[r] > W::ZERO {
+            if right.v[r].mate == NONE && right.v[r].dual > W::ZERO {
                 self.pending.push(r as u32);
             }
         }
@@ -560,7 +575,7 @@ impl<W: Weight> Solver<W> {
             } else {
                 (&mut self.right, &mut self.left)
             };
-            if s.mate[v as usize] == NONE && s.dual[v as usize] > W::ZERO {
+            if s.v[v as usize].mate == NONE && s.v[v as usize].dual > W::ZERO {
                 self.epoch += 1;
                 #[cfg(test)]
                 stats::add(&stats::SEARCHES, 1);
@@ -784,10 +799,10 @@ fn search<W: Weight>(
     heap.clear();
     tree_s.clear();
     tree_t.clear();
-    s.dist[u as usize] = W::ZERO;
+    s.v[u as usize].dist = W::ZERO;
     tree_s.push(u);
     // The cheapest way out found so far: `u` itself staying free costs its dual.
-    let mut best = s.dual[u as usize];
+    let mut best = s.v[u as usize].dual;
     let mut best_s = u;
     let mut end_t = NONE;
     relax(s, t, heap, epoch, u, W::ZERO, best);
@@ -796,22 +811,22 @@ fn search<W: Weight>(
             break;
         }
         let vi = v as usize;
-        if t.done[vi] == epoch || d != t.dist[vi] {
+        if t.v[vi].done == epoch || d != t.v[vi].dist {
             continue;
         }
-        t.done[vi] = epoch;
+        t.v[vi].done = epoch;
         #[cfg(test)]
         stats::add(&stats::POPS, 1);
         tree_t.push(v);
-        let x = t.mate[vi];
+        let x = t.v[vi].mate;
         if x == NONE {
             end_t = v;
             best = d;
             break;
         }
-        s.dist[x as usize] = d;
+        s.v[x as usize].dist = d;
         tree_s.push(x);
-        let free_x = d + s.dual[x as usize];
+        let free_x = d + s.v[x as usize].dual;
         if free_x < best {
             best = free_x;
             best_s = x;
@@ -819,15 +834,15 @@ fn search<W: Weight>(
         relax(s, t, heap, epoch, x, d, best);
     }
     for &x in tree_s.iter() {
-        let d = s.dist[x as usize];
+        let d = s.v[x as usize].dist;
         if d < best {
-            s.dual[x as usize] -= best - d;
+            s.v[x as usize].dual -= best - d;
         }
     }
     for &v in tree_t.iter() {
-        let d = t.dist[v as usize];
+        let d = t.v[v as usize].dist;
         if d < best {
-            t.dual[v as usize] += best - d;
+            t.v[v as usize].dual += best - d;
         }
     }
     let mut v = if end_t != NONE {
@@ -835,15 +850,15 @@ fn search<W: Weight>(
     } else if best_s == u {
         return;
     } else {
-        let v = std::mem::replace(&mut s.mate[best_s as usize], NONE);
-        t.mate[v as usize] = NONE;
+        let v = std::mem::replace(&mut s.v[best_s as usize].mate, NONE);
+        t.v[v as usize].mate = NONE;
         v
     };
     loop {
-        let x = t.pred[v as usize];
-        let previous = s.mate[x as usize];
-        s.mate[x as usize] = v;
-        t.mate[v as usize] = x;
+        let x = t.v[v as usize].pred;
+        let previous = s.v[x as usize].mate;
+        s.v[x as usize].mate = v;
+        t.v[v as usize].mate = x;
         if x == u {
             break;
         }
@@ -863,20 +878,20 @@ fn relax<W: Weight>(
     dx: W,
     bound: W,
 ) {
-    let base = dx + s.dual[x as usize];
+    let base = dx + s.v[x as usize].dual;
     for i in s.adj.edges(x as usize) {
         let v = s.adj.next[i] as usize;
-        if t.done[v] == epoch {
+        if t.v[v].done == epoch {
             continue;
         }
-        let key = base + t.dual[v] - s.w[i];
+        let key = base + t.v[v].dual - s.w[i];
         if key >= bound {
             continue;
         }
-        if t.seen[v] != epoch || key < t.dist[v] {
-            t.seen[v] = epoch;
-            t.dist[v] = key;
-            t.pred[v] = x;
+        if t.v[v].seen != epoch || key < t.v[v].dist {
+            t.v[v].seen = epoch;
+            t.v[v].dist = key;
+            t.v[v].pred = x;
             heap.push(Reverse((key, v as u32)));
         }
     }
