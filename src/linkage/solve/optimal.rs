@@ -311,44 +311,49 @@ trait Weight:
     + SubAssign
 {
     const ZERO: Self;
-    /// The weight divided by `2^shift`, for the auction (which needs 61 bits at most).
-    fn coarse(self, shift: u32) -> i64;
-    /// A price of the auction, times `2^shift`.
-    fn from_coarse(price: i64, shift: u32) -> Self;
-    /// The bit length of a weight at least 0.
-    fn bits(self) -> u32;
+    fn to_u128(self) -> u128;
+    fn from_u128(v: u128) -> Self;
 }
 
 impl Weight for i64 {
     const ZERO: i64 = 0;
 
-    fn coarse(self, shift: u32) -> i64 {
-        self >> shift
+    fn to_u128(self) -> u128 {
+        self as u128
     }
 
-    fn from_coarse(price: i64, shift: u32) -> i64 {
-        price << shift
-    }
-
-    fn bits(self) -> u32 {
-        i64::BITS - self.leading_zeros()
+    fn from_u128(v: u128) -> i64 {
+        v as i64
     }
 }
 
 impl Weight for i128 {
     const ZERO: i128 = 0;
 
-    fn coarse(self, shift: u32) -> i64 {
-        (self >> shift) as i64
+    fn to_u128(self) -> u128 {
+        self as u128
     }
 
-    fn from_coarse(price: i64, shift: u32) -> i128 {
-        i128::from(price) << shift
+    fn from_u128(v: u128) -> i128 {
+        v as i128
     }
+}
 
-    fn bits(self) -> u32 {
-        i128::BITS - self.leading_zeros()
-    }
+fn bit_len(v: u128) -> u32 {
+    u128::BITS - v.leading_zeros()
+}
+
+/// `w · scale / 2^shift`, rounded down, for a weight `w` with `bits(w) + bits(scale) - shift`
+/// at most 63.
+fn scale_down(w: u128, scale: u128, shift: u32) -> i64 {
+    let pre = (bit_len(w) + bit_len(scale)).saturating_sub(u128::BITS).min(shift);
+    (((w >> pre) * scale) >> (shift - pre)) as i64
+}
+
+/// About `price · 2^shift / scale` (the inverse of [`scale_down`]).
+fn scale_up(price: i64, scale: u128, shift: u32) -> u128 {
+    let first = shift.min(64);
+    ((price.max(0) as u128) << first) / scale << (shift - first)
 }
 
 /// Components with at least this many edges get the auction (step 3) before the exact
@@ -359,7 +364,7 @@ const AUCTION_EDGES: usize = 1000;
 /// by `2^ALPHA_BITS` per phase, down to the largest weight over `2^STOP_BITS`.
 const START_BITS: u32 = 3;
 const ALPHA_BITS: u32 = 3;
-const STOP_BITS: u32 = 9;
+const STOP_BITS: u32 = 12;
 
 #[cfg(test)]
 pub(crate) mod stats {
@@ -466,17 +471,23 @@ impl<W: Weight> Solver<W> {
         #[cfg(test)]
         let t0 = if auction { stats::cpu_ns() } else { 0 };
         self.build(graph);
-        let top = self.w_rank.iter().copied().max().unwrap_or(W::ZERO);
-        let shift = top.bits().saturating_sub(NARROW_BITS);
+        let mut exact = false;
         if auction {
-            self.auction.run(
+            // The auction's weights: times `nl + 1`, so that `ε = 1` leaves less than one unit
+            // of the real weights to gain; rounded down to 61 bits.
+            let top = self.w_rank.iter().copied().max().unwrap_or(W::ZERO).to_u128();
+            let scale = graph.nl as u128 + 1;
+            let shift = (bit_len(top) + bit_len(scale)).saturating_sub(NARROW_BITS);
+            let down = |w: &W| scale_down(w.to_u128(), scale, shift);
+            let converged = self.auction.run(
                 &self.left.adj,
                 &self.right.adj,
-                self.left.w.iter().map(|&w| w.coarse(shift)),
-                self.right.w.iter().map(|&w| w.coarse(shift)),
+                self.left.w.iter().map(down),
+                self.right.w.iter().map(down),
             );
+            exact = converged && shift == 0;
             for (v, &p) in self.right.v.iter_mut().zip(&self.auction.price) {
-                v.dual = W::from_coarse(p, shift);
+                v.dual = W::from_u128(scale_up(p, scale, shift));
             }
         } else {
             self.auction.held.clear();
@@ -484,7 +495,15 @@ impl<W: Weight> Solver<W> {
         }
         #[cfg(test)]
         let t1 = if auction { stats::cpu_ns() } else { 0 };
-        self.repair();
+        if exact {
+            for (x, &s) in self.auction.held.iter().enumerate() {
+                if s < ALONE {
+                    self.left.v[x].mate = self.left.adj.next[s as usize];
+                }
+            }
+        } else {
+            self.repair();
+        }
         #[cfg(test)]
         if auction {
             stats::add(&stats::AUCTION, t1 - t0);
@@ -614,14 +633,15 @@ struct Auction {
 }
 
 impl Auction {
-    /// Runs the auction from zero prices down to the stopping `ε`.
+    /// Runs the auction from zero prices down to `ε = 1`, or until a phase leaves all but a
+    /// few holdings as they were; returns whether it reached `ε = 1`.
     fn run(
         &mut self,
         left: &Adjacency,
         right: &Adjacency,
         wl: impl Iterator<Item = i64>,
         wr: impl Iterator<Item = i64>,
-    ) {
+    ) -> bool {
         self.wl.clear();
         self.wl.extend(wl);
         self.wr.clear();
@@ -637,12 +657,22 @@ impl Auction {
         let top = self.wl.iter().copied().max().unwrap_or(0);
         let env = |k: &str, d: u32| std::env::var(k).ok().map_or(d, |v| v.parse().unwrap());
         let (sb, ab, tb) = (env("SB", START_BITS), env("AB", ALPHA_BITS), env("TB", STOP_BITS));
+        let ch = env("CH", 10);
         let stop = (top >> tb).max(1);
         self.eps = (top >> sb).max(1);
+        let mut prev = self.held.clone();
         loop {
             self.phase(left, right);
-            if self.eps <= stop {
-                break;
+            let changed = self.held.iter().zip(&prev).filter(|(a, b)| a != b).count();
+            prev.clone_from(&self.held);
+            if std::env::var("VERBOSE").is_ok() && left.len() > 5000 {
+                eprintln!("eps bits {} changed {changed}", 64 - self.eps.leading_zeros());
+            }
+            if self.eps == 1 {
+                return true;
+            }
+            if self.eps <= stop && changed <= left.len() >> ch {
+                return false;
             }
             self.eps = (self.eps >> ab).max(1);
         }
@@ -1487,7 +1517,7 @@ mod tests {
     }
 
     /// Random sparse bipartite graph: `n` records per side, `m` candidates.
-    fn random_graph(seed: u64, n: u32, m: usize, levels: u64) -> Vec<Candidate> {
+    pub(super) fn random_graph(seed: u64, n: u32, m: usize, levels: u64) -> Vec<Candidate> {
         let mut rng = SplitMix(seed);
         (0..m)
             .map(|_| {
@@ -1664,7 +1694,7 @@ mod scratch {
     #[test]
     #[ignore]
     fn scratch_scaling() {
-        for n in [200_000u64] {
+        for n in [1u64, 2, 200_000] {
             let mut state = 7u64;
             let mut next = move || {
                 state ^= state << 13;
@@ -1672,7 +1702,7 @@ mod scratch {
                 state ^= state << 17;
                 state
             };
-            let mut cands: Vec<Candidate> = if n == 0 { realistic(500_000, 11) } else { (0..5 * n)
+            let mut cands: Vec<Candidate> = if n == 0 { realistic(500_000, 11) } else if n == 1 { super::tests::random_graph(7, 20_000, 100_000, 1) } else if n == 2 { let mut d = Vec::new(); for a in 0..1000 { for b in 0..1000 { d.push(Candidate { a, b, score: 1.0 }); } } d } else { (0..5 * n)
                 .map(|i| Candidate {
                     a: (i / 5) as u32,
                     b: (next() % n) as u32,
