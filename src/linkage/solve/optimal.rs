@@ -365,6 +365,7 @@ const AUCTION_EDGES: usize = 1000;
 const START_BITS: u32 = 3;
 const ALPHA_BITS: u32 = 3;
 const STOP_BITS: u32 = 12;
+const CHANGED_BITS: u32 = 10;
 
 #[cfg(test)]
 pub(crate) mod stats {
@@ -471,43 +472,52 @@ impl<W: Weight> Solver<W> {
         #[cfg(test)]
         let t0 = if auction { stats::cpu_ns() } else { 0 };
         self.build(graph);
-        let mut exact = false;
-        if auction {
+        if !auction {
+            self.auction.held.clear();
+            self.auction.held.resize(graph.nl, NONE);
+            self.repair(u64::MAX);
+        } else {
             // The auction's weights: times `nl + 1`, so that `ε = 1` leaves less than one unit
             // of the real weights to gain; rounded down to 61 bits.
             let top = self.w_rank.iter().copied().max().unwrap_or(W::ZERO).to_u128();
             let scale = graph.nl as u128 + 1;
             let shift = (bit_len(top) + bit_len(scale)).saturating_sub(NARROW_BITS);
             let down = |w: &W| scale_down(w.to_u128(), scale, shift);
-            let converged = self.auction.run(
+            self.auction.start(
                 &self.left.adj,
                 &self.right.adj,
                 self.left.w.iter().map(down),
                 self.right.w.iter().map(down),
             );
-            exact = converged && shift == 0;
-            for (v, &p) in self.right.v.iter_mut().zip(&self.auction.price) {
-                v.dual = W::from_u128(scale_up(p, scale, shift));
+            let mut early = true;
+            loop {
+                let converged = self.auction.phases(&self.left.adj, &self.right.adj, early);
+                if converged && shift == 0 {
+                    // Exact weights and `ε = 1`: optimal as it stands.
+                    for (x, &s) in self.auction.held.iter().enumerate() {
+                        if s < ALONE {
+                            self.left.v[x].mate = self.left.adj.next[s as usize];
+                        }
+                    }
+                    break;
+                }
+                for (v, &p) in self.right.v.iter_mut().zip(&self.auction.price) {
+                    v.dual = W::from_u128(scale_up(p, scale, shift));
+                }
+                let budget = if converged { u64::MAX } else { 4 * graph.el.len() as u64 };
+                if self.repair(budget) {
+                    break;
+                }
+                // Too much left for the search: back to the auction, from where it stands.
+                self.resume(scale, shift);
+                early = false;
             }
-        } else {
-            self.auction.held.clear();
-            self.auction.held.resize(graph.nl, NONE);
         }
         #[cfg(test)]
         let t1 = if auction { stats::cpu_ns() } else { 0 };
-        if exact {
-            for (x, &s) in self.auction.held.iter().enumerate() {
-                if s < ALONE {
-                    self.left.v[x].mate = self.left.adj.next[s as usize];
-                }
-            }
-        } else {
-            self.repair();
-        }
         #[cfg(test)]
         if auction {
             stats::add(&stats::AUCTION, t1 - t0);
-            stats::add(&stats::REPAIR, stats::cpu_ns() - t1);
         }
         // The matched edge of a left record: among duplicate pairs, the first in rank order,
         // which has the largest weight and so is the tight one.
@@ -550,9 +560,37 @@ impl<W: Weight> Solver<W> {
         self.right.reset();
     }
 
+    /// Hands the state of an unfinished repair back to the auction: prices from the duals of
+    /// the right records, holdings from the matching.
+    fn resume(&mut self, scale: u128, shift: u32) {
+        let a = &mut self.auction;
+        for (r, v) in self.right.v.iter().enumerate() {
+            a.price[r] = scale_down(v.dual.to_u128(), scale, shift);
+            a.owner[r] = v.mate;
+        }
+        for (x, v) in self.left.v.iter().enumerate() {
+            a.held[x] = if v.mate != NONE {
+                // The first (heaviest) edge to the mate.
+                let edges = self.left.adj.edges(x);
+                let s = edges.start + self.left.adj.next[edges].iter().position(|&r| r == v.mate).unwrap_or(0);
+                a.profit[x] = a.wl[s] - a.price[v.mate as usize];
+                s as u32
+            } else if v.dual == W::ZERO {
+                a.profit[x] = 0;
+                ALONE
+            } else {
+                NONE
+            };
+        }
+        for v in self.left.v.iter_mut().chain(self.right.v.iter_mut()) {
+            v.mate = NONE;
+        }
+    }
+
     /// Step 4: exact duals and an exactly optimal matching, from the auction's prices (or from
-    /// zero prices without an auction).
-    fn repair(&mut self) {
+    /// zero prices without an auction). Gives up (and returns false) once the searches have
+    /// scanned more than `budget` edges.
+    fn repair(&mut self, mut budget: u64) -> bool {
         // Feasible duals: prices as they are, and each left record's best profit at them. The
         // links that are tight under these duals stay; the others are undone.
         self.pending.clear();
@@ -598,7 +636,7 @@ impl<W: Weight> Solver<W> {
                 self.epoch += 1;
                 #[cfg(test)]
                 stats::add(&stats::SEARCHES, 1);
-                search(
+                let scanned = search(
                     s,
                     t,
                     v,
@@ -607,8 +645,13 @@ impl<W: Weight> Solver<W> {
                     &mut self.tree_s,
                     &mut self.tree_t,
                 );
+                budget = budget.saturating_sub(scanned);
+                if budget == 0 {
+                    return false;
+                }
             }
         }
+        true
     }
 }
 
@@ -628,20 +671,22 @@ struct Auction {
     /// profit from what it holds.
     held: Vec<u32>,
     profit: Vec<i64>,
+    /// The holdings at the end of the previous phase.
+    before: Vec<u32>,
     eps: i64,
+    stop: i64,
     queue: VecDeque<u32>,
 }
 
 impl Auction {
-    /// Runs the auction from zero prices down to `ε = 1`, or until a phase leaves all but a
-    /// few holdings as they were; returns whether it reached `ε = 1`.
-    fn run(
+    /// Starts an auction with zero prices and nothing held.
+    fn start(
         &mut self,
         left: &Adjacency,
         right: &Adjacency,
         wl: impl Iterator<Item = i64>,
         wr: impl Iterator<Item = i64>,
-    ) -> bool {
+    ) {
         self.wl.clear();
         self.wl.extend(wl);
         self.wr.clear();
@@ -654,27 +699,34 @@ impl Auction {
         self.held.resize(left.len(), NONE);
         self.profit.clear();
         self.profit.resize(left.len(), 0);
+        self.before.clear();
+        self.before.resize(left.len(), NONE);
         let top = self.wl.iter().copied().max().unwrap_or(0);
         let env = |k: &str, d: u32| std::env::var(k).ok().map_or(d, |v| v.parse().unwrap());
-        let (sb, ab, tb) = (env("SB", START_BITS), env("AB", ALPHA_BITS), env("TB", STOP_BITS));
-        let ch = env("CH", 10);
-        let stop = (top >> tb).max(1);
-        self.eps = (top >> sb).max(1);
-        let mut prev = self.held.clone();
+        self.eps = (top >> env("SB", START_BITS)).max(1);
+        self.stop = (top >> env("TB", STOP_BITS)).max(1);
+    }
+
+    /// Runs scaling phases down to `ε = 1` and returns true; with `early`, stops (and returns
+    /// false) after a phase at `ε <= stop` that changed the holdings of at most one left record
+    /// in `2^CHANGED_BITS`.
+    fn phases(&mut self, left: &Adjacency, right: &Adjacency, early: bool) -> bool {
+        let env = |k: &str, d: u32| std::env::var(k).ok().map_or(d, |v| v.parse().unwrap());
         loop {
             self.phase(left, right);
-            let changed = self.held.iter().zip(&prev).filter(|(a, b)| a != b).count();
-            prev.clone_from(&self.held);
+            let changed = self.held.iter().zip(&self.before).filter(|(a, b)| a != b).count();
+            self.before.clone_from(&self.held);
             if std::env::var("VERBOSE").is_ok() && left.len() > 5000 {
                 eprintln!("eps bits {} changed {changed}", 64 - self.eps.leading_zeros());
             }
             if self.eps == 1 {
                 return true;
             }
-            if self.eps <= stop && changed <= left.len() >> ch {
+            let settled = early && self.eps <= self.stop && changed <= left.len() >> env("CH", CHANGED_BITS);
+            self.eps = (self.eps >> env("AB", ALPHA_BITS)).max(1);
+            if settled {
                 return false;
             }
-            self.eps = (self.eps >> ab).max(1);
         }
     }
 
@@ -825,7 +877,7 @@ fn search<W: Weight>(
     heap: &mut BinaryHeap<Reverse<(W, u32)>>,
     tree_s: &mut Vec<u32>,
     tree_t: &mut Vec<u32>,
-) {
+) -> u64 {
     heap.clear();
     tree_s.clear();
     tree_t.clear();
@@ -835,6 +887,7 @@ fn search<W: Weight>(
     let mut best = s.v[u as usize].dual;
     let mut best_s = u;
     let mut end_t = NONE;
+    let mut scanned = s.adj.edges(u as usize).len() as u64;
     relax(s, t, heap, epoch, u, W::ZERO, best);
     while let Some(Reverse((d, v))) = heap.pop() {
         if d >= best {
@@ -861,6 +914,7 @@ fn search<W: Weight>(
             best = free_x;
             best_s = x;
         }
+        scanned += s.adj.edges(x as usize).len() as u64;
         relax(s, t, heap, epoch, x, d, best);
     }
     for &x in tree_s.iter() {
@@ -878,7 +932,7 @@ fn search<W: Weight>(
     let mut v = if end_t != NONE {
         end_t
     } else if best_s == u {
-        return;
+        return scanned;
     } else {
         let v = std::mem::replace(&mut s.v[best_s as usize].mate, NONE);
         t.v[v as usize].mate = NONE;
@@ -894,6 +948,7 @@ fn search<W: Weight>(
         }
         v = previous;
     }
+    scanned
 }
 
 /// Relaxes the edges of `x` (side `s`, at distance `dx`) in the search of `epoch`, keeping
