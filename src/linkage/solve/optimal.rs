@@ -489,9 +489,13 @@ impl<W: Weight> Solver<W> {
                 self.left.w.iter().map(down),
                 self.right.w.iter().map(down),
             );
-            let mut early = true;
+            if std::env::var("VERBOSE").is_ok() && graph.nl > 5000 { eprintln!("start {} shift {shift}", stats::cpu_ns() / 1_000_000); }
+            // Try the search once `ε` is down to `stop`; after a failed try, wait twice as many
+            // phases as before.
+            let mut level = self.auction.stop;
+            let mut wait = ALPHA_BITS;
             loop {
-                let converged = self.auction.phases(&self.left.adj, &self.right.adj, early);
+                let converged = self.auction.phases(&self.left.adj, &self.right.adj, level);
                 if converged && shift == 0 {
                     // Exact weights and `ε = 1`: optimal as it stands.
                     for (x, &s) in self.auction.held.iter().enumerate() {
@@ -505,12 +509,15 @@ impl<W: Weight> Solver<W> {
                     v.dual = W::from_u128(scale_up(p, scale, shift));
                 }
                 let budget = if converged { u64::MAX } else { 4 * graph.el.len() as u64 };
-                if self.repair(budget) {
+                let ok = self.repair(budget);
+                if std::env::var("VERBOSE").is_ok() && graph.nl > 5000 { eprintln!("repair {ok} {}", stats::cpu_ns() / 1_000_000); }
+                if ok {
                     break;
                 }
                 // Too much left for the search: back to the auction, from where it stands.
                 self.resume(scale, shift);
-                early = false;
+                wait *= 2;
+                level = self.auction.eps >> wait;
             }
         }
         #[cfg(test)]
@@ -671,8 +678,6 @@ struct Auction {
     /// profit from what it holds.
     held: Vec<u32>,
     profit: Vec<i64>,
-    /// The holdings at the end of the previous phase.
-    before: Vec<u32>,
     eps: i64,
     stop: i64,
     queue: VecDeque<u32>,
@@ -699,32 +704,26 @@ impl Auction {
         self.held.resize(left.len(), NONE);
         self.profit.clear();
         self.profit.resize(left.len(), 0);
-        self.before.clear();
-        self.before.resize(left.len(), NONE);
         let top = self.wl.iter().copied().max().unwrap_or(0);
         let env = |k: &str, d: u32| std::env::var(k).ok().map_or(d, |v| v.parse().unwrap());
         self.eps = (top >> env("SB", START_BITS)).max(1);
         self.stop = (top >> env("TB", STOP_BITS)).max(1);
     }
 
-    /// Runs scaling phases down to `ε = 1` and returns true; with `early`, stops (and returns
-    /// false) after a phase at `ε <= stop` that changed the holdings of at most one left record
-    /// in `2^CHANGED_BITS`.
-    fn phases(&mut self, left: &Adjacency, right: &Adjacency, early: bool) -> bool {
-        let env = |k: &str, d: u32| std::env::var(k).ok().map_or(d, |v| v.parse().unwrap());
+    /// Runs scaling phases until one at `ε <= level` (then returns false) or at `ε = 1` (then
+    /// returns true).
+    fn phases(&mut self, left: &Adjacency, right: &Adjacency, level: i64) -> bool {
         loop {
             self.phase(left, right);
-            let changed = self.held.iter().zip(&self.before).filter(|(a, b)| a != b).count();
-            self.before.clone_from(&self.held);
             if std::env::var("VERBOSE").is_ok() && left.len() > 5000 {
-                eprintln!("eps bits {} changed {changed}", 64 - self.eps.leading_zeros());
+                eprintln!("eps bits {} {:?}", 64 - self.eps.leading_zeros(), super::optimal::stats::cpu_ns() / 1_000_000);
             }
             if self.eps == 1 {
                 return true;
             }
-            let settled = early && self.eps <= self.stop && changed <= left.len() >> env("CH", CHANGED_BITS);
-            self.eps = (self.eps >> env("AB", ALPHA_BITS)).max(1);
-            if settled {
+            let done = self.eps <= level;
+            self.eps = (self.eps >> ALPHA_BITS).max(1);
+            if done {
                 return false;
             }
         }
@@ -1749,7 +1748,7 @@ mod scratch {
     #[test]
     #[ignore]
     fn scratch_scaling() {
-        for n in [1u64, 2, 200_000] {
+        for n in [0u64, 1, 2, 4, 5, 6, 7, 200_000] {
             let mut state = 7u64;
             let mut next = move || {
                 state ^= state << 13;
@@ -1757,7 +1756,16 @@ mod scratch {
                 state ^= state << 17;
                 state
             };
-            let mut cands: Vec<Candidate> = if n == 0 { realistic(500_000, 11) } else if n == 1 { super::tests::random_graph(7, 20_000, 100_000, 1) } else if n == 2 { let mut d = Vec::new(); for a in 0..1000 { for b in 0..1000 { d.push(Candidate { a, b, score: 1.0 }); } } d } else { (0..5 * n)
+            let mut cands: Vec<Candidate> = if n == 0 { realistic(500_000, 11) } else if n == 1 { super::tests::random_graph(7, 20_000, 100_000, 1) } else if n == 3 { super::tests::random_graph(7, 200_000, 1_000_000, 1) } else if n == 4 { super::tests::random_graph(2026, 200_000, 1_000_000, 0) } else if n == 5 { super::tests::random_graph(7, 200_000, 1_000_000, 100) } else if n == 6 { super::tests::random_graph(7, 200_000, 1_000_000, 5) } else if n == 7 {
+        let mut rng = super::super::tests::SplitMix(3);
+        let mut planted = Vec::new();
+        for i in 0..200_000 {
+            planted.push(Candidate { a: i, b: i, score: 0.8 + 0.2 * rng.unit()});
+            for _ in 0..4 {
+                planted.push(Candidate { a: i, b: rng.below(200_000) as u32, score: 0.5 + 0.4 * rng.unit()});
+            }
+        }
+        planted } else if n == 2 { let mut d = Vec::new(); for a in 0..1000 { for b in 0..1000 { d.push(Candidate { a, b, score: 1.0 }); } } d } else { (0..5 * n)
                 .map(|i| Candidate {
                     a: (i / 5) as u32,
                     b: (next() % n) as u32,
