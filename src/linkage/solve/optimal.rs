@@ -1,6 +1,6 @@
 //! Maximum-weight one-to-one matching for [`optimal`], whose documentation describes the
-//! algorithm: exact integer weights with a tie-breaking perturbation, then a per-component
-//! primal-dual search.
+//! algorithm: exact integer weights with a tie-breaking perturbation, then per component an
+//! auction for large components and an exact primal-dual search to finish.
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, VecDeque};
@@ -39,7 +39,7 @@ use crate::linkage::Candidate;
 /// everything else. Links of ranks {1, 2} beat links of ranks {0, 4} (equal totals assumed),
 /// and {0, 3} ties with {1, 2}. Matchings that also tie on this sum (with every score equal on
 /// a complete `n x n` component, every perfect matching has the same rank sum) are told apart
-/// by the search itself: which one is returned is not specified, but it depends only on the
+/// by the algorithm itself: which one is returned is not specified, but it depends only on the
 /// set of candidates, never on their order, and stays the same when records are renumbered in
 /// the same relative order.
 ///
@@ -57,39 +57,93 @@ use crate::linkage::Candidate;
 ///    has at most `min(..)` links, each adding between 1 and `R`, so its perturbation sum lies
 ///    in `0..K`: one unit of `w` outweighs any difference in perturbation, and the matchings of
 ///    maximum `w'` total are exactly those of maximum `w` total with the largest perturbation
-///    sum. No tie handling is needed after the search. The weights fit `i64` when `w'` needs at
-///    most 61 bits, otherwise `i128` (up to 125 bits). `K` needs at most 64 bits, so `w` is
-///    exact whenever it fits `125 - bits(K)` bits: at least 61, enough for any scores within
+///    sum. No tie handling is needed after that. The weights fit `i64` when `w'` needs at most
+///    61 bits, otherwise `i128` (up to 125 bits). `K` needs at most 64 bits, so `w` is exact
+///    whenever it fits `125 - bits(K)` bits: at least 61, enough for any scores within
 ///    `[2^-7, 1]`; 87 bits for a component of a million candidates. Beyond that `w` is rounded
 ///    down to the bits available (and to at least 1), deterministically, and the totals and
 ///    the tie rule apply to the rounded weights.
-/// 3. **Primal-dual (Hungarian) search with potentials.** Duals start at `y = best incident
-///    weight` (left) and `z = 0` (right); a greedy pass in rank order matches each left record
-///    to its best edge when that right record is still free (with the perturbation, every left
-///    record has exactly one best edge). Every left record still unmatched with `y > 0` runs
-///    one Dijkstra search over reduced costs `y + z - w' >= 0` along alternating paths,
-///    stopping at the cheaper of a free right record (the matching grows) and a left record
-///    whose `y` can fall to 0 (it gives up its partner, or stays unmatched). Shifting the duals
-///    by the distances keeps every reduced cost non-negative and makes the path tight. At the
-///    end, matched edges are tight and unmatched records have dual 0: complementary slackness,
-///    so the matching is optimal for `w'`, hence of maximum total and preferred by the tie
-///    rule.
-///
-/// An auction algorithm was the alternative: it is exact only with `ε < 1/n` on integer weights,
-/// which for the 100-bit perturbed weights of a large component means dozens of scaling phases.
+/// 3. **Auction** (components of at least 1,000 candidates). Left records bid for right
+///    records: a left record without a link takes the right record of largest profit (weight
+///    minus price; staying unlinked has profit 0), raising its price by the margin over the
+///    second best plus `ε`, and the left record that held it bids again; a right record left
+///    without a link at a positive price bids back for the left record that gains most from
+///    it, or drops its price to 0. A scaling phase ends when every left record is within `ε`
+///    of its best profit (`ε`-complementary slackness); `ε` starts at an eighth of the largest
+///    weight and shrinks eightfold per phase, keeping prices and links (a link stays when
+///    lowering its price suffices to keep it within the new `ε`). The auction works on the
+///    weights times `left records + 1`, rounded to 61 bits: when that rounding is exact, the
+///    phase at `ε = 1` ends with an optimal matching (it is within `left records · ε` of the
+///    optimum, less than one unit of `w'`), and step 4 is skipped. The auction is fast where
+///    the search of step 4 is slow: the first phases settle, at a coarse scale, which left
+///    record goes where in the whole component at once.
+/// 4. **Exact primal-dual search.** Dual values are the auction's prices on the right and each
+///    left record's best profit at those prices (`y + z >= w'` on every edge); the auction's
+///    links whose reduced cost `y + z - w'` is 0 stay. Every record without a link but with a
+///    positive dual then runs one Dijkstra search over reduced costs along alternating paths,
+///    stopping at the cheaper of a free record of the other side (the matching grows) and a
+///    record of its own side whose dual can fall to 0 (it gives up its partner, or stays
+///    unlinked). Shifting the duals by the distances keeps every reduced cost non-negative and
+///    makes the path tight. At the end, links are tight and records without a link have dual
+///    0: complementary slackness, so the matching is optimal for `w'`, hence of maximum total
+///    and preferred by the tie rule. Small components start from zero prices, which makes
+///    this the Hungarian method. After the auction, the search usually only has short paths
+///    to find, once `ε` is down to the largest weight over `2^12`; it is tried there with a
+///    budget of four edge scans per candidate, and when that runs out (large groups of equal
+///    scores make long paths), the auction carries on from where the search stopped and the
+///    search is tried again after twice as many phases as before.
 ///
 /// # Cost
 ///
-/// `O(m log m)` for sorting `m` candidates, then per component of `n` records `O(k · m log n)`
-/// in the worst case for `k` searches; each search usually stops after a small neighbourhood,
-/// since the perturbation leaves few edges of equal reduced cost. Memory is linear in `m`.
+/// `O(m log m)` for sorting `m` candidates. For a component of `m` candidates, an auction
+/// phase costs about `O(m)` (bids are cheap, but a phase may need several per left record),
+/// with `O(log(n·W))` phases for `n` records and largest weight `W`, at most about 40 and
+/// usually fewer than 10 before the search. Each search explores only the alternating paths
+/// shorter than what it settles; on perturbed weights these are short, but on large groups of
+/// exactly equal scores they can span the component, `O(m log n)` each, which is what the
+/// budget guards against. Memory is linear in `m`.
 pub fn optimal(candidates: &[Candidate]) -> Vec<Candidate> {
-    let mut edges: Vec<Candidate> = candidates
+    optimal_tuned(candidates, &Tuning::DEFAULT)
+}
+
+/// The constants of the solver, as one value so that tests can exercise every path on small
+/// graphs.
+#[derive(Debug, Clone, Copy)]
+struct Tuning {
+    /// Components with at least this many candidates get the auction (step 3) first.
+    auction_edges: usize,
+    /// The search is first tried once `ε` is down to the largest weight over `2^stop_bits`.
+    stop_bits: u32,
+    /// The search's budget, in edge scans per candidate.
+    budget: u64,
+}
+
+impl Tuning {
+    const DEFAULT: Tuning = Tuning {
+        auction_edges: 1000,
+        stop_bits: 12,
+        budget: 4,
+    };
+}
+
+fn optimal_tuned(candidates: &[Candidate], tuning: &Tuning) -> Vec<Candidate> {
+    // Sort keys: descending score (the bits of a positive finite `f64` order like its value),
+    // then ascending `a`, then ascending `b`, which is solver order as one integer.
+    let mut keys: Vec<u128> = candidates
         .iter()
-        .copied()
         .filter(|c| c.score.is_finite() && c.score > 0.0)
+        .map(|c| (u128::from(!c.score.to_bits()) << 64) | (u128::from(c.a) << 32) | u128::from(c.b))
         .collect();
-    edges.sort_unstable_by(Candidate::solver_order);
+    keys.sort_unstable();
+    let edges: Vec<Candidate> = keys
+        .iter()
+        .map(|&k| Candidate {
+            a: (k >> 32) as u32,
+            b: k as u32,
+            score: f64::from_bits(!((k >> 64) as u64)),
+        })
+        .collect();
+    drop(keys);
     let left = Renumber::new(edges.iter().map(|c| c.a));
     let right = Renumber::new(edges.iter().map(|c| c.b));
     let (nl, nr) = (left.len(), right.len());
@@ -162,7 +216,7 @@ pub fn optimal(candidates: &[Candidate]) -> Vec<Candidate> {
             chosen.push(ranks[0]);
         } else {
             local.clear();
-            workspace.solve(&graph, ranks.len() >= AUCTION_EDGES, &mut local);
+            workspace.solve(&graph, tuning, &mut local);
             chosen.extend(local.iter().map(|&e| ranks[e as usize]));
         }
     }
@@ -193,20 +247,21 @@ impl Graph {
     }
 }
 
-/// Buffers reused from one component to the next: a narrow and a wide solver.
+/// Buffers reused from one component to the next, for narrow and for wide weights.
 #[derive(Default)]
 struct Workspace {
     narrow: Solver<i64>,
     wide: Solver<i128>,
+    auction: Auction,
 }
 
 impl Workspace {
     /// Solves one component; appends the indices of the chosen edges to `chosen`.
-    fn solve(&mut self, graph: &Graph, auction: bool, chosen: &mut Vec<u32>) {
+    fn solve(&mut self, graph: &Graph, tuning: &Tuning, chosen: &mut Vec<u32>) {
         if weights(graph, &mut self.narrow.w_rank, &mut self.wide.w_rank) {
-            self.narrow.solve(graph, auction, chosen);
+            self.narrow.solve(graph, tuning, &mut self.auction, chosen);
         } else {
-            self.wide.solve(graph, auction, chosen);
+            self.wide.solve(graph, tuning, &mut self.auction, chosen);
         }
     }
 }
@@ -223,7 +278,7 @@ fn weights(graph: &Graph, narrow: &mut Vec<i64>, wide: &mut Vec<i128>) -> bool {
     let r = scores.len() as u128;
     // At most (2^32 - 1)^2 + 1 < 2^64: left, right and edge counts fit u32.
     let k = graph.nl.min(graph.nr) as u128 * r + 1;
-    let k_bits = u128::BITS - k.leading_zeros();
+    let k_bits = bit_len(k);
     let scale = Scale::new(scores, WIDE_BITS - k_bits);
     let perturbed = scores
         .iter()
@@ -238,6 +293,10 @@ fn weights(graph: &Graph, narrow: &mut Vec<i64>, wide: &mut Vec<i128>) -> bool {
         wide.extend(perturbed.map(|v| v as i128));
         false
     }
+}
+
+fn bit_len(v: u128) -> u32 {
+    u128::BITS - v.leading_zeros()
 }
 
 /// `score = mantissa · 2^exponent` with an odd mantissa, for a finite score above 0.
@@ -257,9 +316,9 @@ fn decompose(score: f64) -> (u64, i32) {
 /// Scores times one power of two, as integers. Exact when the largest fits `max_bits` bits
 /// (at most 125); otherwise every value is rounded down to that precision, and to at least 1.
 struct Scale {
-    /// `score · 2^shift` is exact...
+    /// `score · 2^shift` is an integer for every score...
     shift: i32,
-    /// ...and is divided by `2^excess` to fit.
+    /// ...which is divided by `2^excess` to fit.
     excess: i32,
     /// The bit length of the largest value.
     bits: u32,
@@ -299,86 +358,55 @@ impl Scale {
     }
 }
 
-/// Integer weights and duals. Every value the solver computes lies within three times the
-/// largest weight of zero, so 61-bit weights fit `i64` and 125-bit weights fit `i128`.
+/// Integer weights and duals of the exact search. Every value it computes lies within three
+/// times the largest weight of zero, so 61-bit weights fit `i64` and 125-bit weights `i128`.
 trait Weight:
-    Copy
-    + Ord
-    + Default
-    + Add<Output = Self>
-    + Sub<Output = Self>
-    + AddAssign
-    + SubAssign
+    Copy + Ord + Default + Add<Output = Self> + Sub<Output = Self> + AddAssign + SubAssign
 {
     const ZERO: Self;
-    fn to_u128(self) -> u128;
-    fn from_u128(v: u128) -> Self;
+    /// The value of a weight (at least 0).
+    fn get(self) -> u128;
+    /// A weight of this value (which fits).
+    fn new(value: u128) -> Self;
 }
 
 impl Weight for i64 {
     const ZERO: i64 = 0;
 
-    fn to_u128(self) -> u128 {
+    fn get(self) -> u128 {
         self as u128
     }
 
-    fn from_u128(v: u128) -> i64 {
-        v as i64
+    fn new(value: u128) -> i64 {
+        value as i64
     }
 }
 
 impl Weight for i128 {
     const ZERO: i128 = 0;
 
-    fn to_u128(self) -> u128 {
+    fn get(self) -> u128 {
         self as u128
     }
 
-    fn from_u128(v: u128) -> i128 {
-        v as i128
+    fn new(value: u128) -> i128 {
+        value as i128
     }
 }
 
-fn bit_len(v: u128) -> u32 {
-    u128::BITS - v.leading_zeros()
-}
-
-/// `w · scale / 2^shift`, rounded down, for a weight `w` with `bits(w) + bits(scale) - shift`
-/// at most 63.
+/// `w · scale / 2^shift`, rounded down: a weight for the auction, when `shift` brings the
+/// largest to 61 bits.
 fn scale_down(w: u128, scale: u128, shift: u32) -> i64 {
-    let pre = (bit_len(w) + bit_len(scale)).saturating_sub(u128::BITS).min(shift);
+    let pre = (bit_len(w) + bit_len(scale))
+        .saturating_sub(u128::BITS)
+        .min(shift);
     (((w >> pre) * scale) >> (shift - pre)) as i64
 }
 
-/// About `price · 2^shift / scale` (the inverse of [`scale_down`]).
+/// About `price · 2^shift / scale`: an auction price back in units of the weights.
 fn scale_up(price: i64, scale: u128, shift: u32) -> u128 {
     let first = shift.min(64);
-    ((price.max(0) as u128) << first) / scale << (shift - first)
-}
-
-/// Components with at least this many edges get the auction (step 3) before the exact
-/// search (step 4); smaller ones go straight to the search.
-const AUCTION_EDGES: usize = 1000;
-
-/// The first `ε` of the auction is the largest weight over `2^START_BITS`; `ε` then shrinks
-/// by `2^ALPHA_BITS` per phase, down to the largest weight over `2^STOP_BITS`.
-const START_BITS: u32 = 3;
-const ALPHA_BITS: u32 = 3;
-const STOP_BITS: u32 = 12;
-const CHANGED_BITS: u32 = 10;
-
-#[cfg(test)]
-pub(crate) mod stats {
-    use std::sync::atomic::AtomicU64;
-    pub fn cpu_ns() -> u64 {
-        std::fs::read_to_string("/proc/thread-self/schedstat").unwrap().split(' ').next().unwrap().parse().unwrap()
-    }
-    pub static AUCTION: AtomicU64 = AtomicU64::new(0);
-    pub static REPAIR: AtomicU64 = AtomicU64::new(0);
-    pub static SEARCHES: AtomicU64 = AtomicU64::new(0);
-    pub static POPS: AtomicU64 = AtomicU64::new(0);
-    pub fn add(c: &AtomicU64, v: u64) { c.fetch_add(v, std::sync::atomic::Ordering::Relaxed); }
-    pub fn take(c: &AtomicU64) -> u64 { c.swap(0, std::sync::atomic::Ordering::Relaxed) }
+    (((price.max(0) as u128) << first) / scale) << (shift - first)
 }
 
 /// One side of a component's bipartite graph in compressed form: the edges of vertex `v` are
@@ -399,9 +427,32 @@ impl Adjacency {
     fn edges(&self, v: usize) -> std::ops::Range<usize> {
         self.start[v] as usize..self.start[v + 1] as usize
     }
+
+    /// Groups the edges `0..keys.len()` by their vertex `keys[e]` among `n` (stably, so in
+    /// rank order): fills `start` and leaves the edges in `order`; `cursor` is scratch.
+    fn group(&mut self, n: usize, keys: &[u32], order: &mut Vec<u32>, cursor: &mut Vec<u32>) {
+        let start = &mut self.start;
+        start.clear();
+        start.resize(n + 1, 0);
+        for &k in keys {
+            start[k as usize + 1] += 1;
+        }
+        for i in 0..n {
+            start[i + 1] += start[i];
+        }
+        cursor.clear();
+        cursor.extend_from_slice(&start[..n]);
+        order.clear();
+        order.resize(keys.len(), 0);
+        for (e, &k) in keys.iter().enumerate() {
+            order[cursor[k as usize] as usize] = e as u32;
+            cursor[k as usize] += 1;
+        }
+    }
 }
 
-/// One side of a component with its weights (by its own edge order) and vertices.
+/// One side of a component for the exact search: adjacency, weights by edge of the adjacency,
+/// and records.
 #[derive(Default)]
 struct Side<W> {
     adj: Adjacency,
@@ -409,21 +460,21 @@ struct Side<W> {
     v: Vec<Vertex<W>>,
 }
 
-/// A record in the exact search: its dual and mate, and the search's scratch, together
-/// because the search visits vertices in random order.
+/// A record in the exact search: its dual value and partner (`mate`), and the search's
+/// scratch, kept together because searches visit records in random order.
 #[derive(Clone, Copy)]
 struct Vertex<W> {
     dual: W,
     dist: W,
     mate: u32,
     pred: u32,
-    /// The last search (epoch) that reached this vertex, and that settled it.
+    /// The last search (epoch) that reached this record, and that settled it.
     seen: u32,
     done: u32,
 }
 
 impl<W: Weight> Side<W> {
-    /// Resets the duals and mates of the vertices of the adjacency. Stamps of earlier
+    /// Clears the duals and partners for the records of the adjacency. Stamps of earlier
     /// components are below the current epoch, so the scratch needs no clearing.
     fn reset(&mut self) {
         let n = self.adj.len();
@@ -453,7 +504,6 @@ struct Solver<W> {
     w_rank: Vec<W>,
     left: Side<W>,
     right: Side<W>,
-    auction: Auction,
     // Search scratch.
     epoch: u32,
     heap: BinaryHeap<Reverse<(W, u32)>>,
@@ -468,65 +518,22 @@ struct Solver<W> {
 impl<W: Weight> Solver<W> {
     /// The optimum for the weights `w_rank` of `graph`: appends the indices of the chosen
     /// edges to `chosen`.
-    fn solve(&mut self, graph: &Graph, auction: bool, chosen: &mut Vec<u32>) {
-        #[cfg(test)]
-        let t0 = if auction { stats::cpu_ns() } else { 0 };
+    fn solve(
+        &mut self,
+        graph: &Graph,
+        tuning: &Tuning,
+        auction: &mut Auction,
+        chosen: &mut Vec<u32>,
+    ) {
         self.build(graph);
-        if !auction {
-            self.auction.held.clear();
-            self.auction.held.resize(graph.nl, NONE);
-            self.repair(u64::MAX);
+        if graph.el.len() < tuning.auction_edges {
+            auction.held.clear();
+            auction.held.resize(graph.nl, NONE);
+            self.search_all(auction, u64::MAX);
         } else {
-            // The auction's weights: times `nl + 1`, so that `ε = 1` leaves less than one unit
-            // of the real weights to gain; rounded down to 61 bits.
-            let top = self.w_rank.iter().copied().max().unwrap_or(W::ZERO).to_u128();
-            let scale = graph.nl as u128 + 1;
-            let shift = (bit_len(top) + bit_len(scale)).saturating_sub(NARROW_BITS);
-            let down = |w: &W| scale_down(w.to_u128(), scale, shift);
-            self.auction.start(
-                &self.left.adj,
-                &self.right.adj,
-                self.left.w.iter().map(down),
-                self.right.w.iter().map(down),
-            );
-            if std::env::var("VERBOSE").is_ok() && graph.nl > 5000 { eprintln!("start {} shift {shift}", stats::cpu_ns() / 1_000_000); }
-            // Try the search once `ε` is down to `stop`; after a failed try, wait twice as many
-            // phases as before.
-            let mut level = self.auction.stop;
-            let mut wait = ALPHA_BITS;
-            loop {
-                let converged = self.auction.phases(&self.left.adj, &self.right.adj, level);
-                if converged && shift == 0 {
-                    // Exact weights and `ε = 1`: optimal as it stands.
-                    for (x, &s) in self.auction.held.iter().enumerate() {
-                        if s < ALONE {
-                            self.left.v[x].mate = self.left.adj.next[s as usize];
-                        }
-                    }
-                    break;
-                }
-                for (v, &p) in self.right.v.iter_mut().zip(&self.auction.price) {
-                    v.dual = W::from_u128(scale_up(p, scale, shift));
-                }
-                let budget = if converged { u64::MAX } else { 4 * graph.el.len() as u64 };
-                let ok = self.repair(budget);
-                if std::env::var("VERBOSE").is_ok() && graph.nl > 5000 { eprintln!("repair {ok} {}", stats::cpu_ns() / 1_000_000); }
-                if ok {
-                    break;
-                }
-                // Too much left for the search: back to the auction, from where it stands.
-                self.resume(scale, shift);
-                wait *= 2;
-                level = self.auction.eps >> wait;
-            }
+            self.auction_then_search(graph, tuning, auction);
         }
-        #[cfg(test)]
-        let t1 = if auction { stats::cpu_ns() } else { 0 };
-        #[cfg(test)]
-        if auction {
-            stats::add(&stats::AUCTION, t1 - t0);
-        }
-        // The matched edge of a left record: among duplicate pairs, the first in rank order,
+        // The linked edge of a left record: among duplicate pairs, the first in rank order,
         // which has the largest weight and so is the tight one.
         let left = &mut self.left.v;
         for (e, (&l, &r)) in graph.el.iter().zip(&graph.er).enumerate() {
@@ -537,92 +544,164 @@ impl<W: Weight> Solver<W> {
         }
     }
 
-    /// Builds both adjacencies of `graph`, with their weights.
+    /// Builds both adjacencies of `graph`, with their weights, and clears the records.
     fn build(&mut self, graph: &Graph) {
         let m = graph.el.len();
         let (left, right) = (&mut self.left.adj, &mut self.right.adj);
-        group(graph.nl, &graph.el, &mut left.start, &mut self.order, &mut self.cursor);
+        left.group(graph.nl, &graph.el, &mut self.order, &mut self.cursor);
         left.next.clear();
-        left.next.extend(self.order.iter().map(|&e| graph.er[e as usize]));
+        left.next
+            .extend(self.order.iter().map(|&e| graph.er[e as usize]));
         left.slot.clear();
         left.slot.extend(0..m as u32);
         self.left.w.clear();
-        self.left.w.extend(self.order.iter().map(|&e| self.w_rank[e as usize]));
-        // The right side's slots: first the left slot of each edge, by edge.
+        self.left
+            .w
+            .extend(self.order.iter().map(|&e| self.w_rank[e as usize]));
+        // The left slot of each edge, by edge, in `right.slot` for now.
         right.slot.clear();
         right.slot.resize(m, 0);
         for (slot, &e) in self.order.iter().enumerate() {
             right.slot[e as usize] = slot as u32;
         }
-        group(graph.nr, &graph.er, &mut right.start, &mut self.order, &mut self.cursor);
+        right.group(graph.nr, &graph.er, &mut self.order, &mut self.cursor);
         right.next.clear();
-        right.next.extend(self.order.iter().map(|&e| graph.el[e as usize]));
+        right
+            .next
+            .extend(self.order.iter().map(|&e| graph.el[e as usize]));
         self.right.w.clear();
-        self.right.w.extend(self.order.iter().map(|&e| self.w_rank[e as usize]));
-        // Reuse `cursor` to permute the slots into right order.
+        self.right
+            .w
+            .extend(self.order.iter().map(|&e| self.w_rank[e as usize]));
         self.cursor.clear();
-        self.cursor.extend(self.order.iter().map(|&e| right.slot[e as usize]));
+        self.cursor
+            .extend(self.order.iter().map(|&e| right.slot[e as usize]));
         std::mem::swap(&mut right.slot, &mut self.cursor);
         self.left.reset();
         self.right.reset();
     }
 
-    /// Hands the state of an unfinished repair back to the auction: prices from the duals of
-    /// the right records, holdings from the matching.
-    fn resume(&mut self, scale: u128, shift: u32) {
-        let a = &mut self.auction;
-        for (r, v) in self.right.v.iter().enumerate() {
-            a.price[r] = scale_down(v.dual.to_u128(), scale, shift);
-            a.owner[r] = v.mate;
+    /// Step 3, then step 4 once the auction is far enough; back to the auction when the
+    /// search runs out of budget.
+    fn auction_then_search(&mut self, graph: &Graph, tuning: &Tuning, auction: &mut Auction) {
+        // The auction's weights: times `nl + 1`, so that `ε = 1` leaves less than one unit of
+        // `w'` to gain, and rounded down to 61 bits.
+        let top = self.w_rank.iter().map(|w| w.get()).max().unwrap_or(0);
+        let scale = graph.nl as u128 + 1;
+        let shift = (bit_len(top) + bit_len(scale)).saturating_sub(NARROW_BITS);
+        let down = |w: &W| scale_down(w.get(), scale, shift);
+        auction.start(
+            &self.left.adj,
+            &self.right.adj,
+            self.left.w.iter().map(down),
+            self.right.w.iter().map(down),
+        );
+        let mut level = (auction.top() >> tuning.stop_bits).max(1);
+        let mut wait = ALPHA_BITS;
+        loop {
+            let converged = auction.phases(&self.left.adj, &self.right.adj, level);
+            if converged && shift == 0 {
+                // Exact weights and `ε = 1`: optimal as it stands.
+                for (x, &s) in auction.held.iter().enumerate() {
+                    if s < ALONE {
+                        self.left.v[x].mate = self.left.adj.next[s as usize];
+                    }
+                }
+                return;
+            }
+            for (v, &p) in self.right.v.iter_mut().zip(&auction.price) {
+                v.dual = W::new(scale_up(p, scale, shift));
+            }
+            let budget = if converged {
+                u64::MAX
+            } else {
+                tuning.budget * graph.el.len() as u64
+            };
+            if self.search_all(auction, budget) {
+                return;
+            }
+            // Back to the auction, from where the search stands; try again after twice as
+            // many phases.
+            self.resume(auction, scale, shift);
+            wait *= 2;
+            level = auction.eps >> wait;
         }
-        for (x, v) in self.left.v.iter().enumerate() {
-            a.held[x] = if v.mate != NONE {
-                // The first (heaviest) edge to the mate.
+    }
+
+    /// Hands the state of an unfinished search back to the auction: prices from the duals of
+    /// the right records, holdings from the links.
+    fn resume(&mut self, auction: &mut Auction, scale: u128, shift: u32) {
+        for (r, v) in self.right.v.iter_mut().enumerate() {
+            auction.price[r] = scale_down(v.dual.get(), scale, shift);
+            auction.owner[r] = std::mem::replace(&mut v.mate, NONE);
+        }
+        for (x, v) in self.left.v.iter_mut().enumerate() {
+            auction.held[x] = if v.mate != NONE {
+                // The first (heaviest) edge to the partner.
                 let edges = self.left.adj.edges(x);
-                let s = edges.start + self.left.adj.next[edges].iter().position(|&r| r == v.mate).unwrap_or(0);
-                a.profit[x] = a.wl[s] - a.price[v.mate as usize];
+                let s = edges.start
+                    + self.left.adj.next[edges]
+                        .iter()
+                        .position(|&r| r == v.mate)
+                        .unwrap_or(0);
+                auction.profit[x] = auction.wl[s] - auction.price[v.mate as usize];
                 s as u32
             } else if v.dual == W::ZERO {
-                a.profit[x] = 0;
+                auction.profit[x] = 0;
                 ALONE
             } else {
                 NONE
             };
-        }
-        for v in self.left.v.iter_mut().chain(self.right.v.iter_mut()) {
             v.mate = NONE;
         }
     }
 
-    /// Step 4: exact duals and an exactly optimal matching, from the auction's prices (or from
-    /// zero prices without an auction). Gives up (and returns false) once the searches have
-    /// scanned more than `budget` edges.
-    fn repair(&mut self, mut budget: u64) -> bool {
+    /// Step 4 from the auction's holdings and the prices in the right records' duals (zero
+    /// without an auction); returns false, unfinished, once the searches have scanned more
+    /// than `budget` edges.
+    fn search_all(&mut self, auction: &Auction, mut budget: u64) -> bool {
         // Feasible duals: prices as they are, and each left record's best profit at them. The
-        // links that are tight under these duals stay; the others are undone.
-        self.pending.clear();
+        // holdings that are tight under these duals become links.
         let (left, right) = (&mut self.left, &mut self.right);
         for x in 0..left.adj.len() {
-            let mut best = W::ZERO;
-            let mut best_r = NONE;
-            for s in left.adj.edges(x) {
-                let r = left.adj.next[s];
-                let v = left.w[s] - right.v[r as usize].dual;
-                if v > best {
-                    best = v;
-                    best_r = r;
+            let edges = left.adj.edges(x);
+            let best = left.adj.next[edges.clone()]
+                .iter()
+                .zip(&left.w[edges])
+                .map(|(&r, &w)| w - right.v[r as usize].dual)
+                .fold(W::ZERO, W::max);
+            left.v[x].dual = best;
+            let s = auction.held[x];
+            if s < ALONE {
+                let r = left.adj.next[s as usize];
+                if left.w[s as usize] - right.v[r as usize].dual == best {
+                    left.v[x].mate = r;
+                    right.v[r as usize].mate = x as u32;
                 }
             }
-            left.v[x].dual = best;
-            let s = self.auction.held[x];
-            let held_r = if s < ALONE { left.adj.next[s as usize] } else { NONE };
-            if held_r != NONE && left.w[s as usize] - right.v[held_r as usize].dual == best {
-                left.v[x].mate = held_r;
-                right.v[held_r as usize].mate = x as u32;
-            } else if best > W::ZERO {
-                self.pending.push(x as u32);
+        }
+        // Then free records with a positive dual, which violate complementary slackness: left
+        // ones take a free right record on a tight edge when there is one (a greedy start),
+        // and each of the others runs a search, which settles it and creates no violation.
+        self.pending.clear();
+        for x in 0..left.adj.len() {
+            if left.v[x].mate != NONE || left.v[x].dual == W::ZERO {
+                continue;
             }
-            let _ = best_r;
+            let edges = left.adj.edges(x);
+            let dual = left.v[x].dual;
+            let tight = edges.clone().find(|&s| {
+                let r = left.adj.next[s] as usize;
+                right.v[r].mate == NONE && left.w[s] - right.v[r].dual == dual
+            });
+            match tight {
+                Some(s) => {
+                    let r = left.adj.next[s];
+                    left.v[x].mate = r;
+                    right.v[r as usize].mate = x as u32;
+                }
+                None => self.pending.push(x as u32),
+            }
         }
         let pending_left = self.pending.len();
         for r in 0..right.adj.len() {
@@ -630,23 +709,19 @@ impl<W: Weight> Solver<W> {
                 self.pending.push(r as u32);
             }
         }
-        // Free records with a positive dual violate complementary slackness: each search
-        // settles its source without creating new violations.
         for i in 0..self.pending.len() {
-            let v = self.pending[i];
+            let u = self.pending[i];
             let (s, t) = if i < pending_left {
                 (&mut self.left, &mut self.right)
             } else {
                 (&mut self.right, &mut self.left)
             };
-            if s.v[v as usize].mate == NONE && s.v[v as usize].dual > W::ZERO {
+            if s.v[u as usize].mate == NONE && s.v[u as usize].dual > W::ZERO {
                 self.epoch += 1;
-                #[cfg(test)]
-                stats::add(&stats::SEARCHES, 1);
                 let scanned = search(
                     s,
                     t,
-                    v,
+                    u,
                     self.epoch,
                     &mut self.heap,
                     &mut self.tree_s,
@@ -662,24 +737,138 @@ impl<W: Weight> Solver<W> {
     }
 }
 
+/// Dijkstra from the free record `u` of side `s` (with a positive dual) over reduced costs
+/// `dual_s + dual_t - w >= 0` along alternating paths, to the cheaper of a free record of side
+/// `t` (the matching grows) and a record of side `s` whose dual can fall to 0 (it gives up its
+/// partner, or `u` stays free); then shifts the duals by the distances and flips the path.
+/// Afterwards `u` is linked or its dual is 0, and complementary slackness holds for every
+/// record that held it before. Returns the number of edges scanned.
+fn search<W: Weight>(
+    s: &mut Side<W>,
+    t: &mut Side<W>,
+    u: u32,
+    epoch: u32,
+    heap: &mut BinaryHeap<Reverse<(W, u32)>>,
+    tree_s: &mut Vec<u32>,
+    tree_t: &mut Vec<u32>,
+) -> u64 {
+    heap.clear();
+    tree_s.clear();
+    tree_t.clear();
+    s.v[u as usize].dist = W::ZERO;
+    tree_s.push(u);
+    // The cheapest way out found so far: `u` itself staying free costs its dual.
+    let mut best = s.v[u as usize].dual;
+    let mut best_s = u;
+    let mut end_t = NONE;
+    let mut scanned = relax(s, t, heap, epoch, u, W::ZERO, best);
+    while let Some(Reverse((d, v))) = heap.pop() {
+        if d >= best {
+            break;
+        }
+        let tv = &mut t.v[v as usize];
+        if tv.done == epoch || d != tv.dist {
+            continue;
+        }
+        tv.done = epoch;
+        tree_t.push(v);
+        let x = tv.mate;
+        if x == NONE {
+            end_t = v;
+            best = d;
+            break;
+        }
+        let sx = &mut s.v[x as usize];
+        sx.dist = d;
+        tree_s.push(x);
+        if d + sx.dual < best {
+            best = d + sx.dual;
+            best_s = x;
+        }
+        scanned += relax(s, t, heap, epoch, x, d, best);
+    }
+    for &x in tree_s.iter() {
+        let sx = &mut s.v[x as usize];
+        if sx.dist < best {
+            sx.dual -= best - sx.dist;
+        }
+    }
+    for &v in tree_t.iter() {
+        let tv = &mut t.v[v as usize];
+        if tv.dist < best {
+            tv.dual += best - tv.dist;
+        }
+    }
+    let mut v = if end_t != NONE {
+        end_t
+    } else if best_s == u {
+        return scanned;
+    } else {
+        let v = std::mem::replace(&mut s.v[best_s as usize].mate, NONE);
+        t.v[v as usize].mate = NONE;
+        v
+    };
+    loop {
+        let x = t.v[v as usize].pred;
+        let previous = std::mem::replace(&mut s.v[x as usize].mate, v);
+        t.v[v as usize].mate = x;
+        if x == u {
+            return scanned;
+        }
+        v = previous;
+    }
+}
+
+/// Relaxes the edges of `x` (side `s`, at distance `dx`) in the search of `epoch`, keeping
+/// only keys below `bound`; returns the number of edges.
+fn relax<W: Weight>(
+    s: &Side<W>,
+    t: &mut Side<W>,
+    heap: &mut BinaryHeap<Reverse<(W, u32)>>,
+    epoch: u32,
+    x: u32,
+    dx: W,
+    bound: W,
+) -> u64 {
+    let base = dx + s.v[x as usize].dual;
+    let edges = s.adj.edges(x as usize);
+    for (&v, &w) in s.adj.next[edges.clone()].iter().zip(&s.w[edges.clone()]) {
+        let tv = &mut t.v[v as usize];
+        if tv.done == epoch {
+            continue;
+        }
+        let key = base + tv.dual - w;
+        if key < bound && (tv.seen != epoch || key < tv.dist) {
+            tv.seen = epoch;
+            tv.dist = key;
+            tv.pred = x;
+            heap.push(Reverse((key, v)));
+        }
+    }
+    edges.len() as u64
+}
+
 /// In the auction: a left record that holds nothing (linked to no one, at profit 0).
 const ALONE: u32 = NONE - 1;
 
-/// Step 3: forward/reverse auction with `ε`-scaling, on weights rounded to 61 bits.
+/// `ε` shrinks by `2^ALPHA_BITS` per phase of the auction, starting at the largest weight over
+/// `2^ALPHA_BITS`.
+const ALPHA_BITS: u32 = 3;
+
+/// Step 3: forward/reverse auction with `ε`-scaling, on weights of at most 61 bits.
 #[derive(Default)]
 struct Auction {
-    /// The weights of the left and the right adjacency.
+    /// The weights of the left and of the right adjacency.
     wl: Vec<i64>,
     wr: Vec<i64>,
     /// Per right record: its price and the left record holding it (`NONE` if free).
     price: Vec<i64>,
     owner: Vec<u32>,
-    /// Per left record: the slot it holds, `ALONE`, or `NONE` while it waits to bid, and its
-    /// profit from what it holds.
+    /// Per left record: the left slot it holds, `ALONE`, or `NONE` while it waits to bid, and
+    /// its profit from what it holds.
     held: Vec<u32>,
     profit: Vec<i64>,
     eps: i64,
-    stop: i64,
     queue: VecDeque<u32>,
 }
 
@@ -704,10 +893,11 @@ impl Auction {
         self.held.resize(left.len(), NONE);
         self.profit.clear();
         self.profit.resize(left.len(), 0);
-        let top = self.wl.iter().copied().max().unwrap_or(0);
-        let env = |k: &str, d: u32| std::env::var(k).ok().map_or(d, |v| v.parse().unwrap());
-        self.eps = (top >> env("SB", START_BITS)).max(1);
-        self.stop = (top >> env("TB", STOP_BITS)).max(1);
+        self.eps = (self.top() >> ALPHA_BITS).max(1);
+    }
+
+    fn top(&self) -> i64 {
+        self.wl.iter().copied().max().unwrap_or(0)
     }
 
     /// Runs scaling phases until one at `ε <= level` (then returns false) or at `ε = 1` (then
@@ -715,9 +905,6 @@ impl Auction {
     fn phases(&mut self, left: &Adjacency, right: &Adjacency, level: i64) -> bool {
         loop {
             self.phase(left, right);
-            if std::env::var("VERBOSE").is_ok() && left.len() > 5000 {
-                eprintln!("eps bits {} {:?}", 64 - self.eps.leading_zeros(), super::optimal::stats::cpu_ns() / 1_000_000);
-            }
             if self.eps == 1 {
                 return true;
             }
@@ -731,17 +918,17 @@ impl Auction {
 
     /// The best profit left `x` could have at current prices (0 alone).
     fn best(&self, left: &Adjacency, x: usize) -> i64 {
-        let range = left.edges(x);
-        left.next[range.clone()]
+        let edges = left.edges(x);
+        left.next[edges.clone()]
             .iter()
-            .zip(&self.wl[range])
+            .zip(&self.wl[edges])
             .map(|(&r, &w)| w - self.price[r as usize])
             .fold(0, i64::max)
     }
 
-    /// One scaling phase: every left record that is not within `ε` of its best bids again
-    /// (forward), then every free right record with a positive price bids for a left record
-    /// (reverse), until both sides satisfy `ε`-complementary slackness.
+    /// One scaling phase: every left record that is not within `ε` of its best profit bids
+    /// again (forward), then every free right record with a positive price bids for a left
+    /// record (reverse), until both sides satisfy `ε`-complementary slackness.
     fn phase(&mut self, left: &Adjacency, right: &Adjacency) {
         for x in 0..self.held.len() {
             let s = self.held[x];
@@ -772,24 +959,23 @@ impl Auction {
     }
 
     /// Tries to keep left `x` on slot `s` by lowering the price of its right record, as far as
-    /// the other left records adjacent to it stay within `ε` of their best.
+    /// the other left records adjacent to it stay within `ε` of their best profit.
     fn lower(&mut self, left: &Adjacency, right: &Adjacency, x: usize, s: u32) -> bool {
         let r = left.next[s as usize] as usize;
         let w = self.wl[s as usize];
         let best = self.best(left, x);
-        let mut lo = (w - best).max(0);
+        let mut lowest = (w - best).max(0);
         for i in right.edges(r) {
             let y = right.next[i] as usize;
-            if y == x || self.held[y] == NONE {
-                continue;
+            if y != x && self.held[y] != NONE {
+                lowest = lowest.max(self.wr[i] - self.profit[y] - self.eps);
             }
-            lo = lo.max(self.wr[i] - self.profit[y] - self.eps);
         }
-        if lo > w - best + self.eps {
+        if lowest > w - best + self.eps {
             return false;
         }
-        self.price[r] = lo;
-        self.profit[x] = w - lo;
+        self.price[r] = lowest;
+        self.profit[x] = w - lowest;
         true
     }
 
@@ -815,7 +1001,7 @@ impl Auction {
         }
         let s = slot as usize;
         let r = left.next[s] as usize;
-        // `second >= 0` (being alone), so the price stays below the weight plus `ε`.
+        // `second >= 0` (staying alone), so the price stays below the weight plus `ε`.
         self.price[r] = self.wl[s] - second + self.eps;
         self.profit[x] = second - self.eps;
         let previous = std::mem::replace(&mut self.owner[r], x as u32);
@@ -825,7 +1011,7 @@ impl Auction {
         }
     }
 
-    /// Reverse bid of the free right `r` with a positive price: either it lowers its price to
+    /// Reverse bid of the free right `r` with a positive price: either it drops its price to
     /// 0 (no left record would gain more than `ε` from it), or it takes the left record that
     /// gains most, at the price that keeps every other left record within `ε`; that record's
     /// previous right record becomes free.
@@ -858,147 +1044,6 @@ impl Auction {
                 self.queue.push_back(o as u32);
             }
         }
-    }
-}
-
-/// Dijkstra from the free vertex `u` of side `s` (with a positive dual) over reduced costs
-/// `dual_s + dual_t - w >= 0` along alternating paths, to the cheaper of a free vertex of
-/// side `t` (the matching grows) and a vertex of side `s` whose dual can fall to 0 (it gives
-/// up its mate, or `u` stays free); then shifts the duals by the distances and flips the
-/// path. Afterwards `u` is matched or its dual is 0, and complementary slackness holds for
-/// every vertex that held it before.
-#[allow(clippy::too_many_arguments)]
-fn search<W: Weight>(
-    s: &mut Side<W>,
-    t: &mut Side<W>,
-    u: u32,
-    epoch: u32,
-    heap: &mut BinaryHeap<Reverse<(W, u32)>>,
-    tree_s: &mut Vec<u32>,
-    tree_t: &mut Vec<u32>,
-) -> u64 {
-    heap.clear();
-    tree_s.clear();
-    tree_t.clear();
-    s.v[u as usize].dist = W::ZERO;
-    tree_s.push(u);
-    // The cheapest way out found so far: `u` itself staying free costs its dual.
-    let mut best = s.v[u as usize].dual;
-    let mut best_s = u;
-    let mut end_t = NONE;
-    let mut scanned = s.adj.edges(u as usize).len() as u64;
-    relax(s, t, heap, epoch, u, W::ZERO, best);
-    while let Some(Reverse((d, v))) = heap.pop() {
-        if d >= best {
-            break;
-        }
-        let vi = v as usize;
-        if t.v[vi].done == epoch || d != t.v[vi].dist {
-            continue;
-        }
-        t.v[vi].done = epoch;
-        #[cfg(test)]
-        stats::add(&stats::POPS, 1);
-        tree_t.push(v);
-        let x = t.v[vi].mate;
-        if x == NONE {
-            end_t = v;
-            best = d;
-            break;
-        }
-        s.v[x as usize].dist = d;
-        tree_s.push(x);
-        let free_x = d + s.v[x as usize].dual;
-        if free_x < best {
-            best = free_x;
-            best_s = x;
-        }
-        scanned += s.adj.edges(x as usize).len() as u64;
-        relax(s, t, heap, epoch, x, d, best);
-    }
-    for &x in tree_s.iter() {
-        let d = s.v[x as usize].dist;
-        if d < best {
-            s.v[x as usize].dual -= best - d;
-        }
-    }
-    for &v in tree_t.iter() {
-        let d = t.v[v as usize].dist;
-        if d < best {
-            t.v[v as usize].dual += best - d;
-        }
-    }
-    let mut v = if end_t != NONE {
-        end_t
-    } else if best_s == u {
-        return scanned;
-    } else {
-        let v = std::mem::replace(&mut s.v[best_s as usize].mate, NONE);
-        t.v[v as usize].mate = NONE;
-        v
-    };
-    loop {
-        let x = t.v[v as usize].pred;
-        let previous = s.v[x as usize].mate;
-        s.v[x as usize].mate = v;
-        t.v[v as usize].mate = x;
-        if x == u {
-            break;
-        }
-        v = previous;
-    }
-    scanned
-}
-
-/// Relaxes the edges of `x` (side `s`, at distance `dx`) in the search of `epoch`, keeping
-/// only keys below `bound`.
-#[allow(clippy::too_many_arguments)]
-fn relax<W: Weight>(
-    s: &Side<W>,
-    t: &mut Side<W>,
-    heap: &mut BinaryHeap<Reverse<(W, u32)>>,
-    epoch: u32,
-    x: u32,
-    dx: W,
-    bound: W,
-) {
-    let base = dx + s.v[x as usize].dual;
-    for i in s.adj.edges(x as usize) {
-        let v = s.adj.next[i] as usize;
-        if t.v[v].done == epoch {
-            continue;
-        }
-        let key = base + t.v[v].dual - s.w[i];
-        if key >= bound {
-            continue;
-        }
-        if t.v[v].seen != epoch || key < t.v[v].dist {
-            t.v[v].seen = epoch;
-            t.v[v].dist = key;
-            t.v[v].pred = x;
-            heap.push(Reverse((key, v as u32)));
-        }
-    }
-}
-
-/// Groups `0..keys.len()` by key (stably): `start` gets the start of each key's group and
-/// `order` the grouped indices; `cursor` is scratch.
-fn group(n: usize, keys: &[u32], start: &mut Vec<u32>, order: &mut Vec<u32>, cursor: &mut Vec<u32>) {
-    start.clear();
-    start.resize(n + 1, 0);
-    for &k in keys {
-        start[k as usize + 1] += 1;
-    }
-    for i in 0..n {
-        start[i + 1] += start[i];
-    }
-    cursor.clear();
-    cursor.extend_from_slice(&start[..n]);
-    order.clear();
-    order.resize(keys.len(), 0);
-    for (i, &k) in keys.iter().enumerate() {
-        order[cursor[k as usize] as usize] = i as u32;
-        cursor[k as usize] += 1;
     }
 }
 
@@ -1253,18 +1298,44 @@ mod tests {
             .collect()
     }
 
-    /// Checks `optimal` against brute force: a valid matching, of exactly the maximum total,
-    /// and preferred by the tie rule (so it is the rule's optimum, or one of several that also
-    /// tie on the rank sum).
+    /// Every path through the solver on small graphs: the defaults (small components go
+    /// straight to the search), the auction with the search tried at the usual point, right
+    /// after the first phase, and with no budget for the search (so the auction resumes after
+    /// every try, down to `ε = 1`).
+    const TUNINGS: [Tuning; 4] = [
+        Tuning::DEFAULT,
+        Tuning {
+            auction_edges: 0,
+            ..Tuning::DEFAULT
+        },
+        Tuning {
+            auction_edges: 0,
+            stop_bits: 0,
+            ..Tuning::DEFAULT
+        },
+        Tuning {
+            auction_edges: 0,
+            stop_bits: 0,
+            budget: 0,
+        },
+    ];
+
+    /// Checks every path of `optimal` against brute force: a valid matching, of exactly the
+    /// maximum total, and preferred by the tie rule (so it is the rule's optimum, or one of
+    /// several that also tie on the rank sum).
     fn check_brute_force(cands: &[Candidate]) -> Result<(), TestCaseError> {
-        let links = optimal(cands);
-        prop_assert_eq!(
-            objectives(cands, &links),
-            brute_force(cands),
-            "{:?} -> {:?}",
-            cands,
-            links
-        );
+        let expected = brute_force(cands);
+        for tuning in &TUNINGS {
+            let links = optimal_tuned(cands, tuning);
+            prop_assert_eq!(
+                objectives(cands, &links),
+                expected.clone(),
+                "{:?} with {:?} -> {:?}",
+                cands,
+                tuning,
+                links
+            );
+        }
         Ok(())
     }
 
@@ -1389,17 +1460,16 @@ mod tests {
                     cands.push(c(a, rng.below(n.into()) as u32, score));
                 }
             }
-            let links = optimal(&cands);
-            let found: Vec<u128> = components(&cands)
-                .iter()
-                .zip(objectives(&cands, &links))
-                .map(|(comp, o)| comp.perturbed(o))
-                .collect();
-            assert_eq!(
-                found,
-                reference_hungarian(&cands),
-                "round {round}: {cands:?}"
-            );
+            let expected = reference_hungarian(&cands);
+            for tuning in &TUNINGS {
+                let links = optimal_tuned(&cands, tuning);
+                let found: Vec<u128> = components(&cands)
+                    .iter()
+                    .zip(objectives(&cands, &links))
+                    .map(|(comp, o)| comp.perturbed(o))
+                    .collect();
+                assert_eq!(found, expected, "round {round} with {tuning:?}: {cands:?}");
+            }
         }
     }
 
@@ -1553,20 +1623,22 @@ mod tests {
 
         #[test]
         fn ignores_input_order(cands in small_graph(7, 3), seed in any::<u64>()) {
-            let expected = optimal(&cands);
-            let mut shuffled = cands.clone();
-            SplitMix(seed).shuffle(&mut shuffled);
-            prop_assert_eq!(optimal(&shuffled), expected.clone());
-            // Relabelling: a and b renumbered in the same order keep the same answer.
-            let relabelled: Vec<Candidate> = shuffled
-                .iter()
-                .map(|x| c(x.a * 1_000_003 + 7, x.b * 999_983, x.score))
-                .collect();
-            let back: Vec<Candidate> = optimal(&relabelled)
-                .iter()
-                .map(|x| c((x.a - 7) / 1_000_003, x.b / 999_983, x.score))
-                .collect();
-            prop_assert_eq!(back, expected);
+            for tuning in &TUNINGS {
+                let expected = optimal_tuned(&cands, tuning);
+                let mut shuffled = cands.clone();
+                SplitMix(seed).shuffle(&mut shuffled);
+                prop_assert_eq!(optimal_tuned(&shuffled, tuning), expected.clone());
+                // Relabelling: a and b renumbered in the same order keep the same answer.
+                let relabelled: Vec<Candidate> = shuffled
+                    .iter()
+                    .map(|x| c(x.a * 1_000_003 + 7, x.b * 999_983, x.score))
+                    .collect();
+                let back: Vec<Candidate> = optimal_tuned(&relabelled, tuning)
+                    .iter()
+                    .map(|x| c((x.a - 7) / 1_000_003, x.b / 999_983, x.score))
+                    .collect();
+                prop_assert_eq!(back, expected);
+            }
         }
     }
 
@@ -1712,83 +1784,5 @@ mod tests {
             "2 score levels, 20k x 20k",
             &random_graph(7, 20_000, 1_000_000, 2),
         );
-    }
-}
-
-#[cfg(test)]
-mod scratch {
-    use super::*;
-    fn realistic(n: u32, seed: u64) -> Vec<Candidate> {
-        let mut rng = super::super::tests::SplitMix(seed);
-        let dice = |lo: f64, hi: f64, rng: &mut super::super::tests::SplitMix| {
-            let a = 450 + rng.below(100);
-            let b = 450 + rng.below(100);
-            let s = lo + (hi - lo) * rng.unit();
-            let c = (s * (a + b) as f64 / 2.0).round();
-            2.0 * c / (a + b) as f64
-        };
-        let mut out = Vec::new();
-        let mut i = 0;
-        while i < n {
-            let size = (1 + rng.below(6) as u32).min(n - i);
-            for a in i..i + size {
-                out.push(Candidate { a, b: a, score: dice(0.85, 1.0, &mut rng) });
-                for _ in 0..rng.below(3) {
-                    let b = i + rng.below(size.into()) as u32;
-                    if b != a {
-                        out.push(Candidate { a, b, score: dice(0.8, 0.92, &mut rng) });
-                    }
-                }
-            }
-            i += size;
-        }
-        out
-    }
-
-    #[test]
-    #[ignore]
-    fn scratch_scaling() {
-        for n in [0u64, 1, 2, 4, 5, 6, 7, 200_000] {
-            let mut state = 7u64;
-            let mut next = move || {
-                state ^= state << 13;
-                state ^= state >> 7;
-                state ^= state << 17;
-                state
-            };
-            let mut cands: Vec<Candidate> = if n == 0 { realistic(500_000, 11) } else if n == 1 { super::tests::random_graph(7, 20_000, 100_000, 1) } else if n == 3 { super::tests::random_graph(7, 200_000, 1_000_000, 1) } else if n == 4 { super::tests::random_graph(2026, 200_000, 1_000_000, 0) } else if n == 5 { super::tests::random_graph(7, 200_000, 1_000_000, 100) } else if n == 6 { super::tests::random_graph(7, 200_000, 1_000_000, 5) } else if n == 7 {
-        let mut rng = super::super::tests::SplitMix(3);
-        let mut planted = Vec::new();
-        for i in 0..200_000 {
-            planted.push(Candidate { a: i, b: i, score: 0.8 + 0.2 * rng.unit()});
-            for _ in 0..4 {
-                planted.push(Candidate { a: i, b: rng.below(200_000) as u32, score: 0.5 + 0.4 * rng.unit()});
-            }
-        }
-        planted } else if n == 2 { let mut d = Vec::new(); for a in 0..1000 { for b in 0..1000 { d.push(Candidate { a, b, score: 1.0 }); } } d } else { (0..5 * n)
-                .map(|i| Candidate {
-                    a: (i / 5) as u32,
-                    b: (next() % n) as u32,
-                    score: 0.8 + (next() % 2000) as f64 / 10_000.0,
-                })
-                .collect() };
-            cands.sort_by(|x, y| x.a.cmp(&y.a).then(x.b.cmp(&y.b)));
-            cands.dedup_by(|x, y| x.a == y.a && x.b == y.b);
-            let t = std::time::Instant::now();
-            let c0 = super::stats::cpu_ns();
-            let g = super::super::greedy(&cands);
-            let tg = t.elapsed();
-            println!("greedy cpu {} ms", (super::stats::cpu_ns() - c0) / 1_000_000);
-            let t = std::time::Instant::now();
-            let c0 = super::stats::cpu_ns();
-
-            let o = optimal(&cands);
-            let to = t.elapsed();
-            let c1 = super::stats::cpu_ns();
-            use super::stats::*;
-            println!("cpu total {} ms: auction {} repair {} searches {} pops {}", (c1 - c0) / 1_000_000, take(&AUCTION) / 1_000_000, take(&REPAIR) / 1_000_000, take(&SEARCHES), take(&POPS));
-            let s = |v: &[Candidate]| v.iter().map(|c| c.score).sum::<f64>();
-            println!("n={n}: greedy {tg:.2?} {} {:.3}; optimal {to:.2?} {} {:.3}", g.len(), s(&g), o.len(), s(&o));
-        }
     }
 }
