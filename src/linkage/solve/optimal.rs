@@ -945,7 +945,9 @@ impl Auction {
                 self.queue.push_back(x as u32);
             }
         }
+        let mut nb = 0u64; let mut nr = 0u64; let unassigned = self.queue.len();
         while let Some(x) = self.queue.pop_front() {
+            nb += 1;
             self.bid(left, x as usize);
         }
         for r in 0..self.owner.len() {
@@ -953,9 +955,12 @@ impl Auction {
                 self.queue.push_back(r as u32);
             }
         }
+        let freed = self.queue.len();
         while let Some(r) = self.queue.pop_front() {
+            nr += 1;
             self.reverse_bid(left, right, r as usize);
         }
+        if left.len() > 100_000 { eprintln!("eps {} initial {unassigned} bids {nb} freed {freed} rbids {nr}", 64 - self.eps.leading_zeros()); }
     }
 
     /// Tries to keep left `x` on slot `s` by lowering the price of its right record, as far as
@@ -971,12 +976,9 @@ impl Auction {
                 lowest = lowest.max(self.wr[i] - self.profit[y] - self.eps);
             }
         }
-        if lowest > w - best + self.eps {
-            return false;
-        }
         self.price[r] = lowest;
         self.profit[x] = w - lowest;
-        true
+        lowest <= w - best + self.eps
     }
 
     /// Forward bid of the unassigned left `x`: takes its best right record (or stays alone
