@@ -945,9 +945,7 @@ impl Auction {
                 self.queue.push_back(x as u32);
             }
         }
-        let mut nb = 0u64; let mut nr = 0u64; let unassigned = self.queue.len();
         while let Some(x) = self.queue.pop_front() {
-            nb += 1;
             self.bid(left, x as usize);
         }
         for r in 0..self.owner.len() {
@@ -955,16 +953,15 @@ impl Auction {
                 self.queue.push_back(r as u32);
             }
         }
-        let freed = self.queue.len();
         while let Some(r) = self.queue.pop_front() {
-            nr += 1;
             self.reverse_bid(left, right, r as usize);
         }
-        if left.len() > 100_000 { eprintln!("eps {} initial {unassigned} bids {nb} freed {freed} rbids {nr}", 64 - self.eps.leading_zeros()); }
     }
 
-    /// Tries to keep left `x` on slot `s` by lowering the price of its right record, as far as
-    /// the other left records adjacent to it stay within `ε` of their best profit.
+    /// Lowers the price of the right record that left `x` holds (on slot `s`) as far as the
+    /// other left records adjacent to it stay within `ε` of their best profit, but not below
+    /// what makes it the best for `x`; returns whether `x` is now within `ε` of its best. (If
+    /// not, `x` lets the record go, at this lower price, which spares reverse bids.)
     fn lower(&mut self, left: &Adjacency, right: &Adjacency, x: usize, s: u32) -> bool {
         let r = left.next[s as usize] as usize;
         let w = self.wl[s as usize];
