@@ -410,8 +410,8 @@ fn scale_up(price: i64, scale: u128, shift: u32) -> u128 {
 }
 
 /// One side of a component's bipartite graph in compressed form: the edges of vertex `v` are
-/// `start[v]..start[v + 1]`; edge `i` leads to vertex `next[i]` of the other side and is edge
-/// `slot[i]` of the left side's adjacency (so `slot[i] = i` on the left).
+/// `start[v]..start[v + 1]`; edge `i` leads to vertex `next[i]` of the other side, and on the
+/// right side it is edge `slot[i]` of the left side (`slot` is empty on the left).
 #[derive(Default)]
 struct Adjacency {
     start: Vec<u32>,
@@ -552,8 +552,6 @@ impl<W: Weight> Solver<W> {
         left.next.clear();
         left.next
             .extend(self.order.iter().map(|&e| graph.er[e as usize]));
-        left.slot.clear();
-        left.slot.extend(0..m as u32);
         self.left.w.clear();
         self.left
             .w
@@ -624,7 +622,7 @@ impl<W: Weight> Solver<W> {
             // many phases.
             self.resume(auction, scale, shift);
             wait *= 2;
-            level = auction.eps >> wait;
+            level = auction.eps.checked_shr(wait).unwrap_or(0);
         }
     }
 
@@ -717,6 +715,13 @@ impl<W: Weight> Solver<W> {
                 (&mut self.right, &mut self.left)
             };
             if s.v[u as usize].mate == NONE && s.v[u as usize].dual > W::ZERO {
+                if self.epoch == u32::MAX {
+                    // Stamps restart from 0 rather than wrap around to a stale epoch.
+                    for v in s.v.iter_mut().chain(t.v.iter_mut()) {
+                        (v.seen, v.done) = (0, 0);
+                    }
+                    self.epoch = 0;
+                }
                 self.epoch += 1;
                 let scanned = search(
                     s,
