@@ -180,13 +180,21 @@ fn optimal_tuned(candidates: &[Candidate], tuning: &Tuning) -> Vec<Candidate> {
         total += count;
     }
     starts.push(total);
+    // The edges themselves are moved (random writes) so that each component is then read in
+    // one sweep rather than gathered from all over the rank order.
     let mut cursor = starts.clone();
-    let mut grouped = vec![0u32; ends.len()];
-    for (rank, &comp) in comp_of_edge.iter().enumerate() {
-        grouped[cursor[comp as usize]] = rank as u32;
+    let mut grouped = vec![Placed::default(); ends.len()];
+    for (rank, (&comp, &(l, r))) in comp_of_edge.iter().zip(&ends).enumerate() {
+        grouped[cursor[comp as usize]] = Placed {
+            l,
+            r,
+            rank: rank as u32,
+            score: edges[rank].score,
+        };
         cursor[comp as usize] += 1;
     }
     drop(comp_of_edge);
+    drop(ends);
 
     let mut local_l = vec![NONE; nl];
     let mut local_r = vec![NONE; nr];
@@ -195,29 +203,28 @@ fn optimal_tuned(candidates: &[Candidate], tuning: &Tuning) -> Vec<Candidate> {
     let mut chosen: Vec<u32> = Vec::new();
     let mut local: Vec<u32> = Vec::new();
     for comp in starts.windows(2) {
-        let ranks = &grouped[comp[0]..comp[1]];
+        let placed = &grouped[comp[0]..comp[1]];
         graph.clear();
-        for &rank in ranks {
-            let (l, r) = ends[rank as usize];
-            if local_l[l as usize] == NONE {
-                local_l[l as usize] = graph.nl as u32;
+        for e in placed {
+            if local_l[e.l as usize] == NONE {
+                local_l[e.l as usize] = graph.nl as u32;
                 graph.nl += 1;
             }
-            if local_r[r as usize] == NONE {
-                local_r[r as usize] = graph.nr as u32;
+            if local_r[e.r as usize] == NONE {
+                local_r[e.r as usize] = graph.nr as u32;
                 graph.nr += 1;
             }
-            graph.el.push(local_l[l as usize]);
-            graph.er.push(local_r[r as usize]);
-            graph.score.push(edges[rank as usize].score);
+            graph.el.push(local_l[e.l as usize]);
+            graph.er.push(local_r[e.r as usize]);
+            graph.score.push(e.score);
         }
         if graph.nl == 1 || graph.nr == 1 {
             // A star: any matching has one edge, so the best edge (first in rank order) wins.
-            chosen.push(ranks[0]);
+            chosen.push(placed[0].rank);
         } else {
             local.clear();
             workspace.solve(&graph, tuning, &mut local);
-            chosen.extend(local.iter().map(|&e| ranks[e as usize]));
+            chosen.extend(local.iter().map(|&e| placed[e as usize].rank));
         }
     }
     chosen.sort_unstable();
@@ -225,6 +232,16 @@ fn optimal_tuned(candidates: &[Candidate], tuning: &Tuning) -> Vec<Candidate> {
         .into_iter()
         .map(|rank| edges[rank as usize])
         .collect()
+}
+
+/// An edge in the list grouped by component: its records (numbered over all components), its
+/// rank in solver order and its score.
+#[derive(Clone, Copy, Default)]
+struct Placed {
+    l: u32,
+    r: u32,
+    rank: u32,
+    score: f64,
 }
 
 /// One connected component with records renumbered from 0, edges in solver order.
