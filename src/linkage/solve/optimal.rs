@@ -79,8 +79,10 @@ use crate::linkage::Candidate;
 ///    record goes where in the whole component at once.
 /// 4. **Exact primal-dual search.** Dual values are the auction's prices on the right and each
 ///    left record's best profit at those prices (`y + z >= w'` on every edge); the auction's
-///    links whose reduced cost `y + z - w'` is 0 stay. Every record without a link but with a
-///    positive dual then runs one Dijkstra search over reduced costs along alternating paths,
+///    links whose reduced cost `y + z - w'` is 0 stay, and a left record without a link takes a
+///    free right record over an edge of reduced cost 0 if it has one (a greedy start). Every
+///    record still without a link but with a positive dual then runs one Dijkstra search over
+///    reduced costs along alternating paths,
 ///    stopping at the cheaper of a free record of the other side (the matching grows) and a
 ///    record of its own side whose dual can fall to 0 (it gives up its partner, or stays
 ///    unlinked). Shifting the duals by the distances keeps every reduced cost non-negative and
@@ -91,14 +93,15 @@ use crate::linkage::Candidate;
 ///    to find, once `ε` is down to the largest weight over `2^12`; it is tried there with a
 ///    budget of four edge scans per candidate, and when that runs out (large groups of equal
 ///    scores make long paths), the auction carries on from where the search stopped and the
-///    search is tried again after twice as many phases as before.
+///    search is tried again after twice as many phases as before (without a budget once the
+///    auction has reached `ε = 1`).
 ///
 /// # Cost
 ///
 /// `O(m log m)` for sorting `m` candidates. For a component of `m` candidates, an auction
 /// phase costs about `O(m)` (bids are cheap, but a phase may need several per left record),
-/// with `O(log(n·W))` phases for `n` records and largest weight `W`, at most about 40 and
-/// usually fewer than 10 before the search. Each search explores only the alternating paths
+/// with `O(log(n·W))` phases for `n` records and largest weight `W`: at most 20 (61 bits,
+/// eightfold), usually 5 before the search. Each search explores only the alternating paths
 /// shorter than what it settles; on perturbed weights these are short, but on large groups of
 /// exactly equal scores they can span the component, `O(m log n)` each, which is what the
 /// budget guards against. Memory is linear in `m`.
