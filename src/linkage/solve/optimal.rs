@@ -82,10 +82,9 @@ use crate::linkage::Candidate;
 ///    links whose reduced cost `y + z - w'` is 0 stay, and a left record without a link takes a
 ///    free right record over an edge of reduced cost 0 if it has one (a greedy start). Every
 ///    record still without a link but with a positive dual then runs one Dijkstra search over
-///    reduced costs along alternating paths,
-///    stopping at the cheaper of a free record of the other side (the matching grows) and a
-///    record of its own side whose dual can fall to 0 (it gives up its partner, or stays
-///    unlinked). Shifting the duals by the distances keeps every reduced cost non-negative and
+///    reduced costs along alternating paths, stopping at the cheaper of a free record of the
+///    other side (the matching grows) and a record of its own side whose dual can fall to 0
+///    (it gives up its partner, or stays unlinked). Shifting the duals by the distances keeps every reduced cost non-negative and
 ///    makes the path tight. At the end, links are tight and records without a link have dual
 ///    0: complementary slackness, so the matching is optimal for `w'`, hence of maximum total
 ///    and preferred by the tie rule. Small components start from zero prices, which makes
@@ -130,12 +129,10 @@ impl Tuning {
 }
 
 fn optimal_tuned(candidates: &[Candidate], tuning: &Tuning) -> Vec<Candidate> {
-    // Sort keys: descending score (the bits of a positive finite `f64` order like its value),
-    // then ascending `a`, then ascending `b`, which is solver order as one integer.
     let mut keys: Vec<u128> = candidates
         .iter()
         .filter(|c| c.score.is_finite() && c.score > 0.0)
-        .map(|c| (u128::from(!c.score.to_bits()) << 64) | (u128::from(c.a) << 32) | u128::from(c.b))
+        .map(sort_key)
         .collect();
     keys.sort_unstable();
     let edges: Vec<Candidate> = keys
@@ -235,6 +232,13 @@ fn optimal_tuned(candidates: &[Candidate], tuning: &Tuning) -> Vec<Candidate> {
         .into_iter()
         .map(|rank| edges[rank as usize])
         .collect()
+}
+
+/// Solver order as one integer, for a score that is finite and above 0: descending score (the
+/// bits of a positive finite `f64` order like its value), then ascending `a`, then ascending
+/// `b`. Integers sort faster than the comparison chain.
+fn sort_key(c: &Candidate) -> u128 {
+    (u128::from(!c.score.to_bits()) << 64) | (u128::from(c.a) << 32) | u128::from(c.b)
 }
 
 /// An edge in the list grouped by component: its records (numbered over all components), its
@@ -1545,6 +1549,65 @@ mod tests {
         let (w, bits) = integers(&[1e300, 1e-300], 61);
         assert_eq!((w[1], bits), (1, 61));
         assert!(w[0] < 1 << 61 && w[0] >= 1 << 60);
+    }
+
+    #[test]
+    fn auction_weights_scale_both_ways() {
+        // Exact when the product fits: 3 · 5.
+        assert_eq!(scale_down(3, 5, 0), 15);
+        assert_eq!(scale_up(15, 5, 0), 3);
+        // A 125-bit weight times a 20-bit scale, down to at most 61 bits, and back: close, but
+        // not exact.
+        let (w, scale) = ((1u128 << 124) + 12_345, 1_000_001);
+        let shift = bit_len(w) + bit_len(scale) - 61;
+        let down = scale_down(w, scale, shift);
+        assert!((60..=61).contains(&bit_len(down as u128)));
+        let back = scale_up(down, scale, shift);
+        assert!(back <= w && w - back < 2 * ((1 << shift) / scale + 1));
+        // Negative prices do not occur, but would count as 0.
+        assert_eq!(scale_up(-4, 5, 0), 0);
+    }
+
+    proptest! {
+        #[test]
+        fn sort_keys_follow_solver_order(
+            cands in proptest::collection::vec(
+                (0..4u32, 0..4u32, prop_oneof![
+                    (1..=4u32).prop_map(|k| f64::from(k) / 4.0),
+                    1e-310..1e300f64,
+                ]).prop_map(|(a, b, s)| c(a, b, s)),
+                0..40,
+            )
+        ) {
+            let mut by_key = cands.clone();
+            by_key.sort_by_key(sort_key);
+            let mut by_order = cands;
+            by_order.sort_by(Candidate::solver_order);
+            prop_assert_eq!(by_key, by_order);
+        }
+    }
+
+    #[test]
+    fn search_stamps_restart_before_they_wrap() {
+        // A 6-cycle of equal scores: the greedy start links two pairs, a search the third.
+        let graph = Graph {
+            nl: 3,
+            nr: 3,
+            el: vec![0, 0, 1, 1, 2, 2],
+            er: vec![0, 1, 0, 2, 1, 2],
+            score: vec![1.0; 6],
+        };
+        let mut workspace = Workspace::default();
+        let mut expected = Vec::new();
+        workspace.solve(&graph, &Tuning::DEFAULT, &mut expected);
+        assert_eq!(expected.len(), 3);
+        // The stamps of that run stay behind; the next searches cross `u32::MAX`.
+        workspace.narrow.epoch = u32::MAX - 1;
+        for _ in 0..3 {
+            let mut links = Vec::new();
+            workspace.solve(&graph, &Tuning::DEFAULT, &mut links);
+            assert_eq!(links, expected);
+        }
     }
 
     #[test]
