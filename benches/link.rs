@@ -1,8 +1,9 @@
 //! Candidate generation on 20,000 x 20,000 random 1024-bit filters (about half the bits set,
 //! every tenth pair planted as a near-copy) at Dice >= 0.8, and the solvers on one million
-//! candidate pairs.
+//! candidate pairs: a worst case (one giant component with many exactly equal scores) and a
+//! realistic one (small groups of similar records).
 //!
-//! Run: `cargo bench --bench link`.
+//! Run: `cargo bench --bench link` (or `-- solve` for the solvers alone).
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use pprl::filter::kernel::Kernel;
@@ -27,15 +28,21 @@ fn candidates(c: &mut Criterion) {
     group.finish();
 }
 
-fn solvers(c: &mut Criterion) {
-    // One million candidates: 200,000 records per side, five partners each, random scores.
-    let mut state = 7u64;
-    let mut next = move || {
+/// A xorshift generator: the benches need reproducible inputs, not good randomness.
+fn xorshift(seed: u64) -> impl FnMut() -> u64 {
+    let mut state = seed;
+    move || {
         state ^= state << 13;
         state ^= state >> 7;
         state ^= state << 17;
         state
-    };
+    }
+}
+
+fn solvers(c: &mut Criterion) {
+    // One million candidates: 200,000 records per side, five partners each, random scores on
+    // 2,000 levels. Almost every record is in one component, with many exactly equal scores.
+    let mut next = xorshift(7);
     let sides = 200_000u64;
     let cands: Vec<Candidate> = (0..1_000_000u64)
         .map(|i| Candidate {
@@ -53,6 +60,52 @@ fn solvers(c: &mut Criterion) {
     group.bench_function("greedy", |b| b.iter(|| solve::greedy(&dedup)));
     group.bench_function("optimal", |b| b.iter(|| solve::optimal(&dedup)));
     group.finish();
+
+    let cands = realistic(500_000);
+    let mut group = c.benchmark_group("solve_realistic");
+    group.sample_size(10);
+    group.throughput(Throughput::Elements(cands.len() as u64));
+    group.bench_function("greedy", |b| b.iter(|| solve::greedy(&cands)));
+    group.bench_function("optimal", |b| b.iter(|| solve::optimal(&cands)));
+    group.finish();
+}
+
+/// Candidates as record linkage finds them: `n` true pairs `a = b`, the records grouped in
+/// runs of 1 to 6 similar people (a family, a street), and each left record also a candidate
+/// of 0 to 2 other right records of its group, at lower scores. Scores are Dice coefficients
+/// `2c / (|x| + |y|)` of 1024-bit filters with 450 to 549 bits set, so equal scores are common.
+fn realistic(n: u32) -> Vec<Candidate> {
+    let mut next = xorshift(11);
+    let mut draw = xorshift(13);
+    let mut dice = move |low: f64, high: f64| {
+        let sizes = 900 + draw() % 200;
+        let target = low + (high - low) * (draw() % 1_000_000) as f64 / 1e6;
+        2.0 * (target * sizes as f64 / 2.0).round() / sizes as f64
+    };
+    let mut cands = Vec::new();
+    let mut start = 0;
+    while start < n {
+        let size = (1 + (next() % 6) as u32).min(n - start);
+        for a in start..start + size {
+            cands.push(Candidate {
+                a,
+                b: a,
+                score: dice(0.85, 1.0),
+            });
+            for _ in 0..next() % 3 {
+                let b = start + (next() % u64::from(size)) as u32;
+                if b != a {
+                    cands.push(Candidate {
+                        a,
+                        b,
+                        score: dice(0.8, 0.92),
+                    });
+                }
+            }
+        }
+        start += size;
+    }
+    cands
 }
 
 criterion_group!(benches, candidates, solvers);

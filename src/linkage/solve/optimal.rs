@@ -1,9 +1,9 @@
 //! Maximum-weight one-to-one matching for [`optimal`], whose documentation describes the
-//! algorithm: exact integer weights with a tie-breaking perturbation, then a per-component
-//! primal-dual search.
+//! algorithm: exact integer weights with a tie-breaking perturbation, then per component an
+//! auction for large components and an exact primal-dual search to finish.
 
 use std::cmp::Reverse;
-use std::collections::BinaryHeap;
+use std::collections::{BinaryHeap, VecDeque};
 use std::ops::{Add, AddAssign, Sub, SubAssign};
 
 use super::util::{NONE, Renumber, UnionFind};
@@ -39,7 +39,7 @@ use crate::linkage::Candidate;
 /// everything else. Links of ranks {1, 2} beat links of ranks {0, 4} (equal totals assumed),
 /// and {0, 3} ties with {1, 2}. Matchings that also tie on this sum (with every score equal on
 /// a complete `n x n` component, every perfect matching has the same rank sum) are told apart
-/// by the search itself: which one is returned is not specified, but it depends only on the
+/// by the algorithm itself: which one is returned is not specified, but it depends only on the
 /// set of candidates, never on their order, and stays the same when records are renumbered in
 /// the same relative order.
 ///
@@ -57,39 +57,93 @@ use crate::linkage::Candidate;
 ///    has at most `min(..)` links, each adding between 1 and `R`, so its perturbation sum lies
 ///    in `0..K`: one unit of `w` outweighs any difference in perturbation, and the matchings of
 ///    maximum `w'` total are exactly those of maximum `w` total with the largest perturbation
-///    sum. No tie handling is needed after the search. The weights fit `i64` when `w'` needs at
-///    most 61 bits, otherwise `i128` (up to 125 bits). `K` needs at most 64 bits, so `w` is
-///    exact whenever it fits `125 - bits(K)` bits: at least 61, enough for any scores within
+///    sum. No tie handling is needed after that. The weights fit `i64` when `w'` needs at most
+///    61 bits, otherwise `i128` (up to 125 bits). `K` needs at most 64 bits, so `w` is exact
+///    whenever it fits `125 - bits(K)` bits: at least 61, enough for any scores within
 ///    `[2^-7, 1]`; 87 bits for a component of a million candidates. Beyond that `w` is rounded
 ///    down to the bits available (and to at least 1), deterministically, and the totals and
 ///    the tie rule apply to the rounded weights.
-/// 3. **Primal-dual (Hungarian) search with potentials.** Duals start at `y = best incident
-///    weight` (left) and `z = 0` (right); a greedy pass in rank order matches each left record
-///    to its best edge when that right record is still free (with the perturbation, every left
-///    record has exactly one best edge). Every left record still unmatched with `y > 0` runs
-///    one Dijkstra search over reduced costs `y + z - w' >= 0` along alternating paths,
-///    stopping at the cheaper of a free right record (the matching grows) and a left record
-///    whose `y` can fall to 0 (it gives up its partner, or stays unmatched). Shifting the duals
-///    by the distances keeps every reduced cost non-negative and makes the path tight. At the
-///    end, matched edges are tight and unmatched records have dual 0: complementary slackness,
-///    so the matching is optimal for `w'`, hence of maximum total and preferred by the tie
-///    rule.
-///
-/// An auction algorithm was the alternative: it is exact only with `ε < 1/n` on integer weights,
-/// which for the 100-bit perturbed weights of a large component means dozens of scaling phases.
+/// 3. **Auction** (components of at least 1,000 candidates). Left records bid for right
+///    records: a left record without a link takes the right record of largest profit (weight
+///    minus price; staying unlinked has profit 0), raising its price by the margin over the
+///    second best plus `ε`, and the left record that held it bids again; a right record left
+///    without a link at a positive price bids back for the left record that gains most from
+///    it, or drops its price to 0. A scaling phase ends when every left record is within `ε`
+///    of its best profit (`ε`-complementary slackness); `ε` starts at an eighth of the largest
+///    weight and shrinks eightfold per phase, keeping prices and links (a link stays when
+///    lowering its price suffices to keep it within the new `ε`). The auction works on the
+///    weights times `left records + 1`, rounded to 61 bits: when that rounding is exact, the
+///    phase at `ε = 1` ends with an optimal matching (it is within `left records · ε` of the
+///    optimum, less than one unit of `w'`), and step 4 is skipped. The auction is fast where
+///    the search of step 4 is slow: the first phases settle, at a coarse scale, which left
+///    record goes where in the whole component at once.
+/// 4. **Exact primal-dual search.** Dual values are the auction's prices on the right and each
+///    left record's best profit at those prices (`y + z >= w'` on every edge); the auction's
+///    links whose reduced cost `y + z - w'` is 0 stay, and a left record without a link takes a
+///    free right record over an edge of reduced cost 0 if it has one (a greedy start). Every
+///    record still without a link but with a positive dual then runs one Dijkstra search over
+///    reduced costs along alternating paths, stopping at the cheaper of a free record of the
+///    other side (the matching grows) and a record of its own side whose dual can fall to 0
+///    (it gives up its partner, or stays unlinked). Shifting the duals by the distances keeps every reduced cost non-negative and
+///    makes the path tight. At the end, links are tight and records without a link have dual
+///    0: complementary slackness, so the matching is optimal for `w'`, hence of maximum total
+///    and preferred by the tie rule. Small components start from zero prices, which makes
+///    this the Hungarian method. After the auction, the search usually only has short paths
+///    to find, once `ε` is down to the largest weight over `2^12`; it is tried there with a
+///    budget of four edge scans per candidate, and when that runs out (large groups of equal
+///    scores make long paths), the auction carries on from where the search stopped and the
+///    search is tried again after twice as many phases as before (without a budget once the
+///    auction has reached `ε = 1`).
 ///
 /// # Cost
 ///
-/// `O(m log m)` for sorting `m` candidates, then per component of `n` records `O(k · m log n)`
-/// in the worst case for `k` searches; each search usually stops after a small neighbourhood,
-/// since the perturbation leaves few edges of equal reduced cost. Memory is linear in `m`.
+/// `O(m log m)` for sorting `m` candidates. For a component of `m` candidates, an auction
+/// phase costs about `O(m)` (bids are cheap, but a phase may need several per left record),
+/// with `O(log(n·W))` phases for `n` records and largest weight `W`: at most 20 (61 bits,
+/// eightfold), usually 5 before the search. Each search explores only the alternating paths
+/// shorter than what it settles; on perturbed weights these are short, but on large groups of
+/// exactly equal scores they can span the component, `O(m log n)` each, which is what the
+/// budget guards against. Memory is linear in `m`.
 pub fn optimal(candidates: &[Candidate]) -> Vec<Candidate> {
-    let mut edges: Vec<Candidate> = candidates
+    optimal_tuned(candidates, &Tuning::DEFAULT)
+}
+
+/// The constants of the solver, as one value so that tests can exercise every path on small
+/// graphs.
+#[derive(Debug, Clone, Copy)]
+struct Tuning {
+    /// Components with at least this many candidates get the auction (step 3) first.
+    auction_edges: usize,
+    /// The search is first tried once `ε` is down to the largest weight over `2^stop_bits`.
+    stop_bits: u32,
+    /// The search's budget, in edge scans per candidate.
+    budget: u64,
+}
+
+impl Tuning {
+    const DEFAULT: Tuning = Tuning {
+        auction_edges: 1000,
+        stop_bits: 12,
+        budget: 4,
+    };
+}
+
+fn optimal_tuned(candidates: &[Candidate], tuning: &Tuning) -> Vec<Candidate> {
+    let mut keys: Vec<u128> = candidates
         .iter()
-        .copied()
         .filter(|c| c.score.is_finite() && c.score > 0.0)
+        .map(sort_key)
         .collect();
-    edges.sort_unstable_by(Candidate::solver_order);
+    keys.sort_unstable();
+    let edges: Vec<Candidate> = keys
+        .iter()
+        .map(|&k| Candidate {
+            a: (k >> 32) as u32,
+            b: k as u32,
+            score: f64::from_bits(!((k >> 64) as u64)),
+        })
+        .collect();
+    drop(keys);
     let left = Renumber::new(edges.iter().map(|c| c.a));
     let right = Renumber::new(edges.iter().map(|c| c.b));
     let (nl, nr) = (left.len(), right.len());
@@ -126,44 +180,51 @@ pub fn optimal(candidates: &[Candidate]) -> Vec<Candidate> {
         total += count;
     }
     starts.push(total);
+    // The edges themselves are moved (random writes) so that each component is then read in
+    // one sweep rather than gathered from all over the rank order.
     let mut cursor = starts.clone();
-    let mut grouped = vec![0u32; ends.len()];
-    for (rank, &comp) in comp_of_edge.iter().enumerate() {
-        grouped[cursor[comp as usize]] = rank as u32;
+    let mut grouped = vec![Placed::default(); ends.len()];
+    for (rank, (&comp, &(l, r))) in comp_of_edge.iter().zip(&ends).enumerate() {
+        grouped[cursor[comp as usize]] = Placed {
+            l,
+            r,
+            rank: rank as u32,
+            score: edges[rank].score,
+        };
         cursor[comp as usize] += 1;
     }
     drop(comp_of_edge);
+    drop(ends);
 
     let mut local_l = vec![NONE; nl];
     let mut local_r = vec![NONE; nr];
     let mut graph = Graph::default();
+    let mut workspace = Workspace::default();
     let mut chosen: Vec<u32> = Vec::new();
+    let mut local: Vec<u32> = Vec::new();
     for comp in starts.windows(2) {
-        let ranks = &grouped[comp[0]..comp[1]];
+        let placed = &grouped[comp[0]..comp[1]];
         graph.clear();
-        for &rank in ranks {
-            let (l, r) = ends[rank as usize];
-            if local_l[l as usize] == NONE {
-                local_l[l as usize] = graph.nl as u32;
+        for e in placed {
+            if local_l[e.l as usize] == NONE {
+                local_l[e.l as usize] = graph.nl as u32;
                 graph.nl += 1;
             }
-            if local_r[r as usize] == NONE {
-                local_r[r as usize] = graph.nr as u32;
+            if local_r[e.r as usize] == NONE {
+                local_r[e.r as usize] = graph.nr as u32;
                 graph.nr += 1;
             }
-            graph.el.push(local_l[l as usize]);
-            graph.er.push(local_r[r as usize]);
-            graph.score.push(edges[rank as usize].score);
+            graph.el.push(local_l[e.l as usize]);
+            graph.er.push(local_r[e.r as usize]);
+            graph.score.push(e.score);
         }
         if graph.nl == 1 || graph.nr == 1 {
             // A star: any matching has one edge, so the best edge (first in rank order) wins.
-            chosen.push(ranks[0]);
+            chosen.push(placed[0].rank);
         } else {
-            chosen.extend(
-                solve_component(&graph)
-                    .into_iter()
-                    .map(|e| ranks[e as usize]),
-            );
+            local.clear();
+            workspace.solve(&graph, tuning, &mut local);
+            chosen.extend(local.iter().map(|&e| placed[e as usize].rank));
         }
     }
     chosen.sort_unstable();
@@ -171,6 +232,23 @@ pub fn optimal(candidates: &[Candidate]) -> Vec<Candidate> {
         .into_iter()
         .map(|rank| edges[rank as usize])
         .collect()
+}
+
+/// Solver order as one integer, for a score that is finite and above 0: descending score (the
+/// bits of a positive finite `f64` order like its value), then ascending `a`, then ascending
+/// `b`. Integers sort faster than the comparison chain.
+fn sort_key(c: &Candidate) -> u128 {
+    (u128::from(!c.score.to_bits()) << 64) | (u128::from(c.a) << 32) | u128::from(c.b)
+}
+
+/// An edge in the list grouped by component: its records (numbered over all components), its
+/// rank in solver order and its score.
+#[derive(Clone, Copy, Default)]
+struct Placed {
+    l: u32,
+    r: u32,
+    rank: u32,
+    score: f64,
 }
 
 /// One connected component with records renumbered from 0, edges in solver order.
@@ -193,42 +271,56 @@ impl Graph {
     }
 }
 
-/// Solves one component; returns the indices of the chosen edges.
-fn solve_component(graph: &Graph) -> Vec<u32> {
-    match weights(&graph.score, graph.nl, graph.nr) {
-        Weights::Narrow(w) => PrimalDual::<i64>::run(graph, &w),
-        Weights::Wide(w) => PrimalDual::<i128>::run(graph, &w),
+/// Buffers reused from one component to the next, for narrow and for wide weights.
+#[derive(Default)]
+struct Workspace {
+    narrow: Solver<i64>,
+    wide: Solver<i128>,
+    auction: Auction,
+}
+
+impl Workspace {
+    /// Solves one component; appends the indices of the chosen edges to `chosen`.
+    fn solve(&mut self, graph: &Graph, tuning: &Tuning, chosen: &mut Vec<u32>) {
+        if weights(graph, &mut self.narrow.w_rank, &mut self.wide.w_rank) {
+            self.narrow.solve(graph, tuning, &mut self.auction, chosen);
+        } else {
+            self.wide.solve(graph, tuning, &mut self.auction, chosen);
+        }
     }
 }
 
-/// Most bits of a perturbed weight in `i64` and in `i128`: the search computes values up to
+/// Most bits of a perturbed weight in `i64` and in `i128`: the solver computes values up to
 /// three times the largest weight, which must still fit.
 const NARROW_BITS: u32 = 61;
 const WIDE_BITS: u32 = 125;
 
-/// Perturbed integer weights `w·K + (R - rank)` of a component (step 2), for edges in rank
-/// order: narrow when they fit 61 bits, otherwise wide.
-#[derive(Debug, PartialEq)]
-enum Weights {
-    Narrow(Vec<i64>),
-    Wide(Vec<i128>),
-}
-
-fn weights(scores: &[f64], nl: usize, nr: usize) -> Weights {
+/// Writes the perturbed integer weights `w·K + (R - rank)` of a component (step 2), in rank
+/// order, to `narrow` when they fit 61 bits (and returns true), otherwise to `wide`.
+fn weights(graph: &Graph, narrow: &mut Vec<i64>, wide: &mut Vec<i128>) -> bool {
+    let scores = &graph.score;
     let r = scores.len() as u128;
     // At most (2^32 - 1)^2 + 1 < 2^64: left, right and edge counts fit u32.
-    let k = nl.min(nr) as u128 * r + 1;
-    let k_bits = u128::BITS - k.leading_zeros();
-    let (w, w_bits) = integers(scores, WIDE_BITS - k_bits);
-    let perturbed = w
+    let k = graph.nl.min(graph.nr) as u128 * r + 1;
+    let k_bits = bit_len(k);
+    let scale = Scale::new(scores, WIDE_BITS - k_bits);
+    let perturbed = scores
         .iter()
         .enumerate()
-        .map(|(rank, &w)| w * k + (r - rank as u128));
-    if w_bits + k_bits <= NARROW_BITS {
-        Weights::Narrow(perturbed.map(|v| v as i64).collect())
+        .map(|(rank, &s)| scale.apply(s) * k + (r - rank as u128));
+    narrow.clear();
+    wide.clear();
+    if scale.bits + k_bits <= NARROW_BITS {
+        narrow.extend(perturbed.map(|v| v as i64));
+        true
     } else {
-        Weights::Wide(perturbed.map(|v| v as i128).collect())
+        wide.extend(perturbed.map(|v| v as i128));
+        false
     }
+}
+
+fn bit_len(v: u128) -> u32 {
+    u128::BITS - v.leading_zeros()
 }
 
 /// `score = mantissa · 2^exponent` with an odd mantissa, for a finite score above 0.
@@ -245,239 +337,739 @@ fn decompose(score: f64) -> (u64, i32) {
     (mantissa >> zeros, exponent + zeros as i32)
 }
 
-/// The scores times one power of two, as integers, with the bit length of the largest. Exact
-/// when the largest fits `max_bits` bits (at most 125); otherwise every value is rounded down
-/// to that precision, and to at least 1.
-fn integers(scores: &[f64], max_bits: u32) -> (Vec<u128>, u32) {
-    let parts: Vec<(u64, i32)> = scores.iter().map(|&s| decompose(s)).collect();
-    let shift = parts.iter().map(|&(_, e)| -e).max().unwrap_or(0);
-    let bit_len = |m: u64| (u64::BITS - m.leading_zeros()) as i32;
-    let top = parts
-        .iter()
-        .map(|&(m, e)| bit_len(m) + e + shift)
-        .max()
-        .unwrap_or(0);
-    // Without excess, e + shift >= 0 by the choice of shift and every value fits max_bits.
-    let excess = (top - max_bits as i32).max(0);
-    let values = parts
-        .iter()
-        .map(|&(m, e)| {
-            let s = e + shift - excess;
-            let w = if s >= 0 {
-                u128::from(m) << s
-            } else if s > -64 {
-                u128::from(m >> -s)
-            } else {
-                0
-            };
-            w.max(1)
-        })
-        .collect();
-    (values, (top - excess) as u32)
+/// Scores times one power of two, as integers. Exact when the largest fits `max_bits` bits
+/// (at most 125); otherwise every value is rounded down to that precision, and to at least 1.
+struct Scale {
+    /// `score · 2^shift` is an integer for every score...
+    shift: i32,
+    /// ...which is divided by `2^excess` to fit.
+    excess: i32,
+    /// The bit length of the largest value.
+    bits: u32,
 }
 
-/// Integer weights and duals. Every value the search computes is at most three times the
-/// largest weight, so 61-bit weights fit `i64` and 125-bit weights fit `i128`.
-trait Weight: Copy + Ord + Add<Output = Self> + Sub<Output = Self> + AddAssign + SubAssign {
+impl Scale {
+    fn new(scores: &[f64], max_bits: u32) -> Scale {
+        let shift = scores.iter().map(|&s| -decompose(s).1).max().unwrap_or(0);
+        let top = scores
+            .iter()
+            .map(|&s| {
+                let (m, e) = decompose(s);
+                (u64::BITS - m.leading_zeros()) as i32 + e + shift
+            })
+            .max()
+            .unwrap_or(0);
+        // Without excess, e + shift >= 0 by the choice of shift and every value fits max_bits.
+        let excess = (top - max_bits as i32).max(0);
+        Scale {
+            shift,
+            excess,
+            bits: (top - excess) as u32,
+        }
+    }
+
+    fn apply(&self, score: f64) -> u128 {
+        let (m, e) = decompose(score);
+        let s = e + self.shift - self.excess;
+        let w = if s >= 0 {
+            u128::from(m) << s
+        } else if s > -64 {
+            u128::from(m >> -s)
+        } else {
+            0
+        };
+        w.max(1)
+    }
+}
+
+/// Integer weights and duals of the exact search. Every value it computes lies within three
+/// times the largest weight of zero, so 61-bit weights fit `i64` and 125-bit weights `i128`.
+trait Weight:
+    Copy + Ord + Default + Add<Output = Self> + Sub<Output = Self> + AddAssign + SubAssign
+{
     const ZERO: Self;
+    /// The value of a weight (at least 0).
+    fn get(self) -> u128;
+    /// A weight of this value (which fits).
+    fn new(value: u128) -> Self;
 }
 
 impl Weight for i64 {
     const ZERO: i64 = 0;
+
+    fn get(self) -> u128 {
+        self as u128
+    }
+
+    fn new(value: u128) -> i64 {
+        value as i64
+    }
 }
 
 impl Weight for i128 {
     const ZERO: i128 = 0;
+
+    fn get(self) -> u128 {
+        self as u128
+    }
+
+    fn new(value: u128) -> i128 {
+        value as i128
+    }
 }
 
-/// Step 3: primal-dual search with potentials on one component.
-struct PrimalDual<W> {
-    /// Left adjacency (CSR): edges of left `x` are `adj_r/adj_w[start[x]..start[x + 1]]`.
+/// `w · scale / 2^shift`, rounded down: a weight for the auction, when `shift` brings the
+/// largest to 61 bits.
+fn scale_down(w: u128, scale: u128, shift: u32) -> i64 {
+    let pre = (bit_len(w) + bit_len(scale))
+        .saturating_sub(u128::BITS)
+        .min(shift);
+    (((w >> pre) * scale) >> (shift - pre)) as i64
+}
+
+/// About `price · 2^shift / scale`: an auction price back in units of the weights.
+fn scale_up(price: i64, scale: u128, shift: u32) -> u128 {
+    let first = shift.min(64);
+    (((price.max(0) as u128) << first) / scale) << (shift - first)
+}
+
+/// One side of a component's bipartite graph in compressed form: the edges of vertex `v` are
+/// `start[v]..start[v + 1]`; edge `i` leads to vertex `next[i]` of the other side, and on the
+/// right side it is edge `slot[i]` of the left side (`slot` is empty on the left).
+#[derive(Default)]
+struct Adjacency {
     start: Vec<u32>,
-    adj_r: Vec<u32>,
-    adj_w: Vec<W>,
-    y: Vec<W>,
-    z: Vec<W>,
-    mate_l: Vec<u32>,
-    mate_r: Vec<u32>,
-    // Search scratch, reset by epoch stamps rather than by clearing.
-    epoch: u32,
-    seen_r: Vec<u32>,
-    done_r: Vec<u32>,
-    dist_r: Vec<W>,
-    pred_r: Vec<u32>,
-    dist_l: Vec<W>,
-    tree_l: Vec<u32>,
-    tree_r: Vec<u32>,
-    heap: BinaryHeap<Reverse<(W, u32)>>,
+    next: Vec<u32>,
+    slot: Vec<u32>,
 }
 
-impl<W: Weight> PrimalDual<W> {
-    /// The optimum for the weights `w` (distinct per left record, as perturbed weights are):
-    /// the indices of the chosen edges.
-    fn run(graph: &Graph, w: &[W]) -> Vec<u32> {
-        let (nl, nr) = (graph.nl, graph.nr);
-        let mut start = vec![0u32; nl + 1];
-        for &l in &graph.el {
-            start[l as usize + 1] += 1;
-        }
-        for x in 0..nl {
-            start[x + 1] += start[x];
-        }
-        let mut cursor = start.clone();
-        let mut adj_r = vec![0u32; w.len()];
-        let mut adj_w = vec![W::ZERO; w.len()];
-        for (e, (&l, &r)) in graph.el.iter().zip(&graph.er).enumerate() {
-            let slot = cursor[l as usize] as usize;
-            adj_r[slot] = r;
-            adj_w[slot] = w[e];
-            cursor[l as usize] += 1;
-        }
-        let y: Vec<W> = (0..nl)
-            .map(|x| {
-                adj_w[start[x] as usize..start[x + 1] as usize]
-                    .iter()
-                    .copied()
-                    .max()
-                    .unwrap_or(W::ZERO)
-            })
-            .collect();
-        let mut pd = PrimalDual {
-            start,
-            adj_r,
-            adj_w,
-            y,
-            z: vec![W::ZERO; nr],
-            mate_l: vec![NONE; nl],
-            mate_r: vec![NONE; nr],
-            epoch: 0,
-            seen_r: vec![0; nr],
-            done_r: vec![0; nr],
-            dist_r: vec![W::ZERO; nr],
-            pred_r: vec![NONE; nr],
-            dist_l: vec![W::ZERO; nl],
-            tree_l: Vec::new(),
-            tree_r: Vec::new(),
-            heap: BinaryHeap::new(),
-        };
-        // Greedy start on the tight edges: with z = 0, the best edge of each left record.
-        for (e, (&l, &r)) in graph.el.iter().zip(&graph.er).enumerate() {
-            let (x, r) = (l as usize, r as usize);
-            if pd.mate_l[x] == NONE && pd.mate_r[r] == NONE && w[e] == pd.y[x] {
-                pd.mate_l[x] = r as u32;
-                pd.mate_r[r] = x as u32;
-            }
-        }
-        for u in 0..nl {
-            if pd.mate_l[u] == NONE && pd.y[u] > W::ZERO {
-                pd.search(u as u32);
-            }
-        }
-        // The matched edge of a left record: among duplicate pairs, the first in rank order,
-        // which has the largest weight and so is the tight one.
-        let mut mate = pd.mate_l;
-        (0..graph.el.len() as u32)
-            .filter(|&e| {
-                let x = graph.el[e as usize] as usize;
-                let hit = mate[x] == graph.er[e as usize];
-                if hit {
-                    mate[x] = NONE;
-                }
-                hit
-            })
-            .collect()
+impl Adjacency {
+    fn len(&self) -> usize {
+        self.start.len() - 1
     }
 
-    /// Dijkstra from the unmatched left record `u` (with `y[u] > 0`) over reduced costs; then
-    /// shifts the duals and flips the alternating path. Afterwards `u` is matched or `y[u] = 0`,
-    /// and complementary slackness holds for every record that held it before.
-    fn search(&mut self, u: u32) {
-        self.epoch += 1;
-        self.heap.clear();
-        self.tree_l.clear();
-        self.tree_r.clear();
-        self.dist_l[u as usize] = W::ZERO;
-        self.tree_l.push(u);
-        // The cheapest way out found so far: `u` itself staying unmatched costs `y[u]`.
-        let mut best = self.y[u as usize];
-        let mut best_left = u;
-        let mut end_right = NONE;
-        self.relax(u, W::ZERO, best);
-        while let Some(Reverse((d, r))) = self.heap.pop() {
-            if d >= best {
-                break;
-            }
-            let ri = r as usize;
-            if self.done_r[ri] == self.epoch || d != self.dist_r[ri] {
-                continue;
-            }
-            self.done_r[ri] = self.epoch;
-            self.tree_r.push(r);
-            let x = self.mate_r[ri];
-            if x == NONE {
-                end_right = r;
-                best = d;
-                break;
-            }
-            self.dist_l[x as usize] = d;
-            self.tree_l.push(x);
-            let free_x = d + self.y[x as usize];
-            if free_x < best {
-                best = free_x;
-                best_left = x;
-            }
-            self.relax(x, d, best);
+    fn edges(&self, v: usize) -> std::ops::Range<usize> {
+        self.start[v] as usize..self.start[v + 1] as usize
+    }
+
+    /// Groups the edges `0..keys.len()` by their vertex `keys[e]` among `n` (stably, so in
+    /// rank order): fills `start` and leaves the edges in `order`; `cursor` is scratch.
+    fn group(&mut self, n: usize, keys: &[u32], order: &mut Vec<u32>, cursor: &mut Vec<u32>) {
+        let start = &mut self.start;
+        start.clear();
+        start.resize(n + 1, 0);
+        for &k in keys {
+            start[k as usize + 1] += 1;
         }
-        for &x in &self.tree_l {
-            let d = self.dist_l[x as usize];
-            if d < best {
-                self.y[x as usize] -= best - d;
-            }
+        for i in 0..n {
+            start[i + 1] += start[i];
         }
-        for &r in &self.tree_r {
-            let d = self.dist_r[r as usize];
-            if d < best {
-                self.z[r as usize] += best - d;
-            }
+        cursor.clear();
+        cursor.extend_from_slice(&start[..n]);
+        order.clear();
+        order.resize(keys.len(), 0);
+        for (e, &k) in keys.iter().enumerate() {
+            order[cursor[k as usize] as usize] = e as u32;
+            cursor[k as usize] += 1;
         }
-        let mut r = if end_right != NONE {
-            end_right
-        } else if best_left == u {
-            return;
+    }
+}
+
+/// One side of a component for the exact search: adjacency, weights by edge of the adjacency,
+/// and records.
+#[derive(Default)]
+struct Side<W> {
+    adj: Adjacency,
+    w: Vec<W>,
+    v: Vec<Vertex<W>>,
+}
+
+/// A record in the exact search: its dual value and partner (`mate`), and the search's
+/// scratch, kept together because searches visit records in random order.
+#[derive(Clone, Copy)]
+struct Vertex<W> {
+    dual: W,
+    dist: W,
+    mate: u32,
+    pred: u32,
+    /// The last search (epoch) that reached this record, and that settled it.
+    seen: u32,
+    done: u32,
+}
+
+impl<W: Weight> Side<W> {
+    /// Clears the duals and partners for the records of the adjacency. Stamps of earlier
+    /// components are below the current epoch, so the scratch needs no clearing.
+    fn reset(&mut self) {
+        let n = self.adj.len();
+        self.v.truncate(n);
+        for v in &mut self.v {
+            v.dual = W::ZERO;
+            v.mate = NONE;
+        }
+        self.v.resize(
+            n,
+            Vertex {
+                dual: W::ZERO,
+                dist: W::ZERO,
+                mate: NONE,
+                pred: NONE,
+                seen: 0,
+                done: 0,
+            },
+        );
+    }
+}
+
+/// Steps 3 and 4 on one component at a time, with buffers kept between components.
+#[derive(Default)]
+struct Solver<W> {
+    /// The weights in rank order, as [`weights`] wrote them.
+    w_rank: Vec<W>,
+    left: Side<W>,
+    right: Side<W>,
+    // Search scratch.
+    epoch: u32,
+    heap: BinaryHeap<Reverse<(W, u32)>>,
+    tree_s: Vec<u32>,
+    tree_t: Vec<u32>,
+    pending: Vec<u32>,
+    // Adjacency construction.
+    order: Vec<u32>,
+    cursor: Vec<u32>,
+}
+
+impl<W: Weight> Solver<W> {
+    /// The optimum for the weights `w_rank` of `graph`: appends the indices of the chosen
+    /// edges to `chosen`.
+    fn solve(
+        &mut self,
+        graph: &Graph,
+        tuning: &Tuning,
+        auction: &mut Auction,
+        chosen: &mut Vec<u32>,
+    ) {
+        self.build(graph);
+        if graph.el.len() < tuning.auction_edges {
+            auction.held.clear();
+            auction.held.resize(graph.nl, NONE);
+            self.search_all(auction, u64::MAX);
         } else {
-            let r = self.mate_l[best_left as usize];
-            self.mate_l[best_left as usize] = NONE;
-            r
-        };
-        loop {
-            let x = self.pred_r[r as usize];
-            let previous = self.mate_l[x as usize];
-            self.mate_l[x as usize] = r;
-            self.mate_r[r as usize] = x;
-            if x == u {
-                break;
+            self.auction_then_search(graph, tuning, auction);
+        }
+        // The linked edge of a left record: among duplicate pairs, the first in rank order,
+        // which has the largest weight and so is the tight one.
+        let left = &mut self.left.v;
+        for (e, (&l, &r)) in graph.el.iter().zip(&graph.er).enumerate() {
+            if left[l as usize].mate == r {
+                left[l as usize].mate = NONE;
+                chosen.push(e as u32);
             }
-            r = previous;
         }
     }
 
-    fn relax(&mut self, x: u32, dx: W, bound: W) {
-        let base = dx + self.y[x as usize];
-        let range = self.start[x as usize] as usize..self.start[x as usize + 1] as usize;
-        for (&r, &w) in self.adj_r[range.clone()].iter().zip(&self.adj_w[range]) {
-            let ri = r as usize;
-            if self.done_r[ri] == self.epoch {
+    /// Builds both adjacencies of `graph`, with their weights, and clears the records.
+    fn build(&mut self, graph: &Graph) {
+        let m = graph.el.len();
+        let (left, right) = (&mut self.left.adj, &mut self.right.adj);
+        left.group(graph.nl, &graph.el, &mut self.order, &mut self.cursor);
+        left.next.clear();
+        left.next
+            .extend(self.order.iter().map(|&e| graph.er[e as usize]));
+        self.left.w.clear();
+        self.left
+            .w
+            .extend(self.order.iter().map(|&e| self.w_rank[e as usize]));
+        // The left slot of each edge, by edge, in `right.slot` for now.
+        right.slot.clear();
+        right.slot.resize(m, 0);
+        for (slot, &e) in self.order.iter().enumerate() {
+            right.slot[e as usize] = slot as u32;
+        }
+        right.group(graph.nr, &graph.er, &mut self.order, &mut self.cursor);
+        right.next.clear();
+        right
+            .next
+            .extend(self.order.iter().map(|&e| graph.el[e as usize]));
+        self.right.w.clear();
+        self.right
+            .w
+            .extend(self.order.iter().map(|&e| self.w_rank[e as usize]));
+        self.cursor.clear();
+        self.cursor
+            .extend(self.order.iter().map(|&e| right.slot[e as usize]));
+        std::mem::swap(&mut right.slot, &mut self.cursor);
+        self.left.reset();
+        self.right.reset();
+    }
+
+    /// Step 3, then step 4 once the auction is far enough; back to the auction when the
+    /// search runs out of budget.
+    fn auction_then_search(&mut self, graph: &Graph, tuning: &Tuning, auction: &mut Auction) {
+        // The auction's weights: times `nl + 1`, so that `ε = 1` leaves less than one unit of
+        // `w'` to gain, and rounded down to 61 bits.
+        let top = self.w_rank.iter().map(|w| w.get()).max().unwrap_or(0);
+        let scale = graph.nl as u128 + 1;
+        let shift = (bit_len(top) + bit_len(scale)).saturating_sub(NARROW_BITS);
+        let down = |w: &W| scale_down(w.get(), scale, shift);
+        auction.start(
+            &self.left.adj,
+            &self.right.adj,
+            self.left.w.iter().map(down),
+            self.right.w.iter().map(down),
+        );
+        let mut level = (auction.top() >> tuning.stop_bits).max(1);
+        let mut wait = ALPHA_BITS;
+        loop {
+            let converged = auction.phases(&self.left.adj, &self.right.adj, level);
+            if converged && shift == 0 {
+                // Exact weights and `ε = 1`: optimal as it stands.
+                for (x, &s) in auction.held.iter().enumerate() {
+                    if s < ALONE {
+                        self.left.v[x].mate = self.left.adj.next[s as usize];
+                    }
+                }
+                return;
+            }
+            for (v, &p) in self.right.v.iter_mut().zip(&auction.price) {
+                v.dual = W::new(scale_up(p, scale, shift));
+            }
+            let budget = if converged {
+                u64::MAX
+            } else {
+                tuning.budget * graph.el.len() as u64
+            };
+            if self.search_all(auction, budget) {
+                return;
+            }
+            // Back to the auction, from where the search stands; try again after twice as
+            // many phases.
+            self.resume(auction, scale, shift);
+            wait *= 2;
+            level = auction.eps.checked_shr(wait).unwrap_or(0);
+        }
+    }
+
+    /// Hands the state of an unfinished search back to the auction: prices from the duals of
+    /// the right records, holdings from the links.
+    fn resume(&mut self, auction: &mut Auction, scale: u128, shift: u32) {
+        for (r, v) in self.right.v.iter_mut().enumerate() {
+            auction.price[r] = scale_down(v.dual.get(), scale, shift);
+            auction.owner[r] = std::mem::replace(&mut v.mate, NONE);
+        }
+        for (x, v) in self.left.v.iter_mut().enumerate() {
+            auction.held[x] = if v.mate != NONE {
+                // The first (heaviest) edge to the partner.
+                let edges = self.left.adj.edges(x);
+                let s = edges.start
+                    + self.left.adj.next[edges]
+                        .iter()
+                        .position(|&r| r == v.mate)
+                        .unwrap_or(0);
+                auction.profit[x] = auction.wl[s] - auction.price[v.mate as usize];
+                s as u32
+            } else if v.dual == W::ZERO {
+                auction.profit[x] = 0;
+                ALONE
+            } else {
+                NONE
+            };
+            v.mate = NONE;
+        }
+    }
+
+    /// Step 4 from the auction's holdings and the prices in the right records' duals (zero
+    /// without an auction); returns false, unfinished, once the searches have scanned more
+    /// than `budget` edges.
+    fn search_all(&mut self, auction: &Auction, mut budget: u64) -> bool {
+        // Feasible duals: prices as they are, and each left record's best profit at them. The
+        // holdings that are tight under these duals become links.
+        let (left, right) = (&mut self.left, &mut self.right);
+        for x in 0..left.adj.len() {
+            let edges = left.adj.edges(x);
+            let best = left.adj.next[edges.clone()]
+                .iter()
+                .zip(&left.w[edges])
+                .map(|(&r, &w)| w - right.v[r as usize].dual)
+                .fold(W::ZERO, W::max);
+            left.v[x].dual = best;
+            let s = auction.held[x];
+            if s < ALONE {
+                let r = left.adj.next[s as usize];
+                if left.w[s as usize] - right.v[r as usize].dual == best {
+                    left.v[x].mate = r;
+                    right.v[r as usize].mate = x as u32;
+                }
+            }
+        }
+        // Then free records with a positive dual, which violate complementary slackness: left
+        // ones take a free right record on a tight edge when there is one (a greedy start),
+        // and each of the others runs a search, which settles it and creates no violation.
+        self.pending.clear();
+        for x in 0..left.adj.len() {
+            if left.v[x].mate != NONE || left.v[x].dual == W::ZERO {
                 continue;
             }
-            let key = base + self.z[ri] - w;
-            if key >= bound {
-                continue;
+            let edges = left.adj.edges(x);
+            let dual = left.v[x].dual;
+            let tight = edges.clone().find(|&s| {
+                let r = left.adj.next[s] as usize;
+                right.v[r].mate == NONE && left.w[s] - right.v[r].dual == dual
+            });
+            match tight {
+                Some(s) => {
+                    let r = left.adj.next[s];
+                    left.v[x].mate = r;
+                    right.v[r as usize].mate = x as u32;
+                }
+                None => self.pending.push(x as u32),
             }
-            if self.seen_r[ri] != self.epoch || key < self.dist_r[ri] {
-                self.seen_r[ri] = self.epoch;
-                self.dist_r[ri] = key;
-                self.pred_r[ri] = x;
-                self.heap.push(Reverse((key, r)));
+        }
+        let pending_left = self.pending.len();
+        for r in 0..right.adj.len() {
+            if right.v[r].mate == NONE && right.v[r].dual > W::ZERO {
+                self.pending.push(r as u32);
+            }
+        }
+        for i in 0..self.pending.len() {
+            let u = self.pending[i];
+            let (s, t) = if i < pending_left {
+                (&mut self.left, &mut self.right)
+            } else {
+                (&mut self.right, &mut self.left)
+            };
+            if s.v[u as usize].mate == NONE && s.v[u as usize].dual > W::ZERO {
+                if self.epoch == u32::MAX {
+                    // Stamps restart from 0 rather than wrap around to a stale epoch.
+                    for v in s.v.iter_mut().chain(t.v.iter_mut()) {
+                        (v.seen, v.done) = (0, 0);
+                    }
+                    self.epoch = 0;
+                }
+                self.epoch += 1;
+                let scanned = search(
+                    s,
+                    t,
+                    u,
+                    self.epoch,
+                    &mut self.heap,
+                    &mut self.tree_s,
+                    &mut self.tree_t,
+                );
+                budget = budget.saturating_sub(scanned);
+                if budget == 0 {
+                    return false;
+                }
+            }
+        }
+        true
+    }
+}
+
+/// Dijkstra from the free record `u` of side `s` (with a positive dual) over reduced costs
+/// `dual_s + dual_t - w >= 0` along alternating paths, to the cheaper of a free record of side
+/// `t` (the matching grows) and a record of side `s` whose dual can fall to 0 (it gives up its
+/// partner, or `u` stays free); then shifts the duals by the distances and flips the path.
+/// Afterwards `u` is linked or its dual is 0, and complementary slackness holds for every
+/// record that held it before. Returns the number of edges scanned.
+fn search<W: Weight>(
+    s: &mut Side<W>,
+    t: &mut Side<W>,
+    u: u32,
+    epoch: u32,
+    heap: &mut BinaryHeap<Reverse<(W, u32)>>,
+    tree_s: &mut Vec<u32>,
+    tree_t: &mut Vec<u32>,
+) -> u64 {
+    heap.clear();
+    tree_s.clear();
+    tree_t.clear();
+    s.v[u as usize].dist = W::ZERO;
+    tree_s.push(u);
+    // The cheapest way out found so far: `u` itself staying free costs its dual.
+    let mut best = s.v[u as usize].dual;
+    let mut best_s = u;
+    let mut end_t = NONE;
+    let mut scanned = relax(s, t, heap, epoch, u, W::ZERO, best);
+    while let Some(Reverse((d, v))) = heap.pop() {
+        if d >= best {
+            break;
+        }
+        let tv = &mut t.v[v as usize];
+        if tv.done == epoch || d != tv.dist {
+            continue;
+        }
+        tv.done = epoch;
+        tree_t.push(v);
+        let x = tv.mate;
+        if x == NONE {
+            end_t = v;
+            best = d;
+            break;
+        }
+        let sx = &mut s.v[x as usize];
+        sx.dist = d;
+        tree_s.push(x);
+        if d + sx.dual < best {
+            best = d + sx.dual;
+            best_s = x;
+        }
+        scanned += relax(s, t, heap, epoch, x, d, best);
+    }
+    for &x in tree_s.iter() {
+        let sx = &mut s.v[x as usize];
+        if sx.dist < best {
+            sx.dual -= best - sx.dist;
+        }
+    }
+    for &v in tree_t.iter() {
+        let tv = &mut t.v[v as usize];
+        if tv.dist < best {
+            tv.dual += best - tv.dist;
+        }
+    }
+    let mut v = if end_t != NONE {
+        end_t
+    } else if best_s == u {
+        return scanned;
+    } else {
+        let v = std::mem::replace(&mut s.v[best_s as usize].mate, NONE);
+        t.v[v as usize].mate = NONE;
+        v
+    };
+    loop {
+        let x = t.v[v as usize].pred;
+        let previous = std::mem::replace(&mut s.v[x as usize].mate, v);
+        t.v[v as usize].mate = x;
+        if x == u {
+            return scanned;
+        }
+        v = previous;
+    }
+}
+
+/// Relaxes the edges of `x` (side `s`, at distance `dx`) in the search of `epoch`, keeping
+/// only keys below `bound`; returns the number of edges.
+fn relax<W: Weight>(
+    s: &Side<W>,
+    t: &mut Side<W>,
+    heap: &mut BinaryHeap<Reverse<(W, u32)>>,
+    epoch: u32,
+    x: u32,
+    dx: W,
+    bound: W,
+) -> u64 {
+    let base = dx + s.v[x as usize].dual;
+    let edges = s.adj.edges(x as usize);
+    for (&v, &w) in s.adj.next[edges.clone()].iter().zip(&s.w[edges.clone()]) {
+        let tv = &mut t.v[v as usize];
+        if tv.done == epoch {
+            continue;
+        }
+        let key = base + tv.dual - w;
+        if key < bound && (tv.seen != epoch || key < tv.dist) {
+            tv.seen = epoch;
+            tv.dist = key;
+            tv.pred = x;
+            heap.push(Reverse((key, v)));
+        }
+    }
+    edges.len() as u64
+}
+
+/// In the auction: a left record that holds nothing (linked to no one, at profit 0).
+const ALONE: u32 = NONE - 1;
+
+/// `ε` shrinks by `2^ALPHA_BITS` per phase of the auction, starting at the largest weight over
+/// `2^ALPHA_BITS`.
+const ALPHA_BITS: u32 = 3;
+
+/// Step 3: forward/reverse auction with `ε`-scaling, on weights of at most 61 bits.
+#[derive(Default)]
+struct Auction {
+    /// The weights of the left and of the right adjacency.
+    wl: Vec<i64>,
+    wr: Vec<i64>,
+    /// Per right record: its price and the left record holding it (`NONE` if free).
+    price: Vec<i64>,
+    owner: Vec<u32>,
+    /// Per left record: the left slot it holds, `ALONE`, or `NONE` while it waits to bid, and
+    /// its profit from what it holds.
+    held: Vec<u32>,
+    profit: Vec<i64>,
+    eps: i64,
+    queue: VecDeque<u32>,
+}
+
+impl Auction {
+    /// Starts an auction with zero prices and nothing held.
+    fn start(
+        &mut self,
+        left: &Adjacency,
+        right: &Adjacency,
+        wl: impl Iterator<Item = i64>,
+        wr: impl Iterator<Item = i64>,
+    ) {
+        self.wl.clear();
+        self.wl.extend(wl);
+        self.wr.clear();
+        self.wr.extend(wr);
+        self.price.clear();
+        self.price.resize(right.len(), 0);
+        self.owner.clear();
+        self.owner.resize(right.len(), NONE);
+        self.held.clear();
+        self.held.resize(left.len(), NONE);
+        self.profit.clear();
+        self.profit.resize(left.len(), 0);
+        self.eps = (self.top() >> ALPHA_BITS).max(1);
+    }
+
+    fn top(&self) -> i64 {
+        self.wl.iter().copied().max().unwrap_or(0)
+    }
+
+    /// Runs scaling phases until one at `ε <= level` (then returns false) or at `ε = 1` (then
+    /// returns true).
+    fn phases(&mut self, left: &Adjacency, right: &Adjacency, level: i64) -> bool {
+        loop {
+            self.phase(left, right);
+            if self.eps == 1 {
+                return true;
+            }
+            let done = self.eps <= level;
+            self.eps = (self.eps >> ALPHA_BITS).max(1);
+            if done {
+                return false;
+            }
+        }
+    }
+
+    /// The best profit left `x` could have at current prices (0 alone).
+    fn best(&self, left: &Adjacency, x: usize) -> i64 {
+        let edges = left.edges(x);
+        left.next[edges.clone()]
+            .iter()
+            .zip(&self.wl[edges])
+            .map(|(&r, &w)| w - self.price[r as usize])
+            .fold(0, i64::max)
+    }
+
+    /// One scaling phase: every left record that is not within `ε` of its best profit bids
+    /// again (forward), then every free right record with a positive price bids for a left
+    /// record (reverse), until both sides satisfy `ε`-complementary slackness.
+    fn phase(&mut self, left: &Adjacency, right: &Adjacency) {
+        for x in 0..self.held.len() {
+            let s = self.held[x];
+            if s == NONE {
+                self.queue.push_back(x as u32);
+            } else if self.profit[x] + self.eps < self.best(left, x) {
+                if s != ALONE {
+                    if self.lower(left, right, x, s) {
+                        continue;
+                    }
+                    self.owner[left.next[s as usize] as usize] = NONE;
+                }
+                self.held[x] = NONE;
+                self.queue.push_back(x as u32);
+            }
+        }
+        while let Some(x) = self.queue.pop_front() {
+            self.bid(left, x as usize);
+        }
+        for r in 0..self.owner.len() {
+            if self.owner[r] == NONE && self.price[r] > 0 {
+                self.queue.push_back(r as u32);
+            }
+        }
+        while let Some(r) = self.queue.pop_front() {
+            self.reverse_bid(left, right, r as usize);
+        }
+    }
+
+    /// Lowers the price of the right record that left `x` holds (on slot `s`) as far as the
+    /// other left records adjacent to it stay within `ε` of their best profit, but not below
+    /// what makes it the best for `x`; returns whether `x` is now within `ε` of its best. (If
+    /// not, `x` lets the record go, at this lower price, which spares reverse bids.)
+    fn lower(&mut self, left: &Adjacency, right: &Adjacency, x: usize, s: u32) -> bool {
+        let r = left.next[s as usize] as usize;
+        let w = self.wl[s as usize];
+        let best = self.best(left, x);
+        let mut lowest = (w - best).max(0);
+        for i in right.edges(r) {
+            let y = right.next[i] as usize;
+            if y != x && self.held[y] != NONE {
+                lowest = lowest.max(self.wr[i] - self.profit[y] - self.eps);
+            }
+        }
+        self.price[r] = lowest;
+        self.profit[x] = w - lowest;
+        lowest <= w - best + self.eps
+    }
+
+    /// Forward bid of the unassigned left `x`: takes its best right record (or stays alone
+    /// when nothing is worth more than 0), raising the price by the margin over the second
+    /// best plus `ε`.
+    fn bid(&mut self, left: &Adjacency, x: usize) {
+        let (mut first, mut second, mut slot) = (0, i64::MIN / 2, ALONE);
+        for s in left.edges(x) {
+            let v = self.wl[s] - self.price[left.next[s] as usize];
+            if v > first {
+                second = first;
+                first = v;
+                slot = s as u32;
+            } else if v > second {
+                second = v;
+            }
+        }
+        self.held[x] = slot;
+        if slot == ALONE {
+            self.profit[x] = 0;
+            return;
+        }
+        let s = slot as usize;
+        let r = left.next[s] as usize;
+        // `second >= 0` (staying alone), so the price stays below the weight plus `ε`.
+        self.price[r] = self.wl[s] - second + self.eps;
+        self.profit[x] = second - self.eps;
+        let previous = std::mem::replace(&mut self.owner[r], x as u32);
+        if previous != NONE {
+            self.held[previous as usize] = NONE;
+            self.queue.push_back(previous);
+        }
+    }
+
+    /// Reverse bid of the free right `r` with a positive price: either it drops its price to
+    /// 0 (no left record would gain more than `ε` from it), or it takes the left record that
+    /// gains most, at the price that keeps every other left record within `ε`; that record's
+    /// previous right record becomes free.
+    fn reverse_bid(&mut self, left: &Adjacency, right: &Adjacency, r: usize) {
+        let (mut first, mut second, mut edge) = (i64::MIN / 2, i64::MIN / 2, 0);
+        for i in right.edges(r) {
+            let v = self.wr[i] - self.profit[right.next[i] as usize];
+            if v > first {
+                second = first;
+                first = v;
+                edge = i;
+            } else if v > second {
+                second = v;
+            }
+        }
+        if first <= self.eps {
+            self.price[r] = 0;
+            return;
+        }
+        let price = (second - self.eps).max(0);
+        let x = right.next[edge];
+        self.price[r] = price;
+        self.owner[r] = x;
+        self.profit[x as usize] = self.wr[edge] - price;
+        let previous = std::mem::replace(&mut self.held[x as usize], right.slot[edge]);
+        if previous != ALONE {
+            let o = left.next[previous as usize] as usize;
+            self.owner[o] = NONE;
+            if self.price[o] > 0 {
+                self.queue.push_back(o as u32);
             }
         }
     }
@@ -489,6 +1081,34 @@ mod tests {
     use super::super::tests::{SplitMix, c};
     use super::*;
     use proptest::prelude::*;
+
+    /// The scores as integers, with the bit length of the largest (see [`Scale`]).
+    fn integers(scores: &[f64], max_bits: u32) -> (Vec<u128>, u32) {
+        let scale = Scale::new(scores, max_bits);
+        (scores.iter().map(|&s| scale.apply(s)).collect(), scale.bits)
+    }
+
+    #[derive(Debug, PartialEq)]
+    enum Weights {
+        Narrow(Vec<i64>),
+        Wide(Vec<i128>),
+    }
+
+    /// [`weights`] of a component with these scores and record counts.
+    fn weights_of(scores: &[f64], nl: usize, nr: usize) -> Weights {
+        let graph = Graph {
+            nl,
+            nr,
+            score: scores.to_vec(),
+            ..Graph::default()
+        };
+        let (mut narrow, mut wide) = (Vec::new(), Vec::new());
+        if weights(&graph, &mut narrow, &mut wide) {
+            Weights::Narrow(narrow)
+        } else {
+            Weights::Wide(wide)
+        }
+    }
 
     fn total(links: &[Candidate]) -> f64 {
         links.iter().map(|l| l.score).sum()
@@ -706,18 +1326,44 @@ mod tests {
             .collect()
     }
 
-    /// Checks `optimal` against brute force: a valid matching, of exactly the maximum total,
-    /// and preferred by the tie rule (so it is the rule's optimum, or one of several that also
-    /// tie on the rank sum).
+    /// Every path through the solver on small graphs: the defaults (small components go
+    /// straight to the search), the auction with the search tried at the usual point, right
+    /// after the first phase, and with no budget for the search (so the auction resumes after
+    /// every try, down to `ε = 1`).
+    const TUNINGS: [Tuning; 4] = [
+        Tuning::DEFAULT,
+        Tuning {
+            auction_edges: 0,
+            ..Tuning::DEFAULT
+        },
+        Tuning {
+            auction_edges: 0,
+            stop_bits: 0,
+            ..Tuning::DEFAULT
+        },
+        Tuning {
+            auction_edges: 0,
+            stop_bits: 0,
+            budget: 0,
+        },
+    ];
+
+    /// Checks every path of `optimal` against brute force: a valid matching, of exactly the
+    /// maximum total, and preferred by the tie rule (so it is the rule's optimum, or one of
+    /// several that also tie on the rank sum).
     fn check_brute_force(cands: &[Candidate]) -> Result<(), TestCaseError> {
-        let links = optimal(cands);
-        prop_assert_eq!(
-            objectives(cands, &links),
-            brute_force(cands),
-            "{:?} -> {:?}",
-            cands,
-            links
-        );
+        let expected = brute_force(cands);
+        for tuning in &TUNINGS {
+            let links = optimal_tuned(cands, tuning);
+            prop_assert_eq!(
+                objectives(cands, &links),
+                expected.clone(),
+                "{:?} with {:?} -> {:?}",
+                cands,
+                tuning,
+                links
+            );
+        }
         Ok(())
     }
 
@@ -842,17 +1488,16 @@ mod tests {
                     cands.push(c(a, rng.below(n.into()) as u32, score));
                 }
             }
-            let links = optimal(&cands);
-            let found: Vec<u128> = components(&cands)
-                .iter()
-                .zip(objectives(&cands, &links))
-                .map(|(comp, o)| comp.perturbed(o))
-                .collect();
-            assert_eq!(
-                found,
-                reference_hungarian(&cands),
-                "round {round}: {cands:?}"
-            );
+            let expected = reference_hungarian(&cands);
+            for tuning in &TUNINGS {
+                let links = optimal_tuned(&cands, tuning);
+                let found: Vec<u128> = components(&cands)
+                    .iter()
+                    .zip(objectives(&cands, &links))
+                    .map(|(comp, o)| comp.perturbed(o))
+                    .collect();
+                assert_eq!(found, expected, "round {round} with {tuning:?}: {cands:?}");
+            }
         }
     }
 
@@ -907,21 +1552,80 @@ mod tests {
     }
 
     #[test]
+    fn auction_weights_scale_both_ways() {
+        // Exact when the product fits: 3 · 5.
+        assert_eq!(scale_down(3, 5, 0), 15);
+        assert_eq!(scale_up(15, 5, 0), 3);
+        // A 125-bit weight times a 20-bit scale, down to at most 61 bits, and back: close, but
+        // not exact.
+        let (w, scale) = ((1u128 << 124) + 12_345, 1_000_001);
+        let shift = bit_len(w) + bit_len(scale) - 61;
+        let down = scale_down(w, scale, shift);
+        assert!((60..=61).contains(&bit_len(down as u128)));
+        let back = scale_up(down, scale, shift);
+        assert!(back <= w && w - back < 2 * ((1 << shift) / scale + 1));
+        // Negative prices do not occur, but would count as 0.
+        assert_eq!(scale_up(-4, 5, 0), 0);
+    }
+
+    proptest! {
+        #[test]
+        fn sort_keys_follow_solver_order(
+            cands in proptest::collection::vec(
+                (0..4u32, 0..4u32, prop_oneof![
+                    (1..=4u32).prop_map(|k| f64::from(k) / 4.0),
+                    1e-310..1e300f64,
+                ]).prop_map(|(a, b, s)| c(a, b, s)),
+                0..40,
+            )
+        ) {
+            let mut by_key = cands.clone();
+            by_key.sort_by_key(sort_key);
+            let mut by_order = cands;
+            by_order.sort_by(Candidate::solver_order);
+            prop_assert_eq!(by_key, by_order);
+        }
+    }
+
+    #[test]
+    fn search_stamps_restart_before_they_wrap() {
+        // A 6-cycle of equal scores: the greedy start links two pairs, a search the third.
+        let graph = Graph {
+            nl: 3,
+            nr: 3,
+            el: vec![0, 0, 1, 1, 2, 2],
+            er: vec![0, 1, 0, 2, 1, 2],
+            score: vec![1.0; 6],
+        };
+        let mut workspace = Workspace::default();
+        let mut expected = Vec::new();
+        workspace.solve(&graph, &Tuning::DEFAULT, &mut expected);
+        assert_eq!(expected.len(), 3);
+        // The stamps of that run stay behind; the next searches cross `u32::MAX`.
+        workspace.narrow.epoch = u32::MAX - 1;
+        for _ in 0..3 {
+            let mut links = Vec::new();
+            workspace.solve(&graph, &Tuning::DEFAULT, &mut links);
+            assert_eq!(links, expected);
+        }
+    }
+
+    #[test]
     fn perturbed_weights() {
         // w = 3, 2, 1; K = min(2, 2) · 3 + 1 = 7; w' = w·7 + (3 - rank).
         assert_eq!(
-            weights(&[0.75, 0.5, 0.25], 2, 2),
+            weights_of(&[0.75, 0.5, 0.25], 2, 2),
             Weights::Narrow(vec![24, 16, 8])
         );
         // 56-bit scores with a 3-bit K still fit 61 bits; a wider range does not.
         assert!(matches!(
-            weights(&[0.9, 0.85, 0.1], 2, 2),
+            weights_of(&[0.9, 0.85, 0.1], 2, 2),
             Weights::Narrow(_)
         ));
-        assert!(matches!(weights(&[1.0, 1e-5], 2, 2), Weights::Wide(_)));
+        assert!(matches!(weights_of(&[1.0, 1e-5], 2, 2), Weights::Wide(_)));
         // Coarse scores stay narrow even in a large component: K = 200,000 · 10^6 + 1.
         let k = 200_000 * 1_000_000 + 1;
-        let Weights::Narrow(w) = weights(&vec![0.5; 1_000_000], 200_000, 200_000) else {
+        let Weights::Narrow(w) = weights_of(&vec![0.5; 1_000_000], 200_000, 200_000) else {
             panic!("narrow expected")
         };
         assert_eq!((w[0], w[999_999]), (k + 1_000_000, k + 1));
@@ -929,12 +1633,12 @@ mod tests {
         let scores: Vec<f64> = (0..1_000_000)
             .map(|i| 0.8 + (i % 2000) as f64 / 1e4)
             .collect();
-        let Weights::Wide(w) = weights(&scores, 200_000, 200_000) else {
+        let Weights::Wide(w) = weights_of(&scores, 200_000, 200_000) else {
             panic!("wide expected")
         };
         assert_eq!(w[0] % i128::from(k), 1_000_000);
         // Absurd ranges: w is rounded to 125 - bits(K) bits, the perturbation stays exact.
-        let Weights::Wide(w) = weights(&[1e300, 1e-300], 2, 2) else {
+        let Weights::Wide(w) = weights_of(&[1e300, 1e-300], 2, 2) else {
             panic!("wide expected")
         };
         assert_eq!(w[1], 5 + 1);
@@ -1006,25 +1710,27 @@ mod tests {
 
         #[test]
         fn ignores_input_order(cands in small_graph(7, 3), seed in any::<u64>()) {
-            let expected = optimal(&cands);
-            let mut shuffled = cands.clone();
-            SplitMix(seed).shuffle(&mut shuffled);
-            prop_assert_eq!(optimal(&shuffled), expected.clone());
-            // Relabelling: a and b renumbered in the same order keep the same answer.
-            let relabelled: Vec<Candidate> = shuffled
-                .iter()
-                .map(|x| c(x.a * 1_000_003 + 7, x.b * 999_983, x.score))
-                .collect();
-            let back: Vec<Candidate> = optimal(&relabelled)
-                .iter()
-                .map(|x| c((x.a - 7) / 1_000_003, x.b / 999_983, x.score))
-                .collect();
-            prop_assert_eq!(back, expected);
+            for tuning in &TUNINGS {
+                let expected = optimal_tuned(&cands, tuning);
+                let mut shuffled = cands.clone();
+                SplitMix(seed).shuffle(&mut shuffled);
+                prop_assert_eq!(optimal_tuned(&shuffled, tuning), expected.clone());
+                // Relabelling: a and b renumbered in the same order keep the same answer.
+                let relabelled: Vec<Candidate> = shuffled
+                    .iter()
+                    .map(|x| c(x.a * 1_000_003 + 7, x.b * 999_983, x.score))
+                    .collect();
+                let back: Vec<Candidate> = optimal_tuned(&relabelled, tuning)
+                    .iter()
+                    .map(|x| c((x.a - 7) / 1_000_003, x.b / 999_983, x.score))
+                    .collect();
+                prop_assert_eq!(back, expected);
+            }
         }
     }
 
     /// Random sparse bipartite graph: `n` records per side, `m` candidates.
-    fn random_graph(seed: u64, n: u32, m: usize, levels: u64) -> Vec<Candidate> {
+    pub(super) fn random_graph(seed: u64, n: u32, m: usize, levels: u64) -> Vec<Candidate> {
         let mut rng = SplitMix(seed);
         (0..m)
             .map(|_| {
