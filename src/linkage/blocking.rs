@@ -78,15 +78,21 @@ impl LshParams {
         let (l, r) = (left.max(1) as f64, right.max(1) as f64);
         let k = ((l * r / (l + r)).ln() / (1.0 / random).ln()).ceil();
         let bits = (k as u32).clamp(1, 64);
-        let p = agreement.powi(bits as i32);
-        let target = pair_completeness.clamp(0.0, 0.999_999);
-        let tables = ((1.0 - target).ln() / (1.0 - p).ln()).ceil();
         LshParams {
-            tables: (tables as u32).clamp(1, 1024),
+            tables: Self::tables_for(agreement, bits, pair_completeness),
             bits,
             lambda: 1,
             seed,
         }
+    }
+
+    /// The fewest tables of `bits` bits with `1 - (1 - agreement^bits)^L >= pair_completeness`
+    /// (1 to 1024).
+    pub fn tables_for(agreement: f64, bits: u32, pair_completeness: f64) -> u32 {
+        let p = agreement.clamp(0.0, 0.999_999).powi(bits as i32);
+        let target = pair_completeness.clamp(0.0, 0.999_999);
+        let tables = ((1.0 - target).ln() / (1.0 - p).ln()).ceil();
+        (tables as u32).clamp(1, 1024)
     }
 
     /// Probability that a pair agreeing on a share `agreement` of bits becomes a candidate:
@@ -252,10 +258,7 @@ impl BlockingRequest {
                 LshParams::for_target(agreement, random, self.pair_completeness, left, right, seed);
             if let Some(bits) = self.lsh_bits {
                 p.bits = bits.clamp(1, 64);
-                let q = agreement.powi(p.bits as i32);
-                p.tables = (((1.0 - self.pair_completeness.min(0.999_999)).ln() / (1.0 - q).ln())
-                    .ceil() as u32)
-                    .clamp(1, 1024);
+                p.tables = LshParams::tables_for(agreement, p.bits, self.pair_completeness);
             }
             if let Some(t) = self.lsh_tables {
                 p.tables = t;
