@@ -7,7 +7,7 @@
 //! the links against the generator's truth. Every row therefore compares encodings on the same
 //! people, the same corruption and the same secret.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Instant;
 
 use super::PairMetrics;
@@ -97,6 +97,9 @@ pub enum ExperimentError {
     /// Matching failed.
     #[error(transparent)]
     Match(#[from] job::MatchError),
+    /// The generator's truth file could not be read.
+    #[error(transparent)]
+    Truth(#[from] super::EvalError),
     /// A temporary directory could not be made.
     #[error("{0}")]
     Io(String),
@@ -125,7 +128,7 @@ pub fn run(
         ..SynthConfig::new(grid.records, grid.seed)
     })?;
     let data = population.write_dir(&tmp.path().join("data"), None)?;
-    let truth = true_pairs(&data.truth)?;
+    let truth = super::truth::read_id_pairs(&data.truth, 2)?;
     let secret = Secret::from_bytes(
         grid.seed
             .to_le_bytes()
@@ -217,18 +220,6 @@ pub fn run(
         }
     }
     Ok(rows)
-}
-
-/// The two-party truth file written by the generator (`a_id,b_id`).
-fn true_pairs(path: &Path) -> Result<Vec<(String, String)>, ExperimentError> {
-    let io = |e: csv::Error| ExperimentError::Io(format!("{}: {e}", path.display()));
-    let mut r = csv::Reader::from_path(path).map_err(io)?;
-    r.records()
-        .map(|rec| {
-            let rec = rec.map_err(io)?;
-            Ok((rec[0].to_string(), rec[1].to_string()))
-        })
-        .collect()
 }
 
 /// Mean share of bits set over every filter of the files.

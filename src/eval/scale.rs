@@ -87,6 +87,9 @@ pub enum ScaleError {
     /// Matching failed.
     #[error(transparent)]
     Match(#[from] job::MatchError),
+    /// The generator's truth file could not be read.
+    #[error(transparent)]
+    Truth(#[from] super::EvalError),
     /// A file or directory could not be used.
     #[error("{0}")]
     Io(String),
@@ -140,8 +143,8 @@ pub fn run(opts: &ScaleOptions, stage: &mut dyn FnMut(&str)) -> Result<ScaleRepo
     }
     timed("encode", &mut stages, started);
 
-    // The truth, from the generator: the records of one person across the two parties.
-    let truth = true_pairs(&population);
+    // The generator's truth: the records of one person across the two parties.
+    let truth = super::truth::read_id_pairs(&summary.truth, 2)?;
 
     stage("match");
     reset_peak_rss();
@@ -182,18 +185,6 @@ pub fn run(opts: &ScaleOptions, stage: &mut dyn FnMut(&str)) -> Result<ScaleRepo
         blocking: report.blocking.into_iter().next(),
         quality,
     })
-}
-
-/// `(id in party a, id in party b)` for every person in both.
-fn true_pairs(p: &Population) -> Vec<(String, String)> {
-    let n = p.config().records;
-    let first: std::collections::HashMap<u64, u64> = (0..n).map(|r| (p.entity(0, r), r)).collect();
-    (0..n)
-        .filter_map(|r| {
-            let a = *first.get(&p.entity(1, r))?;
-            Some((p.record_id(0, a), p.record_id(1, r)))
-        })
-        .collect()
 }
 
 /// The process's peak resident set size so far (`VmHWM`), on Linux.

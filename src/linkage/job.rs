@@ -262,23 +262,12 @@ fn run(
                 source,
             };
             let mut w = csv::Writer::from_writer(AtomicFile::create(path).map_err(err)?);
-            let header: &[&str] = if opts.scores {
-                &["a_id", "b_id", "score"]
-            } else {
-                &["a_id", "b_id"]
-            };
-            w.write_record(header)
-                .map_err(|e| err(std::io::Error::other(e)))?;
-            let (ids_a, ids_b) = (&data[0].ids, &data[1].ids);
+            write_pairs_header(&mut w, opts.scores).map_err(|e| err(std::io::Error::other(e)))?;
+            let ids = [data[0].ids.as_slice(), &data[1].ids];
             let mut written = 0u64;
             let mut emit = |batch: &[Candidate]| -> std::io::Result<()> {
                 for c in batch {
-                    let (a, b) = (&ids_a[c.a as usize], &ids_b[c.b as usize]);
-                    if opts.scores {
-                        w.write_record([a, b, &format!("{:.6}", c.score)])?;
-                    } else {
-                        w.write_record([a, b])?;
-                    }
+                    write_pair(&mut w, ids, c, opts.scores)?;
                 }
                 written += batch.len() as u64;
                 Ok(())
@@ -605,19 +594,10 @@ impl MatchReport {
         let csv_err = |e: csv::Error| err(std::io::Error::other(e));
         match &self.result {
             MatchResult::Pairs(pairs) => {
-                if scores {
-                    w.write_record(["a_id", "b_id", "score"]).map_err(csv_err)?;
-                } else {
-                    w.write_record(["a_id", "b_id"]).map_err(csv_err)?;
-                }
+                write_pairs_header(&mut w, scores).map_err(csv_err)?;
                 for c in pairs {
-                    let (a, b) = (&self.ids[0][c.a as usize], &self.ids[1][c.b as usize]);
-                    if scores {
-                        w.write_record([a, b, &format!("{:.6}", c.score)])
-                            .map_err(csv_err)?;
-                    } else {
-                        w.write_record([a, b]).map_err(csv_err)?;
-                    }
+                    write_pair(&mut w, [self.ids[0].as_slice(), &self.ids[1]], c, scores)
+                        .map_err(csv_err)?;
                 }
             }
             MatchResult::Duplicates(clusters) => {
@@ -648,5 +628,30 @@ impl MatchReport {
         let mut file = w.into_inner().map_err(|e| err(e.into_error()))?;
         file.flush().map_err(err)?;
         file.commit().map_err(err)
+    }
+}
+
+/// The header of a two-file result: `a_id,b_id[,score]`.
+fn write_pairs_header<W: std::io::Write>(w: &mut csv::Writer<W>, scores: bool) -> csv::Result<()> {
+    if scores {
+        w.write_record(["a_id", "b_id", "score"])
+    } else {
+        w.write_record(["a_id", "b_id"])
+    }
+}
+
+/// One row of a two-file result: the records' ids and (with `scores`) the score to six
+/// decimals.
+fn write_pair<W: std::io::Write>(
+    w: &mut csv::Writer<W>,
+    ids: [&[String]; 2],
+    c: &Candidate,
+    scores: bool,
+) -> csv::Result<()> {
+    let (a, b) = (&ids[0][c.a as usize], &ids[1][c.b as usize]);
+    if scores {
+        w.write_record([a, b, &format!("{:.6}", c.score)])
+    } else {
+        w.write_record([a, b])
     }
 }
