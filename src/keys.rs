@@ -24,8 +24,8 @@ use secrecy::{ExposeSecret, SecretBox};
 use sha2::Sha256;
 use zeroize::Zeroizing;
 
-use crate::FORMAT_VERSION;
 use crate::schema::SchemaFingerprint;
+use crate::version::FORMAT_VERSION;
 
 /// Fixed HKDF salt: separates pprl's keys from any other use of the same secret.
 const HKDF_SALT: &[u8] = b"pprl key derivation v1";

@@ -65,17 +65,14 @@ pub mod eval;
 pub mod filter;
 pub mod io;
 pub mod keys;
+pub mod lab;
 pub mod linkage;
 pub mod normalize;
 pub mod pipeline;
 pub mod schema;
+pub mod version;
 
-/// Version of the encoding format: the file layout and the way bits are derived. It is bound
-/// into every derived key, so encodings of different format versions never compare as similar.
-pub const FORMAT_VERSION: u16 = 1;
-
-/// This build's version, as written into manifests.
-pub const TOOL_VERSION: &str = env!("CARGO_PKG_VERSION");
+pub use version::{FORMAT_VERSION, TOOL_VERSION};
 
 /// The CPU features pprl detected at run time and uses, as `(name, in use)` pairs, for
 /// `pprl --version` and benchmark records. Nothing is fixed at compile time: the same binary

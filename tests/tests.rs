@@ -1,11 +1,6 @@
-//! One integration test binary (as ripgrep does): CLI behaviour and golden vectors.
+//! One integration test binary for the library: golden vectors and the encoding job.
 
-mod cli;
-mod clkhash;
-mod eval;
 mod golden;
-mod matching;
-mod parquet;
+mod layering;
 mod pipeline;
-mod synth;
 mod util;

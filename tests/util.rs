@@ -1,8 +1,6 @@
-//! Shared helpers for the integration tests.
+//! Shared helpers for the library's integration tests.
 
-use std::path::{Path, PathBuf};
-
-use assert_cmd::Command;
+use std::path::PathBuf;
 
 /// The repository root.
 pub fn root() -> PathBuf {
@@ -17,28 +15,4 @@ pub fn testdata(rel: &str) -> PathBuf {
 /// The example person schema.
 pub fn person_schema() -> PathBuf {
     root().join("examples/person.toml")
-}
-
-/// `pprl` with a clean environment for the secret.
-pub fn pprl() -> Command {
-    let mut cmd = Command::cargo_bin("pprl").unwrap();
-    cmd.env_remove("PPRL_SECRET_FILE");
-    cmd
-}
-
-/// Writes a fresh secret into `dir` with `pprl keygen` and returns its path.
-pub fn keygen(dir: &Path) -> PathBuf {
-    let key = dir.join("project.key");
-    pprl().args(["keygen", "-o"]).arg(&key).assert().success();
-    key
-}
-
-/// Names of the files in `dir`, sorted.
-pub fn listing(dir: &Path) -> Vec<String> {
-    let mut names: Vec<String> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
-    names.sort();
-    names
 }

@@ -7,24 +7,18 @@
 //!   curve), reduction ratio and pair completeness of candidate sets.
 //! * [`report`]: one evaluation of a match output against a truth file (what `pprl eval` runs).
 //! * [`plot`]: charts of a sweep and of the score distributions, as SVG and PNG.
-//! * [`threshold`]: the automatic threshold of `pprl match --threshold auto`, from the
-//!   similarity scores alone.
 //!
 //! Linkage quality is reported as precision and recall side by side, with F1 only as a
 //! summary: F alone hides which of the two errors a linkage makes, and its weighting of them
 //! depends on the linkage itself (Hand & Christen 2018).
 //!
-//! [`synth`] makes the data to measure on: synthetic parties' exports with known truth.
-
-pub mod experiment;
-pub mod scale;
-pub mod synth;
+//! The data to measure on (synthetic exports with known truth) and whole experiments are made
+//! in [`crate::lab`].
 
 mod error;
 pub mod metrics;
 pub mod plot;
 pub mod report;
-pub mod threshold;
 pub mod truth;
 
 pub use self::error::EvalError;

@@ -14,12 +14,16 @@
 pub mod atomic;
 pub mod clk;
 pub mod csv_input;
+pub mod formats;
 pub mod manifest;
 #[cfg(feature = "polars")]
 pub mod parquet;
 pub mod rejects;
 pub mod table;
 
+/// The block id a record has for a blocking key it has no value for (in a `.clk` file's
+/// block-id rows): it shares no block with any record.
+pub use crate::encode::blocking::NO_BLOCK;
 pub use atomic::AtomicFile;
 pub use clk::{ClkData, ClkError, ClkHeader, ClkReader, ClkRecord, ClkWriter};
 pub use csv_input::{CsvInput, InputError, InputRow};

@@ -37,8 +37,8 @@ use sha2::{Digest, Sha256};
 
 use super::Candidate;
 use super::candidates::{CandidateOptions, CandidateStats};
-use crate::encode::blocking::NO_BLOCK;
 use crate::filter::kernel::Kernel;
+use crate::io::NO_BLOCK;
 
 /// First-side records per unit of work inside one block.
 pub const ITEM_RECORDS: usize = 256;

@@ -23,8 +23,8 @@ use super::blocking::{self, BlockedSide, BlockingReport, BlockingRequest};
 use super::candidates::{self, CandidateOptions, CandidateStats, Emit, FilterSet, Similarity};
 use super::solve::{self, Solver};
 use super::{Candidate, PartyCandidate, RecordRef};
-use crate::compat::{FileKind, ReadError, UNKNOWN_FINGERPRINT, read_encoding_file};
 use crate::filter::kernel::Kernel;
+use crate::io::formats::{FileKind, ReadError, UNKNOWN_FINGERPRINT, read_encoding_file};
 use crate::io::{AtomicFile, ClkData, ClkError};
 
 /// A matching problem that stops the job.
@@ -43,6 +43,9 @@ pub enum MatchError {
     /// The options do not make sense.
     #[error("{0}")]
     Options(String),
+    /// No threshold could be chosen from the scores (too few records scored).
+    #[error("{0}")]
+    Threshold(String),
     /// The output could not be written.
     #[error("cannot write {path}: {source}")]
     Output {

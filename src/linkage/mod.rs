@@ -14,6 +14,7 @@ pub mod candidates;
 pub mod job;
 pub mod output;
 pub mod solve;
+pub mod threshold;
 
 /// A scored pair of records from two parties (or two records of one file, for deduplication).
 ///

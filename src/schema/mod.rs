@@ -31,7 +31,11 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::normalize::NormalizeStep;
+mod date_format;
+mod step;
+
+pub use date_format::DateFormats;
+pub use step::NormalizeStep;
 
 /// The only schema format version this build reads.
 pub const SCHEMA_VERSION: u32 = 1;

@@ -237,7 +237,7 @@ pub fn to_pprl(schema: &Schema) -> Result<Converted, ConvertError> {
          # with clkhash CLKs, so every department must switch to this schema at the same time.\n\n\
          {body}",
         schema.source_version,
-        crate::TOOL_VERSION
+        crate::version::TOOL_VERSION
     );
     Ok(Converted { toml, notes })
 }

@@ -13,7 +13,8 @@
 //!   with [`blake2b`] running a row's BLAKE2b compressions four at a time (AVX2) and a
 //!   per-thread cache of recent tokens' bits (as clkhash memoises its token hashes);
 //! * [`keys`]: HKDF from the one secret to two keys per feature;
-//! * [`json`]: clkhash's output (`{"clks": [base64, ...]}`) and its bit order;
+//! * clkhash's output file (`{"clks": [base64, ...]}`) and its bit order are in
+//!   [`crate::io::formats::clkhash_json`];
 //! * [`convert`]: the nearest native pprl schema, for departments that move on together.
 //!
 //! [`Encoder`] compiles a schema with a secret once (keys derived, BLAKE2b key blocks
@@ -36,7 +37,6 @@ mod cache;
 pub mod convert;
 pub mod format;
 pub mod hash;
-pub mod json;
 pub mod keys;
 pub mod pynum;
 pub mod schema;

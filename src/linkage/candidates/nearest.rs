@@ -1,5 +1,5 @@
 //! Each record's best and second-best similarity against another party: the raw material of
-//! threshold selection without ground truth ([`crate::eval::threshold`]).
+//! threshold selection without ground truth ([`crate::linkage::threshold`]).
 //!
 //! Unlike candidate generation this keeps no pairs, only two numbers per record, so memory is
 //! constant per record whatever the floor. Every admissible pair is scored in full (front and

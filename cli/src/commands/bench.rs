@@ -1,0 +1,133 @@
+//! `pprl bench match --size N`: comparisons per second on this machine, per kernel.
+//! `pprl bench scale --size N`: the whole pipeline on synthetic data, stage by stage.
+
+use anyhow::{Result, ensure};
+use pprl::filter::kernel::Kernel;
+use pprl::linkage::bench;
+
+use super::thousands;
+use crate::args::{BenchMatchArgs, BenchScaleArgs, Format};
+
+pub fn matching(args: &BenchMatchArgs) -> Result<()> {
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(args.threads.map(usize::from).unwrap_or(0))
+        .build()?;
+    let threads = pool.current_num_threads();
+    let (left, right) = bench::pair_of_sides(args.size, 42);
+    println!(
+        "{} x {} random 1024-bit filters, Dice >= {}, {threads} thread(s)",
+        thousands(args.size as u64),
+        thousands(args.size as u64),
+        args.threshold
+    );
+    let mut found = None;
+    let kernels = match &args.kernel {
+        Some(name) => vec![super::match_cmd::kernel_by_name(name)?],
+        None => Kernel::available()
+            .into_iter()
+            .filter_map(Kernel::new)
+            .collect(),
+    };
+    for kernel in kernels {
+        let r = pool.install(|| bench::time_link(&left, &right, args.threshold, kernel));
+        // Every kernel must find the same candidates: fast but wrong fails here.
+        let expected = *found.get_or_insert(r.stats.candidates);
+        ensure!(
+            r.stats.candidates == expected,
+            "kernel {} found {} candidates, others {expected}",
+            r.kernel,
+            r.stats.candidates
+        );
+        println!(
+            "  {:<9} {:>8.1} M comparisons/s ({:.1} M per thread), {} comparisons, {} candidates, {:.2} s",
+            r.kernel,
+            r.rate() / 1e6,
+            r.rate() / 1e6 / threads as f64,
+            thousands(r.stats.comparisons),
+            thousands(r.stats.candidates),
+            r.seconds
+        );
+    }
+    Ok(())
+}
+
+pub fn scale(args: &BenchScaleArgs) -> Result<()> {
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(args.threads.map(usize::from).unwrap_or(0))
+        .build()?;
+    let mut blocking = args.blocking.request();
+    if args.blocking.blocking.is_empty() {
+        blocking.keys = true;
+        blocking.lsh = true;
+    }
+    let opts = pprl::lab::scale::ScaleOptions {
+        records: args.size,
+        seed: args.seed,
+        corruption: pprl::lab::synth::CorruptionLevel::from(args.corruption).profile(),
+        threshold: args.threshold,
+        blocking,
+        dir: args.dir.clone(),
+    };
+    let text = args.format == Format::Text;
+    if text {
+        println!(
+            "{} x {} synthetic records ({:?} corruption), Dice >= {}, {} thread(s)",
+            thousands(args.size),
+            thousands(args.size),
+            args.corruption,
+            args.threshold,
+            pool.current_num_threads()
+        );
+    }
+    let report = pool.install(|| {
+        pprl::lab::scale::run(&opts, &mut |stage| {
+            if text {
+                eprintln!("  {stage} ...");
+            }
+        })
+    })?;
+    if !text {
+        println!("{:#}", serde_json::to_value(&report)?);
+        return Ok(());
+    }
+    let mib = |b: Option<u64>| b.map_or("?".into(), |b| format!("{:.0} MiB", b as f64 / 1048576.0));
+    for s in &report.stages {
+        println!(
+            "  {:<9} {:>8.2} s   peak {}",
+            s.name,
+            s.seconds,
+            mib(s.peak_bytes)
+        );
+    }
+    println!(
+        "  {} comparisons, {} candidates",
+        thousands(report.comparisons),
+        thousands(report.candidates)
+    );
+    if let Some(b) = &report.blocking {
+        println!(
+            "  blocking: {} keys{}, reduction ratio {:.6}, pair completeness {}",
+            b.keys,
+            b.lsh.map_or(String::new(), |p| format!(
+                " + LSH L={} K={} lambda={}",
+                p.tables, p.bits, p.lambda
+            )),
+            b.reduction_ratio,
+            b.pair_completeness.map_or("?".into(), |p| format!(
+                "{p:.4} of {} true pairs",
+                thousands(b.true_pairs.unwrap_or(0))
+            )),
+        );
+    }
+    let q = &report.quality;
+    println!(
+        "  links: precision {:.4}, recall {:.4}, F1 {:.4} (tp {}, fp {}, fn {})",
+        q.precision,
+        q.recall,
+        q.f1,
+        thousands(q.tp),
+        thousands(q.fp),
+        thousands(q.fn_)
+    );
+    Ok(())
+}

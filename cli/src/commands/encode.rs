@@ -1,0 +1,97 @@
+//! `pprl encode --schema S --secret-file K INPUT -o OUT [--format F]`.
+
+use anyhow::{Context as _, Result, bail};
+use pprl::compat::{self, AnySchema};
+use pprl::pipeline::EncodeOptions;
+use pprl::pipeline::{self, JobEncoder, JobSummary, OutputFormat};
+
+use super::{load_clkhash_secret, load_secret, print_encode_summary, thousands};
+use crate::args::EncodeArgs;
+use crate::progress::rows_bar;
+
+pub fn run(args: &EncodeArgs) -> Result<()> {
+    let schema = AnySchema::from_path(&args.schema)
+        .with_context(|| format!("invalid schema {}", args.schema.display()))?;
+    let opts = EncodeOptions {
+        input: args.input.clone(),
+        format: args.input_format.map(Into::into),
+        output: args.output.clone(),
+        rejects: args.rejects.clone(),
+        threads: args.threads.map(usize::from),
+        chunk_rows: args.chunk_rows,
+        delimiter: parse_delimiter(&args.delimiter)?,
+    };
+    let total = (args.input != "-")
+        .then(|| std::fs::metadata(&args.input).ok().map(|m| m.len()))
+        .flatten();
+    let bar = rows_bar(total, args.quiet);
+    let mut progress = |rows, bytes| {
+        bar.set_position(bytes);
+        bar.set_message(format!("{} rows", thousands(rows)));
+    };
+    let format = args.format.map(OutputFormat::from);
+    let warn = |w: &dyn std::fmt::Display| {
+        if !args.quiet {
+            eprintln!("warning {w}");
+        }
+    };
+    let result = match &schema {
+        AnySchema::Pprl(schema) => {
+            let secret = load_secret(&args.secret)?;
+            schema.warnings().iter().for_each(|w| warn(w));
+            let encoder = pprl::encode::Encoder::new(schema, &secret)?;
+            let job = JobEncoder::Pprl(schema, &encoder);
+            pipeline::encode_any(
+                job,
+                format.unwrap_or(OutputFormat::Clk),
+                &opts,
+                &mut progress,
+            )
+        }
+        AnySchema::Clkhash(schema) => {
+            let secret = load_clkhash_secret(&args.secret)?;
+            schema
+                .warnings
+                .iter()
+                .for_each(|w| warn(&format!("(clkhash schema): {w}")));
+            let encoder = compat::clkhash::Encoder::new(schema, &secret)
+                .with_context(|| format!("invalid schema {}", args.schema.display()))?;
+            let job = JobEncoder::Clkhash(&encoder);
+            let format = format.unwrap_or(OutputFormat::ClkhashJson);
+            pipeline::encode_any(job, format, &opts, &mut progress)
+        }
+    };
+    bar.finish_and_clear();
+    match result? {
+        JobSummary::Clk(s) if !args.quiet => print_encode_summary(&s, ""),
+        JobSummary::Positional(s) if !args.quiet => {
+            let secs = s.elapsed.as_secs_f64();
+            println!(
+                "encoded all {} rows into {} ({} bits each), in {secs:.2} s ({} rows/s, {} thread{})",
+                thousands(s.rows),
+                s.output.display(),
+                s.bits,
+                thousands((s.rows as f64 / secs.max(1e-9)) as u64),
+                s.threads,
+                if s.threads == 1 { "" } else { "s" },
+            );
+            if format == Some(OutputFormat::AnonlinkBinary) {
+                println!(
+                    "upload with Content-Type: application/octet-stream, Hash-Count: {}, \
+                     Hash-Size: {}",
+                    s.rows, s.bytes_per_encoding
+                );
+            }
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+fn parse_delimiter(s: &str) -> Result<u8> {
+    match s {
+        "\\t" | "tab" => Ok(b'\t'),
+        _ if s.len() == 1 && s.is_ascii() => Ok(s.as_bytes()[0]),
+        _ => bail!("--delimiter must be one ASCII character (or `\\t`), found `{s}`"),
+    }
+}

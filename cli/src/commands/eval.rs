@@ -1,0 +1,189 @@
+//! `pprl eval --truth truth.csv --matches matches.csv [--scores candidates.csv] [--plot DIR]`.
+
+use anyhow::Result;
+use pprl::eval::metrics::SweepPoint;
+use pprl::eval::plot::{self, ChartInput, Mark};
+use pprl::eval::report::{self, EvalOptions};
+
+use super::thousands;
+use crate::args::{EvalArgs, Format};
+
+/// Sweep table rows: every 0.05 from the lowest score.
+const TABLE_STEP: f64 = 0.05;
+/// JSON sweep points: every 0.01 from the lowest score.
+const JSON_STEP: f64 = 0.01;
+
+pub fn run(args: &EvalArgs) -> Result<()> {
+    let report = report::evaluate(&EvalOptions {
+        truth: args.truth.clone(),
+        matches: args.matches.clone(),
+        scores: args.scores.clone(),
+        one_to_one: args.one_to_one,
+        records: args.records.clone(),
+    })?;
+    let best = report.scored.as_ref().and_then(|s| s.sweep.best(1.0));
+    let mut marks = Vec::new();
+    if let Some(b) = best {
+        marks.push(Mark {
+            label: "best F1".into(),
+            threshold: b.threshold,
+        });
+    }
+    if let Some(t) = args.threshold {
+        marks.push(Mark {
+            label: "in use".into(),
+            threshold: t,
+        });
+    }
+    let charts = match (&args.plot, &report.scored) {
+        (Some(dir), Some(s)) => plot::write_charts(
+            dir,
+            &ChartInput {
+                sweep: &s.sweep,
+                labelled: &s.labelled,
+                marks: &marks,
+            },
+        )?,
+        _ => Vec::new(),
+    };
+    let lowest = report.scored.as_ref().map_or(0.0, |s| {
+        let low = s.labelled.iter().map(|x| x.0).fold(1.0f64, f64::min);
+        (low / TABLE_STEP).floor() * TABLE_STEP
+    });
+
+    let m = &report.metrics;
+    match args.format {
+        Format::Json => {
+            let mut out = serde_json::json!({
+                "linkage": report.linkage.as_str(),
+                "truth": args.truth.display().to_string(),
+                "matches": args.matches.display().to_string(),
+                "true_pairs": report.true_pairs,
+                "predicted_pairs": report.predicted_pairs,
+                "precision": m.precision,
+                "recall": m.recall,
+                "f1": m.f1,
+                "tp": m.tp,
+                "fp": m.fp,
+                "fn": m.fn_,
+            });
+            if let Some(beta) = args.beta {
+                out["beta"] = beta.into();
+                out["f_beta"] = m.f_beta(beta).into();
+            }
+            if let Some(b) = &report.blocking {
+                out["comparison_space"] = b.comparison_space.into();
+                out["candidates"] = b.candidates.into();
+                out["pair_completeness"] = b.pair_completeness.into();
+                out["reduction_ratio"] = b.reduction_ratio.into();
+                out["pairs_quality"] = b.pairs_quality.into();
+            }
+            if let Some(s) = &report.scored {
+                out["sweep"] = serde_json::json!({
+                    "scored_pairs": s.labelled.len(),
+                    "one_to_one": s.one_to_one,
+                    "best_f1": best,
+                    "at_threshold": args.threshold.map(|t| s.sweep.at(t)),
+                    "points": s.sweep.grid(lowest, JSON_STEP),
+                });
+            }
+            if !charts.is_empty() {
+                out["plots"] = charts
+                    .iter()
+                    .map(|p| p.display().to_string())
+                    .collect::<Vec<_>>()
+                    .into();
+            }
+            println!("{out:#}");
+        }
+        Format::Text => {
+            let rows: Vec<(String, String)> = [
+                ("linkage", report.linkage.as_str().to_string()),
+                ("true pairs", thousands(report.true_pairs)),
+                ("predicted pairs", thousands(report.predicted_pairs)),
+                ("precision", format!("{:.4}", m.precision)),
+                ("recall", format!("{:.4}", m.recall)),
+                ("F1", format!("{:.4}", m.f1)),
+            ]
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v))
+            .chain(
+                args.beta
+                    .map(|b| (format!("F{b}"), format!("{:.4}", m.f_beta(b)))),
+            )
+            .chain([
+                ("true links (TP)".to_string(), thousands(m.tp)),
+                ("false links (FP)".to_string(), thousands(m.fp)),
+                ("missed (FN)".to_string(), thousands(m.fn_)),
+            ])
+            .collect();
+            for (k, v) in rows {
+                println!("{k:<18} {v:>12}");
+            }
+            if let Some(b) = &report.blocking {
+                println!(
+                    "\ncandidate set: {} of {} possible pairs\n  reduction ratio    {:.6}\n  \
+                     pair completeness  {:.4}\n  pairs quality      {:.6}",
+                    thousands(b.candidates),
+                    thousands(b.comparison_space),
+                    b.reduction_ratio,
+                    b.pair_completeness,
+                    b.pairs_quality,
+                );
+            }
+            if let Some(s) = &report.scored {
+                println!(
+                    "\nthreshold sweep over {} scored pairs{}:",
+                    thousands(s.labelled.len() as u64),
+                    if s.one_to_one {
+                        ", resolved one-to-one (greedy)"
+                    } else {
+                        ""
+                    }
+                );
+                println!(
+                    "  {:>9}  {:>9}  {:>7}  {:>7}  {:>9}  {:>9}  {:>9}",
+                    "threshold", "precision", "recall", "F1", "TP", "FP", "FN"
+                );
+                let mut table = s.sweep.grid(lowest, TABLE_STEP);
+                table.extend(marks.iter().map(|mk| s.sweep.at(mk.threshold)));
+                table.sort_by(|x, y| x.threshold.total_cmp(&y.threshold));
+                table.dedup_by(|x, y| x.threshold == y.threshold);
+                for p in &table {
+                    let note = marks
+                        .iter()
+                        .filter(|mk| mk.threshold == p.threshold)
+                        .map(|mk| mk.label.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ");
+                    println!("  {}  {note}", sweep_row(p));
+                }
+                match best {
+                    Some(b) => println!(
+                        "best F1 {:.4} at threshold {:.4} (precision {:.4}, recall {:.4})",
+                        b.metrics.f1, b.threshold, b.metrics.precision, b.metrics.recall
+                    ),
+                    None => println!("no scored pairs"),
+                }
+            }
+            for c in &charts {
+                println!("wrote {}", c.display());
+            }
+        }
+    }
+    Ok(())
+}
+
+fn sweep_row(p: &SweepPoint) -> String {
+    let m = &p.metrics;
+    format!(
+        "{:>9.4}  {:>9.4}  {:>7.4}  {:>7.4}  {:>9}  {:>9}  {:>9}",
+        p.threshold,
+        m.precision,
+        m.recall,
+        m.f1,
+        thousands(m.tp),
+        thousands(m.fp),
+        thousands(m.fn_)
+    )
+}

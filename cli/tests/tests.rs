@@ -1,0 +1,9 @@
+//! One integration test binary (as ripgrep does): the `pprl` command's behaviour.
+
+mod cli;
+mod clkhash;
+mod eval;
+mod matching;
+mod parquet;
+mod synth;
+mod util;

@@ -1,0 +1,167 @@
+//! Encoding files of other tools, and telling the kinds apart.
+//!
+//! * [`clkhash_json`]: clkhash's `{"clks": [base64, ...]}` and its bit order;
+//! * [`anonlink_binary`]: the anonlink entity service's binary upload layout;
+//! * [`FileKind::detect`] and [`read_encoding_file`]: any of those or a `.clk` file, read into
+//!   the same [`ClkData`] the matcher takes.
+//!
+//! clkhash's formats identify records by their position and carry no fingerprints: a file read
+//! from them gets ids `0, 1, 2, ...` and [`UNKNOWN_FINGERPRINT`]s, and the matcher warns that it
+//! cannot check that such files were made with the same secret and schema.
+
+pub mod anonlink_binary;
+pub mod clkhash_json;
+
+use std::io::Read as _;
+use std::path::Path;
+
+use crate::io::clk::{FILE_VERSION, MAGIC};
+use crate::io::{ClkData, ClkError, ClkHeader, ClkReader};
+use crate::keys::KeyFingerprint;
+use crate::schema::{HashingScheme, Layout, SchemaFingerprint};
+
+/// The fingerprint a file without fingerprints is given when it is read: all zeros, which no
+/// real fingerprint is (they are SHA-256 and HKDF outputs). [`crate::linkage::job`] skips the
+/// key and schema checks for such files and warns instead.
+pub const UNKNOWN_FINGERPRINT: [u8; 32] = [0; 32];
+
+/// Encodings read from a file without ids (clkhash JSON, anonlink binary).
+#[derive(Debug, Default, Clone)]
+pub struct Encodings {
+    /// Bits per encoding (bytes times 8).
+    pub bits: u32,
+    /// Number of encodings.
+    pub count: u64,
+    /// All encodings' words, `ceil(bits / 64)` per encoding, in pprl's bit order.
+    pub words: Vec<u64>,
+}
+
+impl Encodings {
+    /// Appends one encoding given as clkhash's bytes; all must have the same length.
+    pub(crate) fn push_bytes(&mut self, bytes: &[u8]) -> Result<(), String> {
+        let bits = bytes.len() * 8;
+        if bits == 0 {
+            return Err("an empty encoding".into());
+        }
+        if self.count == 0 {
+            self.bits = u32::try_from(bits).map_err(|_| "an encoding of over 4 Gbit")?;
+        } else if bits != self.bits as usize {
+            return Err(format!(
+                "{} bytes, but the first encoding has {} (all must have one length)",
+                bytes.len(),
+                self.bits / 8
+            ));
+        }
+        let w = bits.div_ceil(64);
+        let start = self.words.len();
+        self.words.resize(start + w, 0);
+        clkhash_json::bytes_to_words(bytes, &mut self.words[start..]);
+        self.count += 1;
+        Ok(())
+    }
+}
+
+/// A file that could not be read as encodings.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ReadError {
+    /// A `.clk` file problem.
+    #[error(transparent)]
+    Clk(#[from] ClkError),
+    /// The file could not be read.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: String,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// The file is not in the format it looks like.
+    #[error("{path}: {detail}")]
+    Invalid {
+        /// The file.
+        path: String,
+        /// What is wrong.
+        detail: String,
+    },
+}
+
+/// What kind of encoding file a path holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FileKind {
+    /// pprl's `.clk`.
+    Clk,
+    /// clkhash JSON.
+    ClkhashJson,
+    /// anonlink binary.
+    AnonlinkBinary,
+}
+
+impl FileKind {
+    /// Detects the kind from the first bytes: the `.clk` magic, a JSON object, or else the
+    /// anonlink binary layout.
+    pub fn detect(path: &Path) -> Result<FileKind, ReadError> {
+        let mut head = [0u8; 64];
+        let n = std::fs::File::open(path)
+            .and_then(|mut f| f.read(&mut head))
+            .map_err(|source| ReadError::Io {
+                path: path.display().to_string(),
+                source,
+            })?;
+        let head = &head[..n];
+        Ok(if head.starts_with(&MAGIC) {
+            FileKind::Clk
+        } else if head.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{') {
+            FileKind::ClkhashJson
+        } else {
+            FileKind::AnonlinkBinary
+        })
+    }
+}
+
+/// Reads an encoding file of any kind for matching. A clkhash JSON or anonlink binary file
+/// gets record ids `0, 1, 2, ...` (its positions), layout `clk`, hashing `clkhash` and
+/// [`UNKNOWN_FINGERPRINT`]s; its encodings must be a multiple of 64 bits long.
+pub fn read_encoding_file(path: &Path) -> Result<(ClkData, FileKind), ReadError> {
+    let kind = FileKind::detect(path)?;
+    let enc = match kind {
+        FileKind::Clk => return Ok((ClkReader::open(path)?.read_all()?, kind)),
+        FileKind::ClkhashJson => clkhash_json::read(path)?,
+        FileKind::AnonlinkBinary => anonlink_binary::read(path)?,
+    };
+    if enc.count == 0 {
+        return Err(ReadError::Invalid {
+            path: path.display().to_string(),
+            detail: "the file holds no encodings".into(),
+        });
+    }
+    if !enc.bits.is_multiple_of(64) || enc.bits > 65_536 {
+        return Err(ReadError::Invalid {
+            path: path.display().to_string(),
+            detail: format!(
+                "its encodings have {} bits; pprl matches encodings of a multiple of 64 bits",
+                enc.bits
+            ),
+        });
+    }
+    let header = ClkHeader {
+        version: FILE_VERSION,
+        schema_fingerprint: SchemaFingerprint(UNKNOWN_FINGERPRINT),
+        key_fingerprint: KeyFingerprint(UNKNOWN_FINGERPRINT),
+        layout: Layout::Clk,
+        hashing: HashingScheme::Clkhash,
+        filter_bits: enc.bits,
+        filters_per_record: 1,
+        id_width: 8,
+        block_keys: 0,
+        record_count: enc.count,
+        schema_json: Vec::new(),
+    };
+    let data = ClkData {
+        header,
+        ids: (0..enc.count).map(|i| i.to_string()).collect(),
+        words: enc.words,
+        blocks: Vec::new(),
+    };
+    Ok((data, kind))
+}
