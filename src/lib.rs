@@ -61,6 +61,7 @@
 
 pub mod compat;
 pub mod encode;
+pub mod error;
 pub mod eval;
 pub mod filter;
 pub mod io;
