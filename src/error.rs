@@ -178,6 +178,7 @@ mod tests {
         assert_eq!(TestKind::B.to_string(), "test-b");
         assert_eq!(serde_json::to_string(&TestKind::B).unwrap(), "\"test-b\"");
         assert_eq!(Coded::code(&TestKind::A), "test-a");
+        assert_eq!(TestKind::ALL, &[TestKind::A, TestKind::B]);
     }
 
     #[test]
