@@ -101,8 +101,11 @@ pub struct Encoder {
 }
 
 impl Encoder {
-    /// Compiles `schema` under `secret`, whose bytes are clkhash's secret verbatim.
+    /// Compiles `schema` under `secret`, whose bytes are clkhash's secret verbatim. The schema
+    /// is checked first ([`Schema::validate`]): one built or changed by hand is refused as the
+    /// same settings read from a file would be.
     pub fn new(schema: &Schema, secret: &Secret) -> Result<Encoder, SchemaError> {
+        schema.validate()?;
         let keys = KeyList::derive(secret.expose_bytes(), &schema.kdf, schema.features.len())
             .ok_or_else(|| SchemaError::Unsupported {
                 at: "clkConfig.kdf".into(),
