@@ -1,6 +1,6 @@
 //! The typed clkhash schema, upgraded to version 3: every choice an enum, so the encoder never
-//! looks at a string again. Built by [`parse`](super::parse) from JSON, or by hand with
-//! [`Schema::new`]; either way [`validate`](super::validate) has checked it.
+//! looks at a string again. Built by `parse` from JSON, or by hand with
+//! [`Schema::new`]; either way `validate` has checked it.
 
 use serde::Serialize;
 

@@ -299,13 +299,18 @@ fn hand_built_schemas_get_the_checks_of_parsed_ones() {
         );
         assert_eq!(rebuilt.unwrap_err().kind(), parsed.kind());
         // The encoder refuses it too.
-        let refused = Encoder::new(&hand, &secret).err().expect("refused");
+        let Err(refused) = Encoder::new(&hand, &secret) else {
+            panic!("refused: {text}")
+        };
         assert_eq!(refused.kind(), parsed.kind());
     }
 }
 
 #[test]
 fn kinds_have_codes_and_positions() {
+    let codes: std::collections::BTreeSet<_> =
+        SchemaErrorKind::ALL.iter().map(|k| k.code()).collect();
+    assert_eq!(codes.len(), SchemaErrorKind::ALL.len());
     let e = err("{");
     assert_eq!((e.kind(), e.position()), (SchemaErrorKind::Json, None));
     let e = Schema::from_path("/nonexistent/schema.json").unwrap_err();
