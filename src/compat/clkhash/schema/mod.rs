@@ -34,7 +34,7 @@
 //!
 //! # Layout
 //!
-//! * [`model`]: the typed schema ([`Schema`] and its parts), what flows out of every path;
+//! * `model`: the typed schema ([`Schema`] and its parts), what flows out of every path;
 //! * `json`: typed access to a JSON document with key paths for messages, as the master schemas
 //!   check it;
 //! * `upgrade`: v1 document -> v2 document -> v3 document;
@@ -43,7 +43,7 @@
 //!   [`Schema::new`], and again by [`Encoder::new`](super::Encoder::new)).
 
 mod json;
-pub mod model;
+mod model;
 mod parse;
 mod upgrade;
 mod validate;
