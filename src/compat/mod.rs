@@ -19,10 +19,11 @@ pub mod clkhash;
 
 use std::path::Path;
 
+use crate::error::Position;
 use crate::keys::Secret;
 use crate::schema::{Schema, SchemaError};
 
-/// A linkage schema of either kind, as `pprl encode --schema` reads it.
+/// A linkage schema of either kind, as an encoding job reads it.
 #[derive(Debug, Clone)]
 pub enum AnySchema {
     /// pprl's own schema (TOML or JSON).
@@ -41,6 +42,41 @@ pub enum AnySchemaError {
     /// A clkhash schema problem.
     #[error(transparent)]
     Clkhash(#[from] clkhash::SchemaError),
+}
+
+crate::error_kinds! {
+    /// Which kind of schema an [`AnySchemaError`] is about; the wrapped error has the details
+    /// (for a clkhash schema, its own [`clkhash::SchemaErrorKind`]).
+    pub enum AnySchemaErrorKind {
+        /// A pprl schema (TOML or JSON) could not be read.
+        Pprl => "compat-schema-pprl",
+        /// A clkhash schema could not be read.
+        Clkhash => "compat-schema-clkhash",
+    }
+}
+
+impl AnySchemaError {
+    /// Which kind of schema the problem is in.
+    pub fn kind(&self) -> AnySchemaErrorKind {
+        match self {
+            AnySchemaError::Pprl(_) => AnySchemaErrorKind::Pprl,
+            AnySchemaError::Clkhash(_) => AnySchemaErrorKind::Clkhash,
+        }
+    }
+
+    /// Where, for a clkhash schema problem ([`clkhash::SchemaError::position`]).
+    pub fn position(&self) -> Option<Position> {
+        match self {
+            AnySchemaError::Pprl(_) => None,
+            AnySchemaError::Clkhash(e) => e.position(),
+        }
+    }
+}
+
+impl crate::error::Coded for AnySchemaError {
+    fn code(&self) -> &'static str {
+        self.kind().code()
+    }
 }
 
 impl AnySchema {

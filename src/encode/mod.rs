@@ -21,7 +21,7 @@
 pub mod blocking;
 pub mod bloom;
 pub mod hash;
-pub mod sha256x2;
+pub(crate) mod sha256x2;
 pub mod tokenize;
 
 use crate::keys::{KeyFingerprint, Secret};

@@ -35,6 +35,32 @@ pub struct ConvertError {
     pub message: String,
 }
 
+crate::error_kinds! {
+    /// What kind of [`ConvertError`] it is.
+    pub enum ConvertErrorKind {
+        /// A clkhash setting has no pprl equivalent.
+        NoEquivalent => "clkhash-convert-no-equivalent",
+    }
+}
+
+impl ConvertError {
+    /// The kind of problem, with its stable code.
+    pub fn kind(&self) -> ConvertErrorKind {
+        ConvertErrorKind::NoEquivalent
+    }
+
+    /// Where: the schema's key path, as [`Position::field`](crate::error::Position::field).
+    pub fn position(&self) -> crate::error::Position {
+        crate::error::Position::default().in_field(self.at.clone())
+    }
+}
+
+impl crate::error::Coded for ConvertError {
+    fn code(&self) -> &'static str {
+        self.kind().code()
+    }
+}
+
 fn fail(at: impl Into<String>, message: impl Into<String>) -> ConvertError {
     ConvertError {
         at: at.into(),
@@ -287,6 +313,8 @@ mod tests {
     fn refuses_what_has_no_equivalent() {
         let folded = SCHEMA.replace(r#""l": 1024"#, r#""l": 512, "xor_folds": 1"#);
         let err = to_pprl(&Schema::from_json_str(&folded).unwrap()).unwrap_err();
+        assert_eq!(err.kind(), ConvertErrorKind::NoEquivalent);
+        assert_eq!(err.position().field.as_deref(), Some("clkConfig.xor_folds"));
         assert_eq!(err.at, "clkConfig.xor_folds");
         let no_id = SCHEMA.replace(r#"{"identifier": "id", "ignored": true},"#, "");
         let err = to_pprl(&Schema::from_json_str(&no_id).unwrap()).unwrap_err();

@@ -5,14 +5,14 @@
 //!
 //! * [`schema`]: linkage schemas v1, v2 and v3, validated and upgraded to v3 as clkhash does;
 //!   what pprl cannot reproduce exactly is refused with the feature named;
-//! * [`format`](mod@format): field formats: validation of raw values, and their normal form (integers,
-//!   dates as `%Y%m%d`), with [`strptime`] and [`pynum`] reproducing Python's parsers;
-//! * [`tokenize`]: the `ngram`, `exact` and `numeric` comparisons and the insertion
+//! * `format`: field formats: validation of raw values, and their normal form (integers,
+//!   dates as `%Y%m%d`), with `strptime` and `pynum` reproducing Python's parsers;
+//! * `tokenize`: the `ngram`, `exact` and `numeric` comparisons and the insertion
 //!   strategies, writing tokens in the feature's text encoding;
-//! * [`hash`]: `blakeHash` (keyed BLAKE2b) and `doubleHash` (HMAC-SHA1/HMAC-MD5), XOR folding,
-//!   with [`blake2b`] running a row's BLAKE2b compressions four at a time (AVX2) and a
+//! * `hash`: `blakeHash` (keyed BLAKE2b) and `doubleHash` (HMAC-SHA1/HMAC-MD5), XOR folding,
+//!   with `blake2b` running a row's BLAKE2b compressions four at a time (AVX2) and a
 //!   per-thread cache of recent tokens' bits (as clkhash memoises its token hashes);
-//! * [`keys`]: HKDF from the one secret to two keys per feature;
+//! * `keys`: HKDF from the one secret to two keys per feature;
 //! * clkhash's output file (`{"clks": [base64, ...]}`) and its bit order are in
 //!   [`crate::io::formats::clkhash_json`];
 //! * [`convert`]: the nearest native pprl schema, for departments that move on together.
@@ -32,18 +32,18 @@
 //! Ignored features are neither validated nor read. Where clkhash would raise an exception in
 //! step 2 (a `numeric` value that is not a number), the row is rejected with that feature.
 
-pub mod blake2b;
+pub(crate) mod blake2b;
 mod cache;
 pub mod convert;
-pub mod format;
-pub mod hash;
-pub mod keys;
-pub mod pynum;
+pub(crate) mod format;
+pub(crate) mod hash;
+pub(crate) mod keys;
+pub(crate) mod pynum;
 pub mod schema;
-pub mod strptime;
-pub mod tokenize;
+pub(crate) mod strptime;
+pub(crate) mod tokenize;
 
-pub use schema::{Schema, SchemaError};
+pub use schema::{Schema, SchemaError, SchemaErrorKind};
 
 use crate::encode::Rejection;
 use crate::keys::{KeyFingerprint, Secret};
@@ -101,8 +101,11 @@ pub struct Encoder {
 }
 
 impl Encoder {
-    /// Compiles `schema` under `secret`, whose bytes are clkhash's secret verbatim.
+    /// Compiles `schema` under `secret`, whose bytes are clkhash's secret verbatim. The schema
+    /// is checked first ([`Schema::validate`]): one built or changed by hand is refused as the
+    /// same settings read from a file would be.
     pub fn new(schema: &Schema, secret: &Secret) -> Result<Encoder, SchemaError> {
+        schema.validate()?;
         let keys = KeyList::derive(secret.expose_bytes(), &schema.kdf, schema.features.len())
             .ok_or_else(|| SchemaError::Unsupported {
                 at: "clkConfig.kdf".into(),

@@ -61,12 +61,13 @@ pub struct PyInt {
 
 impl PyInt {
     /// Parses like Python's `int(s, 10)`; `None` where Python raises `ValueError`.
+    #[cfg(test)]
     pub fn parse(s: &str) -> Option<PyInt> {
         let mut out = PyInt::default();
         out.parse_into(s).then_some(out)
     }
 
-    /// [`PyInt::parse`] into `self`, reusing its buffer; false (and `self` unspecified) where
+    /// `PyInt::parse` into `self`, reusing its buffer; false (and `self` unspecified) where
     /// Python raises.
     pub fn parse_into(&mut self, s: &str) -> bool {
         let s = strip(s);

@@ -41,12 +41,8 @@ impl TokenBytes {
         self.ends.len()
     }
 
-    /// True if there are none.
-    pub fn is_empty(&self) -> bool {
-        self.ends.is_empty()
-    }
-
     /// The tokens' bytes, in order.
+    #[cfg(test)]
     pub fn iter(&self) -> impl Iterator<Item = &[u8]> + '_ {
         let starts = std::iter::once(0).chain(self.ends.iter().copied());
         starts

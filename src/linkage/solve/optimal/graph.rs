@@ -1,0 +1,71 @@
+//! One component as the solver sees it: edge lists in solver order ([`Graph`], built by
+//! [`components`](super::components)) and, per side, the compressed adjacency that the auction
+//! and the exact search walk ([`Adjacency`], built by [`Solver`](super::solver::Solver)).
+
+/// One connected component with records renumbered from 0, edges in solver order.
+#[derive(Default)]
+pub(super) struct Graph {
+    pub(super) nl: usize,
+    pub(super) nr: usize,
+    pub(super) el: Vec<u32>,
+    pub(super) er: Vec<u32>,
+    pub(super) score: Vec<f64>,
+}
+
+impl Graph {
+    pub(super) fn clear(&mut self) {
+        self.nl = 0;
+        self.nr = 0;
+        self.el.clear();
+        self.er.clear();
+        self.score.clear();
+    }
+}
+
+/// One side of a component's bipartite graph in compressed form: the edges of vertex `v` are
+/// `start[v]..start[v + 1]`; edge `i` leads to vertex `next[i]` of the other side, and on the
+/// right side it is edge `slot[i]` of the left side (`slot` is empty on the left).
+#[derive(Default)]
+pub(super) struct Adjacency {
+    pub(super) start: Vec<u32>,
+    pub(super) next: Vec<u32>,
+    pub(super) slot: Vec<u32>,
+}
+
+impl Adjacency {
+    pub(super) fn len(&self) -> usize {
+        self.start.len() - 1
+    }
+
+    pub(super) fn edges(&self, v: usize) -> std::ops::Range<usize> {
+        self.start[v] as usize..self.start[v + 1] as usize
+    }
+
+    /// Groups the edges `0..keys.len()` by their vertex `keys[e]` among `n` (stably, so in
+    /// rank order): fills `start` and leaves the edges in `order`; `cursor` is scratch.
+    pub(super) fn group(
+        &mut self,
+        n: usize,
+        keys: &[u32],
+        order: &mut Vec<u32>,
+        cursor: &mut Vec<u32>,
+    ) {
+        let start = &mut self.start;
+        start.clear();
+        start.resize(n + 1, 0);
+        for &k in keys {
+            start[k as usize + 1] += 1;
+        }
+        for i in 0..n {
+            start[i + 1] += start[i];
+        }
+        cursor.clear();
+        cursor.extend_from_slice(&start[..n]);
+        order.clear();
+        order.resize(keys.len(), 0);
+        for (e, &k) in keys.iter().enumerate() {
+            order[cursor[k as usize] as usize] = e as u32;
+            cursor[k as usize] += 1;
+        }
+    }
+}
