@@ -10,6 +10,7 @@
 
 use std::fs::File;
 use std::io::{self, Read};
+use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
 
@@ -102,9 +103,8 @@ pub enum InputError {
     },
     /// A Parquet file is given but this build cannot read Parquet.
     #[error(
-        "{source_name} is Parquet, but this pprl was built without Parquet support: rebuild it \
-         with `--features polars` (e.g. `cargo install --path . --features polars`), or pass \
-         `--input-format csv` if the file is really CSV"
+        "{source_name} is Parquet, but this pprl was built without Parquet support (the `polars` \
+         cargo feature)"
     )]
     ParquetUnavailable {
         /// The file.
@@ -154,12 +154,125 @@ pub enum InputError {
     },
 }
 
+crate::error_kinds! {
+    /// What kind of [`InputError`] happened: a stable code for front ends and tests.
+    pub enum InputErrorKind {
+        /// The file could not be opened or read.
+        Io => "input-io",
+        /// The file has no header row.
+        NoHeader => "input-no-header",
+        /// A field is not valid UTF-8.
+        InvalidUtf8 => "input-invalid-utf8",
+        /// A row has a different number of fields from the header.
+        UnequalLengths => "input-unequal-lengths",
+        /// A quoted field is still open at the end of the input.
+        UnclosedQuote => "input-unclosed-quote",
+        /// Any other CSV error.
+        Malformed => "input-malformed",
+        /// The schema names a column the header lacks.
+        MissingColumn => "input-missing-column",
+        /// The schema needs a column that the header names twice.
+        DuplicateColumn => "input-duplicate-column",
+        /// A Parquet file is given but this build cannot read Parquet.
+        ParquetUnavailable => "input-parquet-unavailable",
+        /// Parquet was asked for on standard input.
+        ParquetFromStdin => "input-parquet-from-stdin",
+        /// The Parquet file is corrupt, truncated or not Parquet at all.
+        Parquet => "input-parquet",
+        /// A Parquet column has a type with no agreed text form.
+        UnsupportedType => "input-unsupported-type",
+    }
+}
+
+impl InputError {
+    /// The error's kind (its stable code).
+    pub fn kind(&self) -> InputErrorKind {
+        match self {
+            InputError::Io { .. } => InputErrorKind::Io,
+            InputError::NoHeader { .. } => InputErrorKind::NoHeader,
+            InputError::InvalidUtf8 { .. } => InputErrorKind::InvalidUtf8,
+            InputError::UnequalLengths { .. } => InputErrorKind::UnequalLengths,
+            InputError::UnclosedQuote { .. } => InputErrorKind::UnclosedQuote,
+            InputError::Malformed { .. } => InputErrorKind::Malformed,
+            InputError::MissingColumn { .. } => InputErrorKind::MissingColumn,
+            InputError::DuplicateColumn { .. } => InputErrorKind::DuplicateColumn,
+            InputError::ParquetUnavailable { .. } => InputErrorKind::ParquetUnavailable,
+            InputError::ParquetFromStdin => InputErrorKind::ParquetFromStdin,
+            InputError::Parquet { .. } => InputErrorKind::Parquet,
+            InputError::UnsupportedType { .. } => InputErrorKind::UnsupportedType,
+        }
+    }
+
+    /// Where the problem is: the input, and the row, line or column where one is known.
+    pub fn position(&self) -> crate::error::Position {
+        use crate::error::Position;
+        match self {
+            InputError::ParquetFromStdin => Position::file("standard input"),
+            InputError::Io { source_name, .. }
+            | InputError::NoHeader { source_name }
+            | InputError::ParquetUnavailable { source_name }
+            | InputError::Parquet { source_name, .. } => Position::file(source_name.as_str()),
+            InputError::InvalidUtf8 {
+                source_name,
+                row,
+                line,
+                column,
+            } => at_row(source_name, *row, *line).in_field(column.as_str()),
+            InputError::UnequalLengths {
+                source_name,
+                row,
+                line,
+                ..
+            } => at_row(source_name, *row, *line),
+            InputError::UnclosedQuote { source_name, line }
+            | InputError::Malformed {
+                source_name, line, ..
+            } => {
+                let mut p = Position::file(source_name.as_str());
+                p.line = Some(*line);
+                p
+            }
+            InputError::MissingColumn {
+                source_name,
+                column,
+                ..
+            }
+            | InputError::DuplicateColumn {
+                source_name,
+                column,
+                ..
+            }
+            | InputError::UnsupportedType {
+                source_name,
+                column,
+                ..
+            } => Position::file(source_name.as_str()).in_field(column.as_str()),
+        }
+    }
+}
+
+/// A position at a data row; line 0 (rows from memory) is no line.
+fn at_row(source_name: &str, row: u64, line: u64) -> crate::error::Position {
+    let mut p = crate::error::Position::file(source_name).at_row(row, line);
+    if line == 0 {
+        p.line = None;
+    }
+    p
+}
+
+impl crate::error::Coded for InputError {
+    fn code(&self) -> &'static str {
+        self.kind().code()
+    }
+}
+
 /// One data row with its position.
 #[derive(Debug, Default, Clone)]
 pub struct InputRow {
     /// Data row number, from 1 (the header is row 0).
     pub row: u64,
-    /// Line the record starts on, from 1.
+    /// Line the record starts on, from 1; 0 for rows that do not come from a text file (rows
+    /// given in memory).
     pub line: u64,
     /// The fields.
     pub record: StringRecord,
@@ -248,24 +361,32 @@ impl Read for ByteProbe {
 impl CsvInput {
     /// Opens a file, or standard input for `-`, and reads the header row.
     pub fn open(path: &str, delimiter: u8) -> Result<CsvInput, InputError> {
-        let (source, source_name): (Box<dyn Read + Send>, String) = if path == "-" {
-            (Box::new(io::stdin()), "standard input".to_string())
+        if path == "-" {
+            CsvInput::from_reader(io::stdin(), "standard input", delimiter)
         } else {
-            let file = File::open(path).map_err(|source| InputError::Io {
-                source_name: path.to_string(),
-                source,
-            })?;
-            (Box::new(file), path.to_string())
-        };
-        CsvInput::from_reader(source, source_name, delimiter)
+            CsvInput::from_path(path, delimiter)
+        }
     }
 
-    /// Reads CSV from any reader; `source_name` is used in messages.
+    /// Opens the file at `path` and reads the header row.
+    pub fn from_path(path: impl AsRef<Path>, delimiter: u8) -> Result<CsvInput, InputError> {
+        let shown = path.as_ref().display().to_string();
+        let file = File::open(path.as_ref()).map_err(|source| InputError::Io {
+            source_name: shown.clone(),
+            source,
+        })?;
+        CsvInput::from_reader(file, shown, delimiter)
+    }
+
+    /// Reads CSV from any reader (a file, a socket, bytes in memory), header row first;
+    /// `source_name` names the input in messages.
     pub fn from_reader(
-        source: Box<dyn Read + Send>,
-        source_name: String,
+        reader: impl Read + Send + 'static,
+        source_name: impl Into<String>,
         delimiter: u8,
     ) -> Result<CsvInput, InputError> {
+        let source_name = source_name.into();
+        let source: Box<dyn Read + Send> = Box::new(reader);
         let crlf = Arc::new(AtomicU8::new(0));
         let open_quote = Arc::new(AtomicU64::new(0));
         let source = ByteProbe {
@@ -463,7 +584,7 @@ mod tests {
     use super::*;
 
     fn input(text: &'static [u8]) -> Result<CsvInput, InputError> {
-        CsvInput::from_reader(Box::new(text), "t.csv".into(), b',')
+        CsvInput::from_reader(text, "t.csv", b',')
     }
 
     fn read_all(mut inp: CsvInput) -> Result<Vec<InputRow>, InputError> {
@@ -538,8 +659,10 @@ mod tests {
         let err = inp
             .resolve_columns(&[("dob", "field `dob`".into())])
             .unwrap_err();
-        assert!(matches!(err, InputError::MissingColumn { ref column, .. } if column == "dob"));
-        assert!(err.to_string().contains("id, name, name"));
+        assert!(matches!(err, InputError::MissingColumn { ref column, ref available, .. }
+            if column == "dob" && available == "id, name, name"));
+        assert_eq!(err.kind(), InputErrorKind::MissingColumn);
+        assert_eq!(err.position().field.as_deref(), Some("dob"));
         let err = inp.resolve_columns(&[("name", "x".into())]).unwrap_err();
         assert!(matches!(err, InputError::DuplicateColumn { count: 2, .. }));
     }

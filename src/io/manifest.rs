@@ -3,6 +3,8 @@
 //! The encoding file itself holds no timestamp or host detail, so that it is byte-identical for
 //! the same input, schema and secret. What varies between runs (the tool version, the time) and
 //! the row accounting go here, with the SHA-256 of the encoding file to tie the two together.
+//!
+//! [`Manifest::write_to`] writes it to any [`Write`]; [`Manifest::write`] atomically to a file.
 
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
@@ -64,9 +66,14 @@ impl Manifest {
     /// Writes the manifest to a temporary file beside `path`; commit it to make it appear.
     pub fn write(&self, path: impl AsRef<Path>) -> io::Result<AtomicFile> {
         let mut f = AtomicFile::create(path)?;
-        serde_json::to_writer_pretty(&mut f, self)?;
-        f.write_all(b"\n")?;
+        self.write_to(&mut f)?;
         Ok(f)
+    }
+
+    /// Writes the manifest (pretty JSON and a line break) to `writer`.
+    pub fn write_to(&self, mut writer: impl Write) -> io::Result<()> {
+        serde_json::to_writer_pretty(&mut writer, self)?;
+        writer.write_all(b"\n")
     }
 
     /// True if `encoding` is the file this manifest describes (its SHA-256 matches).

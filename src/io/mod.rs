@@ -7,6 +7,8 @@
 //! * [`rejects`]: the rejects report, one line per row that was not encoded.
 //! * [`manifest`]: the JSON manifest written beside an encoding file.
 //! * [`table`]: CSV or Parquet: [`Input`] streams either format into the same rows.
+//! * [`rows`]: [`RowSource`], what the encoding job reads: a file ([`Input`]) or records and
+//!   columns already in memory.
 //! * `parquet` (cargo feature `polars`): Parquet exports in, Parquet tables out.
 //! * [`atomic`]: every output is written to a temporary file and renamed into place, so a
 //!   failed run leaves no partial output behind.
@@ -19,6 +21,7 @@ pub mod manifest;
 #[cfg(feature = "polars")]
 pub mod parquet;
 pub mod rejects;
+pub mod rows;
 pub mod table;
 
 /// The block id a record has for a blocking key it has no value for (in a `.clk` file's
@@ -26,7 +29,8 @@ pub mod table;
 pub use crate::encode::blocking::NO_BLOCK;
 pub use atomic::AtomicFile;
 pub use clk::{ClkData, ClkError, ClkHeader, ClkReader, ClkRecord, ClkWriter};
-pub use csv_input::{CsvInput, InputError, InputRow};
+pub use csv_input::{CsvInput, InputError, InputErrorKind, InputRow};
 pub use manifest::Manifest;
 pub use rejects::{RejectRow, RejectWriter};
+pub use rows::{ColumnRows, RecordRows, RowSource};
 pub use table::{Input, TableFormat};
