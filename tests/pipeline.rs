@@ -3,8 +3,8 @@
 use std::fmt::Write as _;
 
 use pprl::encode::Encoder;
-use pprl::keys::Secret;
 use pprl::io::ClkReader;
+use pprl::keys::Secret;
 use pprl::pipeline::{
     BatchOptions, ChunkEncoder, EncodeErrorKind, EncodeOptions, JobEncoder, encode_csv,
     encode_records,
@@ -103,9 +103,24 @@ fn records_in_memory_encode_as_the_file_does() {
     let encoder = Encoder::new(&schema, &Secret::from_bytes(vec![5; 32], "t").unwrap()).unwrap();
     let job = JobEncoder::Pprl(&schema, &encoder);
     let rows = vec![
-        ("Ann".to_string(), "Lee".to_string(), "01/02/1990".to_string(), "LS1 1AA".to_string()),
-        ("Tom".into(), "Baker".into(), "not a date".into(), "CF1 1AA".into()),
-        ("Zoë".into(), "Ångström".into(), "03/11/1987".into(), "SW1A 1AA".into()),
+        (
+            "Ann".to_string(),
+            "Lee".to_string(),
+            "01/02/1990".to_string(),
+            "LS1 1AA".to_string(),
+        ),
+        (
+            "Tom".into(),
+            "Baker".into(),
+            "not a date".into(),
+            "CF1 1AA".into(),
+        ),
+        (
+            "Zoë".into(),
+            "Ångström".into(),
+            "03/11/1987".into(),
+            "SW1A 1AA".into(),
+        ),
     ];
     let text = csv_text(&rows);
     let dir = tempfile::tempdir().unwrap();

@@ -1,5 +1,7 @@
 //! Input and output: CSV exports in, encoding files, rejects reports and manifests out.
 //!
+//! * [`input_error`]: what stops a job reading its input (malformed CSV or Parquet, invalid
+//!   UTF-8, missing columns), with stable kinds and positions.
 //! * [`csv_input`]: streams a CSV export (or standard input) row by row, with the row and line
 //!   of every record, and precise errors for malformed CSV, invalid UTF-8 and missing columns.
 //! * [`clk`]: the binary `.clk` encoding file (spec: `docs/format.md`): a self-describing header,
@@ -17,6 +19,7 @@ pub mod atomic;
 pub mod clk;
 pub mod csv_input;
 pub mod formats;
+pub mod input_error;
 pub mod manifest;
 #[cfg(feature = "polars")]
 pub mod parquet;

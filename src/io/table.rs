@@ -189,7 +189,10 @@ mod tests {
     fn parquet_from_standard_input_is_refused() {
         let err = Input::open("-", TableFormat::Parquet, b',').err().unwrap();
         assert!(matches!(err, InputError::ParquetFromStdin), "{err:?}");
-        assert_eq!(err.kind(), super::super::csv_input::InputErrorKind::ParquetFromStdin);
+        assert_eq!(
+            err.kind(),
+            super::super::csv_input::InputErrorKind::ParquetFromStdin
+        );
     }
 
     #[cfg(not(feature = "polars"))]

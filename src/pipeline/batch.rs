@@ -82,7 +82,10 @@ impl RowSink for Collect<'_> {
                 self.out.words.extend_from_slice(bits);
                 self.out.blocks.extend_from_slice(blocks);
             }
-            Err(r) => self.out.rejects.push(super::clk_sink::reject_row(row, id, r)),
+            Err(r) => self
+                .out
+                .rejects
+                .push(super::clk_sink::reject_row(row, id, r)),
         }
         Ok(())
     }

@@ -80,7 +80,7 @@ pub(crate) fn create_rejects(opts: &EncodeOptions) -> Result<(RejectWriter, Path
 
 /// Encodes every row of `input` with `encoder` into a `.clk` file described by `params`, with
 /// a rejects report and a manifest, all written atomically at the end.
-pub fn encode_to_clk<R: RowSource + Send, E: RowEncoder>(
+pub(crate) fn encode_to_clk<R: RowSource + Send, E: RowEncoder>(
     input: R,
     encoder: &E,
     params: ClkParams,
@@ -145,9 +145,7 @@ pub fn encode_to_clk<R: RowSource + Send, E: RowEncoder>(
 
     clk_file.commit().map_err(output_error(&opts.output))?;
     if write_rejects {
-        rejects_file
-            .commit()
-            .map_err(output_error(&rejects_path))?;
+        rejects_file.commit().map_err(output_error(&rejects_path))?;
     }
     manifest_file
         .commit()

@@ -22,7 +22,7 @@ use crate::io::{InputError, InputRow, RowSource};
 
 /// Receives every row, in input order, with its outcome: the filter words if it was encoded,
 /// the rejection if not.
-pub trait RowSink {
+pub(crate) trait RowSink {
     /// Handles one row.
     fn write_row(
         &mut self,
@@ -33,13 +33,13 @@ pub trait RowSink {
 
 /// What [`stream_rows`] and [`run_rows`] hand back.
 #[derive(Debug)]
-pub struct Streamed<S> {
+pub(crate) struct Streamed<S> {
     /// The sink, holding whatever it wrote.
-    pub sink: S,
+    pub(crate) sink: S,
     /// Rows read from the input.
-    pub rows_read: u64,
+    pub(crate) rows_read: u64,
     /// Worker threads used.
-    pub threads: usize,
+    pub(crate) threads: usize,
 }
 
 /// One chunk of rows with their encodings (and, travelling back, reusable buffers).
@@ -88,7 +88,7 @@ impl EncodedChunk {
 
 /// Encodes every row of `input` with `encoder` into `sink` on the calling thread, chunk by
 /// chunk (see the module docs).
-pub fn run_rows<R: RowSource + ?Sized, E: RowEncoder, S: RowSink>(
+pub(crate) fn run_rows<R: RowSource + ?Sized, E: RowEncoder, S: RowSink>(
     input: &mut R,
     encoder: &E,
     mut sink: S,
@@ -114,7 +114,7 @@ pub fn run_rows<R: RowSource + ?Sized, E: RowEncoder, S: RowSink>(
 
 /// Streams `input` through `encoder` into `sink` on three threads (see the module docs).
 /// Buffers travel back to the stage that fills them, so the steady state allocates nothing.
-pub fn stream_rows<R: RowSource + Send, E: RowEncoder, S: RowSink + Send>(
+pub(crate) fn stream_rows<R: RowSource + Send, E: RowEncoder, S: RowSink + Send>(
     mut input: R,
     encoder: &E,
     sink: S,

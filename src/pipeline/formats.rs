@@ -132,17 +132,20 @@ impl RowSink for PositionalSink {
             }
             Err(r) => {
                 if self.first.is_none() {
-                    self.first = Some((row.row, format!(
-                        "row {} (line {}; clkhash's row index {}), {}: {}",
+                    self.first = Some((
                         row.row,
-                        row.line,
-                        row.row - 1,
-                        r.field
-                            .as_deref()
-                            .map(|f| format!("field `{f}`"))
-                            .unwrap_or_else(|| "the row".into()),
-                        r.reason
-                    )));
+                        format!(
+                            "row {} (line {}; clkhash's row index {}), {}: {}",
+                            row.row,
+                            row.line,
+                            row.row - 1,
+                            r.field
+                                .as_deref()
+                                .map(|f| format!("field `{f}`"))
+                                .unwrap_or_else(|| "the row".into()),
+                            r.reason
+                        ),
+                    ));
                 }
                 let id = (row.row - 1).to_string();
                 write_reject(&mut self.rejects, &self.rejects_path, row, &id, r)

@@ -2,19 +2,19 @@
 //! encodings, rejects and reports out.
 //!
 //! The core is in memory and format-free: a [`RowSource`](crate::io::RowSource) yields rows in
-//! chunks, a [`RowEncoder`] (pprl's [`NativeRows`] or clkhash's [`ClkhashRows`], picked by
-//! [`JobEncoder`]) encodes each chunk in parallel, and a [`RowSink`] receives the rows in input
-//! order, encoded or rejected ([`core`](self::core) has the drivers). Chunking fixes the order
-//! of the output, so nothing depends on the number of threads or the chunk size.
+//! chunks, a row encoder (pprl's or clkhash's, picked by [`JobEncoder`]) encodes each chunk in
+//! parallel, and a sink receives the rows in input order, encoded or rejected. Chunking fixes
+//! the order of the output, so nothing depends on the number of threads or the chunk size
+//! ([`BatchOptions`]).
 //!
-//! * In memory ([`batch`](self::batch)): [`encode_records`], [`encode_columns`] and
-//!   [`encode_source`] return an [`EncodedBatch`] (the encodings as
-//!   [`ClkData`](crate::io::ClkData), the rejects, the counts); [`ChunkEncoder`] streams chunk
-//!   by chunk.
+//! * In memory: [`encode_records`], [`encode_columns`] and [`encode_source`] return an
+//!   [`EncodedBatch`] (the encodings as [`ClkData`](crate::io::ClkData), the rejects, the
+//!   counts); [`ChunkEncoder`] streams chunk by chunk.
 //! * Files, at the edges: [`encode_csv`] and [`encode_any`] open the input, run the same core
 //!   on a reader thread -> rayon -> ordered writer pipeline (memory stays constant however
-//!   large the export) and write a `.clk` file with its rejects report and manifest, or
-//!   clkhash's JSON or anonlink's binary layout ([`formats`](self::formats)).
+//!   large the export) and write a `.clk` file with its rejects report and manifest
+//!   ([`EncodeSummary`]), or clkhash's JSON or anonlink's binary layout
+//!   ([`PositionalSummary`]).
 //!
 //! Every input row ends up in exactly one place: the encodings or the rejects
 //! (`rows_read == rows_encoded + rows_rejected`, recorded in the manifest). Problems with the
@@ -23,11 +23,11 @@
 //! written to temporary files and renamed into place only when the whole input has been
 //! processed.
 
-pub mod batch;
+mod batch;
 mod clk_sink;
-pub mod core;
+mod core;
 mod error;
-pub mod formats;
+mod formats;
 mod options;
 mod rows;
 mod summary;
@@ -35,14 +35,12 @@ mod summary;
 pub use batch::{
     ChunkEncoder, EncodedBatch, EncodedRows, encode_columns, encode_records, encode_source,
 };
-pub use clk_sink::encode_to_clk;
-pub use core::{RowSink, Streamed, run_rows, stream_rows};
 pub use error::{EncodeError, EncodeErrorKind};
 pub use formats::{JobSummary, OutputFormat, PositionalSummary, encode_any};
 pub use options::{
-    BatchOptions, DEFAULT_CHUNK_ROWS, EncodeOptions, Progress, default_rejects_path, open_input,
+    BatchOptions, DEFAULT_CHUNK_ROWS, EncodeOptions, Progress, default_rejects_path,
 };
-pub use rows::{ClkhashRows, IdSource, JobEncoder, NativeRows, RowEncoder};
+pub use rows::JobEncoder;
 pub use summary::EncodeSummary;
 
 use crate::encode::Encoder;

@@ -115,7 +115,7 @@ pub fn default_rejects_path(output: &Path) -> PathBuf {
 
 /// Opens the job's input after checking the options (the output must not overwrite the
 /// input; chunks hold at least one row).
-pub fn open_input(opts: &EncodeOptions) -> Result<Input, EncodeError> {
+pub(crate) fn open_input(opts: &EncodeOptions) -> Result<Input, EncodeError> {
     if opts.input != "-" && same_file(Path::new(&opts.input), &opts.output) {
         return Err(EncodeError::OverwritesInput {
             output: opts.output.display().to_string(),

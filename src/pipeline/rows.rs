@@ -16,7 +16,7 @@ use crate::schema::{HashingScheme, Layout, Schema};
 /// Turns one input row into filter words. pprl's own [`Encoder`] is one (see [`NativeRows`]),
 /// clkhash's another ([`ClkhashRows`]); they share the chunked, parallel machinery of the
 /// pipeline.
-pub trait RowEncoder: Sync {
+pub(crate) trait RowEncoder: Sync {
     /// Per-thread buffers, reused from row to row.
     type Scratch: Default + Send;
     /// `u64` words per encoded row.
@@ -32,7 +32,7 @@ pub trait RowEncoder: Sync {
 
 /// Where the record id of an encoded record comes from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum IdSource {
+pub(crate) enum IdSource {
     /// A column (the schema's `id_column`).
     Column(usize),
     /// The row's position among the data rows, from 0, as clkhash and anonlink identify
@@ -66,7 +66,7 @@ pub enum JobEncoder<'a> {
 
 /// pprl's [`Encoder`] reading its fields from the columns the schema names.
 #[derive(Debug)]
-pub struct NativeRows<'a> {
+pub(crate) struct NativeRows<'a> {
     encoder: &'a Encoder,
     id_col: usize,
     field_cols: Vec<usize>,
@@ -74,7 +74,7 @@ pub struct NativeRows<'a> {
 
 impl<'a> NativeRows<'a> {
     /// Finds the schema's columns in `input`'s header.
-    pub fn new<S: RowSource + ?Sized>(
+    pub(crate) fn new<S: RowSource + ?Sized>(
         schema: &Schema,
         encoder: &'a Encoder,
         input: &mut S,
@@ -95,7 +95,7 @@ impl<'a> NativeRows<'a> {
     }
 
     /// The column holding the record id.
-    pub fn id_column(&self) -> usize {
+    pub(crate) fn id_column(&self) -> usize {
         self.id_col
     }
 }
@@ -129,7 +129,7 @@ impl RowEncoder for NativeRows<'_> {
 /// in order (clkhash requires that); otherwise each hashed feature's column is found by name,
 /// so exports with extra or reordered columns work too.
 #[derive(Debug)]
-pub struct ClkhashRows<'a> {
+pub(crate) struct ClkhashRows<'a> {
     encoder: &'a clkhash::Encoder,
     /// Column of each feature (ignored features: unused).
     columns: Vec<usize>,
@@ -137,7 +137,7 @@ pub struct ClkhashRows<'a> {
 
 impl<'a> ClkhashRows<'a> {
     /// Maps the encoder's features to `input`'s columns.
-    pub fn new<S: RowSource + ?Sized>(
+    pub(crate) fn new<S: RowSource + ?Sized>(
         encoder: &'a clkhash::Encoder,
         input: &mut S,
     ) -> Result<ClkhashRows<'a>, EncodeError> {

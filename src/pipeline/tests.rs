@@ -91,7 +91,10 @@ fn in_memory_equals_the_file_job_for_pprl_schemas() {
         assert_same(&batch.data, &file);
         assert_eq!(rejects_csv(&batch.rejects), file_rejects);
         assert!(!batch.rejects.is_empty(), "the golden records have rejects");
-        assert_eq!(batch.counts.rows_read, batch.rows.len() as u64 + batch.rejects.len() as u64);
+        assert_eq!(
+            batch.counts.rows_read,
+            batch.rows.len() as u64 + batch.rejects.len() as u64
+        );
 
         // Records in memory: the same encodings; the rejects lack only the line.
         let (header, rows) = records(&input);
@@ -133,7 +136,10 @@ fn in_memory_equals_the_file_job_for_clkhash_schemas() {
         let mut csv = CsvInput::from_path(&input, b',').unwrap();
         let batch = encode_source(job, &mut csv, &opts(1, 100)).unwrap();
         assert_eq!(rejects_csv(&batch.rejects), file_rejects);
-        assert_eq!(mem.data.ids[0], "0", "clkhash records are identified by position");
+        assert_eq!(
+            mem.data.ids[0], "0",
+            "clkhash records are identified by position"
+        );
     }
 }
 
@@ -302,4 +308,17 @@ proptest! {
             (a, b) => prop_assert!(false, "{:?} vs {:?}", a.err(), b.err()),
         }
     }
+}
+
+#[test]
+fn kind_codes_are_unique_and_prefixed() {
+    let mut codes: Vec<&str> = EncodeErrorKind::ALL.iter().map(|k| k.code()).collect();
+    assert!(codes.iter().all(|c| c.starts_with("encode-")));
+    let input: Vec<&str> = InputErrorKind::ALL.iter().map(|k| k.code()).collect();
+    assert!(input.iter().all(|c| c.starts_with("input-")));
+    codes.extend(input);
+    let n = codes.len();
+    codes.sort_unstable();
+    codes.dedup();
+    assert_eq!(codes.len(), n);
 }

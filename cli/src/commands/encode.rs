@@ -3,8 +3,8 @@
 use anyhow::{Context as _, Result, anyhow, bail};
 use pprl::compat::{self, AnySchema};
 use pprl::io::InputErrorKind;
-use pprl::pipeline::{self, EncodeError, EncodeErrorKind, JobEncoder, JobSummary, OutputFormat};
 use pprl::pipeline::EncodeOptions;
+use pprl::pipeline::{self, EncodeError, EncodeErrorKind, JobEncoder, JobSummary, OutputFormat};
 
 use super::{load_clkhash_secret, load_secret, print_encode_summary, thousands};
 use crate::args::{EncodeArgs, Format};
