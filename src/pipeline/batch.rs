@@ -104,7 +104,14 @@ fn filter_words(params: &ClkParams) -> usize {
 /// use pprl::schema::Schema;
 ///
 /// let schema = Schema::from_toml_str(
-///     "version = 1\nid_column = \"id\"\n[[fields]]\nname = \"name\"\n",
+///     r#"
+///     version = 1
+///     id_column = "id"
+///     [[fields]]
+///     name = "name"
+///     tokenizer = { kind = "qgram", q = 2 }
+///     bits_per_token = 20
+///     "#,
 /// )
 /// .unwrap();
 /// let encoder = Encoder::new(&schema, &Secret::from_bytes(vec![7; 32], "doc").unwrap()).unwrap();
