@@ -8,9 +8,9 @@
 use std::fmt::Write as _;
 
 use pprl::encode::Encoder;
-use pprl::io::ClkReader;
+use pprl::io::{ClkReader, CsvInput, RejectWriter};
 use pprl::keys::Secret;
-use pprl::pipeline::{EncodeOptions, encode_csv};
+use pprl::pipeline::{BatchOptions, EncodeOptions, JobEncoder, encode_csv, encode_source};
 use pprl::schema::Schema;
 use sha2::{Digest, Sha256};
 
@@ -42,6 +42,24 @@ fn check(schema_path: &str, name: &str) {
     for line in rejects.lines().skip(1) {
         writeln!(actual, "# reject {line}").unwrap();
     }
+
+    // The in-memory encoder gives the same records and rejects, without a file.
+    let mut input = CsvInput::from_path(testdata("golden/records.csv"), b',').unwrap();
+    let opts = BatchOptions {
+        threads: Some(2),
+        chunk_rows: 3,
+    };
+    let batch = encode_source(JobEncoder::Pprl(&schema, &encoder), &mut input, &opts).unwrap();
+    assert_eq!(batch.data.header, data.header);
+    assert_eq!(
+        (&batch.data.ids, &batch.data.words, &batch.data.blocks),
+        (&data.ids, &data.words, &data.blocks)
+    );
+    let mut memory_rejects = RejectWriter::new(Vec::new()).unwrap();
+    for r in &batch.rejects {
+        memory_rejects.write(r).unwrap();
+    }
+    assert_eq!(memory_rejects.finish().unwrap(), rejects.as_bytes());
 
     let expected_path = testdata(&format!("golden/{name}.expected.csv"));
     if std::env::var_os("PPRL_BLESS").is_some() {

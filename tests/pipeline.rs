@@ -3,8 +3,12 @@
 use std::fmt::Write as _;
 
 use pprl::encode::Encoder;
+use pprl::io::ClkReader;
 use pprl::keys::Secret;
-use pprl::pipeline::{EncodeOptions, encode_csv};
+use pprl::pipeline::{
+    BatchOptions, ChunkEncoder, EncodeErrorKind, EncodeOptions, JobEncoder, encode_csv,
+    encode_records,
+};
 use pprl::schema::Schema;
 use proptest::prelude::*;
 
@@ -89,4 +93,71 @@ fn every_example_schema_validates_and_encodes_the_sample() {
         checked += 1;
     }
     assert!(checked >= 3, "{checked} example schemas");
+}
+
+/// Records in memory, through the public API: the encodings the file job writes, in chunks or
+/// all at once, and repeated ids refused.
+#[test]
+fn records_in_memory_encode_as_the_file_does() {
+    let schema = Schema::from_path(person_schema()).unwrap();
+    let encoder = Encoder::new(&schema, &Secret::from_bytes(vec![5; 32], "t").unwrap()).unwrap();
+    let job = JobEncoder::Pprl(&schema, &encoder);
+    let rows = vec![
+        (
+            "Ann".to_string(),
+            "Lee".to_string(),
+            "01/02/1990".to_string(),
+            "LS1 1AA".to_string(),
+        ),
+        (
+            "Tom".into(),
+            "Baker".into(),
+            "not a date".into(),
+            "CF1 1AA".into(),
+        ),
+        (
+            "Zoë".into(),
+            "Ångström".into(),
+            "03/11/1987".into(),
+            "SW1A 1AA".into(),
+        ),
+    ];
+    let text = csv_text(&rows);
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in.csv");
+    std::fs::write(&input, &text).unwrap();
+    let opts = EncodeOptions::new(input.display().to_string(), dir.path().join("o.clk"));
+    encode_csv(&schema, &encoder, &opts, &mut |_, _| {}).unwrap();
+    let file = ClkReader::open(&opts.output).unwrap().read_all().unwrap();
+
+    let mut lines = text.lines().map(|l| {
+        csv::ReaderBuilder::new()
+            .has_headers(false)
+            .from_reader(l.as_bytes())
+            .records()
+            .next()
+            .unwrap()
+            .unwrap()
+            .iter()
+            .map(str::to_string)
+            .collect::<Vec<_>>()
+    });
+    let header = lines.next().unwrap();
+    let records: Vec<Vec<String>> = lines.collect();
+    let batch = encode_records(job, &header, &records, &BatchOptions::default()).unwrap();
+    assert_eq!(batch.data.header, file.header);
+    assert_eq!(batch.data.ids, file.ids);
+    assert_eq!(batch.data.words, file.words);
+    assert_eq!(batch.counts.rows_rejected, 1);
+    assert_eq!(batch.rejects[0].record_id, "R1");
+
+    let mut chunks = ChunkEncoder::new(job, &header, &BatchOptions::default()).unwrap();
+    let first = chunks.encode(&records[..2]).unwrap();
+    let second = chunks.encode(&records[2..]).unwrap();
+    assert_eq!([first.ids, second.ids].concat(), file.ids);
+    assert_eq!(second.rows, [3]);
+
+    let twice = [records[0].clone(), records[0].clone()];
+    let err = encode_records(job, &header, &twice, &BatchOptions::default()).unwrap_err();
+    assert_eq!(err.kind(), EncodeErrorKind::DuplicateId);
 }

@@ -424,6 +424,10 @@ pub struct EncodeArgs {
     /// Rows per parallel chunk (does not change the output).
     #[arg(long, value_name = "N", default_value_t = pprl::pipeline::DEFAULT_CHUNK_ROWS, hide = true)]
     pub chunk_rows: usize,
+    /// Summary format on standard output (`json`: the job's report as one JSON object, printed
+    /// even with `--quiet`).
+    #[arg(long, value_enum, value_name = "FORMAT", default_value_t = Format::Text)]
+    pub summary_format: Format,
     /// No progress bar and no summary line.
     #[arg(short, long)]
     pub quiet: bool,

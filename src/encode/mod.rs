@@ -35,7 +35,11 @@ use self::hash::{Sampler, TokenHasher};
 use self::tokenize::{Tokenize, Tokens};
 
 /// Why a row was not encoded. Holds no identifier values, only the field name and a reason.
-#[derive(Debug, Clone, PartialEq, Eq)]
+///
+/// Its code is stable, like an error kind's ([`crate::error::Coded`]): `missing-value`,
+/// `no-tokens`, `missing-id`, the normalisation and tokenizer codes ([`TokenizeError::code`](tokenize::TokenizeError::code)),
+/// and clkhash's format codes.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Rejection {
     /// The schema field at fault, or `None` for the row as a whole.
     pub field: Option<String>,
@@ -43,6 +47,12 @@ pub struct Rejection {
     pub code: &'static str,
     /// Human-readable reason.
     pub reason: String,
+}
+
+impl crate::error::Coded for Rejection {
+    fn code(&self) -> &'static str {
+        self.code
+    }
 }
 
 /// Per-thread buffers for [`Encoder::encode_record`].

@@ -87,6 +87,12 @@ impl TokenizeError {
     }
 }
 
+impl crate::error::Coded for TokenizeError {
+    fn code(&self) -> &'static str {
+        TokenizeError::code(self)
+    }
+}
+
 /// Something that cuts a value into tokens. Implement it to add a tokenizer.
 pub trait Tokenize: Send + Sync + std::fmt::Debug {
     /// Appends the tokens of `value` (non-empty, normalised) to `out`.

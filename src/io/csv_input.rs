@@ -10,156 +10,21 @@
 
 use std::fs::File;
 use std::io::{self, Read};
+use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
 
 use csv::StringRecord;
 
-/// A problem with the input file as a whole (CSV or Parquet, see [`crate::io::table`]).
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum InputError {
-    /// The file could not be opened or read.
-    #[error("cannot read {source_name}: {source}")]
-    Io {
-        /// The file, or `standard input`.
-        source_name: String,
-        /// The cause.
-        source: io::Error,
-    },
-    /// The file has no header row.
-    #[error("{source_name} is empty: expected a header row naming the columns")]
-    NoHeader {
-        /// The file.
-        source_name: String,
-    },
-    /// A field is not valid UTF-8.
-    #[error(
-        "{source_name}: row {row} (line {line}), column `{column}`: invalid UTF-8; \
-         the export must be UTF-8 (convert it, e.g. `iconv -f latin1 -t utf-8`)"
-    )]
-    InvalidUtf8 {
-        /// The file.
-        source_name: String,
-        /// Data row, from 1 (0 is the header).
-        row: u64,
-        /// Line the record starts on, from 1.
-        line: u64,
-        /// The column's name, or its 1-based number if the header itself is broken.
-        column: String,
-    },
-    /// A row has a different number of fields from the header.
-    #[error(
-        "{source_name}: row {row} (line {line}) has {found} fields but the header has {expected}; \
-         the file is malformed or truncated (check quoting and the delimiter)"
-    )]
-    UnequalLengths {
-        /// The file.
-        source_name: String,
-        /// Data row, from 1.
-        row: u64,
-        /// Line, from 1.
-        line: u64,
-        /// Fields in the header.
-        expected: u64,
-        /// Fields in this row.
-        found: u64,
-    },
-    /// A quoted field is still open at the end of the input.
-    #[error(
-        "{source_name}: the quoted field opened on line {line} is never closed, so every later \
-         row would be swallowed into it; the file is malformed or truncated"
-    )]
-    UnclosedQuote {
-        /// The file.
-        source_name: String,
-        /// Line of the opening quote, from 1.
-        line: u64,
-    },
-    /// Any other CSV error.
-    #[error("{source_name}: malformed CSV at line {line}: {message}")]
-    Malformed {
-        /// The file.
-        source_name: String,
-        /// Line, from 1.
-        line: u64,
-        /// The parser's message.
-        message: String,
-    },
-    /// The schema names a column the header lacks.
-    #[error(
-        "{source_name}: no column `{column}` (needed by {needed_by}); the header has: {available}"
-    )]
-    MissingColumn {
-        /// The file.
-        source_name: String,
-        /// The column.
-        column: String,
-        /// Which schema item needs it.
-        needed_by: String,
-        /// The header's columns, comma separated.
-        available: String,
-    },
-    /// A Parquet file is given but this build cannot read Parquet.
-    #[error(
-        "{source_name} is Parquet, but this pprl was built without Parquet support: rebuild it \
-         with `--features polars` (e.g. `cargo install --path . --features polars`), or pass \
-         `--input-format csv` if the file is really CSV"
-    )]
-    ParquetUnavailable {
-        /// The file.
-        source_name: String,
-    },
-    /// Parquet was asked for on standard input.
-    #[error(
-        "Parquet cannot be read from standard input: a reader starts at the file's footer, so it \
-         needs the file itself; give its path"
-    )]
-    ParquetFromStdin,
-    /// The Parquet file is corrupt, truncated or not Parquet at all.
-    #[error(
-        "{source_name}: cannot read Parquet {place}: {message}; the file is corrupt, truncated \
-         or not Parquet"
-    )]
-    Parquet {
-        /// The file.
-        source_name: String,
-        /// Where: `metadata` (the footer) or `rows N-M`.
-        place: String,
-        /// The reader's message.
-        message: String,
-    },
-    /// A Parquet column the schema needs has a type with no agreed text form.
-    #[error(
-        "{source_name}: column `{column}` has type {dtype}, which pprl does not turn into text; \
-         export it as a string, integer, date or timestamp column (see docs/guide.md, Parquet exports)"
-    )]
-    UnsupportedType {
-        /// The file.
-        source_name: String,
-        /// The column.
-        column: String,
-        /// The column's type, as the Parquet reader names it.
-        dtype: String,
-    },
-    /// The schema needs a column that the header names twice.
-    #[error("{source_name}: column `{column}` appears {count} times in the header")]
-    DuplicateColumn {
-        /// The file.
-        source_name: String,
-        /// The column.
-        column: String,
-        /// How often.
-        count: usize,
-    },
-}
+pub use super::input_error::{InputError, InputErrorKind};
 
 /// One data row with its position.
 #[derive(Debug, Default, Clone)]
 pub struct InputRow {
     /// Data row number, from 1 (the header is row 0).
     pub row: u64,
-    /// Line the record starts on, from 1.
+    /// Line the record starts on, from 1; 0 for rows that do not come from a text file (rows
+    /// given in memory).
     pub line: u64,
     /// The fields.
     pub record: StringRecord,
@@ -248,24 +113,32 @@ impl Read for ByteProbe {
 impl CsvInput {
     /// Opens a file, or standard input for `-`, and reads the header row.
     pub fn open(path: &str, delimiter: u8) -> Result<CsvInput, InputError> {
-        let (source, source_name): (Box<dyn Read + Send>, String) = if path == "-" {
-            (Box::new(io::stdin()), "standard input".to_string())
+        if path == "-" {
+            CsvInput::from_reader(io::stdin(), "standard input", delimiter)
         } else {
-            let file = File::open(path).map_err(|source| InputError::Io {
-                source_name: path.to_string(),
-                source,
-            })?;
-            (Box::new(file), path.to_string())
-        };
-        CsvInput::from_reader(source, source_name, delimiter)
+            CsvInput::from_path(path, delimiter)
+        }
     }
 
-    /// Reads CSV from any reader; `source_name` is used in messages.
+    /// Opens the file at `path` and reads the header row.
+    pub fn from_path(path: impl AsRef<Path>, delimiter: u8) -> Result<CsvInput, InputError> {
+        let shown = path.as_ref().display().to_string();
+        let file = File::open(path.as_ref()).map_err(|source| InputError::Io {
+            source_name: shown.clone(),
+            source,
+        })?;
+        CsvInput::from_reader(file, shown, delimiter)
+    }
+
+    /// Reads CSV from any reader (a file, a socket, bytes in memory), header row first;
+    /// `source_name` names the input in messages.
     pub fn from_reader(
-        source: Box<dyn Read + Send>,
-        source_name: String,
+        reader: impl Read + Send + 'static,
+        source_name: impl Into<String>,
         delimiter: u8,
     ) -> Result<CsvInput, InputError> {
+        let source_name = source_name.into();
+        let source: Box<dyn Read + Send> = Box::new(reader);
         let crlf = Arc::new(AtomicU8::new(0));
         let open_quote = Arc::new(AtomicU64::new(0));
         let source = ByteProbe {
@@ -463,7 +336,7 @@ mod tests {
     use super::*;
 
     fn input(text: &'static [u8]) -> Result<CsvInput, InputError> {
-        CsvInput::from_reader(Box::new(text), "t.csv".into(), b',')
+        CsvInput::from_reader(text, "t.csv", b',')
     }
 
     fn read_all(mut inp: CsvInput) -> Result<Vec<InputRow>, InputError> {
@@ -538,8 +411,12 @@ mod tests {
         let err = inp
             .resolve_columns(&[("dob", "field `dob`".into())])
             .unwrap_err();
-        assert!(matches!(err, InputError::MissingColumn { ref column, .. } if column == "dob"));
-        assert!(err.to_string().contains("id, name, name"));
+        assert!(
+            matches!(err, InputError::MissingColumn { ref column, ref available, .. }
+            if column == "dob" && available == "id, name, name")
+        );
+        assert_eq!(err.kind(), InputErrorKind::MissingColumn);
+        assert_eq!(err.position().field.as_deref(), Some("dob"));
         let err = inp.resolve_columns(&[("name", "x".into())]).unwrap_err();
         assert!(matches!(err, InputError::DuplicateColumn { count: 2, .. }));
     }

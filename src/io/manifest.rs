@@ -3,6 +3,9 @@
 //! The encoding file itself holds no timestamp or host detail, so that it is byte-identical for
 //! the same input, schema and secret. What varies between runs (the tool version, the time) and
 //! the row accounting go here, with the SHA-256 of the encoding file to tie the two together.
+//!
+//! [`Manifest::write_to`] writes it to any [`Write`], [`Manifest::write`] atomically to a file;
+//! [`Manifest::read_from`] and [`Manifest::read`] read it back.
 
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
@@ -64,9 +67,14 @@ impl Manifest {
     /// Writes the manifest to a temporary file beside `path`; commit it to make it appear.
     pub fn write(&self, path: impl AsRef<Path>) -> io::Result<AtomicFile> {
         let mut f = AtomicFile::create(path)?;
-        serde_json::to_writer_pretty(&mut f, self)?;
-        f.write_all(b"\n")?;
+        self.write_to(&mut f)?;
         Ok(f)
+    }
+
+    /// Writes the manifest (pretty JSON and a line break) to `writer`.
+    pub fn write_to(&self, mut writer: impl Write) -> io::Result<()> {
+        serde_json::to_writer_pretty(&mut writer, self)?;
+        writer.write_all(b"\n")
     }
 
     /// True if `encoding` is the file this manifest describes (its SHA-256 matches).
@@ -86,9 +94,46 @@ impl Manifest {
         Ok(hex::encode(hasher.finalize()) == self.encoding_sha256)
     }
 
+    /// Reads a manifest from any reader.
+    pub fn read_from(reader: impl io::Read) -> io::Result<Manifest> {
+        serde_json::from_reader(reader).map_err(io::Error::other)
+    }
+
     /// Reads a manifest.
     pub fn read(path: impl AsRef<Path>) -> io::Result<Manifest> {
         let text = std::fs::read_to_string(path)?;
         serde_json::from_str(&text).map_err(io::Error::other)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_manifest_reads_back_what_was_written() {
+        let m = Manifest {
+            tool: "pprl".into(),
+            tool_version: "1".into(),
+            format_version: 1,
+            created: "2026-01-01T00:00:00Z".into(),
+            encoding_file: "a.clk".into(),
+            encoding_sha256: "00".into(),
+            schema_fingerprint: "11".into(),
+            key_fingerprint: "22".into(),
+            layout: "clk".into(),
+            hashing: "hmac-sha256".into(),
+            filter_bits: 1024,
+            counts: Counts {
+                rows_read: 3,
+                rows_encoded: 2,
+                rows_rejected: 1,
+            },
+            rejects_file: None,
+        };
+        let mut bytes = Vec::new();
+        m.write_to(&mut bytes).unwrap();
+        assert!(bytes.ends_with(b"}\n"));
+        assert_eq!(Manifest::read_from(&bytes[..]).unwrap(), m);
     }
 }

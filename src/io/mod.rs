@@ -1,5 +1,7 @@
 //! Input and output: CSV exports in, encoding files, rejects reports and manifests out.
 //!
+//! * [`input_error`]: what stops a job reading its input (malformed CSV or Parquet, invalid
+//!   UTF-8, missing columns), with stable kinds and positions.
 //! * [`csv_input`]: streams a CSV export (or standard input) row by row, with the row and line
 //!   of every record, and precise errors for malformed CSV, invalid UTF-8 and missing columns.
 //! * [`clk`]: the binary `.clk` encoding file (spec: `docs/format.md`): a self-describing header,
@@ -7,6 +9,8 @@
 //! * [`rejects`]: the rejects report, one line per row that was not encoded.
 //! * [`manifest`]: the JSON manifest written beside an encoding file.
 //! * [`table`]: CSV or Parquet: [`Input`] streams either format into the same rows.
+//! * [`rows`]: [`RowSource`], what the encoding job reads: a file ([`Input`]) or records and
+//!   columns already in memory.
 //! * `parquet` (cargo feature `polars`): Parquet exports in, Parquet tables out.
 //! * [`atomic`]: every output is written to a temporary file and renamed into place, so a
 //!   failed run leaves no partial output behind.
@@ -15,10 +19,12 @@ pub mod atomic;
 pub mod clk;
 pub mod csv_input;
 pub mod formats;
+pub mod input_error;
 pub mod manifest;
 #[cfg(feature = "polars")]
 pub mod parquet;
 pub mod rejects;
+pub mod rows;
 pub mod table;
 
 /// The block id a record has for a blocking key it has no value for (in a `.clk` file's
@@ -26,7 +32,8 @@ pub mod table;
 pub use crate::encode::blocking::NO_BLOCK;
 pub use atomic::AtomicFile;
 pub use clk::{ClkData, ClkError, ClkHeader, ClkReader, ClkRecord, ClkWriter};
-pub use csv_input::{CsvInput, InputError, InputRow};
+pub use csv_input::{CsvInput, InputError, InputErrorKind, InputRow};
 pub use manifest::Manifest;
 pub use rejects::{RejectRow, RejectWriter};
+pub use rows::{ColumnRows, RecordRows, RowSource};
 pub use table::{Input, TableFormat};

@@ -5,21 +5,23 @@
 //! therefore refuses to write them with gaps (a rejected row fails the job rather than shift
 //! every later record).
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
-use super::{
-    self as pipeline, EncodeError, EncodeOptions, EncodeSummary, IdSource, NativeRows, Progress,
-    RowEncoder, RowSink, Streamed,
-};
-use crate::compat::clkhash;
-use crate::encode::{Encoder, Rejection};
-use crate::io::clk::ClkParams;
+use serde::Serialize;
+
+use super::clk_sink::{create_rejects, encode_to_clk, write_reject};
+use super::core::{RowSink, stream_rows};
+use super::error::{EncodeError, output_error};
+use super::options::{EncodeOptions, Progress, open_input};
+use super::rows::{JobEncoder, RowEncoder};
+use super::summary::{EncodeSummary, path, seconds};
+use crate::encode::Rejection;
 use crate::io::formats::{anonlink_binary, clkhash_json};
-use crate::io::{Input, InputRow, RejectWriter};
-use crate::schema::{HashingScheme, Layout, Schema};
+use crate::io::{InputRow, RejectWriter, RowSource};
 
-/// Output format of an encoding job.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Output format of an encoding job (serialised as its name).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum OutputFormat {
     /// pprl's `.clk` file (record ids, fingerprints, checksum) with a manifest.
     Clk,
@@ -30,7 +32,7 @@ pub enum OutputFormat {
 }
 
 impl OutputFormat {
-    /// The name used on the command line.
+    /// The format's name.
     pub fn as_str(self) -> &'static str {
         match self {
             OutputFormat::Clk => "clk",
@@ -41,24 +43,30 @@ impl OutputFormat {
 }
 
 /// What an encoding job into clkhash JSON or anonlink binary did.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize)]
 pub struct PositionalSummary {
+    /// The output format.
+    pub format: OutputFormat,
     /// Rows read (all encoded: a rejected row fails the job).
     pub rows: u64,
     /// The output file.
+    #[serde(serialize_with = "path")]
     pub output: PathBuf,
     /// Bits per encoding.
     pub bits: u32,
     /// Bytes per encoding in the file (anonlink's `Hash-Size`).
     pub bytes_per_encoding: usize,
-    /// Wall time.
+    /// Wall time (serialised as seconds).
+    #[serde(serialize_with = "seconds")]
     pub elapsed: std::time::Duration,
     /// Threads used.
     pub threads: usize,
 }
 
-/// What an encoding job did, by output format.
-#[derive(Debug, Clone)]
+/// What an encoding job did, by output format (serialised with `"kind": "clk"` or
+/// `"kind": "positional"` beside the summary's fields).
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
 pub enum JobSummary {
     /// A `.clk` file with its manifest (and rejects report).
     Clk(EncodeSummary),
@@ -66,132 +74,26 @@ pub enum JobSummary {
     Positional(PositionalSummary),
 }
 
-/// The encoder of a job: pprl's own, or clkhash's.
-#[derive(Debug)]
-pub enum JobEncoder<'a> {
-    /// A pprl schema and its encoder.
-    Pprl(&'a Schema, &'a Encoder),
-    /// A clkhash encoder.
-    Clkhash(&'a clkhash::Encoder),
-}
-
-/// Runs an encoding job into any output format (see the module docs).
+/// Runs an encoding job into any output format (see the module docs): opens the input,
+/// finds the encoder's columns and streams the rows into the format's file edge.
 pub fn encode_any(
     encoder: JobEncoder<'_>,
     format: OutputFormat,
     opts: &EncodeOptions,
     progress: Progress<'_>,
 ) -> Result<JobSummary, EncodeError> {
-    match (encoder, format) {
-        (JobEncoder::Pprl(schema, enc), OutputFormat::Clk) => Ok(JobSummary::Clk(
-            pipeline::encode_csv(schema, enc, opts, progress)?,
-        )),
-        (JobEncoder::Pprl(schema, enc), _) => {
-            let mut input = pipeline::open_input(opts)?;
-            let rows = NativeRows::new(schema, enc, &mut input)?;
-            let bits = enc.filter_bits() * enc.filters_per_record() as u32;
-            positional(input, &rows, bits, format, opts, progress)
-        }
-        (JobEncoder::Clkhash(enc), format) => {
-            let mut input = pipeline::open_input(opts)?;
-            let rows = ClkhashRows::new(enc, &mut input)?;
-            if format != OutputFormat::Clk {
-                return positional(input, &rows, enc.filter_bits(), format, opts, progress);
-            }
-            let bits = enc.filter_bits();
-            if !bits.is_multiple_of(64) || bits > crate::schema::MAX_FILTER_BITS {
-                return Err(EncodeError::Options(format!(
-                    "the .clk format holds filters of a multiple of 64 bits up to {}, and \
-                     this clkhash schema's l is {bits}; write --format clkhash-json instead",
-                    crate::schema::MAX_FILTER_BITS
-                )));
-            }
-            let params = ClkParams {
-                schema_fingerprint: enc.schema_fingerprint(),
-                key_fingerprint: enc.key_fingerprint(),
-                layout: Layout::Clk,
-                hashing: HashingScheme::Clkhash,
-                filter_bits: bits,
-                filters_per_record: 1,
-                block_keys: 0,
-                schema_json: enc.schema_json().to_vec(),
-            };
-            Ok(JobSummary::Clk(pipeline::encode_to_clk(
-                input,
-                &rows,
-                params,
-                IdSource::Position,
-                opts,
-                progress,
-            )?))
-        }
+    let mut input = open_input(opts)?;
+    let (rows, ids) = encoder.rows(&mut input)?;
+    if format == OutputFormat::Clk {
+        let params = encoder.clk_params()?;
+        let summary = encode_to_clk(input, &rows, params, ids, opts, progress)?;
+        return Ok(JobSummary::Clk(summary));
     }
-}
-
-/// A clkhash encoder reading its features from the CSV columns.
-///
-/// Columns are matched as clkhash does when the header is exactly the features' identifiers
-/// in order (clkhash requires that); otherwise each hashed feature's column is found by name,
-/// so exports with extra or reordered columns work too.
-#[derive(Debug)]
-pub struct ClkhashRows<'a> {
-    encoder: &'a clkhash::Encoder,
-    /// Column of each feature (ignored features: unused).
-    columns: Vec<usize>,
-}
-
-impl<'a> ClkhashRows<'a> {
-    /// Maps the encoder's features to `input`'s columns.
-    pub fn new(
-        encoder: &'a clkhash::Encoder,
-        input: &mut Input,
-    ) -> Result<ClkhashRows<'a>, EncodeError> {
-        let features = encoder.features();
-        let header: Vec<&str> = input.headers();
-        if header == features.iter().map(String::as_str).collect::<Vec<_>>() {
-            return Ok(ClkhashRows {
-                encoder,
-                columns: (0..features.len()).collect(),
-            });
-        }
-        let hashed: Vec<usize> = encoder.hashed_features().collect();
-        let wanted: Vec<(&str, String)> = hashed
-            .iter()
-            .map(|&i| {
-                (
-                    features[i].as_str(),
-                    format!("clkhash feature `{}`", features[i]),
-                )
-            })
-            .collect();
-        let found = input.resolve_columns(&wanted)?;
-        let mut columns = vec![usize::MAX; features.len()];
-        for (i, c) in hashed.into_iter().zip(found) {
-            columns[i] = c;
-        }
-        Ok(ClkhashRows { encoder, columns })
-    }
-}
-
-impl RowEncoder for ClkhashRows<'_> {
-    type Scratch = clkhash::Scratch;
-
-    fn words_per_record(&self) -> usize {
-        self.encoder.words_per_record()
-    }
-
-    fn encode_row(
-        &self,
-        row: &InputRow,
-        scratch: &mut clkhash::Scratch,
-        out: &mut [u64],
-    ) -> Result<(), Rejection> {
-        self.encoder.encode_record(
-            |i| row.record.get(self.columns[i]).unwrap_or(""),
-            scratch,
-            out,
-        )
-    }
+    let bits = match encoder {
+        JobEncoder::Pprl(_, enc) => enc.filter_bits() * enc.filters_per_record() as u32,
+        JobEncoder::Clkhash(enc) => enc.filter_bits(),
+    };
+    positional(input, &rows, bits, format, opts, progress)
 }
 
 /// The writer of a positional format.
@@ -207,7 +109,8 @@ struct PositionalSink {
     output: PathBuf,
     rejects: RejectWriter,
     rejects_path: PathBuf,
-    first: Option<String>,
+    /// The first rejected row: its data row and its description.
+    first: Option<(u64, String)>,
 }
 
 impl RowSink for PositionalSink {
@@ -225,34 +128,34 @@ impl RowSink for PositionalSink {
                     PositionalWriter::Json(w) => w.write(words),
                     PositionalWriter::Binary(w) => w.write(words),
                 };
-                written.map_err(|source| EncodeError::Output {
-                    path: self.output.display().to_string(),
-                    source,
-                })
+                written.map_err(output_error(&self.output))
             }
             Err(r) => {
                 if self.first.is_none() {
-                    self.first = Some(format!(
-                        "row {} (line {}; clkhash's row index {}), {}: {}",
+                    self.first = Some((
                         row.row,
-                        row.line,
-                        row.row - 1,
-                        r.field
-                            .as_deref()
-                            .map(|f| format!("field `{f}`"))
-                            .unwrap_or_else(|| "the row".into()),
-                        r.reason
+                        format!(
+                            "row {} (line {}; clkhash's row index {}), {}: {}",
+                            row.row,
+                            row.line,
+                            row.row - 1,
+                            r.field
+                                .as_deref()
+                                .map(|f| format!("field `{f}`"))
+                                .unwrap_or_else(|| "the row".into()),
+                            r.reason
+                        ),
                     ));
                 }
                 let id = (row.row - 1).to_string();
-                pipeline::write_reject(&mut self.rejects, &self.rejects_path, row, &id, r)
+                write_reject(&mut self.rejects, &self.rejects_path, row, &id, r)
             }
         }
     }
 }
 
-fn positional<E: RowEncoder>(
-    input: Input,
+fn positional<R: RowSource + Send, E: RowEncoder>(
+    input: R,
     rows: &E,
     bits: u32,
     format: OutputFormat,
@@ -260,10 +163,7 @@ fn positional<E: RowEncoder>(
     progress: Progress<'_>,
 ) -> Result<JobSummary, EncodeError> {
     let started = std::time::Instant::now();
-    let out_err = |path: &Path| {
-        let path = path.display().to_string();
-        move |source| EncodeError::Output { path, source }
-    };
+    let out_err = |path: &std::path::Path| output_error(path);
     let writer = match format {
         OutputFormat::ClkhashJson => PositionalWriter::Json(
             clkhash_json::JsonWriter::create(&opts.output, bits).map_err(out_err(&opts.output))?,
@@ -273,7 +173,7 @@ fn positional<E: RowEncoder>(
                 .map_err(out_err(&opts.output))?,
         ),
     };
-    let (rejects, rejects_path) = pipeline::create_rejects(opts)?;
+    let (rejects, rejects_path) = create_rejects(opts)?;
     let sink = PositionalSink {
         writer,
         output: opts.output.clone(),
@@ -281,11 +181,11 @@ fn positional<E: RowEncoder>(
         rejects_path,
         first: None,
     };
-    let Streamed {
+    let super::core::Streamed {
         sink,
         rows_read,
         threads,
-    } = pipeline::stream_rows(input, rows, sink, opts, progress)?;
+    } = stream_rows(input, rows, sink, &opts.batch(), progress)?;
     let PositionalSink {
         writer,
         rejects,
@@ -293,7 +193,7 @@ fn positional<E: RowEncoder>(
         first,
         ..
     } = sink;
-    if let Some(first) = first {
+    if let Some((first_row, first)) = first {
         let count = rejects.count();
         rejects
             .finish()
@@ -303,6 +203,7 @@ fn positional<E: RowEncoder>(
             rows: count,
             format: format.as_str(),
             first,
+            first_row,
             rejects: rejects_path.display().to_string(),
         });
     }
@@ -319,6 +220,7 @@ fn positional<E: RowEncoder>(
             .map_err(out_err(&rejects_path))?;
     }
     Ok(JobSummary::Positional(PositionalSummary {
+        format,
         rows: rows_read,
         output: opts.output.clone(),
         bits,

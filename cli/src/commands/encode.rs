@@ -1,12 +1,13 @@
-//! `pprl encode --schema S --secret-file K INPUT -o OUT [--format F]`.
+//! `pprl encode --schema S --secret-file K INPUT -o OUT [--format F] [--summary-format json]`.
 
-use anyhow::{Context as _, Result, bail};
+use anyhow::{Context as _, Result, anyhow, bail};
 use pprl::compat::{self, AnySchema};
+use pprl::io::InputErrorKind;
 use pprl::pipeline::EncodeOptions;
-use pprl::pipeline::{self, JobEncoder, JobSummary, OutputFormat};
+use pprl::pipeline::{self, EncodeError, EncodeErrorKind, JobEncoder, JobSummary, OutputFormat};
 
 use super::{load_clkhash_secret, load_secret, print_encode_summary, thousands};
-use crate::args::EncodeArgs;
+use crate::args::{EncodeArgs, Format};
 use crate::progress::rows_bar;
 
 pub fn run(args: &EncodeArgs) -> Result<()> {
@@ -62,7 +63,12 @@ pub fn run(args: &EncodeArgs) -> Result<()> {
         }
     };
     bar.finish_and_clear();
-    match result? {
+    let summary = result.map_err(with_hint)?;
+    if args.summary_format == Format::Json {
+        println!("{}", serde_json::to_string_pretty(&summary)?);
+        return Ok(());
+    }
+    match summary {
         JobSummary::Clk(s) if !args.quiet => print_encode_summary(&s, ""),
         JobSummary::Positional(s) if !args.quiet => {
             let secs = s.elapsed.as_secs_f64();
@@ -86,6 +92,19 @@ pub fn run(args: &EncodeArgs) -> Result<()> {
         _ => {}
     }
     Ok(())
+}
+
+/// The library's error with the command line's way out, where there is one.
+fn with_hint(err: EncodeError) -> anyhow::Error {
+    let hint = match &err {
+        EncodeError::Input(e) if e.kind() == InputErrorKind::ParquetUnavailable => {
+            ": rebuild it with `--features polars` (e.g. `cargo install --path cli --features \
+             polars`), or pass `--input-format csv` if the file is really CSV"
+        }
+        _ if err.kind() == EncodeErrorKind::FilterBits => " (`--format clkhash-json`)",
+        _ => return err.into(),
+    };
+    anyhow!("{err}{hint}")
 }
 
 fn parse_delimiter(s: &str) -> Result<u8> {
