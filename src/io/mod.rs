@@ -6,6 +6,7 @@
 //!   fixed-size records, and a SHA-256 trailer that exposes truncation and tampering.
 //! * [`rejects`]: the rejects report, one line per row that was not encoded.
 //! * [`manifest`]: the JSON manifest written beside an encoding file.
+//! * [`inspect`]: what an encoding file holds (header facts, popcounts, its manifest), as a report.
 //! * [`table`]: CSV or Parquet: [`Input`] streams either format into the same rows.
 //! * `parquet` (cargo feature `polars`): Parquet exports in, Parquet tables out.
 //! * [`atomic`]: every output is written to a temporary file and renamed into place, so a
@@ -15,6 +16,7 @@ pub mod atomic;
 pub mod clk;
 pub mod csv_input;
 pub mod formats;
+pub mod inspect;
 pub mod manifest;
 #[cfg(feature = "polars")]
 pub mod parquet;
