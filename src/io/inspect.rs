@@ -1,8 +1,8 @@
-//! What an encoding file holds, without the secret: header facts, counts, popcount statistics
-//! and the manifest beside it (`pprl inspect`).
+//! What an input holds, as plain serialisable reports that front ends render as text or JSON.
 //!
-//! In: a `.clk` file (read once, end to end, so its checksum is verified). Out: an
-//! [`Inspection`], a plain serialisable report that front ends render as text or JSON.
+//! * [`inspect`]: a `.clk` file (read once, end to end, so its checksum is verified): header
+//!   facts, counts, popcount statistics and the manifest beside it (`pprl inspect`);
+//! * [`inspect_schema`]: a pprl or clkhash schema (`pprl schema check`).
 
 use std::path::Path;
 
@@ -10,7 +10,9 @@ use serde::Serialize;
 
 use super::clk::{ClkError, ClkHeader, ClkReader, ClkRecord};
 use super::manifest::{Counts, Manifest};
+use crate::compat::{AnySchema, clkhash};
 use crate::filter::{PopcountAccumulator, PopcountStats};
+use crate::schema::summary::SchemaSummary;
 
 /// Bins of the popcount histogram.
 pub const HISTOGRAM_BINS: u32 = 10;
@@ -117,4 +119,64 @@ pub fn inspect(path: impl AsRef<Path>) -> Result<Inspection, ClkError> {
         manifest,
         header,
     })
+}
+
+/// A checked schema of either kind, summarised.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(untagged)]
+pub enum SchemaInspection {
+    /// A pprl schema.
+    Pprl(SchemaSummary),
+    /// A clkhash linkage schema.
+    Clkhash(ClkhashSchemaSummary),
+}
+
+/// A checked clkhash linkage schema, summarised.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ClkhashSchemaSummary {
+    /// Always `true`: an invalid schema is an error, not a summary.
+    pub valid: bool,
+    /// Always `clkhash`.
+    pub kind: &'static str,
+    /// The clkhash schema version it was written in.
+    pub version: u32,
+    /// Its fingerprint, in hex.
+    pub fingerprint: String,
+    /// Filter length in bits.
+    pub l: u32,
+    /// XOR folds.
+    pub xor_folds: u32,
+    /// Every feature's identifier, in schema order.
+    pub features: Vec<String>,
+    /// The features that are hashed (not ignored).
+    pub hashed: Vec<String>,
+    /// Warnings about the schema.
+    pub warnings: Vec<String>,
+}
+
+/// Summarises a schema of either kind.
+pub fn inspect_schema(schema: &AnySchema) -> SchemaInspection {
+    match schema {
+        AnySchema::Pprl(s) => SchemaInspection::Pprl(s.summary()),
+        AnySchema::Clkhash(s) => SchemaInspection::Clkhash(clkhash_summary(s)),
+    }
+}
+
+fn clkhash_summary(schema: &clkhash::Schema) -> ClkhashSchemaSummary {
+    ClkhashSchemaSummary {
+        valid: true,
+        kind: "clkhash",
+        version: schema.source_version,
+        fingerprint: schema.fingerprint().to_hex(),
+        l: schema.l,
+        xor_folds: schema.xor_folds,
+        features: schema.features.iter().map(|f| f.identifier.clone()).collect(),
+        hashed: schema
+            .features
+            .iter()
+            .filter(|f| f.hashing.is_some())
+            .map(|f| f.identifier.clone())
+            .collect(),
+        warnings: schema.warnings.clone(),
+    }
 }

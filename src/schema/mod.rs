@@ -33,6 +33,7 @@ use sha2::{Digest, Sha256};
 
 mod date_format;
 mod step;
+pub mod summary;
 
 pub use date_format::DateFormats;
 pub use step::NormalizeStep;
@@ -364,7 +365,7 @@ impl SchemaError {
 }
 
 /// Something legal but risky in a schema, with a stable code.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct SchemaWarning {
     /// Stable code, e.g. `W001`.
     pub code: &'static str,

@@ -272,7 +272,7 @@ pub struct Population {
 }
 
 /// One party file that [`Population::write_dir`] wrote.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize)]
 pub struct PartyFile {
     /// Where.
     pub path: PathBuf,
@@ -281,7 +281,7 @@ pub struct PartyFile {
 }
 
 /// What [`Population::write_dir`] wrote.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize)]
 pub struct SynthSummary {
     /// The party files, in party order.
     pub parties: Vec<PartyFile>,
