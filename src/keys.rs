@@ -37,8 +37,9 @@ pub struct Secret(SecretBox<[u8]>);
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum KeyError {
-    /// The secret file could not be read or written.
-    #[error("secret file {path}: {source}")]
+    /// The secret file could not be read or written (the cause follows as the error's
+    /// source).
+    #[error("secret file {path}")]
     Io {
         /// The file.
         path: String,

@@ -102,7 +102,7 @@ pub struct SweepSummary {
 
 impl Scored {
     /// Where a sweep table on a grid of `step` starts: the lowest score, rounded down to a
-    /// multiple of `step` (0 without scores).
+    /// multiple of `step` (1 when no pair was scored).
     pub fn grid_start(&self, step: f64) -> f64 {
         let low = self.labelled.iter().map(|x| x.0).fold(1.0f64, f64::min);
         (low / step).floor() * step
