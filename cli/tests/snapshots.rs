@@ -30,7 +30,10 @@ fn settings() -> insta::Settings {
         // The tool version.
         (r"\bpprl \d+\.\d+\.\d+(-[0-9A-Za-z.]+)?", "pprl [VERSION]"),
         // The kernel detected on this CPU, and its speed.
-        (r"\bkernel (portable|popcnt|avx2|avx512)\b", "kernel [KERNEL]"),
+        (
+            r"\bkernel (portable|popcnt|avx2|avx512)\b",
+            "kernel [KERNEL]",
+        ),
         (r"\b\d+(\.\d+)? M comparisons/s", "[RATE] M comparisons/s"),
     ] {
         s.add_filter(re, with);
@@ -146,7 +149,11 @@ fn encode(input: &str, out: &Path) -> String {
 fn summaries_of_schema_encode_inspect_match_and_eval() {
     let tmp = tempfile::tempdir().unwrap();
     let t = tmp.path();
-    snap("schema_check", &["schema", "check", &s(&person_schema())], t);
+    snap(
+        "schema_check",
+        &["schema", "check", &s(&person_schema())],
+        t,
+    );
     snap(
         "schema_check_clkhash",
         &[
@@ -232,6 +239,23 @@ fn common_errors() {
         ],
         t,
     );
+    let short = t.join("short.key");
+    std::fs::write(&short, b"too short").unwrap();
+    private(&short);
+    snap(
+        "error_short_secret",
+        &[
+            "encode",
+            "--schema",
+            &schema,
+            "--secret-file",
+            &s(&short),
+            &input,
+            "-o",
+            &s(&t.join("x.clk")),
+        ],
+        t,
+    );
     snap(
         "error_bad_schema",
         &["schema", "check", &s(&testdata("bad/schema_length.toml"))],
@@ -280,5 +304,9 @@ fn common_errors() {
     );
 
     snap("error_unknown_subcommand", &["frobnicate"], t);
-    snap("error_unknown_flag", &["inspect", "--frobnicate", &s(&a)], t);
+    snap(
+        "error_unknown_flag",
+        &["inspect", "--frobnicate", &s(&a)],
+        t,
+    );
 }

@@ -23,5 +23,5 @@ pub mod report;
 pub mod summary;
 pub mod truth;
 
-pub use self::error::EvalError;
+pub use self::error::{EvalError, EvalErrorKind};
 pub use self::metrics::PairMetrics;

@@ -138,9 +138,7 @@ impl EvalReport {
                 one_to_one: s.one_to_one,
                 best_f1: s.sweep.best(1.0),
                 at_threshold: opts.threshold.map(|t| s.sweep.at(t)),
-                points: s
-                    .sweep
-                    .grid(s.grid_start(opts.start_multiple), opts.step),
+                points: s.sweep.grid(s.grid_start(opts.start_multiple), opts.step),
             }),
             plots: opts.plots.clone(),
         }

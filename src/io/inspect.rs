@@ -170,7 +170,11 @@ fn clkhash_summary(schema: &clkhash::Schema) -> ClkhashSchemaSummary {
         fingerprint: schema.fingerprint().to_hex(),
         l: schema.l,
         xor_folds: schema.xor_folds,
-        features: schema.features.iter().map(|f| f.identifier.clone()).collect(),
+        features: schema
+            .features
+            .iter()
+            .map(|f| f.identifier.clone())
+            .collect(),
         hashed: schema
             .features
             .iter()

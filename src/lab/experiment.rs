@@ -134,12 +134,11 @@ pub fn run(
             let dir = tmp.path().join(format!("{}-{bits}", rows.len()));
             std::fs::create_dir_all(&dir).map_err(|e| LabError::Io(e.to_string()))?;
             let started = Instant::now();
-            let parties = scenario::encode_parties(
-                &schema,
-                &secret,
-                &generated.summary.parties,
-                &|p| dir.join(p.file_name().unwrap_or_default()).with_extension("clk"),
-            )?;
+            let parties =
+                scenario::encode_parties(&schema, &secret, &generated.summary.parties, &|p| {
+                    dir.join(p.file_name().unwrap_or_default())
+                        .with_extension("clk")
+                })?;
             let records: u64 = parties.iter().map(|p| p.summary.counts.rows_read).sum();
             let encoded: Vec<PathBuf> = parties.into_iter().map(|p| p.output).collect();
             let encode_rate = records as f64 / started.elapsed().as_secs_f64().max(1e-9);
@@ -225,7 +224,8 @@ impl RowFormat {
 /// Writes the rows to `path` (atomically: all or nothing).
 pub fn write_rows(path: &Path, rows: &[ExperimentRow], format: RowFormat) -> Result<(), LabError> {
     use std::io::Write as _;
-    let io = |e: &dyn std::fmt::Display| LabError::Io(format!("cannot write {}: {e}", path.display()));
+    let io =
+        |e: &dyn std::fmt::Display| LabError::Io(format!("cannot write {}: {e}", path.display()));
     let mut file = AtomicFile::create(path).map_err(|e| io(&e))?;
     match format {
         RowFormat::Json => {

@@ -359,3 +359,69 @@ pub(crate) fn peak_rss() -> Option<u64> {
 fn reset_peak_rss() {
     let _ = std::fs::write("/proc/self/clear_refs", "5");
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_codes_are_unique_and_prefixed() {
+        let mut codes: Vec<&str> = Vec::new();
+        let mut add = |prefix: &str, list: Vec<&'static str>| {
+            for c in list {
+                assert!(prefix.is_empty() || c.starts_with(prefix), "{c}");
+                codes.push(c);
+            }
+        };
+        add(
+            "schema-",
+            crate::schema::SchemaErrorKind::ALL
+                .iter()
+                .map(|k| k.code())
+                .collect(),
+        );
+        add(
+            "key-",
+            crate::keys::KeyErrorKind::ALL
+                .iter()
+                .map(|k| k.code())
+                .collect(),
+        );
+        add(
+            "",
+            crate::normalize::NormalizeErrorKind::ALL
+                .iter()
+                .map(|k| k.code())
+                .collect(),
+        );
+        add(
+            "eval-",
+            crate::eval::EvalErrorKind::ALL
+                .iter()
+                .map(|k| k.code())
+                .collect(),
+        );
+        add(
+            "synth-",
+            super::super::synth::SynthErrorKind::ALL
+                .iter()
+                .map(|k| k.code())
+                .collect(),
+        );
+        add("lab-", LabErrorKind::ALL.iter().map(|k| k.code()).collect());
+        let n = codes.len();
+        codes.sort_unstable();
+        codes.dedup();
+        assert_eq!(codes.len(), n, "a code is used twice");
+    }
+
+    #[test]
+    fn lab_errors_have_kinds() {
+        let e = LabError::Settings("an experiment needs a threshold".into());
+        assert_eq!(e.kind(), LabErrorKind::Settings);
+        let e: LabError = crate::schema::Schema::from_toml_str("version = ")
+            .unwrap_err()
+            .into();
+        assert_eq!(e.kind(), LabErrorKind::Schema);
+    }
+}

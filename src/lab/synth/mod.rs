@@ -189,6 +189,58 @@ pub enum SynthError {
     },
 }
 
+crate::error_kinds! {
+    /// What kind of problem a [`SynthError`] is.
+    pub enum SynthErrorKind {
+        /// The number of records is out of range.
+        Records => "synth-records",
+        /// The number of parties is out of range.
+        Parties => "synth-parties",
+        /// The overlap is not a fraction.
+        Overlap => "synth-overlap",
+        /// The duplicate fraction is not in `[0, 1)`.
+        Duplicates => "synth-duplicates",
+        /// A corruption rate is not a probability.
+        Rate => "synth-rate",
+        /// No corruption rate has the name given.
+        UnknownRate => "synth-unknown-rate",
+        /// An output could not be written.
+        Output => "synth-output",
+        /// The worker threads could not be started.
+        Threads => "synth-threads",
+    }
+}
+
+impl SynthError {
+    /// The error's kind.
+    pub fn kind(&self) -> SynthErrorKind {
+        match self {
+            SynthError::Records { .. } => SynthErrorKind::Records,
+            SynthError::Parties { .. } => SynthErrorKind::Parties,
+            SynthError::Overlap { .. } => SynthErrorKind::Overlap,
+            SynthError::Duplicates { .. } => SynthErrorKind::Duplicates,
+            SynthError::Rate { .. } => SynthErrorKind::Rate,
+            SynthError::UnknownRate { .. } => SynthErrorKind::UnknownRate,
+            SynthError::Output { .. } => SynthErrorKind::Output,
+            SynthError::Threads { .. } => SynthErrorKind::Threads,
+        }
+    }
+
+    /// The file that could not be written, for [`SynthErrorKind::Output`].
+    pub fn position(&self) -> Option<crate::error::Position> {
+        match self {
+            SynthError::Output { path, .. } => Some(crate::error::Position::file(path.clone())),
+            _ => None,
+        }
+    }
+}
+
+impl crate::error::Coded for SynthError {
+    fn code(&self) -> &'static str {
+        self.kind().code()
+    }
+}
+
 /// How `truth.csv` describes who is who.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "kebab-case")]
