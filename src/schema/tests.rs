@@ -274,3 +274,31 @@ fn clkhash_hashing_is_only_for_clkhash_schemas() {
         matches!(s.validate(), Err(SchemaError::Invalid { ref path, .. }) if path == "filter.hashing")
     );
 }
+
+#[test]
+fn hand_built_schemas_are_validated_like_parsed_ones() {
+    let parsed = Schema::from_toml_str(MINIMAL).unwrap();
+    let built = Schema::new(
+        "id",
+        parsed.filter.clone(),
+        parsed.fields.clone(),
+        Vec::new(),
+    )
+    .unwrap();
+    assert_eq!(built, parsed);
+    assert_eq!(built.fingerprint(), parsed.fingerprint());
+
+    let bad = FilterSpec {
+        length_bits: 1000,
+        ..FilterSpec::default()
+    };
+    let err = Schema::new("id", bad, parsed.fields.clone(), Vec::new()).unwrap_err();
+    assert_eq!(err.kind(), SchemaErrorKind::Invalid);
+    assert_eq!(err.key_path(), Some("filter.length_bits"));
+    assert_eq!(
+        err.position().and_then(|p| p.field),
+        Some("filter.length_bits".to_string())
+    );
+    let err = Schema::new("", parsed.filter.clone(), parsed.fields, Vec::new()).unwrap_err();
+    assert_eq!(err.key_path(), Some("id_column"));
+}
