@@ -3,7 +3,7 @@
 //!
 //! It answers "how long would a linkage of this size take on this machine, how much memory
 //! would it need, and what would blocking lose?" with the real pipeline, not a model: the
-//! [`scenario`](super::scenario) run with a schema that declares keyed blocking keys, its
+//! [`scenario`](super::scenario::run) run with a schema that declares keyed blocking keys, its
 //! report cut down to what the benchmark measures.
 
 use std::path::{Path, PathBuf};
