@@ -155,6 +155,11 @@ fn summaries_of_schema_encode_inspect_match_and_eval() {
         t,
     );
     snap(
+        "schema_check_json",
+        &["schema", "check", "--format", "json", &s(&person_schema())],
+        t,
+    );
+    snap(
         "schema_check_clkhash",
         &[
             "schema",
@@ -171,6 +176,7 @@ fn summaries_of_schema_encode_inspect_match_and_eval() {
     assert!(text.starts_with("exit: 0"), "{text}");
 
     snap("inspect", &["inspect", &s(&a)], t);
+    snap("inspect_json", &["inspect", "--format", "json", &s(&a)], t);
 
     let matches = t.join("matches.csv");
     snap(
@@ -194,6 +200,21 @@ fn summaries_of_schema_encode_inspect_match_and_eval() {
             &s(&testdata("sample/truth.csv")),
             "--matches",
             &s(&matches),
+        ],
+        t,
+    );
+    snap(
+        "eval_json",
+        &[
+            "eval",
+            "--format",
+            "json",
+            "--truth",
+            &s(&testdata("sample/truth.csv")),
+            "--matches",
+            &s(&matches),
+            "--beta",
+            "2",
         ],
         t,
     );
