@@ -33,12 +33,27 @@ const HKDF_SALT: &[u8] = b"pprl key derivation v1";
 /// A project secret held in memory that is zeroed on drop.
 pub struct Secret(SecretBox<[u8]>);
 
+crate::error_kinds! {
+    /// What kind of problem a [`KeyError`] is.
+    pub enum KeyErrorKind {
+        /// The secret file could not be read or written.
+        Io => "key-io",
+        /// The secret is too short to be a random key.
+        TooShort => "key-too-short",
+        /// A new secret would overwrite an existing file.
+        Exists => "key-exists",
+        /// The operating system's random source failed.
+        Random => "key-random",
+    }
+}
+
 /// A problem with a secret or its file. Messages name the file, never the secret's bytes.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum KeyError {
-    /// The secret file could not be read or written.
-    #[error("secret file {path}: {source}")]
+    /// The secret file could not be read or written (the cause follows as the error's
+    /// source).
+    #[error("secret file {path}")]
     Io {
         /// The file.
         path: String,
@@ -48,7 +63,7 @@ pub enum KeyError {
     /// The secret is too short to be a random key.
     #[error(
         "secret file {path} holds {len} bytes; a secret needs at least {min} random bytes \
-         (make one with `pprl keygen -o FILE`)"
+         (generate a new one)"
     )]
     TooShort {
         /// The file.
@@ -67,6 +82,34 @@ pub enum KeyError {
     /// The operating system's random source failed.
     #[error("cannot get random bytes from the operating system: {0}")]
     Random(String),
+}
+
+impl KeyError {
+    /// The error's kind.
+    pub fn kind(&self) -> KeyErrorKind {
+        match self {
+            KeyError::Io { .. } => KeyErrorKind::Io,
+            KeyError::TooShort { .. } => KeyErrorKind::TooShort,
+            KeyError::Exists { .. } => KeyErrorKind::Exists,
+            KeyError::Random(_) => KeyErrorKind::Random,
+        }
+    }
+
+    /// The secret file at fault, if a file is.
+    pub fn position(&self) -> Option<crate::error::Position> {
+        match self {
+            KeyError::Io { path, .. }
+            | KeyError::TooShort { path, .. }
+            | KeyError::Exists { path } => Some(crate::error::Position::file(path.clone())),
+            KeyError::Random(_) => None,
+        }
+    }
+}
+
+impl crate::error::Coded for KeyError {
+    fn code(&self) -> &'static str {
+        self.kind().code()
+    }
 }
 
 impl Secret {
@@ -284,6 +327,7 @@ mod tests {
                 ..
             }
         ));
+        assert_eq!(err.kind(), KeyErrorKind::TooShort);
     }
 
     #[test]

@@ -58,7 +58,48 @@ fn main() -> ExitCode {
                 return ExitCode::SUCCESS;
             }
             eprintln!("error: {err:#}");
+            if let Some(hint) = hint(&err) {
+                eprintln!("hint: {hint}");
+            }
             ExitCode::FAILURE
         }
     }
+}
+
+/// A hint in the CLI's words (flags, commands) for library errors whose fix is a command-line
+/// change, chosen by the error's kind.
+fn hint(err: &anyhow::Error) -> Option<&'static str> {
+    use pprl::eval::{EvalError, EvalErrorKind};
+    use pprl::keys::{KeyError, KeyErrorKind};
+    use pprl::lab::synth::{SynthError, SynthErrorKind};
+    err.chain().find_map(|cause| {
+        if let Some(e) = cause.downcast_ref::<KeyError>() {
+            return match e.kind() {
+                KeyErrorKind::TooShort => Some("make a secret with `pprl keygen -o FILE`"),
+                _ => None,
+            };
+        }
+        if let Some(e) = cause.downcast_ref::<EvalError>() {
+            return match e.kind() {
+                EvalErrorKind::ScoresLayout => Some(
+                    "write the scored candidates with `pprl match A.clk B.clk --solver none -o \
+                     scores.csv` at a low --threshold",
+                ),
+                EvalErrorKind::RecordSizes => Some(
+                    "--records takes one record count per input file (one for a \
+                     deduplication, two for two files)",
+                ),
+                _ => None,
+            };
+        }
+        if let Some(e) = cause.downcast_ref::<SynthError>() {
+            return match e.kind() {
+                SynthErrorKind::UnknownRate | SynthErrorKind::Rate => {
+                    Some("set rates with `--rate NAME=VALUE`, e.g. `--rate surname.typo=0.1`")
+                }
+                _ => None,
+            };
+        }
+        None
+    })
 }

@@ -2,6 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
+use predicates::prelude::*;
 use predicates::str::contains;
 use serde_json::Value;
 
@@ -381,7 +382,7 @@ fn bad_inputs_are_refused_precisely() {
         .arg("5")
         .assert()
         .code(1)
-        .stderr(contains("--records gives 1 sizes"));
+        .stderr(contains("1 input sizes given").and(contains("hint: --records")));
     // Charts need scores.
     eval(&truth).arg("--plot").arg(d.join("p")).assert().code(2);
     assert!(!d.join("p").exists());

@@ -5,5 +5,6 @@ mod clkhash;
 mod eval;
 mod matching;
 mod parquet;
+mod snapshots;
 mod synth;
 mod util;

@@ -1,11 +1,12 @@
-//! Evaluation: how good a linkage is, measured against ground truth, and a threshold chosen
-//! without it.
+//! Evaluation: how good a linkage is, measured against ground truth: truth, metrics, reports
+//! and plots.
 //!
 //! * [`truth`]: read ground truth and match outputs (pairs or clusters) as sets of record
 //!   pairs.
 //! * [`metrics`]: precision, recall, F1 and F-beta, threshold sweeps (the precision-recall
 //!   curve), reduction ratio and pair completeness of candidate sets.
 //! * [`report`]: one evaluation of a match output against a truth file (what `pprl eval` runs).
+//! * [`summary`]: the flat, serialisable summary of a report (what `pprl eval` prints as JSON).
 //! * [`plot`]: charts of a sweep and of the score distributions, as SVG and PNG.
 //!
 //! Linkage quality is reported as precision and recall side by side, with F1 only as a
@@ -19,7 +20,8 @@ mod error;
 pub mod metrics;
 pub mod plot;
 pub mod report;
+pub mod summary;
 pub mod truth;
 
-pub use self::error::EvalError;
+pub use self::error::{EvalError, EvalErrorKind};
 pub use self::metrics::PairMetrics;

@@ -89,11 +89,9 @@ pub fn evaluate(opts: &EvalOptions) -> Result<EvalReport, EvalError> {
         Some(path) => {
             let links = Links::read(path, &mut records)?;
             if links.layout() != Layout::Pairs || !links.has_scores() {
-                return Err(EvalError::Mismatch(format!(
-                    "{}: the scores file must have the columns a_id,b_id,score (as written by \
-                     `pprl match A.clk B.clk --solver none`)",
-                    path.display()
-                )));
+                return Err(EvalError::ScoresLayout {
+                    path: path.display().to_string(),
+                });
             }
             Some(links)
         }
@@ -108,11 +106,10 @@ pub fn evaluate(opts: &EvalOptions) -> Result<EvalReport, EvalError> {
     };
     check_parties(opts, linkage, &truth)?;
     if scores.is_some() && linkage != Linkage::TwoParty {
-        return Err(EvalError::Mismatch(format!(
-            "{} holds {} clusters; a scores file (a_id,b_id,score) only fits a two-file linkage",
-            opts.matches.display(),
-            linkage.as_str()
-        )));
+        return Err(EvalError::ScoresNeedTwoFiles {
+            path: opts.matches.display().to_string(),
+            linkage: linkage.as_str(),
+        });
     }
     let rule = match linkage {
         Linkage::Dedup => PairRule::All,
@@ -177,14 +174,12 @@ fn check_parties(opts: &EvalOptions, linkage: Linkage, truth: &Links) -> Result<
         Linkage::MultiParty => true,
     };
     if !fits {
-        return Err(EvalError::Mismatch(format!(
-            "{} describes records of {} files, but {} is a {} result; evaluate against the \
-             truth of the same files",
-            opts.truth.display(),
-            truth.parties().len(),
-            opts.matches.display(),
-            linkage.as_str()
-        )));
+        return Err(EvalError::TruthParties {
+            truth: opts.truth.display().to_string(),
+            parties: truth.parties().len(),
+            matches: opts.matches.display().to_string(),
+            linkage: linkage.as_str(),
+        });
     }
     if let Some(sizes) = &opts.records {
         let wanted = match linkage {
@@ -197,13 +192,13 @@ fn check_parties(opts: &EvalOptions, linkage: Linkage, truth: &Links) -> Result<
             None => sizes.len() > usize::from(max_party) && sizes.len() >= 3,
         };
         if !ok {
-            return Err(EvalError::Mismatch(format!(
-                "--records gives {} sizes, but a {} linkage needs {}",
-                sizes.len(),
-                linkage.as_str(),
-                wanted.map_or("one per file (three or more)".to_string(), |n| n
-                    .to_string())
-            )));
+            return Err(EvalError::RecordSizes {
+                given: sizes.len(),
+                linkage: linkage.as_str(),
+                wanted: wanted.map_or("one per file (three or more)".to_string(), |n| {
+                    n.to_string()
+                }),
+            });
         }
     }
     Ok(())
@@ -238,6 +233,7 @@ fn greedy(pairs: &[(Pair, f64)]) -> Vec<(Pair, f64)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::eval::EvalErrorKind;
 
     struct Files(tempfile::TempDir);
 
@@ -351,26 +347,21 @@ mod tests {
             matches: dedup.clone(),
             ..EvalOptions::default()
         });
-        assert!(matches!(e, EvalError::Mismatch(_)), "{e}");
+        assert_eq!(e.kind(), EvalErrorKind::TruthParties, "{e}");
         let e = err(EvalOptions {
             truth: two.clone(),
             matches: pairs.clone(),
             scores: Some(pairs.clone()),
             ..EvalOptions::default()
         });
-        assert!(
-            matches!(e, EvalError::Mismatch(ref m) if m.contains("a_id,b_id,score")),
-            "{e}"
-        );
+        assert_eq!(e.kind(), EvalErrorKind::ScoresLayout, "{e}");
         let e = err(EvalOptions {
             truth: two,
             matches: pairs,
             records: Some(vec![3]),
             ..EvalOptions::default()
         });
-        assert!(
-            matches!(e, EvalError::Mismatch(ref m) if m.contains("--records")),
-            "{e}"
-        );
+        assert!(matches!(e, EvalError::RecordSizes { given: 1, .. }), "{e}");
+        assert_eq!(e.kind(), EvalErrorKind::RecordSizes);
     }
 }

@@ -8,6 +8,7 @@
 //!   fixed-size records, and a SHA-256 trailer that exposes truncation and tampering.
 //! * [`rejects`]: the rejects report, one line per row that was not encoded.
 //! * [`manifest`]: the JSON manifest written beside an encoding file.
+//! * [`inspect`]: what an encoding file holds (header facts, popcounts, its manifest), as a report.
 //! * [`table`]: CSV or Parquet: [`Input`] streams either format into the same rows.
 //! * [`rows`]: [`RowSource`], what the encoding job reads: a file ([`Input`]) or records and
 //!   columns already in memory.
@@ -20,6 +21,7 @@ pub mod clk;
 pub mod csv_input;
 pub mod formats;
 pub mod input_error;
+pub mod inspect;
 pub mod manifest;
 #[cfg(feature = "polars")]
 pub mod parquet;

@@ -7,17 +7,19 @@
 //! the links against the generator's truth. Every row therefore compares encodings on the same
 //! people, the same corruption and the same secret.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use super::synth::{CorruptionProfile, Population, SynthConfig};
+use super::scenario::{self, LabError};
+use super::synth::{CorruptionProfile, SynthConfig};
 use crate::encode::Encoder;
+#[cfg(doc)]
 use crate::eval::PairMetrics;
+use crate::io::AtomicFile;
 use crate::keys::Secret;
 use crate::linkage::Candidate;
 use crate::linkage::job::{self, MatchOptions, MatchResult};
 use crate::linkage::solve::{self, Solver};
-use crate::pipeline::{self, EncodeOptions};
 use crate::schema::Schema;
 
 /// The grid.
@@ -72,38 +74,8 @@ pub struct ExperimentRow {
     pub candidates: u64,
 }
 
-/// An experiment could not run.
-#[derive(Debug, thiserror::Error)]
-pub enum ExperimentError {
-    /// The grid is empty or invalid.
-    #[error("{0}")]
-    Grid(String),
-    /// Generating the data failed.
-    #[error(transparent)]
-    Synth(#[from] super::synth::SynthError),
-    /// A schema variant is invalid (e.g. a length its weights do not fit).
-    #[error("schema `{label}` at {bits} bits: {source}")]
-    Schema {
-        /// The schema's label.
-        label: String,
-        /// The filter length tried.
-        bits: u32,
-        /// The cause.
-        source: crate::schema::SchemaError,
-    },
-    /// Encoding failed.
-    #[error(transparent)]
-    Encode(#[from] pipeline::EncodeError),
-    /// Matching failed.
-    #[error(transparent)]
-    Match(#[from] job::MatchError),
-    /// The generator's truth file could not be read.
-    #[error(transparent)]
-    Truth(#[from] crate::eval::EvalError),
-    /// A temporary directory could not be made.
-    #[error("{0}")]
-    Io(String),
-}
+/// An experiment could not run (see [`LabError::kind`]).
+pub type ExperimentError = LabError;
 
 /// Runs the grid; `on_row` receives each row as soon as it is known (rows come in grid order:
 /// schema, then length, then threshold).
@@ -112,23 +84,25 @@ pub fn run(
     on_row: &mut dyn FnMut(&ExperimentRow),
 ) -> Result<Vec<ExperimentRow>, ExperimentError> {
     if grid.schemas.is_empty() || grid.thresholds.is_empty() {
-        return Err(ExperimentError::Grid(
+        return Err(LabError::Settings(
             "an experiment needs at least one schema and one threshold".into(),
         ));
     }
     if let Some(t) = grid.thresholds.iter().find(|t| !(0.0..=1.0).contains(*t)) {
-        return Err(ExperimentError::Grid(format!(
+        return Err(LabError::Settings(format!(
             "thresholds must be between 0 and 1, found {t}"
         )));
     }
     let floor = grid.thresholds.iter().copied().fold(1.0, f64::min);
-    let tmp = tempfile::tempdir().map_err(|e| ExperimentError::Io(e.to_string()))?;
-    let population = Population::new(SynthConfig {
-        corruption: grid.corruption,
-        ..SynthConfig::new(grid.records, grid.seed)
-    })?;
-    let data = population.write_dir(&tmp.path().join("data"), None)?;
-    let truth = crate::eval::truth::read_id_pairs(&data.truth, 2)?;
+    let tmp = tempfile::tempdir().map_err(|e| LabError::Io(e.to_string()))?;
+    let generated = scenario::generate(
+        SynthConfig {
+            corruption: grid.corruption,
+            ..SynthConfig::new(grid.records, grid.seed)
+        },
+        &tmp.path().join("data"),
+    )?;
+    let truth = &generated.truth;
     let secret = Secret::from_bytes(
         grid.seed
             .to_le_bytes()
@@ -139,7 +113,7 @@ pub fn run(
             .collect(),
         "experiment",
     )
-    .map_err(|e| ExperimentError::Io(e.to_string()))?;
+    .map_err(|e| LabError::Io(e.to_string()))?;
     let mut rows = Vec::new();
     for (label, base) in &grid.schemas {
         let lengths = if grid.lengths.is_empty() {
@@ -150,27 +124,23 @@ pub fn run(
         for &bits in &lengths {
             let mut schema = base.clone();
             schema.filter.length_bits = bits;
-            let schema_err = |source| ExperimentError::Schema {
+            let schema_err = |source| LabError::SchemaVariant {
                 label: label.clone(),
                 bits,
                 source,
             };
             schema.validate().map_err(schema_err)?;
-            let encoder = Encoder::new(&schema, &secret).map_err(schema_err)?;
+            Encoder::new(&schema, &secret).map_err(schema_err)?;
             let dir = tmp.path().join(format!("{}-{bits}", rows.len()));
-            std::fs::create_dir_all(&dir).map_err(|e| ExperimentError::Io(e.to_string()))?;
+            std::fs::create_dir_all(&dir).map_err(|e| LabError::Io(e.to_string()))?;
             let started = Instant::now();
-            let mut encoded = Vec::new();
-            let mut records = 0u64;
-            for party in &data.parties {
-                let out = dir
-                    .join(party.path.file_name().unwrap_or_default())
-                    .with_extension("clk");
-                let opts = EncodeOptions::new(party.path.display().to_string(), &out);
-                let s = pipeline::encode_csv(&schema, &encoder, &opts, &mut |_, _| {})?;
-                records += s.counts.rows_read;
-                encoded.push(out);
-            }
+            let parties =
+                scenario::encode_parties(&schema, &secret, &generated.summary.parties, &|p| {
+                    dir.join(p.file_name().unwrap_or_default())
+                        .with_extension("clk")
+                })?;
+            let records: u64 = parties.iter().map(|p| p.summary.counts.rows_read).sum();
+            let encoded: Vec<PathBuf> = parties.into_iter().map(|p| p.output).collect();
             let encode_rate = records as f64 / started.elapsed().as_secs_f64().max(1e-9);
             let started = Instant::now();
             let report = job::match_files(
@@ -190,15 +160,7 @@ pub fn run(
             for &t in &grid.thresholds {
                 let kept: Vec<Candidate> = all.iter().copied().filter(|c| c.score >= t).collect();
                 let links = solve::solve(grid.solver, &kept);
-                let q = PairMetrics::from_pairs(
-                    truth.iter().map(|(a, b)| (a.as_str(), b.as_str())),
-                    links.iter().map(|c| {
-                        (
-                            report.ids[0][c.a as usize].as_str(),
-                            report.ids[1][c.b as usize].as_str(),
-                        )
-                    }),
-                );
+                let q = scenario::score(truth, &report, &links);
                 let row = ExperimentRow {
                     schema: label.clone(),
                     length_bits: bits,
@@ -228,7 +190,7 @@ fn mean_fill(files: &[PathBuf]) -> Result<f64, ExperimentError> {
     for f in files {
         let d = crate::io::ClkReader::open(f)
             .and_then(|r| r.read_all())
-            .map_err(|e| ExperimentError::Match(job::MatchError::Clk(e)))?;
+            .map_err(|e| LabError::Match(job::MatchError::Clk(e)))?;
         set += d
             .words
             .iter()
@@ -237,4 +199,46 @@ fn mean_fill(files: &[PathBuf]) -> Result<f64, ExperimentError> {
         total += d.words.len() as u64 * 64;
     }
     Ok(set as f64 / total.max(1) as f64)
+}
+
+/// How [`write_rows`] writes the rows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RowFormat {
+    /// CSV with a header row (the field names of [`ExperimentRow`]).
+    Csv,
+    /// A pretty-printed JSON array of objects.
+    Json,
+}
+
+impl RowFormat {
+    /// JSON for a path ending in `.json`, CSV otherwise.
+    pub fn for_path(path: &Path) -> RowFormat {
+        if path.extension().is_some_and(|e| e == "json") {
+            RowFormat::Json
+        } else {
+            RowFormat::Csv
+        }
+    }
+}
+
+/// Writes the rows to `path` (atomically: all or nothing).
+pub fn write_rows(path: &Path, rows: &[ExperimentRow], format: RowFormat) -> Result<(), LabError> {
+    use std::io::Write as _;
+    let io =
+        |e: &dyn std::fmt::Display| LabError::Io(format!("cannot write {}: {e}", path.display()));
+    let mut file = AtomicFile::create(path).map_err(|e| io(&e))?;
+    match format {
+        RowFormat::Json => {
+            serde_json::to_writer_pretty(&mut file, rows).map_err(|e| io(&e))?;
+            writeln!(file).map_err(|e| io(&e))?;
+        }
+        RowFormat::Csv => {
+            let mut w = csv::Writer::from_writer(&mut file);
+            for r in rows {
+                w.serialize(r).map_err(|e| io(&e))?;
+            }
+            w.flush().map_err(|e| io(&e))?;
+        }
+    }
+    file.commit().map_err(|e| io(&e))
 }

@@ -4,12 +4,18 @@
 //!   corruption, two or more parties, deduplication);
 //! * [`experiment`]: schemas x filter lengths x thresholds over one population, with quality
 //!   and speed per combination;
-//! * [`scale`]: the national-scale benchmark (generate, encode with blocking keys, match,
-//!   score).
+//! * [`scenario`]: the whole job on synthetic data (generate, encode, match, score, timed),
+//!   shared by `pprl demo`, the experiments and the scale benchmark;
+//! * [`scale`]: the national-scale benchmark (the scenario with blocking keys, stage by stage).
+//!
+//! Every lab run fails with a [`LabError`], whose [`kind`](LabError::kind) is a stable code.
 //!
 //! The lab sits at the end of the library's flow: it drives `pipeline`, `linkage` and `eval`
 //! the way a researcher would, and nothing in the library depends on it.
 
 pub mod experiment;
 pub mod scale;
+pub mod scenario;
 pub mod synth;
+
+pub use scenario::{LabError, LabErrorKind};

@@ -32,12 +32,32 @@ pub enum NormalizeError {
     },
 }
 
+crate::error_kinds! {
+    /// What kind of problem a [`NormalizeError`] is. The codes are reject codes (they appear in
+    /// rejects reports), so they carry no module prefix and never change.
+    pub enum NormalizeErrorKind {
+        /// The value is not a date in any declared format.
+        InvalidDate => "invalid-date",
+    }
+}
+
 impl NormalizeError {
-    /// Stable reject code.
-    pub fn code(&self) -> &'static str {
+    /// The error's kind.
+    pub fn kind(&self) -> NormalizeErrorKind {
         match self {
-            NormalizeError::InvalidDate { .. } => "invalid-date",
+            NormalizeError::InvalidDate { .. } => NormalizeErrorKind::InvalidDate,
         }
+    }
+
+    /// Stable reject code (the kind's code).
+    pub fn code(&self) -> &'static str {
+        self.kind().code()
+    }
+}
+
+impl crate::error::Coded for NormalizeError {
+    fn code(&self) -> &'static str {
+        self.kind().code()
     }
 }
 

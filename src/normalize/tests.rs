@@ -81,6 +81,7 @@ fn dates_parse_to_iso_from_declared_formats() {
         "11/03/1987x",
     ] {
         let err = run(&steps, bad).unwrap_err();
+        assert_eq!(err.kind(), super::NormalizeErrorKind::InvalidDate, "{bad}");
         assert_eq!(err.code(), "invalid-date", "{bad}");
         // The message names the formats but never echoes the value.
         assert!(!err.to_string().contains(bad), "{err}");

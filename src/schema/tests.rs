@@ -108,16 +108,20 @@ fn local_settings_do_not_change_the_fingerprint_but_encoding_settings_do() {
 fn syntax_errors_carry_a_position() {
     let err =
         Schema::from_toml_str(&MINIMAL.replace("bits_per_token", "bits_per_tokn")).unwrap_err();
-    let msg = err.to_string();
-    assert!(matches!(err, SchemaError::Syntax { format: "TOML", .. }));
+    assert_eq!(err.kind(), SchemaErrorKind::Syntax);
+    // The parser's message (a field of the error) names the key and its line.
     assert!(
-        msg.contains("bits_per_tokn") && msg.contains("line"),
-        "{msg}"
+        matches!(err, SchemaError::Syntax { format: "TOML", ref message }
+            if message.contains("bits_per_tokn") && message.contains("line")),
+        "{err}"
     );
 
     let err = Schema::from_toml_str(&MINIMAL.replace("kind = \"qgram\"", "kind = \"qgrams\""))
         .unwrap_err();
-    assert!(err.to_string().contains("qgrams"), "{err}");
+    assert!(
+        matches!(err, SchemaError::Syntax { ref message, .. } if message.contains("qgrams")),
+        "{err}"
+    );
 
     let err = Schema::from_json_str("{\"version\": 1,").unwrap_err();
     assert!(
@@ -129,7 +133,10 @@ fn syntax_errors_carry_a_position() {
         &MINIMAL.replace("tokenizer", "normalize = [\"lowercase\"]\ntokenizer"),
     )
     .unwrap_err();
-    assert!(err.to_string().contains("lowercase"), "{err}");
+    assert!(
+        matches!(err, SchemaError::Syntax { ref message, .. } if message.contains("lowercase")),
+        "{err}"
+    );
 }
 
 #[test]
@@ -266,4 +273,32 @@ fn clkhash_hashing_is_only_for_clkhash_schemas() {
     assert!(
         matches!(s.validate(), Err(SchemaError::Invalid { ref path, .. }) if path == "filter.hashing")
     );
+}
+
+#[test]
+fn hand_built_schemas_are_validated_like_parsed_ones() {
+    let parsed = Schema::from_toml_str(MINIMAL).unwrap();
+    let built = Schema::new(
+        "id",
+        parsed.filter.clone(),
+        parsed.fields.clone(),
+        Vec::new(),
+    )
+    .unwrap();
+    assert_eq!(built, parsed);
+    assert_eq!(built.fingerprint(), parsed.fingerprint());
+
+    let bad = FilterSpec {
+        length_bits: 1000,
+        ..FilterSpec::default()
+    };
+    let err = Schema::new("id", bad, parsed.fields.clone(), Vec::new()).unwrap_err();
+    assert_eq!(err.kind(), SchemaErrorKind::Invalid);
+    assert_eq!(err.key_path(), Some("filter.length_bits"));
+    assert_eq!(
+        err.position().and_then(|p| p.field),
+        Some("filter.length_bits".to_string())
+    );
+    let err = Schema::new("", parsed.filter.clone(), parsed.fields, Vec::new()).unwrap_err();
+    assert_eq!(err.key_path(), Some("id_column"));
 }

@@ -87,7 +87,7 @@ pub fn scale(args: &BenchScaleArgs) -> Result<()> {
         })
     })?;
     if !text {
-        println!("{:#}", serde_json::to_value(&report)?);
+        println!("{}", serde_json::to_string_pretty(&report)?);
         return Ok(());
     }
     let mib = |b: Option<u64>| b.map_or("?".into(), |b| format!("{:.0} MiB", b as f64 / 1048576.0));

@@ -4,6 +4,7 @@ use anyhow::Result;
 use pprl::eval::metrics::SweepPoint;
 use pprl::eval::plot::{self, ChartInput, Mark};
 use pprl::eval::report::{self, EvalOptions};
+use pprl::eval::summary::SummaryOptions;
 
 use super::thousands;
 use crate::args::{EvalArgs, Format};
@@ -46,55 +47,24 @@ pub fn run(args: &EvalArgs) -> Result<()> {
         )?,
         _ => Vec::new(),
     };
-    let lowest = report.scored.as_ref().map_or(0.0, |s| {
-        let low = s.labelled.iter().map(|x| x.0).fold(1.0f64, f64::min);
-        (low / TABLE_STEP).floor() * TABLE_STEP
-    });
+    let lowest = report
+        .scored
+        .as_ref()
+        .map_or(0.0, |s| s.grid_start(TABLE_STEP));
 
     let m = &report.metrics;
     match args.format {
         Format::Json => {
-            let mut out = serde_json::json!({
-                "linkage": report.linkage.as_str(),
-                "truth": args.truth.display().to_string(),
-                "matches": args.matches.display().to_string(),
-                "true_pairs": report.true_pairs,
-                "predicted_pairs": report.predicted_pairs,
-                "precision": m.precision,
-                "recall": m.recall,
-                "f1": m.f1,
-                "tp": m.tp,
-                "fp": m.fp,
-                "fn": m.fn_,
+            let summary = report.summary(&SummaryOptions {
+                truth: args.truth.display().to_string(),
+                matches: args.matches.display().to_string(),
+                beta: args.beta,
+                threshold: args.threshold,
+                step: JSON_STEP,
+                start_multiple: TABLE_STEP,
+                plots: charts.iter().map(|p| p.display().to_string()).collect(),
             });
-            if let Some(beta) = args.beta {
-                out["beta"] = beta.into();
-                out["f_beta"] = m.f_beta(beta).into();
-            }
-            if let Some(b) = &report.blocking {
-                out["comparison_space"] = b.comparison_space.into();
-                out["candidates"] = b.candidates.into();
-                out["pair_completeness"] = b.pair_completeness.into();
-                out["reduction_ratio"] = b.reduction_ratio.into();
-                out["pairs_quality"] = b.pairs_quality.into();
-            }
-            if let Some(s) = &report.scored {
-                out["sweep"] = serde_json::json!({
-                    "scored_pairs": s.labelled.len(),
-                    "one_to_one": s.one_to_one,
-                    "best_f1": best,
-                    "at_threshold": args.threshold.map(|t| s.sweep.at(t)),
-                    "points": s.sweep.grid(lowest, JSON_STEP),
-                });
-            }
-            if !charts.is_empty() {
-                out["plots"] = charts
-                    .iter()
-                    .map(|p| p.display().to_string())
-                    .collect::<Vec<_>>()
-                    .into();
-            }
-            println!("{out:#}");
+            println!("{}", serde_json::to_string_pretty(&summary)?);
         }
         Format::Text => {
             let rows: Vec<(String, String)> = [

@@ -1,10 +1,7 @@
 //! `pprl experiment`: schemas x filter lengths x thresholds over one synthetic population.
 
-use std::io::Write as _;
-
-use anyhow::{Context as _, Result};
-use pprl::io::AtomicFile;
-use pprl::lab::experiment::{self, ExperimentGrid, ExperimentRow};
+use anyhow::Result;
+use pprl::lab::experiment::{self, ExperimentGrid, ExperimentRow, RowFormat};
 use pprl::schema::Schema;
 
 use crate::args::ExperimentArgs;
@@ -56,20 +53,7 @@ pub fn run(args: &ExperimentArgs) -> Result<()> {
         })
     })?;
     if let Some(path) = &args.output {
-        let mut file =
-            AtomicFile::create(path).with_context(|| format!("cannot write {}", path.display()))?;
-        if path.extension().is_some_and(|e| e == "json") {
-            serde_json::to_writer_pretty(&mut file, &rows)?;
-            writeln!(file)?;
-        } else {
-            let mut w = csv::Writer::from_writer(&mut file);
-            for r in &rows {
-                w.serialize(r)?;
-            }
-            w.flush()?;
-        }
-        file.commit()
-            .with_context(|| format!("cannot write {}", path.display()))?;
+        experiment::write_rows(path, &rows, RowFormat::for_path(path))?;
         println!("wrote {} rows to {}", rows.len(), path.display());
     }
     Ok(())

@@ -5,127 +5,69 @@ use std::io::Write as _;
 use anyhow::{Context as _, Result};
 use pprl::compat::AnySchema;
 use pprl::compat::clkhash;
-use pprl::schema::Schema;
+use pprl::io::inspect::{ClkhashSchemaSummary, SchemaInspection, inspect_schema};
+use pprl::schema::summary::SchemaSummary;
 
 use crate::args::{Format, SchemaCheckArgs, SchemaConvertArgs};
 
 pub fn check(args: &SchemaCheckArgs) -> Result<()> {
     let schema = AnySchema::from_path(&args.schema)
         .with_context(|| format!("invalid schema {}", args.schema.display()))?;
-    match schema {
-        AnySchema::Pprl(schema) => check_pprl(args, &schema),
-        AnySchema::Clkhash(schema) => check_clkhash(args, &schema),
+    let summary = inspect_schema(&schema);
+    match args.format {
+        Format::Json => println!("{}", serde_json::to_string_pretty(&summary)?),
+        Format::Text => {
+            println!("schema ok: {}", args.schema.display());
+            match &summary {
+                SchemaInspection::Pprl(s) => print_pprl(s),
+                SchemaInspection::Clkhash(s) => print_clkhash(s),
+            }
+        }
     }
     Ok(())
 }
 
-fn check_pprl(args: &SchemaCheckArgs, schema: &Schema) {
-    let warnings = schema.warnings();
-    let fingerprint = schema.fingerprint();
-    match args.format {
-        Format::Json => {
-            let fields: Vec<_> = schema
-                .fields
-                .iter()
-                .map(|f| {
-                    serde_json::json!({
-                        "name": f.name,
-                        "column": f.column(),
-                        "tokenizer": f.tokenizer.kind(),
-                    })
-                })
-                .collect();
-            let out = serde_json::json!({
-                "valid": true,
-                "fingerprint": fingerprint.to_hex(),
-                "version": schema.version,
-                "layout": schema.filter.layout.as_str(),
-                "length_bits": schema.filter.length_bits,
-                "hashing": schema.filter.hashing.as_str(),
-                "fields": fields,
-                "warnings": warnings
-                    .iter()
-                    .map(|w| serde_json::json!({"code": w.code, "message": w.message}))
-                    .collect::<Vec<_>>(),
-            });
-            println!("{out:#}");
-        }
-        Format::Text => {
-            println!("schema ok: {}", args.schema.display());
-            println!(
-                "version {}, layout {}, {} bits, hashing {}, {} field(s): {}",
-                schema.version,
-                schema.filter.layout.as_str(),
-                schema.filter.length_bits,
-                schema.filter.hashing.as_str(),
-                schema.fields.len(),
-                schema
-                    .fields
-                    .iter()
-                    .map(|f| f.name.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            );
-            if !schema.blocking.is_empty() {
-                println!(
-                    "{} keyed blocking key(s): {}",
-                    schema.blocking.len(),
-                    schema
-                        .blocking
-                        .iter()
-                        .map(|k| k.name.as_str())
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                );
-            }
-            println!("fingerprint: {fingerprint}");
-            for w in &warnings {
-                println!("warning {w}");
-            }
-        }
+fn print_pprl(s: &SchemaSummary) {
+    println!(
+        "version {}, layout {}, {} bits, hashing {}, {} field(s): {}",
+        s.version,
+        s.layout,
+        s.length_bits,
+        s.hashing,
+        s.fields.len(),
+        s.fields
+            .iter()
+            .map(|f| f.name.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    if !s.blocking.is_empty() {
+        println!(
+            "{} keyed blocking key(s): {}",
+            s.blocking.len(),
+            s.blocking.join(", ")
+        );
+    }
+    println!("fingerprint: {}", s.fingerprint);
+    for w in &s.warnings {
+        println!("warning {w}");
     }
 }
 
-fn check_clkhash(args: &SchemaCheckArgs, schema: &clkhash::Schema) {
-    let hashed: Vec<&str> = schema
-        .features
-        .iter()
-        .filter(|f| f.hashing.is_some())
-        .map(|f| f.identifier.as_str())
-        .collect();
-    let fingerprint = schema.fingerprint().to_hex();
-    match args.format {
-        Format::Json => {
-            let out = serde_json::json!({
-                "valid": true,
-                "kind": "clkhash",
-                "version": schema.source_version,
-                "fingerprint": fingerprint,
-                "l": schema.l,
-                "xor_folds": schema.xor_folds,
-                "features": schema.features.iter().map(|f| &f.identifier).collect::<Vec<_>>(),
-                "hashed": hashed,
-                "warnings": schema.warnings,
-            });
-            println!("{out:#}");
-        }
-        Format::Text => {
-            println!("schema ok: {}", args.schema.display());
-            println!(
-                "clkhash schema (version {}), l = {} bits, {} XOR fold(s), {} feature(s), {} \
-                 hashed: {}",
-                schema.source_version,
-                schema.l,
-                schema.xor_folds,
-                schema.features.len(),
-                hashed.len(),
-                hashed.join(", ")
-            );
-            println!("fingerprint: {fingerprint}");
-            for w in &schema.warnings {
-                println!("warning: {w}");
-            }
-        }
+fn print_clkhash(s: &ClkhashSchemaSummary) {
+    println!(
+        "clkhash schema (version {}), l = {} bits, {} XOR fold(s), {} feature(s), {} \
+         hashed: {}",
+        s.version,
+        s.l,
+        s.xor_folds,
+        s.features.len(),
+        s.hashed.len(),
+        s.hashed.join(", ")
+    );
+    println!("fingerprint: {}", s.fingerprint);
+    for w in &s.warnings {
+        println!("warning: {w}");
     }
 }
 

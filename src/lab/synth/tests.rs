@@ -1,5 +1,6 @@
 use std::collections::{HashMap, HashSet};
 
+use super::write::{push_date, push_field};
 use super::*;
 
 fn config(records: u64, parties: usize, seed: u64) -> SynthConfig {

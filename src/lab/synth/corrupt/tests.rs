@@ -1,6 +1,7 @@
 use proptest::prelude::*;
 
 use super::*;
+use crate::lab::synth::SynthError;
 use crate::lab::synth::rng::Rng;
 use crate::lab::synth::rng::key;
 

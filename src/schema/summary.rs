@@ -1,0 +1,67 @@
+//! What a schema declares, as plain data: what `pprl schema check` prints.
+//!
+//! In: a validated [`Schema`]. Out: a [`SchemaSummary`] (fingerprint, filter settings, fields,
+//! warnings) that front ends render as text or serialise.
+
+use serde::Serialize;
+
+use super::{Schema, SchemaWarning};
+
+/// A checked schema, summarised.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SchemaSummary {
+    /// Always `true`: an invalid schema is an error, not a summary.
+    pub valid: bool,
+    /// The schema fingerprint, in hex.
+    pub fingerprint: String,
+    /// The schema format version.
+    pub version: u32,
+    /// Filter layout.
+    pub layout: &'static str,
+    /// Filter length in bits.
+    pub length_bits: u32,
+    /// Hashing scheme.
+    pub hashing: &'static str,
+    /// The fields, in schema order.
+    pub fields: Vec<FieldSummary>,
+    /// The keyed blocking keys' names.
+    pub blocking: Vec<String>,
+    /// Legal but risky settings.
+    pub warnings: Vec<SchemaWarning>,
+}
+
+/// One field of a [`SchemaSummary`].
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FieldSummary {
+    /// The field's name.
+    pub name: String,
+    /// The input column it reads.
+    pub column: String,
+    /// Its tokenizer's kind (`qgram`, `exact`, ...).
+    pub tokenizer: &'static str,
+}
+
+impl Schema {
+    /// The schema's summary.
+    pub fn summary(&self) -> SchemaSummary {
+        SchemaSummary {
+            valid: true,
+            fingerprint: self.fingerprint().to_hex(),
+            version: self.version,
+            layout: self.filter.layout.as_str(),
+            length_bits: self.filter.length_bits,
+            hashing: self.filter.hashing.as_str(),
+            fields: self
+                .fields
+                .iter()
+                .map(|f| FieldSummary {
+                    name: f.name.clone(),
+                    column: f.column().to_string(),
+                    tokenizer: f.tokenizer.kind(),
+                })
+                .collect(),
+            blocking: self.blocking.iter().map(|k| k.name.clone()).collect(),
+            warnings: self.warnings(),
+        }
+    }
+}
