@@ -150,7 +150,7 @@ pub fn run(opts: &ScaleOptions, stage: &mut dyn FnMut(&str)) -> Result<ScaleRepo
     reset_peak_rss();
     let started = Instant::now();
     let mopts = MatchOptions {
-        threshold: opts.threshold,
+        threshold: job::Threshold::Fixed(opts.threshold),
         blocking: opts.blocking.clone(),
         truth: Some(truth.clone()),
         ..MatchOptions::default()

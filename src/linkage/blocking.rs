@@ -37,6 +37,7 @@ use sha2::{Digest, Sha256};
 
 use super::Candidate;
 use super::candidates::{CandidateOptions, CandidateStats};
+use super::error::MatchError;
 use crate::filter::kernel::Kernel;
 use crate::io::NO_BLOCK;
 
@@ -228,7 +229,7 @@ impl BlockingRequest {
         fill: f64,
         key_count: usize,
         seed: u64,
-    ) -> Result<BlockingOptions, String> {
+    ) -> Result<BlockingOptions, MatchError> {
         let (keys, lsh) = if self.auto {
             if pairs <= AUTO_EXHAUSTIVE_PAIRS {
                 (false, false)
@@ -239,14 +240,10 @@ impl BlockingRequest {
             (self.keys, self.lsh)
         };
         if keys && key_count == 0 {
-            return Err(
-                "blocking on keys, but the files carry no blocking keys: declare \
-                        `[[blocking]]` keys in the schema and encode again, or use `--blocking lsh`"
-                    .into(),
-            );
+            return Err(MatchError::NoBlockingKeys);
         }
         if self.lsh_lambda == 0 || self.lsh_tables.is_some_and(|t| t < self.lsh_lambda) {
-            return Err("LSH needs 1 <= lambda <= tables".into());
+            return Err(MatchError::BadLsh);
         }
         let lsh = lsh.then(|| {
             // Filters of fill f with Dice s disagree on 2f(1-s) of the bits; random ones on

@@ -37,7 +37,8 @@ pub const TILE_FILTERS: usize = 2048;
 const CHUNK_QUERIES: usize = 256;
 
 /// The similarity measure.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Similarity {
     /// Dice coefficient `2|A&B| / (|A|+|B|)` (default; what CLK matching uses).
     #[default]
@@ -237,7 +238,7 @@ pub struct CandidateOptions {
 }
 
 /// What candidate generation did, for summaries and benchmarks.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
 pub struct CandidateStats {
     /// Pairs a naive all-pairs comparison would score.
     pub pairs: u64,
