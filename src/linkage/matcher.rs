@@ -459,3 +459,6 @@ pub fn check_compatible(
 fn short(hex: &str) -> String {
     hex[..16.min(hex.len())].to_string()
 }
+
+#[cfg(test)]
+mod tests;

@@ -37,6 +37,31 @@ pub struct Encodings {
 }
 
 impl Encodings {
+    /// The encodings as matching takes them: record ids `0, 1, 2, ...` (their positions),
+    /// layout `clk`, hashing `clkhash`, [`UNKNOWN_FINGERPRINT`]s and no block ids. Matching
+    /// needs `bits` to be a multiple of 64.
+    pub fn into_clk_data(self) -> ClkData {
+        let header = ClkHeader {
+            version: FILE_VERSION,
+            schema_fingerprint: SchemaFingerprint(UNKNOWN_FINGERPRINT),
+            key_fingerprint: KeyFingerprint(UNKNOWN_FINGERPRINT),
+            layout: Layout::Clk,
+            hashing: HashingScheme::Clkhash,
+            filter_bits: self.bits,
+            filters_per_record: 1,
+            id_width: 8,
+            block_keys: 0,
+            record_count: self.count,
+            schema_json: Vec::new(),
+        };
+        ClkData {
+            header,
+            ids: (0..self.count).map(|i| i.to_string()).collect(),
+            words: self.words,
+            blocks: Vec::new(),
+        }
+    }
+
     /// Appends one encoding given as clkhash's bytes; all must have the same length.
     pub(crate) fn push_bytes(&mut self, bytes: &[u8]) -> Result<(), String> {
         let bits = bytes.len() * 8;
@@ -144,24 +169,5 @@ pub fn read_encoding_file(path: &Path) -> Result<(ClkData, FileKind), ReadError>
             ),
         });
     }
-    let header = ClkHeader {
-        version: FILE_VERSION,
-        schema_fingerprint: SchemaFingerprint(UNKNOWN_FINGERPRINT),
-        key_fingerprint: KeyFingerprint(UNKNOWN_FINGERPRINT),
-        layout: Layout::Clk,
-        hashing: HashingScheme::Clkhash,
-        filter_bits: enc.bits,
-        filters_per_record: 1,
-        id_width: 8,
-        block_keys: 0,
-        record_count: enc.count,
-        schema_json: Vec::new(),
-    };
-    let data = ClkData {
-        header,
-        ids: (0..enc.count).map(|i| i.to_string()).collect(),
-        words: enc.words,
-        blocks: Vec::new(),
-    };
-    Ok((data, kind))
+    Ok((enc.into_clk_data(), kind))
 }
