@@ -43,9 +43,12 @@ use crate::io::NO_BLOCK;
 pub const ITEM_RECORDS: usize = 256;
 
 mod params;
+mod unit;
 #[cfg(test)]
 use self::params::SplitMix;
 pub use self::params::{AUTO_EXHAUSTIVE_PAIRS, BlockingOptions, BlockingRequest, LshParams};
+use self::unit::link_blocked_inner;
+pub use self::unit::{BlockScratch, BlockUnit, FunctionPlan};
 
 /// One side's records as blocking sees them: filters, popcounts and block ids.
 #[derive(Debug, Clone)]
@@ -114,11 +117,16 @@ impl<'a> BlockedSide<'a> {
         self.popcounts.is_empty()
     }
 
-    fn row(&self, i: u32) -> &[u64] {
+    /// Block functions (keys used, then LSH tables): what [`FunctionPlan::new`] plans.
+    pub fn functions(&self) -> usize {
+        self.functions
+    }
+
+    pub(crate) fn row(&self, i: u32) -> &[u64] {
         &self.ids[i as usize * self.functions..(i as usize + 1) * self.functions]
     }
 
-    fn filter(&self, i: u32) -> &[u64] {
+    pub(crate) fn filter(&self, i: u32) -> &[u64] {
         &self.filters[i as usize * self.words..(i as usize + 1) * self.words]
     }
 }
@@ -214,163 +222,6 @@ pub fn link_blocked_streamed(
     Ok((stats, report))
 }
 
-#[allow(clippy::too_many_arguments)]
-fn link_blocked_inner(
-    left: &BlockedSide<'_>,
-    right: Option<&BlockedSide<'_>>,
-    key_count: usize,
-    copts: &CandidateOptions,
-    bopts: &BlockingOptions,
-    kernel: &Kernel,
-    progress: &(dyn Fn(u64) + Sync),
-    mut emit: Option<super::candidates::Emit<'_>>,
-) -> std::io::Result<(Vec<Candidate>, CandidateStats, BlockingReport)> {
-    let same = right.is_none();
-    let right = right.unwrap_or(left);
-    assert_eq!(
-        left.functions, right.functions,
-        "same blocking on both sides"
-    );
-    assert_eq!(left.words, right.words, "same filter length on both sides");
-    let keys = if bopts.keys { key_count } else { 0 };
-    let lambda = bopts.lsh.map_or(1, |p| p.lambda as usize);
-    let rule = Rule { keys, lambda };
-    let total_pairs = if same {
-        let n = left.len() as u64;
-        n * n.saturating_sub(1) / 2
-    } else {
-        left.len() as u64 * right.len() as u64
-    };
-    let mut functions = Vec::new();
-    let mut oversized = Vec::new();
-    let mut found: Vec<Candidate> = Vec::new();
-    let mut comparisons = 0u64;
-    let mut emitted = 0u64;
-    for f in 0..left.functions {
-        let name = if f < keys {
-            format!("key {}", f + 1)
-        } else {
-            format!("lsh table {}", f - keys + 1)
-        };
-        let l_sorted = sorted_ids(left, f);
-        let r_sorted = if same {
-            l_sorted.clone()
-        } else {
-            sorted_ids(right, f)
-        };
-        let blocks = common_blocks(&l_sorted, &r_sorted);
-        let mut report = FunctionReport {
-            name: name.clone(),
-            blocks: 0,
-            pairs: 0,
-            largest: (0, 0),
-            sizes: Vec::new(),
-        };
-        let mut items = Vec::new();
-        for (lr, rr) in blocks {
-            let (nl, nr) = (lr.len() as u64, rr.len() as u64);
-            let pairs = if same {
-                nl * nl.saturating_sub(1) / 2
-            } else {
-                nl * nr
-            };
-            if pairs == 0 {
-                continue;
-            }
-            report.blocks += 1;
-            report.pairs += pairs;
-            let size = if same { nl } else { nl + nr };
-            let class = (u64::BITS - 1 - size.leading_zeros()) as usize;
-            if report.sizes.len() <= class {
-                report.sizes.resize(class + 1, 0);
-            }
-            report.sizes[class] += 1;
-            if nl * nr > report.largest.0 * report.largest.1 {
-                report.largest = (nl, nr);
-            }
-            let limit = |n: usize| (bopts.oversized_share * n as f64).max(100.0) as u64;
-            if bopts.oversized_share > 0.0 && (nl > limit(left.len()) || nr > limit(right.len())) {
-                oversized.push((name.clone(), nl, nr));
-            }
-            for start in (lr.start..lr.end).step_by(ITEM_RECORDS) {
-                items.push((start..(start + ITEM_RECORDS).min(lr.end), rr.clone()));
-            }
-        }
-        functions.push(report);
-        // Most blocks are tiny (an LSH table has about as many as records): items are handed
-        // out in batches, each batch with one scratch space and one output vector.
-        let results: Vec<(Vec<Candidate>, u64)> = items
-            .par_iter()
-            .with_min_len(64)
-            .fold(
-                || (Scratch::default(), Vec::new(), 0u64),
-                |(mut scratch, mut out, mut compared), (lr, rr)| {
-                    let n = scan_block(
-                        left,
-                        right,
-                        same,
-                        f,
-                        rule,
-                        &l_sorted[lr.clone()],
-                        &r_sorted[rr.clone()],
-                        copts,
-                        kernel,
-                        &mut scratch,
-                        &mut out,
-                    );
-                    if n > 0 {
-                        progress(n);
-                    }
-                    compared += n;
-                    (scratch, out, compared)
-                },
-            )
-            .map(|(_, out, compared)| (out, compared))
-            .collect();
-        let before = found.len();
-        for (c, compared) in results {
-            found.extend(c);
-            comparisons += compared;
-        }
-        if let Some(emit) = emit.as_mut() {
-            // Each pair qualifies under one function only: this function's candidates are
-            // final, so they can leave now.
-            let batch = &mut found[before..];
-            batch.sort_unstable_by(|x, y| x.a.cmp(&y.a).then(x.b.cmp(&y.b)));
-            emitted += batch.len() as u64;
-            emit(batch)?;
-            found.truncate(before);
-        }
-    }
-    found.par_sort_unstable_by(|x, y| x.a.cmp(&y.a).then(x.b.cmp(&y.b)));
-    if let Some(k) = copts.top_k {
-        found = super::candidates::top_k(found, k, same);
-    }
-    oversized.sort_by(|x, y| (y.1 * y.2).cmp(&(x.1 * x.2)).then(x.0.cmp(&y.0)));
-    oversized.truncate(20);
-    let stats = CandidateStats {
-        pairs: total_pairs,
-        comparisons,
-        candidates: found.len() as u64 + emitted,
-    };
-    let report = BlockingReport {
-        keys,
-        lsh: bopts.lsh,
-        functions,
-        total_pairs,
-        blocked_pairs: comparisons,
-        reduction_ratio: if total_pairs == 0 {
-            0.0
-        } else {
-            1.0 - comparisons as f64 / total_pairs as f64
-        },
-        oversized,
-        true_pairs: None,
-        pair_completeness: None,
-    };
-    Ok((found, stats, report))
-}
-
 /// Share of `pairs` (indices into the two sides, or into one side for deduplication) that
 /// share a block and pass the popcount length filter, that is, that blocked matching
 /// compares: the pair completeness of the blocking, when `pairs` are the true matches. (A pair
@@ -406,15 +257,15 @@ pub fn pair_completeness(
 
 /// When a pair is compared: the first block function where it qualifies.
 #[derive(Debug, Clone, Copy)]
-struct Rule {
-    keys: usize,
-    lambda: usize,
+pub(crate) struct Rule {
+    pub(crate) keys: usize,
+    pub(crate) lambda: usize,
 }
 
 impl Rule {
     /// True if the pair with id rows `a` and `b` is compared in block function `f`.
     #[inline]
-    fn qualifies(&self, a: &[u64], b: &[u64], f: usize) -> bool {
+    pub(crate) fn qualifies(&self, a: &[u64], b: &[u64], f: usize) -> bool {
         let shares = |g: usize| a[g] == b[g] && a[g] != NO_BLOCK;
         if !shares(f) {
             return false;
@@ -425,108 +276,6 @@ impl Rule {
         }
         !(0..self.keys).any(shares) && (self.keys..=f).filter(|&g| shares(g)).count() == self.lambda
     }
-}
-
-#[derive(Default)]
-struct Scratch {
-    /// The block's second side, in popcount order: (popcount, index).
-    right: Vec<(u32, u32)>,
-    /// Partners to score for one record.
-    partners: Vec<u32>,
-    gathered: Vec<u64>,
-    counts: Vec<u32>,
-}
-
-/// `(id, record)` for every record with an id under function `f`, sorted.
-fn sorted_ids(side: &BlockedSide<'_>, f: usize) -> Vec<(u64, u32)> {
-    let mut v: Vec<(u64, u32)> = (0..side.len() as u32)
-        .map(|i| (side.ids[i as usize * side.functions + f], i))
-        .filter(|&(id, _)| id != NO_BLOCK)
-        .collect();
-    v.par_sort_unstable();
-    v
-}
-
-type Range = std::ops::Range<usize>;
-
-/// Ranges of equal ids present on both sides.
-fn common_blocks(l: &[(u64, u32)], r: &[(u64, u32)]) -> Vec<(Range, Range)> {
-    let (mut i, mut j) = (0, 0);
-    let mut out = Vec::new();
-    while i < l.len() && j < r.len() {
-        let (a, b) = (l[i].0, r[j].0);
-        if a < b {
-            i += 1;
-        } else if b < a {
-            j += 1;
-        } else {
-            let ie = i + l[i..].partition_point(|x| x.0 == a);
-            let je = j + r[j..].partition_point(|x| x.0 == a);
-            out.push((i..ie, j..je));
-            i = ie;
-            j = je;
-        }
-    }
-    out
-}
-
-/// Scores the pairs of one item that qualify in block function `f` and pass the length
-/// filter, appending candidates to `out`; returns the number of pairs scored. `l` and `r` are
-/// `(id, record)` entries of the block.
-#[allow(clippy::too_many_arguments)]
-fn scan_block(
-    left: &BlockedSide<'_>,
-    right: &BlockedSide<'_>,
-    same: bool,
-    f: usize,
-    rule: Rule,
-    l: &[(u64, u32)],
-    r: &[(u64, u32)],
-    copts: &CandidateOptions,
-    kernel: &Kernel,
-    s: &mut Scratch,
-    out: &mut Vec<Candidate>,
-) -> u64 {
-    let bits = left.words as u32 * 64;
-    s.right.clear();
-    s.right
-        .extend(r.iter().map(|&(_, j)| (right.popcounts[j as usize], j)));
-    s.right.sort_unstable();
-    let mut scored = 0u64;
-    for &(_, i) in l {
-        let pa = left.popcounts[i as usize];
-        let row_a = left.row(i);
-        let (lo, hi) = copts.similarity.popcount_bounds(pa, copts.threshold, bits);
-        // Only the run of partners whose popcount can reach the threshold.
-        let start = s.right.partition_point(|x| x.0 < lo);
-        let end = s.right.partition_point(|x| x.0 <= hi);
-        s.partners.clear();
-        for &(_, j) in &s.right[start..end.max(start)] {
-            if (same && j <= i) || !rule.qualifies(row_a, right.row(j), f) {
-                continue;
-            }
-            s.partners.push(j);
-        }
-        if s.partners.is_empty() {
-            continue;
-        }
-        s.gathered.clear();
-        for &j in &s.partners {
-            s.gathered.extend_from_slice(right.filter(j));
-        }
-        s.counts.clear();
-        s.counts.resize(s.partners.len(), 0);
-        kernel.and_counts(left.filter(i), &s.gathered, left.words, &mut s.counts);
-        scored += s.partners.len() as u64;
-        for (&j, &common) in s.partners.iter().zip(&s.counts) {
-            let pb = right.popcounts[j as usize];
-            let score = copts.similarity.score(common, pa, pb, bits);
-            if score >= copts.threshold {
-                out.push(Candidate { a: i, b: j, score });
-            }
-        }
-    }
-    scored
 }
 
 #[cfg(test)]
