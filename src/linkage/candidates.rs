@@ -365,6 +365,7 @@ pub(crate) fn top_k(candidates: Vec<Candidate>, k: usize, symmetric: bool) -> Ve
 }
 
 mod nearest;
+pub(crate) mod score;
 mod unit;
 pub use self::nearest::{TopTwo, top_two};
 pub use self::unit::{ScanPlan, WorkUnit};

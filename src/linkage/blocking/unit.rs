@@ -16,6 +16,7 @@ use super::{BlockedSide, BlockingOptions, BlockingReport, FunctionReport, ITEM_R
 use crate::filter::kernel::Kernel;
 use crate::io::NO_BLOCK;
 use crate::linkage::Candidate;
+use crate::linkage::candidates::score::{Block, Counts, Keep, Query, score_block};
 use crate::linkage::candidates::{CandidateOptions, CandidateStats, Emit, top_k};
 
 /// One block of one function, or a run of its first-side records: positions
@@ -294,7 +295,33 @@ pub struct BlockScratch {
     /// Partners to score for one record.
     partners: Vec<u32>,
     gathered: Vec<u64>,
-    counts: Vec<u32>,
+    /// Their popcounts.
+    pops: Vec<u32>,
+    counts: Counts,
+}
+
+/// The candidates of one record of a block: partners at or above the threshold.
+struct Hits<'a> {
+    threshold: f64,
+    a: u32,
+    partners: &'a [u32],
+    out: &'a mut Vec<Candidate>,
+}
+
+impl Keep for Hits<'_> {
+    #[inline]
+    fn bar(&self) -> f64 {
+        self.threshold
+    }
+
+    #[inline]
+    fn hit(&mut self, j: usize, score: f64) {
+        self.out.push(Candidate {
+            a: self.a,
+            b: self.partners[j],
+            score,
+        });
+    }
 }
 
 /// `(id, record)` for every record with an id under function `f`, sorted.
@@ -371,20 +398,41 @@ fn scan_block(
             continue;
         }
         s.gathered.clear();
+        s.pops.clear();
         for &j in &s.partners {
             s.gathered.extend_from_slice(right.filter(j));
+            s.pops.push(right.popcounts[j as usize]);
         }
-        s.counts.clear();
-        s.counts.resize(s.partners.len(), 0);
-        kernel.and_counts(left.filter(i), &s.gathered, left.words, &mut s.counts);
-        scored += s.partners.len() as u64;
-        for (&j, &common) in s.partners.iter().zip(&s.counts) {
-            let pb = right.popcounts[j as usize];
-            let score = copts.similarity.score(common, pa, pb, bits);
-            if score >= copts.threshold {
-                out.push(Candidate { a: i, b: j, score });
-            }
-        }
+        let query = Query {
+            front: left.filter(i),
+            back: &[],
+            popcount: pa,
+            back_popcount: 0,
+        };
+        // Partners keep the block's popcount order, as the primitive needs.
+        let block = Block {
+            front: &s.gathered,
+            back: &[],
+            front_words: left.words,
+            back_words: 0,
+            popcounts: &s.pops,
+        };
+        let mut keep = Hits {
+            threshold: copts.threshold,
+            a: i,
+            partners: &s.partners,
+            out: &mut *out,
+        };
+        scored += score_block(
+            kernel,
+            copts.similarity,
+            bits,
+            &query,
+            &block,
+            false,
+            &mut s.counts,
+            &mut keep,
+        );
     }
     scored
 }

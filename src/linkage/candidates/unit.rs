@@ -12,9 +12,36 @@ use std::ops::Range;
 
 use rayon::prelude::*;
 
+use super::score::{Block, Counts, Keep, Query, score_block};
 use super::{CHUNK_QUERIES, CandidateOptions, CandidateStats, FilterSet, TILE_FILTERS, top_k};
 use crate::filter::kernel::Kernel;
 use crate::linkage::Candidate;
+
+/// The candidates of one query: partners at or above the threshold.
+struct Links<'a> {
+    threshold: f64,
+    /// The query's original index.
+    a: u32,
+    /// The block's original indices.
+    partners: &'a [u32],
+    /// Within one side: the lower index first.
+    upper: bool,
+    out: &'a mut Vec<Candidate>,
+}
+
+impl Keep for Links<'_> {
+    #[inline]
+    fn bar(&self) -> f64 {
+        self.threshold
+    }
+
+    #[inline]
+    fn hit(&mut self, j: usize, score: f64) {
+        let (a, b) = (self.a, self.partners[j]);
+        let (a, b) = if self.upper && b < a { (b, a) } else { (a, b) };
+        self.out.push(Candidate { a, b, score });
+    }
+}
 
 /// A rectangle of the comparison matrix: queries at sorted (popcount-order) positions
 /// `queries` of the first side against tiles `tiles` of the second (tile `t` holds sorted
@@ -126,10 +153,11 @@ impl<'a> ScanPlan<'a> {
         let bits = left.bits;
         let queries = unit.queries.start as usize..(unit.queries.end as usize).min(left.len());
         let ranges: Vec<(usize, usize)> = queries.clone().map(|q| self.range(q)).collect();
-        let mut counts = vec![0u32; TILE_FILTERS];
+        let mut counts = Counts::default();
         let mut comparisons = 0u64;
         let last = (unit.tiles.end as usize * TILE_FILTERS).min(right.len());
         let mut tile = unit.tiles.start as usize * TILE_FILTERS;
+        let (fw, bw) = (right.front_words, right.words - right.front_words);
         while tile < last {
             let tile_end = (tile + TILE_FILTERS).min(right.len());
             let mut in_tile = 0u64;
@@ -138,52 +166,36 @@ impl<'a> ScanPlan<'a> {
                 if s >= e {
                     continue;
                 }
-                let n = e - s;
-                let fw = right.front_words;
-                let block = &right.front[s * fw..e * fw];
-                kernel.and_counts(left.front(qi), block, fw, &mut counts[..n]);
-                in_tile += n as u64;
-                let pa = left.popcounts[qi];
-                // Cheap pre-check: most pairs share far fewer bits than the threshold needs. A
-                // pair's shared bits are at most its front-half count plus all the query's
-                // back-half bits, and the bits needed grow with the partner's popcount, so the
-                // need of a group's smallest partner (popcounts are sorted) bounds the whole
-                // group. Groups where no count reaches that bound are skipped without reading a
-                // back half.
-                let pa_back = left.back_popcount(qi);
-                for (c, chunk) in counts[..n].chunks(16).enumerate() {
-                    let floor = opts.similarity.min_common(
-                        pa,
-                        right.popcounts[s + c * 16],
-                        opts.threshold,
-                        bits,
-                    );
-                    let limit = floor.saturating_sub(pa_back);
-                    // Branch-free test of the whole group (vectorised); survivors are rare.
-                    if !chunk.iter().fold(false, |any, &x| any | (x >= limit)) {
-                        continue;
-                    }
-                    for (i, &front_common) in chunk.iter().enumerate() {
-                        if front_common < limit {
-                            continue;
-                        }
-                        let j = c * 16 + i;
-                        let common = front_common
-                            + left
-                                .back(qi)
-                                .iter()
-                                .zip(right.back(s + j))
-                                .map(|(x, y)| (x & y).count_ones())
-                                .sum::<u32>();
-                        let pb = right.popcounts[s + j];
-                        let score = opts.similarity.score(common, pa, pb, bits);
-                        if score >= opts.threshold {
-                            let (a, b) = (left.index[qi], right.index[s + j]);
-                            let (a, b) = if self.upper && b < a { (b, a) } else { (a, b) };
-                            out.push(Candidate { a, b, score });
-                        }
-                    }
-                }
+                let query = Query {
+                    front: left.front(qi),
+                    back: left.back(qi),
+                    popcount: left.popcounts[qi],
+                    back_popcount: left.back_popcount(qi),
+                };
+                let block = Block {
+                    front: &right.front[s * fw..e * fw],
+                    back: &right.back[s * bw..e * bw],
+                    front_words: fw,
+                    back_words: bw,
+                    popcounts: &right.popcounts[s..e],
+                };
+                let mut keep = Links {
+                    threshold: opts.threshold,
+                    a: left.index[qi],
+                    partners: &right.index[s..e],
+                    upper: self.upper,
+                    out: &mut *out,
+                };
+                in_tile += score_block(
+                    kernel,
+                    opts.similarity,
+                    bits,
+                    &query,
+                    &block,
+                    false,
+                    &mut counts,
+                    &mut keep,
+                );
             }
             comparisons += in_tile;
             progress(in_tile);
