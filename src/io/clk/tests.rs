@@ -240,3 +240,31 @@ fn block_ids_round_trip_in_a_version_2_file() {
     let err = ClkReader::open(&path).unwrap_err().to_string();
     assert!(err.contains("block keys"), "{err}");
 }
+
+#[test]
+fn any_reader_reads_what_a_file_holds_and_catches_damage() {
+    let dir = tempfile::tempdir().unwrap();
+    let (path, _) = write(dir.path(), &sample(), params(128, 1)).unwrap();
+    let bytes = std::fs::read(&path).unwrap();
+    let from_file = ClkReader::open(&path).unwrap().read_all().unwrap();
+    let from_bytes = ClkReader::from_reader(&bytes[..], "bytes")
+        .unwrap()
+        .read_all()
+        .unwrap();
+    assert_eq!(from_bytes.ids, from_file.ids);
+    assert_eq!(from_bytes.words, from_file.words);
+    assert_eq!(from_bytes.header, from_file.header);
+    let kind = |b: &[u8]| {
+        ClkReader::from_reader(b, "bytes")
+            .and_then(|r| r.read_all())
+            .unwrap_err()
+            .kind()
+    };
+    assert_eq!(kind(&bytes[..bytes.len() - 5]), ClkErrorKind::Truncated);
+    assert_eq!(kind(&[&bytes[..], b"x"].concat()), ClkErrorKind::Trailing);
+    let mut tampered = bytes.clone();
+    let last = tampered.len() - 40;
+    tampered[last] ^= 1;
+    assert_eq!(kind(&tampered), ClkErrorKind::Checksum);
+    assert_eq!(kind(b"a_id,b_id\n"), ClkErrorKind::NotClk);
+}
