@@ -74,9 +74,20 @@ impl BinaryWriter {
 /// Reads an anonlink binary file, inferring the encoding size from the ids.
 pub fn read(path: &Path) -> Result<Encodings, ReadError> {
     let shown = path.display().to_string();
+    let file = std::fs::File::open(path).map_err(|source| ReadError::Io {
+        path: shown.clone(),
+        source,
+    })?;
+    from_reader(file, &shown)
+}
+
+/// Reads anonlink binary from any reader (it is read whole: the size is inferred from the
+/// ids); `label` names the input in messages.
+pub fn from_reader(mut reader: impl Read, label: &str) -> Result<Encodings, ReadError> {
+    let shown = label.to_string();
     let mut bytes = Vec::new();
-    std::fs::File::open(path)
-        .and_then(|mut f| f.read_to_end(&mut bytes))
+    reader
+        .read_to_end(&mut bytes)
         .map_err(|source| ReadError::Io {
             path: shown.clone(),
             source,

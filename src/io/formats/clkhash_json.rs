@@ -104,7 +104,12 @@ pub fn read(path: &Path) -> Result<Encodings, ReadError> {
         path: shown.clone(),
         source,
     })?;
-    let reader = io::BufReader::with_capacity(1 << 20, file);
+    from_reader(io::BufReader::with_capacity(1 << 20, file), &shown)
+}
+
+/// Reads clkhash JSON from any reader (buffer it); `label` names the input in messages.
+pub fn from_reader(reader: impl io::Read, label: &str) -> Result<Encodings, ReadError> {
+    let shown = label.to_string();
     let mut de = serde_json::Deserializer::from_reader(reader);
     let mut enc = Encodings::default();
     let found = de::Deserializer::deserialize_map(&mut de, TopLevel { out: &mut enc })
