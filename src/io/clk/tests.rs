@@ -268,3 +268,16 @@ fn any_reader_reads_what_a_file_holds_and_catches_damage() {
     assert_eq!(kind(&tampered), ClkErrorKind::Checksum);
     assert_eq!(kind(b"a_id,b_id\n"), ClkErrorKind::NotClk);
 }
+
+#[test]
+fn any_writer_gets_the_bytes_of_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let (path, summary) = write(dir.path(), &sample(), params(128, 1)).unwrap();
+    let mut w = ClkWriter::new("memory", params(128, 1)).unwrap();
+    for (i, (id, words)) in sample().iter().enumerate() {
+        w.write_record(i as u64 + 1, id, words, &[]).unwrap();
+    }
+    let (bytes, s) = w.finish_to(Vec::new()).unwrap();
+    assert_eq!(bytes, std::fs::read(&path).unwrap());
+    assert_eq!(s.file_sha256, summary.file_sha256);
+}

@@ -71,11 +71,20 @@ impl ClkWriter {
     /// Starts an encoding file at `path` (nothing appears there until the final commit).
     pub fn create(path: impl AsRef<Path>, params: ClkParams) -> Result<ClkWriter, ClkError> {
         let path = path.as_ref();
-        let shown = path.display().to_string();
         let dir = match path.parent() {
             Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
             _ => ".".into(),
         };
+        ClkWriter::spooled_in(&dir, path.display().to_string(), params)
+    }
+
+    /// Starts an encoding file for any writer ([`ClkWriter::finish_to`]), spooling in the
+    /// system's temporary directory; `label` names the output in messages.
+    pub fn new(label: impl Into<String>, params: ClkParams) -> Result<ClkWriter, ClkError> {
+        ClkWriter::spooled_in(&std::env::temp_dir(), label.into(), params)
+    }
+
+    fn spooled_in(dir: &Path, shown: String, params: ClkParams) -> Result<ClkWriter, ClkError> {
         let spool = tempfile::tempfile_in(dir).map_err(|source| ClkError::Io {
             path: shown.clone(),
             source,
@@ -147,8 +156,19 @@ impl ClkWriter {
     }
 
     /// Checks ids for duplicates, writes the final file to a temporary beside `path` and
-    /// returns it with its summary; call [`AtomicFile::commit`] to make it appear.
+    /// returns it with its summary; call [`AtomicFile::commit`] to make it appear. (A writer
+    /// from [`ClkWriter::new`] has no path: use [`ClkWriter::finish_to`].)
     pub fn finish(self) -> Result<(AtomicFile, ClkSummary), ClkError> {
+        let out = AtomicFile::create(&self.path).map_err(|source| ClkError::Io {
+            path: self.path.clone(),
+            source,
+        })?;
+        self.finish_to(out)
+    }
+
+    /// Writes the encoding file to `out` (any writer) and returns it, flushed, with the
+    /// summary. [`ClkWriter::finish`] does this to the atomic file at the writer's path.
+    pub fn finish_to<W: Write>(self, mut out: W) -> Result<(W, ClkSummary), ClkError> {
         let path = self.path.clone();
         let io_err = |source| ClkError::Io {
             path: path.clone(),
@@ -183,9 +203,8 @@ impl ClkWriter {
             record_count: self.count,
             schema_json: self.params.schema_json,
         };
-        let mut out = AtomicFile::create(&path).map_err(io_err)?;
         let mut hasher = Sha256::new();
-        let mut emit = |bytes: &[u8], out: &mut AtomicFile| -> io::Result<()> {
+        let mut emit = |bytes: &[u8], out: &mut W| -> io::Result<()> {
             hasher.update(bytes);
             out.write_all(bytes)
         };

@@ -21,24 +21,32 @@ use crate::io::AtomicFile;
 /// Bytes of the id that precedes each encoding.
 pub const ID_BYTES: usize = 4;
 
-/// Writes an anonlink binary file atomically.
+/// Writes anonlink binary to any writer; [`BinaryWriter::create`] writes a file atomically.
 #[derive(Debug)]
-pub struct BinaryWriter {
-    file: AtomicFile,
+pub struct BinaryWriter<W: Write = AtomicFile> {
+    file: W,
     bits: u32,
     count: u64,
     buf: Vec<u8>,
 }
 
 impl BinaryWriter {
-    /// Starts a file of encodings of `bits` bits (`ceil(bits / 8)` bytes each).
+    /// Starts a file of encodings of `bits` bits (`ceil(bits / 8)` bytes each); it appears
+    /// on [`BinaryWriter::finish`] and [`AtomicFile::commit`].
     pub fn create(path: impl AsRef<Path>, bits: u32) -> io::Result<BinaryWriter> {
-        Ok(BinaryWriter {
-            file: AtomicFile::create(path)?,
+        Ok(BinaryWriter::new(AtomicFile::create(path)?, bits))
+    }
+}
+
+impl<W: Write> BinaryWriter<W> {
+    /// Writes encodings of `bits` bits to `w`.
+    pub fn new(w: W, bits: u32) -> BinaryWriter<W> {
+        BinaryWriter {
+            file: w,
             bits,
             count: 0,
             buf: Vec::new(),
-        })
+        }
     }
 
     /// Bytes per encoding: the `Hash-Size` header of the upload.
@@ -64,8 +72,8 @@ impl BinaryWriter {
         self.count
     }
 
-    /// Hands back the file to commit.
-    pub fn finish(mut self) -> io::Result<AtomicFile> {
+    /// Flushes and hands back the writer (for a file: to commit).
+    pub fn finish(mut self) -> io::Result<W> {
         self.file.flush()?;
         Ok(self.file)
     }
