@@ -103,3 +103,19 @@ fn an_automatic_threshold_is_chosen_and_reported() {
     assert_eq!(json["records"], serde_json::json!([400, 400]));
     assert!(json.get("ids").is_none());
 }
+
+#[test]
+fn kind_codes_are_unique() {
+    use crate::filter::kernel::KernelErrorKind;
+    use crate::io::clk::ClkErrorKind;
+    use crate::io::formats::ReadErrorKind;
+    use crate::linkage::MatchWarningKind;
+    let codes: Vec<&str> = (MatchErrorKind::ALL.iter().map(|k| k.code()))
+        .chain(MatchWarningKind::ALL.iter().map(|k| k.code()))
+        .chain(ClkErrorKind::ALL.iter().map(|k| k.code()))
+        .chain(ReadErrorKind::ALL.iter().map(|k| k.code()))
+        .chain(KernelErrorKind::ALL.iter().map(|k| k.code()))
+        .collect();
+    let unique: std::collections::HashSet<&str> = codes.iter().copied().collect();
+    assert_eq!(unique.len(), codes.len());
+}

@@ -118,7 +118,7 @@ pub fn auto_match(
 }
 
 /// The [`SideScores`] of two files from scored candidate pairs `(index in first, index in
-/// second, score)`, e.g. a `--solver none` match output at a low threshold (the floor): one
+/// second, score)`, e.g. the candidates of a match without a solver at a low threshold (the floor): one
 /// side per file. Records without a candidate count as scoring below the floor.
 pub fn sides_from_candidates(
     candidates: &[crate::linkage::Candidate],
