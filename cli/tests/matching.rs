@@ -776,9 +776,13 @@ fn auto_threshold_works_on_every_encoding_format() {
     let auto = |a: &str, b: &str| -> (f64, Vec<(usize, usize, String)>) {
         let (a, b) = (dir.path().join(a), dir.path().join(b));
         let out = dir.path().join("links.csv");
-        let run = match_cmd(&["--threshold", "auto", "--format", "json"], &[&a, &b], &out)
-            .assert()
-            .success();
+        let run = match_cmd(
+            &["--threshold", "auto", "--format", "json"],
+            &[&a, &b],
+            &out,
+        )
+        .assert()
+        .success();
         let summary: serde_json::Value = serde_json::from_slice(&run.get_output().stdout).unwrap();
         assert_eq!(summary["threshold_auto"]["method"], "second-best");
         let threshold = summary["threshold"].as_f64().unwrap();
