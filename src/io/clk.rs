@@ -22,8 +22,9 @@
 //! its SipHash is fine here) with an exact second look at the few suspects.
 
 //!
-//! Files: [`header`] (the header's bytes), [`reader`] ([`ClkReader`], over any `Read`, with
-//! [`ClkReader::open`] for files), [`writer`] ([`ClkWriter`]).
+//! Files: `header.rs` (the header's bytes), `reader.rs` ([`ClkReader`], over any `Read`, with
+//! [`ClkReader::open`] for files), `writer.rs` ([`ClkWriter`], to any `Write` with
+//! [`ClkWriter::finish_to`], atomically to a file with [`ClkWriter::finish`]).
 
 use std::io;
 

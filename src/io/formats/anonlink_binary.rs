@@ -5,7 +5,7 @@
 //! also stores them in (`entityservice.serialization.binary_format`, Python struct
 //! `"!I{S}s"`): for each record, its entity id as a 4-byte big-endian unsigned integer, then
 //! the `S` bytes of the encoding in clkhash's byte and bit order (see
-//! [`super::clkhash::json`]). pprl writes the records in input order with the ids 0, 1, 2, ...
+//! [`super::clkhash_json`]). pprl writes the records in input order with the ids 0, 1, 2, ...
 //! (what the service assigns to JSON uploads too), so the file can be uploaded as it is.
 //!
 //! The layout carries no length: a reader finds `S` as the one record size for which every
