@@ -71,6 +71,29 @@ where
 /// Matches encodings in memory (see the module docs). `sink` takes the links of two inputs
 /// (an error for other counts); `progress` is called with comparisons done. Runs on the
 /// current rayon pool.
+///
+/// ```
+/// use pprl::io::formats::Encodings;
+/// use pprl::linkage::threshold::AutoOptions;
+/// use pprl::linkage::{MatchInput, MatchOptions, Threshold, match_encodings};
+///
+/// // Two sides of 500 random 1024-bit filters; every tenth pair is a near-copy.
+/// let (a, b) = pprl::linkage::bench::pair_of_sides(500, 1);
+/// let input = |label: &str, words: Vec<u64>| {
+///     let count = words.len() as u64 / 16;
+///     MatchInput::new(label, Encodings { bits: 1024, count, words }.into_clk_data())
+/// };
+/// let opts = MatchOptions {
+///     threshold: Threshold::Auto(AutoOptions::default()),
+///     ..MatchOptions::default()
+/// };
+/// let report = match_encodings(vec![input("a", a), input("b", b)], &opts, None, &|_| {})?;
+/// // Encodings read from clkhash's formats are named by position: the true links are `(i, i)`.
+/// let links = report.id_pairs();
+/// assert_eq!(links.iter().filter(|(x, y)| x == y).count(), 50);
+/// println!("threshold {:.3}: {}", report.threshold, report.auto.unwrap().explanation);
+/// # Ok::<(), pprl::linkage::MatchError>(())
+/// ```
 pub fn match_encodings(
     inputs: Vec<MatchInput>,
     opts: &MatchOptions,
