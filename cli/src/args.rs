@@ -203,6 +203,15 @@ pub enum ThresholdArg {
     Auto,
 }
 
+impl From<ThresholdArg> for pprl::linkage::Threshold {
+    fn from(t: ThresholdArg) -> Self {
+        match t {
+            ThresholdArg::Value(t) => pprl::linkage::Threshold::Fixed(t),
+            ThresholdArg::Auto => pprl::linkage::Threshold::Auto(Default::default()),
+        }
+    }
+}
+
 fn parse_threshold(s: &str) -> Result<ThresholdArg, String> {
     if s == "auto" {
         Ok(ThresholdArg::Auto)

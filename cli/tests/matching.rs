@@ -744,3 +744,76 @@ fn three_parties_with_blocking_are_clustered_and_evaluated_against_the_truth() {
     );
     assert!(p > 0.95 && r > 0.8, "multi-party precision {p}, recall {r}");
 }
+
+/// `pprl match --threshold auto` reads clkhash JSON and anonlink binary files too (each once),
+/// and chooses the same threshold, and gives the same links by position, as on the `.clk` files
+/// of the same rows.
+#[test]
+fn auto_threshold_works_on_every_encoding_format() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = keygen(dir.path());
+    // dept_b's first 400 rows: positional formats refuse files with rejected rows.
+    let text = std::fs::read_to_string(testdata("sample/dept_b.csv")).unwrap();
+    let b_csv = dir.path().join("b.csv");
+    let lines: Vec<&str> = text.lines().take(401).collect();
+    std::fs::write(&b_csv, lines.join("\n") + "\n").unwrap();
+    let inputs = [("a", testdata("sample/dept_a.csv")), ("b", b_csv)];
+    for format in ["clk", "clkhash-json", "anonlink-binary"] {
+        for (name, csv) in &inputs {
+            pprl()
+                .args(["encode", "--quiet", "--format", format, "--schema"])
+                .arg(person_schema())
+                .arg("--secret-file")
+                .arg(&key)
+                .arg(csv)
+                .arg("-o")
+                .arg(dir.path().join(format!("{name}.{format}")))
+                .assert()
+                .success();
+        }
+    }
+    // Links as (position in a, position in b, score).
+    let auto = |a: &str, b: &str| -> (f64, Vec<(usize, usize, String)>) {
+        let (a, b) = (dir.path().join(a), dir.path().join(b));
+        let out = dir.path().join("links.csv");
+        let run = match_cmd(
+            &["--threshold", "auto", "--format", "json"],
+            &[&a, &b],
+            &out,
+        )
+        .assert()
+        .success();
+        let summary: serde_json::Value = serde_json::from_slice(&run.get_output().stdout).unwrap();
+        assert_eq!(summary["threshold_auto"]["method"], "second-best");
+        let threshold = summary["threshold"].as_f64().unwrap();
+        assert_eq!(summary["threshold_auto"]["value"].as_f64(), Some(threshold));
+        let ids = |p: &Path| -> Vec<String> {
+            match pprl::io::formats::read_encoding_file(p).unwrap() {
+                (d, pprl::io::formats::FileKind::Clk) => d.ids,
+                (d, _) => (0..d.ids.len()).map(|i| i.to_string()).collect(),
+            }
+        };
+        let (ia, ib) = (ids(&a), ids(&b));
+        let pos = |ids: &[String], id: &str| ids.iter().position(|x| x == id).unwrap();
+        let mut rdr = csv::Reader::from_path(&out).unwrap();
+        let links = rdr
+            .records()
+            .map(|r| {
+                let r = r.unwrap();
+                (pos(&ia, &r[0]), pos(&ib, &r[1]), r[2].to_string())
+            })
+            .collect();
+        (threshold, links)
+    };
+    let (t, links) = auto("a.clk", "b.clk");
+    assert!(links.len() > 250, "{} links", links.len());
+    for (a, b) in [
+        ("a.clkhash-json", "b.clkhash-json"),
+        ("a.anonlink-binary", "b.anonlink-binary"),
+        ("a.clkhash-json", "b.anonlink-binary"),
+    ] {
+        let (t2, links2) = auto(a, b);
+        assert_eq!(t2, t, "{a} {b}");
+        assert_eq!(links2, links, "{a} {b}");
+    }
+}

@@ -29,7 +29,10 @@ fn settings() -> insta::Settings {
         ),
         // The tool version.
         (r"\bpprl \d+\.\d+\.\d+(-[0-9A-Za-z.]+)?", "pprl [VERSION]"),
-        (r#""tool_version": "[^"]+""#, r#""tool_version": "[VERSION]""#),
+        (
+            r#""tool_version": "[^"]+""#,
+            r#""tool_version": "[VERSION]""#,
+        ),
         // The kernel detected on this CPU, and its speed.
         (
             r"\bkernel (portable|popcnt|avx2|avx512)\b",

@@ -146,7 +146,7 @@ pub fn run(
             let report = job::match_files(
                 &encoded,
                 &MatchOptions {
-                    threshold: floor,
+                    threshold: job::Threshold::Fixed(floor),
                     solver: Solver::None,
                     ..MatchOptions::default()
                 },

@@ -8,10 +8,11 @@
 
 use std::path::{Path, PathBuf};
 
-use super::scenario::{self, LabError, ScenarioOptions, ScenarioThreshold};
+use super::scenario::{self, LabError, ScenarioOptions};
 use super::synth::{CorruptionProfile, SynthConfig};
 use crate::eval::PairMetrics;
 use crate::keys::Secret;
+use crate::linkage::Threshold;
 use crate::linkage::blocking::{BlockingReport, BlockingRequest};
 use crate::schema::Schema;
 
@@ -78,7 +79,7 @@ pub fn run(opts: &ScaleOptions, stage: &mut dyn FnMut(&str)) -> Result<ScaleRepo
         },
         schema: Schema::from_toml_str(SCHEMA)?,
         secret: Secret::generate().map_err(|e| LabError::Io(e.to_string()))?,
-        threshold: ScenarioThreshold::Fixed(opts.threshold),
+        threshold: Threshold::Fixed(opts.threshold),
         blocking: opts.blocking.clone(),
         blocking_truth: true,
         dir: dir.to_path_buf(),

@@ -16,9 +16,10 @@ use crate::encode::Encoder;
 use crate::eval::{EvalError, PairMetrics};
 use crate::keys::Secret;
 use crate::linkage::Candidate;
+use crate::linkage::Threshold;
 use crate::linkage::blocking::{BlockingReport, BlockingRequest};
 use crate::linkage::job::{self, MatchError, MatchOptions, MatchReport, MatchResult};
-use crate::linkage::threshold::{self, AutoOptions, AutoThreshold};
+use crate::linkage::threshold::AutoThreshold;
 use crate::pipeline::{self, EncodeError, EncodeSummary};
 use crate::schema::{Schema, SchemaError};
 
@@ -100,15 +101,6 @@ impl crate::error::Coded for LabError {
     }
 }
 
-/// How the scenario's threshold is set.
-#[derive(Debug, Clone)]
-pub enum ScenarioThreshold {
-    /// A fixed Dice threshold.
-    Fixed(f64),
-    /// Chosen from the scores alone, without the truth.
-    Auto(AutoOptions),
-}
-
 /// What to run.
 #[derive(Debug)]
 pub struct ScenarioOptions {
@@ -118,8 +110,8 @@ pub struct ScenarioOptions {
     pub schema: Schema,
     /// The shared secret.
     pub secret: Secret,
-    /// The threshold.
-    pub threshold: ScenarioThreshold,
+    /// The threshold: fixed, or chosen from the scores alone, without the truth.
+    pub threshold: Threshold,
     /// Blocking.
     pub blocking: BlockingRequest,
     /// Whether the matcher gets the truth, to report blocking's pair completeness.
@@ -296,25 +288,17 @@ pub fn run(
         truth: opts.blocking_truth.then(|| generated.truth.clone()),
         ..MatchOptions::default()
     };
-    let (matched, auto_threshold, choose_seconds, value) = match &opts.threshold {
-        ScenarioThreshold::Fixed(t) => {
-            let mopts = MatchOptions {
-                threshold: *t,
-                ..mopts
-            };
-            (job::match_files(&encoded, &mopts, &|_| {})?, None, 0.0, *t)
-        }
-        ScenarioThreshold::Auto(auto) => {
-            let a = threshold::auto_match(&encoded, &mopts, auto, &|_| {})?;
-            let value = a.threshold.value;
-            (
-                a.report,
-                Some(a.threshold),
-                a.choose_time.as_secs_f64(),
-                value,
-            )
-        }
+    let mopts = MatchOptions {
+        threshold: opts.threshold,
+        ..mopts
     };
+    let matched = job::match_files(&encoded, &mopts, &|_| {})?;
+    let value = matched.threshold;
+    let auto_threshold = matched.auto.as_ref().map(|a| a.threshold.clone());
+    let choose_seconds = matched
+        .auto
+        .as_ref()
+        .map_or(0.0, |a| a.choose_time.as_secs_f64());
     timed("match", &mut stages, started);
 
     stage("evaluate");

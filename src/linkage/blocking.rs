@@ -33,7 +33,6 @@
 //! machines. Items run in parallel; results are sorted, so they do not depend on the order.
 
 use rayon::prelude::*;
-use sha2::{Digest, Sha256};
 
 use super::Candidate;
 use super::candidates::{CandidateOptions, CandidateStats};
@@ -43,236 +42,13 @@ use crate::io::NO_BLOCK;
 /// First-side records per unit of work inside one block.
 pub const ITEM_RECORDS: usize = 256;
 
-/// Hamming LSH parameters.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-pub struct LshParams {
-    /// Tables `L`.
-    pub tables: u32,
-    /// Bits sampled per table `K` (1 to 64).
-    pub bits: u32,
-    /// Collisions a pair needs, `λ` (1 to `L`).
-    pub lambda: u32,
-    /// Seed of the sampled bit positions.
-    pub seed: u64,
-}
-
-impl LshParams {
-    /// Parameters that find a pair whose filters agree on a share `agreement` of their bits
-    /// with probability at least `pair_completeness` (λ = 1), while random pairs (agreement
-    /// `random_agreement`) collide about once per record and table.
-    ///
-    /// `K` is the smallest number of bits for which `left · right · random^K` is at most
-    /// `left + right`: each table then yields about as many spurious comparisons as records.
-    /// `L` is the smallest number of tables with `1 - (1 - agreement^K)^L >=
-    /// pair_completeness`.
-    pub fn for_target(
-        agreement: f64,
-        random_agreement: f64,
-        pair_completeness: f64,
-        left: usize,
-        right: usize,
-        seed: u64,
-    ) -> LshParams {
-        let agreement = agreement.clamp(0.5, 0.999_999);
-        let random = random_agreement.clamp(0.01, agreement - 1e-6);
-        let (l, r) = (left.max(1) as f64, right.max(1) as f64);
-        let k = ((l * r / (l + r)).ln() / (1.0 / random).ln()).ceil();
-        let bits = (k as u32).clamp(1, 64);
-        LshParams {
-            tables: Self::tables_for(agreement, bits, pair_completeness),
-            bits,
-            lambda: 1,
-            seed,
-        }
-    }
-
-    /// The fewest tables of `bits` bits with `1 - (1 - agreement^bits)^L >= pair_completeness`
-    /// (1 to 1024).
-    pub fn tables_for(agreement: f64, bits: u32, pair_completeness: f64) -> u32 {
-        let p = agreement.clamp(0.0, 0.999_999).powi(bits as i32);
-        let target = pair_completeness.clamp(0.0, 0.999_999);
-        let tables = ((1.0 - target).ln() / (1.0 - p).ln()).ceil();
-        (tables as u32).clamp(1, 1024)
-    }
-
-    /// Probability that a pair agreeing on a share `agreement` of bits becomes a candidate:
-    /// `P(at least λ of L tables collide)`, each colliding with probability `agreement^K`.
-    pub fn collision_probability(&self, agreement: f64) -> f64 {
-        let p = agreement.clamp(0.0, 1.0).powi(self.bits as i32);
-        let l = self.tables as i32;
-        // P(X >= λ) for X ~ Binomial(L, p).
-        let mut below = 0.0;
-        let mut term = (1.0 - p).powi(l); // P(X = 0)
-        for x in 0..self.lambda as i32 {
-            below += term;
-            // P(X = x + 1) from P(X = x).
-            term *= f64::from(l - x) / f64::from(x + 1) * p / (1.0 - p).max(f64::MIN_POSITIVE);
-        }
-        (1.0 - below).clamp(0.0, 1.0)
-    }
-
-    /// The sampled bit positions of each table, drawn from the seed (distinct within a table).
-    pub fn positions(&self, filter_bits: u32) -> Vec<Vec<u32>> {
-        let mut rng = SplitMix(self.seed ^ 0x5050_524c_4c53_4821);
-        let k = self.bits.min(filter_bits) as usize;
-        (0..self.tables)
-            .map(|_| {
-                let mut chosen: Vec<u32> = Vec::with_capacity(k);
-                while chosen.len() < k {
-                    let p = (rng.next() % u64::from(filter_bits)) as u32;
-                    if !chosen.contains(&p) {
-                        chosen.push(p);
-                    }
-                }
-                chosen
-            })
-            .collect()
-    }
-
-    /// A seed bound to the project: derived from the files' key fingerprint, so every run of
-    /// the same project samples the same bits without anyone choosing them.
-    pub fn seed_for(key_fingerprint: &[u8; 32]) -> u64 {
-        let d = Sha256::new()
-            .chain_update(b"pprl lsh seed\0")
-            .chain_update(key_fingerprint)
-            .finalize();
-        u64::from_le_bytes(d[..8].try_into().expect("8 bytes"))
-    }
-}
-
-/// splitmix64: a small, well-mixed generator for the sampled positions (not secret).
-struct SplitMix(u64);
-
-impl SplitMix {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-}
-
-/// Which blocks to use.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct BlockingOptions {
-    /// Use the keyed blocking keys stored in the files.
-    pub keys: bool,
-    /// Use Hamming LSH with these parameters.
-    pub lsh: Option<LshParams>,
-    /// A block is reported as oversized when it holds more than this share of either side's
-    /// records (and at least 100 records).
-    pub oversized_share: f64,
-}
-
-impl BlockingOptions {
-    /// True if some blocking is configured.
-    pub fn is_enabled(&self) -> bool {
-        self.keys || self.lsh.is_some()
-    }
-}
-
-/// Pairs up to which `auto` blocking compares everything: about ten seconds on two cores.
-pub const AUTO_EXHAUSTIVE_PAIRS: u64 = 4_000_000_000;
-
-/// Blocking as asked for on the command line, before the data is seen.
-#[derive(Debug, Clone, PartialEq)]
-pub struct BlockingRequest {
-    /// Use the files' keyed blocking keys.
-    pub keys: bool,
-    /// Use Hamming LSH.
-    pub lsh: bool,
-    /// Decide from the data: exhaustive up to [`AUTO_EXHAUSTIVE_PAIRS`], else the keys (if the
-    /// files carry them) and LSH.
-    pub auto: bool,
-    /// LSH tables `L` (default: derived from the target pair completeness).
-    pub lsh_tables: Option<u32>,
-    /// LSH bits per table `K` (default: derived from the sizes of the data).
-    pub lsh_bits: Option<u32>,
-    /// LSH collisions needed, `λ`.
-    pub lsh_lambda: u32,
-    /// The Dice similarity at which LSH should still find pairs with probability
-    /// `pair_completeness`; more similar pairs are found more surely.
-    pub lsh_similarity: f64,
-    /// Target pair completeness for derived LSH parameters.
-    pub pair_completeness: f64,
-    /// See [`BlockingOptions::oversized_share`].
-    pub oversized_share: f64,
-}
-
-impl Default for BlockingRequest {
-    fn default() -> Self {
-        BlockingRequest {
-            keys: false,
-            lsh: false,
-            auto: false,
-            lsh_tables: None,
-            lsh_bits: None,
-            lsh_lambda: 1,
-            lsh_similarity: 0.9,
-            pair_completeness: 0.99,
-            oversized_share: 0.01,
-        }
-    }
-}
-
-impl BlockingRequest {
-    /// The blocking for two sides of `left` and `right` records (equal for deduplication)
-    /// whose filters have a mean fill (share of bits set) `fill` and carry `key_count` block
-    /// ids; `seed` places the LSH bits ([`LshParams::seed_for`]).
-    pub fn resolve(
-        &self,
-        left: usize,
-        right: usize,
-        pairs: u64,
-        fill: f64,
-        key_count: usize,
-        seed: u64,
-    ) -> Result<BlockingOptions, String> {
-        let (keys, lsh) = if self.auto {
-            if pairs <= AUTO_EXHAUSTIVE_PAIRS {
-                (false, false)
-            } else {
-                (key_count > 0, true)
-            }
-        } else {
-            (self.keys, self.lsh)
-        };
-        if keys && key_count == 0 {
-            return Err(
-                "blocking on keys, but the files carry no blocking keys: declare \
-                        `[[blocking]]` keys in the schema and encode again, or use `--blocking lsh`"
-                    .into(),
-            );
-        }
-        if self.lsh_lambda == 0 || self.lsh_tables.is_some_and(|t| t < self.lsh_lambda) {
-            return Err("LSH needs 1 <= lambda <= tables".into());
-        }
-        let lsh = lsh.then(|| {
-            // Filters of fill f with Dice s disagree on 2f(1-s) of the bits; random ones on
-            // 2f(1-f).
-            let f = fill.clamp(0.01, 0.99);
-            let agreement = 1.0 - 2.0 * f * (1.0 - self.lsh_similarity);
-            let random = 1.0 - 2.0 * f * (1.0 - f);
-            let mut p =
-                LshParams::for_target(agreement, random, self.pair_completeness, left, right, seed);
-            if let Some(bits) = self.lsh_bits {
-                p.bits = bits.clamp(1, 64);
-                p.tables = LshParams::tables_for(agreement, p.bits, self.pair_completeness);
-            }
-            if let Some(t) = self.lsh_tables {
-                p.tables = t;
-            }
-            p.lambda = self.lsh_lambda.min(p.tables);
-            p
-        });
-        Ok(BlockingOptions {
-            keys,
-            lsh,
-            oversized_share: self.oversized_share,
-        })
-    }
-}
+mod params;
+mod unit;
+#[cfg(test)]
+use self::params::SplitMix;
+pub use self::params::{AUTO_EXHAUSTIVE_PAIRS, BlockingOptions, BlockingRequest, LshParams};
+use self::unit::link_blocked_inner;
+pub use self::unit::{BlockScratch, BlockUnit, FunctionPlan};
 
 /// One side's records as blocking sees them: filters, popcounts and block ids.
 #[derive(Debug, Clone)]
@@ -341,11 +117,16 @@ impl<'a> BlockedSide<'a> {
         self.popcounts.is_empty()
     }
 
-    fn row(&self, i: u32) -> &[u64] {
+    /// Block functions (keys used, then LSH tables): what [`FunctionPlan::new`] plans.
+    pub fn functions(&self) -> usize {
+        self.functions
+    }
+
+    pub(crate) fn row(&self, i: u32) -> &[u64] {
         &self.ids[i as usize * self.functions..(i as usize + 1) * self.functions]
     }
 
-    fn filter(&self, i: u32) -> &[u64] {
+    pub(crate) fn filter(&self, i: u32) -> &[u64] {
         &self.filters[i as usize * self.words..(i as usize + 1) * self.words]
     }
 }
@@ -441,163 +222,6 @@ pub fn link_blocked_streamed(
     Ok((stats, report))
 }
 
-#[allow(clippy::too_many_arguments)]
-fn link_blocked_inner(
-    left: &BlockedSide<'_>,
-    right: Option<&BlockedSide<'_>>,
-    key_count: usize,
-    copts: &CandidateOptions,
-    bopts: &BlockingOptions,
-    kernel: &Kernel,
-    progress: &(dyn Fn(u64) + Sync),
-    mut emit: Option<super::candidates::Emit<'_>>,
-) -> std::io::Result<(Vec<Candidate>, CandidateStats, BlockingReport)> {
-    let same = right.is_none();
-    let right = right.unwrap_or(left);
-    assert_eq!(
-        left.functions, right.functions,
-        "same blocking on both sides"
-    );
-    assert_eq!(left.words, right.words, "same filter length on both sides");
-    let keys = if bopts.keys { key_count } else { 0 };
-    let lambda = bopts.lsh.map_or(1, |p| p.lambda as usize);
-    let rule = Rule { keys, lambda };
-    let total_pairs = if same {
-        let n = left.len() as u64;
-        n * n.saturating_sub(1) / 2
-    } else {
-        left.len() as u64 * right.len() as u64
-    };
-    let mut functions = Vec::new();
-    let mut oversized = Vec::new();
-    let mut found: Vec<Candidate> = Vec::new();
-    let mut comparisons = 0u64;
-    let mut emitted = 0u64;
-    for f in 0..left.functions {
-        let name = if f < keys {
-            format!("key {}", f + 1)
-        } else {
-            format!("lsh table {}", f - keys + 1)
-        };
-        let l_sorted = sorted_ids(left, f);
-        let r_sorted = if same {
-            l_sorted.clone()
-        } else {
-            sorted_ids(right, f)
-        };
-        let blocks = common_blocks(&l_sorted, &r_sorted);
-        let mut report = FunctionReport {
-            name: name.clone(),
-            blocks: 0,
-            pairs: 0,
-            largest: (0, 0),
-            sizes: Vec::new(),
-        };
-        let mut items = Vec::new();
-        for (lr, rr) in blocks {
-            let (nl, nr) = (lr.len() as u64, rr.len() as u64);
-            let pairs = if same {
-                nl * nl.saturating_sub(1) / 2
-            } else {
-                nl * nr
-            };
-            if pairs == 0 {
-                continue;
-            }
-            report.blocks += 1;
-            report.pairs += pairs;
-            let size = if same { nl } else { nl + nr };
-            let class = (u64::BITS - 1 - size.leading_zeros()) as usize;
-            if report.sizes.len() <= class {
-                report.sizes.resize(class + 1, 0);
-            }
-            report.sizes[class] += 1;
-            if nl * nr > report.largest.0 * report.largest.1 {
-                report.largest = (nl, nr);
-            }
-            let limit = |n: usize| (bopts.oversized_share * n as f64).max(100.0) as u64;
-            if bopts.oversized_share > 0.0 && (nl > limit(left.len()) || nr > limit(right.len())) {
-                oversized.push((name.clone(), nl, nr));
-            }
-            for start in (lr.start..lr.end).step_by(ITEM_RECORDS) {
-                items.push((start..(start + ITEM_RECORDS).min(lr.end), rr.clone()));
-            }
-        }
-        functions.push(report);
-        // Most blocks are tiny (an LSH table has about as many as records): items are handed
-        // out in batches, each batch with one scratch space and one output vector.
-        let results: Vec<(Vec<Candidate>, u64)> = items
-            .par_iter()
-            .with_min_len(64)
-            .fold(
-                || (Scratch::default(), Vec::new(), 0u64),
-                |(mut scratch, mut out, mut compared), (lr, rr)| {
-                    let n = scan_block(
-                        left,
-                        right,
-                        same,
-                        f,
-                        rule,
-                        &l_sorted[lr.clone()],
-                        &r_sorted[rr.clone()],
-                        copts,
-                        kernel,
-                        &mut scratch,
-                        &mut out,
-                    );
-                    if n > 0 {
-                        progress(n);
-                    }
-                    compared += n;
-                    (scratch, out, compared)
-                },
-            )
-            .map(|(_, out, compared)| (out, compared))
-            .collect();
-        let before = found.len();
-        for (c, compared) in results {
-            found.extend(c);
-            comparisons += compared;
-        }
-        if let Some(emit) = emit.as_mut() {
-            // Each pair qualifies under one function only: this function's candidates are
-            // final, so they can leave now.
-            let batch = &mut found[before..];
-            batch.sort_unstable_by(|x, y| x.a.cmp(&y.a).then(x.b.cmp(&y.b)));
-            emitted += batch.len() as u64;
-            emit(batch)?;
-            found.truncate(before);
-        }
-    }
-    found.par_sort_unstable_by(|x, y| x.a.cmp(&y.a).then(x.b.cmp(&y.b)));
-    if let Some(k) = copts.top_k {
-        found = super::candidates::top_k(found, k, same);
-    }
-    oversized.sort_by(|x, y| (y.1 * y.2).cmp(&(x.1 * x.2)).then(x.0.cmp(&y.0)));
-    oversized.truncate(20);
-    let stats = CandidateStats {
-        pairs: total_pairs,
-        comparisons,
-        candidates: found.len() as u64 + emitted,
-    };
-    let report = BlockingReport {
-        keys,
-        lsh: bopts.lsh,
-        functions,
-        total_pairs,
-        blocked_pairs: comparisons,
-        reduction_ratio: if total_pairs == 0 {
-            0.0
-        } else {
-            1.0 - comparisons as f64 / total_pairs as f64
-        },
-        oversized,
-        true_pairs: None,
-        pair_completeness: None,
-    };
-    Ok((found, stats, report))
-}
-
 /// Share of `pairs` (indices into the two sides, or into one side for deduplication) that
 /// share a block and pass the popcount length filter, that is, that blocked matching
 /// compares: the pair completeness of the blocking, when `pairs` are the true matches. (A pair
@@ -633,15 +257,15 @@ pub fn pair_completeness(
 
 /// When a pair is compared: the first block function where it qualifies.
 #[derive(Debug, Clone, Copy)]
-struct Rule {
-    keys: usize,
-    lambda: usize,
+pub(crate) struct Rule {
+    pub(crate) keys: usize,
+    pub(crate) lambda: usize,
 }
 
 impl Rule {
     /// True if the pair with id rows `a` and `b` is compared in block function `f`.
     #[inline]
-    fn qualifies(&self, a: &[u64], b: &[u64], f: usize) -> bool {
+    pub(crate) fn qualifies(&self, a: &[u64], b: &[u64], f: usize) -> bool {
         let shares = |g: usize| a[g] == b[g] && a[g] != NO_BLOCK;
         if !shares(f) {
             return false;
@@ -652,108 +276,6 @@ impl Rule {
         }
         !(0..self.keys).any(shares) && (self.keys..=f).filter(|&g| shares(g)).count() == self.lambda
     }
-}
-
-#[derive(Default)]
-struct Scratch {
-    /// The block's second side, in popcount order: (popcount, index).
-    right: Vec<(u32, u32)>,
-    /// Partners to score for one record.
-    partners: Vec<u32>,
-    gathered: Vec<u64>,
-    counts: Vec<u32>,
-}
-
-/// `(id, record)` for every record with an id under function `f`, sorted.
-fn sorted_ids(side: &BlockedSide<'_>, f: usize) -> Vec<(u64, u32)> {
-    let mut v: Vec<(u64, u32)> = (0..side.len() as u32)
-        .map(|i| (side.ids[i as usize * side.functions + f], i))
-        .filter(|&(id, _)| id != NO_BLOCK)
-        .collect();
-    v.par_sort_unstable();
-    v
-}
-
-type Range = std::ops::Range<usize>;
-
-/// Ranges of equal ids present on both sides.
-fn common_blocks(l: &[(u64, u32)], r: &[(u64, u32)]) -> Vec<(Range, Range)> {
-    let (mut i, mut j) = (0, 0);
-    let mut out = Vec::new();
-    while i < l.len() && j < r.len() {
-        let (a, b) = (l[i].0, r[j].0);
-        if a < b {
-            i += 1;
-        } else if b < a {
-            j += 1;
-        } else {
-            let ie = i + l[i..].partition_point(|x| x.0 == a);
-            let je = j + r[j..].partition_point(|x| x.0 == a);
-            out.push((i..ie, j..je));
-            i = ie;
-            j = je;
-        }
-    }
-    out
-}
-
-/// Scores the pairs of one item that qualify in block function `f` and pass the length
-/// filter, appending candidates to `out`; returns the number of pairs scored. `l` and `r` are
-/// `(id, record)` entries of the block.
-#[allow(clippy::too_many_arguments)]
-fn scan_block(
-    left: &BlockedSide<'_>,
-    right: &BlockedSide<'_>,
-    same: bool,
-    f: usize,
-    rule: Rule,
-    l: &[(u64, u32)],
-    r: &[(u64, u32)],
-    copts: &CandidateOptions,
-    kernel: &Kernel,
-    s: &mut Scratch,
-    out: &mut Vec<Candidate>,
-) -> u64 {
-    let bits = left.words as u32 * 64;
-    s.right.clear();
-    s.right
-        .extend(r.iter().map(|&(_, j)| (right.popcounts[j as usize], j)));
-    s.right.sort_unstable();
-    let mut scored = 0u64;
-    for &(_, i) in l {
-        let pa = left.popcounts[i as usize];
-        let row_a = left.row(i);
-        let (lo, hi) = copts.similarity.popcount_bounds(pa, copts.threshold, bits);
-        // Only the run of partners whose popcount can reach the threshold.
-        let start = s.right.partition_point(|x| x.0 < lo);
-        let end = s.right.partition_point(|x| x.0 <= hi);
-        s.partners.clear();
-        for &(_, j) in &s.right[start..end.max(start)] {
-            if (same && j <= i) || !rule.qualifies(row_a, right.row(j), f) {
-                continue;
-            }
-            s.partners.push(j);
-        }
-        if s.partners.is_empty() {
-            continue;
-        }
-        s.gathered.clear();
-        for &j in &s.partners {
-            s.gathered.extend_from_slice(right.filter(j));
-        }
-        s.counts.clear();
-        s.counts.resize(s.partners.len(), 0);
-        kernel.and_counts(left.filter(i), &s.gathered, left.words, &mut s.counts);
-        scored += s.partners.len() as u64;
-        for (&j, &common) in s.partners.iter().zip(&s.counts) {
-            let pb = right.popcounts[j as usize];
-            let score = copts.similarity.score(common, pa, pb, bits);
-            if score >= copts.threshold {
-                out.push(Candidate { a: i, b: j, score });
-            }
-        }
-    }
-    scored
 }
 
 #[cfg(test)]

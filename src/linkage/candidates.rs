@@ -34,10 +34,11 @@ use crate::filter::kernel::Kernel;
 /// Filters per tile of the second side: 2,048 x 1024-bit filters = 256 KiB, an L2-sized block.
 pub const TILE_FILTERS: usize = 2048;
 /// Queries per parallel task.
-const CHUNK_QUERIES: usize = 256;
+pub(crate) const CHUNK_QUERIES: usize = 256;
 
 /// The similarity measure.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Similarity {
     /// Dice coefficient `2|A&B| / (|A|+|B|)` (default; what CLK matching uses).
     #[default]
@@ -237,7 +238,7 @@ pub struct CandidateOptions {
 }
 
 /// What candidate generation did, for summaries and benchmarks.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
 pub struct CandidateStats {
     /// Pairs a naive all-pairs comparison would score.
     pub pairs: u64,
@@ -260,8 +261,7 @@ pub fn link(
         left.words, right.words,
         "filter lengths checked by the caller"
     );
-    let pairs = left.len() as u64 * right.len() as u64;
-    scan_all(left, right, false, pairs, opts, kernel, progress)
+    ScanPlan::link(left, right, opts).run(kernel, progress)
 }
 
 /// Candidates within one file (deduplication): each unordered pair of distinct records once,
@@ -272,16 +272,7 @@ pub fn dedup(
     kernel: &Kernel,
     progress: &(dyn Fn(u64) + Sync),
 ) -> (Vec<Candidate>, CandidateStats) {
-    let n = set.len() as u64;
-    scan_all(
-        set,
-        set,
-        true,
-        n * n.saturating_sub(1) / 2,
-        opts,
-        kernel,
-        progress,
-    )
+    ScanPlan::dedup(set, opts).run(kernel, progress)
 }
 
 /// Receives candidates in batches while they are found (see [`link_streamed`]).
@@ -304,18 +295,23 @@ pub fn link_streamed(
         left.words, right.words,
         "filter lengths checked by the caller"
     );
-    let starts: Vec<usize> = (0..left.len()).step_by(CHUNK_QUERIES).collect();
+    let opts = CandidateOptions {
+        top_k: None,
+        ..*opts
+    };
+    let plan = ScanPlan::link(left, right, &opts);
+    let units = plan.units();
     let wave = rayon::current_num_threads() * 8;
     let mut stats = CandidateStats {
-        pairs: left.len() as u64 * right.len() as u64,
+        pairs: plan.pairs(),
         ..CandidateStats::default()
     };
-    for group in starts.chunks(wave.max(1)) {
+    for group in units.chunks(wave.max(1)) {
         let results: Vec<(Vec<Candidate>, u64)> = group
             .par_iter()
-            .map(|&start| {
-                let end = (start + CHUNK_QUERIES).min(left.len());
-                let (mut c, n) = scan_chunk(left, right, start..end, false, opts, kernel, progress);
+            .map(|unit| {
+                let mut c = Vec::new();
+                let n = plan.run_unit(unit, kernel, progress, &mut c);
                 c.sort_unstable_by(|x, y| x.a.cmp(&y.a).then(x.b.cmp(&y.b)));
                 (c, n)
             })
@@ -327,141 +323,6 @@ pub fn link_streamed(
         }
     }
     Ok(stats)
-}
-
-/// Splits the queries into chunks, scans them in parallel and joins the results in order.
-fn scan_all(
-    left: &FilterSet,
-    right: &FilterSet,
-    upper: bool,
-    pairs: u64,
-    opts: &CandidateOptions,
-    kernel: &Kernel,
-    progress: &(dyn Fn(u64) + Sync),
-) -> (Vec<Candidate>, CandidateStats) {
-    let chunks: Vec<(Vec<Candidate>, u64)> = (0..left.len())
-        .into_par_iter()
-        .step_by(CHUNK_QUERIES)
-        .map(|start| {
-            let end = (start + CHUNK_QUERIES).min(left.len());
-            scan_chunk(left, right, start..end, upper, opts, kernel, progress)
-        })
-        .collect();
-    finish(chunks, pairs, opts, upper)
-}
-
-/// Scores queries `queries` (sorted positions of `left`) against `right`, tile by tile.
-/// With `upper`, only partners at later sorted positions are scored (each pair once).
-fn scan_chunk(
-    left: &FilterSet,
-    right: &FilterSet,
-    queries: std::ops::Range<usize>,
-    upper: bool,
-    opts: &CandidateOptions,
-    kernel: &Kernel,
-    progress: &(dyn Fn(u64) + Sync),
-) -> (Vec<Candidate>, u64) {
-    let bits = left.bits;
-    // Each query's admissible run of `right`, in sorted positions.
-    let ranges: Vec<(usize, usize)> = queries
-        .clone()
-        .map(|q| {
-            let (lo, hi) = opts
-                .similarity
-                .popcount_bounds(left.popcounts[q], opts.threshold, bits);
-            let (start, end) = right.range(lo, hi);
-            if upper {
-                (start.max(q + 1), end.max(q + 1))
-            } else {
-                (start, end)
-            }
-        })
-        .collect();
-    let first = ranges.iter().map(|r| r.0).min().unwrap_or(0);
-    let last = ranges.iter().map(|r| r.1).max().unwrap_or(0);
-    let mut out = Vec::new();
-    let mut counts = vec![0u32; TILE_FILTERS];
-    let mut comparisons = 0u64;
-    let mut tile = first - first % TILE_FILTERS;
-    while tile < last {
-        let tile_end = (tile + TILE_FILTERS).min(right.len());
-        let mut in_tile = 0u64;
-        for (qi, &(start, end)) in queries.clone().zip(&ranges) {
-            let (s, e) = (start.max(tile), end.min(tile_end));
-            if s >= e {
-                continue;
-            }
-            let n = e - s;
-            let fw = right.front_words;
-            let block = &right.front[s * fw..e * fw];
-            kernel.and_counts(left.front(qi), block, fw, &mut counts[..n]);
-            in_tile += n as u64;
-            let pa = left.popcounts[qi];
-            // Cheap pre-check: most pairs share far fewer bits than the threshold needs. A
-            // pair's shared bits are at most its front-half count plus all the query's back-half
-            // bits, and the bits needed grow with the partner's popcount, so the need of a
-            // group's smallest partner (popcounts are sorted) bounds the whole group. Groups
-            // where no count reaches that bound are skipped without reading a back half.
-            let pa_back = left.back_popcount(qi);
-            for (c, chunk) in counts[..n].chunks(16).enumerate() {
-                let floor = opts.similarity.min_common(
-                    pa,
-                    right.popcounts[s + c * 16],
-                    opts.threshold,
-                    bits,
-                );
-                let limit = floor.saturating_sub(pa_back);
-                // Branch-free test of the whole group (vectorised); survivors are rare.
-                if !chunk.iter().fold(false, |any, &x| any | (x >= limit)) {
-                    continue;
-                }
-                for (i, &front_common) in chunk.iter().enumerate() {
-                    if front_common < limit {
-                        continue;
-                    }
-                    let j = c * 16 + i;
-                    let common = front_common
-                        + left
-                            .back(qi)
-                            .iter()
-                            .zip(right.back(s + j))
-                            .map(|(x, y)| (x & y).count_ones())
-                            .sum::<u32>();
-                    let pb = right.popcounts[s + j];
-                    let score = opts.similarity.score(common, pa, pb, bits);
-                    if score >= opts.threshold {
-                        let (a, b) = (left.index[qi], right.index[s + j]);
-                        let (a, b) = if upper && b < a { (b, a) } else { (a, b) };
-                        out.push(Candidate { a, b, score });
-                    }
-                }
-            }
-        }
-        comparisons += in_tile;
-        progress(in_tile);
-        tile = tile_end;
-    }
-    (out, comparisons)
-}
-
-fn finish(
-    chunks: Vec<(Vec<Candidate>, u64)>,
-    pairs: u64,
-    opts: &CandidateOptions,
-    symmetric: bool,
-) -> (Vec<Candidate>, CandidateStats) {
-    let comparisons = chunks.iter().map(|c| c.1).sum();
-    let mut all: Vec<Candidate> = chunks.into_iter().flat_map(|c| c.0).collect();
-    all.par_sort_unstable_by(|x, y| x.a.cmp(&y.a).then(x.b.cmp(&y.b)));
-    if let Some(k) = opts.top_k {
-        all = top_k(all, k, symmetric);
-    }
-    let stats = CandidateStats {
-        pairs,
-        comparisons,
-        candidates: all.len() as u64,
-    };
-    (all, stats)
 }
 
 /// Keeps each record's best `k` candidates (by score, then partner index). For two parties
@@ -504,7 +365,10 @@ pub(crate) fn top_k(candidates: Vec<Candidate>, k: usize, symmetric: bool) -> Ve
 }
 
 mod nearest;
+pub(crate) mod score;
+mod unit;
 pub use self::nearest::{TopTwo, top_two};
+pub use self::unit::{ScanPlan, WorkUnit};
 
 #[cfg(test)]
 mod tests;

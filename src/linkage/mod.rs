@@ -1,8 +1,10 @@
 //! Linkage at the trusted third party: which encodings refer to the same person.
 //!
-//! Encoding files in; candidate pairs (similarity above a threshold) out of [`candidates`];
-//! one-to-one links or clusters out of [`solve`]; [`job`] runs the whole match and [`output`]
-//! writes its result as CSV or Parquet.
+//! Encodings in; candidate pairs (similarity above a threshold) out of [`candidates`] (or
+//! [`blocking`]); one-to-one links or clusters out of [`solve`]. [`match_encodings`] runs the
+//! whole match over encodings in memory, with a fixed or automatic ([`threshold`]) threshold,
+//! and returns a [`MatchReport`]; [`job`] is its file edge (every file read once, any encoding
+//! format) and [`output`] writes the result as CSV or Parquet.
 //!
 //! Records are referred to by their position in their file (`u32`, 0-based) and, with several
 //! files, by the file's position among the inputs (its *party*). Only at the very end are
@@ -11,10 +13,19 @@
 pub mod bench;
 pub mod blocking;
 pub mod candidates;
+mod error;
 pub mod job;
+mod matcher;
+mod options;
 pub mod output;
+mod report;
 pub mod solve;
 pub mod threshold;
+
+pub use self::error::{MatchError, MatchErrorKind, Mismatch, MismatchWhat};
+pub use self::matcher::{CandidateSink, MatchInput, check_compatible, match_encodings};
+pub use self::options::{MatchOptions, Threshold};
+pub use self::report::{MatchReport, MatchResult, MatchSummary, MatchWarning, MatchWarningKind};
 
 /// A scored pair of records from two parties (or two records of one file, for deduplication).
 ///

@@ -16,12 +16,10 @@ pub fn check_format(path: &Path, format: TableFormat) -> Result<(), MatchError> 
     if format.is_available() {
         return Ok(());
     }
-    Err(MatchError::Options(format!(
-        "cannot write {} as {}: this pprl was built without Parquet support; rebuild it with \
-         `--features polars`, or write CSV",
-        path.display(),
-        format.as_str()
-    )))
+    Err(MatchError::FormatUnavailable {
+        path: path.display().to_string(),
+        format: format.as_str(),
+    })
 }
 
 impl MatchReport {

@@ -51,14 +51,8 @@
 //! * When too few records clear the confident cut to estimate `U`, it falls back to
 //!   Otsu's threshold and says so ([`Method::Otsu`]).
 
-use std::path::PathBuf;
-use std::time::{Duration, Instant};
-
-use super::job::MatchError;
-use crate::filter::kernel::Kernel;
-use crate::io::{ClkData, ClkReader};
-use crate::linkage::candidates::{FilterSet, TopTwo, top_two};
-use crate::linkage::job::{self, MatchOptions, MatchReport};
+use super::candidates::TopTwo;
+use super::error::MatchError;
 
 /// At least this many records with a score are needed to choose anything.
 const MIN_RECORDS: usize = 10;
@@ -173,11 +167,11 @@ pub fn choose(sides: &[SideScores], floor: f64) -> Result<AutoThreshold, MatchEr
         .filter(|b| b.is_finite())
         .collect();
     if pooled.len() < MIN_RECORDS {
-        return Err(MatchError::Threshold(format!(
-            "only {} records have a similarity of at least {floor} to another record: too few \
-             to choose a threshold from (at least {MIN_RECORDS} are needed)",
-            pooled.len()
-        )));
+        return Err(MatchError::TooFewScores {
+            scored: pooled.len(),
+            floor,
+            needed: MIN_RECORDS,
+        });
     }
     let records_scored = sides.iter().map(|s| s.best.len() as u64).sum();
     let otsu = otsu(&pooled).max(floor);
@@ -485,134 +479,11 @@ pub fn otsu(scores: &[f64]) -> f64 {
     lo + (best_k + 1) as f64 * width
 }
 
-/// How to choose the threshold of a matching job.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct AutoOptions {
-    /// Records scanned per side at most (evenly spaced; all of them for smaller files). The
-    /// scan costs `sample x (records of the other file)` comparisons per side.
-    pub sample: usize,
-    /// Scores below this are not kept (they only need to be known to be low).
-    pub floor: f64,
-}
+mod auto;
 
-impl Default for AutoOptions {
-    fn default() -> Self {
-        AutoOptions {
-            sample: 10_000,
-            floor: 0.0,
-        }
-    }
-}
-
-/// A matching job whose threshold was chosen automatically.
-#[derive(Debug, Clone)]
-pub struct AutoMatch {
-    /// The job's report, as from [`job::match_files`] at the chosen threshold.
-    pub report: MatchReport,
-    /// The chosen threshold and why.
-    pub threshold: AutoThreshold,
-    /// Time spent scanning the scores and choosing.
-    pub choose_time: Duration,
-}
-
-/// Matches the files (see [`job::match_files`]) at a threshold chosen from their scores:
-/// scans the [`TopTwo`] scores of a sample of every file against every other file (against
-/// itself for one file), [`choose`]s, then runs the job with that threshold. `opts.threshold`
-/// is ignored.
-pub fn auto_match(
-    paths: &[PathBuf],
-    opts: &MatchOptions,
-    auto: &AutoOptions,
-    progress: &(dyn Fn(u64) + Sync),
-) -> Result<AutoMatch, MatchError> {
-    let started = Instant::now();
-    let sides = side_scores(paths, opts, auto, progress)?;
-    let threshold = choose(&sides, auto.floor)?;
-    let choose_time = started.elapsed();
-    let opts = MatchOptions {
-        threshold: threshold.value,
-        ..opts.clone()
-    };
-    let report = job::match_files(paths, &opts, progress)?;
-    Ok(AutoMatch {
-        report,
-        threshold,
-        choose_time,
-    })
-}
-
-/// The [`SideScores`] of every ordered pair of files (of the file against itself, for one).
-pub fn side_scores(
-    paths: &[PathBuf],
-    opts: &MatchOptions,
-    auto: &AutoOptions,
-    progress: &(dyn Fn(u64) + Sync),
-) -> Result<Vec<SideScores>, MatchError> {
-    if paths.is_empty() {
-        return Err(job::MatchError::Options(
-            "give at least one encoding file".into(),
-        ));
-    }
-    let data: Vec<ClkData> = paths
-        .iter()
-        .map(|p| ClkReader::open(p)?.read_all())
-        .collect::<Result<_, _>>()
-        .map_err(job::MatchError::from)?;
-    job::check_compatible(paths, &data, opts.allow_schema_mismatch)?;
-    let kernel = opts.kernel.unwrap_or_else(Kernel::detect);
-    let words = data[0].header.words_per_record();
-    let sets: Vec<FilterSet> = data
-        .iter()
-        .map(|d| FilterSet::new(&d.words, words))
-        .collect();
-    let scan = |i: usize, j: usize| SideScores {
-        population: sets[i].len() as u64,
-        scores: top_two(
-            &sets[i],
-            &sets[j],
-            i == j,
-            auto.sample,
-            auto.floor,
-            opts.similarity,
-            &kernel,
-            progress,
-        ),
-    };
-    Ok(if sets.len() == 1 {
-        vec![scan(0, 0)]
-    } else {
-        let mut sides = Vec::new();
-        for i in 0..sets.len() {
-            for j in 0..sets.len() {
-                if i != j {
-                    sides.push(scan(i, j));
-                }
-            }
-        }
-        sides
-    })
-}
-
-/// The [`SideScores`] of two files from scored candidate pairs `(index in first, index in
-/// second, score)`, e.g. a `pprl match --solver none` output at a low threshold (the floor):
-/// one side per file. Records without a candidate count as scoring below the floor.
-pub fn sides_from_candidates(
-    candidates: &[crate::linkage::Candidate],
-    records: [usize; 2],
-) -> [SideScores; 2] {
-    let mut tops = [
-        vec![TopTwo::NONE; records[0]],
-        vec![TopTwo::NONE; records[1]],
-    ];
-    for c in candidates {
-        tops[0][c.a as usize].push(c.score);
-        tops[1][c.b as usize].push(c.score);
-    }
-    tops.map(|scores| SideScores {
-        population: scores.len() as u64,
-        scores,
-    })
-}
+pub use self::auto::{
+    AutoChoice, AutoMatch, AutoOptions, auto_match, side_scores, sides_from_candidates,
+};
 
 #[cfg(test)]
 mod tests;

@@ -11,8 +11,9 @@ use std::time::Instant;
 
 use anyhow::{Context as _, Result};
 use pprl::keys::Secret;
-use pprl::lab::scenario::{self, ScenarioOptions, ScenarioThreshold};
+use pprl::lab::scenario::{self, ScenarioOptions};
 use pprl::lab::synth::SynthConfig;
+use pprl::linkage::Threshold;
 use pprl::linkage::blocking::BlockingRequest;
 use pprl::linkage::threshold::AutoOptions;
 use pprl::schema::Schema;
@@ -53,7 +54,7 @@ pub fn run(args: &DemoArgs) -> Result<()> {
             synth: SynthConfig::new(args.records, args.seed),
             schema,
             secret,
-            threshold: ScenarioThreshold::Auto(AutoOptions::default()),
+            threshold: Threshold::Auto(AutoOptions::default()),
             blocking: BlockingRequest::default(),
             blocking_truth: false,
             dir: dir.clone(),

@@ -1,27 +1,42 @@
-//! `pprl match A.clk [B.clk ...] --threshold T -o matches.csv`.
+//! `pprl match A.clk [B.clk ...] --threshold T|auto -o matches.csv`: options in, the library's
+//! [`MatchReport`] rendered as text or JSON; errors get the flag that fixes them.
 
-use anyhow::{Result, bail};
-use pprl::filter::kernel::{Kernel, KernelKind};
+use anyhow::Result;
+use pprl::filter::kernel::Kernel;
 use pprl::io::TableFormat;
-use pprl::linkage::job::{self, MatchOptions, MatchResult};
+use pprl::linkage::job::{self, MatchOptions};
 use pprl::linkage::output;
-use pprl::linkage::threshold::{self, AutoOptions};
+use pprl::linkage::{MatchError, MatchErrorKind, MatchReport, MatchWarning, MatchWarningKind};
 
 use super::thousands;
-use crate::args::{Format, MatchArgs, ThresholdArg};
+use crate::args::{Format, MatchArgs};
 use crate::progress::count_bar;
 
 /// The kernel named on the command line, if this CPU can run it.
 pub fn kernel_by_name(name: &str) -> Result<Kernel> {
-    let kind = KernelKind::ALL
-        .into_iter()
-        .find(|k| k.name() == name)
-        .ok_or_else(|| {
-            anyhow::anyhow!("unknown kernel `{name}` (portable, popcnt, avx2, avx512)")
-        })?;
-    match Kernel::new(kind) {
-        Some(k) => Ok(k),
-        None => bail!("this CPU cannot run the `{name}` kernel"),
+    Ok(Kernel::by_name(name)?)
+}
+
+/// The error, with the command-line flag that addresses it.
+fn hint(e: MatchError) -> anyhow::Error {
+    let hint = match e.kind() {
+        MatchErrorKind::SchemaMismatch => " (--allow-mismatch overrides this check only)",
+        MatchErrorKind::NoBlockingKeys | MatchErrorKind::BlockingSchemaMismatch => {
+            " (use `--blocking lsh`)"
+        }
+        MatchErrorKind::FormatUnavailable => " (cargo build --release --features polars)",
+        MatchErrorKind::BadTopK => " (--top-k)",
+        MatchErrorKind::TooFewScores => "; give a threshold with --threshold T",
+        _ => "",
+    };
+    anyhow::anyhow!("{e}{hint}")
+}
+
+/// A warning, with the flag that caused it.
+fn warning(w: &MatchWarning) -> String {
+    match w.kind {
+        MatchWarningKind::SchemaMismatchAllowed => format!("{w} (--allow-mismatch)"),
+        _ => w.to_string(),
     }
 }
 
@@ -31,12 +46,9 @@ pub fn run(args: &MatchArgs) -> Result<()> {
         .output_format
         .map(TableFormat::from)
         .unwrap_or_else(|| TableFormat::from_path(&args.output));
-    output::check_format(&args.output, output_format)?;
+    output::check_format(&args.output, output_format).map_err(hint)?;
     let opts = MatchOptions {
-        threshold: match args.threshold {
-            ThresholdArg::Value(t) => t,
-            ThresholdArg::Auto => 0.0,
-        },
+        threshold: args.threshold.into(),
         similarity: args.similarity.into(),
         solver: args.solver.into(),
         top_k: args.top_k.map(|k| k as usize),
@@ -55,118 +67,77 @@ pub fn run(args: &MatchArgs) -> Result<()> {
         .build()?;
     let bar = count_bar(args.quiet || args.format == Format::Json, "comparisons");
     let progress = |n| bar.inc(n);
-    let (report, auto) = match args.threshold {
-        // CSV results stream to the file where the result allows it (no solver).
-        ThresholdArg::Value(_) if output_format == TableFormat::Csv => (
-            pool.install(|| job::match_files_to_csv(&args.files, &opts, &args.output, &progress))?,
-            None,
-        ),
-        ThresholdArg::Value(_) => (
-            pool.install(|| job::match_files(&args.files, &opts, &progress))?,
-            None,
-        ),
-        ThresholdArg::Auto => {
-            let auto = pool.install(|| {
-                threshold::auto_match(&args.files, &opts, &AutoOptions::default(), &progress)
-            })?;
-            (auto.report, Some((auto.threshold, auto.choose_time)))
-        }
-    };
+    // CSV results go to the file as the job finds them; Parquet is written from the report.
+    let csv = output_format == TableFormat::Csv;
+    let report = pool
+        .install(|| match csv {
+            true => job::match_files_to_csv(&args.files, &opts, &args.output, &progress),
+            false => job::match_files(&args.files, &opts, &progress),
+        })
+        .map_err(hint)?;
     bar.finish_and_clear();
-    let chosen = auto.as_ref().map_or(opts.threshold, |a| a.0.value);
     for w in &report.warnings {
-        eprintln!("warning: {w}");
+        eprintln!("warning: {}", warning(w));
     }
-    // A fixed threshold with CSV output was written by the job itself.
-    let written = output_format == TableFormat::Csv && auto.is_none();
-    if !written {
-        report.write(&args.output, output_format, opts.scores)?;
+    if !csv {
+        report
+            .write(&args.output, output_format, opts.scores)
+            .map_err(hint)?;
     }
-
-    let secs = report.elapsed.as_secs_f64().max(1e-9);
-    let rate = report.stats.comparisons as f64 / secs;
-    let kind = match &report.result {
-        MatchResult::Pairs(_) | MatchResult::Written { .. } => "links",
-        MatchResult::Duplicates(_) => "records in duplicate clusters",
-        MatchResult::Clusters(_) => "records in clusters",
-    };
     match args.format {
         Format::Json => {
-            let out = serde_json::json!({
-                "files": report.files.iter().map(|p| p.display().to_string()).collect::<Vec<_>>(),
-                "records": report.ids.iter().map(Vec::len).collect::<Vec<_>>(),
-                "threshold": chosen,
-                "threshold_auto": auto.as_ref().map(|(a, secs)| {
-                    let mut v = serde_json::to_value(a).unwrap_or_default();
-                    v["explanation"] = a.explanation().into();
-                    v["choose_s"] = secs.as_secs_f64().into();
-                    v
-                }),
-                "similarity": opts.similarity.as_str(),
-                "solver": opts.solver.as_str(),
-                "pairs": report.stats.pairs,
-                "comparisons": report.stats.comparisons,
-                "candidates": report.stats.candidates,
-                "matches": report.matches,
-                "elapsed_s": report.elapsed.as_secs_f64(),
-                "read_s": report.read_time.as_secs_f64(),
-                "comparisons_per_s": rate,
-                "kernel": report.kernel,
-                "threads": pool.current_num_threads(),
-                "output": args.output.display().to_string(),
-                "warnings": report.warnings,
-                "blocking": report.blocking,
-            });
-            println!("{out:#}");
+            let summary = report.with_output(args.output.display().to_string());
+            println!("{}", serde_json::to_string_pretty(&summary)?);
         }
-        Format::Text if !args.quiet => {
-            if let Some((a, secs)) = &auto {
-                println!(
-                    "threshold {:.4}, chosen automatically ({}) in {:.2} s: {}",
-                    a.value,
-                    a.method.as_str(),
-                    secs.as_secs_f64(),
-                    a.explanation()
-                );
-            }
-            println!(
-                "{} comparisons ({} pairs before the length filter), {} candidates, {} {kind} \
-                 -> {} in {:.2} s ({:.0} M comparisons/s, kernel {}, {} threads)",
-                thousands(report.stats.comparisons),
-                thousands(report.stats.pairs),
-                thousands(report.stats.candidates),
-                thousands(report.matches),
-                args.output.display(),
-                secs,
-                rate / 1e6,
-                report.kernel,
-                pool.current_num_threads(),
-            );
-        }
+        Format::Text if !args.quiet => print_text(&report, args),
         Format::Text => {}
     }
-    if args.format == Format::Text && !args.quiet {
-        for b in &report.blocking {
-            let how: Vec<String> = (b.keys > 0)
-                .then(|| format!("{} keyed blocking keys", b.keys))
-                .into_iter()
-                .chain(
-                    b.lsh
-                        .map(|p| format!("LSH L={} K={} lambda={}", p.tables, p.bits, p.lambda)),
-                )
-                .collect();
-            println!(
-                "blocking ({}): {} blocks, {} distinct pairs in blocks, reduction ratio {:.6}{}",
-                how.join(" + "),
-                thousands(b.functions.iter().map(|f| f.blocks).sum()),
-                thousands(b.blocked_pairs),
-                b.reduction_ratio,
-                b.pair_completeness.map_or(String::new(), |pc| format!(
-                    ", pair completeness {pc:.4} of {} true pairs",
-                    thousands(b.true_pairs.unwrap_or(0))
-                )),
-            );
-        }
-    }
     Ok(())
+}
+
+fn print_text(report: &MatchReport, args: &MatchArgs) {
+    if let Some(a) = &report.auto {
+        println!(
+            "threshold {:.4}, chosen automatically ({}) in {:.2} s: {}",
+            a.threshold.value,
+            a.threshold.method.as_str(),
+            a.choose_time.as_secs_f64(),
+            a.explanation
+        );
+    }
+    println!(
+        "{} comparisons ({} pairs before the length filter), {} candidates, {} {} -> {} in \
+         {:.2} s ({:.0} M comparisons/s, kernel {}, {} threads)",
+        thousands(report.stats.comparisons),
+        thousands(report.stats.pairs),
+        thousands(report.stats.candidates),
+        thousands(report.matches),
+        report.matches_noun(),
+        args.output.display(),
+        report.elapsed.as_secs_f64().max(1e-9),
+        report.comparisons_per_s / 1e6,
+        report.kernel,
+        report.threads,
+    );
+    for b in &report.blocking {
+        let how: Vec<String> = (b.keys > 0)
+            .then(|| format!("{} keyed blocking keys", b.keys))
+            .into_iter()
+            .chain(
+                b.lsh
+                    .map(|p| format!("LSH L={} K={} lambda={}", p.tables, p.bits, p.lambda)),
+            )
+            .collect();
+        println!(
+            "blocking ({}): {} blocks, {} distinct pairs in blocks, reduction ratio {:.6}{}",
+            how.join(" + "),
+            thousands(b.functions.iter().map(|f| f.blocks).sum()),
+            thousands(b.blocked_pairs),
+            b.reduction_ratio,
+            b.pair_completeness.map_or(String::new(), |pc| format!(
+                ", pair completeness {pc:.4} of {} true pairs",
+                thousands(b.true_pairs.unwrap_or(0))
+            )),
+        );
+    }
 }

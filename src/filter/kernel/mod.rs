@@ -117,6 +117,63 @@ impl KernelKind {
     }
 }
 
+impl std::str::FromStr for KernelKind {
+    type Err = KernelError;
+
+    /// The kind of a [`KernelKind::name`].
+    fn from_str(name: &str) -> Result<KernelKind, KernelError> {
+        KernelKind::from_name(name)
+    }
+}
+
+impl KernelKind {
+    /// The kind named `name` ([`KernelKind::name`]: `portable`, `popcnt`, `avx2`, `avx512`).
+    pub fn from_name(name: &str) -> Result<KernelKind, KernelError> {
+        KernelKind::ALL
+            .into_iter()
+            .find(|k| k.name() == name)
+            .ok_or_else(|| KernelError::Unknown(name.to_string()))
+    }
+}
+
+crate::error_kinds! {
+    /// What went wrong choosing a kernel by name.
+    pub enum KernelErrorKind {
+        /// No kernel has that name.
+        Unknown => "kernel-unknown",
+        /// This CPU cannot run the named kernel.
+        Unavailable => "kernel-unavailable",
+    }
+}
+
+/// A kernel that cannot be used.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum KernelError {
+    /// No kernel has that name.
+    #[error("unknown kernel `{0}` (portable, popcnt, avx2, avx512)")]
+    Unknown(String),
+    /// This CPU cannot run it.
+    #[error("this CPU cannot run the `{0}` kernel")]
+    Unavailable(KernelKind),
+}
+
+impl KernelError {
+    /// The error's kind.
+    pub fn kind(&self) -> KernelErrorKind {
+        match self {
+            KernelError::Unknown(_) => KernelErrorKind::Unknown,
+            KernelError::Unavailable(_) => KernelErrorKind::Unavailable,
+        }
+    }
+}
+
+impl crate::error::Coded for KernelError {
+    fn code(&self) -> &'static str {
+        self.kind().code()
+    }
+}
+
 impl fmt::Display for KernelKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.name())
@@ -158,6 +215,12 @@ impl Kernel {
     pub fn new(kind: KernelKind) -> Option<Kernel> {
         kind.function()
             .map(|and_counts| Kernel { kind, and_counts })
+    }
+
+    /// The kernel named `name` ([`KernelKind::name`]), if this CPU can run it.
+    pub fn by_name(name: &str) -> Result<Kernel, KernelError> {
+        let kind = KernelKind::from_name(name)?;
+        Kernel::new(kind).ok_or(KernelError::Unavailable(kind))
     }
 
     /// The portable kernel, available everywhere.

@@ -5,7 +5,7 @@
 //! also stores them in (`entityservice.serialization.binary_format`, Python struct
 //! `"!I{S}s"`): for each record, its entity id as a 4-byte big-endian unsigned integer, then
 //! the `S` bytes of the encoding in clkhash's byte and bit order (see
-//! [`super::clkhash::json`]). pprl writes the records in input order with the ids 0, 1, 2, ...
+//! [`super::clkhash_json`]). pprl writes the records in input order with the ids 0, 1, 2, ...
 //! (what the service assigns to JSON uploads too), so the file can be uploaded as it is.
 //!
 //! The layout carries no length: a reader finds `S` as the one record size for which every
@@ -21,24 +21,32 @@ use crate::io::AtomicFile;
 /// Bytes of the id that precedes each encoding.
 pub const ID_BYTES: usize = 4;
 
-/// Writes an anonlink binary file atomically.
+/// Writes anonlink binary to any writer; [`BinaryWriter::create`] writes a file atomically.
 #[derive(Debug)]
-pub struct BinaryWriter {
-    file: AtomicFile,
+pub struct BinaryWriter<W: Write = AtomicFile> {
+    file: W,
     bits: u32,
     count: u64,
     buf: Vec<u8>,
 }
 
 impl BinaryWriter {
-    /// Starts a file of encodings of `bits` bits (`ceil(bits / 8)` bytes each).
+    /// Starts a file of encodings of `bits` bits (`ceil(bits / 8)` bytes each); it appears
+    /// on [`BinaryWriter::finish`] and [`AtomicFile::commit`].
     pub fn create(path: impl AsRef<Path>, bits: u32) -> io::Result<BinaryWriter> {
-        Ok(BinaryWriter {
-            file: AtomicFile::create(path)?,
+        Ok(BinaryWriter::new(AtomicFile::create(path)?, bits))
+    }
+}
+
+impl<W: Write> BinaryWriter<W> {
+    /// Writes encodings of `bits` bits to `w`.
+    pub fn new(w: W, bits: u32) -> BinaryWriter<W> {
+        BinaryWriter {
+            file: w,
             bits,
             count: 0,
             buf: Vec::new(),
-        })
+        }
     }
 
     /// Bytes per encoding: the `Hash-Size` header of the upload.
@@ -64,8 +72,8 @@ impl BinaryWriter {
         self.count
     }
 
-    /// Hands back the file to commit.
-    pub fn finish(mut self) -> io::Result<AtomicFile> {
+    /// Flushes and hands back the writer (for a file: to commit).
+    pub fn finish(mut self) -> io::Result<W> {
         self.file.flush()?;
         Ok(self.file)
     }
@@ -74,9 +82,20 @@ impl BinaryWriter {
 /// Reads an anonlink binary file, inferring the encoding size from the ids.
 pub fn read(path: &Path) -> Result<Encodings, ReadError> {
     let shown = path.display().to_string();
+    let file = std::fs::File::open(path).map_err(|source| ReadError::Io {
+        path: shown.clone(),
+        source,
+    })?;
+    from_reader(file, &shown)
+}
+
+/// Reads anonlink binary from any reader (it is read whole: the size is inferred from the
+/// ids); `label` names the input in messages.
+pub fn from_reader(mut reader: impl Read, label: &str) -> Result<Encodings, ReadError> {
+    let shown = label.to_string();
     let mut bytes = Vec::new();
-    std::fs::File::open(path)
-        .and_then(|mut f| f.read_to_end(&mut bytes))
+    reader
+        .read_to_end(&mut bytes)
         .map_err(|source| ReadError::Io {
             path: shown.clone(),
             source,

@@ -46,10 +46,11 @@ pub fn bytes_to_words(bytes: &[u8], words: &mut [u64]) {
     }
 }
 
-/// Writes a clkhash JSON file atomically, one CLK at a time.
+/// Writes clkhash JSON to any writer, one CLK at a time; [`JsonWriter::create`] writes a file
+/// atomically.
 #[derive(Debug)]
-pub struct JsonWriter {
-    file: AtomicFile,
+pub struct JsonWriter<W: Write = AtomicFile> {
+    file: W,
     bits: u32,
     count: u64,
     bytes: Vec<u8>,
@@ -59,10 +60,16 @@ pub struct JsonWriter {
 impl JsonWriter {
     /// Starts a file of CLKs of `bits` bits (it appears on [`JsonWriter::finish`] + commit).
     pub fn create(path: impl AsRef<Path>, bits: u32) -> io::Result<JsonWriter> {
-        let mut file = AtomicFile::create(path)?;
-        file.write_all(b"{\"clks\": [")?;
+        JsonWriter::new(AtomicFile::create(path)?, bits)
+    }
+}
+
+impl<W: Write> JsonWriter<W> {
+    /// Starts CLKs of `bits` bits on `w` (writes the opening of the JSON now).
+    pub fn new(mut w: W, bits: u32) -> io::Result<JsonWriter<W>> {
+        w.write_all(b"{\"clks\": [")?;
         Ok(JsonWriter {
-            file,
+            file: w,
             bits,
             count: 0,
             bytes: Vec::new(),
@@ -89,8 +96,8 @@ impl JsonWriter {
         self.count
     }
 
-    /// Closes the JSON and hands back the file to commit.
-    pub fn finish(mut self) -> io::Result<AtomicFile> {
+    /// Closes the JSON and hands back the writer (for a file: to commit).
+    pub fn finish(mut self) -> io::Result<W> {
         self.file.write_all(b"\n]}\n")?;
         self.file.flush()?;
         Ok(self.file)
@@ -104,7 +111,12 @@ pub fn read(path: &Path) -> Result<Encodings, ReadError> {
         path: shown.clone(),
         source,
     })?;
-    let reader = io::BufReader::with_capacity(1 << 20, file);
+    from_reader(io::BufReader::with_capacity(1 << 20, file), &shown)
+}
+
+/// Reads clkhash JSON from any reader (buffer it); `label` names the input in messages.
+pub fn from_reader(reader: impl io::Read, label: &str) -> Result<Encodings, ReadError> {
+    let shown = label.to_string();
     let mut de = serde_json::Deserializer::from_reader(reader);
     let mut enc = Encodings::default();
     let found = de::Deserializer::deserialize_map(&mut de, TopLevel { out: &mut enc })

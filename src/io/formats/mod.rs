@@ -2,7 +2,7 @@
 //!
 //! * [`clkhash_json`]: clkhash's `{"clks": [base64, ...]}` and its bit order;
 //! * [`anonlink_binary`]: the anonlink entity service's binary upload layout;
-//! * [`FileKind::detect`] and [`read_encoding_file`]: any of those or a `.clk` file, read into
+//! * [`FileKind::detect`] (from bytes, or [`FileKind::detect_path`]) and [`read_encoding_file`]: any of those or a `.clk` file, read into
 //!   the same [`ClkData`] the matcher takes.
 //!
 //! clkhash's formats identify records by their position and carry no fingerprints: a file read
@@ -37,6 +37,31 @@ pub struct Encodings {
 }
 
 impl Encodings {
+    /// The encodings as matching takes them: record ids `0, 1, 2, ...` (their positions),
+    /// layout `clk`, hashing `clkhash`, [`UNKNOWN_FINGERPRINT`]s and no block ids. Matching
+    /// needs `bits` to be a multiple of 64.
+    pub fn into_clk_data(self) -> ClkData {
+        let header = ClkHeader {
+            version: FILE_VERSION,
+            schema_fingerprint: SchemaFingerprint(UNKNOWN_FINGERPRINT),
+            key_fingerprint: KeyFingerprint(UNKNOWN_FINGERPRINT),
+            layout: Layout::Clk,
+            hashing: HashingScheme::Clkhash,
+            filter_bits: self.bits,
+            filters_per_record: 1,
+            id_width: 8,
+            block_keys: 0,
+            record_count: self.count,
+            schema_json: Vec::new(),
+        };
+        ClkData {
+            header,
+            ids: (0..self.count).map(|i| i.to_string()).collect(),
+            words: self.words,
+            blocks: Vec::new(),
+        }
+    }
+
     /// Appends one encoding given as clkhash's bytes; all must have the same length.
     pub(crate) fn push_bytes(&mut self, bytes: &[u8]) -> Result<(), String> {
         let bits = bytes.len() * 8;
@@ -98,24 +123,79 @@ pub enum FileKind {
 }
 
 impl FileKind {
-    /// Detects the kind from the first bytes: the `.clk` magic, a JSON object, or else the
-    /// anonlink binary layout.
-    pub fn detect(path: &Path) -> Result<FileKind, ReadError> {
-        let mut head = [0u8; 64];
-        let n = std::fs::File::open(path)
-            .and_then(|mut f| f.read(&mut head))
-            .map_err(|source| ReadError::Io {
-                path: path.display().to_string(),
-                source,
-            })?;
-        let head = &head[..n];
-        Ok(if head.starts_with(&MAGIC) {
+    /// Detects the kind from a file's first bytes (64 are plenty): the `.clk` magic, a JSON
+    /// object, or else the anonlink binary layout.
+    pub fn detect(head: &[u8]) -> FileKind {
+        if head.starts_with(&MAGIC) {
             FileKind::Clk
         } else if head.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{') {
             FileKind::ClkhashJson
         } else {
             FileKind::AnonlinkBinary
-        })
+        }
+    }
+
+    /// [`FileKind::detect`] on the first bytes of the file at `path`.
+    pub fn detect_path(path: &Path) -> Result<FileKind, ReadError> {
+        let mut head = [0u8; 64];
+        let mut n = 0;
+        let mut file = std::fs::File::open(path).map_err(|source| ReadError::Io {
+            path: path.display().to_string(),
+            source,
+        })?;
+        while n < head.len() {
+            match file.read(&mut head[n..]) {
+                Ok(0) => break,
+                Ok(k) => n += k,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(source) => {
+                    return Err(ReadError::Io {
+                        path: path.display().to_string(),
+                        source,
+                    });
+                }
+            }
+        }
+        Ok(FileKind::detect(&head[..n]))
+    }
+}
+
+crate::error_kinds! {
+    /// What went wrong reading encodings.
+    pub enum ReadErrorKind {
+        /// A `.clk` file problem (its own kind: [`ClkError::kind`]).
+        Clk => "encodings-clk",
+        /// The file could not be read.
+        Io => "encodings-io",
+        /// The input is not in the format it looks like.
+        Invalid => "encodings-invalid",
+    }
+}
+
+impl ReadError {
+    /// The error's kind.
+    pub fn kind(&self) -> ReadErrorKind {
+        match self {
+            ReadError::Clk(_) => ReadErrorKind::Clk,
+            ReadError::Io { .. } => ReadErrorKind::Io,
+            ReadError::Invalid { .. } => ReadErrorKind::Invalid,
+        }
+    }
+
+    /// The input (as given) where it happened.
+    pub fn position(&self) -> Option<crate::error::Position> {
+        match self {
+            ReadError::Clk(e) => e.position(),
+            ReadError::Io { path, .. } | ReadError::Invalid { path, .. } => {
+                Some(crate::error::Position::file(path.clone()))
+            }
+        }
+    }
+}
+
+impl crate::error::Coded for ReadError {
+    fn code(&self) -> &'static str {
+        self.kind().code()
     }
 }
 
@@ -123,7 +203,7 @@ impl FileKind {
 /// gets record ids `0, 1, 2, ...` (its positions), layout `clk`, hashing `clkhash` and
 /// [`UNKNOWN_FINGERPRINT`]s; its encodings must be a multiple of 64 bits long.
 pub fn read_encoding_file(path: &Path) -> Result<(ClkData, FileKind), ReadError> {
-    let kind = FileKind::detect(path)?;
+    let kind = FileKind::detect_path(path)?;
     let enc = match kind {
         FileKind::Clk => return Ok((ClkReader::open(path)?.read_all()?, kind)),
         FileKind::ClkhashJson => clkhash_json::read(path)?,
@@ -144,24 +224,5 @@ pub fn read_encoding_file(path: &Path) -> Result<(ClkData, FileKind), ReadError>
             ),
         });
     }
-    let header = ClkHeader {
-        version: FILE_VERSION,
-        schema_fingerprint: SchemaFingerprint(UNKNOWN_FINGERPRINT),
-        key_fingerprint: KeyFingerprint(UNKNOWN_FINGERPRINT),
-        layout: Layout::Clk,
-        hashing: HashingScheme::Clkhash,
-        filter_bits: enc.bits,
-        filters_per_record: 1,
-        id_width: 8,
-        block_keys: 0,
-        record_count: enc.count,
-        schema_json: Vec::new(),
-    };
-    let data = ClkData {
-        header,
-        ids: (0..enc.count).map(|i| i.to_string()).collect(),
-        words: enc.words,
-        blocks: Vec::new(),
-    };
-    Ok((data, kind))
+    Ok((enc.into_clk_data(), kind))
 }

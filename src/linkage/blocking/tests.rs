@@ -277,3 +277,53 @@ fn lsh_positions_are_distinct_seeded_and_in_range() {
     assert_eq!(pos, p.positions(1024));
     assert_ne!(pos, LshParams { seed: 4, ..p }.positions(1024));
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(16))]
+    /// Every unit of every function run one by one, in reverse order, with one scratch space
+    /// and the portable kernel, then merged: what a distributed engine may do.
+    #[test]
+    fn units_run_anywhere_give_the_parallel_result(
+        seed in any::<u64>(),
+        n in 1usize..600,
+        m in 1usize..600,
+        use_keys in any::<bool>(),
+        lsh_tables in 0u32..4,
+        dedup in any::<bool>(),
+        top in proptest::option::of(1usize..3),
+        t in 0.5f64..0.9,
+    ) {
+        let (key_count, words) = (2, 4);
+        let a = filters(n, words, seed);
+        let b = filters(m, words, seed ^ 1);
+        let ka = key_ids(n, key_count, 2, seed ^ 2);
+        let kb = key_ids(m, key_count, 2, seed ^ 3);
+        let bopts = BlockingOptions {
+            keys: use_keys || lsh_tables == 0,
+            lsh: (lsh_tables > 0).then_some(LshParams {
+                tables: lsh_tables,
+                bits: 4,
+                lambda: 1,
+                seed,
+            }),
+            oversized_share: 0.5,
+        };
+        let l = BlockedSide::new(&a, words, &ka, key_count, &bopts);
+        let r = BlockedSide::new(&b, words, &kb, key_count, &bopts);
+        let right = (!dedup).then_some(&r);
+        let copts = CandidateOptions { top_k: top, ..opts(t) };
+        let (want, _, _) = link_blocked(&l, right, key_count, &copts, &bopts, &Kernel::detect(), &|_| {});
+        let kernel = Kernel::portable();
+        let mut scratch = BlockScratch::default();
+        let mut parts = Vec::new();
+        for f in (0..l.functions()).rev() {
+            let plan = FunctionPlan::new(&l, right, key_count, &copts, &bopts, f);
+            for unit in plan.units.iter().rev() {
+                let mut out = Vec::new();
+                plan.run_unit(unit, &kernel, &mut scratch, &mut out);
+                parts.push(out);
+            }
+        }
+        prop_assert_eq!(FunctionPlan::merge(parts, &copts, dedup), want);
+    }
+}

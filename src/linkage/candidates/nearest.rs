@@ -9,7 +9,30 @@
 
 use rayon::prelude::*;
 
+use super::score::{Block, Counts, Keep, Query, score_block};
 use super::{FilterSet, Similarity, TILE_FILTERS};
+
+/// A record's two best scores so far, at or above the floor.
+struct Best<'a> {
+    top: &'a mut TopTwo,
+    floor: f64,
+    /// The block position of the record itself, not its own partner.
+    skip: Option<usize>,
+}
+
+impl Keep for Best<'_> {
+    #[inline]
+    fn bar(&self) -> f64 {
+        self.top.second.max(self.floor)
+    }
+
+    #[inline]
+    fn hit(&mut self, j: usize, score: f64) {
+        if self.skip != Some(j) {
+            self.top.push(score);
+        }
+    }
+}
 use crate::filter::kernel::Kernel;
 
 /// Queries per parallel task.
@@ -103,8 +126,7 @@ fn scan(
         .collect();
     let mut top = vec![TopTwo::NONE; chunk.len()];
     let (fw, bw) = (right.front_words, right.words - right.front_words);
-    let mut front = vec![0u32; TILE_FILTERS];
-    let mut back = vec![0u32; TILE_FILTERS];
+    let mut counts = Counts::default();
     let first = ranges.iter().map(|r| r.0).min().unwrap_or(0);
     let last = ranges.iter().map(|r| r.1).max().unwrap_or(0);
     let mut tile = first - first % TILE_FILTERS;
@@ -116,51 +138,36 @@ fn scan(
             if s >= e {
                 continue;
             }
-            let m = e - s;
-            kernel.and_counts(
-                left.front(q),
-                &right.front[s * fw..e * fw],
-                fw,
-                &mut front[..m],
+            let query = Query {
+                front: left.front(q),
+                back: left.back(q),
+                popcount: left.popcounts[q],
+                back_popcount: left.back_popcount(q),
+            };
+            let block = Block {
+                front: &right.front[s * fw..e * fw],
+                back: &right.back[s * bw..e * bw],
+                front_words: fw,
+                back_words: bw,
+                popcounts: &right.popcounts[s..e],
+            };
+            // Only a score above the current second best (and the floor) changes anything.
+            let mut keep = Best {
+                top: t,
+                floor,
+                // The record itself, when scanning one file against itself.
+                skip: (same && (s..e).contains(&q)).then(|| q - s),
+            };
+            done += score_block(
+                kernel,
+                similarity,
+                bits,
+                &query,
+                &block,
+                true,
+                &mut counts,
+                &mut keep,
             );
-            if bw > 0 {
-                kernel.and_counts(
-                    left.back(q),
-                    &right.back[s * bw..e * bw],
-                    bw,
-                    &mut back[..m],
-                );
-            } else {
-                back[..m].fill(0);
-            }
-            let pa = left.popcounts[q];
-            for (g, (fronts, backs)) in front[..m].chunks(16).zip(back[..m].chunks(16)).enumerate()
-            {
-                // Only a score above the current second best (and the floor) changes anything.
-                // The shared bits that needs grow with the partner's popcount, and partners are
-                // sorted by popcount, so the group's first partner gives a bound for all 16: a
-                // group where no count reaches it is skipped without computing a score.
-                let bar = t.second.max(floor);
-                let need = similarity.min_common(pa, right.popcounts[s + g * 16], bar, bits);
-                if !fronts
-                    .iter()
-                    .zip(backs)
-                    .fold(false, |any, (f, b)| any | (f + b >= need))
-                {
-                    continue;
-                }
-                for (i, (f, b)) in fronts.iter().zip(backs).enumerate() {
-                    let j = g * 16 + i;
-                    if same && s + j == q {
-                        continue;
-                    }
-                    let score = similarity.score(f + b, pa, right.popcounts[s + j], bits);
-                    if score >= floor {
-                        t.push(score);
-                    }
-                }
-            }
-            done += m as u64;
         }
         progress(done);
         tile = tile_end;

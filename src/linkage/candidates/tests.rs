@@ -221,3 +221,42 @@ proptest! {
         prop_assert_eq!(got, brute_force(&b, &b, words, &o, true));
     }
 }
+
+/// Runs every unit one by one, each cut into single-tile units, in reverse order, with the
+/// portable kernel: what a distributed engine may do.
+fn sequential(plan: &ScanPlan<'_>) -> Vec<Candidate> {
+    let kernel = Kernel::portable();
+    let mut parts = Vec::new();
+    for unit in plan.units().iter().rev() {
+        for t in unit.tiles.clone() {
+            let mut out = Vec::new();
+            let piece = WorkUnit {
+                queries: unit.queries.clone(),
+                tiles: t..t + 1,
+            };
+            plan.run_unit(&piece, &kernel, &|_| {}, &mut out);
+            parts.push(out);
+        }
+    }
+    plan.merge(parts)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(3))]
+
+    #[test]
+    fn units_run_anywhere_give_the_parallel_result(
+        n in 0usize..300, m in 1800usize..2200, seed: u64, t in 0.6f64..0.95,
+        top in proptest::option::of(1usize..4),
+    ) {
+        let kernel = Kernel::detect();
+        let a = filters(n, 16, seed);
+        let b = [a.clone(), filters(m, 16, seed ^ 0xff)].concat();
+        let (sa, sb) = (FilterSet::new(&a, 16), FilterSet::new(&b, 16));
+        let o = CandidateOptions { top_k: top, ..opts(t, Similarity::Dice) };
+        let (want, _) = link(&sa, &sb, &o, &kernel, &|_| {});
+        prop_assert_eq!(sequential(&ScanPlan::link(&sa, &sb, &o)), want);
+        let (want, _) = dedup(&sb, &o, &kernel, &|_| {});
+        prop_assert_eq!(sequential(&ScanPlan::dedup(&sb, &o)), want);
+    }
+}

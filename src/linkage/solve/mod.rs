@@ -59,7 +59,8 @@ pub use self::optimal::optimal;
 use self::util::Renumber;
 
 /// The two-party solvers the CLI offers (`--solver greedy|optimal|none`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Solver {
     /// [`greedy`]: one-to-one, highest score first (anonlink's solver).
     Greedy,

@@ -301,7 +301,7 @@ fn too_few_records_is_an_error() {
     };
     assert!(matches!(
         choose(&[side], 0.0),
-        Err(MatchError::Threshold(_))
+        Err(MatchError::TooFewScores { .. })
     ));
 }
 

@@ -1,0 +1,241 @@
+//! The unit of work of an exhaustive scan, without rayon: a [`ScanPlan`] cuts the comparison
+//! matrix into [`WorkUnit`]s (a run of queries x a run of tiles), [`ScanPlan::run_unit`] scores
+//! one, and [`ScanPlan::merge`] joins the units' candidates.
+//!
+//! A distributed engine ships the two [`FilterSet`]s (or builds them from the same filters:
+//! the order is deterministic) and the units to its workers, runs each unit anywhere, in any
+//! order, with any kernel, and merges: the result is exactly the candidates of a local
+//! [`super::link`] or [`super::dedup`]. The local drivers are the same three calls with rayon
+//! around [`ScanPlan::run_unit`].
+
+use std::ops::Range;
+
+use rayon::prelude::*;
+
+use super::score::{Block, Counts, Keep, Query, score_block};
+use super::{CHUNK_QUERIES, CandidateOptions, CandidateStats, FilterSet, TILE_FILTERS, top_k};
+use crate::filter::kernel::Kernel;
+use crate::linkage::Candidate;
+
+/// The candidates of one query: partners at or above the threshold.
+struct Links<'a> {
+    threshold: f64,
+    /// The query's original index.
+    a: u32,
+    /// The block's original indices.
+    partners: &'a [u32],
+    /// Within one side: the lower index first.
+    upper: bool,
+    out: &'a mut Vec<Candidate>,
+}
+
+impl Keep for Links<'_> {
+    #[inline]
+    fn bar(&self) -> f64 {
+        self.threshold
+    }
+
+    #[inline]
+    fn hit(&mut self, j: usize, score: f64) {
+        let (a, b) = (self.a, self.partners[j]);
+        let (a, b) = if self.upper && b < a { (b, a) } else { (a, b) };
+        self.out.push(Candidate { a, b, score });
+    }
+}
+
+/// A rectangle of the comparison matrix: queries at sorted (popcount-order) positions
+/// `queries` of the first side against tiles `tiles` of the second (tile `t` holds sorted
+/// positions `t * TILE_FILTERS..(t + 1) * TILE_FILTERS`). Any partition of a unit's tile range
+/// into smaller units gives, together, the same candidates.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize)]
+pub struct WorkUnit {
+    /// Sorted positions of the queries in the first side.
+    pub queries: Range<u32>,
+    /// Tiles of the second side.
+    pub tiles: Range<u32>,
+}
+
+/// An exhaustive scan (two sides, or one side against itself), ready to be cut into units.
+#[derive(Debug, Clone, Copy)]
+pub struct ScanPlan<'a> {
+    left: &'a FilterSet,
+    right: &'a FilterSet,
+    /// One side against itself: only partners at later sorted positions (each pair once).
+    upper: bool,
+    opts: CandidateOptions,
+}
+
+impl<'a> ScanPlan<'a> {
+    /// Candidates between two sides (see [`super::link`]).
+    ///
+    /// # Panics
+    ///
+    /// If the sides' filter lengths differ.
+    pub fn link(left: &'a FilterSet, right: &'a FilterSet, opts: &CandidateOptions) -> Self {
+        assert_eq!(
+            left.words, right.words,
+            "filter lengths checked by the caller"
+        );
+        ScanPlan {
+            left,
+            right,
+            upper: false,
+            opts: *opts,
+        }
+    }
+
+    /// Candidates within one side (see [`super::dedup`]).
+    pub fn dedup(set: &'a FilterSet, opts: &CandidateOptions) -> Self {
+        ScanPlan {
+            left: set,
+            right: set,
+            upper: true,
+            opts: *opts,
+        }
+    }
+
+    /// Pairs a naive all-pairs comparison would score.
+    pub fn pairs(&self) -> u64 {
+        let n = self.left.len() as u64;
+        if self.upper {
+            n * n.saturating_sub(1) / 2
+        } else {
+            n * self.right.len() as u64
+        }
+    }
+
+    /// The units: one per run of 256 queries, over the tiles its queries can reach (the
+    /// popcount length filter), in a deterministic order. Units that reach no tile are left
+    /// out.
+    pub fn units(&self) -> Vec<WorkUnit> {
+        (0..self.left.len())
+            .step_by(CHUNK_QUERIES)
+            .filter_map(|start| {
+                let end = (start + CHUNK_QUERIES).min(self.left.len());
+                let (first, last) = (start..end)
+                    .map(|q| self.range(q))
+                    .filter(|r| r.0 < r.1)
+                    .fold((usize::MAX, 0), |(f, l), r| (f.min(r.0), l.max(r.1)));
+                (first < last).then(|| WorkUnit {
+                    queries: start as u32..end as u32,
+                    tiles: (first / TILE_FILTERS) as u32..last.div_ceil(TILE_FILTERS) as u32,
+                })
+            })
+            .collect()
+    }
+
+    /// Query `q`'s admissible run of the second side, in sorted positions.
+    fn range(&self, q: usize) -> (usize, usize) {
+        let (lo, hi) = self.opts.similarity.popcount_bounds(
+            self.left.popcounts[q],
+            self.opts.threshold,
+            self.left.bits,
+        );
+        let (start, end) = self.right.range(lo, hi);
+        if self.upper {
+            (start.max(q + 1), end.max(q + 1))
+        } else {
+            (start, end)
+        }
+    }
+
+    /// Scores one unit, tile by tile, appending its candidates (original indices, `a < b`
+    /// within one side) to `out` in no particular order; returns the pairs scored. `progress`
+    /// is called with the pairs scored per tile. Top-k is applied by [`ScanPlan::merge`].
+    pub fn run_unit(
+        &self,
+        unit: &WorkUnit,
+        kernel: &Kernel,
+        progress: &(dyn Fn(u64) + Sync),
+        out: &mut Vec<Candidate>,
+    ) -> u64 {
+        let (left, right, opts) = (self.left, self.right, &self.opts);
+        let bits = left.bits;
+        let queries = unit.queries.start as usize..(unit.queries.end as usize).min(left.len());
+        let ranges: Vec<(usize, usize)> = queries.clone().map(|q| self.range(q)).collect();
+        let mut counts = Counts::default();
+        let mut comparisons = 0u64;
+        let last = (unit.tiles.end as usize * TILE_FILTERS).min(right.len());
+        let mut tile = unit.tiles.start as usize * TILE_FILTERS;
+        let (fw, bw) = (right.front_words, right.words - right.front_words);
+        while tile < last {
+            let tile_end = (tile + TILE_FILTERS).min(right.len());
+            let mut in_tile = 0u64;
+            for (qi, &(start, end)) in queries.clone().zip(&ranges) {
+                let (s, e) = (start.max(tile), end.min(tile_end));
+                if s >= e {
+                    continue;
+                }
+                let query = Query {
+                    front: left.front(qi),
+                    back: left.back(qi),
+                    popcount: left.popcounts[qi],
+                    back_popcount: left.back_popcount(qi),
+                };
+                let block = Block {
+                    front: &right.front[s * fw..e * fw],
+                    back: &right.back[s * bw..e * bw],
+                    front_words: fw,
+                    back_words: bw,
+                    popcounts: &right.popcounts[s..e],
+                };
+                let mut keep = Links {
+                    threshold: opts.threshold,
+                    a: left.index[qi],
+                    partners: &right.index[s..e],
+                    upper: self.upper,
+                    out: &mut *out,
+                };
+                in_tile += score_block(
+                    kernel,
+                    opts.similarity,
+                    bits,
+                    &query,
+                    &block,
+                    false,
+                    &mut counts,
+                    &mut keep,
+                );
+            }
+            comparisons += in_tile;
+            progress(in_tile);
+            tile = tile_end;
+        }
+        comparisons
+    }
+
+    /// Joins the candidates of all units (in any order): sorted by `(a, b)`, then top-k.
+    pub fn merge(&self, parts: impl IntoIterator<Item = Vec<Candidate>>) -> Vec<Candidate> {
+        let mut all: Vec<Candidate> = parts.into_iter().flatten().collect();
+        all.par_sort_unstable_by(|x, y| x.a.cmp(&y.a).then(x.b.cmp(&y.b)));
+        match self.opts.top_k {
+            Some(k) => top_k(all, k, self.upper),
+            None => all,
+        }
+    }
+
+    /// The local driver: every unit on the current rayon pool, then [`ScanPlan::merge`].
+    pub fn run(
+        &self,
+        kernel: &Kernel,
+        progress: &(dyn Fn(u64) + Sync),
+    ) -> (Vec<Candidate>, CandidateStats) {
+        let parts: Vec<(Vec<Candidate>, u64)> = self
+            .units()
+            .par_iter()
+            .map(|unit| {
+                let mut out = Vec::new();
+                let n = self.run_unit(unit, kernel, progress, &mut out);
+                (out, n)
+            })
+            .collect();
+        let comparisons = parts.iter().map(|p| p.1).sum();
+        let all = self.merge(parts.into_iter().map(|p| p.0));
+        let stats = CandidateStats {
+            pairs: self.pairs(),
+            comparisons,
+            candidates: all.len() as u64,
+        };
+        (all, stats)
+    }
+}
