@@ -279,3 +279,26 @@ fn the_reader_sees_edges_and_skips_comments_and_strings() {
     assert_eq!(found, want);
     assert!(rank("linkage") < rank("eval"));
 }
+
+/// The crate documentation's first example is `examples/link_in_memory.rs`, line for line.
+#[test]
+fn the_front_door_example_is_the_example_program() {
+    let program = std::fs::read_to_string(root().join("examples/link_in_memory.rs")).unwrap();
+    let lib = std::fs::read_to_string(root().join("src/lib.rs")).unwrap();
+    let start = program.find("    let schema = ").expect("the program builds a schema");
+    let end = program.find("    Ok(())\n}").expect("the program ends with Ok(())");
+    let body: Vec<&str> = program[start..end]
+        .lines()
+        .map(|l| l.strip_prefix("    ").unwrap_or(l))
+        .collect();
+    let doc: Vec<&str> = lib
+        .lines()
+        .filter_map(|l| l.strip_prefix("//!"))
+        .map(|l| l.strip_prefix(' ').unwrap_or(l))
+        .collect();
+    let at = doc
+        .iter()
+        .position(|l| *l == body[0])
+        .expect("lib.rs shows the example");
+    assert_eq!(&doc[at..at + body.len()], body.as_slice());
+}
