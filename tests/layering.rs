@@ -285,8 +285,12 @@ fn the_reader_sees_edges_and_skips_comments_and_strings() {
 fn the_front_door_example_is_the_example_program() {
     let program = std::fs::read_to_string(root().join("examples/link_in_memory.rs")).unwrap();
     let lib = std::fs::read_to_string(root().join("src/lib.rs")).unwrap();
-    let start = program.find("    let schema = ").expect("the program builds a schema");
-    let end = program.find("    Ok(())\n}").expect("the program ends with Ok(())");
+    let start = program
+        .find("    let schema = ")
+        .expect("the program builds a schema");
+    let end = program
+        .find("    Ok(())\n}")
+        .expect("the program ends with Ok(())");
     let body: Vec<&str> = program[start..end]
         .lines()
         .map(|l| l.strip_prefix("    ").unwrap_or(l))
