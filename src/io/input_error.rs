@@ -6,7 +6,7 @@
 
 use std::io;
 
-/// A problem with the input file as a whole (CSV or Parquet, see [`crate::io::table`]).
+/// A problem with the input file as a whole (CSV or Parquet, see [`crate::io::Input`]).
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum InputError {

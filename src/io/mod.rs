@@ -1,33 +1,35 @@
 //! Input and output: CSV exports in, encoding files, rejects reports and manifests out.
 //!
-//! * [`input_error`]: what stops a job reading its input (malformed CSV or Parquet, invalid
+//! * [`InputError`]: what stops a job reading its input (malformed CSV or Parquet, invalid
 //!   UTF-8, missing columns), with stable kinds and positions.
-//! * [`csv_input`]: streams a CSV export (or standard input) row by row, with the row and line
+//! * [`CsvInput`]: streams a CSV export (or standard input) row by row, with the row and line
 //!   of every record, and precise errors for malformed CSV, invalid UTF-8 and missing columns.
 //! * [`clk`]: the binary `.clk` encoding file (spec: `docs/format.md`): a self-describing header,
 //!   fixed-size records, and a SHA-256 trailer that exposes truncation and tampering.
-//! * [`rejects`]: the rejects report, one line per row that was not encoded.
-//! * [`manifest`]: the JSON manifest written beside an encoding file.
+//! * [`formats`]: clkhash's JSON and the anonlink entity service's binary layout, and telling
+//!   the kinds of encoding file apart.
+//! * [`RejectWriter`]: the rejects report, one line per row that was not encoded.
+//! * [`Manifest`]: the JSON manifest written beside an encoding file.
 //! * [`inspect`]: what an encoding file holds (header facts, popcounts, its manifest), as a report.
-//! * [`table`]: CSV or Parquet: [`Input`] streams either format into the same rows.
-//! * [`rows`]: [`RowSource`], what the encoding job reads: a file ([`Input`]) or records and
-//!   columns already in memory.
+//! * [`Input`]: CSV or Parquet ([`TableFormat`]), streamed into the same rows.
+//! * [`RowSource`]: what the encoding job reads: a file ([`Input`]) or records and columns
+//!   already in memory ([`RecordRows`], [`ColumnRows`]).
 //! * `parquet` (cargo feature `polars`): Parquet exports in, Parquet tables out.
-//! * [`atomic`]: every output is written to a temporary file and renamed into place, so a
+//! * [`AtomicFile`]: every output is written to a temporary file and renamed into place, so a
 //!   failed run leaves no partial output behind.
 
-pub mod atomic;
+mod atomic;
 pub mod clk;
-pub mod csv_input;
+mod csv_input;
 pub mod formats;
-pub mod input_error;
+mod input_error;
 pub mod inspect;
-pub mod manifest;
+mod manifest;
 #[cfg(feature = "polars")]
 pub mod parquet;
-pub mod rejects;
-pub mod rows;
-pub mod table;
+mod rejects;
+mod rows;
+mod table;
 
 /// The block id a record has for a blocking key it has no value for (in a `.clk` file's
 /// block-id rows): it shares no block with any record.
@@ -35,7 +37,7 @@ pub use crate::encode::blocking::NO_BLOCK;
 pub use atomic::AtomicFile;
 pub use clk::{ClkData, ClkError, ClkHeader, ClkReader, ClkRecord, ClkWriter};
 pub use csv_input::{CsvInput, InputError, InputErrorKind, InputRow};
-pub use manifest::Manifest;
+pub use manifest::{Counts, Manifest};
 pub use rejects::{RejectRow, RejectWriter};
 pub use rows::{ColumnRows, RecordRows, RowSource};
 pub use table::{Input, TableFormat};

@@ -23,8 +23,8 @@ use super::error::EncodeError;
 use super::options::BatchOptions;
 use super::rows::{IdSource, JobEncoder, JobRows, RowEncoder};
 use crate::encode::Rejection;
+use crate::io::Counts;
 use crate::io::clk::{ClkParams, FILE_VERSION, FILE_VERSION_BLOCKS};
-use crate::io::manifest::Counts;
 use crate::io::{
     ClkData, ClkError, ClkHeader, ColumnRows, InputRow, RecordRows, RejectRow, RowSource,
 };

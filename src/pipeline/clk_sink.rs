@@ -13,8 +13,8 @@ use super::options::{EncodeOptions, Progress};
 use super::rows::{IdSource, RowEncoder};
 use super::summary::EncodeSummary;
 use crate::encode::Rejection;
+use crate::io::Counts;
 use crate::io::clk::ClkParams;
-use crate::io::manifest::Counts;
 use crate::io::{ClkWriter, InputRow, Manifest, RejectRow, RejectWriter, RowSource};
 
 /// Writes encoded rows to a `.clk` file and rejected rows to a rejects report.

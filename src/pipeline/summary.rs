@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use serde::{Serialize, Serializer};
 
+use crate::io::Counts;
 use crate::io::clk::ClkSummary;
-use crate::io::manifest::Counts;
 
 /// What a finished `.clk` job did.
 #[derive(Debug, Clone, Serialize)]

@@ -9,7 +9,7 @@ use std::path::Path;
 use sha2::{Digest, Sha256};
 
 use super::{ClkError, ClkHeader, FILE_VERSION, FILE_VERSION_BLOCKS, MAX_ID_BYTES};
-use crate::io::atomic::AtomicFile;
+use crate::io::AtomicFile;
 use crate::keys::KeyFingerprint;
 use crate::schema::{HashingScheme, Layout, SchemaFingerprint};
 
