@@ -125,9 +125,7 @@ impl MatchReport {
                 crate::io::parquet::write_parquet(path, &schema, batches)
             }
             MatchResult::Written { .. } => {
-                return Err(MatchError::Options(
-                    "this result was written to its output while it was found".into(),
-                ));
+                return Err(MatchError::AlreadyWritten);
             }
         };
         result.map_err(|source| MatchError::Output {
