@@ -1,24 +1,9 @@
 //! End-to-end tests of the `pprl` binary on files in `testdata/`.
 
-use std::path::Path;
-
 use predicates::prelude::*;
 use predicates::str::contains;
 
-use crate::util::{keygen, listing, person_schema, pprl, testdata};
-
-fn encode_cmd(key: &Path, input: &Path, out: &Path) -> assert_cmd::Command {
-    let mut cmd = pprl();
-    cmd.arg("encode")
-        .arg("--schema")
-        .arg(person_schema())
-        .arg("--secret-file")
-        .arg(key)
-        .arg(input)
-        .arg("-o")
-        .arg(out);
-    cmd
-}
+use crate::util::{encode_cmd, keygen, listing, person_schema, pprl, testdata};
 
 #[test]
 fn keygen_writes_a_private_32_byte_secret_and_never_overwrites() {

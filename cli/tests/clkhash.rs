@@ -201,22 +201,25 @@ fn cli_invalid_rows_fail_positional_output_and_name_row_and_field() {
     );
 }
 
+/// `pprl encode --format FORMAT` of `input` with the `v3_full` vector's schema and secret.
+fn encode_v3_full(input: &Path, format: &str, out: &Path) {
+    pprl()
+        .args(["encode", "--quiet", "--format", format, "--schema"])
+        .arg(vector("v3_full", ".schema.json"))
+        .arg("--secret-file")
+        .arg(testdata("clkhash/secret.txt"))
+        .arg(input)
+        .arg("-o")
+        .arg(out)
+        .assert()
+        .success();
+}
+
 #[test]
 fn cli_clk_and_anonlink_binary_outputs_hold_the_same_bits() {
     let dir = tempfile::tempdir().unwrap();
     let (input, want) = valid_rows_csv(dir.path(), "v3_full");
-    let run = |format: &str, out: &Path| {
-        pprl()
-            .args(["encode", "--quiet", "--format", format, "--schema"])
-            .arg(vector("v3_full", ".schema.json"))
-            .arg("--secret-file")
-            .arg(testdata("clkhash/secret.txt"))
-            .arg(&input)
-            .arg("-o")
-            .arg(out)
-            .assert()
-            .success();
-    };
+    let run = |format: &str, out: &Path| encode_v3_full(&input, format, out);
     let bin = dir.path().join("a.bin");
     run("anonlink-binary", &bin);
     let raw = std::fs::read(&bin).unwrap();
@@ -248,18 +251,7 @@ fn cli_clk_and_anonlink_binary_outputs_hold_the_same_bits() {
 fn cli_match_reads_clkhash_json_and_anonlink_binary_with_a_warning() {
     let dir = tempfile::tempdir().unwrap();
     let (input, _) = valid_rows_csv(dir.path(), "v3_full");
-    let encode = |format: &str, out: &Path| {
-        pprl()
-            .args(["encode", "--quiet", "--format", format, "--schema"])
-            .arg(vector("v3_full", ".schema.json"))
-            .arg("--secret-file")
-            .arg(testdata("clkhash/secret.txt"))
-            .arg(&input)
-            .arg("-o")
-            .arg(out)
-            .assert()
-            .success();
-    };
+    let encode = |format: &str, out: &Path| encode_v3_full(&input, format, out);
     let (json, bin, clk) = (
         dir.path().join("a.json"),
         dir.path().join("b.bin"),

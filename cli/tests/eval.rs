@@ -6,18 +6,10 @@ use predicates::prelude::*;
 use predicates::str::contains;
 use serde_json::Value;
 
-use crate::util::{keygen, person_schema, pprl, testdata};
+use crate::util::{encode_cmd, keygen, pprl, testdata};
 
 fn encode(key: &Path, input: &Path, out: &Path) {
-    pprl()
-        .arg("encode")
-        .arg("--schema")
-        .arg(person_schema())
-        .arg("--secret-file")
-        .arg(key)
-        .arg(input)
-        .arg("-o")
-        .arg(out)
+    encode_cmd(key, input, out)
         .arg("--quiet")
         .assert()
         .success();

@@ -5,18 +5,10 @@ use std::path::{Path, PathBuf};
 use predicates::prelude::*;
 use predicates::str::contains;
 
-use crate::util::{keygen, person_schema, pprl, root, testdata};
+use crate::util::{encode_with, keygen, person_schema, pprl, root, testdata};
 
 fn encode(schema: &Path, key: &Path, input: &Path, out: &Path) {
-    pprl()
-        .arg("encode")
-        .arg("--schema")
-        .arg(schema)
-        .arg("--secret-file")
-        .arg(key)
-        .arg(input)
-        .arg("-o")
-        .arg(out)
+    encode_with(schema, key, input, out)
         .arg("--quiet")
         .assert()
         .success();

@@ -4,19 +4,12 @@
 
 use std::path::Path;
 
-use crate::util::{person_schema, pprl};
+use crate::util;
 
+/// [`util::encode_cmd`], quiet.
 fn encode_cmd(key: &Path, input: &Path, out: &Path) -> assert_cmd::Command {
-    let mut cmd = pprl();
-    cmd.arg("encode")
-        .arg("--schema")
-        .arg(person_schema())
-        .arg("--secret-file")
-        .arg(key)
-        .arg(input)
-        .arg("-o")
-        .arg(out)
-        .arg("--quiet");
+    let mut cmd = util::encode_cmd(key, input, out);
+    cmd.arg("--quiet");
     cmd
 }
 
@@ -25,7 +18,7 @@ fn encode_cmd(key: &Path, input: &Path, out: &Path) -> assert_cmd::Command {
 fn without_the_feature_parquet_is_refused_with_the_fix() {
     use predicates::str::contains;
 
-    use crate::util::{keygen, listing, testdata};
+    use crate::util::{keygen, listing, pprl, testdata};
 
     let dir = tempfile::tempdir().unwrap();
     let key = keygen(dir.path());

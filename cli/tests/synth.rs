@@ -6,7 +6,7 @@ use std::path::Path;
 use predicates::prelude::*;
 use predicates::str::contains;
 
-use crate::util::{keygen, listing, person_schema, pprl};
+use crate::util::{encode_cmd, keygen, listing, pprl};
 
 fn synth(out: &Path, extra: &[&str]) -> assert_cmd::Command {
     let mut cmd = pprl();
@@ -17,15 +17,7 @@ fn synth(out: &Path, extra: &[&str]) -> assert_cmd::Command {
 /// Encodes `input` with the example schema and returns the manifest's row accounting.
 fn encode(key: &Path, input: &Path) -> serde_json::Value {
     let out = input.with_extension("clk");
-    pprl()
-        .arg("encode")
-        .arg("--schema")
-        .arg(person_schema())
-        .arg("--secret-file")
-        .arg(key)
-        .arg(input)
-        .arg("-o")
-        .arg(&out)
+    encode_cmd(key, input, &out)
         .assert()
         .success()
         .stdout(contains(" 0 rejected"));

@@ -29,6 +29,25 @@ pub fn pprl() -> Command {
     cmd
 }
 
+/// `pprl encode --schema SCHEMA --secret-file KEY INPUT -o OUT`.
+pub fn encode_with(schema: &Path, key: &Path, input: &Path, out: &Path) -> Command {
+    let mut cmd = pprl();
+    cmd.arg("encode")
+        .arg("--schema")
+        .arg(schema)
+        .arg("--secret-file")
+        .arg(key)
+        .arg(input)
+        .arg("-o")
+        .arg(out);
+    cmd
+}
+
+/// [`encode_with`] the example person schema.
+pub fn encode_cmd(key: &Path, input: &Path, out: &Path) -> Command {
+    encode_with(&person_schema(), key, input, out)
+}
+
 /// Writes a fresh secret into `dir` with `pprl keygen` and returns its path.
 pub fn keygen(dir: &Path) -> PathBuf {
     let key = dir.join("project.key");

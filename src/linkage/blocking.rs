@@ -47,7 +47,7 @@ mod unit;
 #[cfg(test)]
 use self::params::SplitMix;
 pub use self::params::{AUTO_EXHAUSTIVE_PAIRS, BlockingOptions, BlockingRequest, LshParams};
-use self::unit::link_blocked_inner;
+pub(crate) use self::unit::link_blocked_inner;
 pub use self::unit::{BlockScratch, BlockUnit, FunctionPlan};
 
 /// One side's records as blocking sees them: filters, popcounts and block ids.
@@ -205,15 +205,11 @@ pub fn link_blocked_streamed(
     progress: &(dyn Fn(u64) + Sync),
     emit: super::candidates::Emit<'_>,
 ) -> std::io::Result<(CandidateStats, BlockingReport)> {
-    let copts = CandidateOptions {
-        top_k: None,
-        ..*copts
-    };
     let (_, stats, report) = link_blocked_inner(
         left,
         right,
         key_count,
-        &copts,
+        copts,
         bopts,
         kernel,
         progress,

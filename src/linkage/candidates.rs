@@ -217,6 +217,28 @@ impl FilterSet {
         self.back_popcounts.get(sorted_pos).copied().unwrap_or(0)
     }
 
+    /// The filter at sorted position `pos` as a scan query.
+    fn query(&self, pos: usize) -> score::Query<'_> {
+        score::Query {
+            front: self.front(pos),
+            back: self.back(pos),
+            popcount: self.popcounts[pos],
+            back_popcount: self.back_popcount(pos),
+        }
+    }
+
+    /// The filters at sorted positions `[s, e)` as a scan block.
+    fn block(&self, s: usize, e: usize) -> score::Block<'_> {
+        let (fw, bw) = (self.front_words, self.words - self.front_words);
+        score::Block {
+            front: &self.front[s * fw..e * fw],
+            back: &self.back[s * bw..e * bw],
+            front_words: fw,
+            back_words: bw,
+            popcounts: &self.popcounts[s..e],
+        }
+    }
+
     /// The sorted positions `[start, end)` whose popcount lies in `[lo, hi]`.
     fn range(&self, lo: u32, hi: u32) -> (usize, usize) {
         let start = self.popcounts.partition_point(|&p| p < lo);

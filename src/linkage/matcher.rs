@@ -354,31 +354,18 @@ impl Between<'_> {
         }
         let left = BlockedSide::new(&a.words, words, &a.blocks, key_count, &bopts);
         let right = b.map(|b| BlockedSide::new(&b.words, words, &b.blocks, key_count, &bopts));
-        let (cands, stats, mut report) = match emit {
-            Some(emit) => {
-                let (stats, report) = blocking::link_blocked_streamed(
-                    &left,
-                    right.as_ref(),
-                    key_count,
-                    copts,
-                    &bopts,
-                    kernel,
-                    progress,
-                    emit,
-                )
-                .map_err(sink_err)?;
-                (Vec::new(), stats, report)
-            }
-            None => blocking::link_blocked(
-                &left,
-                right.as_ref(),
-                key_count,
-                copts,
-                &bopts,
-                kernel,
-                progress,
-            ),
-        };
+        // With `emit`, the candidates go there (without top-k) and none come back.
+        let (cands, stats, mut report) = blocking::link_blocked_inner(
+            &left,
+            right.as_ref(),
+            key_count,
+            copts,
+            &bopts,
+            kernel,
+            progress,
+            emit,
+        )
+        .map_err(sink_err)?;
         if let Some(truth) = self.truth {
             fn index(d: &ClkData) -> std::collections::HashMap<&str, u32> {
                 d.ids

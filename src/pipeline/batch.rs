@@ -24,10 +24,8 @@ use super::options::BatchOptions;
 use super::rows::{IdSource, JobEncoder, JobRows, RowEncoder};
 use crate::encode::Rejection;
 use crate::io::Counts;
-use crate::io::clk::{ClkParams, FILE_VERSION, FILE_VERSION_BLOCKS};
-use crate::io::{
-    ClkData, ClkError, ClkHeader, ColumnRows, InputRow, RecordRows, RejectRow, RowSource,
-};
+use crate::io::clk::ClkParams;
+use crate::io::{ClkData, ClkError, ColumnRows, InputRow, RecordRows, RejectRow, RowSource};
 
 /// Rows encoded in memory.
 #[derive(Debug, Clone)]
@@ -51,9 +49,9 @@ pub struct EncodedRows {
     pub rows: Vec<u64>,
     /// The record ids.
     pub ids: Vec<String>,
-    /// Filter words, [`ClkHeader::words_per_record`] per record.
+    /// Filter words, [`crate::io::ClkHeader::words_per_record`] per record.
     pub words: Vec<u64>,
-    /// Block ids, [`ClkHeader::block_keys`] per record.
+    /// Block ids, [`crate::io::ClkHeader::block_keys`] per record.
     pub blocks: Vec<u64>,
     /// The rows that were not encoded.
     pub rejects: Vec<RejectRow>,
@@ -176,7 +174,7 @@ pub fn encode_source<S: RowSource + ?Sized>(
     let max_id = out.ids.iter().map(String::len).max().unwrap_or(0);
     Ok(EncodedBatch {
         data: ClkData {
-            header: clk_header(params, counts.rows_encoded, max_id),
+            header: params.header(counts.rows_encoded, max_id),
             ids: out.ids,
             words: out.words,
             blocks: out.blocks,
@@ -202,28 +200,6 @@ fn check_unique(ids: &[String], rows: &[u64]) -> Result<(), ClkError> {
         first.insert(id, row);
     }
     Ok(())
-}
-
-/// The header the `.clk` writer gives `record_count` records whose longest id is `max_id`
-/// bytes.
-pub(crate) fn clk_header(params: ClkParams, record_count: u64, max_id: usize) -> ClkHeader {
-    ClkHeader {
-        version: if params.block_keys == 0 {
-            FILE_VERSION
-        } else {
-            FILE_VERSION_BLOCKS
-        },
-        schema_fingerprint: params.schema_fingerprint,
-        key_fingerprint: params.key_fingerprint,
-        layout: params.layout,
-        hashing: params.hashing,
-        filter_bits: params.filter_bits,
-        filters_per_record: params.filters_per_record,
-        id_width: max_id.max(1).div_ceil(8) as u16 * 8,
-        block_keys: params.block_keys,
-        record_count,
-        schema_json: params.schema_json,
-    }
 }
 
 /// The streaming form: chunks of records in, chunks of encodings and rejects out.

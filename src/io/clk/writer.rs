@@ -34,6 +34,31 @@ pub struct ClkParams {
     pub schema_json: Vec<u8>,
 }
 
+impl ClkParams {
+    /// The header of a file of `record_count` records whose longest id is `max_id` bytes:
+    /// version 2 ([`FILE_VERSION_BLOCKS`]) when records carry block ids, else version 1, and
+    /// ids padded to a multiple of 8 bytes (at least 8).
+    pub fn header(self, record_count: u64, max_id: usize) -> ClkHeader {
+        ClkHeader {
+            version: if self.block_keys == 0 {
+                FILE_VERSION
+            } else {
+                FILE_VERSION_BLOCKS
+            },
+            schema_fingerprint: self.schema_fingerprint,
+            key_fingerprint: self.key_fingerprint,
+            layout: self.layout,
+            hashing: self.hashing,
+            filter_bits: self.filter_bits,
+            filters_per_record: self.filters_per_record,
+            id_width: max_id.max(1).div_ceil(8) as u16 * 8,
+            block_keys: self.block_keys,
+            record_count,
+            schema_json: self.schema_json,
+        }
+    }
+}
+
 /// What [`ClkWriter::finish`] reports.
 #[derive(Debug, Clone)]
 pub struct ClkSummary {
@@ -186,23 +211,7 @@ impl ClkWriter {
                 SpoolError::Duplicate(err) => err,
             })?;
         }
-        let header = ClkHeader {
-            version: if self.params.block_keys == 0 {
-                FILE_VERSION
-            } else {
-                FILE_VERSION_BLOCKS
-            },
-            schema_fingerprint: self.params.schema_fingerprint,
-            key_fingerprint: self.params.key_fingerprint,
-            layout: self.params.layout,
-            hashing: self.params.hashing,
-            filter_bits: self.params.filter_bits,
-            filters_per_record: self.params.filters_per_record,
-            id_width: self.max_id.div_ceil(8) as u16 * 8,
-            block_keys: self.params.block_keys,
-            record_count: self.count,
-            schema_json: self.params.schema_json,
-        };
+        let header = self.params.header(self.count, self.max_id);
         let mut hasher = Sha256::new();
         let mut emit = |bytes: &[u8], out: &mut W| -> io::Result<()> {
             hasher.update(bytes);

@@ -81,11 +81,7 @@ impl<W: Write> BinaryWriter<W> {
 
 /// Reads an anonlink binary file, inferring the encoding size from the ids.
 pub fn read(path: &Path) -> Result<Encodings, ReadError> {
-    let shown = path.display().to_string();
-    let file = std::fs::File::open(path).map_err(|source| ReadError::Io {
-        path: shown.clone(),
-        source,
-    })?;
+    let (file, shown) = super::open(path)?;
     from_reader(file, &shown)
 }
 

@@ -106,11 +106,7 @@ impl<W: Write> JsonWriter<W> {
 
 /// Reads a clkhash JSON file (`{"clks": [...]}`; other top-level keys are ignored).
 pub fn read(path: &Path) -> Result<Encodings, ReadError> {
-    let shown = path.display().to_string();
-    let file = std::fs::File::open(path).map_err(|source| ReadError::Io {
-        path: shown.clone(),
-        source,
-    })?;
+    let (file, shown) = super::open(path)?;
     from_reader(io::BufReader::with_capacity(1 << 20, file), &shown)
 }
 

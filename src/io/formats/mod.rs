@@ -139,10 +139,7 @@ impl FileKind {
     pub fn detect_path(path: &Path) -> Result<FileKind, ReadError> {
         let mut head = [0u8; 64];
         let mut n = 0;
-        let mut file = std::fs::File::open(path).map_err(|source| ReadError::Io {
-            path: path.display().to_string(),
-            source,
-        })?;
+        let (mut file, _) = open(path)?;
         while n < head.len() {
             match file.read(&mut head[n..]) {
                 Ok(0) => break,
@@ -196,6 +193,18 @@ impl ReadError {
 impl crate::error::Coded for ReadError {
     fn code(&self) -> &'static str {
         self.kind().code()
+    }
+}
+
+/// Opens the input at `path`, with the name messages give it.
+pub(crate) fn open(path: &Path) -> Result<(std::fs::File, String), ReadError> {
+    let shown = path.display().to_string();
+    match std::fs::File::open(path) {
+        Ok(file) => Ok((file, shown)),
+        Err(source) => Err(ReadError::Io {
+            path: shown,
+            source,
+        }),
     }
 }
 

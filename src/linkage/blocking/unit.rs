@@ -197,10 +197,10 @@ impl<'a> FunctionPlan<'a> {
 }
 
 /// The local driver of [`super::link_blocked`] and [`super::link_blocked_streamed`]: each
-/// function planned, its units run on rayon, its candidates handed to `emit` (if given) or
-/// kept, then merged.
+/// function planned, its units run on rayon, its candidates handed to `emit` (if given, and
+/// then without top-k) or kept, then merged.
 #[allow(clippy::too_many_arguments)]
-pub(super) fn link_blocked_inner(
+pub(crate) fn link_blocked_inner(
     left: &BlockedSide<'_>,
     right: Option<&BlockedSide<'_>>,
     key_count: usize,
@@ -210,6 +210,16 @@ pub(super) fn link_blocked_inner(
     progress: &(dyn Fn(u64) + Sync),
     mut emit: Option<Emit<'_>>,
 ) -> std::io::Result<(Vec<Candidate>, CandidateStats, BlockingReport)> {
+    let streamed;
+    let copts = if emit.is_some() {
+        streamed = CandidateOptions {
+            top_k: None,
+            ..*copts
+        };
+        &streamed
+    } else {
+        copts
+    };
     let same = right.is_none();
     let total_pairs = if same {
         let n = left.len() as u64;

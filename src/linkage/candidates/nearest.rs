@@ -9,7 +9,7 @@
 
 use rayon::prelude::*;
 
-use super::score::{Block, Counts, Keep, Query, score_block};
+use super::score::{Counts, Keep, score_block};
 use super::{FilterSet, Similarity, TILE_FILTERS};
 
 /// A record's two best scores so far, at or above the floor.
@@ -125,7 +125,6 @@ fn scan(
         })
         .collect();
     let mut top = vec![TopTwo::NONE; chunk.len()];
-    let (fw, bw) = (right.front_words, right.words - right.front_words);
     let mut counts = Counts::default();
     let first = ranges.iter().map(|r| r.0).min().unwrap_or(0);
     let last = ranges.iter().map(|r| r.1).max().unwrap_or(0);
@@ -138,19 +137,8 @@ fn scan(
             if s >= e {
                 continue;
             }
-            let query = Query {
-                front: left.front(q),
-                back: left.back(q),
-                popcount: left.popcounts[q],
-                back_popcount: left.back_popcount(q),
-            };
-            let block = Block {
-                front: &right.front[s * fw..e * fw],
-                back: &right.back[s * bw..e * bw],
-                front_words: fw,
-                back_words: bw,
-                popcounts: &right.popcounts[s..e],
-            };
+            let query = left.query(q);
+            let block = right.block(s, e);
             // Only a score above the current second best (and the floor) changes anything.
             let mut keep = Best {
                 top: t,

@@ -12,7 +12,7 @@ use std::ops::Range;
 
 use rayon::prelude::*;
 
-use super::score::{Block, Counts, Keep, Query, score_block};
+use super::score::{Counts, Keep, score_block};
 use super::{CHUNK_QUERIES, CandidateOptions, CandidateStats, FilterSet, TILE_FILTERS, top_k};
 use crate::filter::kernel::Kernel;
 use crate::linkage::Candidate;
@@ -157,7 +157,6 @@ impl<'a> ScanPlan<'a> {
         let mut comparisons = 0u64;
         let last = (unit.tiles.end as usize * TILE_FILTERS).min(right.len());
         let mut tile = unit.tiles.start as usize * TILE_FILTERS;
-        let (fw, bw) = (right.front_words, right.words - right.front_words);
         while tile < last {
             let tile_end = (tile + TILE_FILTERS).min(right.len());
             let mut in_tile = 0u64;
@@ -166,19 +165,8 @@ impl<'a> ScanPlan<'a> {
                 if s >= e {
                     continue;
                 }
-                let query = Query {
-                    front: left.front(qi),
-                    back: left.back(qi),
-                    popcount: left.popcounts[qi],
-                    back_popcount: left.back_popcount(qi),
-                };
-                let block = Block {
-                    front: &right.front[s * fw..e * fw],
-                    back: &right.back[s * bw..e * bw],
-                    front_words: fw,
-                    back_words: bw,
-                    popcounts: &right.popcounts[s..e],
-                };
+                let query = left.query(qi);
+                let block = right.block(s, e);
                 let mut keep = Links {
                     threshold: opts.threshold,
                     a: left.index[qi],

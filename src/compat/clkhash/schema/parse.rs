@@ -11,8 +11,8 @@ use super::model::{
     Case, Comparison, Feature, Format, HashKind, Hashing, Kdf, KdfHash, MissingValue, Schema,
     Strategy, TextEncoding,
 };
-use super::validate::{MAX_KEY_SIZE, MAX_SMALL};
-use super::{MAX_HASH_BITS, SchemaError, invalid, unsupported};
+use super::validate::{MAX_KEY_SIZE, MAX_SMALL, hash_bits};
+use super::{SchemaError, invalid, unsupported};
 use crate::compat::clkhash::strptime::{DateFormat, FormatError};
 
 /// Validates a v3 document (clkhash's master schema v3 and field-format checks) and builds the
@@ -32,22 +32,7 @@ pub(super) fn parse_v3(value: &Value, warnings: &mut Vec<String>) -> Result<Sche
         ));
     }
     let xor_folds = config.int("xor_folds", 0)?.unwrap_or(0);
-    let hash_bits = u64::try_from(l)
-        .ok()
-        .zip(u32::try_from(xor_folds).ok())
-        .and_then(|(l, f)| l.checked_shl(f).filter(|b| b >> f == l));
-    let hash_bits = match hash_bits {
-        Some(b) if b <= MAX_HASH_BITS => b,
-        _ => {
-            return Err(unsupported(
-                "clkConfig.l",
-                format!(
-                    "l = {l} with {xor_folds} XOR folds needs more than {MAX_HASH_BITS} bits \
-                     per record"
-                ),
-            ));
-        }
-    };
+    let hash_bits = hash_bits(l, xor_folds)?;
     let kdf = parse_kdf(&config.obj("kdf")?)?;
     let items = features(&top)?;
     let mut features_out = Vec::with_capacity(items.len());

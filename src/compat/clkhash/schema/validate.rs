@@ -20,26 +20,35 @@ pub(super) const MAX_KEY_SIZE: u32 = 16_320;
 /// Largest bit count and resolution pprl supports.
 pub(super) const MAX_SMALL: u32 = 1 << 20;
 
+/// Bits per record before folding, `l << xor_folds`: refused when that overflows or passes
+/// [`MAX_HASH_BITS`] (or when either number does not fit).
+pub(super) fn hash_bits<L, F>(l: L, xor_folds: F) -> Result<u64, SchemaError>
+where
+    L: TryInto<u64> + std::fmt::Display + Copy,
+    F: TryInto<u32> + std::fmt::Display + Copy,
+{
+    let bits = l
+        .try_into()
+        .ok()
+        .zip(xor_folds.try_into().ok())
+        .and_then(|(l, f)| l.checked_shl(f).filter(|b| b >> f == l));
+    match bits {
+        Some(b) if b <= MAX_HASH_BITS => Ok(b),
+        _ => Err(unsupported(
+            "clkConfig.l",
+            format!(
+                "l = {l} with {xor_folds} XOR folds needs more than {MAX_HASH_BITS} bits per record"
+            ),
+        )),
+    }
+}
+
 /// Every check of the module doc, in the order parsing meets the same settings.
 pub(super) fn validate(schema: &Schema) -> Result<(), SchemaError> {
     if schema.l == 0 {
         return Err(invalid("clkConfig.l", "0 is less than 1"));
     }
-    let hash_bits = u64::from(schema.l)
-        .checked_shl(schema.xor_folds)
-        .filter(|b| b >> schema.xor_folds == u64::from(schema.l));
-    let hash_bits = match hash_bits {
-        Some(b) if b <= MAX_HASH_BITS => b,
-        _ => {
-            return Err(unsupported(
-                "clkConfig.l",
-                format!(
-                    "l = {} with {} XOR folds needs more than {MAX_HASH_BITS} bits per record",
-                    schema.l, schema.xor_folds
-                ),
-            ));
-        }
-    };
+    let hash_bits = hash_bits(schema.l, schema.xor_folds)?;
     kdf(&schema.kdf)?;
     for (i, feature) in schema.features.iter().enumerate() {
         if let Some(h) = &feature.hashing {
