@@ -89,9 +89,9 @@ pub fn run(opts: &ScaleOptions, stage: &mut dyn FnMut(&str)) -> Result<ScaleRepo
         records: report.records,
         threads: report.threads,
         stages: report.stages,
-        comparisons: report.comparisons,
-        candidates: report.candidates,
-        blocking: report.blocking,
+        comparisons: report.matched.stats.comparisons,
+        candidates: report.matched.stats.candidates,
+        blocking: report.matched.blocking.first().cloned(),
         quality: report.quality,
     })
 }

@@ -17,9 +17,8 @@ use crate::eval::{EvalError, PairMetrics};
 use crate::keys::Secret;
 use crate::linkage::Candidate;
 use crate::linkage::Threshold;
-use crate::linkage::blocking::{BlockingReport, BlockingRequest};
+use crate::linkage::blocking::BlockingRequest;
 use crate::linkage::job::{self, MatchError, MatchOptions, MatchReport, MatchResult};
-use crate::linkage::threshold::AutoThreshold;
 use crate::pipeline::{self, EncodeError, EncodeSummary};
 use crate::schema::{Schema, SchemaError};
 
@@ -176,26 +175,10 @@ pub struct ScenarioReport {
     pub truth_file: PathBuf,
     /// True pairs.
     pub true_pairs: u64,
-    /// The threshold used.
-    pub threshold: f64,
-    /// How it was chosen, when it was chosen from the scores.
-    pub auto_threshold: Option<AutoThreshold>,
-    /// Seconds spent choosing the threshold (0 for a fixed one).
-    pub choose_seconds: f64,
-    /// Seconds of candidate generation and solving.
-    pub match_seconds: f64,
-    /// Pairs compared.
-    pub comparisons: u64,
-    /// Candidate pairs above the threshold.
-    pub candidates: u64,
-    /// One-to-one links.
-    pub links: u64,
-    /// What blocking did; `None` when every pair was compared.
-    pub blocking: Option<BlockingReport>,
     /// Quality of the links against the truth.
     pub quality: PairMetrics,
-    /// The matching job's report (ids and links, for writing them out).
-    #[serde(skip)]
+    /// The matching job's report: the threshold (and how it was chosen), counts, timings,
+    /// blocking; its ids and links, for writing them out.
     pub matched: MatchReport,
 }
 
@@ -284,21 +267,12 @@ pub fn run(
     reset_peak_rss();
     let started = Instant::now();
     let mopts = MatchOptions {
+        threshold: opts.threshold,
         blocking: opts.blocking.clone(),
         truth: opts.blocking_truth.then(|| generated.truth.clone()),
         ..MatchOptions::default()
     };
-    let mopts = MatchOptions {
-        threshold: opts.threshold,
-        ..mopts
-    };
     let matched = job::match_files(&encoded, &mopts, &|_| {})?;
-    let value = matched.threshold;
-    let auto_threshold = matched.auto.as_ref().map(|a| a.threshold.clone());
-    let choose_seconds = matched
-        .auto
-        .as_ref()
-        .map_or(0.0, |a| a.choose_time.as_secs_f64());
     timed("match", &mut stages, started);
 
     stage("evaluate");
@@ -317,14 +291,6 @@ pub fn run(
         parties,
         truth_file: generated.summary.truth.clone(),
         true_pairs: generated.truth.len() as u64,
-        threshold: value,
-        auto_threshold,
-        choose_seconds,
-        match_seconds: matched.elapsed.as_secs_f64(),
-        comparisons: matched.stats.comparisons,
-        candidates: matched.stats.candidates,
-        links: links.len() as u64,
-        blocking: matched.blocking.first().cloned(),
         quality,
         matched,
     })

@@ -89,10 +89,6 @@ impl RowSink for Collect<'_> {
     }
 }
 
-fn filter_words(params: &ClkParams) -> usize {
-    params.filter_bits as usize / 64 * params.filters_per_record as usize
-}
-
 /// Encodes `records`, whose fields follow `header`, in memory (see the module docs).
 ///
 /// ```
@@ -159,7 +155,7 @@ pub fn encode_source<S: RowSource + ?Sized>(
     let sink = Collect {
         out: &mut out,
         ids,
-        filter_words: filter_words(&params),
+        filter_words: params.words_per_record(),
         id: String::new(),
     };
     let Streamed {
@@ -212,7 +208,8 @@ pub struct ChunkEncoder<'a> {
     params: ClkParams,
     pool: rayon::ThreadPool,
     threads: usize,
-    width: usize,
+    /// A header of the records' width (the columns were resolved in [`ChunkEncoder::new`]).
+    blank_header: Vec<&'static str>,
     next_row: u64,
     chunk: EncodedChunk,
 }
@@ -234,7 +231,7 @@ impl<'a> ChunkEncoder<'a> {
             params,
             pool,
             threads,
-            width: header.len(),
+            blank_header: vec![""; header.len()],
             next_row: 1,
             chunk: EncodedChunk::default(),
         })
@@ -274,8 +271,7 @@ impl<'a> ChunkEncoder<'a> {
         R: AsRef<[S]>,
         S: AsRef<str>,
     {
-        let header = vec![""; self.width];
-        let mut source = RecordRows::new(&header, records).starting_at(self.next_row);
+        let mut source = RecordRows::new(&self.blank_header, records).starting_at(self.next_row);
         source.read_chunk(&mut self.chunk.rows, usize::MAX)?;
         self.next_row += self.chunk.rows.len() as u64;
         let words = self.rows.words_per_record();
@@ -283,7 +279,7 @@ impl<'a> ChunkEncoder<'a> {
         let mut sink = Collect {
             out,
             ids: self.ids,
-            filter_words: filter_words(&self.params),
+            filter_words: self.params.words_per_record(),
             id: String::new(),
         };
         self.chunk.write(words, &mut sink)

@@ -91,7 +91,7 @@ pub(crate) fn encode_to_clk<R: RowSource + Send, E: RowEncoder>(
     let started = Instant::now();
     let (rejects, rejects_path) = create_rejects(opts)?;
     let manifest_params = params.clone();
-    let filter_words = params.filter_bits as usize / 64 * params.filters_per_record as usize;
+    let filter_words = params.words_per_record();
     let sink = ClkSink {
         filter_words,
         writer: ClkWriter::create(&opts.output, params)?,

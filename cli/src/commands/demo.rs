@@ -96,19 +96,20 @@ pub fn run(args: &DemoArgs) -> Result<()> {
          their fingerprints agree, chooses a threshold from the similarity scores alone (no \
          truth), and links one-to-one (greedy):"
     );
-    let explanation = report
-        .auto_threshold
-        .as_ref()
-        .map_or_else(String::new, |a| a.explanation());
-    println!("   threshold {:.3}: {explanation}", report.threshold);
+    let matched = &report.matched;
+    let explanation = matched.auto.as_ref().map_or("", |a| a.explanation.as_str());
+    println!("   threshold {:.3}: {explanation}", matched.threshold);
     println!(
         "   {} comparisons, {} links -> {} (record ids only, no scores); choosing {:.2} s, \
          matching {:.2} s",
-        thousands(report.comparisons),
-        thousands(report.links),
+        thousands(matched.stats.comparisons),
+        thousands(matched.matches),
         matches.display(),
-        report.choose_seconds,
-        report.match_seconds
+        matched
+            .auto
+            .as_ref()
+            .map_or(0.0, |a| a.choose_time.as_secs_f64()),
+        matched.elapsed.as_secs_f64()
     );
     let m = &report.quality;
     println!(

@@ -35,6 +35,12 @@ pub struct ClkParams {
 }
 
 impl ClkParams {
+    /// Filter words per record (the block ids come after them), as
+    /// [`ClkHeader::words_per_record`] of the file's header.
+    pub fn words_per_record(&self) -> usize {
+        self.filter_bits as usize / 64 * self.filters_per_record as usize
+    }
+
     /// The header of a file of `record_count` records whose longest id is `max_id` bytes:
     /// version 2 ([`FILE_VERSION_BLOCKS`]) when records carry block ids, else version 1, and
     /// ids padded to a multiple of 8 bytes (at least 8).
@@ -147,10 +153,7 @@ impl ClkWriter {
             id.len() <= MAX_ID_BYTES && !id.contains('\0'),
             "record id checked by caller"
         );
-        debug_assert_eq!(
-            words.len(),
-            self.params.filter_bits as usize / 64 * self.params.filters_per_record as usize
-        );
+        debug_assert_eq!(words.len(), self.params.words_per_record());
         assert_eq!(blocks.len(), self.params.block_keys as usize, "block ids");
         if self.seen.iter().any(|b| b.check(id)) {
             self.suspects.insert(id.to_string());
@@ -203,8 +206,7 @@ impl ClkWriter {
             .spool
             .into_inner()
             .map_err(|e| io_err(e.into_error()))?;
-        let words = self.params.filter_bits as usize / 64 * self.params.filters_per_record as usize
-            + self.params.block_keys as usize;
+        let words = self.params.words_per_record() + self.params.block_keys as usize;
         if !self.suspects.is_empty() {
             check_suspects(&mut spool, words, &self.suspects).map_err(|e| match e {
                 SpoolError::Io(e) => io_err(e),
