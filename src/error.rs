@@ -158,6 +158,21 @@ macro_rules! error_kinds {
     };
 }
 
+/// `s` with every control character (and U+2028/U+2029) shown as `\u{..}`, for names
+/// (files, columns) that a message echoes: a name cannot move the terminal's cursor, change
+/// its colours or start a new line that looks like the tool's own.
+pub fn escape_controls(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        if c.is_control() || c == '\u{2028}' || c == '\u{2029}' {
+            out.push_str(&format!("\\u{{{:x}}}", c as u32));
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -170,6 +185,12 @@ mod tests {
             /// B.
             B => "test-b",
         }
+    }
+
+    #[test]
+    fn controls_are_escaped() {
+        assert_eq!(escape_controls("a\u{1b}[1mb\nc"), "a\\u{1b}[1mb\\u{a}c");
+        assert_eq!(escape_controls("plain é"), "plain é");
     }
 
     #[test]

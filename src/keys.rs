@@ -44,6 +44,14 @@ crate::error_kinds! {
         Exists => "key-exists",
         /// The operating system's random source failed.
         Random => "key-random",
+        /// The secret file path names nothing.
+        Missing => "key-missing",
+        /// The secret path is not a regular file (a FIFO, device or directory).
+        NotRegular => "key-not-regular",
+        /// The secret file is longer than [`Secret::MAX_LEN`].
+        TooLong => "key-too-long",
+        /// The secret file holds text (a schema, a CSV, words), not random bytes.
+        NotRandom => "key-not-random",
     }
 }
 
@@ -82,6 +90,43 @@ pub enum KeyError {
     /// The operating system's random source failed.
     #[error("cannot get random bytes from the operating system: {0}")]
     Random(String),
+    /// The secret file path names nothing. The path is not shown: a secret given by mistake
+    /// where its path belongs must not be echoed.
+    #[error(
+        "the secret file path does not exist (a path of {len} characters, not shown, in case \
+         it is the secret itself)"
+    )]
+    Missing {
+        /// The path's length in characters.
+        len: usize,
+    },
+    /// The secret path is not a regular file.
+    #[error("secret file {path} is {what}, not a regular file")]
+    NotRegular {
+        /// The path.
+        path: String,
+        /// What it is: `a directory`, `a FIFO`, `a device`, ...
+        what: &'static str,
+    },
+    /// The secret file is longer than a secret can be.
+    #[error("secret file {path} holds more than {max} bytes; a secret is at most {max} bytes")]
+    TooLong {
+        /// The file.
+        path: String,
+        /// The most a secret may hold.
+        max: usize,
+    },
+    /// The file holds text, not random bytes.
+    #[error(
+        "secret file {path} holds {why}, not random bytes; a schema, a CSV export or a \
+         passphrase is not a project secret (generate one)"
+    )]
+    NotRandom {
+        /// The file.
+        path: String,
+        /// What gives it away.
+        why: &'static str,
+    },
 }
 
 impl KeyError {
@@ -92,6 +137,10 @@ impl KeyError {
             KeyError::TooShort { .. } => KeyErrorKind::TooShort,
             KeyError::Exists { .. } => KeyErrorKind::Exists,
             KeyError::Random(_) => KeyErrorKind::Random,
+            KeyError::Missing { .. } => KeyErrorKind::Missing,
+            KeyError::NotRegular { .. } => KeyErrorKind::NotRegular,
+            KeyError::TooLong { .. } => KeyErrorKind::TooLong,
+            KeyError::NotRandom { .. } => KeyErrorKind::NotRandom,
         }
     }
 
@@ -100,8 +149,11 @@ impl KeyError {
         match self {
             KeyError::Io { path, .. }
             | KeyError::TooShort { path, .. }
-            | KeyError::Exists { path } => Some(crate::error::Position::file(path.clone())),
-            KeyError::Random(_) => None,
+            | KeyError::Exists { path }
+            | KeyError::NotRegular { path, .. }
+            | KeyError::TooLong { path, .. }
+            | KeyError::NotRandom { path, .. } => Some(crate::error::Position::file(path.clone())),
+            KeyError::Random(_) | KeyError::Missing { .. } => None,
         }
     }
 }
@@ -115,6 +167,8 @@ impl crate::error::Coded for KeyError {
 impl Secret {
     /// Minimum length of a secret in bytes.
     pub const MIN_LEN: usize = 32;
+    /// Maximum length of a secret file in bytes.
+    pub const MAX_LEN: usize = 4096;
     /// Length of a secret made by [`Secret::generate`].
     pub const GENERATED_LEN: usize = 32;
 
@@ -132,30 +186,32 @@ impl Secret {
         Ok(Secret(SecretBox::new(bytes.as_slice().into())))
     }
 
-    /// Reads a secret file. Its bytes are used verbatim: no trimming, no decoding.
+    /// Reads a pprl secret file: a regular file of [`Secret::MIN_LEN`] to [`Secret::MAX_LEN`]
+    /// bytes that does not look like text ([`looks_like_text`]). Its bytes are used verbatim:
+    /// no trimming, no decoding. At most `MAX_LEN + 1` bytes are ever read.
     pub fn from_file(path: impl AsRef<Path>) -> Result<Secret, KeyError> {
         let path = path.as_ref();
-        let shown = path.display().to_string();
-        let bytes = std::fs::read(path).map_err(|source| KeyError::Io {
-            path: shown.clone(),
-            source,
-        })?;
-        Secret::from_bytes(bytes, &shown)
+        let mut bytes = read_capped(path)?;
+        let shown = shown(path);
+        if bytes.len() >= Self::MIN_LEN
+            && let Some(why) = looks_like_text(&bytes)
+        {
+            return Err(KeyError::NotRandom { path: shown, why });
+        }
+        // Moved, not copied: the bytes stay in zeroizing storage.
+        Secret::from_bytes(std::mem::take(&mut *bytes), &shown)
     }
 
-    /// Reads a secret file of any non-empty length, verbatim. Only for compatibility with
-    /// tools whose secrets are passphrases (clkhash: its secret `"my secret"` is a file
-    /// holding those 9 bytes); pprl's own schemas need [`Secret::from_file`]'s 32 bytes.
+    /// Reads a secret file of 1 to [`Secret::MAX_LEN`] bytes, verbatim (a regular file, as
+    /// [`Secret::from_file`]). Only for compatibility with tools whose secrets are passphrases
+    /// (clkhash: its secret `"my secret"` is a file holding those 9 bytes); pprl's own schemas
+    /// need [`Secret::from_file`]'s 32 random bytes.
     pub fn from_file_any_length(path: impl AsRef<Path>) -> Result<Secret, KeyError> {
         let path = path.as_ref();
-        let shown = path.display().to_string();
-        let bytes = Zeroizing::new(std::fs::read(path).map_err(|source| KeyError::Io {
-            path: shown.clone(),
-            source,
-        })?);
+        let bytes = read_capped(path)?;
         if bytes.is_empty() {
             return Err(KeyError::TooShort {
-                path: shown,
+                path: shown(path),
                 len: 0,
                 min: 1,
             });
@@ -288,6 +344,105 @@ impl fmt::Display for KeyFingerprint {
     }
 }
 
+/// `path` as messages show it, with control characters escaped.
+fn shown(path: &Path) -> String {
+    crate::error::escape_controls(&path.display().to_string())
+}
+
+/// What `path` is when it is not a regular file.
+fn not_regular(meta: &std::fs::Metadata) -> Option<&'static str> {
+    let t = meta.file_type();
+    if t.is_file() {
+        return None;
+    }
+    if t.is_dir() {
+        return Some("a directory");
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        if t.is_fifo() {
+            return Some("a FIFO (named pipe)");
+        }
+        if t.is_char_device() || t.is_block_device() {
+            return Some("a device");
+        }
+        if t.is_socket() {
+            return Some("a socket");
+        }
+    }
+    Some("not a regular file")
+}
+
+/// Reads a regular secret file, at most [`Secret::MAX_LEN`] bytes (one more is read to tell
+/// a longer file). A path that names nothing is not shown (it may be the secret itself).
+fn read_capped(path: &Path) -> Result<Zeroizing<Vec<u8>>, KeyError> {
+    use std::io::Read as _;
+    let io = |source| KeyError::Io {
+        path: shown(path),
+        source,
+    };
+    let meta = match std::fs::metadata(path) {
+        Ok(m) => m,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(KeyError::Missing {
+                len: path.as_os_str().to_string_lossy().chars().count(),
+            });
+        }
+        Err(e) => return Err(io(e)),
+    };
+    let regular = |m: &std::fs::Metadata| match not_regular(m) {
+        Some(what) => Err(KeyError::NotRegular {
+            path: shown(path),
+            what,
+        }),
+        None => Ok(()),
+    };
+    regular(&meta)?;
+    let file = std::fs::File::open(path).map_err(io)?;
+    // The path may have changed between the two looks: check what was opened.
+    regular(&file.metadata().map_err(io)?)?;
+    let mut bytes = Zeroizing::new(Vec::with_capacity(Secret::MAX_LEN + 1));
+    file.take(Secret::MAX_LEN as u64 + 1)
+        .read_to_end(&mut bytes)
+        .map_err(io)?;
+    if bytes.len() > Secret::MAX_LEN {
+        return Err(KeyError::TooLong {
+            path: shown(path),
+            max: Secret::MAX_LEN,
+        });
+    }
+    Ok(bytes)
+}
+
+/// Why `bytes` look like text rather than a random secret, if they do.
+///
+/// The rule (docs/guide.md): a secret that is all printable ASCII (with tabs and line breaks)
+/// and holds a space, a tab or a line break other than one at its very end is text (a schema,
+/// a CSV export, a sentence), not a secret; so is any secret with fewer than 8 distinct byte
+/// values (`aaaa...`). One printable token passes (`openssl rand -hex 32`, `-base64 32`, a
+/// password manager's output), and so do random bytes: 32 of them are all printable with a
+/// probability below 10^-13.
+pub fn looks_like_text(bytes: &[u8]) -> Option<&'static str> {
+    let mut seen = [false; 256];
+    bytes.iter().for_each(|&b| seen[b as usize] = true);
+    if seen.iter().filter(|&&s| s).count() < 8 {
+        return Some("fewer than 8 distinct byte values");
+    }
+    let printable = |b: &u8| matches!(b, b'\t' | b'\n' | b'\r' | 0x20..=0x7e);
+    if !bytes.iter().all(printable) {
+        return None;
+    }
+    let token = bytes
+        .strip_suffix(b"\r\n")
+        .or_else(|| bytes.strip_suffix(b"\n"))
+        .unwrap_or(bytes);
+    if token.iter().any(|b| b.is_ascii_whitespace()) {
+        return Some("text (words or lines)");
+    }
+    None
+}
+
 /// A warning if the secret file can be read by users other than its owner (Unix only).
 pub fn permission_warning(path: impl AsRef<Path>) -> Option<String> {
     #[cfg(unix)]
@@ -298,7 +453,7 @@ pub fn permission_warning(path: impl AsRef<Path>) -> Option<String> {
         if mode & 0o077 != 0 {
             return Some(format!(
                 "secret file {} is readable by other users (mode {:o}); run `chmod 600` on it",
-                path.display(),
+                shown(path),
                 mode & 0o777
             ));
         }
@@ -360,6 +515,49 @@ mod tests {
         let shown = format!("{s:?}");
         assert!(!shown.contains("CANARY"), "{shown}");
         assert!(shown.contains(&s.fingerprint().to_hex()));
+    }
+
+    #[test]
+    fn secret_files_are_bounded_regular_and_random_looking() {
+        let dir = tempfile::tempdir().unwrap();
+        let write = |name: &str, bytes: &[u8]| {
+            let p = dir.path().join(name);
+            std::fs::write(&p, bytes).unwrap();
+            p
+        };
+        let kind = |r: Result<Secret, KeyError>| r.unwrap_err().kind();
+        let long = write("long", &vec![7u8; Secret::MAX_LEN + 1]);
+        assert_eq!(kind(Secret::from_file_any_length(&long)), KeyErrorKind::TooLong);
+        let toml = write("person.toml", include_bytes!("../examples/person.toml"));
+        assert_eq!(kind(Secret::from_file(&toml)), KeyErrorKind::NotRandom);
+        // A clkhash passphrase stays a passphrase.
+        assert!(Secret::from_file_any_length(&toml).is_ok());
+        let same = write("same", &[b'a'; 64]);
+        assert_eq!(kind(Secret::from_file(&same)), KeyErrorKind::NotRandom);
+        let hex = write("hex", b"3f9a0c6e1b7d24f58a9c0e3b6d1f47a2c5e8b0d3f6a9c2e5b8d1f4a7c0e3b6d9\n");
+        assert!(Secret::from_file(&hex).is_ok());
+        assert_eq!(kind(Secret::from_file(dir.path())), KeyErrorKind::NotRegular);
+        assert_eq!(
+            kind(Secret::from_file_any_length(write("empty", b""))),
+            KeyErrorKind::TooShort
+        );
+        #[cfg(unix)]
+        assert_eq!(kind(Secret::from_file("/dev/zero")), KeyErrorKind::NotRegular);
+        let missing = Secret::from_file("CANARY-not-a-path").unwrap_err();
+        assert_eq!(missing.kind(), KeyErrorKind::Missing);
+        assert!(!missing.to_string().contains("CANARY"), "{missing}");
+    }
+
+    #[test]
+    fn random_bytes_do_not_look_like_text() {
+        for _ in 0..100 {
+            let s = Secret::generate().unwrap();
+            assert_eq!(looks_like_text(s.expose()), None);
+        }
+        assert!(looks_like_text(b"name = \"x\"\nweight = 1.0\n").is_some());
+        assert!(looks_like_text(b"record_id,given_name\na-1,Esme\n").is_some());
+        // The golden vectors' secret, bytes 0x40-0x5f, is one printable token.
+        assert_eq!(looks_like_text(&(0x40..0x60).collect::<Vec<u8>>()), None);
     }
 
     #[test]

@@ -16,7 +16,10 @@
 //!   already in memory ([`RecordRows`], [`ColumnRows`]).
 //! * `parquet` (cargo feature `polars`): Parquet exports in, Parquet tables out.
 //! * [`AtomicFile`]: every output is written to a temporary file and renamed into place, so a
-//!   failed run leaves no partial output behind.
+//!   failed run leaves no partial output behind (FIFOs and devices are written through, a
+//!   symbolic link's target is written, never the link replaced).
+//! * [`RunFiles`]: the files a run reads and writes, checked before anything is written: no
+//!   output is an input, the secret, the schema or another output ([`OutputError`]).
 
 mod atomic;
 pub mod clk;
@@ -25,6 +28,7 @@ pub mod formats;
 mod input_error;
 pub mod inspect;
 mod manifest;
+mod output;
 #[cfg(feature = "polars")]
 pub mod parquet;
 mod rejects;
@@ -34,10 +38,11 @@ mod table;
 /// The block id a record has for a blocking key it has no value for (in a `.clk` file's
 /// block-id rows): it shares no block with any record.
 pub use crate::encode::blocking::NO_BLOCK;
-pub use atomic::AtomicFile;
+pub use atomic::{AtomicFile, UNFINISHED_MARKER};
 pub use clk::{ClkData, ClkError, ClkHeader, ClkReader, ClkRecord, ClkWriter};
 pub use csv_input::{CsvInput, InputError, InputErrorKind, InputRow};
 pub use manifest::{Counts, Manifest};
+pub use output::{FileRole, OutputError, OutputErrorKind, RunFiles};
 pub use rejects::{RejectRow, RejectWriter};
 pub use rows::{ColumnRows, RecordRows, RowSource};
 pub use table::{Input, TableFormat};

@@ -14,7 +14,7 @@ use std::time::Instant;
 use super::Candidate;
 use super::matcher::{CandidateSink, MatchInput, match_encodings};
 use super::report::{MatchWarning, MatchWarningKind};
-use crate::io::AtomicFile;
+use crate::io::{AtomicFile, FileRole, RunFiles};
 use crate::io::formats::{FileKind, read_encoding_file};
 
 pub use super::error::{MatchError, MatchErrorKind, Mismatch, MismatchWhat};
@@ -36,19 +36,24 @@ pub fn match_files(
 /// [`MatchReport::write_csv`]). With two files the links go through a [`CsvSink`]: with no
 /// solver and no top-k, as they are found, without being held in memory (the report's result
 /// is then [`MatchResult::Written`]; rows are in a deterministic order, but not sorted).
+/// `-` writes to standard output; an output that is one of the inputs, or in a missing
+/// folder, is refused before anything is read ([`RunFiles`]).
 pub fn match_files_to_csv(
     paths: &[PathBuf],
     opts: &MatchOptions,
     output: &Path,
     progress: &(dyn Fn(u64) + Sync),
 ) -> Result<MatchReport, MatchError> {
+    let err = output_err(output);
+    // Before anything is read or written: the output is no input, and its folder exists.
+    let files = RunFiles::new().reads(FileRole::Input, paths).write(output);
+    files.allow_stdout().check().map_err(|e| err(std::io::Error::other(e)))?;
     if paths.len() != 2 {
         let report = run(paths, opts, None, progress)?;
         report.write_csv(output, opts.scores)?;
         return Ok(report);
     }
-    let err = output_err(output);
-    let file = AtomicFile::create(output).map_err(err)?;
+    let file = AtomicFile::create_or_stdout(output).map_err(err)?;
     let mut sink = CsvSink::new(file, opts.scores).map_err(err)?;
     let report = run(paths, opts, Some(&mut sink), progress).map_err(|e| match e {
         MatchError::Output { source, .. } => err(source),
@@ -140,7 +145,7 @@ impl MatchReport {
             return Err(MatchError::AlreadyWritten);
         }
         let err = output_err(path);
-        let file = AtomicFile::create(path).map_err(&err)?;
+        let file = AtomicFile::create_or_stdout(path).map_err(&err)?;
         let mut file = self.write_csv_to(file, scores).map_err(&err)?;
         file.flush().map_err(&err)?;
         file.commit().map_err(err)

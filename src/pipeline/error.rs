@@ -2,7 +2,7 @@
 //! codes) and position. A row that cannot be encoded does not stop a job: it is a reject.
 
 use crate::error::Position;
-use crate::io::{ClkError, InputError};
+use crate::io::{ClkError, InputError, OutputError};
 
 /// A job-stopping problem.
 #[derive(Debug, thiserror::Error)]
@@ -22,7 +22,11 @@ pub enum EncodeError {
         /// The cause.
         source: std::io::Error,
     },
-    /// The output file is the input file.
+    /// An output collides with a file of the job, or cannot be written there (checked before
+    /// anything is written; see [`OutputError::kind`]).
+    #[error(transparent)]
+    Unsafe(#[from] OutputError),
+    /// The output file is the input file (no longer returned: see [`EncodeError::Unsafe`]).
     #[error("the output {output} would overwrite the input")]
     OverwritesInput {
         /// The output (and input) file.
@@ -55,8 +59,11 @@ pub enum EncodeError {
     /// file without them would misalign every later record: nothing was written.
     #[error(
         "{rows} row(s) could not be encoded, and {format} output holds one encoding per input \
-         row, identified by position, so no output was written; the first: {first}; every \
-         rejected row is listed in {rejects}"
+         row, identified by position, so no output was written; the first: {first}{}",
+        match rejects {
+            Some(r) => format!("; every rejected row is listed in {r}"),
+            None => String::new(),
+        }
     )]
     RowsRejected {
         /// How many rows were rejected.
@@ -67,8 +74,10 @@ pub enum EncodeError {
         first: String,
         /// The first rejected row's data row, from 1.
         first_row: u64,
-        /// The rejects report.
-        rejects: String,
+        /// The rejects report, written only when the job named one
+        /// ([`crate::pipeline::EncodeOptions::rejects`]): a failed job leaves no default
+        /// `OUT.rejects.csv` behind.
+        rejects: Option<String>,
     },
 }
 
@@ -83,8 +92,10 @@ crate::error_kinds! {
         Clk => "encode-clk",
         /// Another output could not be written.
         Output => "encode-output",
-        /// The output file is the input file.
+        /// An output is a file the job reads.
         OverwritesInput => "encode-overwrites-input",
+        /// An output collides with another file of the job, or its folder is missing.
+        Unsafe => "encode-output-unsafe",
         /// Chunks of no rows were asked for.
         ChunkRows => "encode-chunk-rows",
         /// The worker threads could not be started.
@@ -105,6 +116,10 @@ impl EncodeError {
             EncodeError::Clk(_) => EncodeErrorKind::Clk,
             EncodeError::Output { .. } => EncodeErrorKind::Output,
             EncodeError::OverwritesInput { .. } => EncodeErrorKind::OverwritesInput,
+            EncodeError::Unsafe(e) if e.kind() == crate::io::OutputErrorKind::IsInput => {
+                EncodeErrorKind::OverwritesInput
+            }
+            EncodeError::Unsafe(_) => EncodeErrorKind::Unsafe,
             EncodeError::ChunkRows => EncodeErrorKind::ChunkRows,
             EncodeError::Threads { .. } => EncodeErrorKind::Threads,
             EncodeError::FilterBits { .. } => EncodeErrorKind::FilterBits,

@@ -195,16 +195,19 @@ fn positional<R: RowSource + Send, E: RowEncoder>(
     } = sink;
     if let Some((first_row, first)) = first {
         let count = rejects.count();
-        rejects
-            .finish()
-            .and_then(|f| f.commit())
-            .map_err(out_err(&rejects_path))?;
+        let named = opts.rejects.is_some();
+        if named {
+            rejects
+                .finish()
+                .and_then(|f| f.commit())
+                .map_err(out_err(&rejects_path))?;
+        }
         return Err(EncodeError::RowsRejected {
             rows: count,
             format: format.as_str(),
             first,
             first_row,
-            rejects: rejects_path.display().to_string(),
+            rejects: named.then(|| rejects_path.display().to_string()),
         });
     }
     let file = match writer {

@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use super::error::EncodeError;
-use crate::io::{Input, TableFormat};
+use crate::io::{FileRole, Input, RunFiles, TableFormat};
 
 /// Default rows per chunk: large enough to amortise the hand-off between threads, small enough
 /// to keep memory flat (a few MiB).
@@ -116,21 +116,15 @@ pub fn default_rejects_path(output: &Path) -> PathBuf {
 /// Opens the job's input after checking the options (the output must not overwrite the
 /// input; chunks hold at least one row).
 pub(crate) fn open_input(opts: &EncodeOptions) -> Result<Input, EncodeError> {
-    if opts.input != "-" && same_file(Path::new(&opts.input), &opts.output) {
-        return Err(EncodeError::OverwritesInput {
-            output: opts.output.display().to_string(),
-        });
-    }
+    RunFiles::new()
+        .read(FileRole::Input, &opts.input)
+        .write(&opts.output)
+        .write(crate::io::Manifest::path_for(&opts.output))
+        .write(opts.rejects_path())
+        .check()?;
     opts.batch().threads()?;
     let format = opts
         .format
         .unwrap_or_else(|| TableFormat::from_path(&opts.input));
     Ok(Input::open(&opts.input, format, opts.delimiter)?)
-}
-
-fn same_file(a: &Path, b: &Path) -> bool {
-    match (a.canonicalize(), b.canonicalize()) {
-        (Ok(a), Ok(b)) => a == b,
-        _ => false,
-    }
 }
