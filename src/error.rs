@@ -173,6 +173,53 @@ pub fn escape_controls(s: &str) -> String {
     out
 }
 
+/// A parser's message (TOML, JSON, CSV) without the input it may quote: every double-quoted
+/// string becomes `"…"`, anything after the first line (a quoted source line with a caret) is
+/// dropped, back-quoted names longer than 64 characters become `` `…` ``, and control
+/// characters are escaped. What is left is the parser's kind of error and the names (keys,
+/// variants) it expected or found, never a value or a line of the file.
+pub fn scrub_parser_message(msg: &str) -> String {
+    let first = msg.lines().next().unwrap_or("").trim_end();
+    let mut out = String::with_capacity(first.len());
+    let mut chars = first.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '"' => {
+                let mut escaped = false;
+                for d in chars.by_ref() {
+                    match d {
+                        '\\' if !escaped => escaped = true,
+                        '"' if !escaped => break,
+                        _ => escaped = false,
+                    }
+                }
+                out.push_str("\"…\"");
+            }
+            '`' => {
+                let name: String = chars.by_ref().take_while(|&d| d != '`').collect();
+                if name.chars().count() > 64 {
+                    out.push_str("`…`");
+                } else {
+                    out.push('`');
+                    out.push_str(&name);
+                    out.push('`');
+                }
+            }
+            _ => out.push(c),
+        }
+    }
+    escape_controls(&out)
+}
+
+/// Line and column (both from 1) of byte offset `at` in `text`.
+pub fn line_column(text: &str, at: usize) -> (usize, usize) {
+    let before = &text.as_bytes()[..at.min(text.len())];
+    let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
+    let start = before.iter().rposition(|&b| b == b'\n').map_or(0, |p| p + 1);
+    let column = String::from_utf8_lossy(&before[start..]).chars().count() + 1;
+    (line, column)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -185,6 +232,22 @@ mod tests {
             /// B.
             B => "test-b",
         }
+    }
+
+    #[test]
+    fn parser_messages_lose_what_they_quote() {
+        let m = "invalid type: string \"CANARY-\\\"x\", expected struct S at line 1 column 9";
+        assert_eq!(
+            scrub_parser_message(m),
+            "invalid type: string \"…\", expected struct S at line 1 column 9"
+        );
+        let m = "TOML parse error at line 1\n  |\n1 | CANARY\n  | ^\nkey with no value";
+        assert_eq!(scrub_parser_message(m), "TOML parse error at line 1");
+        assert_eq!(
+            scrub_parser_message("unknown field `kindd`, expected `kind`"),
+            "unknown field `kindd`, expected `kind`"
+        );
+        assert_eq!(line_column("ab\ncd", 4), (2, 2));
     }
 
     #[test]

@@ -332,7 +332,8 @@ pub struct BenchMatchArgs {
 /// `pprl keygen`.
 #[derive(Debug, Args)]
 pub struct KeygenArgs {
-    /// Where to write the secret; an existing file is never overwritten.
+    /// Where to write the secret; an existing file is never overwritten, and `-` (standard
+    /// output) is refused: a secret goes to a file of mode 0600 only.
     #[arg(short, long, value_name = "FILE")]
     pub output: PathBuf,
 }
@@ -393,9 +394,10 @@ pub struct SchemaCheckArgs {
 /// Where the secret comes from: a file only, never a value on the command line.
 #[derive(Debug, Args)]
 pub struct SecretArgs {
-    /// File holding the project secret (32+ random bytes, e.g. from `pprl keygen`).
-    /// The secret is never accepted as a value, only as a file.
-    #[arg(long, value_name = "PATH", env = "PPRL_SECRET_FILE")]
+    /// File holding the project secret (32 to 4096 random bytes, e.g. from `pprl keygen`; a
+    /// regular file, readable by its owner only). The secret is never accepted as a value,
+    /// only as a file; the environment variable's value is never shown.
+    #[arg(long, value_name = "PATH", env = "PPRL_SECRET_FILE", hide_env_values = true)]
     pub secret_file: PathBuf,
 }
 
@@ -457,8 +459,13 @@ pub struct InspectArgs {
 #[derive(Debug, Args)]
 pub struct DemoArgs {
     /// Keep the demo's files in this directory (default: a temporary directory, removed after).
+    /// Files already there are never deleted or overwritten, unless `--force`.
     #[arg(long, value_name = "DIR")]
     pub dir: Option<PathBuf>,
+    /// Let the demo overwrite its own files (project.key, the CSVs, schema and results) in
+    /// `--dir`.
+    #[arg(long, requires = "dir")]
+    pub force: bool,
     /// Records in each department's synthetic export.
     #[arg(long, value_name = "N", default_value_t = 3000, value_parser = clap::value_parser!(u64).range(100..=10_000_000))]
     pub records: u64,

@@ -57,13 +57,35 @@ fn main() -> ExitCode {
             {
                 return ExitCode::SUCCESS;
             }
-            eprintln!("error: {err:#}");
+            eprintln!("error: {}", message(&err));
             if let Some(hint) = hint(&err) {
                 eprintln!("hint: {hint}");
             }
             ExitCode::FAILURE
         }
     }
+}
+
+/// The error and its causes, each said once: a library error that shows its source in its own
+/// message and also returns it as `source()` would otherwise print the operating system's
+/// words twice ("No such file or directory (os error 2): No such file or directory (os error
+/// 2)"). Control characters (from a file name, say) are shown as `\u{..}`.
+fn message(err: &anyhow::Error) -> String {
+    let mut out = String::new();
+    for cause in err.chain() {
+        let text = cause.to_string();
+        if text.is_empty() || out.contains(&text) {
+            continue;
+        }
+        if !out.is_empty() {
+            out.push_str(": ");
+        }
+        out.push_str(&text);
+    }
+    out.split('\n')
+        .map(pprl::error::escape_controls)
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 /// A hint in the CLI's words (flags, commands) for library errors whose fix is a command-line

@@ -54,7 +54,7 @@ pub enum EvalError {
     },
     /// The header names no layout this reader knows.
     #[error(
-        "{path}: header `{found}` is not a links file; expected `a_id,b_id` (optionally with \
+        "{path}: its header (not shown) is not a links file; expected `a_id,b_id` (optionally with \
          `score`), `cluster,id`, `cluster,party,id` or `entity_id,party,record_id`"
     )]
     Header {

@@ -79,7 +79,9 @@ pub enum InputError {
     },
     /// The schema names a column the header lacks.
     #[error(
-        "{source_name}: no column `{column}` (needed by {needed_by}); the header has: {available}"
+        "{source_name}: no column `{column}` (needed by {needed_by}) in its header of {} \
+         column(s) (not shown: a header is a line of the file)",
+        available.split(", ").count()
     )]
     MissingColumn {
         /// The file.

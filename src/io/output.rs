@@ -62,6 +62,8 @@ crate::error_kinds! {
         IsDirectory => "output-is-directory",
         /// `-` (standard output) where the run cannot write to it.
         Stdout => "output-stdout",
+        /// The secret file is also read as another of the run's files.
+        SecretIsInput => "secret-is-input",
     }
 }
 
@@ -99,10 +101,19 @@ pub enum OutputError {
         /// The output, as given.
         output: String,
     },
+    /// The secret file is also read as another of the run's files (whose parser could echo
+    /// it).
+    #[error("the secret file {secret} is also given as {role} {other}; refusing to read it as both")]
+    SecretIsInput {
+        /// The secret file, as given.
+        secret: String,
+        /// What the other file is to the run.
+        role: FileRole,
+        /// The other file, as given.
+        other: String,
+    },
     /// `-` (standard output) where the run cannot write to it.
-    #[error(
-        "`-` (standard output) cannot take this output: {reason}; name a file instead"
-    )]
+    #[error("`-` (standard output) cannot take this output: {reason}; name a file instead")]
     Stdout {
         /// Why not.
         reason: &'static str,
@@ -118,13 +129,16 @@ impl OutputError {
             OutputError::NoFolder { .. } => OutputErrorKind::NoFolder,
             OutputError::IsDirectory { .. } => OutputErrorKind::IsDirectory,
             OutputError::Stdout { .. } => OutputErrorKind::Stdout,
+            OutputError::SecretIsInput { .. } => OutputErrorKind::SecretIsInput,
         }
     }
 
     /// The role of the file an output collides with, for [`OutputErrorKind::IsInput`].
     pub fn role(&self) -> Option<FileRole> {
         match self {
-            OutputError::IsInput { role, .. } => Some(*role),
+            OutputError::IsInput { role, .. } | OutputError::SecretIsInput { role, .. } => {
+                Some(*role)
+            }
             _ => None,
         }
     }
@@ -217,6 +231,19 @@ impl RunFiles {
             .filter(|(_, p)| !dash(p))
             .filter_map(|(role, p)| identify(p).map(|id| (*role, p, id)))
             .collect();
+        let show = |p: &Path| escape_controls(&p.display().to_string());
+        for (_, secret, id) in reads.iter().filter(|(r, _, _)| *r == FileRole::Secret) {
+            let other = reads
+                .iter()
+                .find(|(r, _, o)| *r != FileRole::Secret && o.same(id));
+            if let Some((role, other, _)) = other {
+                return Err(OutputError::SecretIsInput {
+                    secret: show(secret),
+                    role: *role,
+                    other: show(other),
+                });
+            }
+        }
         let mut written: Vec<(&PathBuf, Identity)> = Vec::new();
         for w in self.writes.iter().filter(|w| !dash(w)) {
             let shown = || escape_controls(&w.display().to_string());
@@ -319,6 +346,20 @@ mod tests {
             .unwrap_err();
         assert_eq!(err.kind(), OutputErrorKind::IsInput);
         assert_eq!(err.role(), Some(FileRole::Secret));
+    }
+
+    #[test]
+    fn the_secret_read_as_another_file_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let key = dir.path().join("k.key");
+        touch(&key);
+        let err = RunFiles::new()
+            .read(FileRole::Secret, &key)
+            .read(FileRole::Schema, dir.path().join(".").join("k.key"))
+            .check()
+            .unwrap_err();
+        assert_eq!(err.kind(), OutputErrorKind::SecretIsInput);
+        assert_eq!(err.role(), Some(FileRole::Schema));
     }
 
     #[test]

@@ -24,9 +24,17 @@ impl Schema {
 
     /// Parses and validates a TOML schema.
     pub fn from_toml_str(text: &str) -> Result<Schema, SchemaError> {
+        // The parser's own message, where, and nothing it quotes from the text.
         let schema: Schema = toml::from_str(text).map_err(|e| SchemaError::Syntax {
             format: "TOML",
-            message: e.to_string().trim_end().to_string(),
+            message: match e.span() {
+                Some(span) => {
+                    let (line, column) = crate::error::line_column(text, span.start);
+                    let what = crate::error::scrub_parser_message(e.message());
+                    format!("line {line}, column {column}: {what}")
+                }
+                None => crate::error::scrub_parser_message(e.message()),
+            },
         })?;
         schema.validate()?;
         Ok(schema)
@@ -36,7 +44,7 @@ impl Schema {
     pub fn from_json_str(text: &str) -> Result<Schema, SchemaError> {
         let schema: Schema = serde_json::from_str(text).map_err(|e| SchemaError::Syntax {
             format: "JSON",
-            message: e.to_string(),
+            message: crate::error::scrub_parser_message(&e.to_string()),
         })?;
         schema.validate()?;
         Ok(schema)

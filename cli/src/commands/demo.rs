@@ -6,10 +6,13 @@
 //! scores alone, and the links are scored against the generator's truth: the library's
 //! [`scenario`], rendered.
 
+use std::io::Write as _;
 use std::path::PathBuf;
 use std::time::Instant;
 
-use anyhow::{Context as _, Result};
+use anyhow::{Context as _, Result, bail};
+use pprl::error::escape_controls;
+use pprl::io::AtomicFile;
 use pprl::keys::Secret;
 use pprl::lab::scenario::{self, ScenarioOptions};
 use pprl::lab::synth::SynthConfig;
@@ -27,7 +30,16 @@ pub fn run(args: &DemoArgs) -> Result<()> {
     let tmp;
     let dir: PathBuf = match &args.dir {
         Some(d) => {
-            std::fs::create_dir_all(d).with_context(|| format!("cannot create {}", d.display()))?;
+            let shown = escape_controls(&d.display().to_string());
+            let occupied = std::fs::read_dir(d).is_ok_and(|mut e| e.next().is_some());
+            if occupied && !args.force {
+                bail!(
+                    "{shown} already holds files; the demo writes only into a new or empty \
+                     folder, and never deletes or overwrites what is there (`--force` lets it \
+                     overwrite its own files: project.key, person.toml, the CSVs and results)"
+                );
+            }
+            std::fs::create_dir_all(d).with_context(|| format!("cannot create {shown}"))?;
             d.clone()
         }
         None => {
@@ -37,12 +49,22 @@ pub fn run(args: &DemoArgs) -> Result<()> {
     };
     let started = Instant::now();
     println!("pprl demo: two departments link their records without sharing identifiers\n");
+    if args.dir.is_none() {
+        println!(
+            "(the demo's files are in the temporary folder {}, removed when the demo ends; keep \
+             them with --dir DIR)\n",
+            dir.display()
+        );
+    }
 
     let schema_path = dir.join("person.toml");
-    std::fs::write(&schema_path, SCHEMA)
+    let mut file = AtomicFile::create(&schema_path)?;
+    file.write_all(SCHEMA.as_bytes())?;
+    file.commit()
         .with_context(|| format!("cannot write {}", schema_path.display()))?;
     let schema = Schema::from_path(&schema_path)?;
     let key_path = dir.join("project.key");
+    // Only with --force (checked above): the demo's own secret of an earlier run.
     if key_path.exists() {
         std::fs::remove_file(&key_path)?;
     }

@@ -6,13 +6,38 @@ use pprl::io::InputErrorKind;
 use pprl::pipeline::EncodeOptions;
 use pprl::pipeline::{self, EncodeError, EncodeErrorKind, JobEncoder, JobSummary, OutputFormat};
 
-use super::{load_clkhash_secret, load_secret, print_encode_summary, thousands};
+use pprl::error::escape_controls;
+use pprl::io::{FileRole, RunFiles};
+
+use super::{check_files, load_clkhash_secret, load_secret, print_encode_summary, thousands};
 use crate::args::{EncodeArgs, Format};
 use crate::progress::rows_bar;
 
 pub fn run(args: &EncodeArgs) -> Result<()> {
+    if args.output.as_os_str() == "-" {
+        bail!(
+            "`-o -`: an encode writes more than one stream (the encodings, a manifest or a \
+             rejects report), so it writes files only; name the output file"
+        );
+    }
+    let rejects = args
+        .rejects
+        .clone()
+        .unwrap_or_else(|| pipeline::default_rejects_path(&args.output));
+    // Before anything is read or written: no output is a file the run reads, and the secret
+    // is read as nothing else (its bytes would reach a parser's error messages).
+    check_files(
+        RunFiles::new()
+            .read(FileRole::Secret, &args.secret.secret_file)
+            .read(FileRole::Schema, &args.schema)
+            .read(FileRole::Input, &args.input)
+            .write(&args.output)
+            .write(pprl::io::Manifest::path_for(&args.output))
+            .write(&rejects),
+    )?;
+    let shown_schema = escape_controls(&args.schema.display().to_string());
     let schema = AnySchema::from_path(&args.schema)
-        .with_context(|| format!("invalid schema {}", args.schema.display()))?;
+        .with_context(|| format!("schema {shown_schema}"))?;
     let opts = EncodeOptions {
         input: args.input.clone(),
         format: args.input_format.map(Into::into),
@@ -56,7 +81,7 @@ pub fn run(args: &EncodeArgs) -> Result<()> {
                 .iter()
                 .for_each(|w| warn(&format!("(clkhash schema): {w}")));
             let encoder = compat::clkhash::Encoder::new(schema, &secret)
-                .with_context(|| format!("invalid schema {}", args.schema.display()))?;
+                .with_context(|| format!("invalid schema {shown_schema}"))?;
             let job = JobEncoder::Clkhash(&encoder);
             let format = format.unwrap_or(OutputFormat::ClkhashJson);
             pipeline::encode_any(job, format, &opts, &mut progress)
@@ -102,6 +127,9 @@ fn with_hint(err: EncodeError) -> anyhow::Error {
              polars`), or pass `--input-format csv` if the file is really CSV"
         }
         _ if err.kind() == EncodeErrorKind::FilterBits => " (`--format clkhash-json`)",
+        EncodeError::RowsRejected { rejects: None, .. } => {
+            " (name a rejects report with `--rejects FILE` to list every rejected row)"
+        }
         _ => return err.into(),
     };
     anyhow!("{err}{hint}")

@@ -1,6 +1,10 @@
 //! `pprl experiment`: schemas x filter lengths x thresholds over one synthetic population.
 
-use anyhow::Result;
+use std::io::Read as _;
+use std::path::Path;
+
+use anyhow::{Result, bail};
+use pprl::io::{FileRole, RunFiles};
 use pprl::lab::experiment::{self, ExperimentGrid, ExperimentRow, RowFormat};
 use pprl::schema::Schema;
 
@@ -9,6 +13,14 @@ use crate::args::ExperimentArgs;
 const DEFAULT_SCHEMA: &str = include_str!("../../../examples/person.toml");
 
 pub fn run(args: &ExperimentArgs) -> Result<()> {
+    if let Some(out) = &args.output {
+        super::check_files(
+            RunFiles::new()
+                .reads(FileRole::Schema, &args.schema)
+                .write(out),
+        )?;
+        refuse_foreign(out)?;
+    }
     let schemas = if args.schema.is_empty() {
         vec![(
             "examples/person.toml".to_string(),
@@ -57,4 +69,26 @@ pub fn run(args: &ExperimentArgs) -> Result<()> {
         println!("wrote {} rows to {}", rows.len(), path.display());
     }
     Ok(())
+}
+
+/// Refuses to replace an existing regular file that is not an earlier experiment's result
+/// (a CSV whose header starts with `schema,`, or a JSON array): the run takes minutes, and the
+/// file at that path may be data (a truth file, an export) given by mistake.
+fn refuse_foreign(out: &Path) -> Result<()> {
+    let Ok(meta) = std::fs::metadata(out) else {
+        return Ok(());
+    };
+    if !meta.is_file() || meta.len() == 0 {
+        return Ok(());
+    }
+    let mut start = Vec::with_capacity(8);
+    std::fs::File::open(out)?.take(7).read_to_end(&mut start)?;
+    if start.starts_with(b"schema,") || start.starts_with(b"[") {
+        return Ok(());
+    }
+    bail!(
+        "{} exists and is not an experiment's result; refusing to replace it (remove it, or \
+         name another file)",
+        pprl::error::escape_controls(&out.display().to_string())
+    )
 }

@@ -1,17 +1,23 @@
 //! `pprl keygen -o FILE`.
 
-use anyhow::Result;
+use anyhow::{Result, bail};
 use pprl::keys::Secret;
 
 use crate::args::KeygenArgs;
 
 pub fn run(args: &KeygenArgs) -> Result<()> {
+    if args.output.as_os_str() == "-" {
+        bail!(
+            "refusing to write a secret to standard output (`-o -`): a secret goes only to a new \
+             file, readable by its owner (mode 0600); name one, e.g. `-o project.key`"
+        );
+    }
     let secret = Secret::generate()?;
     secret.write_new_file(&args.output)?;
     println!(
         "wrote a new {}-byte secret to {} (mode 0600)",
         Secret::GENERATED_LEN,
-        args.output.display()
+        pprl::error::escape_controls(&args.output.display().to_string())
     );
     println!("key fingerprint: {}", secret.fingerprint());
     println!(

@@ -41,6 +41,16 @@ fn warning(w: &MatchWarning) -> String {
 }
 
 pub fn run(args: &MatchArgs) -> Result<()> {
+    use pprl::io::{FileRole, RunFiles};
+    super::check_files(
+        RunFiles::new()
+            .reads(FileRole::Input, &args.files)
+            .reads(FileRole::Truth, &args.truth)
+            .write(&args.output)
+            .allow_stdout(),
+    )?;
+    // `-o -`: the result is standard output, so the summary goes to standard error.
+    let to_stdout = args.output.as_os_str() == "-";
     let kernel = args.kernel.as_deref().map(kernel_by_name).transpose()?;
     let output_format = args
         .output_format
@@ -87,9 +97,10 @@ pub fn run(args: &MatchArgs) -> Result<()> {
     match args.format {
         Format::Json => {
             let summary = report.with_output(args.output.display().to_string());
-            println!("{}", serde_json::to_string_pretty(&summary)?);
+            let json = serde_json::to_string_pretty(&summary)?;
+            if to_stdout { eprintln!("{json}") } else { println!("{json}") }
         }
-        Format::Text if !args.quiet => print_text(&report, args),
+        Format::Text if !args.quiet && !to_stdout => print_text(&report, args),
         Format::Text => {}
     }
     Ok(())

@@ -24,33 +24,53 @@ pub fn thousands(n: u64) -> String {
     out
 }
 
-/// Reads the secret named by `--secret-file`/`PPRL_SECRET_FILE`, warning on loose permissions.
-pub fn load_secret(args: &crate::args::SecretArgs) -> anyhow::Result<pprl::keys::Secret> {
-    if let Some(w) = pprl::keys::permission_warning(&args.secret_file) {
-        eprintln!("warning: {w}");
-    }
-    Ok(pprl::keys::Secret::from_file(&args.secret_file)?)
+/// Checks the files of a run before anything is read or written: no output is an input, the
+/// secret, the schema or another output, and the secret is read as nothing else
+/// ([`pprl::io::RunFiles`]).
+pub fn check_files(files: pprl::io::RunFiles) -> anyhow::Result<()> {
+    Ok(files.check()?)
 }
 
-/// Reads the secret file of a clkhash schema: its bytes verbatim, any length (clkhash's
+/// Prints a warning with its stable code on standard error.
+pub fn warn(code: &str, message: &dyn std::fmt::Display) {
+    eprintln!("warning[{code}]: {message}");
+}
+
+/// Reads the secret named by `--secret-file`/`PPRL_SECRET_FILE`, warning on loose permissions.
+pub fn load_secret(args: &crate::args::SecretArgs) -> anyhow::Result<pprl::keys::Secret> {
+    let secret = pprl::keys::Secret::from_file(&args.secret_file)?;
+    if let Some(w) = pprl::keys::permission_warning(&args.secret_file) {
+        warn("key-readable", &w);
+    }
+    Ok(secret)
+}
+
+/// Reads the secret file of a clkhash schema: its bytes verbatim, 1 to 4096 bytes (clkhash's
 /// secrets are often passphrases), with warnings for what often goes wrong.
 pub fn load_clkhash_secret(args: &crate::args::SecretArgs) -> anyhow::Result<pprl::keys::Secret> {
-    if let Some(w) = pprl::keys::permission_warning(&args.secret_file) {
-        eprintln!("warning: {w}");
-    }
     let secret = pprl::keys::Secret::from_file_any_length(&args.secret_file)?;
+    if let Some(w) = pprl::keys::permission_warning(&args.secret_file) {
+        warn("key-readable", &w);
+    }
     if pprl::compat::secret_ends_with_newline(&secret) {
-        eprintln!(
-            "warning: the secret file {} ends with a line break, which is part of the secret \
-             (clkhash's secret \"abc\" is a file of exactly those bytes: `printf %s abc > FILE`)",
-            args.secret_file.display()
+        warn(
+            "key-newline",
+            &format_args!(
+                "the secret file {} ends with a line break, which is part of the secret \
+                 (clkhash's secret \"abc\" is a file of exactly those bytes: `printf %s abc > \
+                 FILE`)",
+                pprl::error::escape_controls(&args.secret_file.display().to_string())
+            ),
         );
     }
     if secret.len() < pprl::keys::Secret::MIN_LEN {
-        eprintln!(
-            "warning: the secret is {} bytes; clkhash takes any passphrase, but 32 random bytes \
-             (`pprl keygen`) cannot be guessed",
-            secret.len()
+        warn(
+            "key-short",
+            &format_args!(
+                "the secret is {} bytes; clkhash takes any passphrase, but 32 random bytes \
+                 (`pprl keygen`) cannot be guessed",
+                secret.len()
+            ),
         );
     }
     Ok(secret)

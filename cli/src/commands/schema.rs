@@ -72,6 +72,12 @@ fn print_clkhash(s: &ClkhashSchemaSummary) {
 }
 
 pub fn convert(args: &SchemaConvertArgs) -> Result<()> {
+    use pprl::io::{FileRole, RunFiles};
+    super::check_files(
+        RunFiles::new()
+            .read(FileRole::Schema, &args.schema)
+            .write(&args.output),
+    )?;
     let schema = clkhash::Schema::from_path(&args.schema)
         .with_context(|| format!("invalid clkhash schema {}", args.schema.display()))?;
     let converted = clkhash::convert::to_pprl(&schema)
