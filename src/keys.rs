@@ -419,16 +419,10 @@ fn read_capped(path: &Path) -> Result<Zeroizing<Vec<u8>>, KeyError> {
 ///
 /// The rule (docs/guide.md): a secret that is all printable ASCII (with tabs and line breaks)
 /// and holds a space, a tab or a line break other than one at its very end is text (a schema,
-/// a CSV export, a sentence), not a secret; so is any secret with fewer than 8 distinct byte
-/// values (`aaaa...`). One printable token passes (`openssl rand -hex 32`, `-base64 32`, a
+/// a CSV export, a sentence), not a secret. One printable token passes (`openssl rand -hex 32`, `-base64 32`, a
 /// password manager's output), and so do random bytes: 32 of them are all printable with a
 /// probability below 10^-13.
 pub fn looks_like_text(bytes: &[u8]) -> Option<&'static str> {
-    let mut seen = [false; 256];
-    bytes.iter().for_each(|&b| seen[b as usize] = true);
-    if seen.iter().filter(|&&s| s).count() < 8 {
-        return Some("fewer than 8 distinct byte values");
-    }
     let printable = |b: &u8| matches!(b, b'\t' | b'\n' | b'\r' | 0x20..=0x7e);
     if !bytes.iter().all(printable) {
         return None;
@@ -532,8 +526,6 @@ mod tests {
         assert_eq!(kind(Secret::from_file(&toml)), KeyErrorKind::NotRandom);
         // A clkhash passphrase stays a passphrase.
         assert!(Secret::from_file_any_length(&toml).is_ok());
-        let same = write("same", &[b'a'; 64]);
-        assert_eq!(kind(Secret::from_file(&same)), KeyErrorKind::NotRandom);
         let hex = write("hex", b"3f9a0c6e1b7d24f58a9c0e3b6d1f47a2c5e8b0d3f6a9c2e5b8d1f4a7c0e3b6d9\n");
         assert!(Secret::from_file(&hex).is_ok());
         assert_eq!(kind(Secret::from_file(dir.path())), KeyErrorKind::NotRegular);

@@ -181,6 +181,22 @@ fn cli_invalid_rows_fail_positional_output_and_name_row_and_field() {
         )));
     assert!(!out.exists(), "no partial clkhash JSON");
     let rejects = dir.path().join("out.json.rejects.csv");
+    assert!(!rejects.exists(), "a failed run leaves no default rejects report");
+    // A rejects report named on the command line is written, failed run or not.
+    pprl()
+        .args(["encode", "--schema"])
+        .arg(vector("v3_full", ".schema.json"))
+        .arg("--secret-file")
+        .arg(testdata("clkhash/secret.txt"))
+        .arg(vector("v3_full", ".csv"))
+        .arg("-o")
+        .arg(&out)
+        .arg("--rejects")
+        .arg(&rejects)
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("every rejected row is listed in"));
+    assert!(!out.exists(), "no partial clkhash JSON");
     let mut rdr = csv::Reader::from_path(&rejects).unwrap();
     let got: Vec<(usize, String)> = rdr
         .records()

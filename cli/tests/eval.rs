@@ -359,7 +359,7 @@ fn bad_inputs_are_refused_precisely() {
     eval(&bad_header)
         .assert()
         .code(1)
-        .stderr(contains("h.csv: header `left,right` is not a links file"));
+        .stderr(contains("h.csv: its header (not shown) is not a links file"));
     let bad_score = write(d, "s.csv", "a_id,b_id,score\na,b,0.5\nc,d,lots\n");
     eval(&bad_score).assert().code(1).stderr(contains(
         "s.csv, line 3, field `score`: `lots` is not a number",

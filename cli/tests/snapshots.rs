@@ -39,6 +39,8 @@ fn settings() -> insta::Settings {
             "kernel [KERNEL]",
         ),
         (r"\b\d+(\.\d+)? M comparisons/s", "[RATE] M comparisons/s"),
+        // The length of a temporary path that is not shown.
+        (r"a path of \d+ characters", "a path of [N] characters"),
     ] {
         s.add_filter(re, with);
     }
