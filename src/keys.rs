@@ -521,20 +521,32 @@ mod tests {
         };
         let kind = |r: Result<Secret, KeyError>| r.unwrap_err().kind();
         let long = write("long", &vec![7u8; Secret::MAX_LEN + 1]);
-        assert_eq!(kind(Secret::from_file_any_length(&long)), KeyErrorKind::TooLong);
+        assert_eq!(
+            kind(Secret::from_file_any_length(&long)),
+            KeyErrorKind::TooLong
+        );
         let toml = write("person.toml", include_bytes!("../examples/person.toml"));
         assert_eq!(kind(Secret::from_file(&toml)), KeyErrorKind::NotRandom);
         // A clkhash passphrase stays a passphrase.
         assert!(Secret::from_file_any_length(&toml).is_ok());
-        let hex = write("hex", b"3f9a0c6e1b7d24f58a9c0e3b6d1f47a2c5e8b0d3f6a9c2e5b8d1f4a7c0e3b6d9\n");
+        let hex = write(
+            "hex",
+            b"3f9a0c6e1b7d24f58a9c0e3b6d1f47a2c5e8b0d3f6a9c2e5b8d1f4a7c0e3b6d9\n",
+        );
         assert!(Secret::from_file(&hex).is_ok());
-        assert_eq!(kind(Secret::from_file(dir.path())), KeyErrorKind::NotRegular);
+        assert_eq!(
+            kind(Secret::from_file(dir.path())),
+            KeyErrorKind::NotRegular
+        );
         assert_eq!(
             kind(Secret::from_file_any_length(write("empty", b""))),
             KeyErrorKind::TooShort
         );
         #[cfg(unix)]
-        assert_eq!(kind(Secret::from_file("/dev/zero")), KeyErrorKind::NotRegular);
+        assert_eq!(
+            kind(Secret::from_file("/dev/zero")),
+            KeyErrorKind::NotRegular
+        );
         let missing = Secret::from_file("CANARY-not-a-path").unwrap_err();
         assert_eq!(missing.kind(), KeyErrorKind::Missing);
         assert!(!missing.to_string().contains("CANARY"), "{missing}");

@@ -397,7 +397,12 @@ pub struct SecretArgs {
     /// File holding the project secret (32 to 4096 random bytes, e.g. from `pprl keygen`; a
     /// regular file, readable by its owner only). The secret is never accepted as a value,
     /// only as a file; the environment variable's value is never shown.
-    #[arg(long, value_name = "PATH", env = "PPRL_SECRET_FILE", hide_env_values = true)]
+    #[arg(
+        long,
+        value_name = "PATH",
+        env = "PPRL_SECRET_FILE",
+        hide_env_values = true
+    )]
     pub secret_file: PathBuf,
 }
 

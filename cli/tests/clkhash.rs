@@ -181,7 +181,10 @@ fn cli_invalid_rows_fail_positional_output_and_name_row_and_field() {
         )));
     assert!(!out.exists(), "no partial clkhash JSON");
     let rejects = dir.path().join("out.json.rejects.csv");
-    assert!(!rejects.exists(), "a failed run leaves no default rejects report");
+    assert!(
+        !rejects.exists(),
+        "a failed run leaves no default rejects report"
+    );
     // A rejects report named on the command line is written, failed run or not.
     pprl()
         .args(["encode", "--schema"])

@@ -356,10 +356,9 @@ fn bad_inputs_are_refused_precisely() {
         cmd
     };
     let bad_header = write(d, "h.csv", "left,right\na,b\n");
-    eval(&bad_header)
-        .assert()
-        .code(1)
-        .stderr(contains("h.csv: its header (not shown) is not a links file"));
+    eval(&bad_header).assert().code(1).stderr(contains(
+        "h.csv: its header (not shown) is not a links file",
+    ));
     let bad_score = write(d, "s.csv", "a_id,b_id,score\na,b,0.5\nc,d,lots\n");
     eval(&bad_score).assert().code(1).stderr(contains(
         "s.csv, line 3, field `score`: `lots` is not a number",

@@ -90,7 +90,11 @@ fn outputs_never_overwrite_inputs_the_secret_or_each_other() {
         .assert()
         .code(1)
         .stderr(contains("are the same file"));
-    assert_eq!(std::fs::read(&key).unwrap(), key_bytes, "the secret is intact");
+    assert_eq!(
+        std::fs::read(&key).unwrap(),
+        key_bytes,
+        "the secret is intact"
+    );
     assert_eq!(std::fs::read(&export).unwrap(), export_bytes);
     assert!(!out.exists());
 
@@ -365,35 +369,157 @@ fn the_canary_secret_appears_in_no_output_stream_or_file() {
     };
     for copy in &copies {
         // The secret's bytes as a schema, an input, a truth file, an encoding file.
-        runs.push(args(&[&"encode", &"--schema", copy, &"--secret-file", &key, &export, &"-o", &o("s.clk")]));
-        runs.push(args(&[&"encode", &"--schema", &schema, &"--secret-file", &key, copy, &"-o", &o("i.clk")]));
+        runs.push(args(&[
+            &"encode",
+            &"--schema",
+            copy,
+            &"--secret-file",
+            &key,
+            &export,
+            &"-o",
+            &o("s.clk"),
+        ]));
+        runs.push(args(&[
+            &"encode",
+            &"--schema",
+            &schema,
+            &"--secret-file",
+            &key,
+            copy,
+            &"-o",
+            &o("i.clk"),
+        ]));
         runs.push(args(&[&"schema", &"check", copy]));
         runs.push(args(&[&"schema", &"convert", copy, &"-o", &o("c.toml")]));
         runs.push(args(&[&"inspect", copy]));
         runs.push(args(&[&"inspect", &"--format", &"json", copy]));
-        runs.push(args(&[&"match", copy, &a, &"-t", &"0.8", &"-o", &o("m.csv")]));
-        runs.push(args(&[&"match", &a, &"-t", &"0.8", &"--truth", copy, &"-o", &o("m2.csv")]));
-        runs.push(args(&[&"experiment", &"--records", &"50", &"--schema", copy]));
+        runs.push(args(&[
+            &"match",
+            copy,
+            &a,
+            &"-t",
+            &"0.8",
+            &"-o",
+            &o("m.csv"),
+        ]));
+        runs.push(args(&[
+            &"match",
+            &a,
+            &"-t",
+            &"0.8",
+            &"--truth",
+            copy,
+            &"-o",
+            &o("m2.csv"),
+        ]));
+        runs.push(args(&[
+            &"experiment",
+            &"--records",
+            &"50",
+            &"--schema",
+            copy,
+        ]));
         runs.push(args(&[&"eval", &"--truth", copy, &"--matches", &truth]));
         runs.push(args(&[&"eval", &"--truth", &truth, &"--matches", copy]));
-        runs.push(args(&[&"eval", &"--truth", &truth, &"--matches", &truth, &"--scores", copy]));
+        runs.push(args(&[
+            &"eval",
+            &"--truth",
+            &truth,
+            &"--matches",
+            &truth,
+            &"--scores",
+            copy,
+        ]));
     }
     // The secret file itself, everywhere a file goes.
     let k = &canary_key;
-    runs.push(args(&[&"encode", &"--schema", &schema, &"--secret-file", k, &export, &"-o", &o("ok.clk")]));
-    runs.push(args(&[&"encode", &"--schema", k, &"--secret-file", k, &export, &"-o", &o("x.clk")]));
-    runs.push(args(&[&"encode", &"--schema", &schema, &"--secret-file", k, k, &"-o", &o("x.clk")]));
-    runs.push(args(&[&"encode", &"--schema", &schema, &"--secret-file", k, &export, &"-o", k]));
-    runs.push(args(&[&"encode", &"--schema", &schema, &"--secret-file", k, &export, &"-o", &o("y.clk"), &"--rejects", k]));
-    runs.push(args(&[&"encode", &"--schema", &testdata("clkhash/v1_basic.schema.json"), &"--secret-file", k, &clkhash_valid_rows(d), &"-o", &o("ok.json")]));
+    runs.push(args(&[
+        &"encode",
+        &"--schema",
+        &schema,
+        &"--secret-file",
+        k,
+        &export,
+        &"-o",
+        &o("ok.clk"),
+    ]));
+    runs.push(args(&[
+        &"encode",
+        &"--schema",
+        k,
+        &"--secret-file",
+        k,
+        &export,
+        &"-o",
+        &o("x.clk"),
+    ]));
+    runs.push(args(&[
+        &"encode",
+        &"--schema",
+        &schema,
+        &"--secret-file",
+        k,
+        k,
+        &"-o",
+        &o("x.clk"),
+    ]));
+    runs.push(args(&[
+        &"encode",
+        &"--schema",
+        &schema,
+        &"--secret-file",
+        k,
+        &export,
+        &"-o",
+        k,
+    ]));
+    runs.push(args(&[
+        &"encode",
+        &"--schema",
+        &schema,
+        &"--secret-file",
+        k,
+        &export,
+        &"-o",
+        &o("y.clk"),
+        &"--rejects",
+        k,
+    ]));
+    runs.push(args(&[
+        &"encode",
+        &"--schema",
+        &testdata("clkhash/v1_basic.schema.json"),
+        &"--secret-file",
+        k,
+        &clkhash_valid_rows(d),
+        &"-o",
+        &o("ok.json"),
+    ]));
     runs.push(args(&[&"keygen", &"-o", k]));
     runs.push(args(&[&"schema", &"check", k]));
     runs.push(args(&[&"inspect", k]));
     runs.push(args(&[&"match", k, &"-t", &"0.8", &"-o", &o("m3.csv")]));
     runs.push(args(&[&"eval", &"--truth", k, &"--matches", k]));
-    runs.push(args(&[&"experiment", &"--records", &"50", &"--schema", k, &"-o", k]));
+    runs.push(args(&[
+        &"experiment",
+        &"--records",
+        &"50",
+        &"--schema",
+        k,
+        &"-o",
+        k,
+    ]));
     // The secret itself as the secret file's path.
-    runs.push(args(&[&"encode", &"--schema", &schema, &"--secret-file", &CANARY, &export, &"-o", &o("z.clk")]));
+    runs.push(args(&[
+        &"encode",
+        &"--schema",
+        &schema,
+        &"--secret-file",
+        &CANARY,
+        &export,
+        &"-o",
+        &o("z.clk"),
+    ]));
     let mut streams: Vec<(String, Vec<u8>)> = Vec::new();
     for run in &runs {
         let got = pprl().current_dir(d).args(run).output().unwrap();
@@ -402,8 +528,14 @@ fn the_canary_secret_appears_in_no_output_stream_or_file() {
         streams.push((format!("stderr of {shown}"), got.stderr));
     }
     // The secret as PPRL_SECRET_FILE's value, in a run and in the help.
-    let env_run: Vec<std::ffi::OsString> =
-        args(&[&"encode", &"--schema", &schema, &export, &"-o", &o("env.clk")]);
+    let env_run: Vec<std::ffi::OsString> = args(&[
+        &"encode",
+        &"--schema",
+        &schema,
+        &export,
+        &"-o",
+        &o("env.clk"),
+    ]);
     for run in [env_run, args(&[&"encode", &"--help"])] {
         let got = pprl()
             .env("PPRL_SECRET_FILE", CANARY)
@@ -414,7 +546,10 @@ fn the_canary_secret_appears_in_no_output_stream_or_file() {
         streams.push((format!("stdout of {run:?} (env)"), got.stdout));
         streams.push((format!("stderr of {run:?} (env)"), got.stderr));
     }
-    assert!(o("ok.clk").exists() && o("ok.json").exists(), "the canary secret works");
+    assert!(
+        o("ok.clk").exists() && o("ok.json").exists(),
+        "the canary secret works"
+    );
     let originals = [&canary_key].into_iter().chain(&copies).collect::<Vec<_>>();
     for name in listing(d) {
         let path = d.join(&name);
@@ -422,7 +557,11 @@ fn the_canary_secret_appears_in_no_output_stream_or_file() {
             streams.push((format!("file {name}"), std::fs::read(&path).unwrap()));
         }
     }
-    let needles = [CANARY.as_bytes(), &CANARY.as_bytes()[..16], &CANARY.as_bytes()[7..]];
+    let needles = [
+        CANARY.as_bytes(),
+        &CANARY.as_bytes()[..16],
+        &CANARY.as_bytes()[7..],
+    ];
     for (what, bytes) in &streams {
         for needle in needles {
             assert!(

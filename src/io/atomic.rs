@@ -31,7 +31,10 @@ pub const UNFINISHED_MARKER: &str = "pprl-unfinished";
 #[derive(Debug)]
 enum Sink {
     /// A temporary file renamed onto `target` on commit.
-    Temp { file: NamedTempFile, target: PathBuf },
+    Temp {
+        file: NamedTempFile,
+        target: PathBuf,
+    },
     /// A FIFO or device, written directly.
     Direct(File),
     /// Standard output.

@@ -103,7 +103,9 @@ pub enum OutputError {
     },
     /// The secret file is also read as another of the run's files (whose parser could echo
     /// it).
-    #[error("the secret file {secret} is also given as {role} {other}; refusing to read it as both")]
+    #[error(
+        "the secret file {secret} is also given as {role} {other}; refusing to read it as both"
+    )]
     SecretIsInput {
         /// The secret file, as given.
         secret: String,
@@ -433,7 +435,10 @@ mod tests {
         assert_eq!(err.kind(), OutputErrorKind::IsDirectory);
         let err = RunFiles::new().write("-").check().unwrap_err();
         assert_eq!(err.kind(), OutputErrorKind::Stdout);
-        let two = RunFiles::new().allow_stdout().write("-").write(dir.path().join("x"));
+        let two = RunFiles::new()
+            .allow_stdout()
+            .write("-")
+            .write(dir.path().join("x"));
         assert_eq!(two.check().unwrap_err().kind(), OutputErrorKind::Stdout);
         RunFiles::new()
             .allow_stdout()

@@ -14,8 +14,8 @@ use std::time::Instant;
 use super::Candidate;
 use super::matcher::{CandidateSink, MatchInput, match_encodings};
 use super::report::{MatchWarning, MatchWarningKind};
-use crate::io::{AtomicFile, FileRole, RunFiles};
 use crate::io::formats::{FileKind, read_encoding_file};
+use crate::io::{AtomicFile, FileRole, RunFiles};
 
 pub use super::error::{MatchError, MatchErrorKind, Mismatch, MismatchWhat};
 pub use super::matcher::check_compatible;
@@ -47,7 +47,10 @@ pub fn match_files_to_csv(
     let err = output_err(output);
     // Before anything is read or written: the output is no input, and its folder exists.
     let files = RunFiles::new().reads(FileRole::Input, paths).write(output);
-    files.allow_stdout().check().map_err(|e| err(std::io::Error::other(e)))?;
+    files
+        .allow_stdout()
+        .check()
+        .map_err(|e| err(std::io::Error::other(e)))?;
     if paths.len() != 2 {
         let report = run(paths, opts, None, progress)?;
         report.write_csv(output, opts.scores)?;

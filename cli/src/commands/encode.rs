@@ -6,7 +6,6 @@ use pprl::io::InputErrorKind;
 use pprl::pipeline::EncodeOptions;
 use pprl::pipeline::{self, EncodeError, EncodeErrorKind, JobEncoder, JobSummary, OutputFormat};
 
-use pprl::error::escape_controls;
 use pprl::io::{FileRole, RunFiles};
 
 use super::{check_files, load_clkhash_secret, load_secret, print_encode_summary, thousands};
@@ -35,9 +34,9 @@ pub fn run(args: &EncodeArgs) -> Result<()> {
             .write(pprl::io::Manifest::path_for(&args.output))
             .write(&rejects),
     )?;
-    let shown_schema = escape_controls(&args.schema.display().to_string());
-    let schema = AnySchema::from_path(&args.schema)
-        .with_context(|| format!("schema {shown_schema}"))?;
+    let shown_schema = super::shown(&args.schema);
+    let schema =
+        AnySchema::from_path(&args.schema).with_context(|| format!("schema {shown_schema}"))?;
     let opts = EncodeOptions {
         input: args.input.clone(),
         format: args.input_format.map(Into::into),
@@ -100,7 +99,7 @@ pub fn run(args: &EncodeArgs) -> Result<()> {
             println!(
                 "encoded all {} rows into {} ({} bits each), in {secs:.2} s ({} rows/s, {} thread{})",
                 thousands(s.rows),
-                s.output.display(),
+                super::shown(&s.output),
                 s.bits,
                 thousands((s.rows as f64 / secs.max(1e-9)) as u64),
                 s.threads,

@@ -17,7 +17,7 @@ pub fn run(args: &KeygenArgs) -> Result<()> {
     println!(
         "wrote a new {}-byte secret to {} (mode 0600)",
         Secret::GENERATED_LEN,
-        pprl::error::escape_controls(&args.output.display().to_string())
+        super::shown(&args.output)
     );
     println!("key fingerprint: {}", secret.fingerprint());
     println!(

@@ -98,7 +98,11 @@ pub fn run(args: &MatchArgs) -> Result<()> {
         Format::Json => {
             let summary = report.with_output(args.output.display().to_string());
             let json = serde_json::to_string_pretty(&summary)?;
-            if to_stdout { eprintln!("{json}") } else { println!("{json}") }
+            if to_stdout {
+                eprintln!("{json}")
+            } else {
+                println!("{json}")
+            }
         }
         Format::Text if !args.quiet && !to_stdout => print_text(&report, args),
         Format::Text => {}

@@ -31,6 +31,11 @@ pub fn check_files(files: pprl::io::RunFiles) -> anyhow::Result<()> {
     Ok(files.check()?)
 }
 
+/// A path as the CLI prints it: control characters shown as `\u{..}`.
+pub fn shown(path: &std::path::Path) -> String {
+    pprl::error::escape_controls(&path.display().to_string())
+}
+
 /// Prints a warning with its stable code on standard error.
 pub fn warn(code: &str, message: &dyn std::fmt::Display) {
     eprintln!("warning[{code}]: {message}");
@@ -59,7 +64,7 @@ pub fn load_clkhash_secret(args: &crate::args::SecretArgs) -> anyhow::Result<ppr
                 "the secret file {} ends with a line break, which is part of the secret \
                  (clkhash's secret \"abc\" is a file of exactly those bytes: `printf %s abc > \
                  FILE`)",
-                pprl::error::escape_controls(&args.secret_file.display().to_string())
+                shown(&args.secret_file)
             ),
         );
     }
@@ -84,7 +89,7 @@ pub fn print_encode_summary(s: &pprl::pipeline::EncodeSummary, indent: &str) {
         Some(path) if c.rows_rejected > 0 => format!(
             "{} rejected (see {})",
             thousands(c.rows_rejected),
-            path.display()
+            shown(path)
         ),
         _ => "0 rejected".to_string(),
     };
@@ -92,7 +97,7 @@ pub fn print_encode_summary(s: &pprl::pipeline::EncodeSummary, indent: &str) {
         "{indent}encoded {} of {} rows into {}, {rejected}, in {secs:.2} s ({} rows/s, {} thread{})",
         thousands(c.rows_encoded),
         thousands(c.rows_read),
-        s.output.display(),
+        shown(&s.output),
         thousands((c.rows_read as f64 / secs.max(1e-9)) as u64),
         s.threads,
         if s.threads == 1 { "" } else { "s" },

@@ -165,8 +165,7 @@ impl Schema {
 
     /// Parses and validates a clkhash schema (any version).
     pub fn from_json_str(text: &str) -> Result<Schema, SchemaError> {
-        let value: Value =
-            serde_json::from_str(text)
+        let value: Value = serde_json::from_str(text)
             .map_err(|e| SchemaError::Json(crate::error::scrub_parser_message(&e.to_string())))?;
         Schema::from_value(&value)
     }
