@@ -184,6 +184,31 @@ fn symlinks_fifos_devices_and_stdout_are_written_as_documented() {
     assert_eq!(reader.join().unwrap(), result);
     assert!(std::fs::metadata(&fifo).unwrap().file_type().is_fifo());
 
+    // An encode to a FIFO: a `.clk` file is refused (its manifest would go beside the FIFO),
+    // a one-stream clkhash JSON output is written through.
+    let key = d.join("project.key");
+    encode_cmd(&key, &testdata("sample/dept_a.csv"), &fifo)
+        .timeout(Duration::from_secs(60))
+        .assert()
+        .code(1)
+        .stderr(contains("it is a FIFO or a device"));
+    assert!(!d.join("fifo.manifest.json").exists());
+    let reader = {
+        let fifo = fifo.clone();
+        std::thread::spawn(move || std::fs::read_to_string(fifo).unwrap())
+    };
+    encode_with(
+        &testdata("clkhash/v1_basic.schema.json"),
+        &testdata("clkhash/secret.txt"),
+        &clkhash_valid_rows(d),
+        &fifo,
+    )
+    .timeout(Duration::from_secs(60))
+    .assert()
+    .success();
+    assert!(reader.join().unwrap().starts_with("{\"clks\""));
+    assert!(std::fs::metadata(&fifo).unwrap().file_type().is_fifo());
+
     // `-`: the result on standard output, and no file named `-`.
     let out = matched(Path::new("-")).assert().success();
     assert_eq!(

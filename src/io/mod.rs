@@ -42,7 +42,7 @@ pub use atomic::{AtomicFile, UNFINISHED_MARKER};
 pub use clk::{ClkData, ClkError, ClkHeader, ClkReader, ClkRecord, ClkWriter};
 pub use csv_input::{CsvInput, InputError, InputErrorKind, InputRow};
 pub use manifest::{Counts, Manifest};
-pub use output::{FileRole, OutputError, OutputErrorKind, RunFiles};
+pub use output::{FileRole, OutputError, OutputErrorKind, RunFiles, check_regular};
 pub use rejects::{RejectRow, RejectWriter};
 pub use rows::{ColumnRows, RecordRows, RowSource};
 pub use table::{Input, TableFormat};

@@ -64,6 +64,8 @@ crate::error_kinds! {
         Stdout => "output-stdout",
         /// The secret file is also read as another of the run's files.
         SecretIsInput => "secret-is-input",
+        /// An output that has files written beside it is a FIFO or a device.
+        NotRegular => "output-not-regular",
     }
 }
 
@@ -114,6 +116,16 @@ pub enum OutputError {
         /// The other file, as given.
         other: String,
     },
+    /// An output that has files written beside it (a `.clk` file's manifest) is a FIFO or a
+    /// device, whose folder (`/dev`) is no place for them.
+    #[error(
+        "cannot write {output}: it is a FIFO or a device, and this output has files written \
+         beside it (a manifest); write it to a regular file"
+    )]
+    NotRegular {
+        /// The output, as given.
+        output: String,
+    },
     /// `-` (standard output) where the run cannot write to it.
     #[error("`-` (standard output) cannot take this output: {reason}; name a file instead")]
     Stdout {
@@ -132,6 +144,7 @@ impl OutputError {
             OutputError::IsDirectory { .. } => OutputErrorKind::IsDirectory,
             OutputError::Stdout { .. } => OutputErrorKind::Stdout,
             OutputError::SecretIsInput { .. } => OutputErrorKind::SecretIsInput,
+            OutputError::NotRegular { .. } => OutputErrorKind::NotRegular,
         }
     }
 
@@ -274,6 +287,17 @@ impl RunFiles {
             written.push((w, id));
         }
         Ok(())
+    }
+}
+
+/// Refuses `path` as an output with companions (a `.clk` file and its manifest) when it is an
+/// existing FIFO or device ([`OutputErrorKind::NotRegular`]).
+pub fn check_regular(path: &Path) -> Result<(), OutputError> {
+    match std::fs::metadata(path) {
+        Ok(m) if !m.is_file() && !m.is_dir() => Err(OutputError::NotRegular {
+            output: escape_controls(&path.display().to_string()),
+        }),
+        _ => Ok(()),
     }
 }
 
@@ -450,12 +474,15 @@ mod tests {
 
     #[cfg(unix)]
     #[test]
-    fn devices_take_many_outputs() {
+    fn devices_take_many_outputs_but_no_companions() {
         RunFiles::new()
             .write("/dev/null")
             .write("/dev/null")
             .check()
             .unwrap();
+        let err = check_regular(Path::new("/dev/null")).unwrap_err();
+        assert_eq!(err.kind(), OutputErrorKind::NotRegular);
+        check_regular(Path::new("no-such-file")).unwrap();
     }
 
     #[test]

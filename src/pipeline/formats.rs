@@ -85,6 +85,8 @@ pub fn encode_any(
     let mut input = open_input(opts)?;
     let (rows, ids) = encoder.rows(&mut input)?;
     if format == OutputFormat::Clk {
+        // Its manifest goes beside it: not into /dev, nor beside a FIFO.
+        crate::io::check_regular(&opts.output)?;
         let params = encoder.clk_params()?;
         let summary = encode_to_clk(input, &rows, params, ids, opts, progress)?;
         return Ok(JobSummary::Clk(summary));
