@@ -35,8 +35,17 @@ pub fn run(args: &EncodeArgs) -> Result<()> {
             .write(&rejects),
     )?;
     let shown_schema = super::shown(&args.schema);
-    let schema =
-        AnySchema::from_path(&args.schema).with_context(|| format!("schema {shown_schema}"))?;
+    let schema = AnySchema::from_path(&args.schema).map_err(|e| {
+        // A file that cannot be read is named by the error itself; a parse error is not.
+        let unreadable = matches!(
+            &e,
+            compat::AnySchemaError::Pprl(pprl::schema::SchemaError::Io { .. })
+        );
+        match unreadable {
+            true => anyhow!(e),
+            false => anyhow!(e).context(format!("schema {shown_schema}")),
+        }
+    })?;
     let opts = EncodeOptions {
         input: args.input.clone(),
         format: args.input_format.map(Into::into),
