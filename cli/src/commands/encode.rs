@@ -66,7 +66,7 @@ pub fn run(args: &EncodeArgs) -> Result<()> {
     let format = args.format.map(OutputFormat::from);
     let warn = |w: &dyn std::fmt::Display| {
         if !args.quiet {
-            eprintln!("warning {w}");
+            eprintln!("warning {}", pprl::error::escape_controls(&w.to_string()));
         }
     };
     let result = match &schema {
