@@ -94,17 +94,14 @@ impl ClkHeader {
             detail,
         };
         let mut fixed = [0u8; FIXED_HEADER];
-        if let Err(e) = r.read_exact(&mut fixed) {
-            return Err(if e.kind() == io::ErrorKind::UnexpectedEof {
-                ClkError::NotClk {
-                    path: path.to_string(),
-                }
-            } else {
-                io_err(e)
+        let got = read_full(r, &mut fixed).map_err(io_err)?;
+        if got < MAGIC.len() || fixed[..8] != MAGIC {
+            return Err(ClkError::NotClk {
+                path: path.to_string(),
             });
         }
-        if fixed[..8] != MAGIC {
-            return Err(ClkError::NotClk {
+        if got < FIXED_HEADER {
+            return Err(ClkError::Truncated {
                 path: path.to_string(),
             });
         }
@@ -120,9 +117,15 @@ impl ClkHeader {
         }
         let header_len = u32_at(12) as usize;
         let filter_bits = u32_at(80);
-        if filter_bits == 0 || !filter_bits.is_multiple_of(64) || filter_bits > 65536 {
+        if filter_bits == 0 || !filter_bits.is_multiple_of(64) {
             return Err(corrupt(format!(
-                "filter length {filter_bits} bits is not a multiple of 64"
+                "filter length {filter_bits} bits is not a positive multiple of 64"
+            )));
+        }
+        if filter_bits > MAX_FILTER_BITS {
+            return Err(corrupt(format!(
+                "filter length {filter_bits} bits is over the largest a file can hold \
+                 ({MAX_FILTER_BITS} bits)"
             )));
         }
         let filters_per_record = u16_at(84);
@@ -151,7 +154,11 @@ impl ClkHeader {
             return Err(corrupt(format!("schema section of {json_len} bytes")));
         }
         let mut rest = vec![0u8; (FIXED_HEADER + json_len).div_ceil(8) * 8 - FIXED_HEADER];
-        r.read_exact(&mut rest).map_err(io_err)?;
+        if read_full(r, &mut rest).map_err(io_err)? < rest.len() {
+            return Err(ClkError::Truncated {
+                path: path.to_string(),
+            });
+        }
         hasher.update(&rest);
         let schema_json = rest[..json_len].to_vec();
         let header = ClkHeader {
@@ -178,8 +185,26 @@ impl ClkHeader {
                 "the embedded schema does not match the schema fingerprint".into(),
             ));
         }
+        super::embedded::check(&header, path)?;
         Ok(header)
     }
+}
+
+/// Largest filter a file holds, in bits.
+pub(crate) const MAX_FILTER_BITS: u32 = 65_536;
+
+/// Reads into `buf` until it is full or the input ends; the bytes read.
+fn read_full(r: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
+    let mut n = 0;
+    while n < buf.len() {
+        match r.read(&mut buf[n..]) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(n)
 }
 
 pub(crate) fn layout_code(l: Layout) -> u8 {
