@@ -145,9 +145,9 @@ pub enum ClkError {
         /// The file.
         path: String,
     },
-    /// Two records share an id.
+    /// Two records share an id. The message gives the rows, not the id: ids are file content.
     #[error(
-        "record id `{id}` appears twice (rows {first_row} and {row}); record ids must be unique"
+        "a record id appears twice (rows {first_row} and {row}); record ids must be unique"
     )]
     DuplicateId {
         /// The id.
