@@ -53,7 +53,10 @@ impl ClkHeader {
 
     /// Total file size the header implies.
     pub fn file_len(&self) -> u64 {
-        self.header_len() as u64 + self.record_count * self.record_bytes() as u64 + 32
+        // Saturating: a damaged header may claim more than any file holds.
+        (self.header_len() as u64)
+            .saturating_add(self.record_count.saturating_mul(self.record_bytes() as u64))
+            .saturating_add(32)
     }
 
     pub(crate) fn to_bytes(&self) -> Vec<u8> {
@@ -143,6 +146,16 @@ impl ClkHeader {
             )));
         }
         let block_keys = u16_at(90);
+        let record_bytes = usize::from(id_width)
+            + (filter_bits as usize / 64 * usize::from(filters_per_record)
+                + usize::from(block_keys))
+                * 8;
+        if record_bytes > MAX_RECORD_BYTES {
+            return Err(corrupt(format!(
+                "records of {record_bytes} bytes are over the largest a file can hold \
+                 ({MAX_RECORD_BYTES} bytes)"
+            )));
+        }
         if (version == FILE_VERSION) != (block_keys == 0) {
             return Err(corrupt(format!(
                 "version {version} file with {block_keys} block keys per record"
@@ -189,6 +202,11 @@ impl ClkHeader {
         Ok(header)
     }
 }
+
+/// Largest record a file holds, in bytes (id, filters and block ids): far above any schema's
+/// (100 field-level filters of 4096 bits are 51,200 bytes), and small enough that a damaged
+/// header cannot make a reader reserve much memory for one record.
+pub(crate) const MAX_RECORD_BYTES: usize = 1 << 20;
 
 /// Largest filter a file holds, in bits.
 pub(crate) const MAX_FILTER_BITS: u32 = 65_536;
