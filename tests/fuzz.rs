@@ -157,23 +157,17 @@ fn apply(seed: &[u8], edits: &[Edit]) -> Vec<u8> {
 
 /// Inputs for a target: arbitrary bytes, or a seed under edits (`fix` then repairs the
 /// edited seed's checksums, when given, for half of them).
-fn inputs(
-    seeds: Vec<Vec<u8>>,
-    fix: Option<fn(&mut Vec<u8>)>,
-) -> impl Strategy<Value = Vec<u8>> {
+fn inputs(seeds: Vec<Vec<u8>>, fix: Option<fn(&mut Vec<u8>)>) -> impl Strategy<Value = Vec<u8>> {
     let n = seeds.len();
-    let mutated = (
-        0..n,
-        prop::collection::vec(edit(), 0..8),
-        any::<bool>(),
-    )
-        .prop_map(move |(i, edits, repair)| {
+    let mutated = (0..n, prop::collection::vec(edit(), 0..8), any::<bool>()).prop_map(
+        move |(i, edits, repair)| {
             let mut b = apply(&seeds[i], &edits);
             if let (Some(f), true) = (fix, repair) {
                 f(&mut b);
             }
             b
-        });
+        },
+    );
     prop_oneof![
         1 => prop::collection::vec(any::<u8>(), 0..512),
         3 => mutated,
@@ -202,7 +196,9 @@ fn fuzz(
         let took = t.elapsed();
         let largest = LARGEST.load(Ordering::Relaxed);
         if took > SLOW {
-            return Err(TestCaseError::fail(format!("{name}: one input took {took:?}")));
+            return Err(TestCaseError::fail(format!(
+                "{name}: one input took {took:?}"
+            )));
         }
         if largest > alloc_limit(input.len()) {
             return Err(TestCaseError::fail(format!(
@@ -284,11 +280,15 @@ fn pprl_schema_seeds() -> Vec<Vec<u8>> {
 
 #[test]
 fn pprl_toml_schema() {
-    fuzz("pprl TOML schema", inputs(pprl_schema_seeds(), None), |bytes| {
-        if let Ok(text) = std::str::from_utf8(bytes) {
-            let _ = Schema::from_toml_str(text);
-        }
-    });
+    fuzz(
+        "pprl TOML schema",
+        inputs(pprl_schema_seeds(), None),
+        |bytes| {
+            if let Ok(text) = std::str::from_utf8(bytes) {
+                let _ = Schema::from_toml_str(text);
+            }
+        },
+    );
 }
 
 #[test]
@@ -358,9 +358,12 @@ fn clk_seeds() -> Vec<Vec<u8>> {
         let keys = usize::from(params.block_keys);
         let mut w = ClkWriter::new("seed", params).unwrap();
         for i in 0..3u64 {
-            let filter: Vec<u64> = (0..words as u64).map(|j| (i + 1) * 0x9e37_79b9 ^ j).collect();
+            let filter: Vec<u64> = (0..words as u64)
+                .map(|j| (i + 1) * 0x9e37_79b9 ^ j)
+                .collect();
             let ids: Vec<u64> = (0..keys as u64).map(|k| i * 31 + k).collect();
-            w.write_record(i + 1, &format!("r{i}"), &filter, &ids).unwrap();
+            w.write_record(i + 1, &format!("r{i}"), &filter, &ids)
+                .unwrap();
         }
         seeds.push(w.finish_to(Vec::new()).unwrap().0);
     }
@@ -386,12 +389,14 @@ fn reseal(b: &mut Vec<u8>) {
 
 #[test]
 fn clk_reader() {
-    fuzz("clk reader", inputs(clk_seeds(), Some(reseal)), |bytes| {
-        match ClkReader::from_reader(bytes, "f.clk").and_then(|r| r.read_all()) {
+    fuzz(
+        "clk reader",
+        inputs(clk_seeds(), Some(reseal)),
+        |bytes| match ClkReader::from_reader(bytes, "f.clk").and_then(|r| r.read_all()) {
             Ok(data) => assert_eq!(data.ids.len() as u64, data.header.record_count),
             Err(e) => clean(&e.to_string()).unwrap(),
-        }
-    });
+        },
+    );
 }
 
 #[test]
@@ -400,7 +405,9 @@ fn clkhash_json_reader() {
     for bits in [64u32, 1024, 1000] {
         let mut w = JsonWriter::new(Vec::new(), bits).unwrap();
         for i in 0..4u64 {
-            let words: Vec<u64> = (0..bits.div_ceil(64) as u64).map(|j| i ^ (j << 7)).collect();
+            let words: Vec<u64> = (0..bits.div_ceil(64) as u64)
+                .map(|j| i ^ (j << 7))
+                .collect();
             w.write(&words).unwrap();
         }
         seeds.push(w.finish().unwrap());

@@ -404,14 +404,11 @@ fn files_of_the_wrong_kind_are_refused() {
     let matches = write(d, "m.csv", "a_id,b_id,score\na1,b1,0.9\na2,b3,0.8\n");
     // Clusters within one file as the truth of a two-file result: was precision 0, recall 1.
     let dedup_truth = write(d, "dedup.csv", "entity_id,record_id\ne1,a1\ne1,b1\n");
-    eval_cmd(&dedup_truth, &matches)
-        .assert()
-        .code(1)
-        .stderr(
-            contains("dedup.csv describes records of one file")
-                .and(contains("m.csv is a two-party result"))
-                .and(contains("hint: --truth")),
-        );
+    eval_cmd(&dedup_truth, &matches).assert().code(1).stderr(
+        contains("dedup.csv describes records of one file")
+            .and(contains("m.csv is a two-party result"))
+            .and(contains("hint: --truth")),
+    );
     // The match output given as the truth, and the truth given as the matches.
     eval_cmd(&matches, &truth).assert().code(1).stderr(
         contains("m.csv has a `score` column, as a match output has")
@@ -443,7 +440,10 @@ fn files_of_the_wrong_kind_are_refused() {
     let run = eval_cmd(&truth, &half).assert().code(1);
     let stderr = String::from_utf8_lossy(&run.get_output().stderr).to_string();
     assert!(stderr.contains("lacks a `b_id` column"), "{stderr}");
-    assert!(!stderr.contains("SECRET") && !stderr.contains('\u{1b}'), "{stderr}");
+    assert!(
+        !stderr.contains("SECRET") && !stderr.contains('\u{1b}'),
+        "{stderr}"
+    );
 }
 
 #[test]

@@ -55,15 +55,26 @@ fn an_embedded_schema_that_contradicts_the_header_is_refused_by_inspect_and_matc
         b[16..48].copy_from_slice(&fp);
     });
     for (name, file, needle) in [
-        ("layout.clk", layout, "the embedded schema gives layout clk, but the header says rbf"),
-        ("broken.clk", broken, "the embedded schema is not valid JSON"),
+        (
+            "layout.clk",
+            layout,
+            "the embedded schema gives layout clk, but the header says rbf",
+        ),
+        (
+            "broken.clk",
+            broken,
+            "the embedded schema is not valid JSON",
+        ),
     ] {
         let path = dir.path().join(name);
         std::fs::write(&path, file).unwrap();
         let shown = path.display().to_string();
         for args in [&["inspect"][..], &["inspect", "--format", "json"][..]] {
             let stderr = fails(args, &[&path]);
-            assert!(stderr.contains(&format!("{shown}: {needle}")), "{args:?}: {stderr}");
+            assert!(
+                stderr.contains(&format!("{shown}: {needle}")),
+                "{args:?}: {stderr}"
+            );
         }
         let stderr = fails(&["match", "-t", "0.8", "-q", "-o"], &[&out, &path, &a]);
         assert!(stderr.contains(&format!("{shown}: {needle}")), "{stderr}");
@@ -110,11 +121,7 @@ fn csv_header_text_is_never_echoed() {
     // A header of terminal escape sequences (clear screen, set the title) and no schema column;
     // `Given_Name` differs from the schema's `given_name` only in case.
     let csv = dir.path().join("hostile.csv");
-    std::fs::write(
-        &csv,
-        "\u{1b}[2J\u{1b}]0;PWNED\u{7},Given_Name\nR1,Ann\n",
-    )
-    .unwrap();
+    std::fs::write(&csv, "\u{1b}[2J\u{1b}]0;PWNED\u{7},Given_Name\nR1,Ann\n").unwrap();
     let out = dir.path().join("out.clk");
     let run = encode_cmd(&key, &csv, &out).assert().code(1);
     let stderr = String::from_utf8_lossy(&run.get_output().stderr).into_owned();

@@ -237,7 +237,9 @@ impl BlockingMetrics {
 /// `ni * nj` over every two files for more, and `n (n - 1) / 2` for one file (deduplication).
 pub fn comparison_space(records: &[u64]) -> u64 {
     match records {
-        [n] => (u128::from(*n) * u128::from(n.saturating_sub(1)) / 2).min(u128::from(u64::MAX)) as u64,
+        [n] => {
+            (u128::from(*n) * u128::from(n.saturating_sub(1)) / 2).min(u128::from(u64::MAX)) as u64
+        }
         _ => {
             let mut total = 0u64;
             for (i, &a) in records.iter().enumerate() {

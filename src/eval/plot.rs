@@ -225,14 +225,22 @@ fn threshold_chart<DB: DrawingBackend>(
             [(mark.threshold, 0.0), (mark.threshold, 1.05)],
             MARK_COLOR.stroke_width(1),
         ))?;
-        labels.push((chart.backend_coord(&(mark.threshold, 0.16)), mark_text(mark)));
+        labels.push((
+            chart.backend_coord(&(mark.threshold, 0.16)),
+            mark_text(mark),
+        ));
     }
     let corner = layout::emptiest_corner(grid.iter().flat_map(|p| {
         let x = (p.threshold - lo) / (1.0 - lo);
         let m = p.metrics;
         [m.precision, m.recall, m.f1].map(|v| (x, v / 1.05))
     }));
-    let legend = legend_box(root, plot_box(&chart), &corner, &["false pairs", "true pairs"]);
+    let legend = legend_box(
+        root,
+        plot_box(&chart),
+        &corner,
+        &["false pairs", "true pairs"],
+    );
     chart
         .configure_series_labels()
         .position(corner)
@@ -255,7 +263,10 @@ fn legend_box<DB: DrawingBackend>(
     let style = font(13).into_text_style(root);
     let width = names
         .iter()
-        .map(|n| root.estimate_text_size(n, &style).map_or(8 * n.len() as u32, |s| s.0))
+        .map(|n| {
+            root.estimate_text_size(n, &style)
+                .map_or(8 * n.len() as u32, |s| s.0)
+        })
         .max()
         .unwrap_or(0) as i32;
     let height = (names.len() as f64 * 13.0 * 1.25).ceil() as i32;
@@ -291,7 +302,11 @@ fn draw_labels<DB: DrawingBackend>(
             .unwrap_or((7 * text.len() as u32, 13));
         wants.push(layout::Want { at: *at, size });
     }
-    for ((placed, want), (_, text)) in layout::place(area, legend.as_slice(), &wants).iter().zip(&wants).zip(labels) {
+    for ((placed, want), (_, text)) in layout::place(area, legend.as_slice(), &wants)
+        .iter()
+        .zip(&wants)
+        .zip(labels)
+    {
         let (x, y) = placed.at;
         let (w, h) = (want.size.0 as i32, want.size.1 as i32);
         root.draw(&Rectangle::new(
@@ -326,10 +341,12 @@ fn pr_chart<DB: DrawingBackend>(
         })
         .collect();
     // Axes fitted to the curve and the marks (the curve often spans only a corner of 0..1).
-    let (x_min, x_max, y_min, y_max) = curve.iter().chain(&marked).fold(
-        (1.0f64, 0.0f64, 1.0f64, 0.0f64),
-        |(a, b, c, d), &(x, y)| (a.min(x), b.max(x), c.min(y), d.max(y)),
-    );
+    let (x_min, x_max, y_min, y_max) = curve
+        .iter()
+        .chain(&marked)
+        .fold((1.0f64, 0.0f64, 1.0f64, 0.0f64), |(a, b, c, d), &(x, y)| {
+            (a.min(x), b.max(x), c.min(y), d.max(y))
+        });
     let (x_lo, x_hi) = layout::fit(x_min, x_max.max(x_min), 0.05);
     let (y_lo, y_hi) = layout::fit(y_min, y_max.max(y_min), 0.05);
     let mut chart = ChartBuilder::on(root)
@@ -418,7 +435,12 @@ fn score_chart<DB: DrawingBackend>(
         let height = (c[0].max(c[1]) as f64 / 0.5).max(1.0).ln() / log_top;
         (0..10).map(move |k| (x, height * f64::from(k) / 9.0))
     }));
-    let legend = legend_box(root, plot_box(&chart), &corner, &["false pairs", "true pairs"]);
+    let legend = legend_box(
+        root,
+        plot_box(&chart),
+        &corner,
+        &["false pairs", "true pairs"],
+    );
     chart
         .configure_series_labels()
         .position(corner)
@@ -508,7 +530,11 @@ mod tests {
     fn text_at(svg: &str, needle: &str) -> (f64, f64) {
         let lines: Vec<&str> = svg.lines().collect();
         let i = lines.iter().position(|l| l.contains(needle)).unwrap();
-        let tag = lines[..i].iter().rev().find(|l| l.starts_with("<text")).unwrap();
+        let tag = lines[..i]
+            .iter()
+            .rev()
+            .find(|l| l.starts_with("<text"))
+            .unwrap();
         let attr = |name: &str| -> f64 {
             let start = tag.find(&format!(" {name}=\"")).unwrap() + name.len() + 3;
             tag[start..].split('"').next().unwrap().parse().unwrap()

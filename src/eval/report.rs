@@ -449,11 +449,21 @@ mod tests {
                 ..EvalOptions::default()
             })
         };
-        assert_eq!(run(vec![0, 5]).unwrap_err().kind(), EvalErrorKind::RecordCount);
+        assert_eq!(
+            run(vec![0, 5]).unwrap_err().kind(),
+            EvalErrorKind::RecordCount
+        );
         // Three distinct a ids (a1, a3, a2), two b ids.
         let e = run(vec![1, 1]).unwrap_err();
         assert!(
-            matches!(e, EvalError::RecordsBeyondCount { file: 1, given: 1, seen: 3 }),
+            matches!(
+                e,
+                EvalError::RecordsBeyondCount {
+                    file: 1,
+                    given: 1,
+                    seen: 3
+                }
+            ),
             "{e}"
         );
         let b = run(vec![3, 2]).unwrap().blocking.unwrap();

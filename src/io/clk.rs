@@ -146,9 +146,7 @@ pub enum ClkError {
         path: String,
     },
     /// Two records share an id. The message gives the rows, not the id: ids are file content.
-    #[error(
-        "a record id appears twice (rows {first_row} and {row}); record ids must be unique"
-    )]
+    #[error("a record id appears twice (rows {first_row} and {row}); record ids must be unique")]
     DuplicateId {
         /// The id.
         id: String,

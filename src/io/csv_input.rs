@@ -277,11 +277,7 @@ pub(crate) fn find_columns(
         .collect()
 }
 
-fn convert_error(
-    source_name: &str,
-    line_fix: u64,
-    e: csv::Error,
-) -> InputError {
+fn convert_error(source_name: &str, line_fix: u64, e: csv::Error) -> InputError {
     let source_name = source_name.to_string();
     match e.into_kind() {
         csv::ErrorKind::Io(source) => InputError::Io {

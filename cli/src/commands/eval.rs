@@ -2,10 +2,10 @@
 
 use anyhow::Result;
 use pprl::eval::metrics::SweepPoint;
-use pprl::eval::{EvalError, EvalErrorKind};
 use pprl::eval::plot::{self, ChartInput, Mark};
 use pprl::eval::report::{self, EvalOptions};
 use pprl::eval::summary::SummaryOptions;
+use pprl::eval::{EvalError, EvalErrorKind};
 
 use super::thousands;
 use crate::args::{EvalArgs, Format};

@@ -48,7 +48,11 @@ pub(super) fn place(area: PixelBox, obstacles: &[PixelBox], wants: &[Want]) -> V
         let step = th + 4;
         let mut tries = 0;
         let mut down = true;
-        while boxes.iter().any(|b| overlaps(*b, (x0, y0, x0 + tw, y0 + th))) && tries < 64 {
+        while boxes
+            .iter()
+            .any(|b| overlaps(*b, (x0, y0, x0 + tw, y0 + th)))
+            && tries < 64
+        {
             tries += 1;
             if down && y0 + step + th > bottom {
                 down = false;
@@ -70,7 +74,11 @@ fn overlaps(a: PixelBox, b: PixelBox) -> bool {
 
 /// Where plotters draws a legend of `size` pixels in `corner` of `area` (5 pixels in from
 /// the edges).
-pub(super) fn legend_box(area: PixelBox, corner: &SeriesLabelPosition, size: (i32, i32)) -> PixelBox {
+pub(super) fn legend_box(
+    area: PixelBox,
+    corner: &SeriesLabelPosition,
+    size: (i32, i32),
+) -> PixelBox {
     let (left, top, right, bottom) = area;
     let (w, h) = size;
     let x = match corner {

@@ -20,8 +20,8 @@ pub(super) fn check(header: &ClkHeader, path: &str) -> Result<(), ClkError> {
         path: path.to_string(),
         detail,
     };
-    let value: Value = serde_json::from_slice(&header.schema_json)
-        .map_err(|_| bad("is not valid JSON".into()))?;
+    let value: Value =
+        serde_json::from_slice(&header.schema_json).map_err(|_| bad("is not valid JSON".into()))?;
     let Some(object) = value.as_object() else {
         return Err(bad("is not a JSON object".into()));
     };

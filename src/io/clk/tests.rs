@@ -326,7 +326,10 @@ fn a_schema_that_contradicts_the_header_is_refused() {
     // Layout code 2 (rbf) while the schema says clk.
     let e = resealed(&|b| b[86] = 2);
     assert_eq!(e.kind(), ClkErrorKind::Schema, "{e}");
-    assert!(e.to_string().starts_with("edited.clk: the embedded schema gives layout clk"));
+    assert!(
+        e.to_string()
+            .starts_with("edited.clk: the embedded schema gives layout clk")
+    );
     // Hashing blake3 while the schema says hmac-sha256.
     assert_eq!(resealed(&|b| b[87] = 1).kind(), ClkErrorKind::Schema);
     // A schema that is not JSON, with a fingerprint to match it.

@@ -285,7 +285,9 @@ mod tests {
         // 80,000,000 bits is a multiple of 64; it is refused for being over the maximum.
         let clk = B64.encode(vec![0u8; 10_000_000]);
         let text = format!("{{\"clks\": [\"{clk}\"]}}");
-        let err = from_reader(text.as_bytes(), "big.json").unwrap_err().to_string();
+        let err = from_reader(text.as_bytes(), "big.json")
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("80000000 bits, over the longest"), "{err}");
         assert!(!err.contains("multiple of 64"), "{err}");
     }
