@@ -385,6 +385,62 @@ fn bad_inputs_are_refused_precisely() {
         .stderr(contains("cannot read"));
 }
 
+/// The `y` of the SVG text element whose text is `needle` (its own line in plotters' SVG).
+fn text_y(svg: &str, needle: &str) -> f64 {
+    let lines: Vec<&str> = svg.lines().collect();
+    let i = lines.iter().position(|l| l.trim() == needle).expect(needle);
+    let tag = lines[..i]
+        .iter()
+        .rev()
+        .find(|l| l.starts_with("<text"))
+        .unwrap();
+    let start = tag.find(" y=\"").unwrap() + 4;
+    tag[start..].split('"').next().unwrap().parse().unwrap()
+}
+
+#[test]
+fn chart_labels_stay_apart_and_axes_fit_the_data() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let truth = testdata("sample/truth.csv");
+    // True pairs at 0.95 (three in five) and 0.9, false ones from 0.5 to 0.79: recall runs
+    // from 0.6 to 1 and precision from 0.5 to 1; the best F1 threshold is 0.9.
+    let mut text = String::from("a_id,b_id,score\n");
+    for (i, line) in std::fs::read_to_string(&truth)
+        .unwrap()
+        .lines()
+        .skip(1)
+        .enumerate()
+    {
+        let score = if i % 5 < 3 { 0.95 } else { 0.9 };
+        text.push_str(&format!("{line},{score}\n"));
+        text.push_str(&format!("X{i},Y{i},{:.3}\n", 0.5 + (i % 30) as f64 / 100.0));
+    }
+    let scores = write(d, "scores.csv", &text);
+    // The threshold in use is the best one: both marks at one point of every chart.
+    eval_cmd(&truth, &truth)
+        .args(["--threshold", "0.9", "--scores"])
+        .arg(&scores)
+        .arg("--plot")
+        .arg(d.join("p"))
+        .assert()
+        .success();
+    for chart in ["pr_curve", "threshold", "scores"] {
+        let svg = std::fs::read_to_string(d.join("p").join(format!("{chart}.svg"))).unwrap();
+        let (best, in_use) = (text_y(&svg, "best F1 0.900"), text_y(&svg, "in use 0.900"));
+        assert!((best - in_use).abs() >= 12.0, "{chart}: {best} {in_use}");
+    }
+    // The PR chart's axes start near the data (0.6 and 0.5), not at 0.
+    let pr = std::fs::read_to_string(d.join("p/pr_curve.svg")).unwrap();
+    for tick in ["0.0", "0.1", "0.2", "0.3", "0.4"] {
+        assert!(
+            !pr.lines().any(|l| l.trim() == tick),
+            "tick {tick} on the PR chart"
+        );
+    }
+    assert!(pr.lines().any(|l| l.trim() == "0.6"));
+}
+
 /// `pprl eval --truth T --matches M [ARGS]`.
 fn eval_cmd(truth: &Path, matches: &Path) -> assert_cmd::Command {
     let mut cmd = pprl();
