@@ -115,12 +115,12 @@ fn boundary_byte() -> impl Strategy<Value = u8> {
 fn edit() -> impl Strategy<Value = Edit> {
     let at = any::<usize>();
     prop_oneof![
-        3 => (at.clone(), 1u8..).prop_map(|(i, m)| Edit::Flip(i, m)),
-        3 => (at.clone(), boundary_byte()).prop_map(|(i, b)| Edit::Set(i, b)),
-        2 => (at.clone(), prop::collection::vec(boundary_byte(), 1..16))
+        3 => (at, 1u8..).prop_map(|(i, m)| Edit::Flip(i, m)),
+        3 => (at, boundary_byte()).prop_map(|(i, b)| Edit::Set(i, b)),
+        2 => (at, prop::collection::vec(boundary_byte(), 1..16))
             .prop_map(|(i, b)| Edit::Insert(i, b)),
-        2 => (at.clone(), 1usize..64).prop_map(|(i, n)| Edit::Delete(i, n)),
-        1 => (at.clone(), 1usize..256, at.clone()).prop_map(|(i, n, j)| Edit::Duplicate(i, n, j)),
+        2 => (at, 1usize..64).prop_map(|(i, n)| Edit::Delete(i, n)),
+        1 => (at, 1usize..256, at).prop_map(|(i, n, j)| Edit::Duplicate(i, n, j)),
         1 => at.prop_map(Edit::Truncate),
     ]
 }
@@ -157,7 +157,7 @@ fn apply(seed: &[u8], edits: &[Edit]) -> Vec<u8> {
 
 /// Inputs for a target: arbitrary bytes, or a seed under edits (`fix` then repairs the
 /// edited seed's checksums, when given, for half of them).
-fn inputs(seeds: Vec<Vec<u8>>, fix: Option<fn(&mut Vec<u8>)>) -> impl Strategy<Value = Vec<u8>> {
+fn inputs(seeds: Vec<Vec<u8>>, fix: Option<fn(&mut [u8])>) -> impl Strategy<Value = Vec<u8>> {
     let n = seeds.len();
     let mutated = (0..n, prop::collection::vec(edit(), 0..8), any::<bool>()).prop_map(
         move |(i, edits, repair)| {
@@ -359,7 +359,7 @@ fn clk_seeds() -> Vec<Vec<u8>> {
         let mut w = ClkWriter::new("seed", params).unwrap();
         for i in 0..3u64 {
             let filter: Vec<u64> = (0..words as u64)
-                .map(|j| (i + 1) * 0x9e37_79b9 ^ j)
+                .map(|j| ((i + 1) * 0x9e37_79b9) ^ j)
                 .collect();
             let ids: Vec<u64> = (0..keys as u64).map(|k| i * 31 + k).collect();
             w.write_record(i + 1, &format!("r{i}"), &filter, &ids)
@@ -372,7 +372,7 @@ fn clk_seeds() -> Vec<Vec<u8>> {
 
 /// Recomputes an edited `.clk` file's schema fingerprint (from its schema section, where its
 /// length field allows) and its SHA-256 trailer, so the edit meets the checks behind them.
-fn reseal(b: &mut Vec<u8>) {
+fn reseal(b: &mut [u8]) {
     use sha2::{Digest, Sha256};
     if b.len() < 108 + 32 {
         return;

@@ -4,7 +4,6 @@
 use std::path::{Path, PathBuf};
 
 use base64::Engine as _;
-use predicates::prelude::*;
 use predicates::str::contains;
 use sha2::{Digest, Sha256};
 
