@@ -597,7 +597,13 @@ pub struct EvalArgs {
     pub beta: Option<f64>,
     /// Records in each encoding file, comma-separated, in `pprl match` order (the `records` of
     /// its `--format json` summary): adds reduction ratio and pair completeness.
-    #[arg(long, value_name = "N,N,...", value_delimiter = ',', num_args = 1)]
+    #[arg(
+        long,
+        value_name = "N,N,...",
+        value_delimiter = ',',
+        num_args = 1,
+        value_parser = clap::value_parser!(u64).range(1..)
+    )]
     pub records: Option<Vec<u64>>,
     /// The threshold the matches were made with: marked on the charts and shown in the sweep.
     #[arg(long, value_name = "T", value_parser = parse_unit_interval)]

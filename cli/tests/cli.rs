@@ -169,7 +169,7 @@ fn bad_inputs_fail_cleanly_without_output() {
         ),
         (
             "bad/invalid_utf8.csv",
-            "row 2 (line 3), column `given_name`: invalid UTF-8",
+            "row 2 (line 3), column 2: invalid UTF-8",
         ),
         (
             "bad/missing_column.csv",
@@ -177,7 +177,7 @@ fn bad_inputs_fail_cleanly_without_output() {
         ),
         (
             "bad/duplicate_id.csv",
-            "record id `R1` appears twice (rows 1 and 3)",
+            "a record id appears twice (rows 1 and 3)",
         ),
         (
             "bad/unterminated_quote.csv",

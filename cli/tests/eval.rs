@@ -356,18 +356,20 @@ fn bad_inputs_are_refused_precisely() {
         cmd
     };
     let bad_header = write(d, "h.csv", "left,right\na,b\n");
-    eval(&bad_header).assert().code(1).stderr(contains(
-        "h.csv: its header (not shown) is not a links file",
-    ));
+    eval(&bad_header)
+        .assert()
+        .code(1)
+        .stderr(contains("h.csv is not a links file").and(contains("left").not()));
     let bad_score = write(d, "s.csv", "a_id,b_id,score\na,b,0.5\nc,d,lots\n");
-    eval(&bad_score).assert().code(1).stderr(contains(
-        "s.csv, line 3, field `score`: `lots` is not a number",
-    ));
+    eval(&bad_score)
+        .assert()
+        .code(1)
+        .stderr(contains("s.csv, line 3, field `score`: not a number").and(contains("lots").not()));
     let dedup = write(d, "d.csv", "cluster,id\n0,a\n0,b\n");
     eval(&dedup)
         .assert()
         .code(1)
-        .stderr(contains("describes records of 2 files"));
+        .stderr(contains("describes records of two files"));
     eval(&truth)
         .arg("--records")
         .arg("5")
@@ -381,6 +383,151 @@ fn bad_inputs_are_refused_precisely() {
         .assert()
         .code(1)
         .stderr(contains("cannot read"));
+}
+
+/// The `y` of the SVG text element whose text is `needle` (its own line in plotters' SVG).
+fn text_y(svg: &str, needle: &str) -> f64 {
+    let lines: Vec<&str> = svg.lines().collect();
+    let i = lines.iter().position(|l| l.trim() == needle).expect(needle);
+    let tag = lines[..i]
+        .iter()
+        .rev()
+        .find(|l| l.starts_with("<text"))
+        .unwrap();
+    let start = tag.find(" y=\"").unwrap() + 4;
+    tag[start..].split('"').next().unwrap().parse().unwrap()
+}
+
+#[test]
+fn chart_labels_stay_apart_and_axes_fit_the_data() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let truth = testdata("sample/truth.csv");
+    // True pairs at 0.95 (three in five) and 0.9, false ones from 0.5 to 0.79: recall runs
+    // from 0.6 to 1 and precision from 0.5 to 1; the best F1 threshold is 0.9.
+    let mut text = String::from("a_id,b_id,score\n");
+    for (i, line) in std::fs::read_to_string(&truth)
+        .unwrap()
+        .lines()
+        .skip(1)
+        .enumerate()
+    {
+        let score = if i % 5 < 3 { 0.95 } else { 0.9 };
+        text.push_str(&format!("{line},{score}\n"));
+        text.push_str(&format!("X{i},Y{i},{:.3}\n", 0.5 + (i % 30) as f64 / 100.0));
+    }
+    let scores = write(d, "scores.csv", &text);
+    // The threshold in use is the best one: both marks at one point of every chart.
+    eval_cmd(&truth, &truth)
+        .args(["--threshold", "0.9", "--scores"])
+        .arg(&scores)
+        .arg("--plot")
+        .arg(d.join("p"))
+        .assert()
+        .success();
+    for chart in ["pr_curve", "threshold", "scores"] {
+        let svg = std::fs::read_to_string(d.join("p").join(format!("{chart}.svg"))).unwrap();
+        let (best, in_use) = (text_y(&svg, "best F1 0.900"), text_y(&svg, "in use 0.900"));
+        assert!((best - in_use).abs() >= 12.0, "{chart}: {best} {in_use}");
+    }
+    // The PR chart's axes start near the data (0.6 and 0.5), not at 0.
+    let pr = std::fs::read_to_string(d.join("p/pr_curve.svg")).unwrap();
+    for tick in ["0.0", "0.1", "0.2", "0.3", "0.4"] {
+        assert!(
+            !pr.lines().any(|l| l.trim() == tick),
+            "tick {tick} on the PR chart"
+        );
+    }
+    assert!(pr.lines().any(|l| l.trim() == "0.6"));
+}
+
+/// `pprl eval --truth T --matches M [ARGS]`.
+fn eval_cmd(truth: &Path, matches: &Path) -> assert_cmd::Command {
+    let mut cmd = pprl();
+    cmd.arg("eval")
+        .arg("--truth")
+        .arg(truth)
+        .arg("--matches")
+        .arg(matches);
+    cmd
+}
+
+#[test]
+fn files_of_the_wrong_kind_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let truth = write(d, "truth.csv", "a_id,b_id\na1,b1\na2,b2\n");
+    let matches = write(d, "m.csv", "a_id,b_id,score\na1,b1,0.9\na2,b3,0.8\n");
+    // Clusters within one file as the truth of a two-file result: was precision 0, recall 1.
+    let dedup_truth = write(d, "dedup.csv", "entity_id,record_id\ne1,a1\ne1,b1\n");
+    eval_cmd(&dedup_truth, &matches).assert().code(1).stderr(
+        contains("dedup.csv describes records of one file")
+            .and(contains("m.csv is a two-party result"))
+            .and(contains("hint: --truth")),
+    );
+    // The match output given as the truth, and the truth given as the matches.
+    eval_cmd(&matches, &truth).assert().code(1).stderr(
+        contains("m.csv has a `score` column, as a match output has")
+            .and(contains("a truth file lists the true pairs"))
+            .and(contains("hint: --truth takes the true pairs")),
+    );
+    let entities = write(
+        d,
+        "entities.csv",
+        "entity_id,party,record_id\ne1,0,a1\ne1,1,b1\n",
+    );
+    eval_cmd(&truth, &entities).assert().code(1).stderr(
+        contains("entities.csv has the columns of a truth file")
+            .and(contains("a match output is what `pprl match` writes"))
+            .and(contains("hint: --matches takes")),
+    );
+    // Entities of one record each: no true pair at all.
+    let singles = write(
+        d,
+        "singles.csv",
+        "entity_id,party,record_id\ne1,0,a1\ne2,1,b1\n",
+    );
+    eval_cmd(&singles, &matches)
+        .assert()
+        .code(1)
+        .stderr(contains("singles.csv holds no true pair"));
+    // The columns a links file lacks are named; the header itself is never echoed.
+    let half = write(d, "half.csv", "a_id,\u{1b}[31mSECRET\na,b\n");
+    let run = eval_cmd(&truth, &half).assert().code(1);
+    let stderr = String::from_utf8_lossy(&run.get_output().stderr).to_string();
+    assert!(stderr.contains("lacks a `b_id` column"), "{stderr}");
+    assert!(
+        !stderr.contains("SECRET") && !stderr.contains('\u{1b}'),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn record_counts_are_validated() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let truth = write(d, "truth.csv", "a_id,b_id\na1,b1\na2,b2\n");
+    let matches = write(d, "m.csv", "a_id,b_id,score\na1,b1,0.9\na3,b2,0.8\n");
+    // Was a reduction ratio of -1 (2 candidates in a space of 1 pair).
+    eval_cmd(&truth, &matches)
+        .args(["--records", "1,1"])
+        .assert()
+        .code(1)
+        .stderr(
+            contains("name 3 distinct records of input file 1, more than its record count 1")
+                .and(contains("hint: --records")),
+        );
+    eval_cmd(&truth, &matches)
+        .args(["--records", "0,5"])
+        .assert()
+        .code(2)
+        .stderr(contains("--records"));
+    let v = json(
+        &["eval", "--format", "json", "--records", "3,2", "--truth"],
+        &[&truth, Path::new("--matches"), &matches],
+    );
+    assert_eq!(v["comparison_space"].as_u64(), Some(6));
+    assert!(v["reduction_ratio"].as_f64().unwrap() >= 0.0, "{v}");
 }
 
 #[test]

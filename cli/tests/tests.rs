@@ -5,6 +5,7 @@ mod clkhash;
 mod eval;
 mod matching;
 mod parquet;
+mod readers;
 mod safety;
 mod snapshots;
 mod synth;

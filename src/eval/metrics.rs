@@ -217,7 +217,9 @@ impl BlockingMetrics {
         let reduction_ratio = if comparison_space == 0 {
             0.0
         } else {
-            1.0 - candidates as f64 / comparison_space as f64
+            // Never below 0: a candidate set cannot be larger than the space it is drawn from
+            // (the report checks the sizes), but the metric must not mislead if it were.
+            (1.0 - candidates as f64 / comparison_space as f64).max(0.0)
         };
         BlockingMetrics {
             comparison_space,
@@ -235,7 +237,9 @@ impl BlockingMetrics {
 /// `ni * nj` over every two files for more, and `n (n - 1) / 2` for one file (deduplication).
 pub fn comparison_space(records: &[u64]) -> u64 {
     match records {
-        [n] => n * n.saturating_sub(1) / 2,
+        [n] => {
+            (u128::from(*n) * u128::from(n.saturating_sub(1)) / 2).min(u128::from(u64::MAX)) as u64
+        }
         _ => {
             let mut total = 0u64;
             for (i, &a) in records.iter().enumerate() {

@@ -23,6 +23,8 @@ use super::EvalError;
 use super::metrics::Sweep;
 use crate::io::AtomicFile;
 
+mod layout;
+
 /// Chart size in pixels.
 const SIZE: (u32, u32) = (800, 500);
 /// The font family name charts use (registered with the shipped font for PNG).
@@ -214,7 +216,8 @@ fn threshold_chart<DB: DrawingBackend>(
                 PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2))
             });
     }
-    for (i, mark) in input.marks.iter().enumerate() {
+    let mut labels = Vec::new();
+    for mark in input.marks {
         if !(lo..=1.0).contains(&mark.threshold) {
             continue;
         }
@@ -222,19 +225,96 @@ fn threshold_chart<DB: DrawingBackend>(
             [(mark.threshold, 0.0), (mark.threshold, 1.05)],
             MARK_COLOR.stroke_width(1),
         ))?;
-        chart.draw_series(std::iter::once(Text::new(
-            format!("{} {:.3}", mark.label, mark.threshold),
-            (mark.threshold, 0.08 + 0.06 * i as f64),
-            font(13).color(&MARK_COLOR),
-        )))?;
+        labels.push((
+            chart.backend_coord(&(mark.threshold, 0.16)),
+            mark_text(mark),
+        ));
     }
+    let corner = layout::emptiest_corner(grid.iter().flat_map(|p| {
+        let x = (p.threshold - lo) / (1.0 - lo);
+        let m = p.metrics;
+        [m.precision, m.recall, m.f1].map(|v| (x, v / 1.05))
+    }));
+    let legend = legend_box(
+        root,
+        plot_box(&chart),
+        &corner,
+        &["false pairs", "true pairs"],
+    );
     chart
         .configure_series_labels()
-        .position(SeriesLabelPosition::LowerLeft)
+        .position(corner)
         .label_font(font(13))
         .background_style(WHITE.mix(0.9))
         .border_style(BLACK)
         .draw()?;
+    draw_labels(root, plot_box(&chart), Some(legend), &labels)
+}
+
+/// The pixel box of a legend of `names` in `corner` of the plot, as plotters lays it out
+/// (10 pixels of margin, 30 for the symbols, lines 1.25 font sizes apart), with a little
+/// room to spare.
+fn legend_box<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    area: layout::PixelBox,
+    corner: &SeriesLabelPosition,
+    names: &[&str],
+) -> layout::PixelBox {
+    let style = font(13).into_text_style(root);
+    let width = names
+        .iter()
+        .map(|n| {
+            root.estimate_text_size(n, &style)
+                .map_or(8 * n.len() as u32, |s| s.0)
+        })
+        .max()
+        .unwrap_or(0) as i32;
+    let height = (names.len() as f64 * 13.0 * 1.25).ceil() as i32;
+    layout::legend_box(area, corner, (width + 30 + 20 + 4, height + 20 + 4))
+}
+
+/// A mark's label: its name and threshold.
+fn mark_text(mark: &Mark) -> String {
+    format!("{} {:.3}", mark.label, mark.threshold)
+}
+
+/// The plot's pixel box (left, top, right, bottom).
+fn plot_box<DB: DrawingBackend, X: Ranged, Y: Ranged>(
+    chart: &ChartContext<'_, DB, Cartesian2d<X, Y>>,
+) -> (i32, i32, i32, i32) {
+    let (x, y) = chart.plotting_area().get_pixel_range();
+    (x.start, y.start, x.end, y.end)
+}
+
+/// Draws each `(marker pixel, text)` label beside its marker ([`layout::place`]), on a light
+/// background so that lines under it do not cross the text.
+fn draw_labels<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    area: layout::PixelBox,
+    legend: Option<layout::PixelBox>,
+    labels: &[((i32, i32), String)],
+) -> DrawResult<DB> {
+    let style = font(13).color(&MARK_COLOR);
+    let mut wants = Vec::with_capacity(labels.len());
+    for (at, text) in labels {
+        let size = root
+            .estimate_text_size(text, &style)
+            .unwrap_or((7 * text.len() as u32, 13));
+        wants.push(layout::Want { at: *at, size });
+    }
+    for ((placed, want), (_, text)) in layout::place(area, legend.as_slice(), &wants)
+        .iter()
+        .zip(&wants)
+        .zip(labels)
+    {
+        let (x, y) = placed.at;
+        let (w, h) = (want.size.0 as i32, want.size.1 as i32);
+        root.draw(&Rectangle::new(
+            [(x - 2, y - 1), (x + w + 2, y + h + 1)],
+            WHITE.mix(0.85).filled(),
+        ))?;
+        root.draw(&Text::new(text.clone(), (x, y), style.clone()))?;
+    }
     Ok(())
 }
 
@@ -242,19 +322,6 @@ fn pr_chart<DB: DrawingBackend>(
     root: &DrawingArea<DB, Shift>,
     input: &ChartInput<'_>,
 ) -> DrawResult<DB> {
-    let mut chart = ChartBuilder::on(root)
-        .caption("Precision-recall curve", font(22))
-        .margin(12)
-        .x_label_area_size(40)
-        .y_label_area_size(50)
-        .build_cartesian_2d(0.0..1.0, 0.0..1.05)?;
-    chart
-        .configure_mesh()
-        .x_desc("recall")
-        .y_desc("precision")
-        .label_style(font(13))
-        .axis_desc_style(font(15))
-        .draw()?;
     let points = input.sweep.points();
     let stride = points.len().div_ceil(MAX_POINTS).max(1);
     let mut curve: Vec<(f64, f64)> = points
@@ -265,21 +332,43 @@ fn pr_chart<DB: DrawingBackend>(
     if let Some(last) = points.last() {
         curve.push((last.metrics.recall, last.metrics.precision));
     }
+    let marked: Vec<(f64, f64)> = input
+        .marks
+        .iter()
+        .map(|m| {
+            let p = input.sweep.at(m.threshold).metrics;
+            (p.recall, p.precision)
+        })
+        .collect();
+    // Axes fitted to the curve and the marks (the curve often spans only a corner of 0..1).
+    let (x_min, x_max, y_min, y_max) = curve
+        .iter()
+        .chain(&marked)
+        .fold((1.0f64, 0.0f64, 1.0f64, 0.0f64), |(a, b, c, d), &(x, y)| {
+            (a.min(x), b.max(x), c.min(y), d.max(y))
+        });
+    let (x_lo, x_hi) = layout::fit(x_min, x_max.max(x_min), 0.05);
+    let (y_lo, y_hi) = layout::fit(y_min, y_max.max(y_min), 0.05);
+    let mut chart = ChartBuilder::on(root)
+        .caption("Precision-recall curve", font(22))
+        .margin(12)
+        .x_label_area_size(40)
+        .y_label_area_size(50)
+        .build_cartesian_2d(x_lo..x_hi, y_lo..y_hi)?;
+    chart
+        .configure_mesh()
+        .x_desc("recall")
+        .y_desc("precision")
+        .label_style(font(13))
+        .axis_desc_style(font(15))
+        .draw()?;
     chart.draw_series(LineSeries::new(curve, PRECISION_COLOR.stroke_width(2)))?;
-    for mark in input.marks {
-        let p = input.sweep.at(mark.threshold).metrics;
-        chart.draw_series(std::iter::once(Circle::new(
-            (p.recall, p.precision),
-            5,
-            MARK_COLOR.filled(),
-        )))?;
-        chart.draw_series(std::iter::once(Text::new(
-            format!("{} {:.3}", mark.label, mark.threshold),
-            (p.recall.min(0.75), (p.precision - 0.06).max(0.02)),
-            font(13).color(&MARK_COLOR),
-        )))?;
+    let mut labels = Vec::new();
+    for (mark, &point) in input.marks.iter().zip(&marked) {
+        chart.draw_series(std::iter::once(Circle::new(point, 5, MARK_COLOR.filled())))?;
+        labels.push((chart.backend_coord(&point), mark_text(mark)));
     }
-    Ok(())
+    draw_labels(root, plot_box(&chart), None, &labels)
 }
 
 fn score_chart<DB: DrawingBackend>(
@@ -327,7 +416,8 @@ fn score_chart<DB: DrawingBackend>(
             Rectangle::new([(x, y - 5), (x + 15, y + 5)], color.mix(0.45).filled())
         });
     }
-    for (i, mark) in input.marks.iter().enumerate() {
+    let mut labels = Vec::new();
+    for mark in input.marks {
         if !(lo..=1.0).contains(&mark.threshold) {
             continue;
         }
@@ -335,20 +425,30 @@ fn score_chart<DB: DrawingBackend>(
             [(mark.threshold, 0.5), (mark.threshold, top * 2.0)],
             MARK_COLOR.stroke_width(1),
         ))?;
-        chart.draw_series(std::iter::once(Text::new(
-            format!("{} {:.3}", mark.label, mark.threshold),
-            (mark.threshold, top * 0.6f64.powi(i as i32 + 1)),
-            font(13).color(&MARK_COLOR),
-        )))?;
+        labels.push((chart.backend_coord(&(mark.threshold, top)), mark_text(mark)));
     }
+    // Each bar as points up its height, in fractions of the plot (log scale upwards).
+    let span = (1.0 + BIN - lo).max(BIN);
+    let log_top = (top * 2.0 / 0.5).ln();
+    let corner = layout::emptiest_corner(counts.iter().enumerate().flat_map(|(i, c)| {
+        let x = (i as f64 + 0.5) * BIN / span;
+        let height = (c[0].max(c[1]) as f64 / 0.5).max(1.0).ln() / log_top;
+        (0..10).map(move |k| (x, height * f64::from(k) / 9.0))
+    }));
+    let legend = legend_box(
+        root,
+        plot_box(&chart),
+        &corner,
+        &["false pairs", "true pairs"],
+    );
     chart
         .configure_series_labels()
-        .position(SeriesLabelPosition::UpperLeft)
+        .position(corner)
         .label_font(font(13))
         .background_style(WHITE.mix(0.9))
         .border_style(BLACK)
         .draw()?;
-    Ok(())
+    draw_labels(root, plot_box(&chart), Some(legend), &labels)
 }
 
 #[cfg(test)]
@@ -424,5 +524,49 @@ mod tests {
         let a = png(Chart::Scores, &with).unwrap();
         let b = png(Chart::Scores, &ChartInput { marks: &[], ..with }).unwrap();
         assert_ne!(a, b);
+    }
+
+    /// The `(x, y)` of the SVG text element holding `needle`.
+    fn text_at(svg: &str, needle: &str) -> (f64, f64) {
+        let lines: Vec<&str> = svg.lines().collect();
+        let i = lines.iter().position(|l| l.contains(needle)).unwrap();
+        let tag = lines[..i]
+            .iter()
+            .rev()
+            .find(|l| l.starts_with("<text"))
+            .unwrap();
+        let attr = |name: &str| -> f64 {
+            let start = tag.find(&format!(" {name}=\"")).unwrap() + name.len() + 3;
+            tag[start..].split('"').next().unwrap().parse().unwrap()
+        };
+        (attr("x"), attr("y"))
+    }
+
+    #[test]
+    fn labels_of_marks_at_one_point_do_not_overlap() {
+        let (sweep, labelled) = input_data();
+        let best = sweep.best(1.0).unwrap().threshold;
+        let marks = [
+            Mark {
+                label: "best F1".into(),
+                threshold: best,
+            },
+            Mark {
+                label: "in use".into(),
+                threshold: best,
+            },
+        ];
+        let input = ChartInput {
+            sweep: &sweep,
+            labelled: &labelled,
+            marks: &marks,
+        };
+        register_font().unwrap();
+        for chart in Chart::ALL {
+            let text = svg(chart, &input).unwrap();
+            let (a, b) = (text_at(&text, "best F1"), text_at(&text, "in use"));
+            // Measured: 14 pixels apart (a text line of about 10 pixels, plus 4); at least 12.
+            assert!((a.1 - b.1).abs() >= 12.0, "{}: {a:?} {b:?}", chart.name());
+        }
     }
 }

@@ -98,7 +98,17 @@ pub fn evaluate(opts: &EvalOptions) -> Result<EvalReport, EvalError> {
         None => None,
     };
     let matches = Links::read(&opts.matches, &mut records)?;
+    if matches.has_truth_names() {
+        return Err(EvalError::MatchesKind {
+            path: opts.matches.display().to_string(),
+        });
+    }
     let truth = Links::read(&opts.truth, &mut records)?;
+    if truth.has_score_column() {
+        return Err(EvalError::TruthKind {
+            path: opts.truth.display().to_string(),
+        });
+    }
     let linkage = match matches.layout() {
         Layout::Pairs => Linkage::TwoParty,
         Layout::Clusters => Linkage::Dedup,
@@ -116,6 +126,17 @@ pub fn evaluate(opts: &EvalOptions) -> Result<EvalReport, EvalError> {
         _ => PairRule::CrossParty,
     };
     let true_set = truth.pairs(rule);
+    if true_set.is_empty() {
+        return Err(EvalError::NoTruePairs {
+            truth: opts.truth.display().to_string(),
+            linkage: linkage.as_str(),
+            across: match rule {
+                PairRule::All => "",
+                PairRule::CrossParty => " in different files",
+            },
+        });
+    }
+    check_counts(opts, &records)?;
     let predicted = matches.pairs(rule);
     let tp = predicted.intersection(&true_set).count() as u64;
     let metrics =
@@ -168,15 +189,19 @@ pub fn evaluate(opts: &EvalOptions) -> Result<EvalReport, EvalError> {
 /// Refuses a truth that names other files than the match output, and sizes that do not fit.
 fn check_parties(opts: &EvalOptions, linkage: Linkage, truth: &Links) -> Result<(), EvalError> {
     let max_party = truth.parties().iter().next_back().copied().unwrap_or(0);
-    let fits = match linkage {
-        Linkage::Dedup => max_party == 0,
-        Linkage::TwoParty => max_party <= 1,
-        Linkage::MultiParty => true,
+    // A truth of clusters within one file describes one file, a pairs truth two.
+    let (fits, parties) = match (truth.layout(), linkage) {
+        (Layout::Clusters, Linkage::Dedup) | (Layout::Pairs, Linkage::TwoParty) => (true, 0),
+        (Layout::Clusters, _) => (false, 1),
+        (Layout::Pairs, _) => (false, 2),
+        (Layout::PartyClusters, Linkage::Dedup) => (max_party == 0, truth.parties().len()),
+        (Layout::PartyClusters, Linkage::TwoParty) => (max_party <= 1, truth.parties().len()),
+        (Layout::PartyClusters, Linkage::MultiParty) => (true, 0),
     };
     if !fits {
         return Err(EvalError::TruthParties {
             truth: opts.truth.display().to_string(),
-            parties: truth.parties().len(),
+            parties,
             matches: opts.matches.display().to_string(),
             linkage: linkage.as_str(),
         });
@@ -198,6 +223,27 @@ fn check_parties(opts: &EvalOptions, linkage: Linkage, truth: &Links) -> Result<
                 wanted: wanted.map_or("one per file (three or more)".to_string(), |n| {
                     n.to_string()
                 }),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Refuses record counts of zero, and counts below the distinct records the files name.
+fn check_counts(opts: &EvalOptions, records: &Records) -> Result<(), EvalError> {
+    let Some(sizes) = &opts.records else {
+        return Ok(());
+    };
+    if let Some(i) = sizes.iter().position(|&n| n == 0) {
+        return Err(EvalError::RecordCount { position: i + 1 });
+    }
+    for (file, &given) in sizes.iter().enumerate() {
+        let seen = u16::try_from(file).map_or(0, |p| records.len(p)) as u64;
+        if seen > given {
+            return Err(EvalError::RecordsBeyondCount {
+                file: file + 1,
+                given,
+                seen,
             });
         }
     }
@@ -363,5 +409,65 @@ mod tests {
         });
         assert!(matches!(e, EvalError::RecordSizes { given: 1, .. }), "{e}");
         assert_eq!(e.kind(), EvalErrorKind::RecordSizes);
+    }
+
+    #[test]
+    fn files_of_the_wrong_kind_are_refused() {
+        let f = Files::new();
+        let pairs = f.write("p.csv", "a_id,b_id\na1,b1\na2,b2\n");
+        let scored = f.write("s.csv", "a_id,b_id,score\na1,b1,0.9\n");
+        let dedup_truth = f.write("d.csv", "entity_id,record_id\ne,x\ne,y\n");
+        let singles = f.write("one.csv", "entity_id,party,record_id\ne,0,a1\nf,1,b1\n");
+        let kind = |truth: &PathBuf, matches: &PathBuf| {
+            evaluate(&EvalOptions {
+                truth: truth.clone(),
+                matches: matches.clone(),
+                ..EvalOptions::default()
+            })
+            .unwrap_err()
+            .kind()
+        };
+        // A match output given as the truth, and a truth given as the matches.
+        assert_eq!(kind(&scored, &pairs), EvalErrorKind::TruthKind);
+        assert_eq!(kind(&pairs, &dedup_truth), EvalErrorKind::MatchesKind);
+        // Clusters of one file against a two-file result (was precision 0, recall 1).
+        assert_eq!(kind(&dedup_truth, &pairs), EvalErrorKind::TruthParties);
+        // A truth whose entities each have one record holds no true pair.
+        assert_eq!(kind(&singles, &pairs), EvalErrorKind::NoTruePairs);
+    }
+
+    #[test]
+    fn record_counts_are_checked_against_the_files() {
+        let f = Files::new();
+        let truth = f.write("t.csv", "a_id,b_id\na1,b1\na2,b2\n");
+        let matches = f.write("m.csv", "a_id,b_id,score\na1,b1,0.9\na3,b2,0.8\n");
+        let run = |records: Vec<u64>| {
+            evaluate(&EvalOptions {
+                truth: truth.clone(),
+                matches: matches.clone(),
+                records: Some(records),
+                ..EvalOptions::default()
+            })
+        };
+        assert_eq!(
+            run(vec![0, 5]).unwrap_err().kind(),
+            EvalErrorKind::RecordCount
+        );
+        // Three distinct a ids (a1, a3, a2), two b ids.
+        let e = run(vec![1, 1]).unwrap_err();
+        assert!(
+            matches!(
+                e,
+                EvalError::RecordsBeyondCount {
+                    file: 1,
+                    given: 1,
+                    seen: 3
+                }
+            ),
+            "{e}"
+        );
+        let b = run(vec![3, 2]).unwrap().blocking.unwrap();
+        assert!(b.reduction_ratio >= 0.0);
+        assert_eq!((b.comparison_space, b.candidates), (6, 2));
     }
 }

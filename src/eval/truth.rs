@@ -175,6 +175,8 @@ pub struct Links {
     clusters: Vec<Vec<RecordRef>>,
     parties: BTreeSet<u16>,
     scored: bool,
+    score_column: bool,
+    truth_names: bool,
 }
 
 /// Column positions of a recognised header.
@@ -184,25 +186,46 @@ struct Columns {
     second: usize,
     party: Option<usize>,
     score: Option<usize>,
+    /// The columns carry the truth's names (`entity_id`, `record_id`), which `pprl match`
+    /// never writes.
+    truth_names: bool,
 }
 
 impl Columns {
-    fn find(header: &csv::StringRecord) -> Option<Columns> {
+    /// The columns of `header`, or what a links file needs that it lacks (named from the
+    /// layouts, never from the header: the header is file content).
+    fn find(header: &csv::StringRecord) -> Result<Columns, &'static str> {
         let col = |names: &[&str]| header.iter().position(|h| names.contains(&h.trim()));
         let score = col(&["score"]);
-        if let (Some(first), Some(second)) = (col(&["a_id"]), col(&["b_id"])) {
-            return Some(Columns {
-                layout: Layout::Pairs,
-                first,
-                second,
-                party: None,
-                score,
-            });
+        match (col(&["a_id"]), col(&["b_id"])) {
+            (Some(first), Some(second)) => {
+                return Ok(Columns {
+                    layout: Layout::Pairs,
+                    first,
+                    second,
+                    party: None,
+                    score,
+                    truth_names: false,
+                });
+            }
+            (Some(_), None) => return Err("a `b_id` column beside its `a_id` column"),
+            (None, Some(_)) => return Err("an `a_id` column beside its `b_id` column"),
+            (None, None) => {}
         }
-        let cluster = col(&["cluster", "entity_id"])?;
-        let id = col(&["id", "record_id"])?;
+        let (cluster, id) = match (col(&["cluster", "entity_id"]), col(&["id", "record_id"])) {
+            (Some(c), Some(i)) => (c, i),
+            (Some(_), None) => {
+                return Err("an `id` (or `record_id`) column beside its cluster column");
+            }
+            (None, Some(_)) => {
+                return Err("a `cluster` (or `entity_id`) column beside its id column");
+            }
+            (None, None) => {
+                return Err("the columns `a_id,b_id` or `cluster,id` (or `entity_id,record_id`)");
+            }
+        };
         let party = col(&["party"]);
-        Some(Columns {
+        Ok(Columns {
             layout: if party.is_some() {
                 Layout::PartyClusters
             } else {
@@ -211,7 +234,8 @@ impl Columns {
             first: cluster,
             second: id,
             party,
-            score: None,
+            score,
+            truth_names: header[cluster].trim() == "entity_id" || header[id].trim() == "record_id",
         })
     }
 }
@@ -225,9 +249,10 @@ impl Links {
             .headers()
             .map_err(|source| csv_error(&shown, source))?
             .clone();
-        let cols = Columns::find(&header).ok_or_else(|| EvalError::Header {
+        let cols = Columns::find(&header).map_err(|needs| EvalError::Header {
             path: shown.clone(),
-            found: header.iter().collect::<Vec<_>>().join(","),
+            columns: header.len(),
+            needs,
         })?;
         let parties = match cols.party {
             Some(p) => Some(party_numbers(path, &shown, p, &header)?),
@@ -238,7 +263,9 @@ impl Links {
             pairs: Vec::new(),
             clusters: Vec::new(),
             parties: BTreeSet::new(),
-            scored: cols.score.is_some(),
+            scored: cols.score.is_some() && cols.layout == Layout::Pairs,
+            score_column: cols.score.is_some(),
+            truth_names: cols.truth_names,
         };
         let mut cluster_of_label: HashMap<String, u32> = HashMap::new();
         let mut cluster_of_record: HashMap<RecordRef, u32> = HashMap::new();
@@ -292,11 +319,9 @@ impl Links {
                         Entry::Occupied(e) if *e.get() != cluster => {
                             return Err(bad(
                                 cols.second,
-                                format!(
-                                    "record `{}` is already in another cluster; a record belongs \
-                                     to one cluster only",
-                                    row[cols.second].trim()
-                                ),
+                                "the record is already in another cluster; a record belongs to \
+                                 one cluster only"
+                                    .into(),
                             ));
                         }
                         Entry::Occupied(_) => {}
@@ -322,9 +347,21 @@ impl Links {
         &self.parties
     }
 
-    /// True if the file has a `score` column.
+    /// True if the file has scored pairs (`a_id,b_id,score`).
     pub fn has_scores(&self) -> bool {
         self.scored
+    }
+
+    /// True if the header has a `score` column, in any layout: what a match output has and a
+    /// truth file does not.
+    pub fn has_score_column(&self) -> bool {
+        self.score_column
+    }
+
+    /// True if the header uses the truth's column names (`entity_id`, `record_id`), which a
+    /// `pprl match` output never has.
+    pub fn has_truth_names(&self) -> bool {
+        self.truth_names
     }
 
     /// The scored pairs, in file order (empty unless the file has scores).
@@ -376,7 +413,7 @@ fn parse_score(s: &str) -> Result<f64, String> {
     match s.parse::<f64>() {
         Ok(v) if (0.0..=1.0).contains(&v) => Ok(v),
         Ok(v) => Err(format!("score {v} is not between 0 and 1")),
-        Err(_) => Err(format!("`{s}` is not a number")),
+        Err(_) => Err("not a number".into()),
     }
 }
 
@@ -529,7 +566,12 @@ mod tests {
     fn bad_files_are_refused_precisely() {
         let mut r = Records::new();
         let err = read("x,y\n1,2\n", &mut r).unwrap_err();
-        assert!(matches!(err, EvalError::Header { ref found, .. } if found == "x,y"));
+        assert!(matches!(err, EvalError::Header { columns: 2, .. }), "{err}");
+        assert!(!err.to_string().contains("x,y"), "{err}");
+        let err = read("a_id,other\n1,2\n", &mut r).unwrap_err();
+        assert!(err.to_string().contains("`b_id`"), "{err}");
+        let err = read("entity_id,name\n1,2\n", &mut r).unwrap_err();
+        assert!(err.to_string().contains("`record_id`"), "{err}");
         let err = read("a_id,b_id,score\nA,B,0.5\nA,B,high\n", &mut r).unwrap_err();
         assert!(
             matches!(err, EvalError::Row { line: 3, ref field, .. } if field == "score"),

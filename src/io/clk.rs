@@ -28,6 +28,7 @@
 
 use std::io;
 
+mod embedded;
 mod header;
 mod reader;
 mod writer;
@@ -96,6 +97,18 @@ pub enum ClkError {
         /// What is wrong.
         detail: String,
     },
+    /// The embedded schema is broken or contradicts the header (a file edited after it was
+    /// written, with its checksum recomputed, or written by a faulty tool).
+    #[error(
+        "{path}: the embedded schema {detail}; the file was changed after it was written or \
+         made by a faulty tool (encode it again)"
+    )]
+    Schema {
+        /// The file.
+        path: String,
+        /// What is wrong, in the header's and the schema's field names.
+        detail: String,
+    },
     /// The file is shorter or longer than its header says.
     #[error(
         "{path} is {found} bytes but its header describes {expected} bytes: the file is \
@@ -132,10 +145,8 @@ pub enum ClkError {
         /// The file.
         path: String,
     },
-    /// Two records share an id.
-    #[error(
-        "record id `{id}` appears twice (rows {first_row} and {row}); record ids must be unique"
-    )]
+    /// Two records share an id. The message gives the rows, not the id: ids are file content.
+    #[error("a record id appears twice (rows {first_row} and {row}); record ids must be unique")]
     DuplicateId {
         /// The id.
         id: String,
@@ -157,6 +168,8 @@ crate::error_kinds! {
         UnsupportedVersion => "clk-unsupported-version",
         /// An impossible header field.
         Corrupt => "clk-corrupt",
+        /// The embedded schema is broken or contradicts the header.
+        Schema => "clk-schema",
         /// The file's size disagrees with its header.
         Size => "clk-size",
         /// A stream ended early.
@@ -178,6 +191,7 @@ impl ClkError {
             ClkError::NotClk { .. } => ClkErrorKind::NotClk,
             ClkError::UnsupportedVersion { .. } => ClkErrorKind::UnsupportedVersion,
             ClkError::Corrupt { .. } => ClkErrorKind::Corrupt,
+            ClkError::Schema { .. } => ClkErrorKind::Schema,
             ClkError::Size { .. } => ClkErrorKind::Size,
             ClkError::Truncated { .. } => ClkErrorKind::Truncated,
             ClkError::Trailing { .. } => ClkErrorKind::Trailing,
@@ -194,6 +208,7 @@ impl ClkError {
             | ClkError::NotClk { path }
             | ClkError::UnsupportedVersion { path, .. }
             | ClkError::Corrupt { path, .. }
+            | ClkError::Schema { path, .. }
             | ClkError::Size { path, .. }
             | ClkError::Truncated { path }
             | ClkError::Trailing { path }

@@ -159,7 +159,7 @@ impl CsvInput {
             .from_reader(source);
         let headers = reader
             .headers()
-            .map_err(|e| convert_error(&source_name, None, 0, e))?
+            .map_err(|e| convert_error(&source_name, 0, e))?
             .clone();
         if headers.is_empty() || (headers.len() == 1 && headers[0].is_empty()) {
             return Err(InputError::NoHeader { source_name });
@@ -214,7 +214,6 @@ impl CsvInput {
             },
             Err(e) => Err(convert_error(
                 &self.source_name,
-                Some(&self.headers),
                 u64::from(self.crlf.load(Ordering::Relaxed) == 2),
                 e,
             )),
@@ -262,7 +261,11 @@ pub(crate) fn find_columns(
                     source_name: source_name.to_string(),
                     column: column.to_string(),
                     needed_by: needed_by.clone(),
-                    available: headers.join(", "),
+                    columns: headers.len(),
+                    near: headers
+                        .iter()
+                        .position(|h| h.trim().to_lowercase() == column.to_lowercase())
+                        .map(|i| i + 1),
                 }),
                 many => Err(InputError::DuplicateColumn {
                     source_name: source_name.to_string(),
@@ -274,12 +277,7 @@ pub(crate) fn find_columns(
         .collect()
 }
 
-fn convert_error(
-    source_name: &str,
-    headers: Option<&StringRecord>,
-    line_fix: u64,
-    e: csv::Error,
-) -> InputError {
+fn convert_error(source_name: &str, line_fix: u64, e: csv::Error) -> InputError {
     let source_name = source_name.to_string();
     match e.into_kind() {
         csv::ErrorKind::Io(source) => InputError::Io {
@@ -290,10 +288,8 @@ fn convert_error(
             let (row, line) = pos
                 .map(|p| (p.record(), p.line() + line_fix))
                 .unwrap_or((0, 1));
-            let column = headers
-                .and_then(|h| h.get(err.field()))
-                .map(str::to_string)
-                .unwrap_or_else(|| format!("#{}", err.field() + 1));
+            // The column by position: its name is file content.
+            let column = (err.field() + 1).to_string();
             InputError::InvalidUtf8 {
                 source_name,
                 row,
@@ -386,7 +382,7 @@ mod tests {
         match err {
             InputError::InvalidUtf8 {
                 row, line, column, ..
-            } => assert_eq!((row, line, column.as_str()), (2, 3, "name")),
+            } => assert_eq!((row, line, column.as_str()), (2, 3, "2")),
             other => panic!("{other:?}"),
         }
     }
@@ -412,13 +408,19 @@ mod tests {
             .resolve_columns(&[("dob", "field `dob`".into())])
             .unwrap_err();
         assert!(
-            matches!(err, InputError::MissingColumn { ref column, ref available, .. }
-            if column == "dob" && available == "id, name, name")
+            matches!(err, InputError::MissingColumn { ref column, columns: 3, near: None, .. }
+            if column == "dob")
         );
         assert_eq!(err.kind(), InputErrorKind::MissingColumn);
         assert_eq!(err.position().field.as_deref(), Some("dob"));
         let err = inp.resolve_columns(&[("name", "x".into())]).unwrap_err();
         assert!(matches!(err, InputError::DuplicateColumn { count: 2, .. }));
+        // The header is not quoted; a name that differs only in case is pointed to by position.
+        let inp = input(b"\x1b[31mX,ID\n").unwrap();
+        let err = inp.resolve_columns(&[("id", "id".into())]).unwrap_err();
+        let text = err.to_string();
+        assert!(text.contains("column 2 has this name"), "{text}");
+        assert!(!text.contains('\u{1b}') && !text.contains("ID"), "{text}");
     }
 
     #[test]

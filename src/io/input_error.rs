@@ -26,7 +26,7 @@ pub enum InputError {
     },
     /// A field is not valid UTF-8.
     #[error(
-        "{source_name}: row {row} (line {line}), column `{column}`: invalid UTF-8; \
+        "{source_name}: row {row} (line {line}), column {column}: invalid UTF-8; \
          the export must be UTF-8 (convert it, e.g. `iconv -f latin1 -t utf-8`)"
     )]
     InvalidUtf8 {
@@ -36,7 +36,8 @@ pub enum InputError {
         row: u64,
         /// Line the record starts on, from 1.
         line: u64,
-        /// The column's name, or its 1-based number if the header itself is broken.
+        /// The column: its 1-based position in a CSV file (the header is file content, which
+        /// messages never quote), its name in a Parquet file.
         column: String,
     },
     /// A row has a different number of fields from the header.
@@ -77,21 +78,25 @@ pub enum InputError {
         /// The parser's message.
         message: String,
     },
-    /// The schema names a column the header lacks.
+    /// The schema needs a column the header lacks. The header's own names are not quoted:
+    /// they are file content (the first line of whatever file was given).
     #[error(
-        "{source_name}: no column `{column}` (needed by {needed_by}) in its header of {} \
-         column(s) (not shown: a header is a line of the file)",
-        available.split(", ").count()
+        "{source_name}: no column `{column}` (needed by {needed_by}) among the header's \
+         {columns} columns{}",
+        near_note(*near)
     )]
     MissingColumn {
         /// The file.
         source_name: String,
-        /// The column.
+        /// The column (a name from the schema).
         column: String,
         /// Which schema item needs it.
         needed_by: String,
-        /// The header's columns, comma separated.
-        available: String,
+        /// How many columns the header has.
+        columns: usize,
+        /// The 1-based position of a column with this name apart from case and surrounding
+        /// spaces, if there is one.
+        near: Option<usize>,
     },
     /// A Parquet file is given but this build cannot read Parquet.
     #[error(
@@ -144,6 +149,12 @@ pub enum InputError {
         /// How often.
         count: usize,
     },
+}
+
+fn near_note(near: Option<usize>) -> String {
+    near.map_or_else(String::new, |n| {
+        format!("; column {n} has this name apart from upper and lower case")
+    })
 }
 
 crate::error_kinds! {

@@ -5,6 +5,7 @@ use pprl::eval::metrics::SweepPoint;
 use pprl::eval::plot::{self, ChartInput, Mark};
 use pprl::eval::report::{self, EvalOptions};
 use pprl::eval::summary::SummaryOptions;
+use pprl::eval::{EvalError, EvalErrorKind};
 
 use super::thousands;
 use crate::args::{EvalArgs, Format};
@@ -21,7 +22,8 @@ pub fn run(args: &EvalArgs) -> Result<()> {
         scores: args.scores.clone(),
         one_to_one: args.one_to_one,
         records: args.records.clone(),
-    })?;
+    })
+    .map_err(with_hint)?;
     let best = report.scored.as_ref().and_then(|s| s.sweep.best(1.0));
     let mut marks = Vec::new();
     if let Some(b) = best {
@@ -142,6 +144,28 @@ pub fn run(args: &EvalArgs) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// The library's error with a hint in the CLI's words (flags), for the kinds whose fix is a
+/// different argument. Other kinds pass through unchanged (some get their hint in `main`).
+fn with_hint(e: EvalError) -> anyhow::Error {
+    let hint = match e.kind() {
+        EvalErrorKind::TruthKind => {
+            "--truth takes the true pairs or entities; the output of `pprl match` goes to --matches"
+        }
+        EvalErrorKind::MatchesKind => {
+            "--matches takes the output of `pprl match`; the true pairs or entities go to --truth"
+        }
+        EvalErrorKind::TruthParties | EvalErrorKind::NoTruePairs => {
+            "--truth takes the truth of the files that were given to `pprl match`"
+        }
+        EvalErrorKind::RecordCount | EvalErrorKind::RecordsBeyondCount => {
+            "--records takes the record count of each file given to `pprl match`, in its order \
+             (the `records` of its `--format json` summary)"
+        }
+        _ => return e.into(),
+    };
+    anyhow::anyhow!("{e}\nhint: {hint}")
 }
 
 fn sweep_row(p: &SweepPoint) -> String {

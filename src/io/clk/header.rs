@@ -53,7 +53,10 @@ impl ClkHeader {
 
     /// Total file size the header implies.
     pub fn file_len(&self) -> u64 {
-        self.header_len() as u64 + self.record_count * self.record_bytes() as u64 + 32
+        // Saturating: a damaged header may claim more than any file holds.
+        (self.header_len() as u64)
+            .saturating_add(self.record_count.saturating_mul(self.record_bytes() as u64))
+            .saturating_add(32)
     }
 
     pub(crate) fn to_bytes(&self) -> Vec<u8> {
@@ -94,17 +97,14 @@ impl ClkHeader {
             detail,
         };
         let mut fixed = [0u8; FIXED_HEADER];
-        if let Err(e) = r.read_exact(&mut fixed) {
-            return Err(if e.kind() == io::ErrorKind::UnexpectedEof {
-                ClkError::NotClk {
-                    path: path.to_string(),
-                }
-            } else {
-                io_err(e)
+        let got = read_full(r, &mut fixed).map_err(io_err)?;
+        if got < MAGIC.len() || fixed[..8] != MAGIC {
+            return Err(ClkError::NotClk {
+                path: path.to_string(),
             });
         }
-        if fixed[..8] != MAGIC {
-            return Err(ClkError::NotClk {
+        if got < FIXED_HEADER {
+            return Err(ClkError::Truncated {
                 path: path.to_string(),
             });
         }
@@ -120,9 +120,15 @@ impl ClkHeader {
         }
         let header_len = u32_at(12) as usize;
         let filter_bits = u32_at(80);
-        if filter_bits == 0 || !filter_bits.is_multiple_of(64) || filter_bits > 65536 {
+        if filter_bits == 0 || !filter_bits.is_multiple_of(64) {
             return Err(corrupt(format!(
-                "filter length {filter_bits} bits is not a multiple of 64"
+                "filter length {filter_bits} bits is not a positive multiple of 64"
+            )));
+        }
+        if filter_bits > MAX_FILTER_BITS {
+            return Err(corrupt(format!(
+                "filter length {filter_bits} bits is over the largest a file can hold \
+                 ({MAX_FILTER_BITS} bits)"
             )));
         }
         let filters_per_record = u16_at(84);
@@ -140,6 +146,16 @@ impl ClkHeader {
             )));
         }
         let block_keys = u16_at(90);
+        let record_bytes = usize::from(id_width)
+            + (filter_bits as usize / 64 * usize::from(filters_per_record)
+                + usize::from(block_keys))
+                * 8;
+        if record_bytes > MAX_RECORD_BYTES {
+            return Err(corrupt(format!(
+                "records of {record_bytes} bytes are over the largest a file can hold \
+                 ({MAX_RECORD_BYTES} bytes)"
+            )));
+        }
         if (version == FILE_VERSION) != (block_keys == 0) {
             return Err(corrupt(format!(
                 "version {version} file with {block_keys} block keys per record"
@@ -151,7 +167,11 @@ impl ClkHeader {
             return Err(corrupt(format!("schema section of {json_len} bytes")));
         }
         let mut rest = vec![0u8; (FIXED_HEADER + json_len).div_ceil(8) * 8 - FIXED_HEADER];
-        r.read_exact(&mut rest).map_err(io_err)?;
+        if read_full(r, &mut rest).map_err(io_err)? < rest.len() {
+            return Err(ClkError::Truncated {
+                path: path.to_string(),
+            });
+        }
         hasher.update(&rest);
         let schema_json = rest[..json_len].to_vec();
         let header = ClkHeader {
@@ -178,8 +198,31 @@ impl ClkHeader {
                 "the embedded schema does not match the schema fingerprint".into(),
             ));
         }
+        super::embedded::check(&header, path)?;
         Ok(header)
     }
+}
+
+/// Largest record a file holds, in bytes (id, filters and block ids): far above any schema's
+/// (100 field-level filters of 4096 bits are 51,200 bytes), and small enough that a damaged
+/// header cannot make a reader reserve much memory for one record.
+pub(crate) const MAX_RECORD_BYTES: usize = 1 << 20;
+
+/// Largest filter a file holds, in bits.
+pub(crate) const MAX_FILTER_BITS: u32 = 65_536;
+
+/// Reads into `buf` until it is full or the input ends; the bytes read.
+fn read_full(r: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
+    let mut n = 0;
+    while n < buf.len() {
+        match r.read(&mut buf[n..]) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(n)
 }
 
 pub(crate) fn layout_code(l: Layout) -> u8 {

@@ -9,6 +9,9 @@ use sha2::{Digest, Sha256};
 
 use super::{ClkError, ClkHeader};
 
+/// Records reserved up front when reading a stream whose size is not known.
+const STREAM_RESERVE: u64 = 1024;
+
 /// One record read back.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct ClkRecord {
@@ -201,10 +204,16 @@ impl<R: Read> ClkReader<R> {
 
     /// Reads every record into memory (ids and filters apart) and verifies the checksum.
     pub fn read_all(mut self) -> Result<ClkData, ClkError> {
-        let n = self.header.record_count as usize;
+        // A file's size was checked against its header, so its record count is real; a
+        // stream's is only a claim until the records arrive, so memory grows with them.
+        let n = if self.sized {
+            usize::try_from(self.header.record_count).unwrap_or(usize::MAX)
+        } else {
+            usize::try_from(self.header.record_count.min(STREAM_RESERVE)).unwrap_or(0)
+        };
         let mut ids = Vec::with_capacity(n);
-        let mut words = Vec::with_capacity(n * self.header.words_per_record());
-        let mut blocks = Vec::with_capacity(n * self.header.block_keys as usize);
+        let mut words = Vec::with_capacity(n.saturating_mul(self.header.words_per_record()));
+        let mut blocks = Vec::with_capacity(n.saturating_mul(self.header.block_keys as usize));
         let mut rec = ClkRecord::default();
         while self.read_record(&mut rec)? {
             ids.push(std::mem::take(&mut rec.id));

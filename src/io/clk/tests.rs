@@ -1,7 +1,30 @@
 use super::*;
 
+/// The canonical JSON of a valid schema with `filters` fields (the field layout when more than
+/// one) of `bits` bits each and `block_keys` blocking keys: what a header's fields must agree
+/// with.
+fn schema_json(bits: u32, filters: u16, block_keys: u16) -> Vec<u8> {
+    let layout = if filters > 1 { "field" } else { "clk" };
+    let mut toml = format!(
+        "version = 1\nid_column = \"id\"\n[filter]\nlayout = \"{layout}\"\nlength_bits = {bits}\n"
+    );
+    for f in 0..filters.max(1) {
+        toml.push_str(&format!(
+            "[[fields]]\nname = \"f{f}\"\ntokenizer = {{ kind = \"qgram\", q = 2 }}\nbits_per_token = 5\n"
+        ));
+    }
+    for k in 0..block_keys {
+        toml.push_str(&format!(
+            "[[blocking]]\nname = \"k{k}\"\nparts = [{{ field = \"f0\" }}]\n"
+        ));
+    }
+    crate::schema::Schema::from_toml_str(&toml)
+        .unwrap()
+        .canonical_json()
+}
+
 fn params(words_bits: u32, filters: u16) -> ClkParams {
-    let schema_json = br#"{"version":1}"#.to_vec();
+    let schema_json = schema_json(words_bits, filters, 0);
     ClkParams {
         schema_fingerprint: SchemaFingerprint(Sha256::digest(&schema_json).into()),
         key_fingerprint: KeyFingerprint([7; 32]),
@@ -105,9 +128,10 @@ fn empty_file_is_valid() {
 #[test]
 fn truncation_is_detected_before_reading() {
     let dir = tempfile::tempdir().unwrap();
-    let (path, _) = write(dir.path(), &sample(), params(128, 1)).unwrap();
+    let (path, summary) = write(dir.path(), &sample(), params(128, 1)).unwrap();
     let bytes = std::fs::read(&path).unwrap();
-    for cut in [bytes.len() - 1, bytes.len() - 40, 200] {
+    let in_records = summary.header.header_len() + 10;
+    for cut in [bytes.len() - 1, bytes.len() - 40, in_records] {
         std::fs::write(&path, &bytes[..cut]).unwrap();
         let err = ClkReader::open(&path).unwrap_err();
         assert!(
@@ -124,7 +148,7 @@ fn truncation_is_detected_before_reading() {
     std::fs::write(&path, &bytes[..50]).unwrap();
     assert!(matches!(
         ClkReader::open(&path).unwrap_err(),
-        ClkError::NotClk { .. }
+        ClkError::Truncated { .. }
     ));
     let mut longer = bytes.clone();
     longer.push(0);
@@ -223,6 +247,8 @@ fn block_ids_round_trip_in_a_version_2_file() {
     let path = dir.path().join("b.clk");
     let mut p = params(64, 1);
     p.block_keys = 2;
+    p.schema_json = schema_json(64, 1, 2);
+    p.schema_fingerprint = SchemaFingerprint(Sha256::digest(&p.schema_json).into());
     let mut w = ClkWriter::create(&path, p).unwrap();
     w.write_record(1, "x", &[5], &[11, 0]).unwrap();
     w.write_record(2, "y", &[6], &[12, 13]).unwrap();
@@ -280,4 +306,57 @@ fn any_writer_gets_the_bytes_of_the_file() {
     let (bytes, s) = w.finish_to(Vec::new()).unwrap();
     assert_eq!(bytes, std::fs::read(&path).unwrap());
     assert_eq!(s.file_sha256, summary.file_sha256);
+}
+
+/// A header's fixed fields edited and the trailer recomputed: only the embedded schema can tell.
+#[test]
+fn a_schema_that_contradicts_the_header_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let (path, _) = write(dir.path(), &sample(), params(128, 1)).unwrap();
+    let bytes = std::fs::read(&path).unwrap();
+    let resealed = |edit: &dyn Fn(&mut Vec<u8>)| {
+        let mut b = bytes[..bytes.len() - 32].to_vec();
+        edit(&mut b);
+        let digest = Sha256::digest(&b);
+        b.extend_from_slice(&digest);
+        ClkReader::from_reader(&b[..], "edited.clk")
+            .and_then(|r| r.read_all())
+            .unwrap_err()
+    };
+    // Layout code 2 (rbf) while the schema says clk.
+    let e = resealed(&|b| b[86] = 2);
+    assert_eq!(e.kind(), ClkErrorKind::Schema, "{e}");
+    assert!(
+        e.to_string()
+            .starts_with("edited.clk: the embedded schema gives layout clk")
+    );
+    // Hashing blake3 while the schema says hmac-sha256.
+    assert_eq!(resealed(&|b| b[87] = 1).kind(), ClkErrorKind::Schema);
+    // A schema that is not JSON, with a fingerprint to match it.
+    let start = FIXED_HEADER;
+    let e = resealed(&|b| {
+        b[start] = b'#';
+        let json_len = u32::from_le_bytes(b[104..108].try_into().unwrap()) as usize;
+        let fp = Sha256::digest(&b[start..start + json_len]);
+        b[16..48].copy_from_slice(&fp);
+    });
+    assert_eq!(e.kind(), ClkErrorKind::Schema, "{e}");
+    assert!(e.to_string().contains("is not valid JSON"), "{e}");
+}
+
+#[test]
+fn a_file_cut_inside_its_header_is_truncated() {
+    let dir = tempfile::tempdir().unwrap();
+    let (path, _) = write(dir.path(), &sample(), params(128, 1)).unwrap();
+    let bytes = std::fs::read(&path).unwrap();
+    for cut in [20, FIXED_HEADER + 3] {
+        std::fs::write(&path, &bytes[..cut]).unwrap();
+        let e = ClkReader::open(&path).unwrap_err();
+        assert_eq!(e.kind(), ClkErrorKind::Truncated, "{cut}: {e}");
+        assert!(!e.to_string().contains("fill whole buffer"), "{e}");
+        let e = ClkReader::from_reader(&bytes[..cut], "cut").unwrap_err();
+        assert_eq!(e.kind(), ClkErrorKind::Truncated, "{cut}: {e}");
+    }
+    let e = ClkReader::from_reader(&bytes[..5], "cut").unwrap_err();
+    assert_eq!(e.kind(), ClkErrorKind::NotClk, "{e}");
 }

@@ -119,7 +119,7 @@ pub fn from_reader(reader: impl io::Read, label: &str) -> Result<Encodings, Read
         .and_then(|found| de.end().map(|()| found))
         .map_err(|e| ReadError::Invalid {
             path: shown.clone(),
-            detail: e.to_string(),
+            detail: describe(&e),
         })?;
     if !found {
         return Err(ReadError::Invalid {
@@ -128,6 +128,30 @@ pub fn from_reader(reader: impl io::Read, label: &str) -> Result<Encodings, Read
         });
     }
     Ok(enc)
+}
+
+/// A JSON error in words that never quote the file: serde's own messages for a value of the
+/// wrong type quote the value (`invalid type: string "..."`), which is file content. The
+/// messages this reader raises itself (`CLK 3: ...`) name positions and sizes only.
+fn describe(e: &serde_json::Error) -> String {
+    use serde_json::error::Category;
+    let (line, column) = (e.line(), e.column());
+    match e.classify() {
+        Category::Eof => format!("the JSON ends early (EOF at line {line}, column {column})"),
+        Category::Syntax => format!("not valid JSON (line {line}, column {column})"),
+        Category::Io => format!("read failed at line {line}: {e}"),
+        Category::Data => {
+            let text = e.to_string();
+            if text.starts_with("CLK ") {
+                text
+            } else {
+                format!(
+                    "line {line}, column {column}: not clkhash JSON there (expected an object \
+                     with a `clks` array of base64 strings)"
+                )
+            }
+        }
+    }
 }
 
 struct TopLevel<'a> {
@@ -257,6 +281,18 @@ mod tests {
     }
 
     #[test]
+    fn overlong_clks_are_refused_for_their_length() {
+        // 80,000,000 bits is a multiple of 64; it is refused for being over the maximum.
+        let clk = B64.encode(vec![0u8; 10_000_000]);
+        let text = format!("{{\"clks\": [\"{clk}\"]}}");
+        let err = from_reader(text.as_bytes(), "big.json")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("80000000 bits, over the longest"), "{err}");
+        assert!(!err.contains("multiple of 64"), "{err}");
+    }
+
+    #[test]
     fn bad_files_name_the_problem() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("bad.json");
@@ -266,10 +302,13 @@ mod tests {
             (r#"{"other": []}"#, "no `clks`"),
             (r#"{"clks": ["AAAA"]"#, "EOF"),
             (r#"[1, 2]"#, "object"),
+            (r#"{"clks": "SECRET"}"#, "line 1, column 17"),
+            (r#"{"clks": [7]}"#, "base64 strings"),
         ] {
             std::fs::write(&path, text).unwrap();
             let err = read(&path).unwrap_err().to_string();
             assert!(err.contains(needle), "{text}: {err}");
+            assert!(!err.contains("SECRET"), "{text}: {err}");
         }
     }
 }

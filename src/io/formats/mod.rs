@@ -25,6 +25,11 @@ use crate::schema::{HashingScheme, Layout, SchemaFingerprint};
 /// key and schema checks for such files and warns instead.
 pub const UNKNOWN_FINGERPRINT: [u8; 32] = [0; 32];
 
+/// The longest encoding read from a file without a header, in bits: the longest filter a
+/// `.clk` file holds. Longer ones are refused as soon as they are seen, so a damaged or
+/// hostile file cannot make the reader allocate without bound.
+pub const MAX_ENCODING_BITS: u32 = 65_536;
+
 /// Encodings read from a file without ids (clkhash JSON, anonlink binary).
 #[derive(Debug, Default, Clone)]
 pub struct Encodings {
@@ -68,8 +73,13 @@ impl Encodings {
         if bits == 0 {
             return Err("an empty encoding".into());
         }
+        if bits > MAX_ENCODING_BITS as usize {
+            return Err(format!(
+                "{bits} bits, over the longest encoding pprl reads ({MAX_ENCODING_BITS} bits)"
+            ));
+        }
         if self.count == 0 {
-            self.bits = u32::try_from(bits).map_err(|_| "an encoding of over 4 Gbit")?;
+            self.bits = bits as u32;
         } else if bits != self.bits as usize {
             return Err(format!(
                 "{} bytes, but the first encoding has {} (all must have one length)",
@@ -224,7 +234,7 @@ pub fn read_encoding_file(path: &Path) -> Result<(ClkData, FileKind), ReadError>
             detail: "the file holds no encodings".into(),
         });
     }
-    if !enc.bits.is_multiple_of(64) || enc.bits > 65_536 {
+    if !enc.bits.is_multiple_of(64) {
         return Err(ReadError::Invalid {
             path: path.display().to_string(),
             detail: format!(
