@@ -6,6 +6,7 @@
 //! says how its records are identified ([`IdSource`]) and what a `.clk` header for them holds
 //! ([`ClkParams`]).
 
+use super::core::Outcome;
 use super::error::EncodeError;
 use crate::compat::clkhash;
 use crate::encode::{Encoder, Rejection, Scratch};
@@ -21,13 +22,14 @@ pub(crate) trait RowEncoder: Sync {
     type Scratch: Default + Send;
     /// `u64` words per encoded row.
     fn words_per_record(&self) -> usize;
-    /// Encodes `row` into `out` (overwritten), or says why the row cannot be encoded.
+    /// Encodes `row` into `out` (overwritten) and returns the fields whose invalid values
+    /// were encoded as missing, or says why the row cannot be encoded.
     fn encode_row(
         &self,
         row: &InputRow,
         scratch: &mut Self::Scratch,
         out: &mut [u64],
-    ) -> Result<(), Rejection>;
+    ) -> Outcome;
 }
 
 /// Where the record id of an encoded record comes from.
@@ -113,13 +115,13 @@ impl RowEncoder for NativeRows<'_> {
         row: &InputRow,
         scratch: &mut Scratch,
         out: &mut [u64],
-    ) -> Result<(), Rejection> {
+    ) -> Outcome {
         check_id(row.record.get(self.id_col).unwrap_or(""))?;
         let value = |i: usize| row.record.get(self.field_cols[i]).unwrap_or("");
         let (bits, blocks) = out.split_at_mut(self.encoder.words_per_record());
         self.encoder.encode_record(value, scratch, bits)?;
         self.encoder.encode_blocks(value, scratch, blocks);
-        Ok(())
+        Ok(scratch.take_invalid_fields())
     }
 }
 
@@ -179,12 +181,15 @@ impl RowEncoder for ClkhashRows<'_> {
         row: &InputRow,
         scratch: &mut clkhash::Scratch,
         out: &mut [u64],
-    ) -> Result<(), Rejection> {
-        self.encoder.encode_record(
-            |i| row.record.get(self.columns[i]).unwrap_or(""),
-            scratch,
-            out,
-        )
+    ) -> Outcome {
+        // clkhash's rules: a value its feature's format refuses rejects the row.
+        self.encoder
+            .encode_record(
+                |i| row.record.get(self.columns[i]).unwrap_or(""),
+                scratch,
+                out,
+            )
+            .map(|()| Vec::new())
     }
 }
 
@@ -217,7 +222,7 @@ impl RowEncoder for JobRows<'_> {
         row: &InputRow,
         scratch: &mut JobScratch,
         out: &mut [u64],
-    ) -> Result<(), Rejection> {
+    ) -> Outcome {
         match self {
             JobRows::Native(r) => r.encode_row(row, &mut scratch.native, out),
             JobRows::Clkhash(r) => r.encode_row(row, &mut scratch.clkhash, out),

@@ -39,7 +39,7 @@ pub use error::{SchemaError, SchemaErrorKind};
 pub use fingerprint::SchemaFingerprint;
 pub use model::{
     BlockingKeySpec, BlockingPart, FieldSpec, FilterSpec, HashingScheme, Layout, MissingRule,
-    Schema, TokenizerSpec, Weight,
+    OnInvalid, Schema, TokenizerSpec, Weight,
 };
 pub use step::NormalizeStep;
 pub use validate::SchemaWarning;
