@@ -16,6 +16,10 @@
 //!   ([`EncodeSummary`]), or clkhash's JSON or anonlink's binary layout
 //!   ([`PositionalSummary`]).
 //!
+//! * Advice: [`profile::profile_source`] profiles an export under a schema (missing and
+//!   invalid rates, tokens, distinct values, expected and measured fill) and flags weak
+//!   choices, without writing anything.
+//!
 //! Every input row ends up in exactly one place: the encodings or the rejects
 //! (`rows_read == rows_encoded + rows_rejected`, recorded in the manifest). Problems with the
 //! input as a whole (malformed CSV or Parquet, invalid UTF-8, a missing column, a duplicate
@@ -29,6 +33,7 @@ mod core;
 mod error;
 mod formats;
 mod options;
+pub mod profile;
 mod rows;
 mod summary;
 

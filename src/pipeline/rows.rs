@@ -100,6 +100,11 @@ impl<'a> NativeRows<'a> {
     pub(crate) fn id_column(&self) -> usize {
         self.id_col
     }
+
+    /// The column each schema field reads, in schema order.
+    pub(crate) fn field_columns(&self) -> &[usize] {
+        &self.field_cols
+    }
 }
 
 impl RowEncoder for NativeRows<'_> {

@@ -27,6 +27,7 @@
 
 mod date_format;
 mod error;
+pub mod fill;
 mod fingerprint;
 mod model;
 mod parse;
