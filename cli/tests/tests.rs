@@ -5,6 +5,7 @@ mod clkhash;
 mod eval;
 mod matching;
 mod parquet;
+mod schema_quality;
 mod snapshots;
 mod synth;
 mod util;
