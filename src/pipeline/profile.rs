@@ -119,6 +119,18 @@ pub struct SchemaProfile {
     pub advice: Vec<Advice>,
 }
 
+/// What `pprl schema check` reports: the schema's summary and, where an export was profiled,
+/// the profile beside it (serialised as the summary's keys plus `profile`).
+#[derive(Debug, Clone, Serialize)]
+pub struct SchemaCheck<'a> {
+    /// The schema's summary.
+    #[serde(flatten)]
+    pub schema: &'a crate::io::inspect::SchemaInspection,
+    /// The export's profile, if one was made.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub profile: Option<&'a SchemaProfile>,
+}
+
 /// One field of a [`SchemaProfile`].
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct FieldProfile {

@@ -11,7 +11,7 @@ use pprl::compat::AnySchema;
 use pprl::compat::clkhash;
 use pprl::io::CsvInput;
 use pprl::io::inspect::{ClkhashSchemaSummary, SchemaInspection, inspect_schema};
-use pprl::pipeline::profile::{self, ProfileOptions, SchemaProfile};
+use pprl::pipeline::profile::{self, ProfileOptions, SchemaCheck, SchemaProfile};
 use pprl::schema::fill::DENSE_FILL;
 use pprl::schema::summary::SchemaSummary;
 
@@ -43,11 +43,10 @@ pub fn check(args: &SchemaCheckArgs) -> Result<()> {
     };
     match args.format {
         Format::Json => {
-            // The schema's summary and, with `--data`, the export's profile beside it.
-            let mut report = serde_json::to_value(&summary)?;
-            if let (Some(p), Some(map)) = (&profile, report.as_object_mut()) {
-                map.insert("profile".into(), serde_json::to_value(p)?);
-            }
+            let report = SchemaCheck {
+                schema: &summary,
+                profile: profile.as_ref(),
+            };
             println!("{}", serde_json::to_string_pretty(&report)?);
         }
         Format::Text => {
