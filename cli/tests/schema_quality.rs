@@ -233,3 +233,25 @@ fn a_missing_schema_file_is_said_to_be_missing() {
         .failure()
         .stderr(contains("does not exist").and(contains("invalid").not()));
 }
+
+#[test]
+fn every_example_schema_checks_and_is_not_dense() {
+    let examples = crate::util::root().join("examples");
+    let mut checked = 0;
+    for entry in std::fs::read_dir(&examples).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "toml") {
+            let out = pprl()
+                .args(["schema", "check", "--format", "json"])
+                .arg(&path)
+                .output()
+                .unwrap();
+            assert!(out.status.success(), "{}", path.display());
+            let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+            let fill = v["expected_fill"]["fill"].as_f64().unwrap();
+            assert!((0.3..=0.7).contains(&fill), "{}: {fill}", path.display());
+            checked += 1;
+        }
+    }
+    assert!(checked >= 4, "{checked}");
+}

@@ -348,7 +348,10 @@ impl Encoder {
             replaced = true;
         }
         scratch.tokens.clear();
-        if let Err(e) = field.tokenizer.tokenize(&scratch.value, &mut scratch.tokens) {
+        if let Err(e) = field
+            .tokenizer
+            .tokenize(&scratch.value, &mut scratch.tokens)
+        {
             let r = reject(e.code(), e.to_string());
             // A replacement value that does not tokenize is the schema's fault: the row cannot
             // be encoded as the schema says.

@@ -183,7 +183,10 @@ fn invalid_values_are_encoded_as_missing_by_default() {
         .collect();
     assert_eq!(noted, [(Some("date_of_birth"), "invalid-date")]);
     // Exactly as if the date were missing.
-    assert_eq!(bits, encode(&enc, &["Ann", "Lee", "", "F", "", ""]).unwrap());
+    assert_eq!(
+        bits,
+        encode(&enc, &["Ann", "Lee", "", "F", "", ""]).unwrap()
+    );
     // The list is per record.
     let good = ["Ann", "Lee", "", "F", "", ""];
     enc.encode_record(|i| good[i], &mut scratch, &mut bits)

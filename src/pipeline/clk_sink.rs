@@ -16,9 +16,7 @@ use super::summary::EncodeSummary;
 use crate::encode::Rejection;
 use crate::io::Counts;
 use crate::io::clk::ClkParams;
-use crate::io::{
-    ClkWriter, InputRow, Manifest, RejectAction, RejectRow, RejectWriter, RowSource,
-};
+use crate::io::{ClkWriter, InputRow, Manifest, RejectAction, RejectRow, RejectWriter, RowSource};
 
 /// Writes encoded rows to a `.clk` file and rejected rows to a rejects report.
 #[derive(Debug)]

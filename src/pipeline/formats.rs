@@ -66,7 +66,10 @@ pub struct PositionalSummary {
     #[serde(skip_serializing_if = "FieldCounts::is_empty")]
     pub fields_invalid: FieldCounts,
     /// The rejects report, where one was written.
-    #[serde(skip_serializing_if = "Option::is_none", serialize_with = "optional_path")]
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "optional_path"
+    )]
     pub rejects: Option<PathBuf>,
 }
 

@@ -224,7 +224,8 @@ pub fn profile_source<S: RowSource + ?Sized>(
         .iter()
         .map(|f| tokenize::from_spec(&f.tokenizer))
         .collect();
-    let mut counters: Vec<FieldCounter> = schema.fields.iter().map(|_| Default::default()).collect();
+    let mut counters: Vec<FieldCounter> =
+        schema.fields.iter().map(|_| Default::default()).collect();
     let (mut value, mut tmp, mut tokens) = (String::new(), String::new(), Tokens::default());
     let mut scratch = Scratch::default();
     let mut words = vec![0u64; rows.words_per_record()];
@@ -246,7 +247,10 @@ pub fn profile_source<S: RowSource + ?Sized>(
                     c.missing += 1;
                     continue;
                 }
-                if normalizers[i].apply_into(raw, &mut value, &mut tmp).is_err() {
+                if normalizers[i]
+                    .apply_into(raw, &mut value, &mut tmp)
+                    .is_err()
+                {
                     c.invalid += 1;
                     continue;
                 }
@@ -327,7 +331,14 @@ fn is_marked_missing(spec: &FieldSpec, raw: &str) -> bool {
 
 /// Names that usually hold error-prone identifiers (dates, postcodes, numbers).
 const ERROR_PRONE_NAMES: [&str; 8] = [
-    "date", "dob", "birth", "postcode", "post_code", "zip", "phone", "number",
+    "date",
+    "dob",
+    "birth",
+    "postcode",
+    "post_code",
+    "zip",
+    "phone",
+    "number",
 ];
 
 /// Advice on `schema`, from its settings alone, or with a profile of data.
@@ -453,7 +464,11 @@ mod tests {
                 } else {
                     format!("19{:02}0{}1{}", 40 + i % 50, 1 + i % 9, i % 10)
                 };
-                let name = if i < 60 { "smith".to_string() } else { format!("n{i}") };
+                let name = if i < 60 {
+                    "smith".to_string()
+                } else {
+                    format!("n{i}")
+                };
                 [i.to_string(), name, dob]
             })
             .collect()

@@ -24,12 +24,7 @@ pub(crate) trait RowEncoder: Sync {
     fn words_per_record(&self) -> usize;
     /// Encodes `row` into `out` (overwritten) and returns the fields whose invalid values
     /// were encoded as missing, or says why the row cannot be encoded.
-    fn encode_row(
-        &self,
-        row: &InputRow,
-        scratch: &mut Self::Scratch,
-        out: &mut [u64],
-    ) -> Outcome;
+    fn encode_row(&self, row: &InputRow, scratch: &mut Self::Scratch, out: &mut [u64]) -> Outcome;
 }
 
 /// Where the record id of an encoded record comes from.
@@ -115,12 +110,7 @@ impl RowEncoder for NativeRows<'_> {
         self.encoder.words_per_record() + self.encoder.block_keys()
     }
 
-    fn encode_row(
-        &self,
-        row: &InputRow,
-        scratch: &mut Scratch,
-        out: &mut [u64],
-    ) -> Outcome {
+    fn encode_row(&self, row: &InputRow, scratch: &mut Scratch, out: &mut [u64]) -> Outcome {
         check_id(row.record.get(self.id_col).unwrap_or(""))?;
         let value = |i: usize| row.record.get(self.field_cols[i]).unwrap_or("");
         let (bits, blocks) = out.split_at_mut(self.encoder.words_per_record());
@@ -222,12 +212,7 @@ impl RowEncoder for JobRows<'_> {
         }
     }
 
-    fn encode_row(
-        &self,
-        row: &InputRow,
-        scratch: &mut JobScratch,
-        out: &mut [u64],
-    ) -> Outcome {
+    fn encode_row(&self, row: &InputRow, scratch: &mut JobScratch, out: &mut [u64]) -> Outcome {
         match self {
             JobRows::Native(r) => r.encode_row(row, &mut scratch.native, out),
             JobRows::Clkhash(r) => r.encode_row(row, &mut scratch.clkhash, out),

@@ -37,7 +37,9 @@ pub fn check(args: &SchemaCheckArgs) -> Result<()> {
     let profile = match (&schema, &args.data) {
         (AnySchema::Pprl(s), Some(data)) => Some(profile(s, data, args)?),
         (AnySchema::Clkhash(_), Some(_)) => {
-            bail!("`--data` profiles pprl schemas only; convert a clkhash schema first (`pprl schema convert`)")
+            bail!(
+                "`--data` profiles pprl schemas only; convert a clkhash schema first (`pprl schema convert`)"
+            )
         }
         _ => None,
     };
@@ -133,7 +135,13 @@ fn print_profile(p: &SchemaProfile, args: &SchemaCheckArgs) {
         p.rows - p.rows_rejected,
         p.rows_rejected
     );
-    let width = p.fields.iter().map(|f| f.name.len()).max().unwrap_or(5).max(5);
+    let width = p
+        .fields
+        .iter()
+        .map(|f| f.name.len())
+        .max()
+        .unwrap_or(5)
+        .max(5);
     println!(
         "  {:width$}  {:9} {:>8} {:>8} {:>7} {:>9} {:>9}",
         "field", "tokenizer", "missing", "invalid", "tokens", "distinct", "top value"
