@@ -16,7 +16,10 @@
 //! buffers live in [`Scratch`], so encoding a row does not allocate once the buffers are warm.
 //!
 //! A row that cannot be encoded is not an error: [`Encoder::encode_record`] returns a
-//! [`Rejection`] naming the field and a stable code, and the caller reports it.
+//! [`Rejection`] naming the field and a stable code, and the caller reports it. A value that is
+//! present but invalid (it does not normalise or tokenize) rejects the row only under the
+//! field's `on_invalid = "reject-row"` or a `missing = "reject"` rule; by default it is encoded
+//! as missing and listed in [`Scratch::invalid_fields`], for the caller to report.
 
 pub mod blocking;
 pub mod bloom;

@@ -21,7 +21,9 @@
 //!   choices, without writing anything.
 //!
 //! Every input row ends up in exactly one place: the encodings or the rejects
-//! (`rows_read == rows_encoded + rows_rejected`, recorded in the manifest). Problems with the
+//! (`rows_read == rows_encoded + rows_rejected`, recorded in the manifest). An encoded row whose
+//! field value was invalid and encoded as missing is listed too: a `field-missing` line in the
+//! rejects report, counted per field in the manifest's `fields_invalid`. Problems with the
 //! input as a whole (malformed CSV or Parquet, invalid UTF-8, a missing column, a duplicate
 //! record id) stop the job with an [`EncodeError`] and leave no output behind: files are
 //! written to temporary files and renamed into place only when the whole input has been
