@@ -289,7 +289,11 @@ pub fn profile_source<S: RowSource + ?Sized>(
     let measured = MeasuredFill {
         records: fills.len() as u64,
         mean: fills.iter().sum::<f64>() / fills.len().max(1) as f64,
-        min: fills.iter().copied().fold(f64::INFINITY, f64::min).min(1.0),
+        min: if fills.is_empty() {
+            0.0
+        } else {
+            fills.iter().copied().fold(1.0, f64::min)
+        },
         max: fills.iter().copied().fold(0.0, f64::max),
     };
     let mut profile = SchemaProfile {
