@@ -341,7 +341,8 @@ pub struct KeygenArgs {
 /// `pprl schema ...`.
 #[derive(Debug, Subcommand)]
 pub enum SchemaCommand {
-    /// Validate a schema (TOML or JSON) and print its fingerprint and any warnings.
+    /// Validate a schema (TOML or JSON) and print its fingerprint, expected fill and any
+    /// warnings; with `--data`, profile an export under it and advise on weak choices.
     Check(SchemaCheckArgs),
     /// Write the nearest pprl schema to a clkhash linkage schema (its encodings do not
     /// compare with clkhash CLKs: every department must switch at once).
@@ -389,6 +390,21 @@ pub struct SchemaCheckArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
+    /// Profile this export (CSV) under the schema: missing and invalid rates, tokens per
+    /// value, distinct values, measured fill, advice. Encodes a sample in memory under a
+    /// throwaway random key; nothing is written.
+    #[arg(long, value_name = "CSV")]
+    pub data: Option<PathBuf>,
+    /// Rows of `--data` to profile (the first ones).
+    #[arg(long, value_name = "N", default_value_t = pprl::pipeline::profile::DEFAULT_SAMPLE_ROWS)]
+    pub sample_rows: usize,
+    /// Field delimiter of `--data`: one ASCII character, or `\t`.
+    #[arg(long, value_name = "CHAR", default_value = ",")]
+    pub delimiter: String,
+    /// Accept a schema whose filters are expected (or measured) to be over 90% full, where
+    /// nearly every pair scores close to 1.
+    #[arg(long)]
+    pub allow_dense: bool,
 }
 
 /// Where the secret comes from: a file only, never a value on the command line.

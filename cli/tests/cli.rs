@@ -73,21 +73,25 @@ fn encode_accounts_for_every_row() {
     encode_cmd(&key, &testdata("sample/dept_b.csv"), &out)
         .assert()
         .success()
-        .stdout(contains("encoded 400 of 402 rows").and(contains("2 rejected")));
+        .stdout(contains("encoded 401 of 402 rows").and(contains("1 rejected")))
+        .stdout(contains("1 invalid value(s) encoded as missing"));
+    // The impossible date is encoded as missing (the schema's default `on_invalid`); the row
+    // without an id is rejected.
     let rejects = std::fs::read_to_string(dir.path().join("b.clk.rejects.csv")).unwrap();
     assert_eq!(
         rejects,
-        "row,line,record_id,field,code,reason\n\
-         401,402,B-9001,date_of_birth,invalid-date,\"not a valid date in any declared format (%d/%m/%Y, %Y-%m-%d)\"\n\
-         402,403,,,missing-id,the record id is empty\n"
+        "row,line,record_id,field,code,reason,action\n\
+         401,402,B-9001,date_of_birth,invalid-date,\"not a valid date in any declared format (%d/%m/%Y, %Y-%m-%d)\",field-missing\n\
+         402,403,,,missing-id,the record id is empty,row-rejected\n"
     );
     let manifest: serde_json::Value = serde_json::from_str(
         &std::fs::read_to_string(dir.path().join("b.clk.manifest.json")).unwrap(),
     )
     .unwrap();
     assert_eq!(manifest["counts"]["rows_read"], 402);
-    assert_eq!(manifest["counts"]["rows_encoded"], 400);
-    assert_eq!(manifest["counts"]["rows_rejected"], 2);
+    assert_eq!(manifest["counts"]["rows_encoded"], 401);
+    assert_eq!(manifest["counts"]["rows_rejected"], 1);
+    assert_eq!(manifest["fields_invalid"]["date_of_birth"], 1);
     assert_eq!(manifest["rejects_file"], "b.clk.rejects.csv");
     let sha = sha2::Sha256::digest(std::fs::read(&out).unwrap());
     assert_eq!(manifest["encoding_sha256"], hex::encode(sha));
@@ -99,16 +103,16 @@ fn encode_accounts_for_every_row() {
         .unwrap();
     assert!(inspect.status.success());
     let v: serde_json::Value = serde_json::from_slice(&inspect.stdout).unwrap();
-    assert_eq!(v["records"], 400);
+    assert_eq!(v["records"], 401);
     assert_eq!(v["checksum"], "ok");
     assert_eq!(v["key_fingerprint"], manifest["key_fingerprint"]);
-    assert_eq!(v["popcount"]["records"], 400);
+    assert_eq!(v["popcount"]["records"], 401);
     let mean = v["popcount"]["mean"].as_f64().unwrap();
     assert!((350.0..650.0).contains(&mean), "{mean}");
     pprl().arg("inspect").arg(&out).assert().success().stdout(
-        contains("records            400")
+        contains("records            401")
             .and(contains("checksum ok"))
-            .and(contains("rows read 402, encoded 400, rejected 2")),
+            .and(contains("rows read 402, encoded 401, rejected 1")),
     );
     assert_eq!(v["manifest"]["describes_this_file"], true);
 }

@@ -7,6 +7,7 @@ mod matching;
 mod parquet;
 mod readers;
 mod safety;
+mod schema_quality;
 mod snapshots;
 mod synth;
 mod util;

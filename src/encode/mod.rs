@@ -16,7 +16,10 @@
 //! buffers live in [`Scratch`], so encoding a row does not allocate once the buffers are warm.
 //!
 //! A row that cannot be encoded is not an error: [`Encoder::encode_record`] returns a
-//! [`Rejection`] naming the field and a stable code, and the caller reports it.
+//! [`Rejection`] naming the field and a stable code, and the caller reports it. A value that is
+//! present but invalid (it does not normalise or tokenize) rejects the row only under the
+//! field's `on_invalid = "reject-row"` or a `missing = "reject"` rule; by default it is encoded
+//! as missing and listed in [`Scratch::invalid_fields`], for the caller to report.
 
 pub mod blocking;
 pub mod bloom;
@@ -27,7 +30,7 @@ pub mod tokenize;
 use crate::keys::{KeyFingerprint, Secret};
 use crate::normalize::Normalizer;
 use crate::schema::{
-    HashingScheme, Layout, MissingRule, Schema, SchemaError, SchemaFingerprint, Weight,
+    HashingScheme, Layout, MissingRule, OnInvalid, Schema, SchemaError, SchemaFingerprint, Weight,
 };
 
 use self::bloom::RbfPlan;
@@ -66,6 +69,22 @@ pub struct Scratch {
     rbf: Vec<u64>,
     /// Buffers for blocking keys.
     block: [String; 3],
+    /// The fields of the last record whose values were invalid and encoded as missing.
+    invalid: Vec<Rejection>,
+}
+
+impl Scratch {
+    /// The fields of the record last given to [`Encoder::encode_record`] whose values were
+    /// invalid and, under `on_invalid = "missing"`, encoded as missing: one [`Rejection`]
+    /// (field, code, reason) each, in schema order. Empty when the record was rejected.
+    pub fn invalid_fields(&self) -> &[Rejection] {
+        &self.invalid
+    }
+
+    /// Takes the list [`Scratch::invalid_fields`] returns, leaving it empty.
+    pub fn take_invalid_fields(&mut self) -> Vec<Rejection> {
+        std::mem::take(&mut self.invalid)
+    }
 }
 
 #[derive(Debug)]
@@ -73,6 +92,7 @@ struct FieldEncoder {
     name: String,
     missing_values: Vec<String>,
     missing: MissingRule,
+    on_invalid: OnInvalid,
     normalizer: Normalizer,
     tokenizer: Box<dyn Tokenize>,
     weight: Weight,
@@ -131,6 +151,7 @@ impl Encoder {
                     .map(|v| v.trim().to_ascii_lowercase())
                     .collect(),
                 missing: spec.missing.clone(),
+                on_invalid: spec.on_invalid,
                 normalizer,
                 tokenizer: tokenize::from_spec(&spec.tokenizer),
                 weight: spec.weight(),
@@ -249,6 +270,21 @@ impl Encoder {
     ) -> Result<(), Rejection> {
         assert_eq!(out.len(), self.words_per_record, "output buffer size");
         out.fill(0);
+        scratch.invalid.clear();
+        let result = self.encode_fields(value, scratch, out);
+        if result.is_err() {
+            scratch.invalid.clear();
+        }
+        result
+    }
+
+    /// [`Encoder::encode_record`] after its set-up.
+    fn encode_fields<'v>(
+        &self,
+        value: impl Fn(usize) -> &'v str,
+        scratch: &mut Scratch,
+        out: &mut [u64],
+    ) -> Result<(), Rejection> {
         let encode_all = |scratch: &mut Scratch, dest: &mut [u64]| {
             self.fields
                 .iter()
@@ -295,33 +331,46 @@ impl Encoder {
             code,
             reason,
         };
+        // An invalid value either rejects the row or, by default, counts as missing: the
+        // missing rule then applies, and a required field still rejects the row (with the
+        // invalid value's own code). The invalid field is noted in `scratch.invalid`.
+        let mut invalid = None;
         let marked_missing = field.is_marked_missing(raw);
-        if !marked_missing {
-            field
+        if !marked_missing
+            && let Err(e) = field
                 .normalizer
                 .apply_into(raw, &mut scratch.value, &mut scratch.tmp)
-                .map_err(|e| reject(e.code(), e.to_string()))?;
+        {
+            invalid = Some(field.invalid(reject(e.code(), e.to_string()))?);
         }
-        if marked_missing || scratch.value.trim().is_empty() {
-            match &field.missing {
-                MissingRule::Skip => return Ok(0),
-                MissingRule::Reject => {
-                    return Err(reject(
-                        "missing-value",
-                        "required value is missing".to_string(),
-                    ));
-                }
-                MissingRule::ReplaceWith(v) => {
-                    scratch.value.clear();
-                    scratch.value.push_str(v);
-                }
+        let mut replaced = false;
+        if marked_missing || invalid.is_some() || scratch.value.trim().is_empty() {
+            if !field.apply_missing(&mut scratch.value, invalid.take(), &mut scratch.invalid)? {
+                return Ok(0);
             }
+            replaced = true;
         }
         scratch.tokens.clear();
-        field
+        if let Err(e) = field
             .tokenizer
             .tokenize(&scratch.value, &mut scratch.tokens)
-            .map_err(|e| reject(e.code(), e.to_string()))?;
+        {
+            let r = reject(e.code(), e.to_string());
+            // A replacement value that does not tokenize is the schema's fault: the row cannot
+            // be encoded as the schema says.
+            if replaced {
+                return Err(r);
+            }
+            let r = field.invalid(r)?;
+            if !field.apply_missing(&mut scratch.value, Some(r), &mut scratch.invalid)? {
+                return Ok(0);
+            }
+            scratch.tokens.clear();
+            field
+                .tokenizer
+                .tokenize(&scratch.value, &mut scratch.tokens)
+                .map_err(|e| reject(e.code(), e.to_string()))?;
+        }
         let n = scratch.tokens.len();
         let k = match field.weight {
             Weight::BitsPerToken(k) => k,
@@ -352,6 +401,44 @@ impl Encoder {
 }
 
 impl FieldEncoder {
+    /// An invalid value's rejection under the field's `on_invalid` rule: `Err` rejects the
+    /// row, `Ok` hands it back to be treated as a missing value.
+    fn invalid(&self, r: Rejection) -> Result<Rejection, Rejection> {
+        match self.on_invalid {
+            OnInvalid::RejectRow => Err(r),
+            OnInvalid::Missing => Ok(r),
+        }
+    }
+
+    /// Applies the missing-value rule to a missing (or, with `invalid`, an invalid) value:
+    /// `Ok(false)` if the field contributes nothing, `Ok(true)` if `value` now holds the
+    /// replacement, `Err` if the row is rejected. An invalid value the row survives is noted
+    /// in `notes`.
+    fn apply_missing(
+        &self,
+        value: &mut String,
+        invalid: Option<Rejection>,
+        notes: &mut Vec<Rejection>,
+    ) -> Result<bool, Rejection> {
+        match &self.missing {
+            MissingRule::Skip => {
+                notes.extend(invalid);
+                Ok(false)
+            }
+            MissingRule::Reject => Err(invalid.unwrap_or_else(|| Rejection {
+                field: Some(self.name.clone()),
+                code: "missing-value",
+                reason: "required value is missing".to_string(),
+            })),
+            MissingRule::ReplaceWith(v) => {
+                notes.extend(invalid);
+                value.clear();
+                value.push_str(v);
+                Ok(true)
+            }
+        }
+    }
+
     /// True if the raw value is empty or one of the field's missing-value markers.
     fn is_marked_missing(&self, raw: &str) -> bool {
         let trimmed = raw.trim();

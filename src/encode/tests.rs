@@ -19,7 +19,7 @@ fn one_field(field: &str) -> String {
     format!("version = 1\nid_column = \"id\"\n[[fields]]\nname = \"f\"\n{field}\n")
 }
 
-const PERSON: &str = include_str!("../../examples/person.toml");
+const PERSON: &str = include_str!("../../testdata/golden/person.toml");
 
 #[test]
 fn each_token_sets_exactly_k_bits() {
@@ -169,18 +169,69 @@ fn missing_value_rules() {
 }
 
 #[test]
-fn invalid_values_are_rejected_with_field_and_code() {
+fn invalid_values_are_encoded_as_missing_by_default() {
     let enc = encoder(PERSON);
-    let r = encode(&enc, &["Ann", "Lee", "31/02/1990", "F", "", ""]).unwrap_err();
+    let mut scratch = Scratch::default();
+    let mut bits = vec![0u64; enc.words_per_record()];
+    let bad = ["Ann", "Lee", "31/02/1990", "F", "", ""];
+    enc.encode_record(|i| bad[i], &mut scratch, &mut bits)
+        .unwrap();
+    let noted: Vec<_> = scratch
+        .invalid_fields()
+        .iter()
+        .map(|r| (r.field.as_deref(), r.code))
+        .collect();
+    assert_eq!(noted, [(Some("date_of_birth"), "invalid-date")]);
+    // Exactly as if the date were missing.
     assert_eq!(
-        (r.field.as_deref(), r.code),
-        (Some("date_of_birth"), "invalid-date")
+        bits,
+        encode(&enc, &["Ann", "Lee", "", "F", "", ""]).unwrap()
     );
-    let num = encoder(&one_field(
-        "tokenizer = { kind = \"numeric\", distance = 2.0 }\nbits_per_token = 5",
+    // The list is per record.
+    let good = ["Ann", "Lee", "", "F", "", ""];
+    enc.encode_record(|i| good[i], &mut scratch, &mut bits)
+        .unwrap();
+    assert!(scratch.invalid_fields().is_empty());
+
+    let num = encoder(&format!(
+        "{}\n[[fields]]\nname = \"b\"\ntokenizer = {{ kind = \"exact\" }}\nbits_per_token = 5",
+        one_field("tokenizer = { kind = \"numeric\", distance = 2.0 }\nbits_per_token = 5")
     ));
-    let r = encode(&num, &["12kg"]).unwrap_err();
-    assert_eq!(r.code, "invalid-number");
+    enc_noted(&num, &["12kg", "x"], "invalid-number");
+}
+
+fn enc_noted(enc: &Encoder, values: &[&str], code: &str) {
+    let mut scratch = Scratch::default();
+    let mut bits = vec![0u64; enc.words_per_record()];
+    enc.encode_record(|i| values[i], &mut scratch, &mut bits)
+        .unwrap();
+    assert_eq!(scratch.invalid_fields()[0].code, code);
+}
+
+#[test]
+fn reject_row_and_required_fields_still_reject_invalid_values() {
+    let with = |extra: &str| {
+        encoder(&PERSON.replacen(
+            "name = \"date_of_birth\"",
+            &format!("name = \"date_of_birth\"\n{extra}"),
+            1,
+        ))
+    };
+    let bad = ["Ann", "Lee", "31/02/1990", "F", "", ""];
+    for extra in ["on_invalid = \"reject-row\"", "missing = \"reject\""] {
+        let r = encode(&with(extra), &bad).unwrap_err();
+        assert_eq!(
+            (r.field.as_deref(), r.code),
+            (Some("date_of_birth"), "invalid-date"),
+            "{extra}"
+        );
+    }
+    // A replacement stands in for an invalid value as for a missing one.
+    let replace = with("missing = { replace_with = \"1900-01-01\" }");
+    assert_eq!(
+        encode(&replace, &bad).unwrap(),
+        encode(&replace, &["Ann", "Lee", "", "F", "", ""]).unwrap()
+    );
 }
 
 #[test]

@@ -7,6 +7,7 @@
 //! [`Manifest::write_to`] writes it to any [`Write`], [`Manifest::write`] atomically to a file;
 //! [`Manifest::read_from`] and [`Manifest::read`] read it back.
 
+use std::collections::BTreeMap;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
@@ -52,6 +53,10 @@ pub struct Manifest {
     pub filter_bits: u32,
     /// Row accounting.
     pub counts: Counts,
+    /// Per schema field, the values that were invalid and encoded as missing (each has a
+    /// `field-missing` line in the rejects report). Left out when there are none.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub fields_invalid: BTreeMap<String, u64>,
     /// File name of the rejects report, if one was written.
     pub rejects_file: Option<String>,
 }
@@ -129,6 +134,7 @@ mod tests {
                 rows_encoded: 2,
                 rows_rejected: 1,
             },
+            fields_invalid: BTreeMap::from([("dob".to_string(), 2)]),
             rejects_file: None,
         };
         let mut bytes = Vec::new();

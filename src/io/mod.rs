@@ -8,7 +8,8 @@
 //!   fixed-size records, and a SHA-256 trailer that exposes truncation and tampering.
 //! * [`formats`]: clkhash's JSON and the anonlink entity service's binary layout, and telling
 //!   the kinds of encoding file apart.
-//! * [`RejectWriter`]: the rejects report, one line per row that was not encoded.
+//! * [`RejectWriter`]: the rejects report, one line per row that was not encoded and per field
+//!   value encoded as missing.
 //! * [`Manifest`]: the JSON manifest written beside an encoding file.
 //! * [`inspect`]: what an encoding file holds (header facts, popcounts, its manifest), as a report.
 //! * [`Input`]: CSV or Parquet ([`TableFormat`]), streamed into the same rows.
@@ -43,6 +44,6 @@ pub use clk::{ClkData, ClkError, ClkHeader, ClkReader, ClkRecord, ClkWriter};
 pub use csv_input::{CsvInput, InputError, InputErrorKind, InputRow};
 pub use manifest::{Counts, Manifest};
 pub use output::{FileRole, OutputError, OutputErrorKind, RunFiles, check_regular};
-pub use rejects::{RejectRow, RejectWriter};
+pub use rejects::{RejectAction, RejectRow, RejectWriter};
 pub use rows::{ColumnRows, RecordRows, RowSource};
 pub use table::{Input, TableFormat};

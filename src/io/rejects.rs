@@ -1,9 +1,12 @@
-//! The rejects report: one CSV line for every input row that was not encoded.
+//! The rejects report: one CSV line for every input row that was not encoded, and one for
+//! every field value that was invalid and encoded as missing.
 //!
-//! Columns: `row,line,record_id,field,code,reason`. `row` counts data rows from 1 (the header
-//! is row 0), `line` is the line the row starts on (empty for rows given in memory). `code` is
-//! stable and machine-readable (`missing-value`, `invalid-date`, `missing-id`, ...); `reason`
-//! is for people. No identifier value is ever copied into the report, only the record id and
+//! Columns: `row,line,record_id,field,code,reason,action`. `row` counts data rows from 1 (the
+//! header is row 0), `line` is the line the row starts on (empty for rows given in memory).
+//! `code` is stable and machine-readable (`missing-value`, `invalid-date`, `missing-id`, ...);
+//! `reason` is for people. `action` says what became of the row ([`RejectAction`]):
+//! `row-rejected` (the row is not in the encodings) or `field-missing` (the row was encoded
+//! without this field's value). No identifier value is ever copied into the report, only the record id and
 //! the field's name, so the report can be shared with whoever fixes the export.
 //!
 //! [`RejectRow`] is the report as data (what an in-memory job returns); [`RejectWriter`]
@@ -16,7 +19,27 @@ use serde::Serialize;
 
 use super::atomic::AtomicFile;
 
-/// One rejected row.
+/// What became of a row that has a line in the rejects report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RejectAction {
+    /// The row was not encoded.
+    RowRejected,
+    /// The row was encoded without this field (its value was invalid and treated as missing).
+    FieldMissing,
+}
+
+impl RejectAction {
+    /// The stable name written in the report's `action` column.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RejectAction::RowRejected => "row-rejected",
+            RejectAction::FieldMissing => "field-missing",
+        }
+    }
+}
+
+/// One line of the rejects report: a rejected row, or a field encoded as missing.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct RejectRow {
     /// Data row, from 1.
@@ -31,6 +54,8 @@ pub struct RejectRow {
     pub code: String,
     /// Human-readable reason.
     pub reason: String,
+    /// What became of the row.
+    pub action: RejectAction,
 }
 
 /// Writes a rejects report: to any writer, or atomically to a file ([`RejectWriter::create`]).
@@ -38,6 +63,7 @@ pub struct RejectRow {
 pub struct RejectWriter<W: Write = AtomicFile> {
     inner: csv::Writer<W>,
     count: u64,
+    fields_missing: u64,
 }
 
 impl RejectWriter<AtomicFile> {
@@ -51,8 +77,20 @@ impl<W: Write> RejectWriter<W> {
     /// Starts a report on `writer`: writes the header row.
     pub fn new(writer: W) -> io::Result<RejectWriter<W>> {
         let mut inner = csv::Writer::from_writer(writer);
-        inner.write_record(["row", "line", "record_id", "field", "code", "reason"])?;
-        Ok(RejectWriter { inner, count: 0 })
+        inner.write_record([
+            "row",
+            "line",
+            "record_id",
+            "field",
+            "code",
+            "reason",
+            "action",
+        ])?;
+        Ok(RejectWriter {
+            inner,
+            count: 0,
+            fields_missing: 0,
+        })
     }
 
     /// Appends a row.
@@ -65,14 +103,28 @@ impl<W: Write> RejectWriter<W> {
             r.field.as_str(),
             r.code.as_str(),
             r.reason.as_str(),
+            r.action.as_str(),
         ])?;
-        self.count += 1;
+        match r.action {
+            RejectAction::RowRejected => self.count += 1,
+            RejectAction::FieldMissing => self.fields_missing += 1,
+        }
         Ok(())
     }
 
-    /// Rows written.
+    /// Rejected rows written (lines with `action = row-rejected`).
     pub fn count(&self) -> u64 {
         self.count
+    }
+
+    /// Fields encoded as missing written (lines with `action = field-missing`).
+    pub fn fields_missing(&self) -> u64 {
+        self.fields_missing
+    }
+
+    /// Every line written.
+    pub fn lines(&self) -> u64 {
+        self.count + self.fields_missing
     }
 
     /// Flushes and hands back the writer (for a file from [`RejectWriter::create`]: the file
@@ -96,16 +148,21 @@ mod tests {
             field: "dob".into(),
             code: "invalid-date".into(),
             reason: "not a date".into(),
+            action: RejectAction::RowRejected,
         };
         w.write(&r).unwrap();
         r.line = None;
         w.write(&r).unwrap();
-        assert_eq!(w.count(), 2);
+        r.action = RejectAction::FieldMissing;
+        w.write(&r).unwrap();
+        assert_eq!((w.count(), w.fields_missing(), w.lines()), (2, 1, 3));
         let text = String::from_utf8(w.finish().unwrap()).unwrap();
         assert_eq!(
             text,
-            "row,line,record_id,field,code,reason\n2,3,R2,dob,invalid-date,not a date\n\
-             2,,R2,dob,invalid-date,not a date\n"
+            "row,line,record_id,field,code,reason,action\n\
+             2,3,R2,dob,invalid-date,not a date,row-rejected\n\
+             2,,R2,dob,invalid-date,not a date,row-rejected\n\
+             2,,R2,dob,invalid-date,not a date,field-missing\n"
         );
     }
 }

@@ -9,7 +9,8 @@
 //! Every step is deterministic and independent of locale and platform.
 //!
 //! What this module refuses to do: guess. A date that matches none of the declared formats is a
-//! [`NormalizeError`], which the encoder turns into a reject with the row and field; it is
+//! [`NormalizeError`], which the encoder reports with the row and field (as a rejected row, or,
+//! under the field's default `on_invalid = "missing"`, as a value encoded as missing); it is
 //! never repaired or dropped silently.
 
 mod date;

@@ -18,6 +18,7 @@
 
 use std::collections::HashMap;
 
+use super::clk_sink::reject_row;
 use super::core::{self, EncodedChunk, RowSink, Streamed};
 use super::error::EncodeError;
 use super::options::BatchOptions;
@@ -25,7 +26,9 @@ use super::rows::{IdSource, JobEncoder, JobRows, RowEncoder};
 use crate::encode::Rejection;
 use crate::io::Counts;
 use crate::io::clk::ClkParams;
-use crate::io::{ClkData, ClkError, ColumnRows, InputRow, RecordRows, RejectRow, RowSource};
+use crate::io::{
+    ClkData, ClkError, ColumnRows, InputRow, RecordRows, RejectAction, RejectRow, RowSource,
+};
 
 /// Rows encoded in memory.
 #[derive(Debug, Clone)]
@@ -36,6 +39,9 @@ pub struct EncodedBatch {
     pub rows: Vec<u64>,
     /// The rows that were not encoded, in input order.
     pub rejects: Vec<RejectRow>,
+    /// The fields of encoded rows whose invalid values were encoded as missing, in input
+    /// order (`action = field-missing`); the rejects report holds both lists, interleaved.
+    pub invalid_fields: Vec<RejectRow>,
     /// Row accounting.
     pub counts: Counts,
     /// Worker threads used.
@@ -55,6 +61,8 @@ pub struct EncodedRows {
     pub blocks: Vec<u64>,
     /// The rows that were not encoded.
     pub rejects: Vec<RejectRow>,
+    /// The fields of encoded rows whose invalid values were encoded as missing.
+    pub invalid_fields: Vec<RejectRow>,
 }
 
 /// Collects rows into [`EncodedRows`].
@@ -69,21 +77,26 @@ impl RowSink for Collect<'_> {
     fn write_row(
         &mut self,
         row: &InputRow,
-        outcome: Result<&[u64], &Rejection>,
+        outcome: Result<(&[u64], &[Rejection]), &Rejection>,
     ) -> Result<(), EncodeError> {
         let id = self.ids.id(row, &mut self.id);
         match outcome {
-            Ok(words) => {
+            Ok((words, invalid)) => {
                 let (bits, blocks) = words.split_at(self.filter_words);
                 self.out.rows.push(row.row);
                 self.out.ids.push(id.to_string());
                 self.out.words.extend_from_slice(bits);
                 self.out.blocks.extend_from_slice(blocks);
+                self.out.invalid_fields.extend(
+                    invalid
+                        .iter()
+                        .map(|r| reject_row(row, id, r, RejectAction::FieldMissing)),
+                );
             }
             Err(r) => self
                 .out
                 .rejects
-                .push(super::clk_sink::reject_row(row, id, r)),
+                .push(reject_row(row, id, r, RejectAction::RowRejected)),
         }
         Ok(())
     }
@@ -177,6 +190,7 @@ pub fn encode_source<S: RowSource + ?Sized>(
         },
         rows: out.rows,
         rejects: out.rejects,
+        invalid_fields: out.invalid_fields,
         counts,
         threads,
     })

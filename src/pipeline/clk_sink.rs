@@ -4,6 +4,7 @@
 //! All three are written to temporary files and renamed into place only when the whole input
 //! has been processed, so a job that stops with an error leaves no output behind.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -15,7 +16,7 @@ use super::summary::EncodeSummary;
 use crate::encode::Rejection;
 use crate::io::Counts;
 use crate::io::clk::ClkParams;
-use crate::io::{ClkWriter, InputRow, Manifest, RejectRow, RejectWriter, RowSource};
+use crate::io::{ClkWriter, InputRow, Manifest, RejectAction, RejectRow, RejectWriter, RowSource};
 
 /// Writes encoded rows to a `.clk` file and rejected rows to a rejects report.
 #[derive(Debug)]
@@ -27,27 +28,63 @@ pub(crate) struct ClkSink {
     id: String,
     /// Filter words per record; the words after them are block ids.
     filter_words: usize,
+    /// Per field, the invalid values encoded as missing.
+    fields_invalid: FieldCounts,
 }
+
+/// Per schema field, the invalid values encoded as missing (the manifest's `fields_invalid`).
+pub(crate) type FieldCounts = BTreeMap<String, u64>;
 
 impl RowSink for ClkSink {
     fn write_row(
         &mut self,
         row: &InputRow,
-        outcome: Result<&[u64], &Rejection>,
+        outcome: Result<(&[u64], &[Rejection]), &Rejection>,
     ) -> Result<(), EncodeError> {
         let id = self.ids.id(row, &mut self.id);
         match outcome {
-            Ok(words) => {
+            Ok((words, invalid)) => {
                 let (bits, blocks) = words.split_at(self.filter_words);
-                Ok(self.writer.write_record(row.row, id, bits, blocks)?)
+                self.writer.write_record(row.row, id, bits, blocks)?;
+                write_invalid(
+                    &mut self.rejects,
+                    &self.rejects_path,
+                    &mut self.fields_invalid,
+                    row,
+                    id,
+                    invalid,
+                )
             }
             Err(r) => write_reject(&mut self.rejects, &self.rejects_path, row, id, r),
         }
     }
 }
 
-/// The reject of `row` (whose record id is `record_id`) for rejection `r`.
-pub(crate) fn reject_row(row: &InputRow, record_id: &str, r: &Rejection) -> RejectRow {
+/// Reports the fields of an encoded `row` whose invalid values were encoded as missing: a
+/// `field-missing` line each in the rejects report, counted per field.
+pub(crate) fn write_invalid(
+    rejects: &mut RejectWriter,
+    path: &Path,
+    counts: &mut FieldCounts,
+    row: &InputRow,
+    record_id: &str,
+    invalid: &[Rejection],
+) -> Result<(), EncodeError> {
+    for r in invalid {
+        let line = reject_row(row, record_id, r, RejectAction::FieldMissing);
+        *counts.entry(line.field.clone()).or_default() += 1;
+        rejects.write(&line).map_err(output_error(path))?;
+    }
+    Ok(())
+}
+
+/// The rejects-report line of `row` (whose record id is `record_id`) for `r`.
+pub(crate) fn reject_row(
+    row: &InputRow,
+    record_id: &str,
+    r: &Rejection,
+    action: RejectAction,
+) -> RejectRow {
     RejectRow {
         row: row.row,
         line: (row.line > 0).then_some(row.line),
@@ -55,6 +92,7 @@ pub(crate) fn reject_row(row: &InputRow, record_id: &str, r: &Rejection) -> Reje
         field: r.field.clone().unwrap_or_default(),
         code: r.code.to_string(),
         reason: r.reason.clone(),
+        action,
     }
 }
 
@@ -67,7 +105,7 @@ pub(crate) fn write_reject(
     r: &Rejection,
 ) -> Result<(), EncodeError> {
     rejects
-        .write(&reject_row(row, record_id, r))
+        .write(&reject_row(row, record_id, r, RejectAction::RowRejected))
         .map_err(output_error(path))
 }
 
@@ -99,6 +137,7 @@ pub(crate) fn encode_to_clk<R: RowSource + Send, E: RowEncoder>(
         rejects_path: rejects_path.clone(),
         ids,
         id: String::new(),
+        fields_invalid: FieldCounts::new(),
     };
     let Streamed {
         sink,
@@ -106,7 +145,10 @@ pub(crate) fn encode_to_clk<R: RowSource + Send, E: RowEncoder>(
         threads,
     } = core::stream_rows(input, encoder, sink, &opts.batch(), progress)?;
     let ClkSink {
-        writer, rejects, ..
+        writer,
+        rejects,
+        fields_invalid,
+        ..
     } = sink;
 
     let counts = Counts {
@@ -116,7 +158,7 @@ pub(crate) fn encode_to_clk<R: RowSource + Send, E: RowEncoder>(
     };
     debug_assert_eq!(counts.rows_read, counts.rows_encoded + counts.rows_rejected);
     let (clk_file, clk) = writer.finish()?;
-    let write_rejects = opts.rejects.is_some() || counts.rows_rejected > 0;
+    let write_rejects = opts.rejects.is_some() || rejects.lines() > 0;
     let rejects_file = rejects.finish().map_err(output_error(&rejects_path))?;
     let manifest_path = Manifest::path_for(&opts.output);
     let file_name = |p: &Path| {
@@ -137,6 +179,7 @@ pub(crate) fn encode_to_clk<R: RowSource + Send, E: RowEncoder>(
         hashing: manifest_params.hashing.as_str().into(),
         filter_bits: manifest_params.filter_bits,
         counts,
+        fields_invalid: fields_invalid.clone(),
         rejects_file: write_rejects.then(|| file_name(&rejects_path)),
     };
     let manifest_file = manifest
@@ -153,6 +196,7 @@ pub(crate) fn encode_to_clk<R: RowSource + Send, E: RowEncoder>(
 
     Ok(EncodeSummary {
         counts,
+        fields_invalid,
         output: opts.output.clone(),
         clk,
         rejects: write_rejects.then_some(rejects_path),

@@ -20,14 +20,18 @@ use super::rows::RowEncoder;
 use crate::encode::Rejection;
 use crate::io::{InputError, InputRow, RowSource};
 
-/// Receives every row, in input order, with its outcome: the filter words if it was encoded,
-/// the rejection if not.
+/// What encoding one row gave: the fields whose invalid values were encoded as missing if it
+/// was encoded (its words are beside it), the rejection if not.
+pub(crate) type Outcome = Result<Vec<Rejection>, Rejection>;
+
+/// Receives every row, in input order, with its outcome: the filter words and the fields whose
+/// invalid values were encoded as missing if it was encoded, the rejection if not.
 pub(crate) trait RowSink {
     /// Handles one row.
     fn write_row(
         &mut self,
         row: &InputRow,
-        outcome: Result<&[u64], &Rejection>,
+        outcome: Result<(&[u64], &[Rejection]), &Rejection>,
     ) -> Result<(), EncodeError>;
 }
 
@@ -47,7 +51,7 @@ pub(crate) struct Streamed<S> {
 pub(crate) struct EncodedChunk {
     pub(crate) rows: Vec<InputRow>,
     filters: Vec<u64>,
-    outcomes: Vec<Result<(), Rejection>>,
+    outcomes: Vec<Outcome>,
 }
 
 impl EncodedChunk {
@@ -80,7 +84,7 @@ impl EncodedChunk {
     pub(crate) fn write(&self, words: usize, sink: &mut impl RowSink) -> Result<(), EncodeError> {
         for (i, (row, outcome)) in self.rows.iter().zip(&self.outcomes).enumerate() {
             let bits = &self.filters[i * words..(i + 1) * words];
-            sink.write_row(row, outcome.as_ref().map(|()| bits))?;
+            sink.write_row(row, outcome.as_ref().map(|notes| (bits, notes.as_slice())))?;
         }
         Ok(())
     }

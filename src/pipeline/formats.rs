@@ -9,12 +9,12 @@ use std::path::PathBuf;
 
 use serde::Serialize;
 
-use super::clk_sink::{create_rejects, encode_to_clk, write_reject};
+use super::clk_sink::{FieldCounts, create_rejects, encode_to_clk, write_invalid, write_reject};
 use super::core::{RowSink, stream_rows};
 use super::error::{EncodeError, output_error};
 use super::options::{EncodeOptions, Progress, open_input};
 use super::rows::{JobEncoder, RowEncoder};
-use super::summary::{EncodeSummary, path, seconds};
+use super::summary::{EncodeSummary, optional_path, path, seconds};
 use crate::encode::Rejection;
 use crate::io::formats::{anonlink_binary, clkhash_json};
 use crate::io::{InputRow, RejectWriter, RowSource};
@@ -61,6 +61,16 @@ pub struct PositionalSummary {
     pub elapsed: std::time::Duration,
     /// Threads used.
     pub threads: usize,
+    /// Per schema field, the invalid values encoded as missing (each reported in the rejects
+    /// report, which is then written). Left out of the JSON when there are none.
+    #[serde(skip_serializing_if = "FieldCounts::is_empty")]
+    pub fields_invalid: FieldCounts,
+    /// The rejects report, where one was written.
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "optional_path"
+    )]
+    pub rejects: Option<PathBuf>,
 }
 
 /// What an encoding job did, by output format (serialised with `"kind": "clk"` or
@@ -113,16 +123,27 @@ struct PositionalSink {
     rejects_path: PathBuf,
     /// The first rejected row: its data row and its description.
     first: Option<(u64, String)>,
+    /// Per field, the invalid values encoded as missing.
+    fields_invalid: FieldCounts,
 }
 
 impl RowSink for PositionalSink {
     fn write_row(
         &mut self,
         row: &InputRow,
-        outcome: Result<&[u64], &Rejection>,
+        outcome: Result<(&[u64], &[Rejection]), &Rejection>,
     ) -> Result<(), EncodeError> {
         match outcome {
-            Ok(words) => {
+            Ok((words, invalid)) => {
+                let id = (row.row - 1).to_string();
+                write_invalid(
+                    &mut self.rejects,
+                    &self.rejects_path,
+                    &mut self.fields_invalid,
+                    row,
+                    &id,
+                    invalid,
+                )?;
                 if self.first.is_some() {
                     return Ok(()); // the job fails anyway; keep collecting rejects
                 }
@@ -182,6 +203,7 @@ fn positional<R: RowSource + Send, E: RowEncoder>(
         rejects,
         rejects_path,
         first: None,
+        fields_invalid: FieldCounts::new(),
     };
     let super::core::Streamed {
         sink,
@@ -193,6 +215,7 @@ fn positional<R: RowSource + Send, E: RowEncoder>(
         rejects,
         rejects_path,
         first,
+        fields_invalid,
         ..
     } = sink;
     if let Some((first_row, first)) = first {
@@ -218,7 +241,8 @@ fn positional<R: RowSource + Send, E: RowEncoder>(
     }
     .map_err(out_err(&opts.output))?;
     file.commit().map_err(out_err(&opts.output))?;
-    if opts.rejects.is_some() {
+    let write_rejects = opts.rejects.is_some() || rejects.lines() > 0;
+    if write_rejects {
         rejects
             .finish()
             .and_then(|f| f.commit())
@@ -232,5 +256,7 @@ fn positional<R: RowSource + Send, E: RowEncoder>(
         bytes_per_encoding: (bits as usize).div_ceil(8),
         elapsed: started.elapsed(),
         threads,
+        fields_invalid,
+        rejects: write_rejects.then_some(rejects_path),
     }))
 }

@@ -16,8 +16,14 @@
 //!   ([`EncodeSummary`]), or clkhash's JSON or anonlink's binary layout
 //!   ([`PositionalSummary`]).
 //!
+//! * Advice: [`profile::profile_source`] profiles an export under a schema (missing and
+//!   invalid rates, tokens, distinct values, expected and measured fill) and flags weak
+//!   choices, without writing anything.
+//!
 //! Every input row ends up in exactly one place: the encodings or the rejects
-//! (`rows_read == rows_encoded + rows_rejected`, recorded in the manifest). Problems with the
+//! (`rows_read == rows_encoded + rows_rejected`, recorded in the manifest). An encoded row whose
+//! field value was invalid and encoded as missing is listed too: a `field-missing` line in the
+//! rejects report, counted per field in the manifest's `fields_invalid`. Problems with the
 //! input as a whole (malformed CSV or Parquet, invalid UTF-8, a missing column, a duplicate
 //! record id) stop the job with an [`EncodeError`] and leave no output behind: files are
 //! written to temporary files and renamed into place only when the whole input has been
@@ -29,6 +35,7 @@ mod core;
 mod error;
 mod formats;
 mod options;
+pub mod profile;
 mod rows;
 mod summary;
 

@@ -6,6 +6,7 @@
 //! says how its records are identified ([`IdSource`]) and what a `.clk` header for them holds
 //! ([`ClkParams`]).
 
+use super::core::Outcome;
 use super::error::EncodeError;
 use crate::compat::clkhash;
 use crate::encode::{Encoder, Rejection, Scratch};
@@ -21,13 +22,9 @@ pub(crate) trait RowEncoder: Sync {
     type Scratch: Default + Send;
     /// `u64` words per encoded row.
     fn words_per_record(&self) -> usize;
-    /// Encodes `row` into `out` (overwritten), or says why the row cannot be encoded.
-    fn encode_row(
-        &self,
-        row: &InputRow,
-        scratch: &mut Self::Scratch,
-        out: &mut [u64],
-    ) -> Result<(), Rejection>;
+    /// Encodes `row` into `out` (overwritten) and returns the fields whose invalid values
+    /// were encoded as missing, or says why the row cannot be encoded.
+    fn encode_row(&self, row: &InputRow, scratch: &mut Self::Scratch, out: &mut [u64]) -> Outcome;
 }
 
 /// Where the record id of an encoded record comes from.
@@ -98,6 +95,11 @@ impl<'a> NativeRows<'a> {
     pub(crate) fn id_column(&self) -> usize {
         self.id_col
     }
+
+    /// The column each schema field reads, in schema order.
+    pub(crate) fn field_columns(&self) -> &[usize] {
+        &self.field_cols
+    }
 }
 
 impl RowEncoder for NativeRows<'_> {
@@ -108,18 +110,13 @@ impl RowEncoder for NativeRows<'_> {
         self.encoder.words_per_record() + self.encoder.block_keys()
     }
 
-    fn encode_row(
-        &self,
-        row: &InputRow,
-        scratch: &mut Scratch,
-        out: &mut [u64],
-    ) -> Result<(), Rejection> {
+    fn encode_row(&self, row: &InputRow, scratch: &mut Scratch, out: &mut [u64]) -> Outcome {
         check_id(row.record.get(self.id_col).unwrap_or(""))?;
         let value = |i: usize| row.record.get(self.field_cols[i]).unwrap_or("");
         let (bits, blocks) = out.split_at_mut(self.encoder.words_per_record());
         self.encoder.encode_record(value, scratch, bits)?;
         self.encoder.encode_blocks(value, scratch, blocks);
-        Ok(())
+        Ok(scratch.take_invalid_fields())
     }
 }
 
@@ -179,12 +176,15 @@ impl RowEncoder for ClkhashRows<'_> {
         row: &InputRow,
         scratch: &mut clkhash::Scratch,
         out: &mut [u64],
-    ) -> Result<(), Rejection> {
-        self.encoder.encode_record(
-            |i| row.record.get(self.columns[i]).unwrap_or(""),
-            scratch,
-            out,
-        )
+    ) -> Outcome {
+        // clkhash's rules: a value its feature's format refuses rejects the row.
+        self.encoder
+            .encode_record(
+                |i| row.record.get(self.columns[i]).unwrap_or(""),
+                scratch,
+                out,
+            )
+            .map(|()| Vec::new())
     }
 }
 
@@ -212,12 +212,7 @@ impl RowEncoder for JobRows<'_> {
         }
     }
 
-    fn encode_row(
-        &self,
-        row: &InputRow,
-        scratch: &mut JobScratch,
-        out: &mut [u64],
-    ) -> Result<(), Rejection> {
+    fn encode_row(&self, row: &InputRow, scratch: &mut JobScratch, out: &mut [u64]) -> Outcome {
         match self {
             JobRows::Native(r) => r.encode_row(row, &mut scratch.native, out),
             JobRows::Clkhash(r) => r.encode_row(row, &mut scratch.clkhash, out),

@@ -3,6 +3,7 @@
 //! CLI's `--format json`, a service's response): durations as seconds (`f64`), paths as
 //! strings, fingerprints and hashes as hex.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -16,6 +17,10 @@ use crate::io::clk::ClkSummary;
 pub struct EncodeSummary {
     /// Row accounting.
     pub counts: Counts,
+    /// Per schema field, the invalid values encoded as missing (each reported in the rejects
+    /// report with `action = field-missing`). Left out of the JSON when there are none.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub fields_invalid: BTreeMap<String, u64>,
     /// The encoding file.
     #[serde(serialize_with = "path")]
     pub output: PathBuf,
@@ -45,7 +50,7 @@ pub(crate) fn path<S: Serializer>(p: &Path, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_str(&p.to_string_lossy())
 }
 
-fn optional_path<S: Serializer>(p: &Option<PathBuf>, s: S) -> Result<S::Ok, S::Error> {
+pub(crate) fn optional_path<S: Serializer>(p: &Option<PathBuf>, s: S) -> Result<S::Ok, S::Error> {
     match p {
         Some(p) => s.serialize_some(&*p.to_string_lossy()),
         None => s.serialize_none(),

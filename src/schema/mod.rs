@@ -27,6 +27,7 @@
 
 mod date_format;
 mod error;
+pub mod fill;
 mod fingerprint;
 mod model;
 mod parse;
@@ -39,7 +40,7 @@ pub use error::{SchemaError, SchemaErrorKind};
 pub use fingerprint::SchemaFingerprint;
 pub use model::{
     BlockingKeySpec, BlockingPart, FieldSpec, FilterSpec, HashingScheme, Layout, MissingRule,
-    Schema, TokenizerSpec, Weight,
+    OnInvalid, Schema, TokenizerSpec, Weight,
 };
 pub use step::NormalizeStep;
 pub use validate::SchemaWarning;

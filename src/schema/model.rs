@@ -181,6 +181,13 @@ pub struct FieldSpec {
     /// normalisation). Default: `skip`.
     #[serde(default)]
     pub missing: MissingRule,
+    /// What to do when the value is present but invalid (a date in none of the declared
+    /// formats, a number that does not parse). Default: [`OnInvalid::Missing`], the value is
+    /// treated as missing (the `missing` rule applies) and reported; the rest of the row is
+    /// encoded. The default is left out of the canonical form, so schemas that do not name it
+    /// keep their fingerprints.
+    #[serde(default, skip_serializing_if = "OnInvalid::is_default")]
+    pub on_invalid: OnInvalid,
     /// RBF layout only: share of the record filter sampled from this field (default 1.0).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rbf_weight: Option<f64>,
@@ -281,6 +288,33 @@ pub enum MissingRule {
     Reject,
     /// The value is replaced by this normalised value before tokenizing.
     ReplaceWith(String),
+}
+
+/// What happens to a value that is present but cannot be normalised or tokenized.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum OnInvalid {
+    /// The value is treated as missing: the field's [`MissingRule`] applies (skip, reject the
+    /// row, or replace), and the row, field and reason are reported (default).
+    #[default]
+    Missing,
+    /// The whole row is rejected, as pprl did before `on_invalid` existed.
+    RejectRow,
+}
+
+impl OnInvalid {
+    /// The stable name used in schemas.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OnInvalid::Missing => "missing",
+            OnInvalid::RejectRow => "reject-row",
+        }
+    }
+
+    /// True for the default, [`OnInvalid::Missing`] (left out of the canonical form).
+    pub fn is_default(&self) -> bool {
+        *self == OnInvalid::Missing
+    }
 }
 
 impl Schema {

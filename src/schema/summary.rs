@@ -1,10 +1,11 @@
 //! What a schema declares, as plain data: what `pprl schema check` prints.
 //!
 //! In: a validated [`Schema`]. Out: a [`SchemaSummary`] (fingerprint, filter settings, fields,
-//! warnings) that front ends render as text or serialise.
+//! expected fill, warnings) that front ends render as text or serialise.
 
 use serde::Serialize;
 
+use super::fill::ExpectedFill;
 use super::{Schema, SchemaWarning};
 
 /// A checked schema, summarised.
@@ -26,6 +27,8 @@ pub struct SchemaSummary {
     pub fields: Vec<FieldSummary>,
     /// The keyed blocking keys' names.
     pub blocking: Vec<String>,
+    /// The fill expected from the weights and typical token counts (no data).
+    pub expected_fill: ExpectedFill,
     /// Legal but risky settings.
     pub warnings: Vec<SchemaWarning>,
 }
@@ -61,6 +64,7 @@ impl Schema {
                 })
                 .collect(),
             blocking: self.blocking.iter().map(|k| k.name.clone()).collect(),
+            expected_fill: self.expected_fill(),
             warnings: self.warnings(),
         }
     }

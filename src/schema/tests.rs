@@ -302,3 +302,47 @@ fn hand_built_schemas_are_validated_like_parsed_ones() {
     let err = Schema::new("", parsed.filter.clone(), parsed.fields, Vec::new()).unwrap_err();
     assert_eq!(err.key_path(), Some("id_column"));
 }
+
+#[test]
+fn on_invalid_defaults_to_missing_and_only_reject_row_is_fingerprinted() {
+    let plain = Schema::from_toml_str(MINIMAL).unwrap();
+    assert_eq!(plain.fields[0].on_invalid, OnInvalid::Missing);
+    let with =
+        |v: &str| Schema::from_toml_str(&format!("{MINIMAL}on_invalid = \"{v}\"\n")).unwrap();
+    let missing = with("missing");
+    let reject = with("reject-row");
+    assert_eq!(reject.fields[0].on_invalid, OnInvalid::RejectRow);
+    assert_eq!(missing.fingerprint(), plain.fingerprint());
+    assert_ne!(reject.fingerprint(), plain.fingerprint());
+    let json = String::from_utf8(reject.canonical_json()).unwrap();
+    assert!(json.contains(r#""on_invalid":"reject-row""#), "{json}");
+    assert!(
+        !String::from_utf8(plain.canonical_json())
+            .unwrap()
+            .contains("on_invalid")
+    );
+    assert!(Schema::from_toml_str(&format!("{MINIMAL}on_invalid = \"drop\"\n")).is_err());
+}
+
+#[test]
+fn expected_fill_follows_weights_and_typical_tokens() {
+    // 6 characters -> 7 padded bigrams, 20 bits each: 140 draws into 1024 positions.
+    let s = Schema::from_toml_str(MINIMAL).unwrap();
+    let f = s.expected_fill();
+    assert_eq!((f.fields[0].tokens, f.fields[0].bits), (7.0, 140.0));
+    let want = 1.0 - (1.0 - 1.0 / 1024.0f64).powf(140.0);
+    assert!((f.fill - want).abs() < 1e-12);
+    assert!(!s.is_dense());
+    assert!(s.warnings().iter().all(|w| w.code != "W005"));
+    // The person example is near half full.
+    let p = person().expected_fill().fill;
+    assert!((0.4..0.55).contains(&p), "{p}");
+    // 256 bits, 7 grams of 100 bits: dense, and warned about.
+    let dense = Schema::from_toml_str(
+        "version = 1\nid_column = \"id\"\n[filter]\nlength_bits = 256\n[[fields]]\n\
+         name = \"a\"\ntokenizer = { kind = \"qgram\" }\nbits_per_token = 100\n",
+    )
+    .unwrap();
+    assert!(dense.is_dense());
+    assert!(dense.warnings().iter().any(|w| w.code == "W005"));
+}

@@ -280,6 +280,18 @@ impl Schema {
                 ),
             });
         }
+        let fill = self.expected_fill();
+        if fill.max_filter_fill > super::fill::DENSE_FILL {
+            out.push(SchemaWarning {
+                code: "W005",
+                message: format!(
+                    "the filters are expected to be {:.0}% full: nearly every pair of records \
+                     would score close to 1; lower the weights (`bits_per_token`, \
+                     `bits_per_field`) or lengthen the filter, aiming at about 50%",
+                    fill.max_filter_fill * 100.0
+                ),
+            });
+        }
         out
     }
 }

@@ -102,6 +102,20 @@ pub fn print_encode_summary(s: &pprl::pipeline::EncodeSummary, indent: &str) {
         s.threads,
         if s.threads == 1 { "" } else { "s" },
     );
+    let invalid: u64 = s.fields_invalid.values().sum();
+    if invalid > 0 {
+        let per_field: Vec<String> = s
+            .fields_invalid
+            .iter()
+            .map(|(f, n)| format!("{f} {}", thousands(*n)))
+            .collect();
+        println!(
+            "{indent}{} invalid value(s) encoded as missing ({}; see {})",
+            thousands(invalid),
+            per_field.join(", "),
+            s.rejects.as_deref().unwrap_or(std::path::Path::new("")).display()
+        );
+    }
     println!(
         "{indent}schema fingerprint {}, key fingerprint {}",
         s.clk.header.schema_fingerprint, s.clk.header.key_fingerprint

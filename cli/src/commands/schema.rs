@@ -1,30 +1,173 @@
-//! `pprl schema check FILE`, `pprl schema convert CLKHASH.json -o OUT.toml`.
+//! `pprl schema check FILE [--data CSV] [--allow-dense]`, `pprl schema convert CLKHASH.json -o
+//! OUT.toml`.
+//!
+//! `check` prints the report on standard output and every warning (schema warnings `W0xx`,
+//! advice `W1xx`) on standard error, each with its code.
 
 use std::io::Write as _;
 
-use anyhow::{Context as _, Result};
+use anyhow::{Context as _, Result, bail};
 use pprl::compat::AnySchema;
 use pprl::compat::clkhash;
+use pprl::io::CsvInput;
 use pprl::io::inspect::{ClkhashSchemaSummary, SchemaInspection, inspect_schema};
+use pprl::pipeline::profile::{self, ProfileOptions, SchemaCheck, SchemaProfile};
+use pprl::schema::fill::DENSE_FILL;
 use pprl::schema::summary::SchemaSummary;
 
 use crate::args::{Format, SchemaCheckArgs, SchemaConvertArgs};
 
+/// Reads a schema of either kind; a file that does not exist is said to be missing (not
+/// "invalid"), and an unreadable one unreadable.
+pub fn load_any_schema(path: &std::path::Path) -> Result<AnySchema> {
+    match std::fs::metadata(path) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            bail!("schema file {} does not exist", path.display())
+        }
+        Err(e) => bail!("cannot read schema file {}: {}", path.display(), e.kind()),
+        Ok(m) if m.is_dir() => bail!("schema file {} is a directory", path.display()),
+        Ok(_) => {}
+    }
+    AnySchema::from_path(path).with_context(|| format!("invalid schema {}", path.display()))
+}
+
 pub fn check(args: &SchemaCheckArgs) -> Result<()> {
-    let schema = AnySchema::from_path(&args.schema)
-        .with_context(|| format!("invalid schema {}", args.schema.display()))?;
+    let schema = load_any_schema(&args.schema)?;
     let summary = inspect_schema(&schema);
+    let profile = match (&schema, &args.data) {
+        (AnySchema::Pprl(s), Some(data)) => Some(profile(s, data, args)?),
+        (AnySchema::Clkhash(_), Some(_)) => {
+            bail!(
+                "`--data` profiles pprl schemas only; convert a clkhash schema first (`pprl schema convert`)"
+            )
+        }
+        _ => None,
+    };
     match args.format {
-        Format::Json => println!("{}", serde_json::to_string_pretty(&summary)?),
+        Format::Json => {
+            let report = SchemaCheck {
+                schema: &summary,
+                profile: profile.as_ref(),
+            };
+            println!("{}", serde_json::to_string_pretty(&report)?);
+        }
         Format::Text => {
             println!("schema ok: {}", args.schema.display());
             match &summary {
                 SchemaInspection::Pprl(s) => print_pprl(s),
                 SchemaInspection::Clkhash(s) => print_clkhash(s),
             }
+            if let Some(p) = &profile {
+                print_profile(p, args);
+            }
+        }
+    }
+    // Every warning goes to standard error, with its code.
+    match &summary {
+        SchemaInspection::Pprl(s) => s.warnings.iter().for_each(|w| eprintln!("warning {w}")),
+        SchemaInspection::Clkhash(s) => s
+            .warnings
+            .iter()
+            .for_each(|w| eprintln!("warning W100: (clkhash schema) {w}")),
+    }
+    let advice = match (&schema, &profile) {
+        (_, Some(p)) => p.advice.clone(),
+        (AnySchema::Pprl(s), None) => profile::schema_advice(s),
+        _ => Vec::new(),
+    };
+    // W101 without data repeats what W005 says of a dense schema.
+    for a in &advice {
+        eprintln!("warning {a}");
+    }
+    if let AnySchema::Pprl(s) = &schema {
+        let expected = s.expected_fill().max_filter_fill;
+        let measured = profile
+            .as_ref()
+            .filter(|p| p.measured.records > 0)
+            .map(|p| p.measured.mean);
+        let (fill, how) = match measured {
+            Some(m) if m > DENSE_FILL => (m, "measured on the data"),
+            _ => (expected, "expected"),
+        };
+        if fill > DENSE_FILL && !args.allow_dense {
+            bail!(
+                "schema {}: the filters are {how} to be {:.0}% full (over {:.0}%), so nearly \
+                 every pair of records would score close to 1; lower the weights, or pass \
+                 --allow-dense to accept it",
+                args.schema.display(),
+                fill * 100.0,
+                DENSE_FILL * 100.0
+            );
         }
     }
     Ok(())
+}
+
+fn profile(
+    schema: &pprl::schema::Schema,
+    data: &std::path::Path,
+    args: &SchemaCheckArgs,
+) -> Result<SchemaProfile> {
+    let delimiter = match args.delimiter.as_str() {
+        "\\t" | "tab" => b'\t',
+        d if d.len() == 1 && d.is_ascii() => d.as_bytes()[0],
+        _ => bail!("--delimiter must be one ASCII character (or `\\t`)"),
+    };
+    let mut input = CsvInput::from_path(data, delimiter)
+        .with_context(|| format!("cannot read {}", data.display()))?;
+    let opts = ProfileOptions {
+        sample_rows: args.sample_rows,
+    };
+    profile::profile_source(schema, &mut input, &opts)
+        .with_context(|| format!("cannot profile {}", data.display()))
+}
+
+fn pct(x: f64) -> String {
+    format!("{:.1}%", x * 100.0)
+}
+
+fn print_profile(p: &SchemaProfile, args: &SchemaCheckArgs) {
+    let data = args.data.as_deref().unwrap_or(std::path::Path::new(""));
+    println!(
+        "profiled {} row(s) of {}: {} would be encoded, {} rejected",
+        p.rows,
+        data.display(),
+        p.rows - p.rows_rejected,
+        p.rows_rejected
+    );
+    let width = p
+        .fields
+        .iter()
+        .map(|f| f.name.len())
+        .max()
+        .unwrap_or(5)
+        .max(5);
+    println!(
+        "  {:width$}  {:9} {:>8} {:>8} {:>7} {:>9} {:>9}",
+        "field", "tokenizer", "missing", "invalid", "tokens", "distinct", "top value"
+    );
+    for f in &p.fields {
+        println!(
+            "  {:width$}  {:9} {:>8} {:>8} {:>7.1} {:>9} {:>9}",
+            f.name,
+            f.tokenizer,
+            pct(f.missing_rate),
+            pct(f.invalid_rate),
+            f.tokens_per_value,
+            f.distinct,
+            pct(f.top_share)
+        );
+    }
+    println!(
+        "fill: expected {} (typical tokens), {} (tokens measured here), measured {} \
+         (min {}, max {}) over {} encoded record(s)",
+        pct(p.expected.fill),
+        pct(p.expected_from_data.fill),
+        pct(p.measured.mean),
+        pct(p.measured.min),
+        pct(p.measured.max),
+        p.measured.records
+    );
 }
 
 fn print_pprl(s: &SchemaSummary) {
@@ -49,9 +192,11 @@ fn print_pprl(s: &SchemaSummary) {
         );
     }
     println!("fingerprint: {}", s.fingerprint);
-    for w in &s.warnings {
-        println!("warning {w}");
-    }
+    println!(
+        "expected fill: {} of the bits when every field is present (typical token counts; \
+         `--data` measures it)",
+        pct(s.expected_fill.fill)
+    );
 }
 
 fn print_clkhash(s: &ClkhashSchemaSummary) {
@@ -66,9 +211,6 @@ fn print_clkhash(s: &ClkhashSchemaSummary) {
         s.hashed.join(", ")
     );
     println!("fingerprint: {}", s.fingerprint);
-    for w in &s.warnings {
-        println!("warning: {w}");
-    }
 }
 
 pub fn convert(args: &SchemaConvertArgs) -> Result<()> {
