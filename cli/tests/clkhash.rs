@@ -339,7 +339,9 @@ fn cli_schema_convert_and_check() {
         .assert()
         .success()
         .stdout(predicate::str::contains("clkhash schema (version 3)"))
-        .stderr(predicate::str::contains("warning W100").and(predicate::str::contains("xorFolds")));
+        .stderr(
+            predicate::str::contains("warning[W100]").and(predicate::str::contains("xorFolds")),
+        );
 }
 
 #[test]

@@ -147,8 +147,8 @@ fn schema_check_profiles_an_export() {
         .stdout(contains("profiled 39 row(s)").and(contains("date_of_birth")))
         .stdout(contains("measured"))
         .stdout(contains("warning").not())
-        .stderr(contains("warning W103: field `surname`"))
-        .stderr(contains("warning W105: field `date_of_birth`"));
+        .stderr(contains("warning[W103]: field `surname`"))
+        .stderr(contains("warning[W105]: field `date_of_birth`"));
     let out = pprl()
         .args(["schema", "check", "--format", "json"])
         .arg(person())
@@ -196,14 +196,14 @@ fn a_dense_schema_is_refused_unless_allowed() {
         .assert()
         .failure()
         .stderr(contains("% full").and(contains("--allow-dense")))
-        .stderr(contains("warning W005"));
+        .stderr(contains("warning[W005]"));
     pprl()
         .args(["schema", "check", "--allow-dense"])
         .arg(&schema)
         .assert()
         .success()
         .stdout(contains("expected fill: 100.0%"))
-        .stderr(contains("warning W005"));
+        .stderr(contains("warning[W005]"));
     // The example schema is far from dense.
     pprl()
         .args(["schema", "check"])
@@ -220,7 +220,7 @@ fn schema_check_warnings_go_to_stderr() {
         .assert()
         .success()
         .stdout(contains("warning").not())
-        .stderr(contains("warning W001"));
+        .stderr(contains("warning[W001]"));
 }
 
 #[test]

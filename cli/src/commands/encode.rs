@@ -64,15 +64,18 @@ pub fn run(args: &EncodeArgs) -> Result<()> {
         bar.set_message(format!("{} rows", thousands(rows)));
     };
     let format = args.format.map(OutputFormat::from);
-    let warn = |w: &dyn std::fmt::Display| {
+    let warn = |code: &str, message: &str| {
         if !args.quiet {
-            eprintln!("warning {}", pprl::error::escape_controls(&w.to_string()));
+            super::warn(code, &pprl::error::escape_controls(message));
         }
     };
     let result = match &schema {
         AnySchema::Pprl(schema) => {
             let secret = load_secret(&args.secret)?;
-            schema.warnings().iter().for_each(|w| warn(w));
+            schema
+                .warnings()
+                .iter()
+                .for_each(|w| warn(w.code, &w.message));
             let encoder = pprl::encode::Encoder::new(schema, &secret)?;
             let job = JobEncoder::Pprl(schema, &encoder);
             pipeline::encode_any(
@@ -87,7 +90,7 @@ pub fn run(args: &EncodeArgs) -> Result<()> {
             schema
                 .warnings
                 .iter()
-                .for_each(|w| warn(&format!("(clkhash schema): {w}")));
+                .for_each(|w| warn("W100", &format!("(clkhash schema) {w}")));
             let encoder = compat::clkhash::Encoder::new(schema, &secret)
                 .with_context(|| format!("invalid schema {shown_schema}"))?;
             let job = JobEncoder::Clkhash(&encoder);

@@ -113,7 +113,10 @@ pub fn print_encode_summary(s: &pprl::pipeline::EncodeSummary, indent: &str) {
             "{indent}{} invalid value(s) encoded as missing ({}; see {})",
             thousands(invalid),
             per_field.join(", "),
-            s.rejects.as_deref().unwrap_or(std::path::Path::new("")).display()
+            s.rejects
+                .as_deref()
+                .unwrap_or(std::path::Path::new(""))
+                .display()
         );
     }
     println!(

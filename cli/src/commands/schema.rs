@@ -22,13 +22,17 @@ use crate::args::{Format, SchemaCheckArgs, SchemaConvertArgs};
 pub fn load_any_schema(path: &std::path::Path) -> Result<AnySchema> {
     match std::fs::metadata(path) {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            bail!("schema file {} does not exist", path.display())
+            bail!("schema file {} does not exist", super::shown(path))
         }
-        Err(e) => bail!("cannot read schema file {}: {}", path.display(), e.kind()),
-        Ok(m) if m.is_dir() => bail!("schema file {} is a directory", path.display()),
+        Err(e) => bail!(
+            "cannot read schema file {}: {}",
+            super::shown(path),
+            e.kind()
+        ),
+        Ok(m) if m.is_dir() => bail!("schema file {} is a directory", super::shown(path)),
         Ok(_) => {}
     }
-    AnySchema::from_path(path).with_context(|| format!("invalid schema {}", path.display()))
+    AnySchema::from_path(path).with_context(|| format!("invalid schema {}", super::shown(path)))
 }
 
 pub fn check(args: &SchemaCheckArgs) -> Result<()> {
@@ -64,11 +68,14 @@ pub fn check(args: &SchemaCheckArgs) -> Result<()> {
     }
     // Every warning goes to standard error, with its code.
     match &summary {
-        SchemaInspection::Pprl(s) => s.warnings.iter().for_each(|w| eprintln!("warning {w}")),
+        SchemaInspection::Pprl(s) => s
+            .warnings
+            .iter()
+            .for_each(|w| super::warn(w.code, &w.message)),
         SchemaInspection::Clkhash(s) => s
             .warnings
             .iter()
-            .for_each(|w| eprintln!("warning W100: (clkhash schema) {w}")),
+            .for_each(|w| super::warn("W100", &format!("(clkhash schema) {w}"))),
     }
     let advice = match (&schema, &profile) {
         (_, Some(p)) => p.advice.clone(),
@@ -77,7 +84,10 @@ pub fn check(args: &SchemaCheckArgs) -> Result<()> {
     };
     // W101 without data repeats what W005 says of a dense schema.
     for a in &advice {
-        eprintln!("warning {a}");
+        match &a.field {
+            Some(field) => super::warn(a.code, &format!("field `{field}`: {}", a.message)),
+            None => super::warn(a.code, &a.message),
+        }
     }
     if let AnySchema::Pprl(s) = &schema {
         let expected = s.expected_fill().max_filter_fill;
