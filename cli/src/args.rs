@@ -327,6 +327,23 @@ pub struct BenchMatchArgs {
     /// Time only this kernel (default: every kernel this CPU supports).
     #[arg(long, value_name = "NAME")]
     pub kernel: Option<String>,
+    /// Synthetic filters: `random` (half the bits set, unrelated pairs far apart) or
+    /// `realistic` (about 68% fill and shared common tokens, like clkhash CLKs of person data).
+    #[arg(long, value_enum, default_value_t = BenchFilters::Random)]
+    pub filters: BenchFilters,
+    /// Time on the encodings of this file (`.clk`, clkhash JSON or anonlink binary) instead of
+    /// synthetic filters; give it twice for two parties (once: the file against itself).
+    #[arg(long, value_name = "FILE", num_args = 1, action = clap::ArgAction::Append)]
+    pub data: Vec<PathBuf>,
+}
+
+/// `pprl bench match --filters`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum BenchFilters {
+    /// Random filters, about half the bits set.
+    Random,
+    /// Filters with the fill and similarity structure of real CLKs.
+    Realistic,
 }
 
 /// `pprl keygen`.

@@ -39,16 +39,21 @@ pub(crate) trait Keep {
     fn hit(&mut self, j: usize, score: f64);
 }
 
-/// Reusable kernel outputs.
+/// Reusable kernel outputs, and what the pre-check let through.
 #[derive(Debug, Default, Clone)]
 pub(crate) struct Counts {
-    front: Vec<u32>,
-    back: Vec<u32>,
+    counts: Vec<u32>,
+    /// Partners that passed the half-filter pre-check in lazy mode, summed over calls: with the
+    /// partners scored, the pass rate that decides between lazy and eager (see
+    /// [`super::unit`]).
+    pub(crate) passed: u64,
 }
 
-/// Scores `q` against every partner of `b` (see the module docs); `eager` counts the back
-/// halves with the kernel too (for low bars, where the group test rarely prunes). Returns the
-/// partners scored.
+/// Scores `q` against every partner of `b` (see the module docs); `eager` counts the whole
+/// filters with the kernel (one pass over both halves, [`Kernel::and_counts_split`]), for bars
+/// where the half-filter pre-check rarely prunes; otherwise only the front halves are counted
+/// and the back halves read for the partners that pass. Returns the partners scored. Both
+/// modes give the same hits in the same order.
 #[allow(clippy::too_many_arguments)]
 #[inline]
 pub(crate) fn score_block<K: Keep>(
@@ -65,35 +70,38 @@ pub(crate) fn score_block<K: Keep>(
     if m == 0 {
         return 0;
     }
-    if counts.front.len() < m {
-        counts.front.resize(m, 0);
+    if counts.counts.len() < m {
+        counts.counts.resize(m, 0);
     }
-    kernel.and_counts(q.front, b.front, b.front_words, &mut counts.front[..m]);
     let eager = eager && b.back_words > 0;
+    let out = &mut counts.counts[..m];
     if eager {
-        if counts.back.len() < m {
-            counts.back.resize(m, 0);
-        }
-        kernel.and_counts(q.back, b.back, b.back_words, &mut counts.back[..m]);
+        kernel.and_counts_split(
+            q.front,
+            q.back,
+            b.front,
+            b.back,
+            b.front_words,
+            b.back_words,
+            out,
+        );
+    } else {
+        kernel.and_counts(q.front, b.front, b.front_words, out);
     }
     let pa = q.popcount;
-    for (g, fronts) in counts.front[..m].chunks(16).enumerate() {
+    let mut passed = 0u64;
+    for (g, group) in out.chunks(16).enumerate() {
         // The shared bits a score needs grow with the partner's popcount, and partners are
         // sorted by popcount, so the need of the group's first partner bounds all 16.
         let need = similarity.min_common(pa, b.popcounts[g * 16], keep.bar(), bits);
         if eager {
-            let backs = &counts.back[g * 16..g * 16 + fronts.len()];
             // Branch-free test of the whole group (vectorised); survivors are rare.
-            if !fronts
-                .iter()
-                .zip(backs)
-                .fold(false, |any, (f, b)| any | (f + b >= need))
-            {
+            if !group.iter().fold(false, |any, &c| any | (c >= need)) {
                 continue;
             }
-            for (i, (f, bk)) in fronts.iter().zip(backs).enumerate() {
+            for (i, &common) in group.iter().enumerate() {
                 let j = g * 16 + i;
-                let score = similarity.score(f + bk, pa, b.popcounts[j], bits);
+                let score = similarity.score(common, pa, b.popcounts[j], bits);
                 if score >= keep.bar() {
                     keep.hit(j, score);
                 }
@@ -101,10 +109,12 @@ pub(crate) fn score_block<K: Keep>(
         } else {
             // A pair's shared bits are at most its front count plus the query's back bits.
             let limit = need.saturating_sub(q.back_popcount);
-            if !fronts.iter().fold(false, |any, &x| any | (x >= limit)) {
+            let pass = group.iter().fold(0u32, |n, &x| n + u32::from(x >= limit));
+            if pass == 0 {
                 continue;
             }
-            for (i, &front_common) in fronts.iter().enumerate() {
+            passed += u64::from(pass);
+            for (i, &front_common) in group.iter().enumerate() {
                 if front_common < limit {
                     continue;
                 }
@@ -123,5 +133,6 @@ pub(crate) fn score_block<K: Keep>(
             }
         }
     }
+    counts.passed += passed;
     m as u64
 }
