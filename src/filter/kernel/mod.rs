@@ -193,8 +193,9 @@ impl fmt::Display for KernelKind {
 type AndCountsFn = unsafe fn(&[u64], &[u64], usize, &mut [u32]);
 
 /// The shape of the split implementations: `(query_front, query_back, front, back,
-/// front_words, back_words, out)`, with the same safety contract as [`AndCountsFn`].
-type AndCountsSplitFn = unsafe fn(&[u64], &[u64], &[u64], &[u64], usize, usize, &mut [u32]);
+/// front_words, back_words, back_stride, out)`, with the same safety contract as
+/// [`AndCountsFn`]: back half `j` is `back[j * back_stride..][..back_words]`.
+type AndCountsSplitFn = unsafe fn(&[u64], &[u64], &[u64], &[u64], usize, usize, usize, &mut [u32]);
 
 /// One kind's two entry points.
 type Functions = (AndCountsFn, AndCountsSplitFn);
@@ -328,11 +329,52 @@ impl Kernel {
         back_words: usize,
         out: &mut [u32],
     ) {
+        self.and_counts_split_strided(
+            query_front,
+            query_back,
+            front,
+            back,
+            front_words,
+            back_words,
+            back_words,
+            out,
+        );
+    }
+
+    /// [`Kernel::and_counts_split`] counting only the first `back_words` words of back halves
+    /// stored `back_stride` words apart: `back_j = back[j * back_stride..][..back_words]`.
+    /// With the halves of a filter, that is the popcount of a prefix of the AND (the front
+    /// and part of the back), which bounds the rest by the query's remaining bits.
+    /// `(8, 4, 8)` and `(16, 8, 16)` take specialised loops too.
+    ///
+    /// # Panics
+    ///
+    /// As [`Kernel::and_counts_split`], with `back` holding `out.len()` strides, and if
+    /// `back_words > back_stride`.
+    #[allow(clippy::too_many_arguments)]
+    #[inline]
+    pub fn and_counts_split_strided(
+        &self,
+        query_front: &[u64],
+        query_back: &[u64],
+        front: &[u64],
+        back: &[u64],
+        front_words: usize,
+        back_words: usize,
+        back_stride: usize,
+        out: &mut [u32],
+    ) {
+        assert!(
+            back_words <= back_stride,
+            "and_counts_split: back words within the stride"
+        );
+        assert_eq!(query_back.len(), back_words, "and_counts_split: query back");
+        assert_eq!(
+            Some(back.len()),
+            out.len().checked_mul(back_stride),
+            "and_counts_split: the back halves must be `out.len()` strides"
+        );
         if back_words == 0 {
-            assert!(
-                back.is_empty() && query_back.is_empty(),
-                "and_counts_split: no back halves"
-            );
             return self.and_counts(query_front, front, front_words, out);
         }
         assert_eq!(
@@ -340,19 +382,24 @@ impl Kernel {
             front_words,
             "and_counts_split: query front"
         );
-        assert_eq!(query_back.len(), back_words, "and_counts_split: query back");
         assert_eq!(
             Some(front.len()),
             out.len().checked_mul(front_words),
             "and_counts_split: the front halves must be `out.len()` halves"
         );
-        assert_eq!(
-            Some(back.len()),
-            out.len().checked_mul(back_words),
-            "and_counts_split: the back halves must be `out.len()` halves"
-        );
         if front_words == 0 {
-            return self.and_counts(query_back, back, back_words, out);
+            if back_words == back_stride {
+                return self.and_counts(query_back, back, back_words, out);
+            }
+            // No front and a strided back: a shape no scan uses, counted plainly.
+            for (count, b) in out.iter_mut().zip(back.chunks_exact(back_stride)) {
+                *count = query_back
+                    .iter()
+                    .zip(b)
+                    .map(|(q, f)| (q & f).count_ones())
+                    .sum();
+            }
+            return;
         }
         // SAFETY: as for `and_counts`: the pointer comes from `KernelKind::function` after the
         // CPU check, and the lengths were checked above.
@@ -365,6 +412,7 @@ impl Kernel {
                 back,
                 front_words,
                 back_words,
+                back_stride,
                 out,
             )
         }

@@ -12,7 +12,7 @@ use std::ops::Range;
 
 use rayon::prelude::*;
 
-use super::score::{Counts, Keep, score_block};
+use super::score::{Counts, Keep, Scan, score_block_scan};
 use super::{CHUNK_QUERIES, CandidateOptions, CandidateStats, FilterSet, TILE_FILTERS, top_k};
 use crate::filter::kernel::Kernel;
 use crate::linkage::Candidate;
@@ -43,36 +43,73 @@ impl Keep for Links<'_> {
     }
 }
 
-/// Pairs of a tile scored lazily before the scan picks its mode for the rest of the tile: about
-/// 4% of a full 256-query x 2,048-filter tile.
-const PROBE_PAIRS: u64 = 16 * 1024;
+/// Pairs of a tile scored in one way before the scan judges it: under 1% of a full
+/// 256-query x 2,048-filter tile, and enough to tell a pass rate of 1% from one of 12%.
+const PROBE_PAIRS: u64 = 4096;
 
-/// Eager when more than one pair in [`EAGER_PASS_INV`] passes the half-filter pre-check: a
-/// survivor's back half costs about four times its share of a whole-filter pass (a scalar
-/// loop against the vector kernel), so lazy wins only while survivors are rare. Measured on
-/// this project's machine (Zen 3, AVX2, 1024-bit filters): random half-full filters pass
-/// 0.1-3% at Dice 0.8 and stay lazy; clkhash CLKs of 68% fill pass 70-100% and go eager.
-const EAGER_PASS_INV: u64 = 8;
+/// A way of reading is kept when at most one pair in [`KEEP_PASS_INV`] passes its bound: a
+/// survivor's unread words cost several times their share of a kernel pass (a scalar loop
+/// against the vector kernel), so pruning pays only while survivors are rare. Measured on this
+/// project's machine (Zen 3, AVX2, 1024-bit filters, Dice 0.8): random half-full filters pass
+/// the half bound at well under 1% and stay [`Scan::Lazy`]; clkhash CLKs of 68% fill pass
+/// it at 90-100% but the three-quarter bound at about 1% ([`Scan::Prefix`]); at Dice 0.7
+/// they pass both and are read whole ([`Scan::Full`]).
+const KEEP_PASS_INV: u64 = 8;
 
-/// How a tile is scanned.
+/// How a tile is being scanned: a way of reading, and whether it is still on trial.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Mode {
-    /// Lazy, counting how many pairs pass the pre-check.
-    Probe,
-    /// Lazy: front halves by the kernel, back halves only for the pairs that pass.
-    Lazy,
-    /// Whole filters by the kernel.
-    Eager,
+struct Mode {
+    scan: Scan,
+    /// On trial since the tile had scored this many pairs.
+    trial_from: Option<u64>,
 }
 
 impl Mode {
-    /// The mode for `scored` pairs of which `passed` passed the pre-check.
-    fn decide(passed: u64, scored: u64) -> Mode {
-        if passed.saturating_mul(EAGER_PASS_INV) > scored {
-            Mode::Eager
-        } else {
-            Mode::Lazy
+    /// The first tile of a unit starts with the cheapest way on trial.
+    const START: Mode = Mode {
+        scan: Scan::Lazy,
+        trial_from: Some(0),
+    };
+
+    /// The next tile of the same queries starts where this one ended (the filters are alike),
+    /// on trial again; after whole filters it tries the three-quarter bound once more.
+    fn next_tile(self) -> Mode {
+        let scan = match self.scan {
+            Scan::Full => Scan::Prefix,
+            scan => scan,
+        };
+        Mode {
+            scan,
+            trial_from: Some(0),
         }
+    }
+
+    /// After `scored` pairs of the tile, `passed` of them since the trial began: keeps the
+    /// way on trial when it prunes, otherwise tries the next more thorough one. Returns
+    /// whether the pass counter restarts.
+    fn judge(&mut self, scored: u64, passed: u64) -> bool {
+        let Some(from) = self.trial_from else {
+            return false;
+        };
+        let tried = scored - from;
+        if tried < PROBE_PAIRS {
+            return false;
+        }
+        if passed.saturating_mul(KEEP_PASS_INV) <= tried {
+            self.trial_from = None;
+            return false;
+        }
+        *self = match self.scan {
+            Scan::Lazy => Mode {
+                scan: Scan::Prefix,
+                trial_from: Some(scored),
+            },
+            Scan::Prefix | Scan::Full => Mode {
+                scan: Scan::Full,
+                trial_from: None,
+            },
+        };
+        true
     }
 }
 
@@ -189,13 +226,19 @@ impl<'a> ScanPlan<'a> {
         let mut counts = Counts::default();
         let mut comparisons = 0u64;
         let last = (unit.tiles.end as usize * TILE_FILTERS).min(right.len());
-        let mut tile = unit.tiles.start as usize * TILE_FILTERS;
+        let first_tile = unit.tiles.start as usize * TILE_FILTERS;
+        let mut tile = first_tile;
+        let mut mode = Mode::START;
         while tile < last {
             let tile_end = (tile + TILE_FILTERS).min(right.len());
             let mut in_tile = 0u64;
-            // Lazy (front halves first) until the probe has seen enough pairs, then whichever
-            // mode the pre-check's pass rate says is cheaper for the rest of the tile.
-            let mut mode = Mode::Probe;
+            // Each way of reading is judged on the pairs it scored and kept if its bound
+            // prunes, otherwise the next more thorough one is tried.
+            mode = if tile == first_tile {
+                Mode::START
+            } else {
+                mode.next_tile()
+            };
             counts.passed = 0;
             for (qi, &(start, end)) in queries.clone().zip(&ranges) {
                 let (s, e) = (start.max(tile), end.min(tile_end));
@@ -211,18 +254,18 @@ impl<'a> ScanPlan<'a> {
                     upper: self.upper,
                     out: &mut *out,
                 };
-                in_tile += score_block(
+                in_tile += score_block_scan(
                     kernel,
                     opts.similarity,
                     bits,
                     &query,
                     &block,
-                    mode == Mode::Eager,
+                    mode.scan,
                     &mut counts,
                     &mut keep,
                 );
-                if mode == Mode::Probe && in_tile >= PROBE_PAIRS {
-                    mode = Mode::decide(counts.passed, in_tile);
+                if mode.judge(in_tile, counts.passed) {
+                    counts.passed = 0;
                 }
             }
             comparisons += in_tile;

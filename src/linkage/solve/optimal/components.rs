@@ -17,34 +17,28 @@ use crate::linkage::Candidate;
 use crate::linkage::solve::util::{NONE, Renumber, UnionFind};
 
 pub(super) fn optimal_tuned(candidates: &[Candidate], tuning: &Tuning) -> Vec<Candidate> {
-    // The only copy of the candidates: their solver-order keys, which hold `a`, `b` and the
-    // score (see [`decode`]); 16 bytes each, as the candidates themselves.
-    let mut keys: Vec<u128> = candidates
-        .iter()
-        .filter(|c| c.score.is_finite() && c.score > 0.0)
-        .map(sort_key)
-        .collect();
-    keys.sort_unstable();
-    let left = Renumber::new(keys.iter().map(|&k| decode(k).a));
-    let right = Renumber::new(keys.iter().map(|&k| decode(k).b));
+    let ranked = Ranked::new(candidates);
+    // Records, components and their union read the input in its own order (sequential reads);
+    // only what needs solver order goes through the ranking.
+    let inputs = || candidates.iter().filter(|c| usable(c));
+    let left = Renumber::new(inputs().map(|c| c.a));
+    let right = Renumber::new(inputs().map(|c| c.b));
     let (nl, nr) = (left.len(), right.len());
-    // Both ends of an edge, renumbered over all components (a table lookup each).
-    let ends = |k: u128| {
-        let c = decode(k);
-        (left.id(c.a) as u32, right.id(c.b) as u32)
-    };
+    // Both ends of a candidate, renumbered over all components (table lookups).
+    let ends_of = |c: &Candidate| (left.id(c.a) as u32, right.id(c.b) as u32);
+    let ends = |rank: usize| ends_of(&ranked.get(rank));
 
     // Connected components, numbered in order of their best edge.
     let mut uf = UnionFind::new(nl + nr);
-    for &k in &keys {
-        let (l, r) = ends(k);
+    for c in inputs() {
+        let (l, r) = ends_of(c);
         uf.union(l, nl as u32 + r);
     }
     let mut comp_of_root = vec![NONE; nl + nr];
-    let mut comp_of_edge = Vec::with_capacity(keys.len());
+    let mut comp_of_edge = Vec::with_capacity(ranked.len());
     let mut starts: Vec<usize> = Vec::new();
-    for &k in &keys {
-        let root = uf.find(ends(k).0) as usize;
+    for rank in 0..ranked.len() {
+        let root = uf.find(ends(rank).0) as usize;
         if comp_of_root[root] == NONE {
             comp_of_root[root] = starts.len() as u32;
             starts.push(0);
@@ -64,7 +58,7 @@ pub(super) fn optimal_tuned(candidates: &[Candidate], tuning: &Tuning) -> Vec<Ca
     }
     starts.push(total);
     let mut cursor = starts.clone();
-    let mut grouped = vec![0u32; keys.len()];
+    let mut grouped = vec![0u32; ranked.len()];
     for (rank, &comp) in comp_of_edge.iter().enumerate() {
         grouped[cursor[comp as usize]] = rank as u32;
         cursor[comp as usize] += 1;
@@ -81,9 +75,9 @@ pub(super) fn optimal_tuned(candidates: &[Candidate], tuning: &Tuning) -> Vec<Ca
     for comp in starts.windows(2) {
         let ranks = &grouped[comp[0]..comp[1]];
         graph.clear();
+        graph.reserve_exact(ranks.len());
         for &rank in ranks {
-            let k = keys[rank as usize];
-            let (l, r) = ends(k);
+            let (l, r) = ends(rank as usize);
             if local_l[l as usize] == NONE {
                 local_l[l as usize] = graph.nl as u32;
                 graph.nl += 1;
@@ -94,7 +88,7 @@ pub(super) fn optimal_tuned(candidates: &[Candidate], tuning: &Tuning) -> Vec<Ca
             }
             graph.el.push(local_l[l as usize]);
             graph.er.push(local_r[r as usize]);
-            graph.score.push(decode(k).score);
+            graph.score.push(ranked.get(rank as usize).score);
         }
         if graph.nl == 1 || graph.nr == 1 {
             // A star: any matching has one edge, so the best edge (first in rank order) wins.
@@ -109,8 +103,75 @@ pub(super) fn optimal_tuned(candidates: &[Candidate], tuning: &Tuning) -> Vec<Ca
     chosen.sort_unstable();
     chosen
         .into_iter()
-        .map(|rank| decode(keys[rank as usize]))
+        .map(|rank| ranked.get(rank as usize))
         .collect()
+}
+
+/// The usable candidates (finite score above 0) in solver order, the only copy the solver
+/// keeps of them: a 4-byte index into the input when the input is sorted by `(a, b)` (as
+/// candidate search returns it), a 16-byte [`sort_key`] otherwise.
+enum Ranked<'a> {
+    /// Input positions in solver order: in an input sorted by `(a, b)` the position orders
+    /// like `(a, b)`, so (descending score, ascending position) is solver order.
+    Indexed {
+        order: Vec<u32>,
+        input: &'a [Candidate],
+    },
+    /// [`sort_key`]s, sorted.
+    Keys(Vec<u128>),
+}
+
+/// Whether the solver uses a candidate: a finite score above 0 (any other could only lower a
+/// total).
+fn usable(c: &Candidate) -> bool {
+    c.score.is_finite() && c.score > 0.0
+}
+
+impl<'a> Ranked<'a> {
+    fn new(candidates: &'a [Candidate]) -> Ranked<'a> {
+        let by_pair = candidates
+            .windows(2)
+            .all(|w| (w[0].a, w[0].b) <= (w[1].a, w[1].b));
+        if by_pair && u32::try_from(candidates.len()).is_ok() {
+            // Sorted as (inverted score bits, position): 16 bytes each for the sort only.
+            let mut keys: Vec<(u64, u32)> = Vec::with_capacity(candidates.len());
+            keys.extend(
+                candidates
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, c)| usable(c))
+                    .map(|(i, c)| (!c.score.to_bits(), i as u32)),
+            );
+            keys.sort_unstable();
+            let order = keys.iter().map(|k| k.1).collect();
+            drop(keys);
+            Ranked::Indexed {
+                order,
+                input: candidates,
+            }
+        } else {
+            let mut keys: Vec<u128> = Vec::with_capacity(candidates.len());
+            keys.extend(candidates.iter().filter(|c| usable(c)).map(sort_key));
+            keys.sort_unstable();
+            Ranked::Keys(keys)
+        }
+    }
+
+    fn len(&self) -> usize {
+        match self {
+            Ranked::Indexed { order, .. } => order.len(),
+            Ranked::Keys(keys) => keys.len(),
+        }
+    }
+
+    /// The candidate of rank `rank`.
+    #[inline]
+    fn get(&self, rank: usize) -> Candidate {
+        match self {
+            Ranked::Indexed { order, input } => input[order[rank] as usize],
+            Ranked::Keys(keys) => decode(keys[rank]),
+        }
+    }
 }
 
 /// The candidate of a [`sort_key`].

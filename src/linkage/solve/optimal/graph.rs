@@ -35,6 +35,13 @@ impl Graph {
         }
     }
 
+    /// Room for exactly `m` more edges (a giant component's lists are not doubled).
+    pub(super) fn reserve_exact(&mut self, m: usize) {
+        self.el.reserve_exact(m);
+        self.er.reserve_exact(m);
+        self.score.reserve_exact(m);
+    }
+
     pub(super) fn clear(&mut self) {
         self.nl = 0;
         self.nr = 0;

@@ -77,6 +77,9 @@ impl<W: Weight> Solver<W> {
         self.wl.clear();
         self.wl
             .extend(self.order.iter().map(|&e| self.w_rank[e as usize]));
+        // The rank-order weights are not read again: a large component's are freed before
+        // the right side is built.
+        release(&mut self.w_rank);
         // The left slot of each edge, by edge, in `right.slot` for now.
         right.slot.clear();
         right.slot.resize(m, 0);
@@ -92,9 +95,8 @@ impl<W: Weight> Solver<W> {
         self.cursor
             .extend(self.order.iter().map(|&e| right.slot[e as usize]));
         std::mem::swap(&mut right.slot, &mut self.cursor);
-        // The rank-order weights and the grouping scratch are not read again: a large
-        // component's are freed before the auction and the search allocate theirs.
-        release(&mut self.w_rank);
+        // The grouping scratch is not read again: a large component's is freed before the
+        // auction and the search allocate theirs.
         release(&mut self.order);
         release(&mut self.cursor);
         self.left.reset();
