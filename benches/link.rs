@@ -30,7 +30,7 @@ fn candidates(c: &mut Criterion) {
     group.finish();
 }
 
-fn realistic(c: &mut Criterion) {
+fn candidates_realistic(c: &mut Criterion) {
     let n = 20_000;
     let (left, right) = realistic_sides(n, 42);
     let kernel = Kernel::detect();
@@ -130,5 +130,5 @@ fn realistic(n: u32) -> Vec<Candidate> {
     cands
 }
 
-criterion_group!(benches, candidates, realistic, solvers);
+criterion_group!(benches, candidates, candidates_realistic, solvers);
 criterion_main!(benches);

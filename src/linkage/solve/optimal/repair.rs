@@ -158,6 +158,7 @@ impl<W: Weight> Solver<W> {
 /// partner, or `u` stays free); then shifts the duals by the distances and flips the path.
 /// Afterwards `u` is linked or its dual is 0, and complementary slackness holds for every
 /// record that held it before. Returns the number of edges scanned.
+#[allow(clippy::too_many_arguments)]
 pub(super) fn search<W: Weight>(
     s: &mut Side<W>,
     t: &mut Side<W>,
