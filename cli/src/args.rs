@@ -242,7 +242,8 @@ fn parse_unit_interval(s: &str) -> Result<f64, String> {
 /// `pprl bench ...`.
 #[derive(Debug, Subcommand)]
 pub enum BenchCommand {
-    /// Candidate generation on N x N random 1024-bit filters, per available kernel.
+    /// Candidate generation per available kernel, on N x N random or realistic 1024-bit
+    /// filters or on encoding files.
     Match(BenchMatchArgs),
     /// The whole pipeline on N x N synthetic records: generate, encode, block, match and
     /// evaluate, with time and peak memory per stage, reduction ratio and pair completeness.
