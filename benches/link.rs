@@ -1,6 +1,6 @@
 //! Candidate generation on 20,000 x 20,000 1024-bit filters at Dice >= 0.8 and 0.85: random
 //! ones (about half the bits set, every tenth pair planted as a near-copy) and realistic ones
-//! (about 68% fill and shared common tokens, like clkhash CLKs of person data, where the
+//! (about two thirds of the bits set and shared common tokens, like clkhash CLKs of person data, where the
 //! half-filter bound prunes almost nothing), and the solvers on one million candidate pairs: a
 //! worst case (one giant component with many exactly equal scores) and a realistic one (small
 //! groups of similar records).

@@ -329,7 +329,8 @@ pub struct BenchMatchArgs {
     #[arg(long, value_name = "NAME")]
     pub kernel: Option<String>,
     /// Synthetic filters: `random` (half the bits set, unrelated pairs far apart) or
-    /// `realistic` (about 68% fill and shared common tokens, like clkhash CLKs of person data).
+    /// `realistic` (about two thirds of the bits set and shared common tokens, like clkhash CLKs of
+    /// person data).
     #[arg(long, value_enum, default_value_t = BenchFilters::Random)]
     pub filters: BenchFilters,
     /// Time on the encodings of this file (`.clk`, clkhash JSON or anonlink binary) instead of

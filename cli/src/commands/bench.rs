@@ -80,7 +80,11 @@ fn sides(args: &BenchMatchArgs) -> Result<Sides> {
                 }
                 BenchFilters::Realistic => {
                     let (l, r) = bench::realistic_sides(args.size, 42);
-                    (l, r, "realistic 1024-bit filters (about 68% fill)")
+                    (
+                        l,
+                        r,
+                        "realistic 1024-bit filters (about two thirds of the bits set)",
+                    )
                 }
             };
             Ok(Sides {

@@ -49,11 +49,11 @@ const PROBE_PAIRS: u64 = 4096;
 
 /// A way of reading is kept when at most one pair in [`KEEP_PASS_INV`] passes its bound: a
 /// survivor's unread words cost several times their share of a kernel pass (a scalar loop
-/// against the vector kernel), so pruning pays only while survivors are rare. Measured on this
-/// project's machine (Zen 3, AVX2, 1024-bit filters, Dice 0.8): random half-full filters pass
-/// the half bound at well under 1% and stay [`Scan::Lazy`]; clkhash CLKs of 68% fill pass
-/// it at 90-100% but the three-quarter bound at about 1% ([`Scan::Prefix`]); at Dice 0.7
-/// they pass both and are read whole ([`Scan::Full`]).
+/// against the vector kernel), so pruning pays only while survivors are rare. Measured at Dice
+/// 0.8 (`bounds_prune_where_the_probe_expects`): random half-full filters pass the half bound
+/// at 0.6% and stay [`Scan::Lazy`]; realistic dense filters pass it at 96% but the
+/// three-quarter bound at 0.2% ([`Scan::Prefix`]); on FEBRL clkhash CLKs (68.6% fill) some
+/// tiles pass both and are read whole ([`Scan::Full`]).
 const KEEP_PASS_INV: u64 = 8;
 
 /// How a tile is being scanned: a way of reading, and whether it is still on trial.
