@@ -242,7 +242,8 @@ fn parse_unit_interval(s: &str) -> Result<f64, String> {
 /// `pprl bench ...`.
 #[derive(Debug, Subcommand)]
 pub enum BenchCommand {
-    /// Candidate generation on N x N random 1024-bit filters, per available kernel.
+    /// Candidate generation per available kernel, on N x N random or realistic 1024-bit
+    /// filters or on encoding files.
     Match(BenchMatchArgs),
     /// The whole pipeline on N x N synthetic records: generate, encode, block, match and
     /// evaluate, with time and peak memory per stage, reduction ratio and pair completeness.
@@ -327,6 +328,24 @@ pub struct BenchMatchArgs {
     /// Time only this kernel (default: every kernel this CPU supports).
     #[arg(long, value_name = "NAME")]
     pub kernel: Option<String>,
+    /// Synthetic filters: `random` (half the bits set, unrelated pairs far apart) or
+    /// `realistic` (about two thirds of the bits set and shared common tokens, like clkhash CLKs of
+    /// person data).
+    #[arg(long, value_enum, default_value_t = BenchFilters::Random)]
+    pub filters: BenchFilters,
+    /// Time on the encodings of this file (`.clk`, clkhash JSON or anonlink binary) instead of
+    /// synthetic filters; give it twice for two parties (once: the file against itself).
+    #[arg(long, value_name = "FILE", num_args = 1, action = clap::ArgAction::Append)]
+    pub data: Vec<PathBuf>,
+}
+
+/// `pprl bench match --filters`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum BenchFilters {
+    /// Random filters, about half the bits set.
+    Random,
+    /// Filters with the fill and similarity structure of real CLKs.
+    Realistic,
 }
 
 /// `pprl keygen`.

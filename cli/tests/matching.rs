@@ -389,6 +389,35 @@ fn bench_match_runs_every_kernel() {
         .stdout(contains("portable").and(contains("M comparisons/s")));
 }
 
+/// The realistic synthetic mode and the mode on encoding files: every kernel finds the same
+/// candidates (the command fails otherwise), and two files take their sizes from the files.
+#[test]
+fn bench_match_on_realistic_filters_and_on_files() {
+    pprl()
+        .args(["bench", "match", "--size", "300", "--filters", "realistic"])
+        .assert()
+        .success()
+        .stdout(contains("realistic").and(contains("M comparisons/s")));
+    let s = setup();
+    pprl()
+        .args(["bench", "match", "--threads", "1", "--data"])
+        .arg(&s.a)
+        .arg("--data")
+        .arg(&s.b)
+        .assert()
+        .success()
+        .stdout(contains("1 thread(s)").and(contains("candidates")));
+    pprl()
+        .args(["bench", "match", "--data"])
+        .arg(&s.a)
+        .args(["--data"])
+        .arg(&s.b)
+        .args(["--data"])
+        .arg(&s.a)
+        .assert()
+        .failure();
+}
+
 /// Recall of a two-party match output against the sample truth.
 fn recall(matches: &Path) -> f64 {
     let truth = read_csv(&testdata("sample/truth.csv"));

@@ -14,11 +14,20 @@
 //!    the tiles its queries need, calling the popcount kernel ([`crate::filter::kernel`]) once
 //!    per (query, tile run). Dispatch to the CPU's best kernel happens per call, never per pair,
 //!    and nothing in the loop allocates or locks.
-//! 4. **Half-filter pre-check.** Filters are stored as front and back halves. The kernel counts
-//!    the shared bits of the front halves only; a pair's total is at most that plus the query's
-//!    back-half popcount, and for most pairs this bound is already below what the threshold
-//!    needs (for random half-full 1024-bit filters at Dice 0.8: about 384 against 410), so the
-//!    back halves are read only for the few pairs that could still match. The result is exact.
+//! 4. **Bounds from a prefix, chosen per tile.** Filters are stored as front and back halves.
+//!    A pair's shared bits are at most what the kernel counted on a prefix of the filter plus
+//!    the query's bits in the rest, so the rest is read only for the pairs this bound cannot
+//!    exclude. Three ways of reading ([`score::Scan`]): *lazy* counts the front halves (for
+//!    random half-full 1024-bit filters at Dice 0.8 the bound is about 384 against 410 needed:
+//!    almost every pair is excluded); *prefix* counts the front and half the back, three
+//!    quarters of the filter (on clkhash CLKs of 68% fill, where unrelated records share
+//!    common n-grams, the half bound excludes almost nothing at Dice 0.8, the three-quarter
+//!    bound about 99%); *full* counts whole filters in one pass
+//!    ([`Kernel::and_counts_split`]) where neither bound prunes (dense filters at low
+//!    thresholds). A unit's first tile starts lazy, the next ones where the previous ended;
+//!    each way is judged on its first 4,096 pairs of a tile, and the scan moves on to the
+//!    next when more than one pair in eight passes the bound. The result is
+//!    exact and the same in every way; only the cost differs.
 //! 5. **Parallel and deterministic.** Query chunks run on rayon; each chunk's candidates are
 //!    collected in its own vector and the vectors are joined in chunk order, then sorted by
 //!    `(a, b)`. The result is the same set, in the same order, for any thread count.
@@ -99,7 +108,11 @@ impl Similarity {
             Similarity::Jaccard => threshold * total / (1.0 + threshold),
             Similarity::Hamming => (total - (1.0 - threshold) * f64::from(bits)) / 2.0,
         };
-        (need.floor() - 1.0).max(0.0) as u32
+        // `floor(need) - 1`, clamped at 0: `need - 1` is exact for `need >= 1` (below 2^53)
+        // and truncation is `floor` on non-negative values; written so because `f64::floor`
+        // is a library call on baseline x86-64, and this runs once per 16 pairs.
+        let less_one = need - 1.0;
+        if less_one > 0.0 { less_one as u32 } else { 0 }
     }
 
     /// The popcounts `[lo, hi]` a partner of a filter with popcount `p` must have for the pair

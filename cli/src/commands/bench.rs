@@ -1,23 +1,25 @@
-//! `pprl bench match --size N`: comparisons per second on this machine, per kernel.
+//! `pprl bench match --size N`: comparisons per second on this machine, per kernel, on random
+//! or realistic synthetic filters (`--filters`) or on the encodings of a file (`--data`).
 //! `pprl bench scale --size N`: the whole pipeline on synthetic data, stage by stage.
 
-use anyhow::{Result, ensure};
+use anyhow::{Context as _, Result, bail, ensure};
 use pprl::filter::kernel::Kernel;
 use pprl::linkage::bench;
 
 use super::thousands;
-use crate::args::{BenchMatchArgs, BenchScaleArgs, Format};
+use crate::args::{BenchFilters, BenchMatchArgs, BenchScaleArgs, Format};
 
 pub fn matching(args: &BenchMatchArgs) -> Result<()> {
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(args.threads.map(usize::from).unwrap_or(0))
         .build()?;
     let threads = pool.current_num_threads();
-    let (left, right) = bench::pair_of_sides(args.size, 42);
+    let sides = sides(args)?;
     println!(
-        "{} x {} random 1024-bit filters, Dice >= {}, {threads} thread(s)",
-        thousands(args.size as u64),
-        thousands(args.size as u64),
+        "{} x {} {}, Dice >= {}, {threads} thread(s)",
+        thousands(sides.left.len() as u64 / sides.words as u64),
+        thousands(sides.right.len() as u64 / sides.words as u64),
+        sides.what,
         args.threshold
     );
     let mut found = None;
@@ -29,7 +31,15 @@ pub fn matching(args: &BenchMatchArgs) -> Result<()> {
             .collect(),
     };
     for kernel in kernels {
-        let r = pool.install(|| bench::time_link(&left, &right, args.threshold, kernel));
+        let r = pool.install(|| {
+            bench::time_link_words(
+                &sides.left,
+                &sides.right,
+                sides.words,
+                args.threshold,
+                kernel,
+            )
+        });
         // Every kernel must find the same candidates: fast but wrong fails here.
         let expected = *found.get_or_insert(r.stats.candidates);
         ensure!(
@@ -39,7 +49,7 @@ pub fn matching(args: &BenchMatchArgs) -> Result<()> {
             r.stats.candidates
         );
         println!(
-            "  {:<9} {:>8.1} M comparisons/s ({:.1} M per thread), {} comparisons, {} candidates, {:.2} s",
+            "  {:<9} {:>8.1} M comparisons/s ({:.1} M per thread), {} comparisons, {} candidates, {:.3} s",
             r.kernel,
             r.rate() / 1e6,
             r.rate() / 1e6 / threads as f64,
@@ -49,6 +59,82 @@ pub fn matching(args: &BenchMatchArgs) -> Result<()> {
         );
     }
     Ok(())
+}
+
+/// The two sides a match benchmark runs on.
+struct Sides {
+    left: Vec<u64>,
+    right: Vec<u64>,
+    words: usize,
+    /// What they are, for the heading.
+    what: String,
+}
+
+fn sides(args: &BenchMatchArgs) -> Result<Sides> {
+    match args.data.as_slice() {
+        [] => {
+            let (left, right, what) = match args.filters {
+                BenchFilters::Random => {
+                    let (l, r) = bench::pair_of_sides(args.size, 42);
+                    (l, r, "random 1024-bit filters")
+                }
+                BenchFilters::Realistic => {
+                    let (l, r) = bench::realistic_sides(args.size, 42);
+                    (
+                        l,
+                        r,
+                        "realistic 1024-bit filters (about two thirds of the bits set)",
+                    )
+                }
+            };
+            Ok(Sides {
+                left,
+                right,
+                words: 16,
+                what: what.to_string(),
+            })
+        }
+        [one] => {
+            let (words, filters) = read_filters(one)?;
+            Ok(Sides {
+                right: filters.clone(),
+                left: filters,
+                words,
+                what: format!("filters of {} (against itself)", one.display()),
+            })
+        }
+        [a, b] => {
+            let (words, left) = read_filters(a)?;
+            let (words_b, right) = read_filters(b)?;
+            ensure!(
+                words == words_b,
+                "{} and {} have filters of different lengths",
+                a.display(),
+                b.display()
+            );
+            Ok(Sides {
+                left,
+                right,
+                words,
+                what: format!("filters of {} and {}", a.display(), b.display()),
+            })
+        }
+        _ => bail!("--data takes one file (matched against itself) or two"),
+    }
+}
+
+/// The filter words of an encoding file and the words per record (a record's filters, if it
+/// has several, are timed as one filter of their total length).
+fn read_filters(path: &std::path::Path) -> Result<(usize, Vec<u64>)> {
+    let (data, _) = pprl::io::formats::read_encoding_file(path)
+        .with_context(|| format!("cannot read encodings from {}", path.display()))?;
+    let header = &data.header;
+    ensure!(
+        header.filter_bits % 64 == 0 && header.words_per_record() > 0,
+        "{}: the benchmark takes filters of a multiple of 64 bits",
+        path.display()
+    );
+    Ok((header.words_per_record(), data.words))
 }
 
 pub fn scale(args: &BenchScaleArgs) -> Result<()> {

@@ -100,17 +100,21 @@ impl KernelKind {
         Self::function(self).is_some()
     }
 
-    /// The implementation of `and_counts` for this kind, if the running CPU supports it. This is
-    /// the only place that turns a feature check into a function pointer.
-    fn function(self) -> Option<AndCountsFn> {
+    /// The implementations of `and_counts` and `and_counts_split` for this kind, if the running
+    /// CPU supports it. This is the only place that turns a feature check into function
+    /// pointers.
+    fn function(self) -> Option<Functions> {
         match self {
-            KernelKind::Portable => Some(portable::and_counts),
+            KernelKind::Portable => Some((portable::and_counts, portable::and_counts_split)),
             #[cfg(target_arch = "x86_64")]
-            KernelKind::Popcnt => x86_64::popcnt_available().then_some(x86_64::popcnt::and_counts),
+            KernelKind::Popcnt => x86_64::popcnt_available()
+                .then_some((x86_64::popcnt::and_counts, x86_64::popcnt::and_counts_split)),
             #[cfg(target_arch = "x86_64")]
-            KernelKind::Avx2 => x86_64::avx2_available().then_some(x86_64::avx2::and_counts),
+            KernelKind::Avx2 => x86_64::avx2_available()
+                .then_some((x86_64::avx2::and_counts, x86_64::avx2::and_counts_split)),
             #[cfg(target_arch = "x86_64")]
-            KernelKind::Avx512 => x86_64::avx512_available().then_some(x86_64::avx512::and_counts),
+            KernelKind::Avx512 => x86_64::avx512_available()
+                .then_some((x86_64::avx512::and_counts, x86_64::avx512::and_counts_split)),
             #[cfg(not(target_arch = "x86_64"))]
             KernelKind::Popcnt | KernelKind::Avx2 | KernelKind::Avx512 => None,
         }
@@ -188,6 +192,14 @@ impl fmt::Display for KernelKind {
 /// rejects them anyway.
 type AndCountsFn = unsafe fn(&[u64], &[u64], usize, &mut [u32]);
 
+/// The shape of the split implementations: `(query_front, query_back, front, back,
+/// front_words, back_words, back_stride, out)`, with the same safety contract as
+/// [`AndCountsFn`]: back half `j` is `back[j * back_stride..][..back_words]`.
+type AndCountsSplitFn = unsafe fn(&[u64], &[u64], &[u64], &[u64], usize, usize, usize, &mut [u32]);
+
+/// One kind's two entry points.
+type Functions = (AndCountsFn, AndCountsSplitFn);
+
 /// A similarity kernel chosen for this CPU: build it once (with [`Kernel::detect`]) and call it
 /// per tile.
 ///
@@ -198,6 +210,7 @@ type AndCountsFn = unsafe fn(&[u64], &[u64], usize, &mut [u32]);
 pub struct Kernel {
     kind: KernelKind,
     and_counts: AndCountsFn,
+    and_counts_split: AndCountsSplitFn,
 }
 
 impl Kernel {
@@ -214,7 +227,11 @@ impl Kernel {
     /// The kernel of the given kind, or `None` if this CPU does not support it.
     pub fn new(kind: KernelKind) -> Option<Kernel> {
         kind.function()
-            .map(|and_counts| Kernel { kind, and_counts })
+            .map(|(and_counts, and_counts_split)| Kernel {
+                kind,
+                and_counts,
+                and_counts_split,
+            })
     }
 
     /// The kernel named `name` ([`KernelKind::name`]), if this CPU can run it.
@@ -228,6 +245,7 @@ impl Kernel {
         Kernel {
             kind: KernelKind::Portable,
             and_counts: portable::and_counts,
+            and_counts_split: portable::and_counts_split,
         }
     }
 
@@ -281,6 +299,122 @@ impl Kernel {
         #[allow(unsafe_code)]
         unsafe {
             (self.and_counts)(query, block, words, out)
+        }
+    }
+}
+
+impl Kernel {
+    /// For every filter `j` stored as two halves, `out[j] = popcount(query_front & front_j) +
+    /// popcount(query_back & back_j)`, where `front_j = front[j * front_words..(j + 1) *
+    /// front_words]` and `back_j` likewise with `back_words`: the whole filter's
+    /// [`Kernel::and_counts`] when its halves live in two arrays, in one pass with one reduction
+    /// per filter (the AVX2 kernel accumulates both halves' byte counts before `vpsadbw`).
+    ///
+    /// `back_words == 0` is [`Kernel::and_counts`] on the front halves. Equal halves of 4, 8,
+    /// 16 and 32 words take specialised loops.
+    ///
+    /// # Panics
+    ///
+    /// If the query halves are not `front_words` and `back_words` long, or `front` and `back`
+    /// do not hold exactly `out.len()` halves.
+    #[allow(clippy::too_many_arguments)]
+    #[inline]
+    pub fn and_counts_split(
+        &self,
+        query_front: &[u64],
+        query_back: &[u64],
+        front: &[u64],
+        back: &[u64],
+        front_words: usize,
+        back_words: usize,
+        out: &mut [u32],
+    ) {
+        self.and_counts_split_strided(
+            query_front,
+            query_back,
+            front,
+            back,
+            front_words,
+            back_words,
+            back_words,
+            out,
+        );
+    }
+
+    /// [`Kernel::and_counts_split`] counting only the first `back_words` words of back halves
+    /// stored `back_stride` words apart: `back_j = back[j * back_stride..][..back_words]`.
+    /// With the halves of a filter, that is the popcount of a prefix of the AND (the front
+    /// and part of the back), which bounds the rest by the query's remaining bits.
+    /// `(8, 4, 8)` and `(16, 8, 16)` take specialised loops too.
+    ///
+    /// # Panics
+    ///
+    /// As [`Kernel::and_counts_split`], with `back` holding `out.len()` strides, and if
+    /// `back_words > back_stride`.
+    #[allow(clippy::too_many_arguments)]
+    #[inline]
+    pub fn and_counts_split_strided(
+        &self,
+        query_front: &[u64],
+        query_back: &[u64],
+        front: &[u64],
+        back: &[u64],
+        front_words: usize,
+        back_words: usize,
+        back_stride: usize,
+        out: &mut [u32],
+    ) {
+        assert!(
+            back_words <= back_stride,
+            "and_counts_split: back words within the stride"
+        );
+        assert_eq!(query_back.len(), back_words, "and_counts_split: query back");
+        assert_eq!(
+            Some(back.len()),
+            out.len().checked_mul(back_stride),
+            "and_counts_split: the back halves must be `out.len()` strides"
+        );
+        if back_words == 0 {
+            return self.and_counts(query_front, front, front_words, out);
+        }
+        assert_eq!(
+            query_front.len(),
+            front_words,
+            "and_counts_split: query front"
+        );
+        assert_eq!(
+            Some(front.len()),
+            out.len().checked_mul(front_words),
+            "and_counts_split: the front halves must be `out.len()` halves"
+        );
+        if front_words == 0 {
+            if back_words == back_stride {
+                return self.and_counts(query_back, back, back_words, out);
+            }
+            // No front and a strided back: a shape no scan uses, counted plainly.
+            for (count, b) in out.iter_mut().zip(back.chunks_exact(back_stride)) {
+                *count = query_back
+                    .iter()
+                    .zip(b)
+                    .map(|(q, f)| (q & f).count_ones())
+                    .sum();
+            }
+            return;
+        }
+        // SAFETY: as for `and_counts`: the pointer comes from `KernelKind::function` after the
+        // CPU check, and the lengths were checked above.
+        #[allow(unsafe_code)]
+        unsafe {
+            (self.and_counts_split)(
+                query_front,
+                query_back,
+                front,
+                back,
+                front_words,
+                back_words,
+                back_stride,
+                out,
+            )
         }
     }
 }

@@ -54,3 +54,81 @@ fn any_width(query: &[u64], block: &[u64], words: usize, out: &mut [u32]) {
 fn and_count(a: &[u64], b: &[u64]) -> u32 {
     a.iter().zip(b).map(|(x, y)| (x & y).count_ones()).sum()
 }
+
+/// `out[j] = popcount(query_front & front_j) + popcount(query_back & back_j)` for filters
+/// stored as two halves, back half `j` being `back[j * back_stride..][..back_words]` (see
+/// `Kernel::and_counts_split_strided`), without any CPU feature beyond the baseline. Lengths
+/// are checked by the caller; both widths are at least 1.
+#[allow(clippy::too_many_arguments)]
+pub(super) fn and_counts_split(
+    query_front: &[u64],
+    query_back: &[u64],
+    front: &[u64],
+    back: &[u64],
+    front_words: usize,
+    back_words: usize,
+    back_stride: usize,
+    out: &mut [u32],
+) {
+    and_counts_split_inline(
+        query_front,
+        query_back,
+        front,
+        back,
+        (front_words, back_words, back_stride),
+        out,
+    );
+}
+
+/// [`and_counts_split`], always inlined so that it takes on the target features of its caller.
+/// `shape` is `(front_words, back_words, back_stride)`.
+#[inline(always)]
+pub(super) fn and_counts_split_inline(
+    query_front: &[u64],
+    query_back: &[u64],
+    front: &[u64],
+    back: &[u64],
+    shape: (usize, usize, usize),
+    out: &mut [u32],
+) {
+    match shape {
+        (4, 4, 4) => fixed_split::<4, 4, 4>(query_front, query_back, front, back, out),
+        (8, 8, 8) => fixed_split::<8, 8, 8>(query_front, query_back, front, back, out),
+        (16, 16, 16) => fixed_split::<16, 16, 16>(query_front, query_back, front, back, out),
+        (32, 32, 32) => fixed_split::<32, 32, 32>(query_front, query_back, front, back, out),
+        (8, 4, 8) => fixed_split::<8, 4, 8>(query_front, query_back, front, back, out),
+        (16, 8, 16) => fixed_split::<16, 8, 16>(query_front, query_back, front, back, out),
+        (fw, bw, stride) => {
+            let halves = front
+                .chunks_exact(fw.max(1))
+                .zip(back.chunks_exact(stride.max(1)));
+            for ((f, b), count) in halves.zip(out.iter_mut()) {
+                *count = and_count(query_front, f) + and_count(query_back, &b[..bw]);
+            }
+        }
+    }
+}
+
+/// Halves of `F` and `B` words (the back `S` words apart), known at compile time.
+#[inline(always)]
+fn fixed_split<const F: usize, const B: usize, const S: usize>(
+    query_front: &[u64],
+    query_back: &[u64],
+    front: &[u64],
+    back: &[u64],
+    out: &mut [u32],
+) {
+    let (Ok(qf), Ok(qb)) = (
+        <&[u64; F]>::try_from(query_front),
+        <&[u64; B]>::try_from(query_back),
+    ) else {
+        return;
+    };
+    let halves = front.chunks_exact(F).zip(back.chunks_exact(S));
+    for ((f, b), count) in halves.zip(out.iter_mut()) {
+        let (Ok(f), Ok(b)) = (<&[u64; F]>::try_from(f), <&[u64; B]>::try_from(&b[..B])) else {
+            return; // `chunks_exact` yields whole halves: never taken
+        };
+        *count = and_count(qf, f) + and_count(qb, b);
+    }
+}

@@ -163,6 +163,76 @@ impl KernelTester {
         self.check_against(query, block, words, &oracle(query, block, words));
     }
 
+    /// `and_counts_split_strided` on filters stored as halves of `fw` words and of `stride`
+    /// words of which the first `bw` count, against the oracle's front plus back counts
+    /// (with `out` prefilled with garbage).
+    fn compare_split(
+        &self,
+        (qf, qb): (&[u64], &[u64]),
+        (front, back): (&[u64], &[u64]),
+        (fw, bw, stride): (usize, usize, usize),
+        n: usize,
+    ) -> Result<(), String> {
+        let expected: Vec<u32> = (0..n)
+            .map(|j| {
+                let f = &front[j * fw..(j + 1) * fw];
+                let b = &back[j * stride..j * stride + bw];
+                let count = |q: &[u64], x: &[u64]| -> u32 {
+                    q.iter().zip(x).map(|(a, b)| (a & b).count_ones()).sum()
+                };
+                count(qf, f) + count(qb, b)
+            })
+            .collect();
+        let mut out = vec![0xdead_beef_u32; n];
+        if bw == stride {
+            self.kernel
+                .and_counts_split(qf, qb, front, back, fw, bw, &mut out);
+        } else {
+            self.kernel
+                .and_counts_split_strided(qf, qb, front, back, fw, bw, stride, &mut out);
+        }
+        match (0..n).find(|&j| out[j] != expected[j]) {
+            Some(j) => Err(format!(
+                "{} kernel, split {fw} + {bw} (stride {stride}) words, {n} filters: filter {j} \
+                 counted {} instead of {}",
+                self.kernel.name(),
+                out[j],
+                expected[j]
+            )),
+            None => Ok(()),
+        }
+    }
+
+    /// The specialised shapes and some others, every remainder of the 4- and 8-filter steps,
+    /// dense and sparse filters.
+    fn split_halves(&self) {
+        let mut rng = Rng(0x5_9117 ^ self.kernel.kind() as u64);
+        let shapes = [
+            (4, 4, 4),
+            (8, 8, 8),
+            (16, 16, 16),
+            (32, 32, 32),
+            (8, 4, 8),
+            (16, 8, 16),
+            (1, 1, 1),
+            (3, 3, 3),
+            (8, 7, 7),
+            (5, 9, 12),
+            (8, 0, 8),
+            (0, 4, 8),
+        ];
+        for (fw, bw, stride) in shapes {
+            for n in [0, 1, 3, 4, 5, 7, 8, 9, 17, 64] {
+                let (qf, qb) = (rng.filters(1, fw), rng.filters(1, bw));
+                let (front, back) = (rng.filters(n, fw), rng.filters(n, stride));
+                let shape = (fw, bw, stride);
+                if let Err(m) = self.compare_split((&qf, &qb), (&front, &back), shape, n) {
+                    panic!("{m}");
+                }
+            }
+        }
+    }
+
     /// Random filters for every width 1..=64 and block sizes that exercise the full groups and
     /// every remainder of the 4- and 8-filter steps.
     fn every_width_and_block_size(&self) {
@@ -292,6 +362,51 @@ macro_rules! kernel_suite {
             fn single_bits() {
                 if let Some(t) = KernelTester::new($kind, "single_bits") {
                     t.single_bits();
+                }
+            }
+
+            #[test]
+            fn split_halves() {
+                if let Some(t) = KernelTester::new($kind, "split_halves") {
+                    t.split_halves();
+                }
+            }
+
+            /// Split filters of random half widths (one of them possibly empty) against the
+            /// oracle.
+            #[test]
+            #[cfg(not(miri))]
+            fn split_matches_oracle() {
+                use proptest::prelude::*;
+
+                let Some(t) = KernelTester::new($kind, "split_matches_oracle") else {
+                    return;
+                };
+                let shapes = (1usize..=40, 0usize..=40, 0usize..3, 0usize..24);
+                let inputs = shapes.prop_flat_map(|(f, b, extra, n)| {
+                    let words = |w: usize| proptest::collection::vec(any::<u64>(), w);
+                    let stride = b + extra;
+                    (
+                        Just((f, b, stride, n)),
+                        words(f),
+                        words(b),
+                        words(f * n),
+                        words(stride * n),
+                    )
+                });
+                let config = ProptestConfig {
+                    source_file: Some(file!()),
+                    ..ProptestConfig::default()
+                };
+                let result = proptest::test_runner::TestRunner::new(config).run(
+                    &inputs,
+                    |((fw, bw, stride, n), qf, qb, front, back)| {
+                        t.compare_split((&qf, &qb), (&front, &back), (fw, bw, stride), n)
+                            .map_err(TestCaseError::fail)
+                    },
+                );
+                if let Err(e) = result {
+                    panic!("{e}");
                 }
             }
 

@@ -39,16 +39,34 @@ pub(crate) trait Keep {
     fn hit(&mut self, j: usize, score: f64);
 }
 
-/// Reusable kernel outputs.
+/// Reusable kernel outputs, and what the pre-check let through.
 #[derive(Debug, Default, Clone)]
 pub(crate) struct Counts {
-    front: Vec<u32>,
-    back: Vec<u32>,
+    counts: Vec<u32>,
+    /// Partners that passed the half-filter pre-check in lazy mode, summed over calls: with the
+    /// partners scored, the pass rate that decides between lazy and eager (see
+    /// [`super::unit`]).
+    pub(crate) passed: u64,
 }
 
-/// Scores `q` against every partner of `b` (see the module docs); `eager` counts the back
-/// halves with the kernel too (for low bars, where the group test rarely prunes). Returns the
-/// partners scored.
+/// How [`score_block_scan`] reads the filters of a block.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Scan {
+    /// The kernel counts the front halves; a pair's back half is read only when the front
+    /// count plus the query's back bits could still reach the bar.
+    Lazy,
+    /// The kernel counts the front halves and the first half of the back halves (three
+    /// quarters of an even split filter); the last quarter is read only when the count plus
+    /// the query's bits there could still reach the bar. On dense filters (68% fill) that
+    /// bound prunes almost every unrelated pair at Dice 0.8, where the half bound prunes none.
+    Prefix,
+    /// The kernel counts whole filters; nothing is read twice.
+    Full,
+}
+
+/// Scores `q` against every partner of `b` (see the module docs); `eager` counts the whole
+/// filters with the kernel ([`Scan::Full`]), otherwise [`Scan::Lazy`]. Returns the partners
+/// scored.
 #[allow(clippy::too_many_arguments)]
 #[inline]
 pub(crate) fn score_block<K: Keep>(
@@ -61,67 +79,92 @@ pub(crate) fn score_block<K: Keep>(
     counts: &mut Counts,
     keep: &mut K,
 ) -> u64 {
+    let scan = if eager { Scan::Full } else { Scan::Lazy };
+    score_block_scan(kernel, similarity, bits, q, b, scan, counts, keep)
+}
+
+/// [`score_block`] with the way of reading chosen by the caller. Every [`Scan`] gives the same
+/// hits in the same order; they differ in cost only. `counts.passed` grows by the pairs whose
+/// kernel count passed the bound (all pairs that were not pruned).
+#[allow(clippy::too_many_arguments)]
+#[inline]
+pub(crate) fn score_block_scan<K: Keep>(
+    kernel: &Kernel,
+    similarity: Similarity,
+    bits: u32,
+    q: &Query<'_>,
+    b: &Block<'_>,
+    scan: Scan,
+    counts: &mut Counts,
+    keep: &mut K,
+) -> u64 {
     let m = b.popcounts.len();
     if m == 0 {
         return 0;
     }
-    if counts.front.len() < m {
-        counts.front.resize(m, 0);
+    if counts.counts.len() < m {
+        counts.counts.resize(m, 0);
     }
-    kernel.and_counts(q.front, b.front, b.front_words, &mut counts.front[..m]);
-    let eager = eager && b.back_words > 0;
-    if eager {
-        if counts.back.len() < m {
-            counts.back.resize(m, 0);
-        }
-        kernel.and_counts(q.back, b.back, b.back_words, &mut counts.back[..m]);
+    let w = b.back_words;
+    // The back words the kernel counts: none, half of them or all.
+    let counted = match scan {
+        _ if w == 0 => 0,
+        Scan::Lazy => 0,
+        Scan::Prefix if w >= 2 => w / 2,
+        Scan::Prefix | Scan::Full => w,
+    };
+    let out = &mut counts.counts[..m];
+    if counted == 0 {
+        kernel.and_counts(q.front, b.front, b.front_words, out);
+    } else {
+        kernel.and_counts_split_strided(
+            q.front,
+            &q.back[..counted],
+            b.front,
+            b.back,
+            b.front_words,
+            counted,
+            w,
+            out,
+        );
     }
+    // What the kernel did not count: the query's bits there bound what a pair can add.
+    let q_rest = &q.back[counted..];
+    let rest_bits = if counted == 0 {
+        q.back_popcount
+    } else {
+        crate::filter::popcount(q_rest)
+    };
     let pa = q.popcount;
-    for (g, fronts) in counts.front[..m].chunks(16).enumerate() {
+    let mut passed = 0u64;
+    for (g, group) in out.chunks(16).enumerate() {
         // The shared bits a score needs grow with the partner's popcount, and partners are
         // sorted by popcount, so the need of the group's first partner bounds all 16.
         let need = similarity.min_common(pa, b.popcounts[g * 16], keep.bar(), bits);
-        if eager {
-            let backs = &counts.back[g * 16..g * 16 + fronts.len()];
-            // Branch-free test of the whole group (vectorised); survivors are rare.
-            if !fronts
-                .iter()
-                .zip(backs)
-                .fold(false, |any, (f, b)| any | (f + b >= need))
-            {
+        let limit = need.saturating_sub(rest_bits);
+        // Branch-free test of the whole group (vectorised); survivors are rare.
+        let pass = group.iter().fold(0u32, |n, &x| n + u32::from(x >= limit));
+        if pass == 0 {
+            continue;
+        }
+        passed += u64::from(pass);
+        for (i, &counted_common) in group.iter().enumerate() {
+            if counted_common < limit {
                 continue;
             }
-            for (i, (f, bk)) in fronts.iter().zip(backs).enumerate() {
-                let j = g * 16 + i;
-                let score = similarity.score(f + bk, pa, b.popcounts[j], bits);
-                if score >= keep.bar() {
-                    keep.hit(j, score);
-                }
-            }
-        } else {
-            // A pair's shared bits are at most its front count plus the query's back bits.
-            let limit = need.saturating_sub(q.back_popcount);
-            if !fronts.iter().fold(false, |any, &x| any | (x >= limit)) {
-                continue;
-            }
-            for (i, &front_common) in fronts.iter().enumerate() {
-                if front_common < limit {
-                    continue;
-                }
-                let j = g * 16 + i;
-                let w = b.back_words;
-                let common = front_common
-                    + q.back
-                        .iter()
-                        .zip(&b.back[j * w..(j + 1) * w])
-                        .map(|(x, y)| (x & y).count_ones())
-                        .sum::<u32>();
-                let score = similarity.score(common, pa, b.popcounts[j], bits);
-                if score >= keep.bar() {
-                    keep.hit(j, score);
-                }
+            let j = g * 16 + i;
+            let common = counted_common
+                + q_rest
+                    .iter()
+                    .zip(&b.back[j * w + counted..(j + 1) * w])
+                    .map(|(x, y)| (x & y).count_ones())
+                    .sum::<u32>();
+            let score = similarity.score(common, pa, b.popcounts[j], bits);
+            if score >= keep.bar() {
+                keep.hit(j, score);
             }
         }
     }
+    counts.passed += passed;
     m as u64
 }

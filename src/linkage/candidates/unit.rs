@@ -12,7 +12,7 @@ use std::ops::Range;
 
 use rayon::prelude::*;
 
-use super::score::{Counts, Keep, score_block};
+use super::score::{Counts, Keep, Scan, score_block_scan};
 use super::{CHUNK_QUERIES, CandidateOptions, CandidateStats, FilterSet, TILE_FILTERS, top_k};
 use crate::filter::kernel::Kernel;
 use crate::linkage::Candidate;
@@ -40,6 +40,76 @@ impl Keep for Links<'_> {
         let (a, b) = (self.a, self.partners[j]);
         let (a, b) = if self.upper && b < a { (b, a) } else { (a, b) };
         self.out.push(Candidate { a, b, score });
+    }
+}
+
+/// Pairs of a tile scored in one way before the scan judges it: under 1% of a full
+/// 256-query x 2,048-filter tile, and enough to tell a pass rate of 1% from one of 12%.
+const PROBE_PAIRS: u64 = 4096;
+
+/// A way of reading is kept when at most one pair in [`KEEP_PASS_INV`] passes its bound: a
+/// survivor's unread words cost several times their share of a kernel pass (a scalar loop
+/// against the vector kernel), so pruning pays only while survivors are rare. Measured at Dice
+/// 0.8 (`bounds_prune_where_the_probe_expects`): random half-full filters pass the half bound
+/// at 0.6% and stay [`Scan::Lazy`]; realistic dense filters pass it at 96% but the
+/// three-quarter bound at 0.2% ([`Scan::Prefix`]); on FEBRL clkhash CLKs (68.6% fill) some
+/// tiles pass both and are read whole ([`Scan::Full`]).
+const KEEP_PASS_INV: u64 = 8;
+
+/// How a tile is being scanned: a way of reading, and whether it is still on trial.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Mode {
+    scan: Scan,
+    /// On trial since the tile had scored this many pairs.
+    trial_from: Option<u64>,
+}
+
+impl Mode {
+    /// The first tile of a unit starts with the cheapest way on trial.
+    const START: Mode = Mode {
+        scan: Scan::Lazy,
+        trial_from: Some(0),
+    };
+
+    /// The next tile of the same queries starts where this one ended (the filters are alike),
+    /// on trial again; after whole filters it tries the three-quarter bound once more.
+    fn next_tile(self) -> Mode {
+        let scan = match self.scan {
+            Scan::Full => Scan::Prefix,
+            scan => scan,
+        };
+        Mode {
+            scan,
+            trial_from: Some(0),
+        }
+    }
+
+    /// After `scored` pairs of the tile, `passed` of them since the trial began: keeps the
+    /// way on trial when it prunes, otherwise tries the next more thorough one. Returns
+    /// whether the pass counter restarts.
+    fn judge(&mut self, scored: u64, passed: u64) -> bool {
+        let Some(from) = self.trial_from else {
+            return false;
+        };
+        let tried = scored - from;
+        if tried < PROBE_PAIRS {
+            return false;
+        }
+        if passed.saturating_mul(KEEP_PASS_INV) <= tried {
+            self.trial_from = None;
+            return false;
+        }
+        *self = match self.scan {
+            Scan::Lazy => Mode {
+                scan: Scan::Prefix,
+                trial_from: Some(scored),
+            },
+            Scan::Prefix | Scan::Full => Mode {
+                scan: Scan::Full,
+                trial_from: None,
+            },
+        };
+        true
     }
 }
 
@@ -156,10 +226,20 @@ impl<'a> ScanPlan<'a> {
         let mut counts = Counts::default();
         let mut comparisons = 0u64;
         let last = (unit.tiles.end as usize * TILE_FILTERS).min(right.len());
-        let mut tile = unit.tiles.start as usize * TILE_FILTERS;
+        let first_tile = unit.tiles.start as usize * TILE_FILTERS;
+        let mut tile = first_tile;
+        let mut mode = Mode::START;
         while tile < last {
             let tile_end = (tile + TILE_FILTERS).min(right.len());
             let mut in_tile = 0u64;
+            // Each way of reading is judged on the pairs it scored and kept if its bound
+            // prunes, otherwise the next more thorough one is tried.
+            mode = if tile == first_tile {
+                Mode::START
+            } else {
+                mode.next_tile()
+            };
+            counts.passed = 0;
             for (qi, &(start, end)) in queries.clone().zip(&ranges) {
                 let (s, e) = (start.max(tile), end.min(tile_end));
                 if s >= e {
@@ -174,16 +254,19 @@ impl<'a> ScanPlan<'a> {
                     upper: self.upper,
                     out: &mut *out,
                 };
-                in_tile += score_block(
+                in_tile += score_block_scan(
                     kernel,
                     opts.similarity,
                     bits,
                     &query,
                     &block,
-                    false,
+                    mode.scan,
                     &mut counts,
                     &mut keep,
                 );
+                if mode.judge(in_tile, counts.passed) {
+                    counts.passed = 0;
+                }
             }
             comparisons += in_tile;
             progress(in_tile);

@@ -107,6 +107,150 @@ fn fixed<const V: usize>(query: &[u64], block: &[u64], out: &mut [u32]) {
     }
 }
 
+/// `out[j] = popcount(query_front & front_j) + popcount(query_back & back_j)`, back half `j`
+/// being `back[j * back_stride..][..back_words]` (see `Kernel::and_counts_split_strided`).
+///
+/// # Safety
+///
+/// As [`and_counts`].
+#[allow(clippy::too_many_arguments)]
+#[target_feature(enable = "avx2,popcnt")]
+pub(in crate::filter::kernel) unsafe fn and_counts_split(
+    query_front: &[u64],
+    query_back: &[u64],
+    front: &[u64],
+    back: &[u64],
+    front_words: usize,
+    back_words: usize,
+    back_stride: usize,
+    out: &mut [u32],
+) {
+    let (qf, qb) = (query_front, query_back);
+    match (front_words, back_words, back_stride) {
+        (4, 4, 4) => fixed_split::<1, 1>(qf, qb, front, back, 4, out),
+        (8, 8, 8) => fixed_split::<2, 2>(qf, qb, front, back, 8, out),
+        (16, 16, 16) => fixed_split::<4, 4>(qf, qb, front, back, 16, out),
+        (32, 32, 32) => fixed_split::<8, 8>(qf, qb, front, back, 32, out),
+        (8, 4, 8) => fixed_split::<2, 1>(qf, qb, front, back, 8, out),
+        (16, 8, 16) => fixed_split::<4, 2>(qf, qb, front, back, 16, out),
+        (fw, bw, stride) => {
+            let halves = front
+                .chunks_exact(fw.max(1))
+                .zip(back.chunks_exact(stride.max(1)));
+            for ((f, b), count) in halves.zip(out.iter_mut()) {
+                *count = and_count_any(qf, f) + and_count_any(qb, &b[..bw]);
+            }
+        }
+    }
+}
+
+/// Filters stored as a front of `4 * F` words and a back of `4 * B` words (`stride` words
+/// apart), four filters per step: both parts' byte counts are added before one `vpsadbw`, so a
+/// split filter costs what a whole one costs in [`fixed`].
+///
+/// Byte counts reach at most `8 * (F + B)` before `vpsadbw`, so `F + B <= 31`.
+#[target_feature(enable = "avx2,popcnt")]
+fn fixed_split<const F: usize, const B: usize>(
+    query_front: &[u64],
+    query_back: &[u64],
+    front: &[u64],
+    back: &[u64],
+    stride: usize,
+    out: &mut [u32],
+) {
+    const { assert!(F >= 1 && B >= 1 && F + B <= 31) };
+    let (fw, bw) = (4 * F, 4 * B);
+    if query_front.len() != fw || query_back.len() != bw || stride < bw {
+        return; // the safe wrapper has asserted this; never taken
+    }
+    let front_q = split_query::<F>(query_front);
+    let back_q = split_query::<B>(query_back);
+    let mut fronts = front.chunks_exact(4 * fw);
+    let mut backs = back.chunks_exact(4 * stride);
+    let mut counts = out.chunks_exact_mut(4);
+    for ((f4, b4), count) in (&mut fronts).zip(&mut backs).zip(&mut counts) {
+        let mut s = [_mm256_setzero_si256(); 4];
+        for (sum, (f, b)) in s
+            .iter_mut()
+            .zip(f4.chunks_exact(fw).zip(b4.chunks_exact(stride)))
+        {
+            *sum = split_sums(&front_q, &back_q, f, &b[..bw]);
+        }
+        store4(reduce4(s), count);
+    }
+    let rest = counts.into_remainder();
+    if !rest.is_empty() {
+        let mut s = [_mm256_setzero_si256(); 4];
+        let halves = fronts
+            .remainder()
+            .chunks_exact(fw)
+            .zip(backs.remainder().chunks_exact(stride));
+        for (sum, (f, b)) in s.iter_mut().zip(halves) {
+            *sum = split_sums(&front_q, &back_q, f, &b[..bw]);
+        }
+        let mut four = [0u32; 4];
+        store4(reduce4(s), &mut four);
+        rest.copy_from_slice(&four[..rest.len()]);
+    }
+}
+
+/// The query's low and high nibbles, vector by vector.
+type Nibbles<const V: usize> = ([__m256i; V], [__m256i; V]);
+
+/// Popcount of `query & filter` for a filter stored as two parts of `4 * F` and `4 * B`
+/// words, as four 64-bit partial sums: both parts' byte counts, then one `vpsadbw`.
+#[target_feature(enable = "avx2")]
+#[inline]
+fn split_sums<const F: usize, const B: usize>(
+    front_q: &Nibbles<F>,
+    back_q: &Nibbles<B>,
+    front: &[u64],
+    back: &[u64],
+) -> __m256i {
+    let table = nibble_table();
+    let bytes = nibble_bytes(table, &front_q.0, &front_q.1, front, _mm256_setzero_si256());
+    let bytes = nibble_bytes(table, &back_q.0, &back_q.1, back, bytes);
+    _mm256_sad_epu8(bytes, _mm256_setzero_si256())
+}
+
+/// A query of `4 * V` words as its low and high nibbles, vector by vector (see the module
+/// docs).
+#[target_feature(enable = "avx2")]
+#[inline]
+fn split_query<const V: usize>(query: &[u64]) -> Nibbles<V> {
+    let low4 = _mm256_set1_epi8(0x0f);
+    let high4 = _mm256_set1_epi8(0xf0_u8 as i8);
+    let mut lo = [_mm256_setzero_si256(); V];
+    let mut hi = [_mm256_setzero_si256(); V];
+    for ((l, h), chunk) in lo.iter_mut().zip(hi.iter_mut()).zip(query.chunks_exact(4)) {
+        let q = load(chunk);
+        *l = _mm256_and_si256(q, low4);
+        *h = _mm256_and_si256(q, high4);
+    }
+    (lo, hi)
+}
+
+/// `bytes` plus the per-byte popcounts of `query & filter` (`4 * V` words, the query given as
+/// its nibbles).
+#[target_feature(enable = "avx2")]
+#[inline]
+fn nibble_bytes<const V: usize>(
+    table: __m256i,
+    query_lo: &[__m256i; V],
+    query_hi: &[__m256i; V],
+    filter: &[u64],
+    mut bytes: __m256i,
+) -> __m256i {
+    for ((lo, hi), chunk) in query_lo.iter().zip(query_hi).zip(filter.chunks_exact(4)) {
+        let f = load(chunk);
+        let low = _mm256_and_si256(f, *lo);
+        let high = _mm256_srli_epi16::<4>(_mm256_and_si256(f, *hi));
+        bytes = _mm256_add_epi8(bytes, _mm256_shuffle_epi8(table, low));
+        bytes = _mm256_add_epi8(bytes, _mm256_shuffle_epi8(table, high));
+    }
+    bytes
+}
+
 /// Popcount of `query & filter` for a filter of `4 * V` words, as four 64-bit partial sums.
 #[target_feature(enable = "avx2")]
 #[inline]

@@ -231,3 +231,58 @@ fn store8(v: __m256i, out: &mut [u32]) {
     // (implied by AVX-512F) is enabled for this function.
     unsafe { _mm256_storeu_si256(out.as_mut_ptr().cast(), v) }
 }
+
+/// `out[j] = popcount(query_front & front_j) + popcount(query_back & back_j)` (see
+/// `Kernel::and_counts_split`): eight filters per step as in [`any_width`], each filter's two
+/// halves adding their partial counts before the one reduction; back half `j` is
+/// `back[j * back_stride..][..back_words]`.
+///
+/// # Safety
+///
+/// As [`and_counts`]. `front_words` and `back_words` are at least 1 (the safe wrapper handles
+/// an empty half).
+#[allow(clippy::too_many_arguments)]
+#[target_feature(enable = "avx512f,avx512vpopcntdq")]
+pub(in crate::filter::kernel) unsafe fn and_counts_split(
+    query_front: &[u64],
+    query_back: &[u64],
+    front: &[u64],
+    back: &[u64],
+    front_words: usize,
+    back_words: usize,
+    back_stride: usize,
+    out: &mut [u32],
+) {
+    if front_words == 0 || back_words == 0 || back_words > back_stride {
+        return; // the safe wrapper never passes an empty half
+    }
+    let mut fronts = front.chunks_exact(8 * front_words);
+    let mut backs = back.chunks_exact(8 * back_stride);
+    let mut counts = out.chunks_exact_mut(8);
+    for ((f8, b8), count) in (&mut fronts).zip(&mut backs).zip(&mut counts) {
+        let mut partial = [_mm512_setzero_si512(); 8];
+        let halves = f8
+            .chunks_exact(front_words)
+            .zip(b8.chunks_exact(back_stride));
+        for (p, (f, b)) in partial.iter_mut().zip(halves) {
+            let b = &b[..back_words];
+            *p = _mm512_add_epi64(any_partial(query_front, f), any_partial(query_back, b));
+        }
+        store8(reduce8(partial), count);
+    }
+    let rest = counts.into_remainder();
+    if !rest.is_empty() {
+        let mut partial = [_mm512_setzero_si512(); 8];
+        let halves = fronts
+            .remainder()
+            .chunks_exact(front_words)
+            .zip(backs.remainder().chunks_exact(back_stride));
+        for (p, (f, b)) in partial.iter_mut().zip(halves) {
+            let b = &b[..back_words];
+            *p = _mm512_add_epi64(any_partial(query_front, f), any_partial(query_back, b));
+        }
+        let mut eight = [0u32; 8];
+        store8(reduce8(partial), &mut eight);
+        rest.copy_from_slice(&eight[..rest.len()]);
+    }
+}

@@ -26,3 +26,31 @@ pub(in crate::filter::kernel) unsafe fn and_counts(
 ) {
     portable::and_counts_inline(query, block, words, out);
 }
+
+/// `out[j] = popcount(query_front & front_j) + popcount(query_back & back_j)` (see
+/// `Kernel::and_counts_split_strided`).
+///
+/// # Safety
+///
+/// As [`and_counts`].
+#[allow(clippy::too_many_arguments)]
+#[target_feature(enable = "popcnt")]
+pub(in crate::filter::kernel) unsafe fn and_counts_split(
+    query_front: &[u64],
+    query_back: &[u64],
+    front: &[u64],
+    back: &[u64],
+    front_words: usize,
+    back_words: usize,
+    back_stride: usize,
+    out: &mut [u32],
+) {
+    portable::and_counts_split_inline(
+        query_front,
+        query_back,
+        front,
+        back,
+        (front_words, back_words, back_stride),
+        out,
+    );
+}

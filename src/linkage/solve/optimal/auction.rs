@@ -21,9 +21,9 @@ pub(super) const ALPHA_BITS: u32 = 3;
 /// Step 3: forward/reverse auction with `ε`-scaling, on weights of at most 61 bits.
 #[derive(Default)]
 pub(super) struct Auction {
-    /// The weights of the left and of the right adjacency.
+    /// The weights of the left adjacency; the right adjacency reads edge `i`'s as
+    /// `wl[right.slot[i]]` rather than keep a second copy.
     pub(super) wl: Vec<i64>,
-    pub(super) wr: Vec<i64>,
     /// Per right record: its price and the left record holding it (`NONE` if free).
     pub(super) price: Vec<i64>,
     pub(super) owner: Vec<u32>,
@@ -42,12 +42,9 @@ impl Auction {
         left: &Adjacency,
         right: &Adjacency,
         wl: impl Iterator<Item = i64>,
-        wr: impl Iterator<Item = i64>,
     ) {
         self.wl.clear();
         self.wl.extend(wl);
-        self.wr.clear();
-        self.wr.extend(wr);
         self.price.clear();
         self.price.resize(right.len(), 0);
         self.owner.clear();
@@ -133,7 +130,8 @@ impl Auction {
         for i in right.edges(r) {
             let y = right.next[i] as usize;
             if y != x && self.held[y] != NONE {
-                lowest = lowest.max(self.wr[i] - self.profit[y] - self.eps);
+                let w = self.wl[right.slot[i] as usize];
+                lowest = lowest.max(w - self.profit[y] - self.eps);
             }
         }
         self.price[r] = lowest;
@@ -180,7 +178,7 @@ impl Auction {
     pub(super) fn reverse_bid(&mut self, left: &Adjacency, right: &Adjacency, r: usize) {
         let (mut first, mut second, mut edge) = (i64::MIN / 2, i64::MIN / 2, 0);
         for i in right.edges(r) {
-            let v = self.wr[i] - self.profit[right.next[i] as usize];
+            let v = self.wl[right.slot[i] as usize] - self.profit[right.next[i] as usize];
             if v > first {
                 second = first;
                 first = v;
@@ -197,7 +195,7 @@ impl Auction {
         let x = right.next[edge];
         self.price[r] = price;
         self.owner[r] = x;
-        self.profit[x as usize] = self.wr[edge] - price;
+        self.profit[x as usize] = self.wl[right.slot[edge] as usize] - price;
         let previous = std::mem::replace(&mut self.held[x as usize], right.slot[edge]);
         if previous != ALONE {
             let o = left.next[previous as usize] as usize;

@@ -1,8 +1,9 @@
 //! Step 1 and the frame around the phases: candidates in, links out.
 //!
-//! Usable candidates (finite score above 0) are sorted into solver order (their rank), their
-//! records renumbered, and a union-find splits them into connected components, grouped so that
-//! each is read in one sweep. A star (one record on a side) takes its best edge; any other
+//! Usable candidates (finite score above 0) are sorted into solver order (their rank) as
+//! 16-byte keys, the only copy kept; their records are renumbered, and a union-find splits
+//! them into connected components, whose ranks are grouped (4 bytes per candidate) so that
+//! each component is read in one sweep. A star (one record on a side) takes its best edge; any other
 //! component is renumbered from 0 into a [`Graph`] and solved by the [`Workspace`], whose
 //! buffers are reused from one component to the next. The chosen ranks, sorted, are the links
 //! in solver order.
@@ -16,39 +17,28 @@ use crate::linkage::Candidate;
 use crate::linkage::solve::util::{NONE, Renumber, UnionFind};
 
 pub(super) fn optimal_tuned(candidates: &[Candidate], tuning: &Tuning) -> Vec<Candidate> {
-    let mut keys: Vec<u128> = candidates
-        .iter()
-        .filter(|c| c.score.is_finite() && c.score > 0.0)
-        .map(sort_key)
-        .collect();
-    keys.sort_unstable();
-    let edges: Vec<Candidate> = keys
-        .iter()
-        .map(|&k| Candidate {
-            a: (k >> 32) as u32,
-            b: k as u32,
-            score: f64::from_bits(!((k >> 64) as u64)),
-        })
-        .collect();
-    drop(keys);
-    let left = Renumber::new(edges.iter().map(|c| c.a));
-    let right = Renumber::new(edges.iter().map(|c| c.b));
+    let ranked = Ranked::new(candidates);
+    // Records, components and their union read the input in its own order (sequential reads);
+    // only what needs solver order goes through the ranking.
+    let inputs = || candidates.iter().filter(|c| usable(c));
+    let left = Renumber::new(inputs().map(|c| c.a));
+    let right = Renumber::new(inputs().map(|c| c.b));
     let (nl, nr) = (left.len(), right.len());
-    let ends: Vec<(u32, u32)> = edges
-        .iter()
-        .map(|c| (left.id(c.a) as u32, right.id(c.b) as u32))
-        .collect();
+    // Both ends of a candidate, renumbered over all components (table lookups).
+    let ends_of = |c: &Candidate| (left.id(c.a) as u32, right.id(c.b) as u32);
+    let ends = |rank: usize| ends_of(&ranked.get(rank));
 
     // Connected components, numbered in order of their best edge.
     let mut uf = UnionFind::new(nl + nr);
-    for &(l, r) in &ends {
+    for c in inputs() {
+        let (l, r) = ends_of(c);
         uf.union(l, nl as u32 + r);
     }
     let mut comp_of_root = vec![NONE; nl + nr];
-    let mut comp_of_edge = Vec::with_capacity(ends.len());
+    let mut comp_of_edge = Vec::with_capacity(ranked.len());
     let mut starts: Vec<usize> = Vec::new();
-    for &(l, _) in &ends {
-        let root = uf.find(l) as usize;
+    for rank in 0..ranked.len() {
+        let root = uf.find(ends(rank).0) as usize;
         if comp_of_root[root] == NONE {
             comp_of_root[root] = starts.len() as u32;
             starts.push(0);
@@ -67,21 +57,14 @@ pub(super) fn optimal_tuned(candidates: &[Candidate], tuning: &Tuning) -> Vec<Ca
         total += count;
     }
     starts.push(total);
-    // The edges themselves are moved (random writes) so that each component is then read in
-    // one sweep rather than gathered from all over the rank order.
     let mut cursor = starts.clone();
-    let mut grouped = vec![Placed::default(); ends.len()];
-    for (rank, (&comp, &(l, r))) in comp_of_edge.iter().zip(&ends).enumerate() {
-        grouped[cursor[comp as usize]] = Placed {
-            l,
-            r,
-            rank: rank as u32,
-            score: edges[rank].score,
-        };
+    let mut grouped = vec![0u32; ranked.len()];
+    for (rank, &comp) in comp_of_edge.iter().enumerate() {
+        grouped[cursor[comp as usize]] = rank as u32;
         cursor[comp as usize] += 1;
     }
     drop(comp_of_edge);
-    drop(ends);
+    drop(cursor);
 
     let mut local_l = vec![NONE; nl];
     let mut local_r = vec![NONE; nr];
@@ -90,35 +73,114 @@ pub(super) fn optimal_tuned(candidates: &[Candidate], tuning: &Tuning) -> Vec<Ca
     let mut chosen: Vec<u32> = Vec::new();
     let mut local: Vec<u32> = Vec::new();
     for comp in starts.windows(2) {
-        let placed = &grouped[comp[0]..comp[1]];
+        let ranks = &grouped[comp[0]..comp[1]];
         graph.clear();
-        for e in placed {
-            if local_l[e.l as usize] == NONE {
-                local_l[e.l as usize] = graph.nl as u32;
+        graph.reserve_exact(ranks.len());
+        for &rank in ranks {
+            let (l, r) = ends(rank as usize);
+            if local_l[l as usize] == NONE {
+                local_l[l as usize] = graph.nl as u32;
                 graph.nl += 1;
             }
-            if local_r[e.r as usize] == NONE {
-                local_r[e.r as usize] = graph.nr as u32;
+            if local_r[r as usize] == NONE {
+                local_r[r as usize] = graph.nr as u32;
                 graph.nr += 1;
             }
-            graph.el.push(local_l[e.l as usize]);
-            graph.er.push(local_r[e.r as usize]);
-            graph.score.push(e.score);
+            graph.el.push(local_l[l as usize]);
+            graph.er.push(local_r[r as usize]);
+            graph.score.push(ranked.get(rank as usize).score);
         }
         if graph.nl == 1 || graph.nr == 1 {
             // A star: any matching has one edge, so the best edge (first in rank order) wins.
-            chosen.push(placed[0].rank);
+            chosen.push(ranks[0]);
         } else {
             local.clear();
-            workspace.solve(&graph, tuning, &mut local);
-            chosen.extend(local.iter().map(|&e| placed[e as usize].rank));
+            workspace.solve(&mut graph, tuning, &mut local);
+            chosen.extend(local.iter().map(|&e| ranks[e as usize]));
         }
     }
+    drop(grouped);
     chosen.sort_unstable();
     chosen
         .into_iter()
-        .map(|rank| edges[rank as usize])
+        .map(|rank| ranked.get(rank as usize))
         .collect()
+}
+
+/// The usable candidates (finite score above 0) in solver order, the only copy the solver
+/// keeps of them: a 4-byte index into the input when the input is sorted by `(a, b)` (as
+/// candidate search returns it), a 16-byte [`sort_key`] otherwise.
+enum Ranked<'a> {
+    /// Input positions in solver order: in an input sorted by `(a, b)` the position orders
+    /// like `(a, b)`, so (descending score, ascending position) is solver order.
+    Indexed {
+        order: Vec<u32>,
+        input: &'a [Candidate],
+    },
+    /// [`sort_key`]s, sorted.
+    Keys(Vec<u128>),
+}
+
+/// Whether the solver uses a candidate: a finite score above 0 (any other could only lower a
+/// total).
+fn usable(c: &Candidate) -> bool {
+    c.score.is_finite() && c.score > 0.0
+}
+
+impl<'a> Ranked<'a> {
+    fn new(candidates: &'a [Candidate]) -> Ranked<'a> {
+        let by_pair = candidates
+            .windows(2)
+            .all(|w| (w[0].a, w[0].b) <= (w[1].a, w[1].b));
+        if by_pair && u32::try_from(candidates.len()).is_ok() {
+            // Sorted as (inverted score bits, position): 16 bytes each for the sort only.
+            let mut keys: Vec<(u64, u32)> = Vec::with_capacity(candidates.len());
+            keys.extend(
+                candidates
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, c)| usable(c))
+                    .map(|(i, c)| (!c.score.to_bits(), i as u32)),
+            );
+            keys.sort_unstable();
+            let order = keys.iter().map(|k| k.1).collect();
+            drop(keys);
+            Ranked::Indexed {
+                order,
+                input: candidates,
+            }
+        } else {
+            let mut keys: Vec<u128> = Vec::with_capacity(candidates.len());
+            keys.extend(candidates.iter().filter(|c| usable(c)).map(sort_key));
+            keys.sort_unstable();
+            Ranked::Keys(keys)
+        }
+    }
+
+    fn len(&self) -> usize {
+        match self {
+            Ranked::Indexed { order, .. } => order.len(),
+            Ranked::Keys(keys) => keys.len(),
+        }
+    }
+
+    /// The candidate of rank `rank`.
+    #[inline]
+    fn get(&self, rank: usize) -> Candidate {
+        match self {
+            Ranked::Indexed { order, input } => input[order[rank] as usize],
+            Ranked::Keys(keys) => decode(keys[rank]),
+        }
+    }
+}
+
+/// The candidate of a [`sort_key`].
+fn decode(k: u128) -> Candidate {
+    Candidate {
+        a: (k >> 32) as u32,
+        b: k as u32,
+        score: f64::from_bits(!((k >> 64) as u64)),
+    }
 }
 
 /// Solver order as one integer, for a score that is finite and above 0: descending score (the
@@ -126,16 +188,6 @@ pub(super) fn optimal_tuned(candidates: &[Candidate], tuning: &Tuning) -> Vec<Ca
 /// `b`. Integers sort faster than the comparison chain.
 pub(super) fn sort_key(c: &Candidate) -> u128 {
     (u128::from(!c.score.to_bits()) << 64) | (u128::from(c.a) << 32) | u128::from(c.b)
-}
-
-/// An edge in the list grouped by component: its records (numbered over all components), its
-/// rank in solver order and its score.
-#[derive(Clone, Copy, Default)]
-pub(super) struct Placed {
-    pub(super) l: u32,
-    pub(super) r: u32,
-    pub(super) rank: u32,
-    pub(super) score: f64,
 }
 
 /// Buffers reused from one component to the next, for narrow and for wide weights.
@@ -147,9 +199,13 @@ pub(super) struct Workspace {
 }
 
 impl Workspace {
-    /// Solves one component; appends the indices of the chosen edges to `chosen`.
-    pub(super) fn solve(&mut self, graph: &Graph, tuning: &Tuning, chosen: &mut Vec<u32>) {
-        if weights(graph, &mut self.narrow.w_rank, &mut self.wide.w_rank) {
+    /// Solves one component; appends the indices of the chosen edges to `chosen`. A large
+    /// component's scores are freed on the way (see [`Graph::release_scores`]).
+    pub(super) fn solve(&mut self, graph: &mut Graph, tuning: &Tuning, chosen: &mut Vec<u32>) {
+        let narrow = weights(graph, &mut self.narrow.w_rank, &mut self.wide.w_rank);
+        // The scores are in the weights now; a large component's are not kept for the next.
+        graph.release_scores();
+        if narrow {
             self.narrow.solve(graph, tuning, &mut self.auction, chosen);
         } else {
             self.wide.solve(graph, tuning, &mut self.auction, chosen);

@@ -12,7 +12,36 @@ pub(super) struct Graph {
     pub(super) score: Vec<f64>,
 }
 
+/// Buffers of at least this many elements are freed after use rather than kept for the next
+/// component: a giant component's copies would otherwise stay resident while later phases
+/// allocate their own (see docs/benchmarks.md, optimal solver memory).
+pub(super) const KEEP_BELOW: usize = 1 << 16;
+
+/// Empties `v`, and frees its memory if it is large.
+pub(super) fn release<T>(v: &mut Vec<T>) {
+    if v.capacity() >= KEEP_BELOW {
+        *v = Vec::new();
+    } else {
+        v.clear();
+    }
+}
+
 impl Graph {
+    /// Frees the scores of a large component once the weights are made from them (they are
+    /// not read again); a small component's are left as they are.
+    pub(super) fn release_scores(&mut self) {
+        if self.score.capacity() >= KEEP_BELOW {
+            self.score = Vec::new();
+        }
+    }
+
+    /// Room for exactly `m` more edges (a giant component's lists are not doubled).
+    pub(super) fn reserve_exact(&mut self, m: usize) {
+        self.el.reserve_exact(m);
+        self.er.reserve_exact(m);
+        self.score.reserve_exact(m);
+    }
+
     pub(super) fn clear(&mut self) {
         self.nl = 0;
         self.nr = 0;

@@ -16,12 +16,12 @@ use super::solver::Solver;
 use super::weights::Weight;
 use crate::linkage::solve::util::NONE;
 
-/// One side of a component for the exact search: adjacency, weights by edge of the adjacency,
-/// and records.
+/// One side of a component for the exact search: adjacency and records. The weights are kept
+/// once, by slot of the left adjacency ([`Solver::wl`]); the right side reads an edge's
+/// weight through its `slot`.
 #[derive(Default)]
 pub(super) struct Side<W> {
     pub(super) adj: Adjacency,
-    pub(super) w: Vec<W>,
     pub(super) v: Vec<Vertex<W>>,
 }
 
@@ -69,19 +69,19 @@ impl<W: Weight> Solver<W> {
     pub(super) fn search_all(&mut self, auction: &Auction, mut budget: u64) -> bool {
         // Feasible duals: prices as they are, and each left record's best profit at them. The
         // holdings that are tight under these duals become links.
-        let (left, right) = (&mut self.left, &mut self.right);
+        let (left, right, wl) = (&mut self.left, &mut self.right, &self.wl);
         for x in 0..left.adj.len() {
             let edges = left.adj.edges(x);
             let best = left.adj.next[edges.clone()]
                 .iter()
-                .zip(&left.w[edges])
+                .zip(&wl[edges])
                 .map(|(&r, &w)| w - right.v[r as usize].dual)
                 .fold(W::ZERO, W::max);
             left.v[x].dual = best;
             let s = auction.held[x];
             if s < ALONE {
                 let r = left.adj.next[s as usize];
-                if left.w[s as usize] - right.v[r as usize].dual == best {
+                if wl[s as usize] - right.v[r as usize].dual == best {
                     left.v[x].mate = r;
                     right.v[r as usize].mate = x as u32;
                 }
@@ -99,7 +99,7 @@ impl<W: Weight> Solver<W> {
             let dual = left.v[x].dual;
             let tight = edges.clone().find(|&s| {
                 let r = left.adj.next[s] as usize;
-                right.v[r].mate == NONE && left.w[s] - right.v[r].dual == dual
+                right.v[r].mate == NONE && wl[s] - right.v[r].dual == dual
             });
             match tight {
                 Some(s) => {
@@ -135,6 +135,7 @@ impl<W: Weight> Solver<W> {
                 let scanned = search(
                     s,
                     t,
+                    &self.wl,
                     u,
                     self.epoch,
                     &mut self.heap,
@@ -157,9 +158,11 @@ impl<W: Weight> Solver<W> {
 /// partner, or `u` stays free); then shifts the duals by the distances and flips the path.
 /// Afterwards `u` is linked or its dual is 0, and complementary slackness holds for every
 /// record that held it before. Returns the number of edges scanned.
+#[allow(clippy::too_many_arguments)]
 pub(super) fn search<W: Weight>(
     s: &mut Side<W>,
     t: &mut Side<W>,
+    wl: &[W],
     u: u32,
     epoch: u32,
     heap: &mut BinaryHeap<Reverse<(W, u32)>>,
@@ -175,7 +178,7 @@ pub(super) fn search<W: Weight>(
     let mut best = s.v[u as usize].dual;
     let mut best_s = u;
     let mut end_t = NONE;
-    let mut scanned = relax(s, t, heap, epoch, u, W::ZERO, best);
+    let mut scanned = relax(s, t, wl, heap, epoch, u, W::ZERO, best);
     while let Some(Reverse((d, v))) = heap.pop() {
         if d >= best {
             break;
@@ -199,7 +202,7 @@ pub(super) fn search<W: Weight>(
             best = d + sx.dual;
             best_s = x;
         }
-        scanned += relax(s, t, heap, epoch, x, d, best);
+        scanned += relax(s, t, wl, heap, epoch, x, d, best);
     }
     for &x in tree_s.iter() {
         let sx = &mut s.v[x as usize];
@@ -234,10 +237,12 @@ pub(super) fn search<W: Weight>(
 }
 
 /// Relaxes the edges of `x` (side `s`, at distance `dx`) in the search of `epoch`, keeping
-/// only keys below `bound`; returns the number of edges.
+/// only keys below `bound`; returns the number of edges. `wl` are the weights by left slot.
+#[allow(clippy::too_many_arguments)]
 pub(super) fn relax<W: Weight>(
     s: &Side<W>,
     t: &mut Side<W>,
+    wl: &[W],
     heap: &mut BinaryHeap<Reverse<(W, u32)>>,
     epoch: u32,
     x: u32,
@@ -246,7 +251,11 @@ pub(super) fn relax<W: Weight>(
 ) -> u64 {
     let base = dx + s.v[x as usize].dual;
     let edges = s.adj.edges(x as usize);
-    for (&v, &w) in s.adj.next[edges.clone()].iter().zip(&s.w[edges.clone()]) {
+    // The left side's slots are the weights' own; the right side's lead there by `slot`.
+    let right = !s.adj.slot.is_empty();
+    for i in edges.clone() {
+        let v = s.adj.next[i];
+        let w = wl[if right { s.adj.slot[i] as usize } else { i }];
         let tv = &mut t.v[v as usize];
         if tv.done == epoch {
             continue;

@@ -12,7 +12,7 @@ use std::collections::BinaryHeap;
 
 use super::Tuning;
 use super::auction::{ALONE, ALPHA_BITS, Auction};
-use super::graph::Graph;
+use super::graph::{Graph, release};
 use super::repair::Side;
 use super::weights::{NARROW_BITS, Weight, bit_len, scale_down, scale_up};
 use crate::linkage::solve::util::NONE;
@@ -22,6 +22,8 @@ use crate::linkage::solve::util::NONE;
 pub(super) struct Solver<W> {
     /// The weights in rank order, as [`weights`] wrote them.
     pub(super) w_rank: Vec<W>,
+    /// The weights by slot of the left adjacency, the only copy the search reads.
+    pub(super) wl: Vec<W>,
     pub(super) left: Side<W>,
     pub(super) right: Side<W>,
     // Search scratch.
@@ -72,10 +74,12 @@ impl<W: Weight> Solver<W> {
         left.next.clear();
         left.next
             .extend(self.order.iter().map(|&e| graph.er[e as usize]));
-        self.left.w.clear();
-        self.left
-            .w
+        self.wl.clear();
+        self.wl
             .extend(self.order.iter().map(|&e| self.w_rank[e as usize]));
+        // The rank-order weights are not read again: a large component's are freed before
+        // the right side is built.
+        release(&mut self.w_rank);
         // The left slot of each edge, by edge, in `right.slot` for now.
         right.slot.clear();
         right.slot.resize(m, 0);
@@ -87,14 +91,14 @@ impl<W: Weight> Solver<W> {
         right
             .next
             .extend(self.order.iter().map(|&e| graph.el[e as usize]));
-        self.right.w.clear();
-        self.right
-            .w
-            .extend(self.order.iter().map(|&e| self.w_rank[e as usize]));
         self.cursor.clear();
         self.cursor
             .extend(self.order.iter().map(|&e| right.slot[e as usize]));
         std::mem::swap(&mut right.slot, &mut self.cursor);
+        // The grouping scratch is not read again: a large component's is freed before the
+        // auction and the search allocate theirs.
+        release(&mut self.order);
+        release(&mut self.cursor);
         self.left.reset();
         self.right.reset();
     }
@@ -109,16 +113,11 @@ impl<W: Weight> Solver<W> {
     ) {
         // The auction's weights: times `nl + 1`, so that `ε = 1` leaves less than one unit of
         // `w'` to gain, and rounded down to 61 bits.
-        let top = self.w_rank.iter().map(|w| w.get()).max().unwrap_or(0);
+        let top = self.wl.iter().map(|w| w.get()).max().unwrap_or(0);
         let scale = graph.nl as u128 + 1;
         let shift = (bit_len(top) + bit_len(scale)).saturating_sub(NARROW_BITS);
         let down = |w: &W| scale_down(w.get(), scale, shift);
-        auction.start(
-            &self.left.adj,
-            &self.right.adj,
-            self.left.w.iter().map(down),
-            self.right.w.iter().map(down),
-        );
+        auction.start(&self.left.adj, &self.right.adj, self.wl.iter().map(down));
         let mut level = (auction.top() >> tuning.stop_bits).max(1);
         let mut wait = ALPHA_BITS;
         loop {

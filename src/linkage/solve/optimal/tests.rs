@@ -306,7 +306,7 @@ proptest! {
 #[test]
 fn search_stamps_restart_before_they_wrap() {
     // A 6-cycle of equal scores: the greedy start links two pairs, a search the third.
-    let graph = Graph {
+    let mut graph = Graph {
         nl: 3,
         nr: 3,
         el: vec![0, 0, 1, 1, 2, 2],
@@ -315,13 +315,13 @@ fn search_stamps_restart_before_they_wrap() {
     };
     let mut workspace = Workspace::default();
     let mut expected = Vec::new();
-    workspace.solve(&graph, &Tuning::DEFAULT, &mut expected);
+    workspace.solve(&mut graph, &Tuning::DEFAULT, &mut expected);
     assert_eq!(expected.len(), 3);
     // The stamps of that run stay behind; the next searches cross `u32::MAX`.
     workspace.narrow.epoch = u32::MAX - 1;
     for _ in 0..3 {
         let mut links = Vec::new();
-        workspace.solve(&graph, &Tuning::DEFAULT, &mut links);
+        workspace.solve(&mut graph, &Tuning::DEFAULT, &mut links);
         assert_eq!(links, expected);
     }
 }
