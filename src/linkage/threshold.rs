@@ -263,3 +263,8 @@ mod model;
 
 pub use self::auto::{AutoChoice, AutoMatch, AutoOptions, auto_match, side_neighbours};
 
+
+#[cfg(test)]
+mod febrl;
+#[cfg(test)]
+mod tests;

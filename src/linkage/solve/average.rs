@@ -165,3 +165,134 @@ fn finish(clusters: Vec<Vec<u32>>) -> Vec<Vec<u32>> {
     out.sort_unstable();
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn c(a: u32, b: u32, score: f64) -> Candidate {
+        Candidate { a, b, score }
+    }
+
+    /// Scores from a table of pairs; pairs not in it score `rest`.
+    fn table(pairs: &[(u32, u32, f64)], rest: f64) -> impl Fn(u32, u32) -> f64 + '_ {
+        move |x, y| {
+            pairs
+                .iter()
+                .find(|p| (p.0, p.1) == (x.min(y), x.max(y)))
+                .map_or(rest, |p| p.2)
+        }
+    }
+
+    #[test]
+    fn a_bridge_does_not_chain_two_groups() {
+        // Groups {0, 1, 2} and {3, 4}, joined only by the bridge 2-3 at 0.81.
+        let pairs = [
+            (0, 1, 0.95),
+            (0, 2, 0.9),
+            (1, 2, 0.92),
+            (3, 4, 0.97),
+            (2, 3, 0.81),
+        ];
+        let cands: Vec<Candidate> = pairs.iter().map(|p| c(p.0, p.1, p.2)).collect();
+        let score = table(&pairs, 0.5);
+        assert_eq!(
+            crate::linkage::solve::dedup_components(5, &cands),
+            vec![vec![0, 1, 2, 3, 4]]
+        );
+        assert_eq!(
+            dedup_average_linkage(5, &cands, 0.8, &score),
+            vec![vec![0, 1, 2], vec![3, 4]]
+        );
+    }
+
+    #[test]
+    fn a_group_with_one_weak_pair_stays_whole() {
+        // 0-2 is below the threshold (not a candidate), but the group averages above it.
+        let pairs = [(0, 1, 0.95), (1, 2, 0.9), (0, 2, 0.75)];
+        let cands = [c(0, 1, 0.95), c(1, 2, 0.9)];
+        let score = table(&pairs, 0.0);
+        assert_eq!(
+            crate::linkage::solve::dedup_complete_linkage(3, &cands),
+            vec![vec![0, 1]]
+        );
+        assert_eq!(
+            dedup_average_linkage(3, &cands, 0.8, &score),
+            vec![vec![0, 1, 2]]
+        );
+    }
+
+    #[test]
+    fn parties_never_repeat_in_a_cluster() {
+        let r = |party, index| RecordRef { party, index };
+        let pc = |a, b, score| PartyCandidate { a, b, score };
+        let cands = [
+            pc(r(0, 0), r(1, 0), 0.95),
+            pc(r(0, 1), r(1, 0), 0.94),
+            pc(r(1, 0), r(2, 0), 0.93),
+        ];
+        let clusters = multiparty_average_linkage(&cands, 0.5, &|_, _| 0.9);
+        assert_eq!(clusters, vec![vec![r(0, 0), r(1, 0), r(2, 0)]]);
+    }
+
+    /// Random candidates over `n` records with scores from a hash of the pair.
+    fn pair_score(x: u32, y: u32) -> f64 {
+        let (x, y) = (x.min(y) as u64, x.max(y) as u64);
+        let h = (x.wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ y.wrapping_mul(0xc2b2_ae3d_27d4_eb4f))
+            .wrapping_mul(0x94d0_49bb_1331_11eb);
+        // Coarse, so that many scores tie.
+        0.5 + (h >> 60) as f64 / 32.0
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+
+        #[test]
+        fn deterministic_and_independent_of_input_order(
+            pairs in proptest::collection::vec((0u32..40, 0u32..40), 0..200),
+            seed in any::<u64>(),
+            threshold in 0.5f64..0.9,
+        ) {
+            let cands: Vec<Candidate> = pairs
+                .iter()
+                .map(|&(a, b)| c(a, b, pair_score(a, b)))
+                .filter(|x| x.score >= threshold)
+                .collect();
+            let expected = dedup_average_linkage(40, &cands, threshold, &pair_score);
+            // Shuffled, with a and b swapped in some, and some pairs given twice.
+            let mut shuffled = cands.clone();
+            let mut s = seed;
+            for i in (1..shuffled.len()).rev() {
+                s = s.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+                shuffled.swap(i, (s >> 33) as usize % (i + 1));
+            }
+            for (i, x) in shuffled.iter_mut().enumerate() {
+                if (seed >> (i % 64)) & 1 == 1 {
+                    *x = c(x.b, x.a, x.score);
+                }
+            }
+            shuffled.extend(cands.iter().take(3).copied());
+            prop_assert_eq!(dedup_average_linkage(40, &shuffled, threshold, &pair_score), expected.clone());
+            // The same on a pool of one thread and of four.
+            for threads in [1, 4] {
+                let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+                let got = pool.install(|| dedup_average_linkage(40, &shuffled, threshold, &pair_score));
+                prop_assert_eq!(&got, &expected);
+            }
+            // Every cluster averages at least the threshold over its pairs (by induction over
+            // the merges: its own pairs, the other's and the cross pairs each do).
+            for cl in &expected {
+                let mut sum = 0.0;
+                let mut k = 0.0;
+                for (i, &x) in cl.iter().enumerate() {
+                    for &y in &cl[i + 1..] {
+                        sum += pair_score(x, y);
+                        k += 1.0;
+                    }
+                }
+                prop_assert!(sum / k >= threshold - 1e-9, "cluster {:?}", cl);
+            }
+        }
+    }
+}

@@ -299,6 +299,17 @@ pub(crate) fn fit(sides: &[SideNeighbours]) -> Result<Fit, NoFit> {
             let common = mean * (1.0 - mean) / var - 1.0;
             fit.parts[c] = (wc / w, mean * common, (1.0 - mean) * common);
         }
+        // The tail scale: the non-match-weighted mean excess over the anchors (its maximum
+        // likelihood estimate).
+        let (mut excess, mut weight) = (0.0, 0.0);
+        for (p, g) in points.iter().zip(&gamma) {
+            excess += (1.0 - g) * (p.score - p.anchor).max(0.0);
+            weight += 1.0 - g;
+        }
+        if weight > 0.0 {
+            fit.sigma = (excess / weight).max(1e-4);
+        }
+        let sigma = fit.sigma;
         // E step.
         let mut ll = 0.0;
         for ((p, g), r) in points.iter().zip(gamma.iter_mut()).zip(resp.iter_mut()) {
