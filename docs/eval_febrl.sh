@@ -59,7 +59,7 @@ with open(sys.argv[4], "w") as t:
 PY
 }
 
-printf '%-16s %-9s %-7s %-7s %-7s | %-7s %-7s %-7s | %-7s %-7s\n' set mode auto_t est_p est_r est_f1 p r f1 best_t best_f1
+printf '%-13s %-9s %-7s | %-6s %-6s %-6s | %-6s %-6s %-6s | %-7s %-6s\n' set mode auto_t est_p est_r est_f1 p r f1 best_t best_f1
 for set in febrl1 febrl2; do
   encode "$data/$set.csv" "$work/$set.clk"
   entities_by_row "$data/$set.csv" "$work/$set.entities.csv"
@@ -72,13 +72,23 @@ for set in febrl1 febrl2; do
     f=$("$pprl" eval --truth "$work/$set.entities.csv" --matches "$work/sweep.csv" --format json | python3 -c "import json,sys; print(json.load(sys.stdin)['f1'])")
     if python3 -c "import sys; sys.exit(0 if $f > $best_f1 else 1)"; then best_f1=$f; best_t=$t; fi
   done
-  printf '%-16s %-9s %-7.4f %-7.3f %-7.3f %-7.3f | %-7.3f %-7.3f %-7.3f | %-7s %-7.3f\n' "$set" dedup \
+  printf '%-13s %-9s %-7.4f | %-6.3f %-6.3f %-6.3f | %-6.3f %-6.3f %-6.3f | %-7s %-6.3f\n' "$set" dedup \
     "$(field "$work/$set.m.json" "d['threshold']")" \
     "$(field "$work/$set.m.json" "d['threshold_auto']['estimated_result']['precision']")" \
     "$(field "$work/$set.m.json" "d['threshold_auto']['estimated_result']['recall']")" \
     "$(field "$work/$set.m.json" "d['threshold_auto']['estimated_result']['f1']")" \
     "$(field "$work/$set.e.json" "d['precision']")" "$(field "$work/$set.e.json" "d['recall']")" \
     "$(field "$work/$set.e.json" "d['f1']")" "$best_t" "$best_f1"
+  # The same with connected components (single linkage) for comparison.
+  "$pprl" match "$work/$set.clk" --threshold auto --cluster components -o "$work/$set.c.csv" --format json -q > "$work/$set.c.json"
+  "$pprl" eval --truth "$work/$set.entities.csv" --matches "$work/$set.c.csv" --format json > "$work/$set.ce.json"
+  printf '%-13s %-9s %-7.4f | %-6.3f %-6.3f %-6.3f | %-6.3f %-6.3f %-6.3f |\n' "$set" components \
+    "$(field "$work/$set.c.json" "d['threshold']")" \
+    "$(field "$work/$set.c.json" "d['threshold_auto']['estimated_result']['precision']")" \
+    "$(field "$work/$set.c.json" "d['threshold_auto']['estimated_result']['recall']")" \
+    "$(field "$work/$set.c.json" "d['threshold_auto']['estimated_result']['f1']")" \
+    "$(field "$work/$set.ce.json" "d['precision']")" "$(field "$work/$set.ce.json" "d['recall']")" \
+    "$(field "$work/$set.ce.json" "d['f1']")"
   # Two parties.
   split_two "$data/$set.csv" "$work/$set.a.csv" "$work/$set.b.csv" "$work/$set.t.csv"
   encode "$work/$set.a.csv" "$work/$set.a.clk"
@@ -86,7 +96,7 @@ for set in febrl1 febrl2; do
   "$pprl" match "$work/$set.a.clk" "$work/$set.b.clk" --threshold auto -o "$work/$set.l.csv" --format json -q > "$work/$set.l.json"
   "$pprl" match "$work/$set.a.clk" "$work/$set.b.clk" -t 0.5 --solver none -o "$work/$set.s.csv" -q
   "$pprl" eval --truth "$work/$set.t.csv" --matches "$work/$set.l.csv" --scores "$work/$set.s.csv" --one-to-one --format json > "$work/$set.le.json"
-  printf '%-16s %-9s %-7.4f %-7.3f %-7.3f %-7.3f | %-7.3f %-7.3f %-7.3f | %-7.4f %-7.3f\n' "$set split" two-party \
+  printf '%-13s %-9s %-7.4f | %-6.3f %-6.3f %-6.3f | %-6.3f %-6.3f %-6.3f | %-7.4f %-6.3f\n' "$set split" two-party \
     "$(field "$work/$set.l.json" "d['threshold']")" \
     "$(field "$work/$set.l.json" "d['threshold_auto']['estimated_result']['precision']")" \
     "$(field "$work/$set.l.json" "d['threshold_auto']['estimated_result']['recall']")" \
@@ -95,4 +105,23 @@ for set in febrl1 febrl2; do
     "$(field "$work/$set.le.json" "d['f1']")" \
     "$(field "$work/$set.le.json" "d['sweep']['best_f1']['threshold']")" \
     "$(field "$work/$set.le.json" "d['sweep']['best_f1']['f1']")"
+done
+
+# Synthetic deduplication (pprl synth --duplicates 0.45: groups of 1 to 6 or 7 records), with
+# the example schema.
+for seed in 5 6; do
+  "$pprl" synth --records 4000 --parties 1 --duplicates 0.45 --seed "$seed" --out-dir "$work/syn$seed" >/dev/null
+  "$pprl" keygen -o "$work/syn$seed/k.key" >/dev/null 2>&1
+  "$pprl" encode --schema "$here/examples/person.toml" --secret-file "$work/syn$seed/k.key" "$work/syn$seed/party_a.csv" -o "$work/syn$seed/a.clk" >/dev/null 2>&1
+  for cl in average components; do
+    "$pprl" match "$work/syn$seed/a.clk" --threshold auto --cluster "$cl" -o "$work/syn$seed/m.csv" --format json -q > "$work/syn$seed/m.json"
+    "$pprl" eval --truth "$work/syn$seed/truth.csv" --matches "$work/syn$seed/m.csv" --format json > "$work/syn$seed/e.json"
+    printf '%-13s %-9s %-7.4f | %-6.3f %-6.3f %-6.3f | %-6.3f %-6.3f %-6.3f |\n' "synth seed $seed" "$cl" \
+      "$(field "$work/syn$seed/m.json" "d['threshold']")" \
+      "$(field "$work/syn$seed/m.json" "d['threshold_auto']['estimated_result']['precision']")" \
+      "$(field "$work/syn$seed/m.json" "d['threshold_auto']['estimated_result']['recall']")" \
+      "$(field "$work/syn$seed/m.json" "d['threshold_auto']['estimated_result']['f1']")" \
+      "$(field "$work/syn$seed/e.json" "d['precision']")" "$(field "$work/syn$seed/e.json" "d['recall']")" \
+      "$(field "$work/syn$seed/e.json" "d['f1']")"
+  done
 done

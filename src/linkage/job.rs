@@ -158,7 +158,12 @@ impl MatchReport {
             MatchResult::Pairs(pairs) => {
                 write_pairs_header(&mut w, scores).map_err(csv_err)?;
                 for c in pairs {
-                    write_pair(&mut w, [self.ids[0].as_slice(), self.second_ids()], c, scores)?;
+                    write_pair(
+                        &mut w,
+                        [self.ids[0].as_slice(), self.second_ids()],
+                        c,
+                        scores,
+                    )?;
                 }
             }
             MatchResult::Duplicates(clusters) => {

@@ -25,7 +25,9 @@ use super::error::{MatchError, Mismatch, MismatchWhat};
 use super::options::{MatchOptions, Threshold};
 use super::report::{MatchReport, MatchResult, MatchWarning, MatchWarningKind};
 use super::solve::{self, Clustering, Solver};
-use super::threshold::{self, AutoChoice, Linkage};
+use super::threshold::{self, AutoChoice, Linkage, Method};
+
+use self::estimate::{Refine, assess};
 use super::{Candidate, PartyCandidate, RecordRef};
 use crate::filter::kernel::Kernel;
 use crate::io::ClkData;
@@ -128,6 +130,14 @@ pub fn match_encodings(
         Linkage::OneToOne
     };
 
+    // The similarity of two records, scored afresh (clustering and the estimate need pairs
+    // that were not candidates).
+    let score = |(p, x): (usize, u32), (q, y): (usize, u32)| {
+        let (a, b) = (&data[p].words, &data[q].words);
+        let (x, y) = (x as usize * words, y as usize * words);
+        threshold::pair_score(opts.similarity, &a[x..x + words], &b[y..y + words])
+    };
+
     let (value, mut auto, fit) = match opts.threshold {
         Threshold::Fixed(t) => (t, None, None),
         Threshold::Auto(a) => {
@@ -135,7 +145,20 @@ pub fn match_encodings(
             let filters: Vec<&[u64]> = data.iter().map(|d| d.words.as_slice()).collect();
             let sides =
                 threshold::side_neighbours(&filters, words, opts.similarity, &a, &kernel, progress);
-            let (chosen, fit) = threshold::choose_fitted(&sides, linkage, a.floor, a.fallback)?;
+            let (mut chosen, fit) = threshold::choose_fitted(&sides, linkage, a.floor, a.fallback)?;
+            if let Some(fit) = fit.as_ref().filter(|_| chosen.method == Method::Mixture) {
+                let how = Refine {
+                    solver: opts.solver,
+                    clustering: opts.clustering,
+                    inputs: data.len(),
+                    linkage,
+                };
+                if let Some((value, e)) = how.best_cut(fit, &sides, a.floor, &score) {
+                    chosen.value = value;
+                    chosen.confidence = e.f1;
+                    chosen.estimated = Some(e);
+                }
+            }
             let choice = AutoChoice {
                 explanation: chosen.explanation(),
                 threshold: chosen,
@@ -145,14 +168,6 @@ pub fn match_encodings(
             (choice.threshold.value, Some(choice), fit)
         }
     };
-    // The similarity of two records, scored afresh (clustering and the estimate need pairs
-    // that were not candidates).
-    let score = |(p, x): (usize, u32), (q, y): (usize, u32)| {
-        let (a, b) = (&data[p].words, &data[q].words);
-        let (x, y) = (x as usize * words, y as usize * words);
-        threshold::pair_score(opts.similarity, &a[x..x + words], &b[y..y + words])
-    };
-
     let matching = Instant::now();
     let copts = CandidateOptions {
         threshold: value,
@@ -307,49 +322,6 @@ fn check_distinct(labels: &[String], data: &[ClkData]) -> Result<(), MatchError>
     Ok(())
 }
 
-/// The estimated quality of a result held in memory: every pair it links (every two records
-/// of a cluster) with its posterior probability of being a match.
-fn assess(
-    fit: &threshold::Fit,
-    linkage: Linkage,
-    result: &MatchResult,
-    inputs: usize,
-    score: &dyn Fn((usize, u32), (usize, u32)) -> f64,
-) -> Option<threshold::Estimate> {
-    use threshold::side_index;
-    let side = |p: usize, q: usize| (side_index(p, q, inputs), side_index(q, p, inputs));
-    let pairs: Vec<(usize, usize, u32, u32, f64)> = match result {
-        MatchResult::Pairs(links) => {
-            let (s, m) = side(0, inputs - 1);
-            links.iter().map(|c| (s, m, c.a, c.b, c.score)).collect()
-        }
-        MatchResult::Written { .. } => return None,
-        MatchResult::Duplicates(clusters) => clusters
-            .iter()
-            .flat_map(|c| {
-                c.iter().enumerate().flat_map(move |(k, &x)| {
-                    c[k + 1..]
-                        .iter()
-                        .map(move |&y| (0, 0, x, y, score((0, x), (0, y))))
-                })
-            })
-            .collect(),
-        MatchResult::Clusters(clusters) => clusters
-            .iter()
-            .flat_map(|c| {
-                c.iter().enumerate().flat_map(move |(k, x)| {
-                    c[k + 1..].iter().map(move |y| {
-                        let (p, q) = (x.party as usize, y.party as usize);
-                        let (s, m) = side(p, q);
-                        (s, m, x.index, y.index, score((p, x.index), (q, y.index)))
-                    })
-                })
-            })
-            .collect(),
-    };
-    Some(threshold::assess(fit, linkage, pairs.into_iter()))
-}
-
 fn sink_err(source: std::io::Error) -> MatchError {
     MatchError::Output {
         path: "the output".into(),
@@ -465,9 +437,8 @@ impl Between<'_> {
         if let Some(p) = bopts.lsh {
             let target = self.request.lsh_similarity.unwrap_or(copts.threshold);
             report.lsh_similarity = Some(target);
-            report.estimated_pair_completeness = Some(
-                p.collision_probability(blocking::agreement_at(fill, copts.threshold)),
-            );
+            report.estimated_pair_completeness =
+                Some(p.collision_probability(blocking::agreement_at(fill, copts.threshold)));
         }
         if let Some(truth) = self.truth {
             fn index(d: &ClkData) -> std::collections::HashMap<&str, u32> {
@@ -573,5 +544,6 @@ fn short(hex: &str) -> String {
     hex[..16.min(hex.len())].to_string()
 }
 
+mod estimate;
 #[cfg(test)]
 mod tests;

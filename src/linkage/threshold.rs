@@ -15,14 +15,17 @@
 //! fill see strangers at other scores). Above the anchor the scores of strangers are the top
 //! order statistics of many draws, and in the Gumbel domain of attraction their excesses over
 //! the anchor are independent exponentials of one scale `sigma` (peaks over threshold).
-//! `sigma` comes from the ranks `k/2..k` of every list, which in practice hold strangers
+//! `sigma` starts from the ranks `k/2..k` of every list, which in practice hold strangers
 //! only: the median spread between rank `k/2` and rank `k`, divided by the median of that
 //! spread for a unit exponential tail (Rényi's representation of order statistics).
 //!
-//! With the non-match component so fixed per record, a two-component mixture is fitted by EM
-//! to the neighbour scores above the anchors: non-match density `exp(-(s - anchor)/sigma) /
+//! With the non-match component so anchored per record, a two-component mixture is fitted by
+//! EM to the neighbour scores above the anchors: non-match density `exp(-(s - anchor)/sigma) /
 //! sigma`, match density a mixture of two Betas (lightly and heavily corrupted matches),
-//! mixed in a share `pi`. EM starts from the scores the non-match tail can hardly explain.
+//! mixed in a share `pi`. EM starts from the scores the starting tail can hardly explain
+//! (fewer than 1% of a list's strangers expected that high) as matches, and re-estimates
+//! `sigma` in each round as the non-match-weighted mean excess over the anchors (its maximum
+//! likelihood estimate).
 //! Each score then has a posterior probability of being a match, and for every cut `t`:
 //!
 //! * links `L(t)`: one-to-one linkage ([`Linkage::OneToOne`]: two or more files with a
@@ -71,7 +74,7 @@ use self::model::NoFit;
 use super::error::MatchError;
 
 pub(crate) use self::auto::side_index;
-pub(crate) use self::estimate::assess;
+pub(crate) use self::estimate::{assess, best_result_cut};
 pub(crate) use self::model::Fit;
 pub(crate) use self::neighbours::pair_score;
 
@@ -257,12 +260,11 @@ pub(crate) fn choose_fitted(
 }
 
 mod auto;
-pub mod neighbours;
 mod estimate;
 mod model;
+pub mod neighbours;
 
 pub use self::auto::{AutoChoice, AutoMatch, AutoOptions, auto_match, side_neighbours};
-
 
 #[cfg(test)]
 mod febrl;

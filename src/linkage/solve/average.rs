@@ -68,13 +68,7 @@ pub fn multiparty_average_linkage(
         .collect();
     let parties: Vec<u16> = records.iter().map(|r| r.party).collect();
     let local = |x: u32, y: u32| score(records[x as usize], records[y as usize]);
-    let clusters = agglomerate(
-        &mut edges,
-        records.len(),
-        Some(&parties),
-        threshold,
-        &local,
-    );
+    let clusters = agglomerate(&mut edges, records.len(), Some(&parties), threshold, &local);
     // Local numbers are in (party, index) order, so sorted members stay sorted.
     let mut out: Vec<Vec<RecordRef>> = finish(clusters)
         .into_iter()
@@ -96,11 +90,7 @@ fn agglomerate(
     // One entry per pair, its highest score; then descending score, ascending (a, b).
     edges.sort_unstable_by(|x, y| (x.0, x.1).cmp(&(y.0, y.1)).then(y.2.total_cmp(&x.2)));
     edges.dedup_by(|later, earlier| (later.0, later.1) == (earlier.0, earlier.1));
-    edges.sort_unstable_by(|x, y| {
-        y.2.total_cmp(&x.2)
-            .then(x.0.cmp(&y.0))
-            .then(x.1.cmp(&y.1))
-    });
+    edges.sort_unstable_by(|x, y| y.2.total_cmp(&x.2).then(x.0.cmp(&y.0)).then(x.1.cmp(&y.1)));
     let mut cluster_of: Vec<u32> = (0..nodes as u32).collect();
     let mut members: Vec<Vec<u32>> = (0..nodes as u32).map(|x| vec![x]).collect();
     for &(u, v, _) in edges.iter() {
@@ -110,7 +100,8 @@ fn agglomerate(
         }
         let (a, b) = (&members[cu as usize], &members[cv as usize]);
         if let Some(p) = parties
-            && a.iter().any(|&x| b.iter().any(|&y| p[x as usize] == p[y as usize]))
+            && a.iter()
+                .any(|&x| b.iter().any(|&y| p[x as usize] == p[y as usize]))
         {
             continue;
         }

@@ -148,3 +148,48 @@ pub(crate) fn assess(
     }
     Estimate::new(links, tp, true_pairs(fit, linkage))
 }
+
+/// The cuts worth trying for a result-level choice: at most `CUTS` values between the list
+/// scores at or above `floor` and the median anchor, evenly spaced by rank, each midway
+/// between two neighbouring distinct scores; descending.
+pub(crate) fn cuts(fit: &Fit, floor: f64) -> Vec<f64> {
+    const CUTS: usize = 160;
+    let low = fit.median_anchor.max(floor);
+    let mut scores: Vec<f64> = fit
+        .points
+        .iter()
+        .map(|(p, _)| p.score)
+        .filter(|&s| s >= low)
+        .collect();
+    scores.sort_unstable_by(|x, y| y.total_cmp(x));
+    scores.dedup();
+    if scores.len() < 2 {
+        return scores;
+    }
+    let step = (scores.len() - 1) as f64 / CUTS.min(scores.len() - 1) as f64;
+    let mut out: Vec<f64> = (1..=CUTS.min(scores.len() - 1))
+        .map(|i| {
+            let k = ((i as f64 * step).round() as usize).clamp(1, scores.len() - 1);
+            (scores[k - 1] + scores[k]) / 2.0
+        })
+        .collect();
+    out.dedup();
+    out
+}
+
+/// The cut of maximum estimated F1 of the result that `evaluate` predicts for it (ties: the
+/// higher cut), among [`cuts`].
+pub(crate) fn best_result_cut(
+    fit: &Fit,
+    floor: f64,
+    evaluate: &dyn Fn(f64) -> Estimate,
+) -> Option<(f64, Estimate)> {
+    let mut best: Option<(f64, Estimate)> = None;
+    for t in cuts(fit, floor) {
+        let e = evaluate(t);
+        if best.as_ref().is_none_or(|b| e.f1 > b.1.f1) {
+            best = Some((t, e));
+        }
+    }
+    best
+}

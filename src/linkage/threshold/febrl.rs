@@ -31,11 +31,8 @@ fn rows(name: &str) -> (Vec<String>, Vec<Vec<String>>) {
 /// Encodes records with the FEBRL clkhash schema; ids are positions.
 fn encode(header: &[String], records: &[Vec<String>]) -> crate::io::ClkData {
     let schema = clkhash::Schema::from_path(repo("testdata/febrl/febrl.schema.json")).unwrap();
-    let secret = Secret::from_bytes(
-        b"febrl evaluation secret, not a real one!".to_vec(),
-        "test",
-    )
-    .unwrap();
+    let secret =
+        Secret::from_bytes(b"febrl evaluation secret, not a real one!".to_vec(), "test").unwrap();
     let encoder = clkhash::Encoder::new(&schema, &secret).unwrap();
     encode_records(
         JobEncoder::Clkhash(&encoder),
@@ -59,7 +56,11 @@ fn quality(predicted: &HashSet<(u32, u32)>, truth: &HashSet<(u32, u32)>) -> (f64
         tp / predicted.len().max(1) as f64,
         tp / truth.len().max(1) as f64,
     );
-    (p, r, 2.0 * tp / (predicted.len() + truth.len()).max(1) as f64)
+    (
+        p,
+        r,
+        2.0 * tp / (predicted.len() + truth.len()).max(1) as f64,
+    )
 }
 
 /// Every two records of one entity, as positions.
@@ -108,8 +109,13 @@ fn dedup(name: &str, clustering: Clustering) -> (MatchReport, (f64, f64, f64)) {
     let (header, records) = rows(name);
     let ids: Vec<String> = records.iter().map(|r| r[0].clone()).collect();
     let data = encode(&header, &records);
-    let report =
-        match_encodings(vec![MatchInput::new(name, data)], &auto(clustering), None, &|_| {}).unwrap();
+    let report = match_encodings(
+        vec![MatchInput::new(name, data)],
+        &auto(clustering),
+        None,
+        &|_| {},
+    )
+    .unwrap();
     let measured = quality(&cluster_pairs(&report), &true_pairs(&ids));
     (report, measured)
 }

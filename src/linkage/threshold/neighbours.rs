@@ -25,6 +25,8 @@ pub struct Neighbours {
     pub index: u32,
     /// Its highest scores, descending, at most `k` (fewer when few partners reach the floor).
     pub scores: Vec<f64>,
+    /// The partner of each score: its position in the other file (ties: lower first).
+    pub partners: Vec<u32>,
 }
 
 /// One side: a sample of one file's records, each with its neighbours in another file (or in
@@ -91,11 +93,7 @@ pub(crate) struct Scan<'a> {
 
 impl Scan<'_> {
     /// Scans the side (see the module docs). Deterministic: independent of the thread count.
-    pub(crate) fn run(
-        &self,
-        kernel: &Kernel,
-        progress: &(dyn Fn(u64) + Sync),
-    ) -> SideNeighbours {
+    pub(crate) fn run(&self, kernel: &Kernel, progress: &(dyn Fn(u64) + Sync)) -> SideNeighbours {
         let w = self.words;
         let (n, m) = (self.left.len() / w, self.right.len() / w);
         let random = self.random_pairs(n, m);
@@ -117,19 +115,20 @@ impl Scan<'_> {
             let left = FilterSet::new(&words, w);
             let (cands, _) = candidates::link(&left, &right, &opts, kernel, progress);
             // Candidates come sorted by (a, b): one run per sampled record.
-            let mut lists: Vec<Vec<f64>> = vec![Vec::new(); chunk.len()];
+            let mut lists: Vec<Vec<(f64, u32)>> = vec![Vec::new(); chunk.len()];
             for c in &cands {
                 if self.same && c.b as usize == chunk[c.a as usize] {
                     continue;
                 }
-                lists[c.a as usize].push(c.score);
+                lists[c.a as usize].push((c.score, c.b));
             }
-            for (&index, mut scores) in chunk.iter().zip(lists) {
-                scores.sort_unstable_by(|x, y| y.total_cmp(x));
-                scores.truncate(self.k);
+            for (&index, mut list) in chunk.iter().zip(lists) {
+                list.sort_unstable_by(|x, y| y.0.total_cmp(&x.0).then(x.1.cmp(&y.1)));
+                list.truncate(self.k);
                 records.push(Neighbours {
                     index: index as u32,
-                    scores,
+                    scores: list.iter().map(|x| x.0).collect(),
+                    partners: list.iter().map(|x| x.1).collect(),
                 });
             }
         }

@@ -11,14 +11,23 @@ fn unit(rng: &mut SplitMix) -> f64 {
 /// A side of `n` records, each with `k` neighbours: strangers from an exponential tail of
 /// scale `sigma` above a record-specific anchor, and (for a share `matched` of records) 1 to
 /// 3 matches scoring `1 - 0.08 E` (`E` standard exponential, cut at 0.45). Returns the side and, per record, its labelled scores.
-fn simulate(n: usize, matched: f64, sigma: f64, seed: u64) -> (SideNeighbours, Vec<Vec<(f64, bool)>>) {
+fn simulate(
+    n: usize,
+    matched: f64,
+    sigma: f64,
+    seed: u64,
+) -> (SideNeighbours, Vec<Vec<(f64, bool)>>) {
     let k = 12;
     let mut rng = SplitMix(seed);
     let mut records = Vec::new();
     let mut labelled = Vec::new();
     for i in 0..n {
         let anchor = 0.55 + 0.1 * unit(&mut rng);
-        let m = if unit(&mut rng) < matched { 1 + rng.below(3) } else { 0 };
+        let m = if unit(&mut rng) < matched {
+            1 + rng.below(3)
+        } else {
+            0
+        };
         let mut scores: Vec<(f64, bool)> = (0..m)
             .map(|_| {
                 let e = -unit(&mut rng).ln();
@@ -34,6 +43,7 @@ fn simulate(n: usize, matched: f64, sigma: f64, seed: u64) -> (SideNeighbours, V
         records.push(Neighbours {
             index: i as u32,
             scores: scores.iter().map(|s| s.0).collect(),
+            partners: (0..scores.len() as u32).collect(),
         });
         labelled.push(scores);
     }
@@ -55,7 +65,10 @@ fn estimates_hold_on_simulated_lists() {
         let (side, labelled) = simulate(1500, matched, sigma, seed);
         let chosen = choose(&[side], Linkage::Pairwise, 0.0, None).unwrap();
         assert!(chosen.separable);
-        assert!((chosen.non_match_scale - sigma).abs() < 0.2 * sigma, "{chosen:?}");
+        assert!(
+            (chosen.non_match_scale - sigma).abs() < 0.2 * sigma,
+            "{chosen:?}"
+        );
         let t = chosen.value;
         let points = labelled.iter().flatten();
         let links = points.clone().filter(|s| s.0 >= t).count() as f64;
