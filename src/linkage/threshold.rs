@@ -74,7 +74,7 @@ use self::model::NoFit;
 use super::error::MatchError;
 
 pub(crate) use self::auto::side_index;
-pub(crate) use self::estimate::{assess, best_result_cut};
+pub(crate) use self::estimate::{assess, best_result_cut, true_pairs as true_pairs_estimate};
 pub(crate) use self::model::Fit;
 pub(crate) use self::neighbours::pair_score;
 

@@ -6,6 +6,9 @@ use super::super::solve::{self, Clustering, Solver};
 use super::super::threshold::{self, Estimate, Fit, Linkage, SideNeighbours, side_index};
 use super::super::{Candidate, MatchResult, PartyCandidate, RecordRef};
 
+/// Results with more pairs than this many per estimated true pair are bounded, not scored.
+const MAX_PAIRS_PER_TRUE_PAIR: f64 = 50.0;
+
 /// A record of input `.0` at position `.1`.
 type Rec = (usize, u32);
 
@@ -20,6 +23,17 @@ pub(super) fn assess(
 ) -> Option<threshold::Estimate> {
     use threshold::side_index;
     let side = |p: usize, q: usize| (side_index(p, q, inputs), side_index(q, p, inputs));
+    // Clusters that chained into huge ones are not scored pair by pair: at most all the true
+    // pairs are among their pairs, which bounds the estimate well below any useful result.
+    let clustered: u64 = match result {
+        MatchResult::Duplicates(c) => c.iter().map(|c| (c.len() as u64).pow(2) / 2).sum(),
+        MatchResult::Clusters(c) => c.iter().map(|c| (c.len() as u64).pow(2) / 2).sum(),
+        _ => 0,
+    };
+    let all = threshold::true_pairs_estimate(fit, linkage);
+    if clustered as f64 > MAX_PAIRS_PER_TRUE_PAIR * (all + 1.0) {
+        return Some(Estimate::bound(clustered as f64, all));
+    }
     let pairs: Vec<(usize, usize, u32, u32, f64)> = match result {
         MatchResult::Pairs(links) => {
             let (s, m) = side(0, inputs - 1);

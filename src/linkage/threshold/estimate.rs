@@ -33,6 +33,12 @@ pub struct Estimate {
 }
 
 impl Estimate {
+    /// The best a result of `links` pairs can be when `true_pairs` pairs are true: all of them
+    /// linked.
+    pub(crate) fn bound(links: f64, true_pairs: f64) -> Estimate {
+        Estimate::new(links, true_pairs.min(links), true_pairs)
+    }
+
     fn new(links: f64, true_links: f64, true_pairs: f64) -> Estimate {
         let precision = if links > 0.0 {
             (true_links / links).min(1.0)
