@@ -158,7 +158,7 @@ impl Refine {
                 }
             }
         }
-        pairs.sort_unstable_by(|x, y| (x.0, x.1).cmp(&(y.0, y.1)));
+        pairs.sort_unstable_by_key(|x| (x.0, x.1));
         pairs.dedup_by(|a, b| (a.0, a.1) == (b.0, b.1));
         let records = sides[0].population as u32;
         let evaluate = |t: f64| {

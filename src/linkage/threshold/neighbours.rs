@@ -149,7 +149,7 @@ impl Scan<'_> {
         if n == 0 || m == 0 || (self.same && n < 2) {
             return Vec::new();
         }
-        let mut rng = SplitMix(0x5eed_0f_a1e5 ^ (n as u64) << 20 ^ m as u64);
+        let mut rng = SplitMix(0x005e_ed0f_a1e5 ^ ((n as u64) << 20) ^ m as u64);
         let mut out = Vec::with_capacity(RANDOM_PAIRS);
         while out.len() < RANDOM_PAIRS {
             let (i, j) = (rng.below(n), rng.below(m));
