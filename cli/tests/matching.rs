@@ -986,10 +986,10 @@ fn dedup_with_groups_of_one_to_six_clusters_without_chaining() {
         .assert()
         .success();
     let (f_avg, f_comp, f_low) = (eval(&avg), eval(&comp), eval(&low));
-    eprintln!("auto + average {f_avg:.4}; at 0.6: average {f_low:.4}, components {f_comp:.4}");
-    assert!(f_avg >= 0.9, "auto + average F1 {f_avg}");
+    // Measured: auto + average 0.989; at 0.6 average 0.527, components 0.006 (one cluster).
+    assert!(f_avg >= 0.97, "auto + average F1 {f_avg}");
     assert!(
-        f_low > f_comp,
+        f_low > f_comp + 0.3,
         "average {f_low} vs components {f_comp} at 0.6"
     );
 }
