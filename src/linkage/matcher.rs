@@ -307,11 +307,15 @@ pub fn match_encodings(
     })
 }
 
-/// Refuses two inputs that are one: the same ids and filters (a file given twice, or a copy).
+/// Refuses an input given twice: the same label (for files, the same path) with the same ids
+/// and filters.
 fn check_distinct(labels: &[String], data: &[ClkData]) -> Result<(), MatchError> {
     for j in 1..data.len() {
         for i in 0..j {
-            if data[i].ids == data[j].ids && data[i].words == data[j].words {
+            if labels[i] == labels[j]
+                && data[i].ids == data[j].ids
+                && data[i].words == data[j].words
+            {
                 return Err(MatchError::SameInput {
                     first: labels[i].clone(),
                     second: labels[j].clone(),
