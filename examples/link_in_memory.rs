@@ -51,7 +51,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     ])?;
     let inputs = vec![MatchInput::new("a", a.data), MatchInput::new("b", b.data)];
     let opts = MatchOptions {
-        threshold: Threshold::Auto(Default::default()),
+        // Six records are too few to model the scores: the fallback threshold is used.
+    threshold: Threshold::Auto(pprl::linkage::threshold::AutoOptions {
+        fallback: Some(0.8),
+        ..Default::default()
+    }),
         ..Default::default()
     };
     let report = match_encodings(inputs, &opts, None, &|_| {})?;

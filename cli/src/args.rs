@@ -58,9 +58,17 @@ pub struct MatchArgs {
     /// built with `--features polars`.
     #[arg(long, value_enum, value_name = "FORMAT")]
     pub output_format: Option<TableFormatArg>,
-    /// How two files' candidates become links.
+    /// How two files' candidates become links (`none` with one file: every candidate pair,
+    /// `a_id,b_id,score`, each unordered pair once, instead of clusters).
     #[arg(long, value_enum, default_value_t = SolverArg::Greedy)]
     pub solver: SolverArg,
+    /// How one file's duplicates, or three or more files' records, form clusters.
+    #[arg(long, value_enum, default_value_t = ClusterArg::Average)]
+    pub cluster: ClusterArg,
+    /// With `--threshold auto`: the threshold to use when the scores show no separable group
+    /// of matches (without it such a match fails).
+    #[arg(long, value_name = "T", value_parser = parse_unit_interval)]
+    pub fallback: Option<f64>,
     /// Similarity measure.
     #[arg(long, value_enum, default_value_t = SimilarityArg::Dice)]
     pub similarity: SimilarityArg,
@@ -113,9 +121,10 @@ pub struct BlockingArgs {
     /// LSH collisions a pair needs (lambda-fold LSH).
     #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
     pub lsh_lambda: u32,
-    /// Dice similarity at which LSH must still reach --pair-completeness.
-    #[arg(long, value_name = "S", default_value_t = 0.9, value_parser = parse_unit_interval)]
-    pub lsh_similarity: f64,
+    /// Dice similarity at which LSH must still reach --pair-completeness (default: the
+    /// threshold, fixed or chosen automatically).
+    #[arg(long, value_name = "S", value_parser = parse_unit_interval)]
+    pub lsh_similarity: Option<f64>,
     /// Target share of pairs at --lsh-similarity that LSH puts in a common block.
     #[arg(long, value_name = "P", default_value_t = 0.99, value_parser = parse_unit_interval)]
     pub pair_completeness: f64,
@@ -159,8 +168,27 @@ pub enum SolverArg {
     Greedy,
     /// One-to-one, maximum total similarity.
     Optimal,
-    /// Every candidate above the threshold.
+    /// Every candidate above the threshold (one file: every pair, instead of clusters).
     None,
+}
+
+/// Clustering methods.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ClusterArg {
+    /// Average linkage: clusters merge when their cross pairs average at least the
+    /// threshold; does not chain.
+    Average,
+    /// Connected components of the candidates (single linkage): cheaper, but chains.
+    Components,
+}
+
+impl From<ClusterArg> for pprl::linkage::solve::Clustering {
+    fn from(c: ClusterArg) -> Self {
+        match c {
+            ClusterArg::Average => Self::Average,
+            ClusterArg::Components => Self::Components,
+        }
+    }
 }
 
 /// Similarity measures.

@@ -59,17 +59,17 @@ fn auto_threshold_is_near_the_best_on_the_sample() {
     let chosen = summary["threshold"].as_f64().unwrap();
     let auto = &summary["threshold_auto"];
     assert_eq!(auto["value"].as_f64(), Some(chosen));
-    assert_eq!(auto["method"], "second-best");
+    assert_eq!(auto["method"], "mixture");
     assert!(
         auto["explanation"]
             .as_str()
             .unwrap()
             .contains("estimated F1")
     );
-    assert!(auto["non_match_mode"].as_f64().unwrap() < chosen);
-    assert!(auto["match_mode"].as_f64().unwrap() > chosen);
+    assert!(auto["non_match_anchor"].as_f64().unwrap() < chosen);
+    assert!(auto["match_mean"].as_f64().unwrap() > chosen);
     // 300 people are in both samples.
-    let estimated = auto["estimated_matches"].as_f64().unwrap();
+    let estimated = auto["estimated"]["true_pairs"].as_f64().unwrap();
     assert!((240.0..=360.0).contains(&estimated), "{estimated}");
     assert_eq!(summary["matches"].as_u64(), Some(300));
 
@@ -100,8 +100,9 @@ fn auto_threshold_is_near_the_best_on_the_sample() {
         .args([&s.a, &s.b])
         .assert()
         .success()
-        .stdout(contains("chosen automatically (second-best)"))
-        .stdout(contains("non-match mode"));
+        .stdout(contains("chosen automatically (mixture)"))
+        .stdout(contains("non-match tails end near"))
+        .stdout(contains("estimated quality of the result"));
 }
 
 #[test]

@@ -805,7 +805,7 @@ fn auto_threshold_works_on_every_encoding_format() {
         .assert()
         .success();
         let summary: serde_json::Value = serde_json::from_slice(&run.get_output().stdout).unwrap();
-        assert_eq!(summary["threshold_auto"]["method"], "second-best");
+        assert_eq!(summary["threshold_auto"]["method"], "mixture");
         let threshold = summary["threshold"].as_f64().unwrap();
         assert_eq!(summary["threshold_auto"]["value"].as_f64(), Some(threshold));
         let ids = |p: &Path| -> Vec<String> {
@@ -837,4 +837,181 @@ fn auto_threshold_works_on_every_encoding_format() {
         assert_eq!(t2, t, "{a} {b}");
         assert_eq!(links2, links, "{a} {b}");
     }
+}
+
+#[test]
+fn the_same_file_twice_is_refused_one_file_deduplicates() {
+    let s = setup();
+    let out = s.dir.path().join("m.csv");
+    match_cmd(&["-t", "0.8"], &[&s.a, &s.a], &out)
+        .assert()
+        .failure()
+        .stderr(contains("one file deduplicates"));
+    assert!(!out.exists());
+}
+
+#[test]
+fn solver_none_with_one_file_writes_each_unordered_pair_once() {
+    let s = setup();
+    let text = std::fs::read_to_string(testdata("sample/dept_a.csv")).unwrap();
+    let dups = std::fs::read_to_string(copy_with_ids(s.dir.path(), "d.csv", "DUP", 20)).unwrap();
+    let combined = s.dir.path().join("combined.csv");
+    std::fs::write(
+        &combined,
+        format!("{text}{}", dups.split_once('\n').unwrap().1),
+    )
+    .unwrap();
+    let clk = s.dir.path().join("combined.clk");
+    encode(&person_schema(), &s.key, &combined, &clk);
+    let out = s.dir.path().join("pairs.csv");
+    match_cmd(&["-t", "0.9", "--solver", "none"], &[&clk], &out)
+        .assert()
+        .success();
+    let body = std::fs::read_to_string(&out).unwrap();
+    assert!(body.starts_with("a_id,b_id,score\n"), "{body}");
+    let rows = read_csv(&out);
+    let mut seen = std::collections::HashSet::new();
+    for r in &rows {
+        assert_ne!(r[0], r[1]);
+        let key = if r[0] < r[1] {
+            (&r[0], &r[1])
+        } else {
+            (&r[1], &r[0])
+        };
+        assert!(seen.insert(key), "pair {key:?} twice");
+    }
+    assert!(rows.iter().any(|r| r[1] == "DUP0" || r[0] == "DUP0"));
+    assert!(rows.len() >= 20);
+}
+
+/// Two unrelated synthetic populations: no true match between them.
+fn unrelated(d: &Path) -> (PathBuf, PathBuf) {
+    for (seed, sub) in [("21", "x"), ("22", "y")] {
+        pprl()
+            .args([
+                "synth",
+                "--records",
+                "600",
+                "--overlap",
+                "0",
+                "--seed",
+                seed,
+            ])
+            .arg("--out-dir")
+            .arg(d.join(sub))
+            .assert()
+            .success();
+    }
+    let key = keygen(d);
+    let (a, b) = (d.join("a.clk"), d.join("b.clk"));
+    encode(&person_schema(), &key, &d.join("x/party_a.csv"), &a);
+    encode(&person_schema(), &key, &d.join("y/party_b.csv"), &b);
+    (a, b)
+}
+
+#[test]
+fn auto_threshold_without_a_match_mode_refuses_unless_a_fallback_is_given() {
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b) = unrelated(dir.path());
+    let out = dir.path().join("m.csv");
+    match_cmd(&["-t", "auto", "-q"], &[&a, &b], &out)
+        .assert()
+        .failure()
+        .stderr(contains("no group of matches").and(contains("--fallback")));
+    assert!(!out.exists());
+    let run = match_cmd(
+        &["-t", "auto", "--fallback", "0.8", "--format", "json"],
+        &[&a, &b],
+        &out,
+    )
+    .assert()
+    .success();
+    let json: serde_json::Value = serde_json::from_slice(&run.get_output().stdout).unwrap();
+    assert_eq!(json["threshold"].as_f64(), Some(0.8));
+    assert_eq!(json["threshold_auto"]["method"], "fallback");
+    assert_eq!(json["threshold_auto"]["separable"], false);
+    match_cmd(&["-t", "0.8", "--fallback", "0.7"], &[&a, &b], &out)
+        .assert()
+        .failure()
+        .stderr(contains("--fallback applies only with --threshold auto"));
+}
+
+#[test]
+fn json_elapsed_is_the_whole_command_with_the_choice_beside_it() {
+    let s = setup();
+    let out = s.dir.path().join("m.csv");
+    let run = match_cmd(&["-t", "auto", "--format", "json"], &[&s.a, &s.b], &out)
+        .assert()
+        .success();
+    let json: serde_json::Value = serde_json::from_slice(&run.get_output().stdout).unwrap();
+    let elapsed = json["elapsed_s"].as_f64().unwrap();
+    let choose = json["threshold_auto"]["choose_s"].as_f64().unwrap();
+    let read = json["read_s"].as_f64().unwrap();
+    assert!(
+        elapsed >= choose + read,
+        "elapsed {elapsed}, choose {choose}, read {read}"
+    );
+    let e = &json["threshold_auto"]["estimated_result"];
+    assert!(e["f1"].as_f64().unwrap() > 0.5, "{e}");
+}
+
+#[test]
+fn dedup_with_groups_of_one_to_six_clusters_without_chaining() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    pprl()
+        .args([
+            "synth",
+            "--records",
+            "800",
+            "--parties",
+            "1",
+            "--duplicates",
+            "0.45",
+            "--seed",
+            "5",
+        ])
+        .arg("--out-dir")
+        .arg(d)
+        .assert()
+        .success();
+    let key = keygen(d);
+    let clk = d.join("a.clk");
+    encode(&person_schema(), &key, &d.join("party_a.csv"), &clk);
+    let eval = |matches: &Path| -> f64 {
+        let out = pprl()
+            .arg("eval")
+            .arg("--truth")
+            .arg(d.join("truth.csv"))
+            .arg("--matches")
+            .arg(matches)
+            .args(["--format", "json"])
+            .assert()
+            .success();
+        let v: serde_json::Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
+        v["f1"].as_f64().unwrap()
+    };
+    let (avg, comp) = (d.join("avg.csv"), d.join("comp.csv"));
+    match_cmd(&["-t", "auto", "-q"], &[&clk], &avg)
+        .assert()
+        .success();
+    // A low threshold: components chain, average linkage does not.
+    match_cmd(
+        &["-t", "0.6", "-q", "--cluster", "components"],
+        &[&clk],
+        &comp,
+    )
+    .assert()
+    .success();
+    let low = d.join("low.csv");
+    match_cmd(&["-t", "0.6", "-q"], &[&clk], &low)
+        .assert()
+        .success();
+    let (f_avg, f_comp, f_low) = (eval(&avg), eval(&comp), eval(&low));
+    // Measured: auto + average 0.989; at 0.6 average 0.527, components 0.006 (one cluster).
+    assert!(f_avg >= 0.97, "auto + average F1 {f_avg}");
+    assert!(
+        f_low > f_comp + 0.3,
+        "average {f_low} vs components {f_comp} at 0.6"
+    );
 }

@@ -46,7 +46,9 @@ mod params;
 mod unit;
 #[cfg(test)]
 use self::params::SplitMix;
-pub use self::params::{AUTO_EXHAUSTIVE_PAIRS, BlockingOptions, BlockingRequest, LshParams};
+pub use self::params::{
+    AUTO_EXHAUSTIVE_PAIRS, BlockingOptions, BlockingRequest, LshParams, agreement_at,
+};
 pub(crate) use self::unit::link_blocked_inner;
 pub use self::unit::{BlockScratch, BlockUnit, FunctionPlan};
 
@@ -166,6 +168,12 @@ pub struct BlockingReport {
     /// Blocks above the oversized limit, as (function name, first-side records, second-side
     /// records), largest first (at most 20).
     pub oversized: Vec<(String, u64, u64)>,
+    /// The similarity that LSH was sized for (the threshold, unless set otherwise).
+    pub lsh_similarity: Option<f64>,
+    /// The estimated pair completeness of LSH at the threshold: the probability that a pair
+    /// scoring exactly the threshold shares a block (pairs scoring higher share one more
+    /// surely), from the LSH parameters and the filters' mean fill. `None` without LSH.
+    pub estimated_pair_completeness: Option<f64>,
     /// Known true pairs found in the files, when the truth was given.
     pub true_pairs: Option<u64>,
     /// Share of those that blocking compares ([`pair_completeness`]), when the truth was

@@ -38,6 +38,11 @@ crate::error_kinds! {
         BadLsh => "match-bad-lsh",
         /// Too few records scored to choose a threshold automatically.
         TooFewScores => "match-too-few-scores",
+        /// The scores show no match group separable from the non-matches, and no fallback
+        /// threshold was given.
+        NoMatchMode => "match-no-match-mode",
+        /// The same input was given twice.
+        SameInput => "match-same-input",
         /// A candidate sink was given for other than two inputs.
         SinkInputs => "match-sink-inputs",
         /// The result was already written to a sink while it was found.
@@ -107,6 +112,26 @@ pub enum MatchError {
         /// Records needed.
         needed: usize,
     },
+    /// The automatic threshold found no match group it could separate from the non-matches.
+    #[error(
+        "the similarity scores show no group of matches separable from the non-matches \
+         ({reason}), so no threshold can be chosen from them"
+    )]
+    NoMatchMode {
+        /// Why, in words.
+        reason: String,
+    },
+    /// The same file (or input) was given twice.
+    #[error(
+        "{first} and {second} are the same input: matching a file with itself finds every \
+         record as its own perfect match; one file deduplicates (give it once)"
+    )]
+    SameInput {
+        /// The first mention.
+        first: String,
+        /// The second.
+        second: String,
+    },
     /// A candidate sink takes the links of exactly two inputs.
     #[error("a candidate sink takes the links of two inputs, not of {0}")]
     SinkInputs(usize),
@@ -150,6 +175,8 @@ impl MatchError {
             MatchError::NoBlockingKeys => K::NoBlockingKeys,
             MatchError::BadLsh => K::BadLsh,
             MatchError::TooFewScores { .. } => K::TooFewScores,
+            MatchError::NoMatchMode { .. } => K::NoMatchMode,
+            MatchError::SameInput { .. } => K::SameInput,
             MatchError::SinkInputs(_) => K::SinkInputs,
             MatchError::AlreadyWritten => K::AlreadyWritten,
             MatchError::FormatUnavailable { .. } => K::FormatUnavailable,

@@ -104,6 +104,7 @@ fn run(
     let read_time = started.elapsed();
     let mut report = match_encodings(inputs, opts, sink, progress)?;
     report.read_time = read_time;
+    report.elapsed = started.elapsed();
     warnings.append(&mut report.warnings);
     report.warnings = warnings;
     Ok(report)
@@ -165,7 +166,12 @@ impl MatchReport {
             MatchResult::Pairs(pairs) => {
                 write_pairs_header(&mut w, scores).map_err(csv_err)?;
                 for c in pairs {
-                    write_pair(&mut w, [self.ids[0].as_slice(), &self.ids[1]], c, scores)?;
+                    write_pair(
+                        &mut w,
+                        [self.ids[0].as_slice(), self.second_ids()],
+                        c,
+                        scores,
+                    )?;
                 }
             }
             MatchResult::Duplicates(clusters) => {

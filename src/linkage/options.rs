@@ -2,7 +2,7 @@
 
 use super::blocking::BlockingRequest;
 use super::candidates::Similarity;
-use super::solve::Solver;
+use super::solve::{Clustering, Solver};
 use super::threshold::AutoOptions;
 use crate::filter::kernel::Kernel;
 
@@ -36,8 +36,11 @@ pub struct MatchOptions {
     pub threshold: Threshold,
     /// Similarity measure.
     pub similarity: Similarity,
-    /// One-to-one solver for two inputs.
+    /// One-to-one solver for two inputs; [`Solver::None`] with one input writes every
+    /// candidate pair instead of clusters.
     pub solver: Solver,
+    /// How one input's duplicates, or three or more inputs' records, form clusters.
+    pub clustering: Clustering,
     /// Keep only the best `k` candidates per record.
     pub top_k: Option<usize>,
     /// Accept inputs whose schema fingerprints differ (never keys, layouts or lengths).
@@ -59,6 +62,7 @@ impl Default for MatchOptions {
             threshold: Threshold::default(),
             similarity: Similarity::Dice,
             solver: Solver::Greedy,
+            clustering: Clustering::default(),
             top_k: None,
             allow_schema_mismatch: false,
             scores: true,

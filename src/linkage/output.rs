@@ -59,9 +59,10 @@ impl MatchReport {
                 }
                 let batches = pairs.chunks(batch).map(|chunk| {
                     let ids = |side: usize, pick: fn(&super::Candidate) -> u32| {
+                        let ids = [self.ids[0].as_slice(), self.second_ids()];
                         chunk
                             .iter()
-                            .map(|c| self.ids[side][pick(c) as usize].as_str())
+                            .map(|c| ids[side][pick(c) as usize].as_str())
                             .collect::<Vec<_>>()
                     };
                     let mut columns = vec![

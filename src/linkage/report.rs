@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use super::blocking::BlockingReport;
 use super::candidates::{CandidateStats, Similarity};
-use super::solve::Solver;
+use super::solve::{Clustering, Solver};
 use super::threshold::AutoChoice;
 use super::{Candidate, RecordRef};
 
@@ -22,7 +22,8 @@ pub(crate) fn secs<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S:
 /// The result, before it is written.
 #[derive(Debug, Clone)]
 pub enum MatchResult {
-    /// Two inputs: linked pairs `(index in first, index in second, score)`.
+    /// Two inputs: linked pairs `(index in first, index in second, score)`; one input
+    /// without a solver: every candidate pair `(lower index, higher index, score)`.
     Pairs(Vec<Candidate>),
     /// Two inputs, every candidate a link: already given to the candidate sink as they were
     /// found, not held.
@@ -91,19 +92,22 @@ pub struct MatchReport {
     pub similarity: Similarity,
     /// The solver.
     pub solver: Solver,
+    /// How clusters were formed (one input, or three or more; `None` for pairs).
+    pub clustering: Option<Clustering>,
     /// Candidate generation counters, summed over all pairs of inputs.
     #[serde(flatten)]
     pub stats: CandidateStats,
     /// Links or clustered records in the result.
     pub matches: u64,
-    /// Wall time of candidate generation and solving (reading and choosing the threshold
-    /// excluded).
+    /// Wall time of the whole match: choosing the threshold, candidate generation, solving
+    /// and, for files, reading them (`read_s`) and writing a streamed result; `threshold_auto`
+    /// gives the choice's share (`choose_s`).
     #[serde(rename = "elapsed_s", serialize_with = "secs")]
     pub elapsed: Duration,
     /// Time spent reading and verifying the inputs (zero for inputs given in memory).
     #[serde(rename = "read_s", serialize_with = "secs")]
     pub read_time: Duration,
-    /// Comparisons per second of `elapsed`.
+    /// Comparisons per second of candidate generation and solving.
     pub comparisons_per_s: f64,
     /// The kernel used.
     pub kernel: &'static str,
@@ -116,8 +120,9 @@ pub struct MatchReport {
 }
 
 impl MatchReport {
-    /// The links of a two-input result as `(id in first, id in second)`, in result order;
-    /// empty for other results (and for a result given to a sink, [`MatchResult::Written`]).
+    /// The links of a pairs result as `(id in first, id in second)` (for one input without
+    /// a solver: both ids of that input), in result order; empty for other results (and for
+    /// a result given to a sink, [`MatchResult::Written`]).
     pub fn id_pairs(&self) -> Vec<(&str, &str)> {
         match &self.result {
             MatchResult::Pairs(p) => p
@@ -125,7 +130,7 @@ impl MatchReport {
                 .map(|c| {
                     (
                         self.ids[0][c.a as usize].as_str(),
-                        self.ids[1][c.b as usize].as_str(),
+                        self.second_ids()[c.b as usize].as_str(),
                     )
                 })
                 .collect(),
@@ -160,6 +165,11 @@ impl MatchReport {
                 .collect(),
             _ => Vec::new(),
         }
+    }
+
+    /// The ids of the second input of a pairs result: the first input's own, for one input.
+    pub(crate) fn second_ids(&self) -> &[String] {
+        &self.ids[self.ids.len().min(2) - 1]
     }
 
     /// What the result holds, in words: `links`, `records in duplicate clusters` or

@@ -6,10 +6,13 @@ use pprl::filter::kernel::Kernel;
 use pprl::io::TableFormat;
 use pprl::linkage::job::{self, MatchOptions};
 use pprl::linkage::output;
-use pprl::linkage::{MatchError, MatchErrorKind, MatchReport, MatchWarning, MatchWarningKind};
+use pprl::linkage::threshold::AutoOptions;
+use pprl::linkage::{
+    MatchError, MatchErrorKind, MatchReport, MatchWarning, MatchWarningKind, Threshold,
+};
 
 use super::thousands;
-use crate::args::{Format, MatchArgs};
+use crate::args::{Format, MatchArgs, ThresholdArg};
 use crate::progress::count_bar;
 
 /// The kernel named on the command line, if this CPU can run it.
@@ -27,6 +30,9 @@ fn hint(e: MatchError) -> anyhow::Error {
         MatchErrorKind::FormatUnavailable => " (cargo build --release --features polars)",
         MatchErrorKind::BadTopK => " (--top-k)",
         MatchErrorKind::TooFewScores => "; give a threshold with --threshold T",
+        MatchErrorKind::NoMatchMode => {
+            "; give --fallback T to match at T in this case, or a threshold with --threshold T"
+        }
         _ => "",
     };
     anyhow::anyhow!("{e}{hint}")
@@ -57,8 +63,21 @@ pub fn run(args: &MatchArgs) -> Result<()> {
         .map(TableFormat::from)
         .unwrap_or_else(|| TableFormat::from_path(&args.output));
     output::check_format(&args.output, output_format).map_err(hint)?;
+    let threshold = match args.threshold {
+        ThresholdArg::Value(t) => {
+            if args.fallback.is_some() {
+                anyhow::bail!("--fallback applies only with --threshold auto");
+            }
+            Threshold::Fixed(t)
+        }
+        ThresholdArg::Auto => Threshold::Auto(AutoOptions {
+            fallback: args.fallback,
+            ..AutoOptions::default()
+        }),
+    };
     let opts = MatchOptions {
-        threshold: args.threshold.into(),
+        threshold,
+        clustering: args.cluster.into(),
         similarity: args.similarity.into(),
         solver: args.solver.into(),
         top_k: args.top_k.map(|k| k as usize),
@@ -119,10 +138,20 @@ fn print_text(report: &MatchReport, args: &MatchArgs) {
             a.choose_time.as_secs_f64(),
             a.explanation
         );
+        if let Some(e) = &a.estimated_result {
+            println!(
+                "estimated quality of the result: precision {:.3}, recall {:.3}, F1 {:.3} \
+                 ({:.0} of {} linked pairs true, of about {:.0} true pairs)",
+                e.precision, e.recall, e.f1, e.true_links, e.links, e.true_pairs
+            );
+        }
     }
+    let clustered = report
+        .clustering
+        .map_or(String::new(), |c| format!(" ({} clustering)", c.as_str()));
     println!(
-        "{} comparisons ({} pairs before the length filter), {} candidates, {} {} -> {} in \
-         {:.2} s ({:.0} M comparisons/s, kernel {}, {} threads)",
+        "{} comparisons ({} pairs before the length filter), {} candidates, {} {}{clustered} \
+         -> {} in {:.2} s ({:.0} M comparisons/s, kernel {}, {} threads)",
         thousands(report.stats.comparisons),
         thousands(report.stats.pairs),
         thousands(report.stats.candidates),
@@ -143,8 +172,15 @@ fn print_text(report: &MatchReport, args: &MatchArgs) {
                     .map(|p| format!("LSH L={} K={} lambda={}", p.tables, p.bits, p.lambda)),
             )
             .collect();
+        let estimated = match (b.estimated_pair_completeness, b.lsh_similarity) {
+            (Some(pc), Some(s)) => format!(
+                ", estimated pair completeness {pc:.4} at the threshold (LSH sized for \
+                 similarity {s:.3})"
+            ),
+            _ => ", pair completeness of the keys not estimated".to_string(),
+        };
         println!(
-            "blocking ({}): {} blocks, {} distinct pairs in blocks, reduction ratio {:.6}{}",
+            "blocking ({}): {} blocks, {} distinct pairs in blocks, reduction ratio {:.6}{estimated}{}",
             how.join(" + "),
             thousands(b.functions.iter().map(|f| f.blocks).sum()),
             thousands(b.blocked_pairs),

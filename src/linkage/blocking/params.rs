@@ -115,6 +115,13 @@ impl SplitMix {
     }
 }
 
+/// The share of bit positions on which two filters of mean fill `fill` (share of bits set)
+/// and Dice similarity `similarity` agree: they disagree on `2 f (1 - s)` of the bits.
+pub fn agreement_at(fill: f64, similarity: f64) -> f64 {
+    let f = fill.clamp(0.01, 0.99);
+    1.0 - 2.0 * f * (1.0 - similarity.clamp(0.0, 1.0))
+}
+
 /// Which blocks to use.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct BlockingOptions {
@@ -154,8 +161,10 @@ pub struct BlockingRequest {
     /// LSH collisions needed, `λ`.
     pub lsh_lambda: u32,
     /// The Dice similarity at which LSH should still find pairs with probability
-    /// `pair_completeness`; more similar pairs are found more surely.
-    pub lsh_similarity: f64,
+    /// `pair_completeness`; more similar pairs are found more surely. `None` (the default):
+    /// the match's threshold, fixed or chosen automatically, so that pairs that can become
+    /// links are found with at least that probability.
+    pub lsh_similarity: Option<f64>,
     /// Target pair completeness for derived LSH parameters.
     pub pair_completeness: f64,
     /// See [`BlockingOptions::oversized_share`].
@@ -171,7 +180,7 @@ impl Default for BlockingRequest {
             lsh_tables: None,
             lsh_bits: None,
             lsh_lambda: 1,
-            lsh_similarity: 0.9,
+            lsh_similarity: None,
             pair_completeness: 0.99,
             oversized_share: 0.01,
         }
@@ -181,7 +190,9 @@ impl Default for BlockingRequest {
 impl BlockingRequest {
     /// The blocking for two sides of `left` and `right` records (equal for deduplication)
     /// whose filters have a mean fill (share of bits set) `fill` and carry `key_count` block
-    /// ids; `seed` places the LSH bits ([`LshParams::seed_for`]).
+    /// ids; `seed` places the LSH bits ([`LshParams::seed_for`]); `threshold` is the match's
+    /// threshold, which LSH targets unless [`BlockingRequest::lsh_similarity`] is set.
+    #[allow(clippy::too_many_arguments)]
     pub fn resolve(
         &self,
         left: usize,
@@ -190,6 +201,7 @@ impl BlockingRequest {
         fill: f64,
         key_count: usize,
         seed: u64,
+        threshold: f64,
     ) -> Result<BlockingOptions, MatchError> {
         let (keys, lsh) = if self.auto {
             if pairs <= AUTO_EXHAUSTIVE_PAIRS {
@@ -209,8 +221,8 @@ impl BlockingRequest {
         let lsh = lsh.then(|| {
             // Filters of fill f with Dice s disagree on 2f(1-s) of the bits; random ones on
             // 2f(1-f).
+            let agreement = agreement_at(fill, self.lsh_similarity.unwrap_or(threshold));
             let f = fill.clamp(0.01, 0.99);
-            let agreement = 1.0 - 2.0 * f * (1.0 - self.lsh_similarity);
             let random = 1.0 - 2.0 * f * (1.0 - f);
             let mut p =
                 LshParams::for_target(agreement, random, self.pair_completeness, left, right, seed);

@@ -291,6 +291,8 @@ pub(crate) fn link_blocked_inner(
             1.0 - comparisons as f64 / total_pairs as f64
         },
         oversized,
+        lsh_similarity: None,
+        estimated_pair_completeness: None,
         true_pairs: None,
         pair_completeness: None,
     };

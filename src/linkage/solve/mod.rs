@@ -12,7 +12,9 @@
 //! | [`Candidate`]s between two files | [`all_pairs`] | every candidate (many-to-many) |
 //! | [`Candidate`]s within one file | [`dedup_components`] | clusters, single linkage |
 //! | [`Candidate`]s within one file | [`dedup_complete_linkage`] | clusters, complete linkage |
-//! | [`PartyCandidate`](super::PartyCandidate)s between several files | [`multiparty_greedy`] | clusters, one record per party |
+//! | [`Candidate`]s within one file | [`dedup_average_linkage`] | clusters, average linkage (the default) |
+//! | [`PartyCandidate`](super::PartyCandidate)s between several files | [`multiparty_greedy`] | clusters, one record per party, single linkage |
+//! | [`PartyCandidate`](super::PartyCandidate)s between several files | [`multiparty_average_linkage`] | clusters, one record per party, average linkage (the default) |
 //!
 //! Why more than one two-party solver:
 //!
@@ -26,10 +28,14 @@
 //!   on its own.
 //!
 //! Within one file, duplicates form groups rather than pairs. [`dedup_components`] joins every
-//! chain of candidates (cheap, but `x~y~z` lumps `x` with `z`); [`dedup_complete_linkage`] only
-//! forms groups in which every two records are candidates. Across several files,
-//! [`multiparty_greedy`] grows clusters greedily and never puts two records of one file in a
-//! cluster, since each file lists a person once.
+//! chain of candidates (cheap, but `x~y~z` lumps `x` with `z`: on dense encodings at a low
+//! threshold everything chains into one cluster); [`dedup_complete_linkage`] only forms groups
+//! in which every two records are candidates (no chaining, but a true group with one weak pair
+//! splits); [`dedup_average_linkage`], the default ([`Clustering::Average`]), merges two
+//! clusters when the mean similarity of all their cross pairs reaches the threshold. Across
+//! several files, [`multiparty_greedy`] grows clusters greedily through single pairs and
+//! [`multiparty_average_linkage`] (the default) by the same average rule; both never put two
+//! records of one file in a cluster, since each file lists a person once.
 //!
 //! Every solver is deterministic: the same set of candidates, in any order, gives the same
 //! output. Ties are broken by [`Candidate::solver_order`] (higher score first, then lower `a`,
@@ -42,6 +48,7 @@
 //! be sparse and memory grows with the number of candidates, not with the largest index. The
 //! deduplication functions take the file's record count `n` and ignore pairs outside `0..n`.
 
+mod average;
 mod dedup;
 mod multiparty;
 mod optimal;
@@ -52,6 +59,7 @@ use std::str::FromStr;
 
 use super::Candidate;
 
+pub use self::average::{dedup_average_linkage, multiparty_average_linkage};
 pub use self::dedup::{dedup_complete_linkage, dedup_components};
 pub use self::multiparty::multiparty_greedy;
 pub use self::optimal::optimal;
@@ -87,6 +95,32 @@ impl Solver {
 impl fmt::Display for Solver {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
+    }
+}
+
+/// How one file's duplicates, or several files' records, are grouped into clusters
+/// (`--cluster average|components`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Clustering {
+    /// Average linkage: clusters merge when the mean similarity of their cross pairs reaches
+    /// the threshold ([`dedup_average_linkage`], [`multiparty_average_linkage`]). Does not
+    /// chain.
+    #[default]
+    Average,
+    /// Single linkage: connected components of the candidates ([`dedup_components`]; across
+    /// parties [`multiparty_greedy`]). Cheaper, and chains strangers together on dense
+    /// encodings or low thresholds.
+    Components,
+}
+
+impl Clustering {
+    /// The stable name used on the command line and in reports.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Clustering::Average => "average",
+            Clustering::Components => "components",
+        }
     }
 }
 

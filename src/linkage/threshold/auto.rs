@@ -1,12 +1,13 @@
-//! The automatic threshold inside a match: the options, the scan of each side's best two
-//! scores over encodings in memory, and the report of the choice ([`AutoChoice`]).
+//! The automatic threshold inside a match: the options, the neighbour scan of each side over
+//! encodings in memory, and the report of the choice ([`AutoChoice`]).
 
 use std::path::PathBuf;
 use std::time::Duration;
 
-use super::{AutoThreshold, SideScores};
+use super::neighbours::{Scan, SideNeighbours};
+use super::{AutoThreshold, Estimate};
 use crate::filter::kernel::Kernel;
-use crate::linkage::candidates::{FilterSet, Similarity, TopTwo, top_two};
+use crate::linkage::candidates::Similarity;
 use crate::linkage::error::MatchError;
 use crate::linkage::job;
 use crate::linkage::options::{MatchOptions, Threshold};
@@ -18,8 +19,14 @@ pub struct AutoOptions {
     /// Records scanned per side at most (evenly spaced; all of them for smaller files). The
     /// scan costs `sample x (records of the other file)` comparisons per side.
     pub sample: usize,
-    /// Scores below this are not kept (they only need to be known to be low).
+    /// The threshold is never below this, and no score below it is needed.
     pub floor: f64,
+    /// Nearest neighbours kept per record: the last one anchors the record's non-match tail,
+    /// so it must exceed the largest group of records of one person (default 12).
+    pub neighbours: usize,
+    /// The threshold to use when the scores show no separable match mode; without one, the
+    /// match fails with [`MatchError::NoMatchMode`].
+    pub fallback: Option<f64>,
 }
 
 impl Default for AutoOptions {
@@ -27,12 +34,14 @@ impl Default for AutoOptions {
         AutoOptions {
             sample: 10_000,
             floor: 0.0,
+            neighbours: 12,
+            fallback: None,
         }
     }
 }
 
 /// A threshold chosen automatically, as a match report carries it: the choice, its
-/// explanation and the time the scan and the choice took.
+/// explanation, the estimated quality of the result and the time the choice took.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct AutoChoice {
     /// The chosen threshold and what it was based on.
@@ -40,46 +49,61 @@ pub struct AutoChoice {
     pub threshold: AutoThreshold,
     /// One sentence on why this value ([`AutoThreshold::explanation`]).
     pub explanation: String,
+    /// Estimated precision, recall and F1 of the result as solved and written (every pair
+    /// of a cluster counts): `None` when no model could be fitted or the result was not held.
+    pub estimated_result: Option<Estimate>,
     /// Time spent scanning the scores and choosing.
     #[serde(rename = "choose_s", serialize_with = "secs")]
     pub choose_time: Duration,
 }
 
-/// The [`SideScores`] of every ordered pair of filter sets (of the set against itself, for
+/// The [`SideNeighbours`] of every ordered pair of inputs (of the input against itself, for
 /// one): each side's records sampled ([`AutoOptions::sample`]) and scanned for their
-/// [`TopTwo`] scores.
-pub fn side_scores(
-    sets: &[FilterSet],
+/// [`AutoOptions::neighbours`] best scores. `filters` holds each input's filters, `words` per
+/// record.
+pub fn side_neighbours(
+    filters: &[&[u64]],
+    words: usize,
     similarity: Similarity,
     auto: &AutoOptions,
     kernel: &Kernel,
     progress: &(dyn Fn(u64) + Sync),
-) -> Vec<SideScores> {
-    let scan = |i: usize, j: usize| SideScores {
-        population: sets[i].len() as u64,
-        scores: top_two(
-            &sets[i],
-            &sets[j],
-            i == j,
-            auto.sample,
-            auto.floor,
+) -> Vec<SideNeighbours> {
+    let scan = |i: usize, j: usize| {
+        Scan {
+            left: filters[i],
+            right: filters[j],
+            words,
+            same: i == j,
+            sample: auto.sample,
+            k: auto.neighbours.max(2),
+            min_floor: auto.floor,
             similarity,
-            kernel,
-            progress,
-        ),
+        }
+        .run(kernel, progress)
     };
-    if sets.len() == 1 {
+    if filters.len() == 1 {
         return vec![scan(0, 0)];
     }
     let mut sides = Vec::new();
-    for i in 0..sets.len() {
-        for j in 0..sets.len() {
+    for i in 0..filters.len() {
+        for j in 0..filters.len() {
             if i != j {
                 sides.push(scan(i, j));
             }
         }
     }
     sides
+}
+
+/// The position in [`side_neighbours`]' result of input `i` scanned against input `j`
+/// (`i == j` only for one input).
+pub(crate) fn side_index(i: usize, j: usize, inputs: usize) -> usize {
+    if inputs == 1 {
+        0
+    } else {
+        i * (inputs - 1) + if j < i { j } else { j - 1 }
+    }
 }
 
 /// A matching job whose threshold was chosen automatically.
@@ -114,26 +138,5 @@ pub fn auto_match(
         report,
         threshold: choice.threshold,
         choose_time: choice.choose_time,
-    })
-}
-
-/// The [`SideScores`] of two files from scored candidate pairs `(index in first, index in
-/// second, score)`, e.g. the candidates of a match without a solver at a low threshold (the floor): one
-/// side per file. Records without a candidate count as scoring below the floor.
-pub fn sides_from_candidates(
-    candidates: &[crate::linkage::Candidate],
-    records: [usize; 2],
-) -> [SideScores; 2] {
-    let mut tops = [
-        vec![TopTwo::NONE; records[0]],
-        vec![TopTwo::NONE; records[1]],
-    ];
-    for c in candidates {
-        tops[0][c.a as usize].push(c.score);
-        tops[1][c.b as usize].push(c.score);
-    }
-    tops.map(|scores| SideScores {
-        population: scores.len() as u64,
-        scores,
     })
 }
