@@ -79,6 +79,12 @@ pub(crate) fn true_pairs(fit: &Fit, linkage: Linkage) -> f64 {
         per_list[p.list as usize] += g;
         anchor[p.list as usize] = p.anchor;
     }
+    // A mutually best pair's posterior counts for its lists (two files, one-to-one).
+    if linkage == Linkage::OneToOne {
+        for &(l, p) in &fit.mutual.lists {
+            per_list[l as usize] = per_list[l as usize].max(p);
+        }
+    }
     for (m, a) in per_list.iter_mut().zip(&anchor) {
         *m /= (1.0 - fit.match_below(*a)).max(0.5);
     }
@@ -150,7 +156,11 @@ pub(crate) fn assess(
     for (side, mirror, a, b, score) in pairs {
         let anchor = 0.5 * (fit.anchor(side, a) + fit.anchor(mirror, b));
         links += 1.0;
-        tp += fit.posterior(score, anchor);
+        tp += match (side, mirror) {
+            (0, 1) => fit.pair_posterior(a, b, score, anchor),
+            (1, 0) => fit.pair_posterior(b, a, score, anchor),
+            _ => fit.posterior(score, anchor),
+        };
     }
     Estimate::new(links, tp, true_pairs(fit, linkage))
 }

@@ -45,6 +45,22 @@ pub(crate) struct Fit {
     /// The match component's distribution function on a grid of [`CDF_STEPS`] steps over
     /// `0..=1`.
     pub(crate) cdf: Vec<f64>,
+    /// Two files only: the mutually best pairs `(a, b)` (each is the other's best neighbour),
+    /// with their own prior (see [`Fit::fit_mutual`]).
+    pub(crate) mutual: Mutual,
+}
+
+/// Mutually best pairs of a two-file linkage and their share of matches.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Mutual {
+    /// `(record of the first file, record of the second)`, sorted.
+    pub(crate) pairs: Vec<(u32, u32)>,
+    /// Share of mutually best pairs that are matches.
+    pub(crate) pi: f64,
+    /// Strangers per list above its anchor (`k - 1`).
+    pub(crate) strangers: f64,
+    /// `(list, posterior)` of each list whose best neighbour is mutually best (both sides).
+    pub(crate) lists: Vec<(u32, f64)>,
 }
 
 /// Steps of the tabulated distribution function of the match component.
@@ -79,6 +95,108 @@ impl Fit {
         let m = self.pi * self.match_density(s);
         let u = (1.0 - self.pi) * stranger_density(s, anchor, self.sigma);
         if m + u > 0.0 { m / (m + u) } else { 0.0 }
+    }
+
+    /// Posterior probability that a pair is a match, using that it is mutually best when it is
+    /// (two files only): a mutually best pair is its records' best neighbour on both sides, so
+    /// the stranger it would otherwise be is the best of a list's `k - 1` strangers, and the
+    /// prior is the share of matches among mutually best pairs (fitted by
+    /// [`Fit::fit_mutual`]). One-to-one solvers link mutually best pairs first; in a file
+    /// where most records have a match, strangers are rarely mutually best, which the
+    /// per-score prior cannot see.
+    pub(crate) fn pair_posterior(&self, a: u32, b: u32, s: f64, anchor: f64) -> f64 {
+        if self.mutual.pairs.binary_search(&(a, b)).is_err() {
+            return self.posterior(s, anchor);
+        }
+        let pi = self.mutual.pi;
+        let m = pi * self.match_density(s);
+        let u = (1.0 - pi) * self.mutual.strangers * stranger_density(s, anchor, self.sigma);
+        if m + u > 0.0 { m / (m + u) } else { 0.0 }
+    }
+
+    /// Finds the mutually best pairs of a two-file linkage and fits their share of matches by
+    /// EM, with the match and stranger densities of the fitted mixture held fixed.
+    fn fit_mutual(&mut self, sides: &[SideNeighbours]) {
+        if sides.len() != 2 || sides.iter().any(|s| s.same) {
+            return;
+        }
+        // (record, its best partner, score, list) per side, by record.
+        let best = |n: usize| -> Vec<(u32, u32, f64, u32)> {
+            let first = self.sides[n].first_list;
+            let mut v: Vec<(u32, u32, f64, u32)> = sides[n]
+                .records
+                .iter()
+                .enumerate()
+                .filter_map(|(i, r)| {
+                    Some((
+                        r.index,
+                        *r.partners.first()?,
+                        *r.scores.first()?,
+                        first + i as u32,
+                    ))
+                })
+                .collect();
+            v.sort_unstable_by_key(|x| x.0);
+            v
+        };
+        let (left, right) = (best(0), best(1));
+        // (a, b, score, anchor, list of a, list of b)
+        let mut found: Vec<(u32, u32, f64, f64, u32, u32)> = Vec::new();
+        for &(a, b, s, la) in &left {
+            if let Ok(i) = right.binary_search_by_key(&b, |x| x.0)
+                && right[i].1 == a
+            {
+                let anchor = 0.5 * (self.anchor(0, a) + self.anchor(1, b));
+                found.push((a, b, s, anchor, la, right[i].3));
+            }
+        }
+        if found.is_empty() {
+            return;
+        }
+        let strangers = (sides.iter().map(|s| s.k).max().unwrap_or(2).max(2) - 1) as f64;
+        let dens: Vec<(f64, f64)> = found
+            .iter()
+            .map(|&(_, _, s, anchor, _, _)| {
+                (
+                    self.match_density(s),
+                    strangers * stranger_density(s, anchor, self.sigma),
+                )
+            })
+            .collect();
+        let mut pi = 0.5;
+        for _ in 0..200 {
+            let next = dens
+                .iter()
+                .map(|&(m, u)| {
+                    let (m, u) = (pi * m, (1.0 - pi) * u);
+                    if m + u > 0.0 { m / (m + u) } else { 0.0 }
+                })
+                .sum::<f64>()
+                / dens.len() as f64;
+            let next = next.clamp(1e-6, 1.0 - 1e-6);
+            if (next - pi).abs() < 1e-12 {
+                pi = next;
+                break;
+            }
+            pi = next;
+        }
+        let mut pairs: Vec<(u32, u32)> = found.iter().map(|x| (x.0, x.1)).collect();
+        pairs.sort_unstable();
+        let lists = found
+            .iter()
+            .zip(&dens)
+            .flat_map(|(x, &(m, u))| {
+                let (m, u) = (pi * m, (1.0 - pi) * u);
+                let p = if m + u > 0.0 { m / (m + u) } else { 0.0 };
+                [(x.4, p), (x.5, p)]
+            })
+            .collect();
+        self.mutual = Mutual {
+            pairs,
+            pi,
+            strangers,
+            lists,
+        };
     }
 
     /// The anchor of record `index` on side `side` (the median anchor if it was not sampled).
@@ -246,6 +364,7 @@ pub(crate) fn fit(sides: &[SideNeighbours]) -> Result<Fit, NoFit> {
         sides: infos,
         median_anchor,
         cdf: Vec::new(),
+        mutual: Mutual::default(),
     };
     // Responsibilities of each match part; the sure matches start split at their median.
     let sure: Vec<f64> = {
@@ -337,5 +456,6 @@ pub(crate) fn fit(sides: &[SideNeighbours]) -> Result<Fit, NoFit> {
     }
     fit.points = points.into_iter().zip(gamma).collect();
     fit.tabulate();
+    fit.fit_mutual(sides);
     Ok(fit)
 }
