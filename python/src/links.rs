@@ -9,7 +9,8 @@ use pprl::linkage::blocking::BlockingRequest;
 use pprl::linkage::solve::Solver;
 use pprl::linkage::threshold::AutoOptions;
 use pprl::linkage::{
-    MatchInput, MatchOptions, MatchReport, MatchResult, Threshold, match_encodings,
+    Candidate, CandidateSink, MatchInput, MatchOptions, MatchReport, MatchResult, Threshold,
+    match_encodings,
 };
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
@@ -47,7 +48,8 @@ impl<'py> FromPyObject<'py> for ThresholdArg {
 /// what limits the comparisons, as `pprl match --blocking` does: `"keys"` (the keyed blocking
 /// keys in the encodings), `"lsh"`, `"auto"`; None or `["none"]` compares every pair.
 #[pyfunction(name = "match")]
-#[pyo3(signature = (a, b = None, *, threshold = ThresholdArg::Fixed(0.8), solver = "greedy", blocking = None, scores = true, threads = None))]
+#[pyo3(signature = (a, b = None, *, threshold = ThresholdArg::Fixed(0.8), solver = "greedy", blocking = None, scores = true, threads = None),
+    text_signature = "(a, b=None, *, threshold=0.8, solver='greedy', blocking=None, scores=True, threads=None)")]
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn match_(
     py: Python<'_>,
@@ -93,8 +95,27 @@ pub(crate) fn match_(
         if let Some(b) = b {
             inputs.push(MatchInput::new(b.label.clone(), b.data.clone()));
         }
-        pool.install(|| match_encodings(inputs, &opts, None, &|_| {}))
-            .map_err(Failure::from)
+        // With two inputs the library may stream the links (every candidate a link) to a
+        // sink, in the order found, as `pprl match` writes them; keep them in that order.
+        let two = inputs.len() == 2;
+        let (report, streamed) = pool.install(|| {
+            let mut streamed: Vec<Candidate> = Vec::new();
+            let mut collect = |_: [&[String]; 2], batch: &[Candidate]| {
+                streamed.extend_from_slice(batch);
+                Ok(())
+            };
+            let sink: Option<&mut dyn CandidateSink> = match two {
+                true => Some(&mut collect),
+                false => None,
+            };
+            let report = match_encodings(inputs, &opts, sink, &|_| {});
+            (report, streamed)
+        });
+        let mut report = report.map_err(Failure::from)?;
+        if let MatchResult::Written { .. } = report.result {
+            report.result = MatchResult::Pairs(streamed);
+        }
+        Ok(report)
     });
     let report = raise(py, report)?;
     Ok(Links { report, scores })
