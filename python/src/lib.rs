@@ -26,6 +26,7 @@ fn _pprl(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<links::Links>()?;
     m.add_function(wrap_pyfunction!(encodings::encode, m)?)?;
     m.add_function(wrap_pyfunction!(links::match_, m)?)?;
+    m.add_function(wrap_pyfunction!(links::evaluate, m)?)?;
     m.add_function(wrap_pyfunction!(threads::forked_after_threads, m)?)?;
     errors::register(m)
 }

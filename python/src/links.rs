@@ -254,3 +254,49 @@ impl Links {
         )
     }
 }
+
+/// Scores two-input `links` against the true links: `truth` is a list of `(a_id, b_id)` pairs
+/// or the path of a truth CSV as `pprl eval` reads it. Returns `tp`, `fp`, `fn`, `precision`,
+/// `recall` and `f1` (pairs count once).
+#[pyfunction]
+pub(crate) fn evaluate<'py>(
+    py: Python<'py>,
+    truth: &Bound<'py, PyAny>,
+    links: &Links,
+) -> PyResult<Bound<'py, PyDict>> {
+    if !matches!(links.report.result, MatchResult::Pairs(_)) {
+        return Err(PyValueError::new_err(
+            "evaluate takes the links of a two-input match (deduplication clusters: not yet)",
+        ));
+    }
+    let truth: Vec<(String, String)> =
+        if truth.is_instance_of::<PyString>() || truth.hasattr("__fspath__")? {
+            let path: PathBuf = truth.extract()?;
+            let read = py.allow_threads(|| {
+                pprl::eval::truth::read_id_pairs(&path, 2)
+                    .map_err(|e| Failure::new(crate::errors::Class::Pprl, &e, None))
+            });
+            raise(py, read)?
+        } else {
+            truth.extract()?
+        };
+    let m = py.allow_threads(|| {
+        let ids = &links.report.ids;
+        let predicted = links
+            .pairs()
+            .iter()
+            .map(|c| (ids[0][c.a as usize].as_str(), ids[1][c.b as usize].as_str()));
+        pprl::eval::PairMetrics::from_pairs(
+            truth.iter().map(|(a, b)| (a.as_str(), b.as_str())),
+            predicted,
+        )
+    });
+    let d = PyDict::new(py);
+    d.set_item("tp", m.tp)?;
+    d.set_item("fp", m.fp)?;
+    d.set_item("fn", m.fn_)?;
+    d.set_item("precision", m.precision)?;
+    d.set_item("recall", m.recall)?;
+    d.set_item("f1", m.f1)?;
+    Ok(d)
+}

@@ -37,6 +37,7 @@ from ._pprl import (
     SchemaMismatchError,
     SecretError,
     __version__,
+    evaluate,
 )
 
 __all__ = [
@@ -55,6 +56,7 @@ __all__ = [
     "SecretError",
     "__version__",
     "encode",
+    "evaluate",
     "match",
 ]
 

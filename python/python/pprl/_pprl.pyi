@@ -22,6 +22,7 @@ __all__ = [
     "SecretError",
     "__version__",
     "encode",
+    "evaluate",
     "forked_after_threads",
     "match",
 ]
@@ -118,4 +119,5 @@ def match(
     scores: bool = True,
     threads: Optional[int] = None,
 ) -> Links: ...
+def evaluate(truth: Union[_Path, Sequence[tuple[str, str]]], links: Links) -> dict[str, Any]: ...
 def forked_after_threads() -> bool: ...
