@@ -157,3 +157,15 @@ def test_tables(schema, secret):
 
 def test_schema_path_is_the_example():
     assert SCHEMA.is_file()
+
+
+def test_to_arrow_shares_the_buffer(schema, secret):
+    pa = pytest.importorskip("pyarrow")
+    enc = pprl.encode(people(200), schema, secret_file=secret)
+    table = pprl.to_arrow(enc)
+    assert table.schema.field("clk").type == pa.binary(enc.bits // 8)
+    assert table.column("id").to_pylist() == enc.ids
+    clk = table.column("clk").chunk(0)
+    assert clk.buffers()[1].address == enc.to_numpy().ctypes.data
+    first = np.frombuffer(clk[0].as_py(), dtype="<u8")
+    assert (first == enc.to_numpy()[0]).all()

@@ -58,6 +58,7 @@ __all__ = [
     "encode",
     "evaluate",
     "match",
+    "to_arrow",
 ]
 
 PathLike = Union[str, "os.PathLike[str]"]
@@ -140,3 +141,22 @@ def match(
         scores=scores,
         threads=threads,
     )
+
+
+def to_arrow(encodings: Encodings) -> Any:
+    """The encodings as a ``pyarrow.Table`` of ``id`` (string) and ``clk``
+    (``fixed_size_binary(bits / 8)``), the ``clk`` column sharing the encodings' memory (no
+    copy; the table keeps them alive).
+
+    Each value holds the record's filter words as little-endian bytes, so bit ``i`` of the
+    encoding is bit ``i % 8`` (least significant first) of byte ``i // 8``: pprl's bit order,
+    not clkhash's (``Encodings.write(path, format="clkhash-json")`` gives clkhash's). Needs
+    pyarrow.
+    """
+    import pyarrow as pa
+
+    words = encodings.to_numpy()
+    clk = pa.FixedSizeBinaryArray.from_buffers(
+        pa.binary(words.shape[1] * 8), len(encodings), [None, pa.py_buffer(words)]
+    )
+    return pa.table({"id": pa.array(encodings.ids, pa.string()), "clk": clk})
