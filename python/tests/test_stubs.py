@@ -40,3 +40,17 @@ def test_docstrings():
     for obj in (pprl.encode, pprl.match, pprl.Schema, pprl.Encodings, pprl.Links, pprl.Schema.load,
                 pprl.Encodings.read, pprl.Encodings.write, pprl.Encodings.to_numpy, pprl.Links.write_csv):
         assert obj.__doc__, obj
+
+
+def test_package_type_checks():
+    if importlib.util.find_spec("mypy") is None:
+        pytest.skip("mypy is not installed")
+    # The package's sources in the clone (they use the stub beside them), not the installed copy.
+    src = Path(__file__).resolve().parents[1] / "python" / "pprl"
+    run = subprocess.run(
+        [sys.executable, "-m", "mypy", "--no-incremental", str(src)],
+        cwd=src.parent,
+        capture_output=True,
+        text=True,
+    )
+    assert run.returncode == 0, run.stdout + run.stderr

@@ -19,7 +19,7 @@ known, ``path``, ``row``, ``line`` and ``field``.
 from __future__ import annotations
 
 import os
-from typing import Any, Mapping, Optional, Sequence, Union
+from typing import Any, Literal, Mapping, Optional, Sequence, Union
 
 from . import _pprl
 from ._pprl import (
@@ -109,8 +109,8 @@ def match(
     a: Union[Encodings, PathLike],
     b: Union[Encodings, PathLike, None] = None,
     *,
-    threshold: Union[float, str] = 0.8,
-    solver: str = "greedy",
+    threshold: Union[float, Literal["auto"]] = 0.8,
+    solver: Literal["greedy", "optimal", "none"] = "greedy",
     blocking: Union[str, Sequence[str], None] = None,
     scores: bool = True,
     threads: Optional[int] = None,
@@ -153,7 +153,7 @@ def to_arrow(encodings: Encodings) -> Any:
     not clkhash's (``Encodings.write(path, format="clkhash-json")`` gives clkhash's). Needs
     pyarrow.
     """
-    import pyarrow as pa
+    import pyarrow as pa  # type: ignore
 
     words = encodings.to_numpy()
     clk = pa.FixedSizeBinaryArray.from_buffers(
