@@ -52,10 +52,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let inputs = vec![MatchInput::new("a", a.data), MatchInput::new("b", b.data)];
     let opts = MatchOptions {
         // Six records are too few to model the scores: the fallback threshold is used.
-    threshold: Threshold::Auto(pprl::linkage::threshold::AutoOptions {
-        fallback: Some(0.8),
-        ..Default::default()
-    }),
+        threshold: Threshold::Auto(pprl::linkage::threshold::AutoOptions {
+            fallback: Some(0.8),
+            ..Default::default()
+        }),
         ..Default::default()
     };
     let report = match_encodings(inputs, &opts, None, &|_| {})?;

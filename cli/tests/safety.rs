@@ -136,6 +136,25 @@ fn outputs_never_overwrite_inputs_the_secret_or_each_other() {
         .code(1)
         .stderr(contains("is the same file as the schema"));
     assert_eq!(std::fs::read(&clkhash).unwrap(), clkhash_bytes);
+
+    // eval --plot into a folder whose chart name is the truth file.
+    let charts = d.join("charts");
+    std::fs::create_dir(&charts).unwrap();
+    let links = charts.join("threshold.png");
+    std::fs::write(&links, "a_id,b_id\n1,2\n").unwrap();
+    pprl()
+        .args(["eval", "--truth"])
+        .arg(&links)
+        .arg("--matches")
+        .arg(&links)
+        .arg("--scores")
+        .arg(&links)
+        .arg("--plot")
+        .arg(&charts)
+        .assert()
+        .code(1)
+        .stderr(contains("is the same file as the evaluation input"));
+    assert_eq!(std::fs::read(&links).unwrap(), b"a_id,b_id\n1,2\n");
 }
 
 #[cfg(unix)]

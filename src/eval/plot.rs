@@ -74,6 +74,15 @@ impl Chart {
     }
 }
 
+/// The files [`write_charts`] writes into `dir`, in its order: for checking them against the
+/// run's inputs before anything is written.
+pub fn chart_paths(dir: &Path) -> Vec<PathBuf> {
+    Chart::ALL
+        .iter()
+        .flat_map(|chart| ["svg", "png"].map(|ext| dir.join(format!("{}.{ext}", chart.name()))))
+        .collect()
+}
+
 /// Writes the three charts into `dir` (created if missing) as SVG and PNG, atomically, and
 /// returns the paths written.
 pub fn write_charts(dir: &Path, input: &ChartInput<'_>) -> Result<Vec<PathBuf>, EvalError> {

@@ -36,7 +36,14 @@
 //! * true pairs `M`: the posterior mass of all list points, each divided by the match
 //!   component's share above its list's anchor (matches below the anchor are not seen);
 //!
-//! all scaled from the sample to the population, and `F1(t) = 2 TP / (L + M)`. The cut of
+//! all scaled from the sample to the population, and `F1(t) = 2 TP / (L + M)`.
+//!
+//! With two files, a pair that is each record's best neighbour in the other file (mutually
+//! best) is assessed with its own prior: the share of matches among mutually best pairs,
+//! fitted by EM with the mixture's densities held fixed (the stranger density being that of
+//! the best of a list's `k - 1` strangers). One-to-one solvers link such pairs first, and when
+//! most records of a file have a match, strangers are rarely mutually best: the per-score
+//! prior would call their low-scoring matches strangers. The cut of
 //! maximum estimated F1 is the threshold. After the match, every pair of the result (the
 //! links, or every two records of a cluster) counts with its posterior probability: that is
 //! the estimated precision, recall and F1 that the summary shows.

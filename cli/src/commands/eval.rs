@@ -16,6 +16,18 @@ const TABLE_STEP: f64 = 0.05;
 const JSON_STEP: f64 = 0.01;
 
 pub fn run(args: &EvalArgs) -> Result<()> {
+    use pprl::io::{FileRole, RunFiles};
+    let mut files = RunFiles::new()
+        .read(FileRole::Truth, &args.truth)
+        .read(FileRole::Truth, &args.matches)
+        .reads(FileRole::Truth, &args.scores);
+    // The charts' folder is created when missing; only existing charts can collide.
+    if let Some(dir) = args.plot.as_ref().filter(|d| d.is_dir()) {
+        for path in plot::chart_paths(dir) {
+            files = files.write(path);
+        }
+    }
+    super::check_files(files)?;
     let report = report::evaluate(&EvalOptions {
         truth: args.truth.clone(),
         matches: args.matches.clone(),

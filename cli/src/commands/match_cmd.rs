@@ -63,6 +63,9 @@ pub fn run(args: &MatchArgs) -> Result<()> {
         .map(TableFormat::from)
         .unwrap_or_else(|| TableFormat::from_path(&args.output));
     output::check_format(&args.output, output_format).map_err(hint)?;
+    if to_stdout && output_format != TableFormat::Csv {
+        anyhow::bail!("`-o -` (standard output) takes CSV only; name a file for a Parquet result");
+    }
     let threshold = match args.threshold {
         ThresholdArg::Value(t) => {
             if args.fallback.is_some() {
@@ -106,7 +109,7 @@ pub fn run(args: &MatchArgs) -> Result<()> {
         .map_err(hint)?;
     bar.finish_and_clear();
     for w in &report.warnings {
-        eprintln!("warning: {}", warning(w));
+        super::warn(w.kind.code(), &warning(w));
     }
     if !csv {
         report
