@@ -17,7 +17,7 @@
 //! 4. **Bounds from a prefix, chosen per tile.** Filters are stored as front and back halves.
 //!    A pair's shared bits are at most what the kernel counted on a prefix of the filter plus
 //!    the query's bits in the rest, so the rest is read only for the pairs this bound cannot
-//!    exclude. Three ways of reading ([`score::Scan`]): *lazy* counts the front halves (for
+//!    exclude. Three ways of reading (`score::Scan`): *lazy* counts the front halves (for
 //!    random half-full 1024-bit filters at Dice 0.8 the bound is about 384 against 410 needed:
 //!    almost every pair is excluded); *prefix* counts the front and half the back, three
 //!    quarters of the filter (on clkhash CLKs of 68% fill, where unrelated records share

@@ -7,7 +7,7 @@
 //! and keeps each record's best `k` (its own filter left out, for deduplication). The floor
 //! is the score that about `50 k` of the other side's records reach for a typical record,
 //! read from random pairs: it bounds the memory of the scan while leaving the tail that the
-//! model needs (see [`super::model`]). A record with fewer than `k` neighbours above the floor
+//! model needs (see the model in [`super`]). A record with fewer than `k` neighbours above the floor
 //! keeps what it has, and the model treats the floor as its anchor.
 
 use crate::filter::kernel::Kernel;
