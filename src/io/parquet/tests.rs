@@ -94,7 +94,7 @@ fn binary_that_is_not_utf8_names_row_and_column() {
 }
 
 #[test]
-fn a_missing_column_lists_the_ones_there() {
+fn a_missing_column_is_named_without_quoting_the_header() {
     let mut input = ParquetInput::open(&fixture("dept_a.parquet")).unwrap();
     let err = input
         .resolve_columns(&wanted(&["record_id", "nickname"]))
@@ -103,7 +103,7 @@ fn a_missing_column_lists_the_ones_there() {
         matches!(err, InputError::MissingColumn { ref column, .. } if column == "nickname"),
         "{err:?}"
     );
-    assert!(err.to_string().contains("record_id, given_name, surname"));
+    assert!(!err.to_string().contains("given_name"), "{err}");
 }
 
 /// The same rows as the CSV export they were made from, whatever the window and chunk
