@@ -261,7 +261,10 @@ mod with_polars {
             &["a_id", "b_id"],
         );
         same_table(&e, &["-t", "0.5"], &[b], &["cluster", "id"]);
-        same_table(&e, &["-t", "0.8"], &[a, b, a], &["cluster", "party", "id"]);
+        // A third party: the same records under another name (one file given twice is refused).
+        let c = e.dir.path().join("c.clk");
+        std::fs::copy(a, &c).unwrap();
+        same_table(&e, &["-t", "0.8"], &[a, b, &c], &["cluster", "party", "id"]);
     }
 
     #[test]
