@@ -2,11 +2,11 @@
 //!
 //! Usable candidates (finite score above 0) are sorted into solver order (their rank) as
 //! 16-byte keys, the only copy kept; their records are renumbered, and a union-find splits
-//! them into connected components, whose ranks are grouped (4 bytes per candidate) so that
-//! each component is read in one sweep. A star (one record on a side) takes its best edge; any other
-//! component is renumbered from 0 into a [`Graph`] and solved by the [`Workspace`], whose
-//! buffers are reused from one component to the next. The chosen ranks, sorted, are the links
-//! in solver order.
+//! them into connected components, and that copy is reordered component by component (each in
+//! rank order) so that each component is read in one sweep. A star (one record on a side)
+//! takes its best edge; any other component is renumbered from 0 into a [`Graph`] and solved by the [`Workspace`], whose
+//! buffers are reused from one component to the next. The chosen candidates, sorted, are the
+//! links in solver order.
 
 use super::Tuning;
 use super::auction::Auction;
@@ -27,7 +27,6 @@ pub(super) fn optimal_tuned(candidates: &[Candidate], tuning: &Tuning) -> Vec<Ca
     // Both ends of a candidate, renumbered over all components (table lookups).
     let ends_of = |c: &Candidate| (left.id(c.a) as u32, right.id(c.b) as u32);
     let ends = |rank: usize| ends_of(&ranked.get(rank));
-
     // Connected components, numbered in order of their best edge.
     let mut uf = UnionFind::new(nl + nr);
     for c in inputs() {
@@ -65,6 +64,11 @@ pub(super) fn optimal_tuned(candidates: &[Candidate], tuning: &Tuning) -> Vec<Ca
     }
     drop(comp_of_edge);
     drop(cursor);
+    // From here on the candidates are read component by component: put them in that order
+    // (each component still in rank order) and drop the grouping (4 bytes per candidate less
+    // while the components are solved).
+    let ranked = ranked.regroup(grouped);
+    let ends = |position: usize| ends_of(&ranked.get(position));
 
     let mut local_l = vec![NONE; nl];
     let mut local_r = vec![NONE; nr];
@@ -73,11 +77,12 @@ pub(super) fn optimal_tuned(candidates: &[Candidate], tuning: &Tuning) -> Vec<Ca
     let mut chosen: Vec<u32> = Vec::new();
     let mut local: Vec<u32> = Vec::new();
     for comp in starts.windows(2) {
-        let ranks = &grouped[comp[0]..comp[1]];
+        let first = comp[0];
         graph.clear();
-        graph.reserve_exact(ranks.len());
-        for &rank in ranks {
-            let (l, r) = ends(rank as usize);
+        graph.reserve_exact(comp[1] - first);
+        for position in first..comp[1] {
+            let c = ranked.get(position);
+            let (l, r) = ends_of(&c);
             if local_l[l as usize] == NONE {
                 local_l[l as usize] = graph.nl as u32;
                 graph.nl += 1;
@@ -88,26 +93,31 @@ pub(super) fn optimal_tuned(candidates: &[Candidate], tuning: &Tuning) -> Vec<Ca
             }
             graph.el.push(local_l[l as usize]);
             graph.er.push(local_r[r as usize]);
-            graph.score.push(ranked.get(rank as usize).score);
+            graph.score.push(c.score);
         }
         if graph.nl == 1 || graph.nr == 1 {
             // A star: any matching has one edge, so the best edge (first in rank order) wins.
-            chosen.push(ranks[0]);
+            chosen.push(first as u32);
         } else {
             local.clear();
-            workspace.solve(&mut graph, tuning, &mut local);
-            chosen.extend(local.iter().map(|&e| ranks[e as usize]));
+            let ends_local = |e: usize| {
+                let (l, r) = ends(first + e);
+                (local_l[l as usize], local_r[r as usize])
+            };
+            workspace.solve(&mut graph, tuning, &ends_local, &mut local);
+            chosen.extend(local.iter().map(|&e| (first + e as usize) as u32));
         }
     }
-    drop(grouped);
-    chosen.sort_unstable();
-    chosen
+    let mut links: Vec<Candidate> = chosen
         .into_iter()
-        .map(|rank| ranked.get(rank as usize))
-        .collect()
+        .map(|position| ranked.get(position as usize))
+        .collect();
+    links.sort_unstable_by(Candidate::solver_order);
+    links
 }
 
-/// The usable candidates (finite score above 0) in solver order, the only copy the solver
+/// The usable candidates (finite score above 0) in solver order (later regrouped by
+/// component, see [`Ranked::regroup`]), the only copy the solver
 /// keeps of them: a 4-byte index into the input when the input is sorted by `(a, b)` (as
 /// candidate search returns it), a 16-byte [`sort_key`] otherwise.
 enum Ranked<'a> {
@@ -157,6 +167,28 @@ impl<'a> Ranked<'a> {
         }
     }
 
+    /// The same candidates in the order `positions` gives (ranks, each once): position `i` of
+    /// the result is rank `positions[i]` of `self`. Consumes both, so that the old order is
+    /// freed.
+    fn regroup(self, positions: Vec<u32>) -> Ranked<'a> {
+        match self {
+            Ranked::Indexed { order, input } => {
+                let mut positions = positions;
+                for p in &mut positions {
+                    *p = order[*p as usize];
+                }
+                drop(order);
+                Ranked::Indexed {
+                    order: positions,
+                    input,
+                }
+            }
+            Ranked::Keys(keys) => {
+                Ranked::Keys(positions.iter().map(|&p| keys[p as usize]).collect())
+            }
+        }
+    }
+
     fn len(&self) -> usize {
         match self {
             Ranked::Indexed { order, .. } => order.len(),
@@ -199,16 +231,23 @@ pub(super) struct Workspace {
 }
 
 impl Workspace {
-    /// Solves one component; appends the indices of the chosen edges to `chosen`. A large
-    /// component's scores are freed on the way (see [`Graph::release_scores`]).
-    pub(super) fn solve(&mut self, graph: &mut Graph, tuning: &Tuning, chosen: &mut Vec<u32>) {
+    /// Solves one component; appends the indices of the chosen edges to `chosen`; `ends(e)`
+    /// gives the local ends of edge `e`. A large component's scores and edge lists are freed
+    /// on the way (see [`Graph::release_scores`] and [`Graph::release_edges`]).
+    pub(super) fn solve(
+        &mut self,
+        graph: &mut Graph,
+        tuning: &Tuning,
+        ends: &dyn Fn(usize) -> (u32, u32),
+        chosen: &mut Vec<u32>,
+    ) {
         let narrow = weights(graph, &mut self.narrow.w_rank, &mut self.wide.w_rank);
         // The scores are in the weights now; a large component's are not kept for the next.
         graph.release_scores();
         if narrow {
-            self.narrow.solve(graph, tuning, &mut self.auction, chosen);
+            self.narrow.solve(graph, tuning, &mut self.auction, ends, chosen);
         } else {
-            self.wide.solve(graph, tuning, &mut self.auction, chosen);
+            self.wide.solve(graph, tuning, &mut self.auction, ends, chosen);
         }
     }
 }

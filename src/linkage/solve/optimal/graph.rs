@@ -35,6 +35,16 @@ impl Graph {
         }
     }
 
+    /// Frees the edge lists of a large component once both adjacencies are built from them:
+    /// the final pick of links reads the ends again from the candidates (8 bytes per
+    /// candidate less at the peak); a small component's are left as they are.
+    pub(super) fn release_edges(&mut self) {
+        if self.el.capacity() >= KEEP_BELOW {
+            self.el = Vec::new();
+            self.er = Vec::new();
+        }
+    }
+
     /// Room for exactly `m` more edges (a giant component's lists are not doubled).
     pub(super) fn reserve_exact(&mut self, m: usize) {
         self.el.reserve_exact(m);

@@ -39,26 +39,32 @@ pub(super) struct Solver<W> {
 
 impl<W: Weight> Solver<W> {
     /// The optimum for the weights `w_rank` of `graph`: appends the indices of the chosen
-    /// edges to `chosen`.
+    /// edges to `chosen`. A large component's edge lists are freed once the adjacencies are
+    /// built (see [`Graph::release_edges`]); `ends(e)` gives the two ends of edge `e` again
+    /// for the final pick.
     pub(super) fn solve(
         &mut self,
-        graph: &Graph,
+        graph: &mut Graph,
         tuning: &Tuning,
         auction: &mut Auction,
+        ends: &dyn Fn(usize) -> (u32, u32),
         chosen: &mut Vec<u32>,
     ) {
+        let m = graph.el.len();
         self.build(graph);
-        if graph.el.len() < tuning.auction_edges {
+        graph.release_edges();
+        if m < tuning.auction_edges {
             auction.held.clear();
             auction.held.resize(graph.nl, NONE);
             self.search_all(auction, u64::MAX);
         } else {
-            self.auction_then_search(graph, tuning, auction);
+            self.auction_then_search(graph.nl, m, tuning, auction);
         }
         // The linked edge of a left record: among duplicate pairs, the first in rank order,
         // which has the largest weight and so is the tight one.
         let left = &mut self.left.v;
-        for (e, (&l, &r)) in graph.el.iter().zip(&graph.er).enumerate() {
+        for e in 0..m {
+            let (l, r) = ends(e);
             if left[l as usize].mate == r {
                 left[l as usize].mate = NONE;
                 chosen.push(e as u32);
@@ -91,10 +97,12 @@ impl<W: Weight> Solver<W> {
         right
             .next
             .extend(self.order.iter().map(|&e| graph.el[e as usize]));
-        self.cursor.clear();
-        self.cursor
-            .extend(self.order.iter().map(|&e| right.slot[e as usize]));
-        std::mem::swap(&mut right.slot, &mut self.cursor);
+        // The left slot of each right slot, written over the edge order in place (no third
+        // buffer of `m`), then swapped in.
+        for e in self.order.iter_mut() {
+            *e = right.slot[*e as usize];
+        }
+        std::mem::swap(&mut right.slot, &mut self.order);
         // The grouping scratch is not read again: a large component's is freed before the
         // auction and the search allocate theirs.
         release(&mut self.order);
@@ -107,14 +115,15 @@ impl<W: Weight> Solver<W> {
     /// search runs out of budget.
     pub(super) fn auction_then_search(
         &mut self,
-        graph: &Graph,
+        nl: usize,
+        m: usize,
         tuning: &Tuning,
         auction: &mut Auction,
     ) {
         // The auction's weights: times `nl + 1`, so that `ε = 1` leaves less than one unit of
         // `w'` to gain, and rounded down to 61 bits.
         let top = self.wl.iter().map(|w| w.get()).max().unwrap_or(0);
-        let scale = graph.nl as u128 + 1;
+        let scale = nl as u128 + 1;
         let shift = (bit_len(top) + bit_len(scale)).saturating_sub(NARROW_BITS);
         let down = |w: &W| scale_down(w.get(), scale, shift);
         auction.start(&self.left.adj, &self.right.adj, self.wl.iter().map(down));
@@ -137,7 +146,7 @@ impl<W: Weight> Solver<W> {
             let budget = if converged {
                 u64::MAX
             } else {
-                tuning.budget * graph.el.len() as u64
+                tuning.budget * m as u64
             };
             if self.search_all(auction, budget) {
                 return;

@@ -313,15 +313,17 @@ fn search_stamps_restart_before_they_wrap() {
         er: vec![0, 1, 0, 2, 1, 2],
         score: vec![1.0; 6],
     };
+    let (el, er) = (graph.el.clone(), graph.er.clone());
+    let ends = |e: usize| (el[e], er[e]);
     let mut workspace = Workspace::default();
     let mut expected = Vec::new();
-    workspace.solve(&mut graph, &Tuning::DEFAULT, &mut expected);
+    workspace.solve(&mut graph, &Tuning::DEFAULT, &ends, &mut expected);
     assert_eq!(expected.len(), 3);
     // The stamps of that run stay behind; the next searches cross `u32::MAX`.
     workspace.narrow.epoch = u32::MAX - 1;
     for _ in 0..3 {
         let mut links = Vec::new();
-        workspace.solve(&mut graph, &Tuning::DEFAULT, &mut links);
+        workspace.solve(&mut graph, &Tuning::DEFAULT, &ends, &mut links);
         assert_eq!(links, expected);
     }
 }
