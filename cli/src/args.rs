@@ -39,6 +39,8 @@ pub enum Command {
     Synth(SynthArgs),
     /// Measure a linkage against ground truth: precision, recall, F1, threshold sweep, charts.
     Eval(EvalArgs),
+    /// Run the trusted third party as a service: projects, uploads, runs and results over HTTP.
+    Serve(crate::commands::serve::ServeArgs),
 }
 
 /// `pprl match`.

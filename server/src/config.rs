@@ -32,6 +32,10 @@ pub struct Limits {
     pub lease_s: u64,
     /// Worker threads for matching (default: one per core).
     pub match_threads: Option<usize>,
+    /// Milliseconds a worker waits after claiming a run, before matching (default 0). For
+    /// fault drills: it gives an operator (or a test) the time to kill a worker mid-run and
+    /// see the run picked up again.
+    pub run_start_delay_ms: u64,
 }
 
 impl Default for Limits {
@@ -46,6 +50,7 @@ impl Default for Limits {
             join_code_ttl_s: 7 * 24 * 3600,
             lease_s: 30,
             match_threads: None,
+            run_start_delay_ms: 0,
         }
     }
 }

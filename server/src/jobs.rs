@@ -185,6 +185,10 @@ async fn execute(state: &AppState, pool: &Arc<rayon::ThreadPool>, run: Claimed) 
         json!({"run": run.id, "worker": state.0.worker_id}),
     )
     .await;
+    let delay = state.limits().run_start_delay_ms;
+    if delay > 0 {
+        tokio::time::sleep(Duration::from_millis(delay)).await;
+    }
     let outcome = match crate::api::uploads::committed(state, &run.project).await {
         Ok(files) => {
             let paths: Vec<PathBuf> = files.into_iter().map(|(_, p, _)| p).collect();

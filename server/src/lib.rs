@@ -190,6 +190,7 @@ pub async fn serve(opts: ServeOptions, on_listen: impl FnOnce(SocketAddr)) -> Re
     worker.abort();
     jobs::release(&state).await;
     let _ = audit::append(&state, "server.stopped", "system", None, serde_json::json!({})).await;
+    state.db().close().await;
     served.map_err(|source| ServeError::Listen { addr, source })
 }
 
@@ -218,4 +219,19 @@ async fn shutdown_signal() {
 /// A multi-threaded tokio runtime for the CLI (which has none of its own).
 pub fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_multi_thread().enable_all().build()
+}
+
+/// Logs to standard error at `info` (`PPRL_LOG=debug` for more): request lines and events,
+/// never headers, bodies or query strings.
+pub fn init_logging() {
+    let level = match std::env::var("PPRL_LOG").as_deref() {
+        Ok("debug") => tracing::Level::DEBUG,
+        Ok("warn") => tracing::Level::WARN,
+        _ => tracing::Level::INFO,
+    };
+    let _ = tracing_subscriber::fmt()
+        .with_max_level(level)
+        .with_writer(std::io::stderr)
+        .with_ansi(false)
+        .try_init();
 }

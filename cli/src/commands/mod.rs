@@ -9,6 +9,7 @@ pub mod inspect;
 pub mod keygen;
 pub mod match_cmd;
 pub mod schema;
+pub mod serve;
 pub mod synth;
 
 /// Formats an integer with thousands separators: `1234567` -> `1,234,567`.
