@@ -16,10 +16,20 @@ use sha2::{Digest, Sha256};
 use crate::util::{encode_cmd, keygen, pprl, testdata};
 
 /// One HTTP/1.1 exchange (`Connection: close`).
-fn http(addr: &str, method: &str, path: &str, token: Option<&str>, headers: &[(&str, String)], body: &[u8]) -> (u16, Vec<(String, String)>, Vec<u8>) {
+fn http(
+    addr: &str,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    headers: &[(&str, String)],
+    body: &[u8],
+) -> (u16, Vec<(String, String)>, Vec<u8>) {
     let mut s = TcpStream::connect(addr).unwrap();
     s.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
-    let mut req = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: {}\r\n", body.len());
+    let mut req = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: {}\r\n",
+        body.len()
+    );
     if let Some(t) = token {
         req.push_str(&format!("Authorization: Bearer {t}\r\n"));
     }
@@ -34,7 +44,14 @@ fn http(addr: &str, method: &str, path: &str, token: Option<&str>, headers: &[(&
     let split = raw.windows(4).position(|w| w == b"\r\n\r\n").unwrap();
     let head = String::from_utf8_lossy(&raw[..split]).into_owned();
     let mut lines = head.split("\r\n");
-    let status: u16 = lines.next().unwrap().split(' ').nth(1).unwrap().parse().unwrap();
+    let status: u16 = lines
+        .next()
+        .unwrap()
+        .split(' ')
+        .nth(1)
+        .unwrap()
+        .parse()
+        .unwrap();
     let hs = lines
         .filter_map(|l| l.split_once(": "))
         .map(|(k, v)| (k.to_ascii_lowercase(), v.to_string()))
@@ -42,8 +59,21 @@ fn http(addr: &str, method: &str, path: &str, token: Option<&str>, headers: &[(&
     (status, hs, raw[split + 4..].to_vec())
 }
 
-fn json_req(addr: &str, method: &str, path: &str, token: Option<&str>, body: &Value) -> (u16, Value) {
-    let (s, _, b) = http(addr, method, path, token, &[("Content-Type", "application/json".into())], body.to_string().as_bytes());
+fn json_req(
+    addr: &str,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    body: &Value,
+) -> (u16, Value) {
+    let (s, _, b) = http(
+        addr,
+        method,
+        path,
+        token,
+        &[("Content-Type", "application/json".into())],
+        body.to_string().as_bytes(),
+    );
     (s, serde_json::from_slice(&b).unwrap_or(Value::Null))
 }
 
@@ -73,8 +103,14 @@ fn start(dir: &Path) -> Server {
         .spawn()
         .unwrap();
     let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
-    let addr = line.trim().strip_prefix("listening on http://").unwrap_or_else(|| panic!("{line}")).to_string();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let addr = line
+        .trim()
+        .strip_prefix("listening on http://")
+        .unwrap_or_else(|| panic!("{line}"))
+        .to_string();
     Server { child, addr }
 }
 
@@ -87,11 +123,26 @@ fn kill9(mut s: Server) {
 fn head_offset(addr: &str, path: &str, token: &str) -> u64 {
     let (s, hs, _) = http(addr, "HEAD", path, Some(token), &[], b"");
     assert_eq!(s, 200);
-    hs.iter().find(|(k, _)| k == "upload-offset").unwrap().1.parse().unwrap()
+    hs.iter()
+        .find(|(k, _)| k == "upload-offset")
+        .unwrap()
+        .1
+        .parse()
+        .unwrap()
 }
 
 fn patch(addr: &str, path: &str, token: &str, off: usize, data: &[u8]) -> (u16, Vec<u8>) {
-    let (s, _, b) = http(addr, "PATCH", path, Some(token), &[("Upload-Offset", off.to_string()), ("Content-Type", "application/offset+octet-stream".into())], data);
+    let (s, _, b) = http(
+        addr,
+        "PATCH",
+        path,
+        Some(token),
+        &[
+            ("Upload-Offset", off.to_string()),
+            ("Content-Type", "application/offset+octet-stream".into()),
+        ],
+        data,
+    );
     (s, b)
 }
 
@@ -101,23 +152,53 @@ fn kill_9_during_upload_and_run_then_restart_gives_the_links_of_pprl_match() {
     let dir = tmp.path();
     let key = keygen(dir);
     let (a, b): (PathBuf, PathBuf) = (dir.join("a.clk"), dir.join("b.clk"));
-    encode_cmd(&key, &testdata("sample/dept_a.csv"), &a).assert().success();
-    encode_cmd(&key, &testdata("sample/dept_b.csv"), &b).assert().success();
+    encode_cmd(&key, &testdata("sample/dept_a.csv"), &a)
+        .assert()
+        .success();
+    encode_cmd(&key, &testdata("sample/dept_b.csv"), &b)
+        .assert()
+        .success();
     let want = dir.join("want.csv");
-    pprl().args(["match", "-t", "0.8", "-o"]).arg(&want).arg(&a).arg(&b).assert().success();
+    pprl()
+        .args(["match", "-t", "0.8", "-o"])
+        .arg(&want)
+        .arg(&a)
+        .arg(&b)
+        .assert()
+        .success();
     let admin = "a".repeat(16) + &"0123456789abcdef".repeat(3);
     std::fs::write(dir.join("admin.token"), &admin).unwrap();
-    std::fs::write(dir.join("serve.toml"), "lease_s = 2\nrun_start_delay_ms = 4000\n").unwrap();
-    let fp = pprl::io::ClkReader::open(&a).unwrap().header().schema_fingerprint.to_hex();
+    std::fs::write(
+        dir.join("serve.toml"),
+        "lease_s = 2\nrun_start_delay_ms = 4000\n",
+    )
+    .unwrap();
+    let fp = pprl::io::ClkReader::open(&a)
+        .unwrap()
+        .header()
+        .schema_fingerprint
+        .to_hex();
 
     let srv = start(dir);
-    let (s, created) = json_req(&srv.addr, "POST", "/api/v1/projects", Some(&admin),
-        &json!({"name": "drill", "schema_fingerprint": fp, "parties": 2, "result_type": "links", "scores_allowed": true}));
+    let (s, created) = json_req(
+        &srv.addr,
+        "POST",
+        "/api/v1/projects",
+        Some(&admin),
+        &json!({"name": "drill", "schema_fingerprint": fp, "parties": 2, "result_type": "links", "scores_allowed": true}),
+    );
     assert_eq!(s, 201, "{created}");
     let pid = created["project_id"].as_str().unwrap().to_string();
-    let (mut admin_tok, mut reader, mut party) = (String::new(), String::new(), vec![String::new(); 2]);
+    let (mut admin_tok, mut reader, mut party) =
+        (String::new(), String::new(), vec![String::new(); 2]);
     for c in created["join_codes"].as_array().unwrap() {
-        let (s, t) = json_req(&srv.addr, "POST", "/api/v1/join", None, &json!({"code": c["code"]}));
+        let (s, t) = json_req(
+            &srv.addr,
+            "POST",
+            "/api/v1/join",
+            None,
+            &json!({"code": c["code"]}),
+        );
         assert_eq!(s, 201);
         let tok = t["token"].as_str().unwrap().to_string();
         match c["role"].as_str().unwrap() {
@@ -129,37 +210,88 @@ fn kill_9_during_upload_and_run_then_restart_gives_the_links_of_pprl_match() {
     let mut uploads = Vec::new();
     for (k, file) in [&a, &b].into_iter().enumerate() {
         let bytes = std::fs::read(file).unwrap();
-        let (s, u) = json_req(&srv.addr, "POST", &format!("/api/v1/projects/{pid}/uploads"), Some(&party[k]),
-            &json!({"length": bytes.len(), "sha256": hex::encode(Sha256::digest(&bytes))}));
+        let (s, u) = json_req(
+            &srv.addr,
+            "POST",
+            &format!("/api/v1/projects/{pid}/uploads"),
+            Some(&party[k]),
+            &json!({"length": bytes.len(), "sha256": hex::encode(Sha256::digest(&bytes))}),
+        );
         assert_eq!(s, 201);
-        uploads.push((format!("/api/v1/projects/{pid}/uploads/{}", u["upload_id"].as_str().unwrap()), bytes));
+        uploads.push((
+            format!(
+                "/api/v1/projects/{pid}/uploads/{}",
+                u["upload_id"].as_str().unwrap()
+            ),
+            bytes,
+        ));
     }
     // Party 0 commits; party 1 sends half, then the server dies.
     let (s, _) = patch(&srv.addr, &uploads[0].0, &party[0], 0, &uploads[0].1);
     assert_eq!(s, 200);
     let half = uploads[1].1.len() / 2;
-    assert_eq!(patch(&srv.addr, &uploads[1].0, &party[1], 0, &uploads[1].1[..half]).0, 204);
+    assert_eq!(
+        patch(
+            &srv.addr,
+            &uploads[1].0,
+            &party[1],
+            0,
+            &uploads[1].1[..half]
+        )
+        .0,
+        204
+    );
     kill9(srv);
 
     let srv = start(dir);
-    let (_, view) = json_req(&srv.addr, "GET", &format!("/api/v1/projects/{pid}"), Some(&admin_tok), &Value::Null);
-    assert_eq!(view["uploads"][0]["committed"], true, "a committed upload survived");
-    assert_eq!(view["uploads"][1]["committed"], false, "a partial upload is not visible");
+    let (_, view) = json_req(
+        &srv.addr,
+        "GET",
+        &format!("/api/v1/projects/{pid}"),
+        Some(&admin_tok),
+        &Value::Null,
+    );
+    assert_eq!(
+        view["uploads"][0]["committed"], true,
+        "a committed upload survived"
+    );
+    assert_eq!(
+        view["uploads"][1]["committed"], false,
+        "a partial upload is not visible"
+    );
     let off = head_offset(&srv.addr, &uploads[1].0, &party[1]) as usize;
     assert_eq!(off, half);
-    let (s, body) = patch(&srv.addr, &uploads[1].0, &party[1], off, &uploads[1].1[off..]);
+    let (s, body) = patch(
+        &srv.addr,
+        &uploads[1].0,
+        &party[1],
+        off,
+        &uploads[1].1[off..],
+    );
     assert_eq!(s, 200, "{}", String::from_utf8_lossy(&body));
     // The run is claimed, then the server dies mid-run.
-    let (s, run) = json_req(&srv.addr, "POST", &format!("/api/v1/projects/{pid}/runs"), Some(&admin_tok), &json!({"threshold": 0.8}));
+    let (s, run) = json_req(
+        &srv.addr,
+        "POST",
+        &format!("/api/v1/projects/{pid}/runs"),
+        Some(&admin_tok),
+        &json!({"threshold": 0.8}),
+    );
     assert_eq!(s, 202);
-    let run_uri = format!("/api/v1/projects/{pid}/runs/{}", run["run_id"].as_str().unwrap());
+    let run_uri = format!(
+        "/api/v1/projects/{pid}/runs/{}",
+        run["run_id"].as_str().unwrap()
+    );
     let t = Instant::now();
     loop {
         let (_, st) = json_req(&srv.addr, "GET", &run_uri, Some(&admin_tok), &Value::Null);
         if st["state"] == "running" {
             break;
         }
-        assert!(t.elapsed() < Duration::from_secs(3), "the run was not claimed: {st}");
+        assert!(
+            t.elapsed() < Duration::from_secs(3),
+            "the run was not claimed: {st}"
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
     kill9(srv);
@@ -171,19 +303,39 @@ fn kill_9_during_upload_and_run_then_restart_gives_the_links_of_pprl_match() {
         if st["state"] != "running" && st["state"] != "queued" {
             break st;
         }
-        assert!(t.elapsed() < Duration::from_secs(60), "the run was not picked up: {st}");
+        assert!(
+            t.elapsed() < Duration::from_secs(60),
+            "the run was not picked up: {st}"
+        );
         std::thread::sleep(Duration::from_millis(100));
     };
     assert_eq!(done["state"], "completed", "{done}");
-    assert_eq!(done["attempts"], 2, "picked up by the restarted server: {done}");
-    let (s, _, links) = http(&srv.addr, "GET", &format!("{run_uri}/result?scores=true"), Some(&reader), &[], b"");
+    assert_eq!(
+        done["attempts"], 2,
+        "picked up by the restarted server: {done}"
+    );
+    let (s, _, links) = http(
+        &srv.addr,
+        "GET",
+        &format!("{run_uri}/result?scores=true"),
+        Some(&reader),
+        &[],
+        b"",
+    );
     assert_eq!(s, 200);
-    assert_eq!(String::from_utf8(links).unwrap(), std::fs::read_to_string(&want).unwrap());
+    assert_eq!(
+        String::from_utf8(links).unwrap(),
+        std::fs::read_to_string(&want).unwrap()
+    );
     drop(srv);
 
     // The chain verifies; a changed entry is named.
     let data = dir.join("data");
-    pprl().args(["serve", "audit", "verify", "--data-dir"]).arg(&data).assert().success()
+    pprl()
+        .args(["serve", "audit", "verify", "--data-dir"])
+        .arg(&data)
+        .assert()
+        .success()
         .stdout(predicates::str::contains("audit chain intact"));
     let db = data.join("pprl.db");
     let conn_url = format!("sqlite://{}", db.display());
@@ -191,18 +343,28 @@ fn kill_9_during_upload_and_run_then_restart_gives_the_links_of_pprl_match() {
     rt.block_on(async {
         sqlx_update(&conn_url).await;
     });
-    pprl().args(["serve", "audit", "verify", "--data-dir"]).arg(&data).assert().failure()
+    pprl()
+        .args(["serve", "audit", "verify", "--data-dir"])
+        .arg(&data)
+        .assert()
+        .failure()
         .stderr(predicates::str::contains("audit chain broken at entry 3"));
 }
 
 fn tokio_rt() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap()
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
 }
 
 async fn sqlx_update(url: &str) {
     sqlx::any::install_default_drivers();
     let pool = sqlx::AnyPool::connect(url).await.unwrap();
-    sqlx::query("UPDATE audit SET actor = 'someone-else' WHERE seq = 3").execute(&pool).await.unwrap();
+    sqlx::query("UPDATE audit SET actor = 'someone-else' WHERE seq = 3")
+        .execute(&pool)
+        .await
+        .unwrap();
     pool.close().await;
 }
 
@@ -211,13 +373,29 @@ fn plain_http_on_a_public_address_and_a_missing_admin_token_are_refused() {
     let tmp = tempfile::tempdir().unwrap();
     let tok = tmp.path().join("admin.token");
     std::fs::write(&tok, "x".repeat(40)).unwrap();
-    pprl().args(["serve", "--listen", "0.0.0.0:0", "--data-dir"]).arg(tmp.path().join("d"))
-        .arg("--admin-token-file").arg(&tok)
-        .assert().failure().stderr(predicates::str::contains("serve-public-http"));
-    pprl().args(["serve", "--listen", "127.0.0.1:0", "--data-dir"]).arg(tmp.path().join("d"))
-        .assert().failure().stderr(predicates::str::contains("--admin-token-file"));
+    pprl()
+        .args(["serve", "--listen", "0.0.0.0:0", "--data-dir"])
+        .arg(tmp.path().join("d"))
+        .arg("--admin-token-file")
+        .arg(&tok)
+        .assert()
+        .failure()
+        .stderr(predicates::str::contains("serve-public-http"));
+    pprl()
+        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(tmp.path().join("d"))
+        .assert()
+        .failure()
+        .stderr(predicates::str::contains("--admin-token-file"));
     std::fs::write(&tok, "short").unwrap();
-    pprl().args(["serve", "--listen", "127.0.0.1:0", "--data-dir"]).arg(tmp.path().join("d"))
-        .arg("--admin-token-file").arg(&tok)
-        .assert().failure().stderr(predicates::str::contains("at least 32").and(predicates::str::contains("short").not()));
+    pprl()
+        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(tmp.path().join("d"))
+        .arg("--admin-token-file")
+        .arg(&tok)
+        .assert()
+        .failure()
+        .stderr(
+            predicates::str::contains("at least 32").and(predicates::str::contains("short").not()),
+        );
 }

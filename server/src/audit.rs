@@ -54,7 +54,10 @@ pub async fn append(
             .fetch_optional(state.db())
             .await?;
         let (seq, prev) = match head {
-            Some(r) => (r.try_get::<i64, _>("seq")? + 1, r.try_get::<String, _>("hash")?),
+            Some(r) => (
+                r.try_get::<i64, _>("seq")? + 1,
+                r.try_get::<String, _>("hash")?,
+            ),
             None => (1, GENESIS.to_string()),
         };
         let ts = now();
@@ -113,9 +116,8 @@ pub async fn verify(db: &AnyPool) -> Result<Verification, sqlx::Error> {
     .fetch_all(db)
     .await?;
     let mut prev = GENESIS.to_string();
-    let mut expected_seq = 1;
     let mut head = None;
-    for r in &rows {
+    for (expected_seq, r) in (1i64..).zip(rows.iter()) {
         let seq: i64 = r.try_get("seq")?;
         let broken = |reason: &str| Broken {
             seq,
@@ -151,7 +153,6 @@ pub async fn verify(db: &AnyPool) -> Result<Verification, sqlx::Error> {
         }
         prev = stored;
         head = Some(prev.clone());
-        expected_seq += 1;
     }
     Ok(Verification {
         rows: rows.len() as u64,

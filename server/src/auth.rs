@@ -25,7 +25,9 @@ pub fn sha256(bytes: &[u8]) -> [u8; 32] {
 }
 
 /// A role within a project.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
     /// Manages the project: starts and cancels runs, revokes tokens; reads no links.

@@ -149,7 +149,10 @@ pub async fn open_db(data_dir: &Path, database: Option<&str>) -> Result<sqlx::An
 
 /// Runs the server until ctrl-c or SIGTERM; `on_listen` is told the bound address (port 0
 /// picks a free one).
-pub async fn serve(opts: ServeOptions, on_listen: impl FnOnce(SocketAddr)) -> Result<(), ServeError> {
+pub async fn serve(
+    opts: ServeOptions,
+    on_listen: impl FnOnce(SocketAddr),
+) -> Result<(), ServeError> {
     if !opts.listen.ip().is_loopback() && !opts.allow_insecure_public_http {
         return Err(ServeError::PublicHttp(opts.listen));
     }
@@ -189,7 +192,14 @@ pub async fn serve(opts: ServeOptions, on_listen: impl FnOnce(SocketAddr)) -> Re
     stop.store(true, Ordering::Relaxed);
     worker.abort();
     jobs::release(&state).await;
-    let _ = audit::append(&state, "server.stopped", "system", None, serde_json::json!({})).await;
+    let _ = audit::append(
+        &state,
+        "server.stopped",
+        "system",
+        None,
+        serde_json::json!({}),
+    )
+    .await;
     state.db().close().await;
     served.map_err(|source| ServeError::Listen { addr, source })
 }
@@ -218,7 +228,9 @@ async fn shutdown_signal() {
 
 /// A multi-threaded tokio runtime for the CLI (which has none of its own).
 pub fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
-    tokio::runtime::Builder::new_multi_thread().enable_all().build()
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
 }
 
 /// Logs to standard error at `info` (`PPRL_LOG=debug` for more): request lines and events,

@@ -62,7 +62,11 @@ pub async fn write(
     let p = crate::api::projects::load(state, project)
         .await
         .map_err(|e| Failure::Error(e.code, e.detail))?;
-    let (dir, data_dir, run_id) = (dir(state, run), state.data_dir().to_path_buf(), run.to_string());
+    let (dir, data_dir, run_id) = (
+        dir(state, run),
+        state.data_dir().to_path_buf(),
+        run.to_string(),
+    );
     let scores = p.scores_allowed;
     tokio::task::spawn_blocking(move || write_views(&dir, &data_dir, &run_id, &report, scores))
         .await
@@ -90,7 +94,9 @@ fn write_views(
     let tmp = parent.join(format!(".{run}.{}", crate::db::new_id()));
     std::fs::create_dir(&tmp)?;
     let file = |name: &str| -> std::io::Result<std::io::BufWriter<std::fs::File>> {
-        Ok(std::io::BufWriter::new(std::fs::File::create(tmp.join(name))?))
+        Ok(std::io::BufWriter::new(std::fs::File::create(
+            tmp.join(name),
+        )?))
     };
     finish(report.write_csv_to(file("links.csv")?, false)?)?;
     if scores {

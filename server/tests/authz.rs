@@ -79,28 +79,96 @@ async fn every_endpoint_every_role_own_and_other_project() {
     type Row<'a> = (Method, String, String, Vec<(Who, u16)>);
     use Who::*;
     let rows: Vec<Row> = vec![
-        (Method::GET, "/api/v1/status".into(), String::new(),
-         ALL.iter().map(|&w| (w, 200)).collect()),
-        (Method::GET, "/api/v1/audit/verify".into(), String::new(), vec![(ServerAdmin, 200)]),
-        (Method::POST, "/api/v1/projects".into(), new_project, vec![(ServerAdmin, 201)]),
-        (Method::GET, format!("/api/v1/projects/{pid}"), String::new(),
-         vec![(ServerAdmin, 200), (Admin, 200), (Party0, 200), (Party1, 200), (Reader, 200)]),
-        (Method::DELETE, format!("/api/v1/projects/{pid}/tokens/{}", "0".repeat(16)),
-         String::new(), vec![(ServerAdmin, 404), (Admin, 404)]),
-        (Method::POST, format!("/api/v1/projects/{pid}/uploads"), upload_req,
-         vec![(Party0, 409), (Party1, 409)]),
-        (Method::GET, upload.clone(), String::new(), vec![(Party0, 200)]),
-        (Method::HEAD, upload.clone(), String::new(), vec![(Party0, 200)]),
-        (Method::PATCH, upload.clone(), String::new(), vec![(Party0, 409)]),
-        (Method::GET, run_uri.clone(), String::new(),
-         vec![(Admin, 200), (Party0, 200), (Party1, 200), (Reader, 200)]),
-        (Method::GET, format!("{run_uri}/result"), String::new(),
-         vec![(Party0, 200), (Party1, 200), (Reader, 200)]),
-        (Method::GET, format!("{run_uri}/result?scores=true"), String::new(),
-         vec![(Reader, 200)]),
-        (Method::DELETE, run_uri.clone(), String::new(), vec![(Admin, 200)]),
-        (Method::POST, format!("/api/v1/projects/{pid}/runs"), json!({"threshold": 0.8}).to_string(),
-         vec![(Admin, 202)]),
+        (
+            Method::GET,
+            "/api/v1/status".into(),
+            String::new(),
+            ALL.iter().map(|&w| (w, 200)).collect(),
+        ),
+        (
+            Method::GET,
+            "/api/v1/audit/verify".into(),
+            String::new(),
+            vec![(ServerAdmin, 200)],
+        ),
+        (
+            Method::POST,
+            "/api/v1/projects".into(),
+            new_project,
+            vec![(ServerAdmin, 201)],
+        ),
+        (
+            Method::GET,
+            format!("/api/v1/projects/{pid}"),
+            String::new(),
+            vec![
+                (ServerAdmin, 200),
+                (Admin, 200),
+                (Party0, 200),
+                (Party1, 200),
+                (Reader, 200),
+            ],
+        ),
+        (
+            Method::DELETE,
+            format!("/api/v1/projects/{pid}/tokens/{}", "0".repeat(16)),
+            String::new(),
+            vec![(ServerAdmin, 404), (Admin, 404)],
+        ),
+        (
+            Method::POST,
+            format!("/api/v1/projects/{pid}/uploads"),
+            upload_req,
+            vec![(Party0, 409), (Party1, 409)],
+        ),
+        (
+            Method::GET,
+            upload.clone(),
+            String::new(),
+            vec![(Party0, 200)],
+        ),
+        (
+            Method::HEAD,
+            upload.clone(),
+            String::new(),
+            vec![(Party0, 200)],
+        ),
+        (
+            Method::PATCH,
+            upload.clone(),
+            String::new(),
+            vec![(Party0, 409)],
+        ),
+        (
+            Method::GET,
+            run_uri.clone(),
+            String::new(),
+            vec![(Admin, 200), (Party0, 200), (Party1, 200), (Reader, 200)],
+        ),
+        (
+            Method::GET,
+            format!("{run_uri}/result"),
+            String::new(),
+            vec![(Party0, 200), (Party1, 200), (Reader, 200)],
+        ),
+        (
+            Method::GET,
+            format!("{run_uri}/result?scores=true"),
+            String::new(),
+            vec![(Reader, 200)],
+        ),
+        (
+            Method::DELETE,
+            run_uri.clone(),
+            String::new(),
+            vec![(Admin, 200)],
+        ),
+        (
+            Method::POST,
+            format!("/api/v1/projects/{pid}/runs"),
+            json!({"threshold": 0.8}).to_string(),
+            vec![(Admin, 202)],
+        ),
     ];
     let mut failures = Vec::new();
     let mut checked = 0;
@@ -116,11 +184,20 @@ async fn every_endpoint_every_role_own_and_other_project() {
                 headers.push(("content-type", "application/json".into()));
             }
             let r = srv
-                .req(method.clone(), uri, token(who).as_deref(), &headers, Body::from(body.clone()))
+                .req(
+                    method.clone(),
+                    uri,
+                    token(who).as_deref(),
+                    &headers,
+                    Body::from(body.clone()),
+                )
                 .await;
             checked += 1;
             if r.status.as_u16() != want {
-                failures.push(format!("{method} {uri} as {who:?}: {} (want {want})", r.status));
+                failures.push(format!(
+                    "{method} {uri} as {who:?}: {} (want {want})",
+                    r.status
+                ));
             }
             if r.status.as_u16() == 403 && method != Method::HEAD {
                 assert_eq!(r.headers["content-type"], "application/problem+json");
@@ -161,7 +238,12 @@ async fn a_party_reads_only_its_own_ids_and_never_the_scores() {
     // The two parties' link ids are the same set: they can join their records on them.
     let ids = |k: usize| {
         let v = futures_block(srv.get(&uri, Some(&p.parties[k])));
-        let mut s: Vec<String> = v.text().lines().skip(1).map(|l| l.split(',').next().unwrap().to_string()).collect();
+        let mut s: Vec<String> = v
+            .text()
+            .lines()
+            .skip(1)
+            .map(|l| l.split(',').next().unwrap().to_string())
+            .collect();
         s.sort();
         s
     };
@@ -179,7 +261,9 @@ async fn redeemed_revoked_and_expired_credentials_are_refused() {
     let f = files();
     let p = srv.project(&f, 2, false).await;
     // A join code works once.
-    let r = srv.post("/api/v1/join", None, &json!({"code": p.codes[0]})).await;
+    let r = srv
+        .post("/api/v1/join", None, &json!({"code": p.codes[0]}))
+        .await;
     assert_eq!(r.status, 401);
     assert_eq!(r.json()["code"], "join-invalid");
     // A revoked token stops working at once.
@@ -187,7 +271,13 @@ async fn redeemed_revoked_and_expired_credentials_are_refused() {
     assert_eq!(srv.get(&uri, Some(&p.reader)).await.status, 200);
     let reader_id = p.reader.split('_').nth(1).unwrap();
     let r = srv
-        .req(Method::DELETE, &format!("{uri}/tokens/{reader_id}"), Some(&p.admin), &[], Body::empty())
+        .req(
+            Method::DELETE,
+            &format!("{uri}/tokens/{reader_id}"),
+            Some(&p.admin),
+            &[],
+            Body::empty(),
+        )
         .await;
     assert_eq!(r.status, 204);
     let r = srv.get(&uri, Some(&p.reader)).await;
@@ -202,6 +292,8 @@ async fn redeemed_revoked_and_expired_credentials_are_refused() {
     limits.token_ttl_s = 0;
     let srv = Srv::with_limits(limits).await;
     let p = srv.project(&f, 2, false).await;
-    let r = srv.get(&format!("/api/v1/projects/{}", p.id), Some(&p.admin)).await;
+    let r = srv
+        .get(&format!("/api/v1/projects/{}", p.id), Some(&p.admin))
+        .await;
     assert_eq!(r.status, 401);
 }

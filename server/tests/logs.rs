@@ -66,12 +66,22 @@ async fn no_secret_in_the_log_or_the_database() {
     let links = srv.get(&uri, Some(&p.reader)).await.text();
     let _ = srv.get("/api/v1/audit/verify", Some(ADMIN)).await;
     // A failed authentication is logged too, without the token it tried.
-    let _ = srv.get(&format!("/api/v1/projects/{}", p.id), Some("pprl_0000000000000000_guess")).await;
+    let _ = srv
+        .get(
+            &format!("/api/v1/projects/{}", p.id),
+            Some("pprl_0000000000000000_guess"),
+        )
+        .await;
     let log = String::from_utf8(cap.0.lock().unwrap().clone()).unwrap();
     assert!(log.contains("POST /api/v1/projects 201"), "{log}");
     assert!(log.contains("GET /api/v1/projects/{project_id}/runs/{run_id}/result 200"));
     let mut secrets: Vec<&str> = vec![ADMIN, "guess"];
-    for t in p.parties.iter().chain([&p.admin, &p.reader]).chain(&p.codes) {
+    for t in p
+        .parties
+        .iter()
+        .chain([&p.admin, &p.reader])
+        .chain(&p.codes)
+    {
         secrets.push(t);
         secrets.push(t.rsplit('_').next().unwrap());
     }

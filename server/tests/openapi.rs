@@ -16,8 +16,13 @@ fn committed_openapi_document_matches_the_code() {
     // Every route the router serves is documented.
     let doc: serde_json::Value = serde_json::from_str(&generated).unwrap();
     let paths = doc["paths"].as_object().unwrap();
-    for p in ["/api/v1/projects", "/api/v1/join", "/api/v1/projects/{project_id}/uploads/{upload_id}",
-              "/api/v1/projects/{project_id}/runs/{run_id}/result", "/api/v1/audit/verify"] {
+    for p in [
+        "/api/v1/projects",
+        "/api/v1/join",
+        "/api/v1/projects/{project_id}/uploads/{upload_id}",
+        "/api/v1/projects/{project_id}/runs/{run_id}/result",
+        "/api/v1/audit/verify",
+    ] {
         assert!(paths.contains_key(p), "{p} undocumented");
     }
 }

@@ -55,7 +55,9 @@ pub async fn database_url(dir: &Path) -> String {
         Ok(base) if !base.is_empty() => {
             sqlx::any::install_default_drivers();
             let name = format!("pprl_test_{}", pprl_server::db::new_id());
-            let pool = sqlx::AnyPool::connect(&base).await.expect("PostgreSQL for tests");
+            let pool = sqlx::AnyPool::connect(&base)
+                .await
+                .expect("PostgreSQL for tests");
             sqlx::query(&format!("CREATE DATABASE {name}"))
                 .execute(&pool)
                 .await
@@ -126,7 +128,12 @@ impl Srv {
         for (k, v) in headers {
             b = b.header(*k, v);
         }
-        let res = self.app.clone().oneshot(b.body(body).unwrap()).await.unwrap();
+        let res = self
+            .app
+            .clone()
+            .oneshot(b.body(body).unwrap())
+            .await
+            .unwrap();
         let status = res.status();
         let headers = res.headers().clone();
         let body = res.into_body().collect().await.unwrap().to_bytes().to_vec();
@@ -246,7 +253,11 @@ impl Srv {
     /// Queues a run and waits for its end (the worker must be running).
     pub async fn run(&self, p: &Proj, spec: &Value) -> Value {
         let r = self
-            .post(&format!("/api/v1/projects/{}/runs", p.id), Some(&p.admin), spec)
+            .post(
+                &format!("/api/v1/projects/{}/runs", p.id),
+                Some(&p.admin),
+                spec,
+            )
             .await;
         assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.text());
         let id = r.json()["run_id"].as_str().unwrap().to_string();
@@ -256,7 +267,10 @@ impl Srv {
     pub async fn wait(&self, p: &Proj, run: &str) -> Value {
         for _ in 0..1200 {
             let r = self
-                .get(&format!("/api/v1/projects/{}/runs/{run}", p.id), Some(&p.admin))
+                .get(
+                    &format!("/api/v1/projects/{}/runs/{run}", p.id),
+                    Some(&p.admin),
+                )
                 .await;
             let v = r.json();
             if ["completed", "error", "cancelled"].contains(&v["state"].as_str().unwrap_or("")) {
@@ -323,7 +337,9 @@ pub fn files() -> Files {
 pub async fn linked(srv: &Srv, f: &Files, scores: bool) -> (Proj, String) {
     let p = srv.project(f, 2, scores).await;
     for (k, path) in [&f.a, &f.b].into_iter().enumerate() {
-        let r = srv.upload(&p, k, &std::fs::read(path).unwrap(), 1 << 16).await;
+        let r = srv
+            .upload(&p, k, &std::fs::read(path).unwrap(), 1 << 16)
+            .await;
         assert_eq!(r.status, StatusCode::OK, "{}", r.text());
     }
     srv.start_worker();

@@ -12,11 +12,11 @@ pub mod uploads;
 use std::time::Instant;
 
 use axum::Json;
+use axum::Router;
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
 use axum::middleware::{self, Next};
 use axum::response::Response;
 use axum::routing::{delete, get, post};
-use axum::Router;
 use serde::Serialize;
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi, ToSchema};
@@ -63,7 +63,10 @@ struct Bearer;
 impl Modify for Bearer {
     fn modify(&self, api: &mut utoipa::openapi::OpenApi) {
         let c = api.components.get_or_insert_with(Default::default);
-        c.add_security_scheme("bearer", SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)));
+        c.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)),
+        );
     }
 }
 
@@ -84,7 +87,9 @@ pub fn openapi_json() -> String {
     let mut doc = ApiDoc::openapi();
     // The version is the crate's, not utoipa's default, so the document changes with it.
     doc.info.version = env!("CARGO_PKG_VERSION").into();
-    doc.to_pretty_json().expect("the OpenAPI document serialises") + "\n"
+    doc.to_pretty_json()
+        .expect("the OpenAPI document serialises")
+        + "\n"
 }
 
 async fn openapi() -> Response {
@@ -128,7 +133,9 @@ pub fn router(state: AppState) -> Router {
         .route("/projects/{project_id}/uploads", post(uploads::create))
         .route(
             "/projects/{project_id}/uploads/{upload_id}",
-            get(uploads::show).head(uploads::head).patch(uploads::append),
+            get(uploads::show)
+                .head(uploads::head)
+                .patch(uploads::append),
         )
         .route("/projects/{project_id}/runs", post(runs::create))
         .route(

@@ -92,13 +92,17 @@ pub async fn create(
     }
     let bad = |d: &str| ApiError::bad_request("project-invalid", d.to_string());
     if !hex64(&req.schema_fingerprint) {
-        return Err(bad("schema_fingerprint must be 64 lower-case hex characters"));
+        return Err(bad(
+            "schema_fingerprint must be 64 lower-case hex characters",
+        ));
     }
     if req.key_fingerprint.as_deref().is_some_and(|k| !hex64(k)) {
         return Err(bad("key_fingerprint must be 64 lower-case hex characters"));
     }
     if req.parties == 0 || u64::from(req.parties) > state.limits().max_parties {
-        return Err(bad("parties must be between 1 and the server's max_parties"));
+        return Err(bad(
+            "parties must be between 1 and the server's max_parties",
+        ));
     }
     if (req.parties == 2) != (req.result_type == ResultType::Links) {
         return Err(bad(
@@ -106,7 +110,9 @@ pub async fn create(
         ));
     }
     if req.name.len() > 200 || req.name.chars().any(char::is_control) {
-        return Err(bad("name must be at most 200 characters, without control characters"));
+        return Err(bad(
+            "name must be at most 200 characters, without control characters",
+        ));
     }
     let id = new_id();
     let ttl = state.limits().join_code_ttl_s;
@@ -224,13 +230,12 @@ pub async fn redeem(
     let token = auth::new_secret("pprl");
     let expires_at = now() + state.limits().token_ttl_s as i64;
     let mut tx = state.db().begin().await?;
-    let done = sqlx::query(
-        "UPDATE join_codes SET redeemed_at = $1 WHERE id = $2 AND redeemed_at IS NULL",
-    )
-    .bind(now())
-    .bind(id)
-    .execute(&mut *tx)
-    .await?;
+    let done =
+        sqlx::query("UPDATE join_codes SET redeemed_at = $1 WHERE id = $2 AND redeemed_at IS NULL")
+            .bind(now())
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
     if done.rows_affected() != 1 {
         return Err(invalid());
     }

@@ -109,7 +109,10 @@ pub async fn create(
     )
     .await?;
     state.0.wake.notify_one();
-    Ok((StatusCode::ACCEPTED, Json(load(&state, &project, &id).await?)))
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(load(&state, &project, &id).await?),
+    ))
 }
 
 async fn load(state: &AppState, project: &str, id: &str) -> ApiResult<RunView> {

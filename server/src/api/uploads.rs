@@ -148,7 +148,10 @@ pub async fn create(
         json!({"upload": id, "party": party, "length": req.length, "sha256": req.sha256}),
     )
     .await?;
-    Ok((StatusCode::CREATED, Json(view(&state, &project, &id).await?)))
+    Ok((
+        StatusCode::CREATED,
+        Json(view(&state, &project, &id).await?),
+    ))
 }
 
 struct UploadRow {
@@ -206,12 +209,7 @@ async fn view(state: &AppState, project: &str, id: &str) -> ApiResult<UploadView
 }
 
 /// The owning party only: another party of the project gets 403 (not even the offset).
-async fn owned(
-    state: &AppState,
-    who: &Principal,
-    project: &str,
-    id: &str,
-) -> ApiResult<UploadRow> {
+async fn owned(state: &AppState, who: &Principal, project: &str, id: &str) -> ApiResult<UploadRow> {
     let party = who.party_of(project)?;
     let u = row(state, project, id).await?;
     if u.party != party {
@@ -417,7 +415,10 @@ fn check_file(
             );
         }
         let (data, _) = read_encoding_file(path).map_err(|e| {
-            ApiError::bad_request(pprl::error::Coded::code(&e), "the file is not valid encodings")
+            ApiError::bad_request(
+                pprl::error::Coded::code(&e),
+                "the file is not valid encodings",
+            )
         })?;
         let records = data.ids.len() as u64;
         if records > max_records {
@@ -569,4 +570,3 @@ pub async fn committed(state: &AppState, project: &str) -> ApiResult<Vec<(i64, P
         })
         .collect()
 }
-
