@@ -50,6 +50,17 @@ pub struct ServeOptions {
     pub limits: Limits,
     /// Listen with plain HTTP on an address other than loopback.
     pub allow_insecure_public_http: bool,
+    /// Serve HTTPS with this certificate chain and private key (PEM files).
+    pub tls: Option<TlsFiles>,
+}
+
+/// A certificate chain and its private key, PEM.
+#[derive(Debug, Clone)]
+pub struct TlsFiles {
+    /// The certificate chain.
+    pub cert: PathBuf,
+    /// The private key.
+    pub key: PathBuf,
 }
 
 /// Why the server could not start or stopped.
@@ -80,6 +91,16 @@ pub enum ServeError {
     /// The database.
     #[error(transparent)]
     Db(#[from] db::DbError),
+    /// The certificate or key could not be used (the message never quotes the key).
+    #[error("cannot use the TLS certificate {cert} and key {key}: {source}")]
+    Tls {
+        /// The certificate file.
+        cert: String,
+        /// The key file.
+        key: String,
+        /// Why.
+        source: std::io::Error,
+    },
     /// Listening failed.
     #[error("cannot listen on {addr}: {source}")]
     Listen {
@@ -98,6 +119,7 @@ impl ServeError {
             ServeError::AdminToken { .. } => "serve-admin-token",
             ServeError::DataDir { .. } => "serve-data-dir",
             ServeError::Db(_) => "serve-database",
+            ServeError::Tls { .. } => "serve-tls",
             ServeError::Listen { .. } => "serve-listen",
         }
     }
@@ -153,9 +175,21 @@ pub async fn serve(
     opts: ServeOptions,
     on_listen: impl FnOnce(SocketAddr),
 ) -> Result<(), ServeError> {
-    if !opts.listen.ip().is_loopback() && !opts.allow_insecure_public_http {
+    if !opts.listen.ip().is_loopback() && !opts.allow_insecure_public_http && opts.tls.is_none() {
         return Err(ServeError::PublicHttp(opts.listen));
     }
+    let tls = match &opts.tls {
+        Some(t) => Some(
+            axum_server::tls_rustls::RustlsConfig::from_pem_file(&t.cert, &t.key)
+                .await
+                .map_err(|source| ServeError::Tls {
+                    cert: t.cert.display().to_string(),
+                    key: t.key.display().to_string(),
+                    source,
+                })?,
+        ),
+        None => None,
+    };
     let admin = opts
         .admin_token_file
         .as_deref()
@@ -186,9 +220,29 @@ pub async fn serve(
     .await;
     on_listen(addr);
     let app = api::router(state.clone());
-    let served = axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown_signal())
-        .await;
+    let served = match tls {
+        None => {
+            axum::serve(listener, app)
+                .with_graceful_shutdown(shutdown_signal())
+                .await
+        }
+        Some(config) => {
+            let handle = axum_server::Handle::<SocketAddr>::new();
+            let h = handle.clone();
+            tokio::spawn(async move {
+                shutdown_signal().await;
+                h.graceful_shutdown(Some(std::time::Duration::from_secs(30)));
+            });
+            let std_listener = listener
+                .into_std()
+                .map_err(|source| ServeError::Listen { addr, source })?;
+            axum_server::from_tcp_rustls(std_listener, config)
+                .map_err(|source| ServeError::Listen { addr, source })?
+                .handle(handle)
+                .serve(app.into_make_service())
+                .await
+        }
+    };
     stop.store(true, Ordering::Relaxed);
     worker.abort();
     jobs::release(&state).await;

@@ -9,4 +9,5 @@ mod authz;
 mod logs;
 mod openapi;
 mod runs;
+mod tls;
 mod uploads;

@@ -39,6 +39,12 @@ pub struct ServeArgs {
     /// max_comparisons, max_candidates, token_ttl_s, join_code_ttl_s, lease_s, match_threads).
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
+    /// Serve HTTPS with this certificate chain (PEM); needs `--tls-key`.
+    #[arg(long, value_name = "PATH", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// The private key of `--tls-cert` (PEM, readable by the server's user only).
+    #[arg(long, value_name = "PATH", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
     /// Serve plain HTTP on an address other than loopback (only behind a TLS-terminating
     /// proxy on the same host or network segment you trust; see docs/service.md).
     #[arg(long)]
@@ -89,10 +95,23 @@ async fn serve(args: &ServeArgs, database: Option<String>) -> anyhow::Result<()>
         admin_token_file: Some(admin),
         limits,
         allow_insecure_public_http: args.allow_insecure_public_http,
+        tls: match (&args.tls_cert, &args.tls_key) {
+            (Some(cert), Some(key)) => {
+                if let Some(w) = pprl::keys::permission_warning(key) {
+                    super::warn("key-readable", &w);
+                }
+                Some(pprl_server::TlsFiles {
+                    cert: cert.clone(),
+                    key: key.clone(),
+                })
+            }
+            _ => None,
+        },
     };
+    let scheme = if opts.tls.is_some() { "https" } else { "http" };
     pprl_server::serve(opts, |addr| {
         let mut out = std::io::stdout();
-        let _ = writeln!(out, "listening on http://{addr}");
+        let _ = writeln!(out, "listening on {scheme}://{addr}");
         let _ = out.flush();
     })
     .await
