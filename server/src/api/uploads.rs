@@ -324,8 +324,11 @@ pub async fn append(
             format!("the server has {off} bytes; resume from there"),
         ));
     }
+    // `create`: after a crash between the rename and the database commit the partial file is
+    // gone and the offset is 0; the party sends the file again.
     let mut file = tokio::fs::OpenOptions::new()
         .append(true)
+        .create(true)
         .open(&path)
         .await
         .map_err(ApiError::internal)?;
