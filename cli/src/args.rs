@@ -41,6 +41,8 @@ pub enum Command {
     Eval(EvalArgs),
     /// Run the trusted third party as a service: projects, uploads, runs and results over HTTP.
     Serve(crate::commands::serve::ServeArgs),
+    /// Talk to a `pprl serve`: create a project, join, upload (resuming), run, download results.
+    Remote(crate::commands::remote::RemoteArgs),
 }
 
 /// `pprl match`.

@@ -47,6 +47,7 @@ fn main() -> ExitCode {
         Command::Synth(a) => commands::synth::run(&a),
         Command::Eval(a) => commands::eval::run(&a),
         Command::Serve(a) => commands::serve::run(&a),
+        Command::Remote(a) => commands::remote::run(&a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

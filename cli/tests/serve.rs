@@ -399,3 +399,161 @@ fn plain_http_on_a_public_address_and_a_missing_admin_token_are_refused() {
             predicates::str::contains("at least 32").and(predicates::str::contains("short").not()),
         );
 }
+
+#[test]
+fn pprl_remote_runs_the_whole_flow_and_resumes_an_upload() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let key = keygen(dir);
+    let (a, b): (PathBuf, PathBuf) = (dir.join("a.clk"), dir.join("b.clk"));
+    encode_cmd(&key, &testdata("sample/dept_a.csv"), &a)
+        .assert()
+        .success();
+    encode_cmd(&key, &testdata("sample/dept_b.csv"), &b)
+        .assert()
+        .success();
+    let want = dir.join("want.csv");
+    pprl()
+        .args(["match", "-t", "0.8", "-o"])
+        .arg(&want)
+        .arg(&a)
+        .arg(&b)
+        .assert()
+        .success();
+    std::fs::write(dir.join("admin.token"), "b".repeat(48)).unwrap();
+    std::fs::write(dir.join("serve.toml"), "").unwrap();
+    let srv = start(dir);
+    let server = format!("http://{}", srv.addr);
+    let remote = || {
+        let mut c = pprl();
+        c.args(["remote", "--server", &server]);
+        c
+    };
+    let codes = dir.join("codes.json");
+    remote()
+        .args(["create-project", "--allow-scores", "--admin-token-file"])
+        .arg(dir.join("admin.token"))
+        .arg("--like")
+        .arg(&a)
+        .arg("-o")
+        .arg(&codes)
+        .assert()
+        .success();
+    let created: Value = serde_json::from_str(&std::fs::read_to_string(&codes).unwrap()).unwrap();
+    let pid = created["project_id"].as_str().unwrap().to_string();
+    let mut tokens = std::collections::HashMap::new();
+    for (i, c) in created["join_codes"].as_array().unwrap().iter().enumerate() {
+        let code_file = dir.join(format!("code{i}"));
+        std::fs::write(&code_file, c["code"].as_str().unwrap()).unwrap();
+        let name = match c["party"].as_u64() {
+            Some(k) => format!("party{k}"),
+            None => c["role"].as_str().unwrap().to_string(),
+        };
+        let tok = dir.join(format!("{name}.tok"));
+        remote()
+            .arg("join")
+            .arg("--code-file")
+            .arg(&code_file)
+            .arg("-o")
+            .arg(&tok)
+            .assert()
+            .success();
+        tokens.insert(name, tok);
+    }
+    remote()
+        .arg("upload")
+        .arg("--token-file")
+        .arg(&tokens["party0"])
+        .args(["--project", &pid, "--chunk-bytes", "4096"])
+        .arg(&a)
+        .assert()
+        .success()
+        .stdout(predicates::str::contains("committed"));
+    // Party 1's upload was interrupted after half the bytes: `upload` resumes it.
+    let bytes = std::fs::read(&b).unwrap();
+    let party1 = std::fs::read_to_string(&tokens["party1"]).unwrap();
+    let (s, u) = json_req(
+        &srv.addr,
+        "POST",
+        &format!("/api/v1/projects/{pid}/uploads"),
+        Some(&party1),
+        &json!({"length": bytes.len(), "sha256": hex::encode(Sha256::digest(&bytes))}),
+    );
+    assert_eq!(s, 201);
+    let uri = format!(
+        "/projects/{pid}/uploads/{}",
+        u["upload_id"].as_str().unwrap()
+    );
+    let half = bytes.len() / 2;
+    assert_eq!(
+        patch(
+            &srv.addr,
+            &format!("/api/v1{uri}"),
+            &party1,
+            0,
+            &bytes[..half]
+        )
+        .0,
+        204
+    );
+    std::fs::write(dir.join("b.clk.pprl-upload"), &uri).unwrap();
+    remote()
+        .arg("upload")
+        .arg("--token-file")
+        .arg(&tokens["party1"])
+        .args(["--project", &pid])
+        .arg(&b)
+        .assert()
+        .success()
+        .stdout(predicates::str::contains("committed"));
+    assert!(!dir.join("b.clk.pprl-upload").exists());
+    let out = remote()
+        .arg("run")
+        .arg("--token-file")
+        .arg(&tokens["admin"])
+        .args(["--project", &pid, "-t", "0.8", "--wait"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let out = String::from_utf8(out).unwrap();
+    let run = out.split_whitespace().nth(1).unwrap().to_string();
+    let got = dir.join("got.csv");
+    remote()
+        .arg("result")
+        .arg("--token-file")
+        .arg(&tokens["reader"])
+        .args(["--project", &pid, "--run", &run, "--scores", "-o"])
+        .arg(&got)
+        .assert()
+        .success();
+    assert_eq!(
+        std::fs::read_to_string(&got).unwrap(),
+        std::fs::read_to_string(&want).unwrap()
+    );
+    let mine = dir.join("mine.csv");
+    remote()
+        .arg("result")
+        .arg("--token-file")
+        .arg(&tokens["party0"])
+        .args(["--project", &pid, "--run", &run, "-o"])
+        .arg(&mine)
+        .assert()
+        .success();
+    assert!(
+        std::fs::read_to_string(&mine)
+            .unwrap()
+            .starts_with("link_id,id\n")
+    );
+    // A party asking for scores is refused with the server's code.
+    remote()
+        .arg("result")
+        .arg("--token-file")
+        .arg(&tokens["party0"])
+        .args(["--project", &pid, "--run", &run, "--scores", "-o"])
+        .arg(dir.join("x.csv"))
+        .assert()
+        .failure()
+        .stderr(predicates::str::contains("auth-forbidden"));
+}
