@@ -45,6 +45,15 @@ async fn every_endpoint_every_role_own_and_other_project() {
         .get(&format!("/api/v1/projects/{}", p.id), Some(&p.admin))
         .await;
     assert_eq!(up0.json()["uploads"][0]["committed"], true);
+    assert!(up0.json()["uploads"][1]["records"].as_u64().unwrap() > 0);
+    // A party sees that the other party uploaded, not how many records it has.
+    let seen = srv
+        .get(&format!("/api/v1/projects/{}", p.id), Some(&p.parties[0]))
+        .await
+        .json();
+    assert!(seen["uploads"][0]["records"].as_u64().unwrap() > 0);
+    assert_eq!(seen["uploads"][1]["committed"], true);
+    assert_eq!(seen["uploads"][1]["records"], serde_json::Value::Null);
     // The id of party 0's committed upload, from the database (no endpoint lists uploads).
     let up0: String = sqlx::query_scalar(
         "SELECT id FROM uploads WHERE project_id = $1 AND party = 0 AND state = 'committed'",

@@ -281,7 +281,7 @@ pub struct PartyState {
     pub party: i64,
     /// Whether it has a committed upload.
     pub committed: bool,
-    /// Records of the committed upload.
+    /// Records of the committed upload (not shown to the other parties).
     pub records: Option<i64>,
 }
 
@@ -330,10 +330,12 @@ pub async fn show(
             let r = committed
                 .iter()
                 .find(|r| r.try_get::<i64, _>("party").ok() == Some(k));
+            // A party learns whether the others have uploaded, never how many records.
+            let own = !matches!(&who, Principal::Token { role: Role::Party, party: Some(me), .. } if *me != k);
             PartyState {
                 party: k,
                 committed: r.is_some(),
-                records: r.and_then(|r| r.try_get("records").ok()),
+                records: r.filter(|_| own).and_then(|r| r.try_get("records").ok()),
             }
         })
         .collect();
