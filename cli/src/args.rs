@@ -39,6 +39,10 @@ pub enum Command {
     Synth(SynthArgs),
     /// Measure a linkage against ground truth: precision, recall, F1, threshold sweep, charts.
     Eval(EvalArgs),
+    /// Run the trusted third party as a service: projects, uploads, runs and results over HTTP.
+    Serve(crate::commands::serve::ServeArgs),
+    /// Talk to a `pprl serve`: create a project, join, upload (resuming), run, download results.
+    Remote(crate::commands::remote::RemoteArgs),
 }
 
 /// `pprl match`.

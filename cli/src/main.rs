@@ -46,6 +46,8 @@ fn main() -> ExitCode {
         Command::Demo(a) => commands::demo::run(&a),
         Command::Synth(a) => commands::synth::run(&a),
         Command::Eval(a) => commands::eval::run(&a),
+        Command::Serve(a) => commands::serve::run(&a),
+        Command::Remote(a) => commands::remote::run(&a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -8,6 +8,7 @@ mod parquet;
 mod readers;
 mod safety;
 mod schema_quality;
+mod serve;
 mod snapshots;
 mod synth;
 mod util;

@@ -8,7 +8,9 @@ pub mod experiment;
 pub mod inspect;
 pub mod keygen;
 pub mod match_cmd;
+pub mod remote;
 pub mod schema;
+pub mod serve;
 pub mod synth;
 
 /// Formats an integer with thousands separators: `1234567` -> `1,234,567`.
