@@ -79,7 +79,7 @@ pub enum SaltMissing {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct BlipSpec {
-    /// The privacy budget per token (> 0, at most 64): one token more or less changes the
+    /// The privacy budget per token (> 0, at most 1000): one token more or less changes the
     /// probability of any stored filter by a factor of at most `e^epsilon`.
     pub epsilon: f64,
 }
@@ -96,7 +96,7 @@ pub struct DiffusionSpec {
 pub const MAX_DIFFUSION_T: u32 = 32;
 
 /// The largest BLIP `epsilon` accepted (beyond it the flip probability rounds to nothing).
-pub const MAX_BLIP_EPSILON: f64 = 64.0;
+pub const MAX_BLIP_EPSILON: f64 = 1000.0;
 
 crate::error_kinds! {
     /// What is wrong with a `[filter] harden` list: the stable code of a
@@ -110,7 +110,7 @@ crate::error_kinds! {
         FoldLength => "harden-fold-length",
         /// The hardened filter would be shorter or longer than a filter may be.
         Length => "harden-length",
-        /// A BLIP epsilon that is not a finite number in (0, 64].
+        /// A BLIP epsilon that is not a finite number in (0, 1000].
         Epsilon => "harden-epsilon",
         /// BLIP on a layout its accounting does not cover (RBF).
         BlipLayout => "harden-blip-layout",
