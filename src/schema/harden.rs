@@ -279,18 +279,18 @@ impl Schema {
                         ),
                     ));
                 }
-                HardenStep::Diffusion(DiffusionSpec { t }) => {
-                    if !(2..=MAX_DIFFUSION_T).contains(t) || *t > bits {
-                        return Err(bad(
-                            i,
-                            "diffusion.t",
-                            HardenProblem::DiffusionT,
-                            format!(
-                                "expected 2 to {} input bits per output bit, found {t}",
-                                MAX_DIFFUSION_T.min(bits)
-                            ),
-                        ));
-                    }
+                HardenStep::Diffusion(DiffusionSpec { t })
+                    if !(2..=MAX_DIFFUSION_T).contains(t) || *t > bits =>
+                {
+                    return Err(bad(
+                        i,
+                        "diffusion.t",
+                        HardenProblem::DiffusionT,
+                        format!(
+                            "expected 2 to {} input bits per output bit, found {t}",
+                            MAX_DIFFUSION_T.min(bits)
+                        ),
+                    ));
                 }
                 _ => {}
             }
