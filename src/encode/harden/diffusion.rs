@@ -9,13 +9,19 @@
 //! keeps the length (`m` outputs from `m` inputs) and draws the `t` inputs of each output
 //! without repetition; the paper's exact parameter choices were not checked against it here.
 
-use crate::encode::bloom::{KeyedRng, get_bit, set_bit};
+use crate::encode::bloom::KeyedRng;
 
 /// The keyed input sets: output bit `j` XORs `inputs[j*t .. (j+1)*t]`.
+///
+/// Applied through the transpose (for each input bit, the outputs it feeds), so a filter
+/// costs one toggle per set input bit and output it feeds, about `t` times its set bits.
 #[derive(Debug, Clone)]
 pub struct Diffusion {
     t: usize,
     inputs: Vec<u32>,
+    /// Outputs fed by input `i`: `feeds[starts[i] .. starts[i + 1]]`.
+    starts: Vec<u32>,
+    feeds: Vec<u32>,
 }
 
 impl Diffusion {
@@ -33,9 +39,26 @@ impl Diffusion {
                 }
             }
         }
+        let mut counts = vec![0u32; bits as usize + 1];
+        for &i in &inputs {
+            counts[i as usize + 1] += 1;
+        }
+        for i in 0..bits as usize {
+            counts[i + 1] += counts[i];
+        }
+        let starts = counts.clone();
+        let mut feeds = vec![0u32; inputs.len()];
+        for (j, set) in inputs.chunks_exact(t as usize).enumerate() {
+            for &i in set {
+                feeds[counts[i as usize] as usize] = j as u32;
+                counts[i as usize] += 1;
+            }
+        }
         Diffusion {
             t: t as usize,
             inputs,
+            starts,
+            feeds,
         }
     }
 
@@ -47,12 +70,15 @@ impl Diffusion {
     /// Writes the diffused form of `input` into `out` (same length).
     pub fn apply(&self, input: &[u64], out: &mut [u64]) {
         out.fill(0);
-        for (j, set) in self.inputs.chunks_exact(self.t).enumerate() {
-            let parity = set
-                .iter()
-                .fold(false, |acc, &i| acc ^ get_bit(input, i as usize));
-            if parity {
-                set_bit(out, j);
+        for (w, &word) in input.iter().enumerate() {
+            let mut rest = word;
+            while rest != 0 {
+                let i = w * 64 + rest.trailing_zeros() as usize;
+                rest &= rest - 1;
+                let (a, b) = (self.starts[i] as usize, self.starts[i + 1] as usize);
+                for &j in &self.feeds[a..b] {
+                    out[j as usize / 64] ^= 1 << (j % 64);
+                }
             }
         }
     }

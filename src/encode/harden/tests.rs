@@ -107,7 +107,7 @@ proptest! {
         let m = input.len() as u32 * 64;
         let bal = balance::Balance::new(&key, m);
         let mut out = vec![0; input.len() * 2];
-        bal.apply(&input, &mut out, &mut Vec::new());
+        bal.apply(&input, &mut out);
         prop_assert_eq!(popcount(&out), m);
         // Reference: the same Fisher-Yates draw, applied bit by bit to b || !b.
         let mut rng = KeyedRng::new(&key, b"harden:balance");
