@@ -35,7 +35,10 @@ pub const SETTINGS: [(&str, &str); 9] = [
         "salt year",
         r#"{ salt = { field = "date_of_birth", prefix = 4, missing = "unsalted" } }"#,
     ),
-    ("diffusion t=3 + balance", r#"{ diffusion = { t = 3 } }, "balance""#),
+    (
+        "diffusion t=3 + balance",
+        r#"{ diffusion = { t = 3 } }, "balance""#,
+    ),
 ];
 
 fn schema(list: &str) -> Schema {
@@ -94,7 +97,12 @@ fn best_dedup_f1(data: &pprl::io::ClkData) -> (f64, f64) {
 }
 
 /// Two-party split, matched with the automatic threshold: (threshold, F1).
-fn two_party_auto(encoder: &Encoder, schema: &Schema, header: &[String], records: &[Vec<String>]) -> (f64, f64) {
+fn two_party_auto(
+    encoder: &Encoder,
+    schema: &Schema,
+    header: &[String],
+    records: &[Vec<String>],
+) -> (f64, f64) {
     let pick = |suffix: &str| -> Vec<Vec<String>> {
         records
             .iter()
@@ -153,17 +161,19 @@ fn febrl1_links_with_every_hardener_and_the_automatic_threshold() {
     // Floors: (best dedup F1, automatic two-party F1), measured figures in docs/hardening.md
     // less 0.01.
     let floors: HashMap<&str, (f64, f64)> = HashMap::from([
-        ("none", (0.98, 0.99)), // measured 0.9899, 0.9990
-        ("balance", (0.98, 0.99)), // measured 0.9910, 1.0000
+        ("none", (0.98, 0.99)),     // measured 0.9899, 0.9990
+        ("balance", (0.98, 0.99)),  // measured 0.9910, 1.0000
         ("xor-fold", (0.97, 0.98)), // measured 0.9838, 0.9930
-        ("rule90", (0.97, 0.99)), // measured 0.9840, 0.9980
+        ("rule90", (0.97, 0.99)),   // measured 0.9840, 0.9980
         ("blip eps=300", (0.0, 0.0)),
         ("blip eps=400", (0.0, 0.0)),
         ("diffusion t=3", (0.96, 0.98)), // measured 0.9714, 0.9889
-        ("salt year", (0.94, 0.94)), // measured 0.9541, 0.9532
+        ("salt year", (0.94, 0.94)),     // measured 0.9541, 0.9532
         ("diffusion t=3 + balance", (0.97, 0.98)), // measured 0.9798, 0.9899
     ]);
-    eprintln!("| setting | stored bits | best dedup F1 (threshold) | auto two-party F1 (threshold) |");
+    eprintln!(
+        "| setting | stored bits | best dedup F1 (threshold) | auto two-party F1 (threshold) |"
+    );
     eprintln!("|---|---|---|---|");
     for (name, list) in SETTINGS {
         let schema = schema(list);

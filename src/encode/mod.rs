@@ -378,7 +378,11 @@ impl Encoder {
         scratch: &mut Scratch,
         out: &mut [u64],
     ) -> Result<(), Rejection> {
-        assert_eq!(out.len(), self.built_words_per_record(), "output buffer size");
+        assert_eq!(
+            out.len(),
+            self.built_words_per_record(),
+            "output buffer size"
+        );
         out.fill(0);
         scratch.invalid.clear();
         let result = self

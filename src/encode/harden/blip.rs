@@ -40,7 +40,9 @@ pub struct Blip {
 
 impl std::fmt::Debug for Blip {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Blip").field("thr", &self.thr).finish_non_exhaustive()
+        f.debug_struct("Blip")
+            .field("thr", &self.thr)
+            .finish_non_exhaustive()
     }
 }
 

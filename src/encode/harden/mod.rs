@@ -25,7 +25,9 @@ pub mod rule90;
 pub mod salt;
 
 use crate::keys::Secret;
-use crate::schema::{BlipSpec, DiffusionSpec, HardenStep, Layout, Schema, SchemaFingerprint, Weight};
+use crate::schema::{
+    BlipSpec, DiffusionSpec, HardenStep, Layout, Schema, SchemaFingerprint, Weight,
+};
 
 use self::balance::Balance;
 use self::blip::Blip;

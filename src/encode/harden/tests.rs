@@ -182,7 +182,10 @@ fn blip_flips_at_the_stated_rate() {
         let q = b.flip_probability();
         let sd = (total as f64 * q * (1.0 - q)).sqrt();
         let diff = (flips as f64 - total as f64 * q).abs();
-        assert!(diff < 5.0 * sd, "eps {epsilon} k {k}: {flips} of {total}, p {q}");
+        assert!(
+            diff < 5.0 * sd,
+            "eps {epsilon} k {k}: {flips} of {total}, p {q}"
+        );
     }
 }
 
@@ -238,18 +241,27 @@ fn stored_length_header_and_fingerprint_follow_the_list() {
         assert_eq!(enc.filter_bits(), bits, "{name}");
         assert_eq!(enc.words_per_record() * 64, bits as usize, "{name}");
         assert_eq!(enc.filters_per_record(), 1);
-        assert!(prints.insert(s.fingerprint()), "{name}: fingerprint not bound");
+        assert!(
+            prints.insert(s.fingerprint()),
+            "{name}: fingerprint not bound"
+        );
         // The canonical JSON (what `.clk` headers embed) names the steps.
         let json = String::from_utf8(s.canonical_json()).unwrap();
         assert!(json.contains("\"harden\""), "{name}: {json}");
-        let back = Schema::from_json_str(
-            &json.replacen("{\"version\":1,", "{\"version\":1,\"id_column\":\"id\",", 1),
-        )
+        let back = Schema::from_json_str(&json.replacen(
+            "{\"version\":1,",
+            "{\"version\":1,\"id_column\":\"id\",",
+            1,
+        ))
         .unwrap();
         assert_eq!(back.filter.harden, s.filter.harden, "{name}");
     }
     // No `harden` key: the canonical form (and so every old fingerprint) is unchanged.
-    assert!(!String::from_utf8(plain.canonical_json()).unwrap().contains("harden"));
+    assert!(
+        !String::from_utf8(plain.canonical_json())
+            .unwrap()
+            .contains("harden")
+    );
 }
 
 #[test]
@@ -267,7 +279,11 @@ fn hardened_filters_are_the_steps_applied_to_the_built_filter() {
 
     let s = schema(r#""balance""#);
     let enc = Encoder::new(&s, &secret()).unwrap();
-    for rec in [RECORD, ["A", "B", "C"], ["Maximilian", "Featherstonehaugh", "20011231"]] {
+    for rec in [
+        RECORD,
+        ["A", "B", "C"],
+        ["Maximilian", "Featherstonehaugh", "20011231"],
+    ] {
         assert_eq!(popcount(&encode(&enc, &rec)), 1024);
     }
 }
@@ -292,7 +308,8 @@ fn every_hardener_is_deterministic_keyed_and_thread_independent() {
             let mut scratch = Scratch::default();
             let mut out = vec![0; rows.len() * w];
             for (r, o) in rows.iter().zip(out.chunks_exact_mut(w)) {
-                enc.encode_record(|i| r[i].as_str(), &mut scratch, o).unwrap();
+                enc.encode_record(|i| r[i].as_str(), &mut scratch, o)
+                    .unwrap();
             }
             out
         };
@@ -300,8 +317,14 @@ fn every_hardener_is_deterministic_keyed_and_thread_independent() {
         assert_eq!(sequential, one(&rows), "{name}: not deterministic");
         // Four threads, each with its own scratch, over interleaved chunks.
         let parallel: Vec<u64> = std::thread::scope(|scope| {
-            let handles: Vec<_> = rows.chunks(23).map(|c| scope.spawn(move || one(c))).collect();
-            handles.into_iter().flat_map(|h| h.join().unwrap()).collect()
+            let handles: Vec<_> = rows
+                .chunks(23)
+                .map(|c| scope.spawn(move || one(c)))
+                .collect();
+            handles
+                .into_iter()
+                .flat_map(|h| h.join().unwrap())
+                .collect()
         });
         assert_eq!(sequential, parallel, "{name}: depends on threads");
         let enc2 = Encoder::new(&s, &other).unwrap();
@@ -330,23 +353,40 @@ fn salting_splits_equal_names_by_the_salt() {
     // A missing salt rejects the row by default ...
     let mut out = vec![0; enc.words_per_record()];
     let err = enc
-        .encode_record(|i| ["zoe", "smith", ""][i], &mut Scratch::default(), &mut out)
+        .encode_record(
+            |i| ["zoe", "smith", ""][i],
+            &mut Scratch::default(),
+            &mut out,
+        )
         .unwrap_err();
-    assert_eq!((err.code, err.field.as_deref()), ("missing-salt", Some("dob")));
+    assert_eq!(
+        (err.code, err.field.as_deref()),
+        ("missing-salt", Some("dob"))
+    );
     // ... and is encoded unsalted with `missing = "unsalted"`.
     let s = schema(r#"{ salt = { field = "dob", missing = "unsalted" } }"#);
     let enc = Encoder::new(&s, &secret()).unwrap();
     let mut out = vec![0; enc.words_per_record()];
-    enc.encode_record(|i| ["zoe", "smith", ""][i], &mut Scratch::default(), &mut out)
-        .unwrap();
+    enc.encode_record(
+        |i| ["zoe", "smith", ""][i],
+        &mut Scratch::default(),
+        &mut out,
+    )
+    .unwrap();
     assert!(popcount(&out) > 0);
 }
 
 #[test]
 fn field_layout_hardens_each_field_filter() {
     let toml = BASE
-        .replace("length_bits = 1024", "layout = \"field\"\nlength_bits = 512")
-        .replace("HARDEN", "harden = [{ blip = { epsilon = 6.0 } }, \"balance\"]");
+        .replace(
+            "length_bits = 1024",
+            "layout = \"field\"\nlength_bits = 512",
+        )
+        .replace(
+            "HARDEN",
+            "harden = [{ blip = { epsilon = 6.0 } }, \"balance\"]",
+        );
     let s = Schema::from_toml_str(&toml).unwrap();
     let enc = Encoder::new(&s, &secret()).unwrap();
     assert_eq!((enc.filter_bits(), enc.filters_per_record()), (1024, 3));
@@ -356,7 +396,10 @@ fn field_layout_hardens_each_field_filter() {
     }
     // k differs per field (15, 15, 10): so does the flip probability.
     let h = enc.hardener().unwrap();
-    let (p0, p2) = (h.flip_probability(0).unwrap(), h.flip_probability(2).unwrap());
+    let (p0, p2) = (
+        h.flip_probability(0).unwrap(),
+        h.flip_probability(2).unwrap(),
+    );
     assert!((p0 - blip::flip_probability(6.0, 15)).abs() < 1e-4);
     assert!((p2 - blip::flip_probability(6.0, 10)).abs() < 1e-4);
 }
@@ -365,20 +408,52 @@ fn field_layout_hardens_each_field_filter() {
 fn bad_settings_are_refused_with_stable_codes() {
     let cases = [
         (r#""shuffle""#, "harden-unknown-step", "filter.harden[0]"),
-        (r#""balance", "xor-fold""#, "harden-order", "filter.harden[1]"),
+        (
+            r#""balance", "xor-fold""#,
+            "harden-order",
+            "filter.harden[1]",
+        ),
         (r#""rule90", "rule90""#, "harden-order", "filter.harden[1]"),
-        (r#""xor-fold", "xor-fold", "xor-fold""#, "harden-order", "filter.harden[1]"),
-        (r#"{ blip = { epsilon = 0.0 } }"#, "harden-epsilon", "filter.harden[0].blip.epsilon"),
-        (r#"{ blip = { epsilon = -1.0 } }"#, "harden-epsilon", "filter.harden[0].blip.epsilon"),
-        (r#"{ diffusion = { t = 1 } }"#, "harden-diffusion-t", "filter.harden[0].diffusion.t"),
-        (r#"{ diffusion = { t = 33 } }"#, "harden-diffusion-t", "filter.harden[0].diffusion.t"),
-        (r#"{ salt = { field = "birth" } }"#, "harden-salt-field", "filter.harden[0].salt.field"),
+        (
+            r#""xor-fold", "xor-fold", "xor-fold""#,
+            "harden-order",
+            "filter.harden[1]",
+        ),
+        (
+            r#"{ blip = { epsilon = 0.0 } }"#,
+            "harden-epsilon",
+            "filter.harden[0].blip.epsilon",
+        ),
+        (
+            r#"{ blip = { epsilon = -1.0 } }"#,
+            "harden-epsilon",
+            "filter.harden[0].blip.epsilon",
+        ),
+        (
+            r#"{ diffusion = { t = 1 } }"#,
+            "harden-diffusion-t",
+            "filter.harden[0].diffusion.t",
+        ),
+        (
+            r#"{ diffusion = { t = 33 } }"#,
+            "harden-diffusion-t",
+            "filter.harden[0].diffusion.t",
+        ),
+        (
+            r#"{ salt = { field = "birth" } }"#,
+            "harden-salt-field",
+            "filter.harden[0].salt.field",
+        ),
         (
             r#"{ salt = { field = "dob", fields = ["dob"] } }"#,
             "harden-salt-field",
             "filter.harden[0].salt.fields[0]",
         ),
-        (r#"{ salt = { field = "dob", prefix = 0 } }"#, "harden-salt-prefix", "filter.harden[0].salt.prefix"),
+        (
+            r#"{ salt = { field = "dob", prefix = 0 } }"#,
+            "harden-salt-prefix",
+            "filter.harden[0].salt.prefix",
+        ),
     ];
     for (list, code, path) in cases {
         let toml = BASE.replace("HARDEN", &format!("harden = [{list}]"));
@@ -400,7 +475,11 @@ fn bad_settings_are_refused_with_stable_codes() {
         (64, r#""xor-fold""#, "harden-fold-length"),
     ] {
         let err = Schema::from_toml_str(&with(bits, list)).unwrap_err();
-        assert_eq!(crate::error::Coded::code(&err), code, "{bits} {list}: {err}");
+        assert_eq!(
+            crate::error::Coded::code(&err),
+            code,
+            "{bits} {list}: {err}"
+        );
     }
     assert!(Schema::from_toml_str(&with(2048, r#""balance""#)).is_ok());
     // BLIP on RBF; an unknown parameter.
@@ -409,9 +488,10 @@ fn bad_settings_are_refused_with_stable_codes() {
         .replace("HARDEN", "harden = [{ blip = { epsilon = 1.0 } }]");
     let err = Schema::from_toml_str(&rbf).unwrap_err();
     assert_eq!(crate::error::Coded::code(&err), "harden-blip-layout");
-    let err = Schema::from_toml_str(
-        &BASE.replace("HARDEN", "harden = [{ blip = { epsilon = 1.0, delta = 0.1 } }]"),
-    )
+    let err = Schema::from_toml_str(&BASE.replace(
+        "HARDEN",
+        "harden = [{ blip = { epsilon = 1.0, delta = 0.1 } }]",
+    ))
     .unwrap_err();
     assert_eq!(err.kind(), SchemaErrorKind::Syntax, "{err}");
     assert!(err.to_string().contains("delta"), "{err}");
