@@ -1,6 +1,7 @@
 //! One integration test binary for the library: golden vectors and the encoding job.
 
 mod golden;
+mod harden;
 mod layering;
 mod pipeline;
 mod util;

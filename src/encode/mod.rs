@@ -9,7 +9,10 @@
 //! 4. **hash** ([`hash`]): each token draws `k` distinct positions from a keyed PRF under the
 //!    field's own HKDF subkey;
 //! 5. **layout** ([`bloom`]): the positions are set in the record's CLK, in the field's own
-//!    filter, or in a field filter that is then sampled into an RBF.
+//!    filter, or in a field filter that is then sampled into an RBF;
+//! 6. **harden** ([`harden`]): the schema's `[filter] harden` steps turn each built filter into
+//!    the stored one (BLIP, XOR folding, Rule 90, diffusion, balancing, in that order); a
+//!    `salt` step instead salts the tokens of step 3 with a stable attribute of the record.
 //!
 //! The [`Encoder`] resolves every choice in the schema once (typed tokenizers, compiled date
 //! formats, prepared HMAC states); it is `Send + Sync` and shared by all threads. Per-thread
@@ -23,6 +26,7 @@
 
 pub mod blocking;
 pub mod bloom;
+pub mod harden;
 pub mod hash;
 pub(crate) mod sha256x2;
 pub mod tokenize;
@@ -30,10 +34,12 @@ pub mod tokenize;
 use crate::keys::{KeyFingerprint, Secret};
 use crate::normalize::Normalizer;
 use crate::schema::{
-    HashingScheme, Layout, MissingRule, OnInvalid, Schema, SchemaError, SchemaFingerprint, Weight,
+    HashingScheme, Layout, MissingRule, OnInvalid, SaltMissing, Schema, SchemaError,
+    SchemaFingerprint, Weight,
 };
 
 use self::bloom::RbfPlan;
+use self::harden::{HardenScratch, Hardener};
 use self::hash::{Sampler, TokenHasher};
 use self::tokenize::{Tokenize, Tokens};
 
@@ -71,6 +77,13 @@ pub struct Scratch {
     block: [String; 3],
     /// The fields of the last record whose values were invalid and encoded as missing.
     invalid: Vec<Rejection>,
+    /// Hardening: the record's filters as built (before the `harden` steps), their buffers,
+    /// the record's salt (empty: none) and the salted tokens.
+    built: Vec<u64>,
+    harden: HardenScratch,
+    salt: String,
+    salted: Tokens,
+    salt_buf: String,
 }
 
 impl Scratch {
@@ -102,6 +115,17 @@ struct FieldEncoder {
     offset_bits: usize,
     /// Length of the filter this field hashes into.
     bits: u32,
+    /// Whether the schema's `salt` step salts this field's tokens.
+    salted: bool,
+}
+
+/// The schema's `salt` step, resolved.
+#[derive(Debug)]
+struct SaltPlan {
+    /// The salt field's index.
+    field: usize,
+    prefix: Option<u32>,
+    missing: SaltMissing,
 }
 
 /// A schema compiled with a secret: turns records into filters.
@@ -113,6 +137,8 @@ pub struct Encoder {
     filter_bits: u32,
     words_per_record: usize,
     rbf: Option<(RbfPlan, usize)>,
+    hardener: Option<Hardener>,
+    salt: Option<SaltPlan>,
     blocks: Vec<blocking::BlockKeyEncoder>,
     schema_fingerprint: SchemaFingerprint,
     key_fingerprint: KeyFingerprint,
@@ -127,6 +153,7 @@ impl Encoder {
         let fp = schema.fingerprint();
         let mut fields = Vec::with_capacity(schema.fields.len());
         let mut offset_bits = 0usize;
+        let salt = schema.filter.salt();
         for (i, spec) in schema.fields.iter().enumerate() {
             let normalizer =
                 Normalizer::new(&spec.normalize).map_err(|message| SchemaError::Invalid {
@@ -158,6 +185,9 @@ impl Encoder {
                 hasher,
                 offset_bits,
                 bits,
+                salted: salt.is_some_and(|s| {
+                    s.field != spec.name && (s.fields.is_empty() || s.fields.contains(&spec.name))
+                }),
             });
             if schema.filter.layout != Layout::Clk {
                 offset_bits += bits as usize;
@@ -174,13 +204,24 @@ impl Encoder {
             let plan = RbfPlan::new(&key, &field_bits, &weights, schema.filter.length_bits);
             (plan, offset_bits.div_ceil(64))
         });
+        let salt = salt.map(|s| SaltPlan {
+            field: schema
+                .fields
+                .iter()
+                .position(|f| f.name == s.field)
+                .expect("validated schema has its salt field"),
+            prefix: s.prefix,
+            missing: s.missing,
+        });
         Ok(Encoder {
             fields,
             layout: schema.filter.layout,
             hashing: schema.filter.hashing,
-            filter_bits: schema.filter.length_bits,
+            filter_bits: schema.filter.output_bits(),
             words_per_record: schema.record_bits() / 64,
             rbf,
+            hardener: Hardener::new(schema, &fp, secret),
+            salt,
             blocks: blocking::compile(schema, &fp, secret)?,
             schema_fingerprint: fp,
             key_fingerprint: secret.fingerprint(),
@@ -193,7 +234,8 @@ impl Encoder {
         self.words_per_record
     }
 
-    /// Length of one filter in bits.
+    /// Length of one stored filter in bits: after the `harden` steps
+    /// ([`crate::schema::FilterSpec::output_bits`]).
     pub fn filter_bits(&self) -> u32 {
         self.filter_bits
     }
@@ -211,6 +253,11 @@ impl Encoder {
     /// The hashing scheme.
     pub fn hashing(&self) -> HashingScheme {
         self.hashing
+    }
+
+    /// The compiled filter hardening steps, if the schema has any besides `salt`.
+    pub fn hardener(&self) -> Option<&Hardener> {
+        self.hardener.as_ref()
     }
 
     /// Fingerprint of the schema the encoder was built from.
@@ -280,6 +327,109 @@ impl Encoder {
 
     /// [`Encoder::encode_record`] after its set-up.
     fn encode_fields<'v>(
+        &self,
+        value: impl Fn(usize) -> &'v str,
+        scratch: &mut Scratch,
+        out: &mut [u64],
+    ) -> Result<(), Rejection> {
+        self.record_salt(&value, scratch)?;
+        let Some(hardener) = &self.hardener else {
+            return self.encode_built(value, scratch, out);
+        };
+        // Built filters go to a buffer of the schema's `length_bits` per filter; the hardened
+        // ones to `out`.
+        let (built_words, out_words) = (
+            hardener.built_bits() as usize / 64,
+            hardener.output_bits() as usize / 64,
+        );
+        let mut built = std::mem::take(&mut scratch.built);
+        built.clear();
+        built.resize(built_words * self.filters_per_record(), 0);
+        let result = self.encode_built(value, scratch, &mut built);
+        if result.is_ok() {
+            for (f, (input, dest)) in built
+                .chunks_exact(built_words)
+                .zip(out.chunks_exact_mut(out_words))
+                .enumerate()
+            {
+                hardener.apply(f, input, dest, &mut scratch.harden);
+            }
+        }
+        scratch.built = built;
+        result
+    }
+
+    /// Words per record of the filters as built, before the filter hardening steps
+    /// (`length_bits` per filter); equal to [`Encoder::words_per_record`] without them.
+    pub fn built_words_per_record(&self) -> usize {
+        match &self.hardener {
+            Some(h) => self.filters_per_record() * h.built_bits() as usize / 64,
+            None => self.words_per_record,
+        }
+    }
+
+    /// Encodes one record as [`Encoder::encode_record`] does but stops before the filter
+    /// hardening steps (a `salt` step still applies): the filters as built, for checks and
+    /// attack simulations that know the key. `out` must hold
+    /// [`Encoder::built_words_per_record`] words.
+    pub fn encode_built_record<'v>(
+        &self,
+        value: impl Fn(usize) -> &'v str,
+        scratch: &mut Scratch,
+        out: &mut [u64],
+    ) -> Result<(), Rejection> {
+        assert_eq!(
+            out.len(),
+            self.built_words_per_record(),
+            "output buffer size"
+        );
+        out.fill(0);
+        scratch.invalid.clear();
+        let result = self
+            .record_salt(&value, scratch)
+            .and_then(|()| self.encode_built(value, scratch, out));
+        if result.is_err() {
+            scratch.invalid.clear();
+        }
+        result
+    }
+
+    /// Computes the record's salt into `scratch.salt` (left empty without a `salt` step or,
+    /// under `missing = "unsalted"`, when the salt value is missing).
+    fn record_salt<'v>(
+        &self,
+        value: &impl Fn(usize) -> &'v str,
+        scratch: &mut Scratch,
+    ) -> Result<(), Rejection> {
+        scratch.salt.clear();
+        let Some(plan) = &self.salt else {
+            return Ok(());
+        };
+        let field = &self.fields[plan.field];
+        let raw = value(plan.field);
+        let ok = !field.is_marked_missing(raw)
+            && field
+                .normalizer
+                .apply_into(raw, &mut scratch.value, &mut scratch.tmp)
+                .is_ok()
+            && !scratch.value.trim().is_empty();
+        if ok {
+            let salt = harden::salt::salt_value(&scratch.value, plan.prefix);
+            scratch.salt.push_str(salt);
+            return Ok(());
+        }
+        match plan.missing {
+            SaltMissing::Unsalted => Ok(()),
+            SaltMissing::Reject => Err(Rejection {
+                field: Some(field.name.clone()),
+                code: "missing-salt",
+                reason: "the salt value of this record is missing or invalid".into(),
+            }),
+        }
+    }
+
+    /// Encodes the record's built (unhardened) filters into `out`.
+    fn encode_built<'v>(
         &self,
         value: impl Fn(usize) -> &'v str,
         scratch: &mut Scratch,
@@ -370,6 +520,15 @@ impl Encoder {
                 .tokenizer
                 .tokenize(&scratch.value, &mut scratch.tokens)
                 .map_err(|e| reject(e.code(), e.to_string()))?;
+        }
+        if field.salted && !scratch.salt.is_empty() {
+            harden::salt::salt_tokens(
+                &scratch.salt,
+                &scratch.tokens,
+                &mut scratch.salted,
+                &mut scratch.salt_buf,
+            );
+            std::mem::swap(&mut scratch.tokens, &mut scratch.salted);
         }
         let n = scratch.tokens.len();
         let k = match field.weight {

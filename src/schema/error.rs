@@ -29,6 +29,16 @@ pub enum SchemaError {
         /// What was expected.
         message: String,
     },
+    /// A `[filter] harden` setting breaks a rule; `problem` is its stable code.
+    #[error("schema key `{path}`: {message}")]
+    Harden {
+        /// The key path, e.g. `filter.harden[1].blip.epsilon`.
+        path: String,
+        /// What kind of problem, with its stable code (`harden-epsilon`, ...).
+        problem: super::HardenProblem,
+        /// What was expected.
+        message: String,
+    },
 }
 
 crate::error_kinds! {
@@ -40,6 +50,8 @@ crate::error_kinds! {
         Syntax => "schema-syntax",
         /// A value parsed but breaks a rule.
         Invalid => "schema-invalid",
+        /// A `[filter] harden` setting breaks a rule (see [`SchemaError::harden_problem`]).
+        Harden => "schema-harden",
     }
 }
 
@@ -50,6 +62,15 @@ impl SchemaError {
             SchemaError::Io { .. } => SchemaErrorKind::Io,
             SchemaError::Syntax { .. } => SchemaErrorKind::Syntax,
             SchemaError::Invalid { .. } => SchemaErrorKind::Invalid,
+            SchemaError::Harden { .. } => SchemaErrorKind::Harden,
+        }
+    }
+
+    /// What is wrong with the hardening steps, for [`SchemaErrorKind::Harden`].
+    pub fn harden_problem(&self) -> Option<super::HardenProblem> {
+        match self {
+            SchemaError::Harden { problem, .. } => Some(*problem),
+            _ => None,
         }
     }
 
@@ -59,7 +80,7 @@ impl SchemaError {
     pub fn position(&self) -> Option<crate::error::Position> {
         match self {
             SchemaError::Io { path, .. } => Some(crate::error::Position::file(path.clone())),
-            SchemaError::Invalid { path, .. } => {
+            SchemaError::Invalid { path, .. } | SchemaError::Harden { path, .. } => {
                 Some(crate::error::Position::default().in_field(path.clone()))
             }
             SchemaError::Syntax { .. } => None,
@@ -69,7 +90,7 @@ impl SchemaError {
     /// The key path of the value that breaks a rule, for [`SchemaErrorKind::Invalid`].
     pub fn key_path(&self) -> Option<&str> {
         match self {
-            SchemaError::Invalid { path, .. } => Some(path),
+            SchemaError::Invalid { path, .. } | SchemaError::Harden { path, .. } => Some(path),
             _ => None,
         }
     }
@@ -83,7 +104,11 @@ impl SchemaError {
 }
 
 impl crate::error::Coded for SchemaError {
+    /// The kind's code; for a hardening problem, the problem's own code (`harden-epsilon`).
     fn code(&self) -> &'static str {
-        self.kind().code()
+        match self {
+            SchemaError::Harden { problem, .. } => problem.code(),
+            _ => self.kind().code(),
+        }
     }
 }

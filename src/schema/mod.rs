@@ -7,7 +7,8 @@
 //! * each identifier field: its column, normalisation steps, tokenizer, weight and missing-value
 //!   rule;
 //! * the filter: layout (record-level CLK, field-level filters, or Durham's RBF), length in bits
-//!   and the keyed hashing scheme.
+//!   and the keyed hashing scheme, and the hardening steps applied to every filter once built
+//!   (`[filter] harden`, see [`HardenStep`]).
 //!
 //! Flow: file text -> [`Schema::from_toml_str`] / [`Schema::from_json_str`] (serde, which
 //! reports unknown keys and bad values with a line and column) -> [`Schema::validate`] (the
@@ -29,6 +30,7 @@ mod date_format;
 mod error;
 pub mod fill;
 mod fingerprint;
+mod harden;
 mod model;
 mod parse;
 mod step;
@@ -38,6 +40,10 @@ mod validate;
 pub use date_format::DateFormats;
 pub use error::{SchemaError, SchemaErrorKind};
 pub use fingerprint::SchemaFingerprint;
+pub use harden::{
+    BlipSpec, DiffusionSpec, HardenProblem, HardenStep, MAX_BLIP_EPSILON, MAX_DIFFUSION_T,
+    SaltMissing, SaltSpec,
+};
 pub use model::{
     BlockingKeySpec, BlockingPart, FieldSpec, FilterSpec, HashingScheme, Layout, MissingRule,
     OnInvalid, Schema, TokenizerSpec, Weight,

@@ -5,7 +5,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{MAX_FILTER_BITS, MIN_FILTER_BITS, NormalizeStep, SCHEMA_VERSION, SchemaError};
+use super::{
+    HardenStep, MAX_FILTER_BITS, MIN_FILTER_BITS, NormalizeStep, SCHEMA_VERSION, SchemaError,
+};
 
 /// A validated linkage schema.
 ///
@@ -79,6 +81,15 @@ pub struct FilterSpec {
     /// Keyed hashing scheme that turns a token into bit positions.
     #[serde(default)]
     pub hashing: HashingScheme,
+    /// Hardening steps, applied in the fixed order [`HardenStep::ORDER`] (none by default).
+    /// Left out of the canonical form when empty, so unhardened schemas keep their
+    /// fingerprints.
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "super::harden::deserialize_steps"
+    )]
+    pub harden: Vec<HardenStep>,
 }
 
 impl Default for FilterSpec {
@@ -87,6 +98,7 @@ impl Default for FilterSpec {
             layout: Layout::default(),
             length_bits: default_length_bits(),
             hashing: HashingScheme::default(),
+            harden: Vec::new(),
         }
     }
 }
@@ -345,9 +357,10 @@ impl Schema {
         }
     }
 
-    /// Bits stored per record: `filters_per_record * length_bits`.
+    /// Bits stored per record: `filters_per_record` times the hardened filter length
+    /// ([`FilterSpec::output_bits`]; `length_bits` when there is no hardening).
     pub fn record_bits(&self) -> usize {
-        self.filters_per_record() * self.filter.length_bits as usize
+        self.filters_per_record() * self.filter.output_bits() as usize
     }
 }
 

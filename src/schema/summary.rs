@@ -23,6 +23,13 @@ pub struct SchemaSummary {
     pub length_bits: u32,
     /// Hashing scheme.
     pub hashing: &'static str,
+    /// The hardening steps, by name, in the order applied (left out when there are none).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub harden: Vec<String>,
+    /// Length of each stored filter once hardened, when the steps change it (left out
+    /// otherwise: it is `length_bits`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stored_bits: Option<u32>,
     /// The fields, in schema order.
     pub fields: Vec<FieldSummary>,
     /// The keyed blocking keys' names.
@@ -54,6 +61,14 @@ impl Schema {
             layout: self.filter.layout.as_str(),
             length_bits: self.filter.length_bits,
             hashing: self.filter.hashing.as_str(),
+            harden: self
+                .filter
+                .harden
+                .iter()
+                .map(|h| h.name().to_string())
+                .collect(),
+            stored_bits: (self.filter.output_bits() != self.filter.length_bits)
+                .then(|| self.filter.output_bits()),
             fields: self
                 .fields
                 .iter()

@@ -181,7 +181,8 @@ impl Schema {
                 "the field layout supports at most 64 fields",
             ));
         }
-        self.validate_blocking()
+        self.validate_blocking()?;
+        self.validate_harden()
     }
 
     fn validate_blocking(&self) -> Result<(), SchemaError> {

@@ -69,7 +69,7 @@ pub(super) fn check(header: &ClkHeader, path: &str) -> Result<(), ClkError> {
     )?;
     expect(
         "a filter length of",
-        format!("{} bits", filter.length_bits),
+        format!("{} bits", filter.output_bits()),
         format!("{} bits", header.filter_bits),
     )?;
     expect(

@@ -360,3 +360,41 @@ fn a_file_cut_inside_its_header_is_truncated() {
     let e = ClkReader::from_reader(&bytes[..5], "cut").unwrap_err();
     assert_eq!(e.kind(), ClkErrorKind::NotClk, "{e}");
 }
+
+/// A hardened schema's header records the stored (hardened) filter length: the schema's
+/// `length_bits` doubled by `balance`, halved by `xor-fold`; the built length is refused.
+#[test]
+fn a_hardened_schema_gives_its_stored_length() {
+    for (harden, stored) in [("\"balance\"", 256u32), ("\"xor-fold\"", 64)] {
+        let toml = format!(
+            "version = 1\nid_column = \"id\"\n[filter]\nlength_bits = 128\nharden = [{harden}]\n\
+             [[fields]]\nname = \"f\"\ntokenizer = {{ kind = \"qgram\", q = 2 }}\nbits_per_token = 5\n"
+        );
+        let schema = crate::schema::Schema::from_toml_str(&toml).unwrap();
+        assert_eq!(schema.filter.output_bits(), stored);
+        let p = |filter_bits: u32| ClkParams {
+            schema_fingerprint: schema.fingerprint(),
+            key_fingerprint: KeyFingerprint([7; 32]),
+            layout: Layout::Clk,
+            hashing: HashingScheme::HmacSha256,
+            filter_bits,
+            filters_per_record: 1,
+            block_keys: 0,
+            schema_json: schema.canonical_json(),
+        };
+        let words = vec![0x0f0f_u64; stored as usize / 64];
+        let dir = tempfile::tempdir().unwrap();
+        let (path, _) = write(dir.path(), &[("a", words)], p(stored)).unwrap();
+        let data = ClkReader::open(&path).unwrap().read_all().unwrap();
+        assert_eq!(data.header.filter_bits, stored);
+        let json = String::from_utf8(data.header.schema_json.clone()).unwrap();
+        assert!(json.contains("\"harden\":["), "{json}");
+
+        let dir = tempfile::tempdir().unwrap();
+        let (path, _) = write(dir.path(), &[("a", vec![1, 2])], p(128)).unwrap();
+        let e = ClkReader::open(&path)
+            .and_then(|r| r.read_all())
+            .unwrap_err();
+        assert_eq!(e.kind(), ClkErrorKind::Schema, "{e}");
+    }
+}
