@@ -10,14 +10,13 @@
 use std::ffi::CStr;
 
 use arrow_array::ffi::{FFI_ArrowArray, from_ffi};
-use arrow_array::ffi_stream::{RecordBatchStreamReader, FFI_ArrowArrayStream};
+use arrow_array::ffi_stream::{FFI_ArrowArrayStream, RecordBatchStreamReader};
 use arrow_array::temporal_conversions::{date32_to_datetime, date64_to_datetime};
 use arrow_array::types::{
     Int8Type, Int16Type, Int32Type, Int64Type, UInt8Type, UInt16Type, UInt32Type, UInt64Type,
 };
 use arrow_array::{
-    Array, ArrayRef, ArrowPrimitiveType, RecordBatch, StringViewArray, StructArray,
-    cast::AsArray,
+    Array, ArrayRef, ArrowPrimitiveType, RecordBatch, StringViewArray, StructArray, cast::AsArray,
 };
 use arrow_schema::ffi::FFI_ArrowSchema;
 use arrow_schema::{DataType, SchemaRef};
@@ -74,7 +73,9 @@ pub(crate) fn export(data: &Bound<'_, PyAny>) -> PyResult<Exported> {
         .downcast::<PyTuple>()
         .map_err(|_| PyTypeError::new_err("__arrow_c_array__ must return two capsules"))?;
     if pair.len() != 2 {
-        return Err(PyTypeError::new_err("__arrow_c_array__ must return two capsules"));
+        return Err(PyTypeError::new_err(
+            "__arrow_c_array__ must return two capsules",
+        ));
     }
     let schema_ptr = capsule_ptr::<FFI_ArrowSchema>(&pair.get_item(0)?, c"arrow_schema")?;
     let array_ptr = capsule_ptr::<FFI_ArrowArray>(&pair.get_item(1)?, c"arrow_array")?;
@@ -145,7 +146,10 @@ where
     T::Native: std::fmt::Display,
 {
     let a = array.as_primitive::<T>();
-    out.extend(a.iter().map(|v| v.map(|v| v.to_string()).unwrap_or_default()));
+    out.extend(
+        a.iter()
+            .map(|v| v.map(|v| v.to_string()).unwrap_or_default()),
+    );
 }
 
 fn formatted(out: &mut Vec<String>, array: &ArrayRef) -> bool {
@@ -193,7 +197,10 @@ impl ArrowTable {
                  string view, integer and date columns (cast it to strings first)"
             )
         };
-        if matches!(dtype, DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View) {
+        if matches!(
+            dtype,
+            DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View
+        ) {
             let mut out = Vec::with_capacity(rows);
             for b in &self.batches {
                 if !strings(&mut out, b.column(index)) {

@@ -29,16 +29,21 @@ pub(crate) fn clk_array(enc: &Bound<'_, Encodings>) -> PyResult<FixedSizeBinaryA
     let n = this.data.ids.len();
     let w = this.data.header.words_per_record();
     let words = &this.data.words[..n * w];
-    let owner: Arc<AssertUnwindSafe<Py<Encodings>>> = Arc::new(AssertUnwindSafe(enc.clone().unbind()));
+    let owner: Arc<AssertUnwindSafe<Py<Encodings>>> =
+        Arc::new(AssertUnwindSafe(enc.clone().unbind()));
     let ptr = NonNull::new(words.as_ptr() as *mut u8).unwrap_or(NonNull::dangling());
     // SAFETY: the words live in a frozen `Encodings` (never changed or moved while it lives),
     // and `owner` keeps it alive as long as the buffer.
-    let buffer = unsafe { Buffer::from_custom_allocation(ptr, std::mem::size_of_val(words), owner) };
+    let buffer =
+        unsafe { Buffer::from_custom_allocation(ptr, std::mem::size_of_val(words), owner) };
     FixedSizeBinaryArray::try_new((w * 8) as i32, buffer, None).map_err(err)
 }
 
 /// `(schema capsule, array capsule)` for `array` (the Arrow PyCapsule interface).
-pub(crate) fn array_capsules<'py>(py: Python<'py>, array: &dyn Array) -> PyResult<Bound<'py, PyTuple>> {
+pub(crate) fn array_capsules<'py>(
+    py: Python<'py>,
+    array: &dyn Array,
+) -> PyResult<Bound<'py, PyTuple>> {
     let data = array.to_data();
     let schema = FFI_ArrowSchema::try_from(data.data_type()).map_err(err)?;
     let array = FFI_ArrowArray::new(&data);
@@ -48,7 +53,10 @@ pub(crate) fn array_capsules<'py>(py: Python<'py>, array: &dyn Array) -> PyResul
 }
 
 /// An `arrow_array_stream` capsule of one record batch.
-pub(crate) fn stream_capsule<'py>(py: Python<'py>, batch: RecordBatch) -> PyResult<Bound<'py, PyCapsule>> {
+pub(crate) fn stream_capsule<'py>(
+    py: Python<'py>,
+    batch: RecordBatch,
+) -> PyResult<Bound<'py, PyCapsule>> {
     let schema = batch.schema();
     let reader = RecordBatchIterator::new([Ok(batch)], schema);
     let stream = FFI_ArrowArrayStream::new(Box::new(reader));

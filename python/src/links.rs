@@ -338,7 +338,11 @@ pub(crate) fn evaluate<'py>(
         if dedup {
             // Duplicates: every pair of records within a cluster, unordered.
             let ordered = |a: &str, b: &str| -> (String, String) {
-                if a <= b { (a.into(), b.into()) } else { (b.into(), a.into()) }
+                if a <= b {
+                    (a.into(), b.into())
+                } else {
+                    (b.into(), a.into())
+                }
             };
             let mut predicted = Vec::new();
             for c in links.report.clusters() {
@@ -348,7 +352,10 @@ pub(crate) fn evaluate<'py>(
                     }
                 }
             }
-            let truth = truth.iter().filter(|(a, b)| a != b).map(|(a, b)| ordered(a, b));
+            let truth = truth
+                .iter()
+                .filter(|(a, b)| a != b)
+                .map(|(a, b)| ordered(a, b));
             return pprl::eval::PairMetrics::from_pairs(truth, predicted);
         }
         let ids = &links.report.ids;
