@@ -229,6 +229,7 @@ pub(crate) fn encode(
         data: batch.data,
         rows: Some(batch.rows),
         rejects: batch.rejects,
+        invalid_fields: batch.invalid_fields,
         rows_read: batch.counts.rows_read,
         label,
         source: None,
@@ -242,6 +243,8 @@ pub(crate) struct Encodings {
     pub(crate) data: ClkData,
     rows: Option<Vec<u64>>,
     rejects: Vec<RejectRow>,
+    /// Fields of encoded rows whose invalid values were encoded as missing.
+    invalid_fields: Vec<RejectRow>,
     rows_read: u64,
     pub(crate) label: String,
     /// The file read, if any (an output may not overwrite it).
@@ -324,6 +327,7 @@ impl Encodings {
             data,
             rows: None,
             rejects: Vec::new(),
+            invalid_fields: Vec::new(),
             rows_read: 0,
             label: path.display().to_string(),
             source: Some(path),
@@ -380,18 +384,14 @@ impl Encodings {
     /// from 1), `line`, `record_id`, `field`, `code` (a stable reason code) and `reason`.
     #[getter]
     fn rejects<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
-        let list = PyList::empty(py);
-        for r in &self.rejects {
-            let d = PyDict::new(py);
-            d.set_item("row", r.row)?;
-            d.set_item("line", r.line)?;
-            d.set_item("record_id", &r.record_id)?;
-            d.set_item("field", &r.field)?;
-            d.set_item("code", &r.code)?;
-            d.set_item("reason", &r.reason)?;
-            list.append(d)?;
-        }
-        Ok(list)
+        reject_list(py, &self.rejects)
+    }
+
+    /// The fields of encoded rows whose invalid values were encoded as missing (the schema's
+    /// `on_invalid = "field-missing"`), as dicts like `rejects`.
+    #[getter]
+    fn invalid_fields<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
+        reject_list(py, &self.invalid_fields)
     }
 
     /// Row accounting of `encode`: `rows_read`, `rows_encoded`, `rows_rejected`.
@@ -446,4 +446,20 @@ impl Encodings {
             self.rejects.len()
         )
     }
+}
+
+/// Rejected rows (or invalid fields) as a list of dicts.
+fn reject_list<'py>(py: Python<'py>, rows: &[RejectRow]) -> PyResult<Bound<'py, PyList>> {
+    let list = PyList::empty(py);
+    for r in rows {
+        let d = PyDict::new(py);
+        d.set_item("row", r.row)?;
+        d.set_item("line", r.line)?;
+        d.set_item("record_id", &r.record_id)?;
+        d.set_item("field", &r.field)?;
+        d.set_item("code", &r.code)?;
+        d.set_item("reason", &r.reason)?;
+        list.append(d)?;
+    }
+    Ok(list)
 }
