@@ -91,12 +91,17 @@ enum Source {
     Path(PathBuf),
     /// Columns, by name, of equal length.
     Columns(Vec<(String, Vec<String>)>),
+    /// An Arrow table or record batch (the PyCapsule interface), read without the GIL.
+    Arrow(crate::arrow_in::Exported),
 }
 
 /// Reads `data` (a path or a mapping of columns) while the GIL is held.
 fn source(data: &Bound<'_, PyAny>) -> PyResult<Source> {
     if data.is_instance_of::<PyString>() || data.hasattr("__fspath__")? {
         return Ok(Source::Path(data.extract()?));
+    }
+    if crate::arrow_in::is_arrow(data)? {
+        return Ok(Source::Arrow(crate::arrow_in::export(data)?));
     }
     let Ok(items) = data.call_method0("items") else {
         return Err(PyTypeError::new_err(
@@ -129,25 +134,32 @@ fn source(data: &Bound<'_, PyAny>) -> PyResult<Source> {
 }
 
 /// Encodes `data` under `schema` with the secret in the file `secret_file` (without the GIL).
+/// The outer error is a bad Arrow table, the inner one the library's.
 fn run_encode(
     source: Source,
     schema: &pprl::schema::Schema,
     secret_file: PathBuf,
     threads: usize,
-) -> Result<EncodedBatch, Failure> {
-    let secret = Secret::from_file(&secret_file)?;
-    let encoder = Encoder::new(schema, &secret)?;
-    drop(secret);
-    let job = JobEncoder::Pprl(schema, &encoder);
-    let opts = BatchOptions {
-        threads: Some(threads),
-        ..BatchOptions::default()
+) -> PyResult<Result<EncodedBatch, Failure>> {
+    let run = |named: &[(&str, &[&str])], path: Option<PathBuf>| {
+        let secret = Secret::from_file(&secret_file)?;
+        let encoder = Encoder::new(schema, &secret)?;
+        drop(secret);
+        let job = JobEncoder::Pprl(schema, &encoder);
+        let opts = BatchOptions {
+            threads: Some(threads),
+            ..BatchOptions::default()
+        };
+        Ok(match path {
+            Some(path) => {
+                let mut input = Input::from_path(&path, TableFormat::from_path(&path), b',')?;
+                encode_source(job, &mut input, &opts)?
+            }
+            None => encode_columns(job, named, &opts)?,
+        })
     };
     Ok(match source {
-        Source::Path(path) => {
-            let mut input = Input::from_path(&path, TableFormat::from_path(&path), b',')?;
-            encode_source(job, &mut input, &opts)?
-        }
+        Source::Path(path) => run(&[], Some(path)),
         Source::Columns(columns) => {
             let values: Vec<Vec<&str>> = columns
                 .iter()
@@ -158,7 +170,37 @@ fn run_encode(
                 .zip(&values)
                 .map(|((name, _), v)| (name.as_str(), v.as_slice()))
                 .collect();
-            encode_columns(job, &named, &opts)?
+            run(&named, None)
+        }
+        Source::Arrow(exported) => {
+            use crate::arrow_in::Column;
+            let table = crate::arrow_in::read(exported).map_err(crate::arrow_in::error)?;
+            // The id column and the schema's field columns; the others are not read.
+            let mut names: Vec<&str> = vec![schema.id_column.as_str()];
+            for f in &schema.fields {
+                if !names.contains(&f.column()) {
+                    names.push(f.column());
+                }
+            }
+            let mut columns = Vec::new();
+            for name in names {
+                if let Some(c) = table.column(name).map_err(crate::arrow_in::error)? {
+                    columns.push((name, c));
+                }
+            }
+            let values: Vec<std::borrow::Cow<'_, [&str]>> = columns
+                .iter()
+                .map(|(_, c)| match c {
+                    Column::Borrowed(v) => std::borrow::Cow::Borrowed(v.as_slice()),
+                    Column::Owned(v) => v.iter().map(String::as_str).collect(),
+                })
+                .collect();
+            let named: Vec<(&str, &[&str])> = columns
+                .iter()
+                .zip(&values)
+                .map(|((name, _), v)| (*name, v.as_ref()))
+                .collect();
+            run(&named, None)
         }
     })
 }
@@ -177,16 +219,17 @@ pub(crate) fn encode(
     let source = source(data)?;
     let label = match &source {
         Source::Path(p) => p.display().to_string(),
-        Source::Columns(_) => "<memory>".to_string(),
+        Source::Columns(_) | Source::Arrow(_) => "<memory>".to_string(),
     };
     let threads = crate::threads::threads(py, threads)?;
     let schema = &schema.inner;
-    let batch = py.allow_threads(|| run_encode(source, schema, secret_file, threads));
+    let batch = py.allow_threads(|| run_encode(source, schema, secret_file, threads))?;
     let batch = raise(py, batch)?;
     Ok(Encodings {
         data: batch.data,
         rows: Some(batch.rows),
         rejects: batch.rejects,
+        invalid_fields: batch.invalid_fields,
         rows_read: batch.counts.rows_read,
         label,
         source: None,
@@ -200,6 +243,8 @@ pub(crate) struct Encodings {
     pub(crate) data: ClkData,
     rows: Option<Vec<u64>>,
     rejects: Vec<RejectRow>,
+    /// Fields of encoded rows whose invalid values were encoded as missing.
+    invalid_fields: Vec<RejectRow>,
     rows_read: u64,
     pub(crate) label: String,
     /// The file read, if any (an output may not overwrite it).
@@ -282,6 +327,7 @@ impl Encodings {
             data,
             rows: None,
             rejects: Vec::new(),
+            invalid_fields: Vec::new(),
             rows_read: 0,
             label: path.display().to_string(),
             source: Some(path),
@@ -338,18 +384,14 @@ impl Encodings {
     /// from 1), `line`, `record_id`, `field`, `code` (a stable reason code) and `reason`.
     #[getter]
     fn rejects<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
-        let list = PyList::empty(py);
-        for r in &self.rejects {
-            let d = PyDict::new(py);
-            d.set_item("row", r.row)?;
-            d.set_item("line", r.line)?;
-            d.set_item("record_id", &r.record_id)?;
-            d.set_item("field", &r.field)?;
-            d.set_item("code", &r.code)?;
-            d.set_item("reason", &r.reason)?;
-            list.append(d)?;
-        }
-        Ok(list)
+        reject_list(py, &self.rejects)
+    }
+
+    /// The fields of encoded rows whose invalid values were encoded as missing (the schema's
+    /// `on_invalid = "field-missing"`), as dicts like `rejects`.
+    #[getter]
+    fn invalid_fields<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
+        reject_list(py, &self.invalid_fields)
     }
 
     /// Row accounting of `encode`: `rows_read`, `rows_encoded`, `rows_rejected`.
@@ -378,6 +420,20 @@ impl Encodings {
         Ok(array)
     }
 
+    /// The encodings as an Arrow `fixed_size_binary(bits / 8)` array (the Arrow PyCapsule
+    /// interface: `pyarrow.array(enc)`, `polars.Series(enc)`), sharing this object's memory:
+    /// no copy. Each value is the record's filter words as little-endian bytes (pprl's bit
+    /// order). `requested_schema` is accepted and ignored (the type is fixed).
+    #[pyo3(signature = (requested_schema = None))]
+    fn __arrow_c_array__<'py>(
+        slf: Bound<'py, Self>,
+        requested_schema: Option<Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, pyo3::types::PyTuple>> {
+        let _ = requested_schema;
+        let array = crate::arrow_out::clk_array(&slf)?;
+        crate::arrow_out::array_capsules(slf.py(), &array)
+    }
+
     fn __len__(&self) -> usize {
         self.data.ids.len()
     }
@@ -390,4 +446,20 @@ impl Encodings {
             self.rejects.len()
         )
     }
+}
+
+/// Rejected rows (or invalid fields) as a list of dicts.
+fn reject_list<'py>(py: Python<'py>, rows: &[RejectRow]) -> PyResult<Bound<'py, PyList>> {
+    let list = PyList::empty(py);
+    for r in rows {
+        let d = PyDict::new(py);
+        d.set_item("row", r.row)?;
+        d.set_item("line", r.line)?;
+        d.set_item("record_id", &r.record_id)?;
+        d.set_item("field", &r.field)?;
+        d.set_item("code", &r.code)?;
+        d.set_item("reason", &r.reason)?;
+        list.append(d)?;
+    }
+    Ok(list)
 }

@@ -2,6 +2,8 @@
 //! in-memory encode and match, with the GIL released during all work, a thread count per call
 //! and the library's errors as Python exceptions.
 //!
+//! * `arrow_in`: Arrow tables in through the PyCapsule interface, without copying strings.
+//! * `arrow_out`: `Encodings` and `Links` out through the PyCapsule interface.
 //! * `encodings`: `Schema`, `encode`, `Encodings` (files, rejects, a NumPy view).
 //! * `links`: `match`, `Links`.
 //! * `threads`: the per-call pool size, and the fallback to one thread after `os.fork()`.
@@ -9,6 +11,8 @@
 //!
 //! Secrets are read only from files named by path, never taken as Python strings or bytes.
 
+mod arrow_in;
+mod arrow_out;
 mod encodings;
 mod errors;
 mod links;

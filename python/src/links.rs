@@ -130,6 +130,38 @@ pub(crate) struct Links {
 }
 
 impl Links {
+    /// The result as one Arrow record batch: `a_id`, `b_id` (strings) and `score` (float64,
+    /// when scores were kept) for links; `cluster` (uint64), `id` (string) for duplicates.
+    fn record_batch(&self) -> PyResult<arrow_array::RecordBatch> {
+        use arrow_array::{ArrayRef, Float64Array, StringArray, UInt64Array};
+        use std::sync::Arc;
+        let mut cols: Vec<(&str, ArrayRef)> = Vec::new();
+        match &self.report.result {
+            MatchResult::Duplicates(_) | MatchResult::Clusters(_) => {
+                let mut cluster = Vec::new();
+                let mut id = Vec::new();
+                for (k, c) in self.report.clusters().into_iter().enumerate() {
+                    for (_, rid) in c {
+                        cluster.push(k as u64);
+                        id.push(rid.to_string());
+                    }
+                }
+                cols.push(("cluster", Arc::new(UInt64Array::from(cluster))));
+                cols.push(("id", Arc::new(StringArray::from(id))));
+            }
+            _ => {
+                cols.push(("a_id", Arc::new(StringArray::from(self.a_ids()))));
+                cols.push(("b_id", Arc::new(StringArray::from(self.b_ids()))));
+                if self.scores {
+                    let s: Vec<f64> = self.pairs().iter().map(|c| c.score).collect();
+                    cols.push(("score", Arc::new(Float64Array::from(s))));
+                }
+            }
+        }
+        arrow_array::RecordBatch::try_from_iter(cols)
+            .map_err(|e| PyValueError::new_err(e.to_string()))
+    }
+
     fn pairs(&self) -> &[pprl::linkage::Candidate] {
         match &self.report.result {
             MatchResult::Pairs(p) => p,
@@ -221,6 +253,31 @@ impl Links {
         Ok(d)
     }
 
+    /// The result as an Arrow stream of one record batch (the Arrow PyCapsule interface:
+    /// `pyarrow.table(links)`, `polars.DataFrame(links)`, DuckDB); the columns are those of
+    /// `to_pydict`. `requested_schema` is accepted and ignored.
+    #[pyo3(signature = (requested_schema = None))]
+    fn __arrow_c_stream__<'py>(
+        &self,
+        py: Python<'py>,
+        requested_schema: Option<Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, pyo3::types::PyCapsule>> {
+        let _ = requested_schema;
+        crate::arrow_out::stream_capsule(py, self.record_batch()?)
+    }
+
+    /// The result as a `pyarrow.Table` (columns as `to_pydict`), through the Arrow stream.
+    /// Needs pyarrow.
+    fn to_arrow<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyAny>> {
+        slf.py().import("pyarrow")?.call_method1("table", (slf,))
+    }
+
+    /// The result as a `polars.DataFrame` (columns as `to_pydict`), through the Arrow stream.
+    /// Needs polars.
+    fn to_polars<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyAny>> {
+        slf.py().import("polars")?.call_method1("DataFrame", (slf,))
+    }
+
     /// Writes the result as CSV to `path`, atomically: the same bytes as `pprl match` writes
     /// (`a_id,b_id[,score]`, or `cluster,id`).
     fn write_csv(&self, py: Python<'_>, path: PathBuf) -> PyResult<()> {
@@ -255,20 +312,16 @@ impl Links {
     }
 }
 
-/// Scores two-input `links` against the true links: `truth` is a list of `(a_id, b_id)` pairs
-/// or the path of a truth CSV as `pprl eval` reads it. Returns `tp`, `fp`, `fn`, `precision`,
-/// `recall` and `f1` (pairs count once).
+/// Scores `links` against the true links: `truth` is a list of `(a_id, b_id)` pairs or the
+/// path of a truth CSV as `pprl eval` reads it (its first two id columns). For a
+/// deduplication (one input) the predicted pairs are every pair within a cluster and pairs
+/// count once in either order. Returns `tp`, `fp`, `fn`, `precision`, `recall` and `f1`.
 #[pyfunction]
 pub(crate) fn evaluate<'py>(
     py: Python<'py>,
     truth: &Bound<'py, PyAny>,
     links: &Links,
 ) -> PyResult<Bound<'py, PyDict>> {
-    if !matches!(links.report.result, MatchResult::Pairs(_)) {
-        return Err(PyValueError::new_err(
-            "evaluate takes the links of a two-input match (deduplication clusters: not yet)",
-        ));
-    }
     let truth: Vec<(String, String)> =
         if truth.is_instance_of::<PyString>() || truth.hasattr("__fspath__")? {
             let path: PathBuf = truth.extract()?;
@@ -280,7 +333,31 @@ pub(crate) fn evaluate<'py>(
         } else {
             truth.extract()?
         };
+    let dedup = !matches!(links.report.result, MatchResult::Pairs(_));
     let m = py.allow_threads(|| {
+        if dedup {
+            // Duplicates: every pair of records within a cluster, unordered.
+            let ordered = |a: &str, b: &str| -> (String, String) {
+                if a <= b {
+                    (a.into(), b.into())
+                } else {
+                    (b.into(), a.into())
+                }
+            };
+            let mut predicted = Vec::new();
+            for c in links.report.clusters() {
+                for (i, (_, x)) in c.iter().enumerate() {
+                    for (_, y) in &c[i + 1..] {
+                        predicted.push(ordered(x, y));
+                    }
+                }
+            }
+            let truth = truth
+                .iter()
+                .filter(|(a, b)| a != b)
+                .map(|(a, b)| ordered(a, b));
+            return pprl::eval::PairMetrics::from_pairs(truth, predicted);
+        }
         let ids = &links.report.ids;
         let predicted = links
             .pairs()

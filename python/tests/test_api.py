@@ -53,10 +53,14 @@ def test_encode_columns_none_is_empty_and_rejects_are_listed(schema, secret):
     cols["date_of_birth"][3] = "not a date"
     enc = pprl.encode(cols, schema, secret_file=secret)
     assert enc.counts == {"rows_read": 50, "rows_encoded": len(enc), "rows_rejected": len(enc.rejects)}
-    bad = [r for r in enc.rejects if r["row"] == 4]
+    # The example schema encodes an unparseable optional value as missing and reports it.
+    bad = [r for r in enc.invalid_fields if r["row"] == 4]
     assert bad and bad[0]["record_id"] == "r3" and bad[0]["field"] == "date_of_birth"
     assert bad[0]["code"] and bad[0]["reason"]
-    assert "r3" not in enc.ids and enc.rows is not None and 4 not in enc.rows
+    assert "r3" in enc.ids and enc.rows is not None and 4 in enc.rows
+    cols["record_id"][5] = ""  # a missing id rejects the row
+    enc = pprl.encode(cols, schema, secret_file=secret)
+    assert [r["row"] for r in enc.rejects] == [6] and 6 not in (enc.rows or [])
 
 
 def test_encodings_are_byte_identical_across_thread_counts(schema, secret, tmp_path):

@@ -66,8 +66,11 @@ Columns = Mapping[str, Sequence[Optional[str]]]
 
 
 def _columns(table: Any) -> Any:
-    """A path or a mapping as is; a pyarrow, polars or pandas table as a dict of columns."""
+    """A path, a mapping or an Arrow PyCapsule table as is (the native module reads Arrow
+    tables without a copy); a pandas frame without the interface as a dict of columns."""
     if isinstance(table, (str, os.PathLike)) or hasattr(table, "items"):
+        return table
+    if hasattr(table, "__arrow_c_stream__") or hasattr(table, "__arrow_c_array__"):
         return table
     if hasattr(table, "to_pydict"):  # pyarrow.Table / RecordBatch
         return table.to_pydict()
@@ -92,9 +95,12 @@ def encode(
     """Encodes records under ``schema`` with the secret in the file ``secret_file``.
 
     ``data`` is a CSV file's path, a mapping of column name to a list of ``str`` or ``None``
-    (``None`` is an empty value), or a pyarrow, polars or pandas table of string columns
-    (converted to such a mapping: a copy; Arrow zero-copy input is not implemented yet). The
-    schema names the id column and the field columns; other columns are ignored.
+    (``None`` is an empty value), or any table with the Arrow PyCapsule interface
+    (``__arrow_c_stream__`` / ``__arrow_c_array__``: pyarrow tables and record batches,
+    polars data frames, pandas with Arrow, DuckDB results), read without a Python-side copy:
+    string, large string and string view columns are borrowed, integer and date columns
+    (``YYYY-MM-DD``) formatted; nulls are empty values. The schema names the id column and
+    the field columns; other columns are ignored (and not read).
 
     The secret is read from the file at ``secret_file``: pprl never takes a secret as a Python
     string or bytes. Returns :class:`Encodings`, whose ``rejects`` lists every row that was not
@@ -160,3 +166,4 @@ def to_arrow(encodings: Encodings) -> Any:
         pa.binary(words.shape[1] * 8), len(encodings), [None, pa.py_buffer(words)]
     )
     return pa.table({"id": pa.array(encodings.ids, pa.string()), "clk": clk})
+
