@@ -8,7 +8,14 @@ use proptest::prelude::*;
 use super::{Kernel, KernelKind};
 
 /// `out[k] + popcount(query & filter at at[k])`, bit by bit.
-fn oracle(query: &[u64], block: &[u64], stride: usize, offset: usize, at: &[u32], out: &[u32]) -> Vec<u32> {
+fn oracle(
+    query: &[u64],
+    block: &[u64],
+    stride: usize,
+    offset: usize,
+    at: &[u32],
+    out: &[u32],
+) -> Vec<u32> {
     at.iter()
         .zip(out)
         .map(|(&i, &before)| {

@@ -113,22 +113,19 @@ impl KernelKind {
                 portable::add_counts_at,
             )),
             #[cfg(target_arch = "x86_64")]
-            KernelKind::Popcnt => x86_64::popcnt_available()
-                .then_some((
+            KernelKind::Popcnt => x86_64::popcnt_available().then_some((
                 x86_64::popcnt::and_counts,
                 x86_64::popcnt::and_counts_split,
                 x86_64::popcnt::add_counts_at,
             )),
             #[cfg(target_arch = "x86_64")]
-            KernelKind::Avx2 => x86_64::avx2_available()
-                .then_some((
+            KernelKind::Avx2 => x86_64::avx2_available().then_some((
                 x86_64::avx2::and_counts,
                 x86_64::avx2::and_counts_split,
                 x86_64::popcnt::add_counts_at,
             )),
             #[cfg(target_arch = "x86_64")]
-            KernelKind::Avx512 => x86_64::avx512_available()
-                .then_some((
+            KernelKind::Avx512 => x86_64::avx512_available().then_some((
                 x86_64::avx512::and_counts,
                 x86_64::avx512::and_counts_split,
                 x86_64::popcnt::add_counts_at,
