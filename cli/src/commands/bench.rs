@@ -31,6 +31,7 @@ pub fn matching(args: &BenchMatchArgs) -> Result<()> {
             .collect(),
     };
     for kernel in kernels {
+        let cpu_before = cpu_seconds();
         let r = pool.install(|| {
             bench::time_link_words(
                 &sides.left,
@@ -57,8 +58,31 @@ pub fn matching(args: &BenchMatchArgs) -> Result<()> {
             thousands(r.stats.candidates),
             r.seconds
         );
+        // CPU time of the whole process over the run (all threads): on a shared machine the
+        // fair per-core figure, since wall time includes waiting for a core.
+        if let (Some(before), Some(after)) = (cpu_before, cpu_seconds()) {
+            let cpu = after - before;
+            println!(
+                "  {:<9} {:>8.1} M comparisons per CPU-second ({:.3} s CPU, {} pairs)",
+                "",
+                r.stats.comparisons as f64 / cpu.max(1e-9) / 1e6,
+                cpu,
+                thousands(r.stats.pairs)
+            );
+        }
     }
     Ok(())
+}
+
+/// CPU seconds used so far by all threads of this process, from `/proc/self/task/*/schedstat`
+/// (nanoseconds on the CPU); `None` where that is not available.
+fn cpu_seconds() -> Option<f64> {
+    let mut ns = 0u64;
+    for task in std::fs::read_dir("/proc/self/task").ok()? {
+        let stat = std::fs::read_to_string(task.ok()?.path().join("schedstat")).ok()?;
+        ns += stat.split_whitespace().next()?.parse::<u64>().ok()?;
+    }
+    Some(ns as f64 / 1e9)
 }
 
 /// The two sides a match benchmark runs on.

@@ -58,6 +58,8 @@ mod portable;
 mod x86_64;
 
 #[cfg(test)]
+mod gather_tests;
+#[cfg(test)]
 mod tests;
 
 /// An implementation of the kernels, named by the instructions it uses.
@@ -100,21 +102,34 @@ impl KernelKind {
         Self::function(self).is_some()
     }
 
-    /// The implementations of `and_counts` and `and_counts_split` for this kind, if the running
+    /// The implementations of `and_counts`, `and_counts_split` and `add_counts_at` for this kind, if the running
     /// CPU supports it. This is the only place that turns a feature check into function
     /// pointers.
     fn function(self) -> Option<Functions> {
         match self {
-            KernelKind::Portable => Some((portable::and_counts, portable::and_counts_split)),
+            KernelKind::Portable => Some((
+                portable::and_counts,
+                portable::and_counts_split,
+                portable::add_counts_at,
+            )),
             #[cfg(target_arch = "x86_64")]
-            KernelKind::Popcnt => x86_64::popcnt_available()
-                .then_some((x86_64::popcnt::and_counts, x86_64::popcnt::and_counts_split)),
+            KernelKind::Popcnt => x86_64::popcnt_available().then_some((
+                x86_64::popcnt::and_counts,
+                x86_64::popcnt::and_counts_split,
+                x86_64::popcnt::add_counts_at,
+            )),
             #[cfg(target_arch = "x86_64")]
-            KernelKind::Avx2 => x86_64::avx2_available()
-                .then_some((x86_64::avx2::and_counts, x86_64::avx2::and_counts_split)),
+            KernelKind::Avx2 => x86_64::avx2_available().then_some((
+                x86_64::avx2::and_counts,
+                x86_64::avx2::and_counts_split,
+                x86_64::popcnt::add_counts_at,
+            )),
             #[cfg(target_arch = "x86_64")]
-            KernelKind::Avx512 => x86_64::avx512_available()
-                .then_some((x86_64::avx512::and_counts, x86_64::avx512::and_counts_split)),
+            KernelKind::Avx512 => x86_64::avx512_available().then_some((
+                x86_64::avx512::and_counts,
+                x86_64::avx512::and_counts_split,
+                x86_64::popcnt::add_counts_at,
+            )),
             #[cfg(not(target_arch = "x86_64"))]
             KernelKind::Popcnt | KernelKind::Avx2 | KernelKind::Avx512 => None,
         }
@@ -197,8 +212,12 @@ type AndCountsFn = unsafe fn(&[u64], &[u64], usize, &mut [u32]);
 /// [`AndCountsFn`]: back half `j` is `back[j * back_stride..][..back_words]`.
 type AndCountsSplitFn = unsafe fn(&[u64], &[u64], &[u64], &[u64], usize, usize, usize, &mut [u32]);
 
-/// One kind's two entry points.
-type Functions = (AndCountsFn, AndCountsSplitFn);
+/// The shape of the gather implementations: `(query, block, stride, offset, at, out)`, with
+/// the same safety contract as [`AndCountsFn`] (see [`Kernel::add_counts_at`]).
+type AddCountsAtFn = unsafe fn(&[u64], &[u64], usize, usize, &[u32], &mut [u32]);
+
+/// One kind's three entry points.
+type Functions = (AndCountsFn, AndCountsSplitFn, AddCountsAtFn);
 
 /// A similarity kernel chosen for this CPU: build it once (with [`Kernel::detect`]) and call it
 /// per tile.
@@ -211,6 +230,7 @@ pub struct Kernel {
     kind: KernelKind,
     and_counts: AndCountsFn,
     and_counts_split: AndCountsSplitFn,
+    add_counts_at: AddCountsAtFn,
 }
 
 impl Kernel {
@@ -227,10 +247,11 @@ impl Kernel {
     /// The kernel of the given kind, or `None` if this CPU does not support it.
     pub fn new(kind: KernelKind) -> Option<Kernel> {
         kind.function()
-            .map(|(and_counts, and_counts_split)| Kernel {
+            .map(|(and_counts, and_counts_split, add_counts_at)| Kernel {
                 kind,
                 and_counts,
                 and_counts_split,
+                add_counts_at,
             })
     }
 
@@ -246,6 +267,7 @@ impl Kernel {
             kind: KernelKind::Portable,
             and_counts: portable::and_counts,
             and_counts_split: portable::and_counts_split,
+            add_counts_at: portable::add_counts_at,
         }
     }
 
@@ -415,6 +437,50 @@ impl Kernel {
                 back_stride,
                 out,
             )
+        }
+    }
+}
+
+impl Kernel {
+    /// For every `k`, `out[k] += popcount(query & filter_k)` where `filter_k` is
+    /// `block[at[k] * stride + offset..][..query.len()]`: the words a bound left unread (a
+    /// filter's last quarter or back half), counted for only the pairs that passed it, which
+    /// the scan gathers after one kernel pass over the tile. Dispatched like the other entry
+    /// points, so the counting uses `POPCNT` where the CPU has it (not the baseline's
+    /// bit-twiddling `count_ones`).
+    ///
+    /// # Panics
+    ///
+    /// If `at` and `out` differ in length, `offset + query.len() > stride`, or an index of `at`
+    /// is not a filter of `block` (`block.len() / stride` filters).
+    #[inline]
+    pub fn add_counts_at(
+        &self,
+        query: &[u64],
+        block: &[u64],
+        stride: usize,
+        offset: usize,
+        at: &[u32],
+        out: &mut [u32],
+    ) {
+        assert_eq!(at.len(), out.len(), "add_counts_at: one count per index");
+        assert!(
+            offset + query.len() <= stride,
+            "add_counts_at: the words lie within the stride"
+        );
+        if query.is_empty() || at.is_empty() {
+            return;
+        }
+        let filters = block.len() / stride;
+        assert!(
+            at.iter().all(|&i| (i as usize) < filters),
+            "add_counts_at: every index is a filter of the block"
+        );
+        // SAFETY: as for `and_counts`: the pointer comes from `KernelKind::function` after the
+        // CPU check; implementations index the slices safely.
+        #[allow(unsafe_code)]
+        unsafe {
+            (self.add_counts_at)(query, block, stride, offset, at, out)
         }
     }
 }

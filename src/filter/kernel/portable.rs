@@ -132,3 +132,62 @@ fn fixed_split<const F: usize, const B: usize, const S: usize>(
         *count = and_count(qf, f) + and_count(qb, b);
     }
 }
+
+/// `out[k] += popcount(query & filter_k)` for the filters at `at[k]`, filter `i` being
+/// `block[i * stride + offset..][..query.len()]`: the words a bound left unread, for the few
+/// pairs that passed it. An index past the block panics (safe indexing); lengths are checked
+/// by the caller.
+pub(super) fn add_counts_at(
+    query: &[u64],
+    block: &[u64],
+    stride: usize,
+    offset: usize,
+    at: &[u32],
+    out: &mut [u32],
+) {
+    add_counts_at_inline(query, block, stride, offset, at, out);
+}
+
+/// [`add_counts_at`], always inlined so that it takes on the target features of its caller.
+#[inline(always)]
+pub(super) fn add_counts_at_inline(
+    query: &[u64],
+    block: &[u64],
+    stride: usize,
+    offset: usize,
+    at: &[u32],
+    out: &mut [u32],
+) {
+    match query.len() {
+        4 => fixed_at::<4>(query, block, stride, offset, at, out),
+        8 => fixed_at::<8>(query, block, stride, offset, at, out),
+        words => {
+            for (&i, count) in at.iter().zip(out.iter_mut()) {
+                let start = i as usize * stride + offset;
+                *count += and_count(query, &block[start..start + words]);
+            }
+        }
+    }
+}
+
+/// [`add_counts_at`] with `W` words known at compile time.
+#[inline(always)]
+fn fixed_at<const W: usize>(
+    query: &[u64],
+    block: &[u64],
+    stride: usize,
+    offset: usize,
+    at: &[u32],
+    out: &mut [u32],
+) {
+    let Ok(q) = <&[u64; W]>::try_from(query) else {
+        return;
+    };
+    for (&i, count) in at.iter().zip(out.iter_mut()) {
+        let start = i as usize * stride + offset;
+        let Ok(f) = <&[u64; W]>::try_from(&block[start..start + W]) else {
+            return; // a range of W words: never taken
+        };
+        *count += and_count(q, f);
+    }
+}

@@ -6,7 +6,10 @@
 //! *eager* mode, a second its back half against the back halves); partners come in groups of
 //! 16 in ascending popcount order, and a group none of whose counts can reach the bar (the
 //! bits needed by its smallest partner, less the query's uncounted back-half bits) is skipped
-//! whole. Survivors get their exact score; those at or above the bar go to the [`Keep`].
+//! whole. The survivors' positions are gathered, their unread words counted in one dispatched
+//! call ([`Kernel::add_counts_at`], `POPCNT` rather than the baseline build's bit-twiddling
+//! `count_ones`), and they get their exact score; those at or above the bar go to the
+//! [`Keep`]. Nothing allocates per call once the reused buffers of [`Counts`] have grown.
 
 use super::Similarity;
 use crate::filter::kernel::Kernel;
@@ -43,6 +46,10 @@ pub(crate) trait Keep {
 #[derive(Debug, Default, Clone)]
 pub(crate) struct Counts {
     counts: Vec<u32>,
+    /// Block positions of the pairs that passed the bound (reused between calls).
+    at: Vec<u32>,
+    /// Their shared bits: the kernel's count, then the rest added.
+    common: Vec<u32>,
     /// Partners that passed the half-filter pre-check in lazy mode, summed over calls: with the
     /// partners scored, the pass rate that decides between lazy and eager (see
     /// [`super::unit`]).
@@ -137,6 +144,8 @@ pub(crate) fn score_block_scan<K: Keep>(
     };
     let pa = q.popcount;
     let mut passed = 0u64;
+    // Pass 1: the partners whose counted bits pass the bound, in block order.
+    counts.at.clear();
     for (g, group) in out.chunks(16).enumerate() {
         // The shared bits a score needs grow with the partner's popcount, and partners are
         // sorted by popcount, so the need of the group's first partner bounds all 16.
@@ -149,20 +158,27 @@ pub(crate) fn score_block_scan<K: Keep>(
         }
         passed += u64::from(pass);
         for (i, &counted_common) in group.iter().enumerate() {
-            if counted_common < limit {
-                continue;
+            if counted_common >= limit {
+                counts.at.push((g * 16 + i) as u32);
             }
-            let j = g * 16 + i;
-            let common = counted_common
-                + q_rest
-                    .iter()
-                    .zip(&b.back[j * w + counted..(j + 1) * w])
-                    .map(|(x, y)| (x & y).count_ones())
-                    .sum::<u32>();
-            let score = similarity.score(common, pa, b.popcounts[j], bits);
-            if score >= keep.bar() {
-                keep.hit(j, score);
-            }
+        }
+    }
+    // Pass 2: the survivors' unread words, in one dispatched kernel call (`POPCNT`, not the
+    // baseline build's bit-twiddling `count_ones`), then their exact scores in block order.
+    // The bar is read again before each hit, so a bar raised by a hit (top two) is applied
+    // exactly as a pair-by-pair scan would; pass 1 used a bar no higher, which only lets
+    // more pairs through.
+    let (at, common) = (&counts.at, &mut counts.common);
+    common.clear();
+    common.extend(at.iter().map(|&j| out[j as usize]));
+    if !q_rest.is_empty() {
+        kernel.add_counts_at(q_rest, b.back, w, counted, at, common);
+    }
+    for (&j, &c) in at.iter().zip(common.iter()) {
+        let j = j as usize;
+        let score = similarity.score(c, pa, b.popcounts[j], bits);
+        if score >= keep.bar() {
+            keep.hit(j, score);
         }
     }
     counts.passed += passed;

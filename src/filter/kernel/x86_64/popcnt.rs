@@ -54,3 +54,23 @@ pub(in crate::filter::kernel) unsafe fn and_counts_split(
         out,
     );
 }
+
+/// `out[k] += popcount(query & filter_k)` for the filters at `at[k]` (see
+/// `Kernel::add_counts_at`). Also the AVX2 and AVX-512 kinds' implementation: a survivor's
+/// rest is one or two vectors' worth of words, which four to eight `POPCNT`s count faster
+/// than a vector reduction would.
+///
+/// # Safety
+///
+/// As [`and_counts`].
+#[target_feature(enable = "popcnt")]
+pub(in crate::filter::kernel) unsafe fn add_counts_at(
+    query: &[u64],
+    block: &[u64],
+    stride: usize,
+    offset: usize,
+    at: &[u32],
+    out: &mut [u32],
+) {
+    portable::add_counts_at_inline(query, block, stride, offset, at, out);
+}
