@@ -39,6 +39,9 @@ pub enum Command {
     Synth(SynthArgs),
     /// Measure a linkage against ground truth: precision, recall, F1, threshold sweep, charts.
     Eval(EvalArgs),
+    /// Audit what encodings reveal (see docs/privacy.md).
+    #[command(subcommand)]
+    Privacy(crate::commands::privacy::PrivacyCommand),
 }
 
 /// `pprl match`.

@@ -46,6 +46,7 @@ fn main() -> ExitCode {
         Command::Demo(a) => commands::demo::run(&a),
         Command::Synth(a) => commands::synth::run(&a),
         Command::Eval(a) => commands::eval::run(&a),
+        Command::Privacy(c) => commands::privacy::run(&c),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

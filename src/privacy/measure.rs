@@ -90,7 +90,11 @@ fn frequency<'a>(n: usize, rec: &(dyn Fn(usize) -> &'a [u64] + Sync), top: usize
     let top_shares: Vec<f64> = sizes.iter().take(top).map(|&c| c as f64 / nf).collect();
     // With fewer than 20 records one record is already 5 %; judge on a repeated filter only.
     let largest = sizes.first().copied().unwrap_or(0);
-    let measure = if largest > 1 { largest as f64 / nf } else { 0.0 };
+    let measure = if largest > 1 {
+        largest as f64 / nf
+    } else {
+        0.0
+    };
     Frequency {
         distinct: sizes.len() as u64,
         duplicate_share: duplicated as f64 / nf,
@@ -283,7 +287,11 @@ fn similarity<'a>(
     let m = per.len().max(1) as f64;
     let mut nn: Vec<f64> = per.iter().map(|p| p.0).collect();
     nn.sort_unstable_by(f64::total_cmp);
-    let q = |f: f64| nn.get(((nn.len() as f64 - 1.0) * f).round() as usize).copied().unwrap_or(0.0);
+    let q = |f: f64| {
+        nn.get(((nn.len() as f64 - 1.0) * f).round() as usize)
+            .copied()
+            .unwrap_or(0.0)
+    };
     let mut histogram = vec![0u64; 10];
     for &d in &nn {
         histogram[((d * 10.0) as usize).min(9)] += 1;

@@ -44,7 +44,12 @@ fn random_filters_are_low_on_frequency_cooccurrence_and_similarity() {
     assert_eq!(a.frequency.verdict.level, Level::Low);
     assert!((a.frequency.entropy_ratio - 1.0).abs() < 1e-9);
     // Independent bits over 1024 sampled records: |phi| stays well below 0.5.
-    assert_eq!(a.cooccurrence.verdict.level, Level::Low, "{:?}", a.cooccurrence);
+    assert_eq!(
+        a.cooccurrence.verdict.level,
+        Level::Low,
+        "{:?}",
+        a.cooccurrence
+    );
     assert_eq!(a.cooccurrence.sampled_records, 1024);
     assert_eq!(a.similarity.verdict.level, Level::Low);
     assert_eq!(a.neighbourhood.verdict.level, Level::Low);
@@ -65,7 +70,12 @@ fn bits_always_set_together_are_found() {
         ..AuditOptions::default()
     };
     let a = audit_words(&words, 16, 1024, &opts);
-    let top: Vec<(u32, u32)> = a.cooccurrence.strongest.iter().map(|p| (p.a, p.b)).collect();
+    let top: Vec<(u32, u32)> = a
+        .cooccurrence
+        .strongest
+        .iter()
+        .map(|p| (p.a, p.b))
+        .collect();
     assert_eq!(&top[..3], &[(3, 100), (3, 700), (100, 700)]);
     assert!((a.cooccurrence.strongest[0].phi - 1.0).abs() < 1e-9);
     assert_eq!(a.cooccurrence.verdict.level, Level::High);
@@ -108,5 +118,8 @@ fn the_audit_is_the_same_for_any_thread_count() {
 fn empty_input_gives_an_empty_low_report() {
     let a = audit_words(&[], 16, 1024, &AuditOptions::default());
     assert_eq!(a.records, 0);
-    assert_eq!(a.summary(), "frequency low, length low, co-occurrence low, similarity low, neighbourhood low");
+    assert_eq!(
+        a.summary(),
+        "frequency low, length low, co-occurrence low, similarity low, neighbourhood low"
+    );
 }

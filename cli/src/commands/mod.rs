@@ -8,6 +8,7 @@ pub mod experiment;
 pub mod inspect;
 pub mod keygen;
 pub mod match_cmd;
+pub mod privacy;
 pub mod schema;
 pub mod synth;
 
