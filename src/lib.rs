@@ -23,6 +23,7 @@
 //! * [`compat`]: bit-identical clkhash encoding from clkhash schemas.
 //! * [`io`]: encodings in memory ([`ClkData`]) and their files (`.clk`, clkhash JSON, anonlink
 //!   binary), CSV and Parquet input with row accounting, rejects, manifests, inspection.
+//! * [`privacy`]: a leakage audit of encodings (five vulnerabilities), without plaintext.
 //! * [`pipeline`]: encoding jobs: rows in memory ([`encode_records`]) or an export file
 //!   ([`pipeline::encode_csv`]) to encodings plus rejects, in parallel, bit for bit the same.
 //! * [`linkage`]: at the third party: [`match_encodings`] over encodings in memory, with a
@@ -126,6 +127,7 @@ pub mod lab;
 pub mod linkage;
 pub mod normalize;
 pub mod pipeline;
+pub mod privacy;
 pub mod schema;
 pub mod version;
 

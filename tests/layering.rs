@@ -25,6 +25,7 @@ const FLOW: &[&str] = &[
     "encode",
     "compat",
     "io",
+    "privacy",
     "pipeline",
     "linkage",
     "eval",

@@ -43,6 +43,9 @@ pub enum Command {
     Serve(crate::commands::serve::ServeArgs),
     /// Talk to a `pprl serve`: create a project, join, upload (resuming), run, download results.
     Remote(crate::commands::remote::RemoteArgs),
+    /// Audit what encodings reveal (see docs/privacy.md).
+    #[command(subcommand)]
+    Privacy(crate::commands::privacy::PrivacyCommand),
 }
 
 /// `pprl match`.

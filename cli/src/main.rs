@@ -48,6 +48,7 @@ fn main() -> ExitCode {
         Command::Eval(a) => commands::eval::run(&a),
         Command::Serve(a) => commands::serve::run(&a),
         Command::Remote(a) => commands::remote::run(&a),
+        Command::Privacy(c) => commands::privacy::run(&c),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -5,6 +5,7 @@ mod clkhash;
 mod eval;
 mod matching;
 mod parquet;
+mod privacy;
 mod readers;
 mod safety;
 mod schema_quality;

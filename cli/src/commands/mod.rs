@@ -9,6 +9,7 @@ pub mod inspect;
 pub mod keygen;
 pub mod match_cmd;
 pub mod remote;
+pub mod privacy;
 pub mod schema;
 pub mod serve;
 pub mod synth;

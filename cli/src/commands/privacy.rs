@@ -1,0 +1,126 @@
+//! `pprl privacy audit FILE`: renders the library's [`PrivacyAudit`] as text or JSON.
+
+use anyhow::Result;
+use clap::{Args, Subcommand};
+use pprl::privacy::{self, AuditOptions, PrivacyAudit};
+
+use crate::args::Format;
+
+/// `pprl privacy`.
+#[derive(Debug, Subcommand)]
+pub enum PrivacyCommand {
+    /// Measure what an encoding file reveals (frequency, length, co-occurrence, similarity,
+    /// neighbourhood), without plaintext.
+    Audit(AuditArgs),
+}
+
+/// `pprl privacy audit`.
+#[derive(Debug, Args)]
+pub struct AuditArgs {
+    /// The encoding file (`.clk`, clkhash JSON or anonlink binary).
+    #[arg(value_name = "FILE")]
+    pub file: std::path::PathBuf,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+    /// Shorthand for `--format json`.
+    #[arg(long)]
+    pub json: bool,
+    /// Dice threshold of the neighbourhood measure.
+    #[arg(long, default_value_t = 0.8)]
+    pub threshold: f64,
+}
+
+pub fn run(cmd: &PrivacyCommand) -> Result<()> {
+    let PrivacyCommand::Audit(args) = cmd;
+    super::check_files(
+        pprl::io::RunFiles::new()
+            .reads(pprl::io::FileRole::Input, std::slice::from_ref(&args.file)),
+    )?;
+    if !(args.threshold > 0.0 && args.threshold <= 1.0) {
+        anyhow::bail!("--threshold must be in (0, 1]");
+    }
+    let (data, _) = pprl::io::formats::read_encoding_file(&args.file)?;
+    let opts = AuditOptions {
+        threshold: args.threshold,
+        ..AuditOptions::default()
+    };
+    let report = privacy::audit(&data, &opts);
+    if args.json || matches!(args.format, Format::Json) {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        let text = render(&report);
+        std::io::Write::write_all(&mut std::io::stdout().lock(), text.as_bytes())?;
+    }
+    Ok(())
+}
+
+/// The text report.
+fn render(r: &PrivacyAudit) -> String {
+    use std::fmt::Write as _;
+    let mut o = String::new();
+    _ = writeln!(o, "records            {} x {} bits", r.records, r.bits);
+    _ = writeln!(o, "summary            {}", r.summary());
+    let f = &r.frequency;
+    _ = writeln!(
+        o,
+        "frequency          {}: {} distinct, {:.2}% of records share a filter, top {:?}, entropy {:.2} bits ({:.3} of max)",
+        f.verdict.level,
+        f.distinct,
+        f.duplicate_share * 100.0,
+        f.top_shares
+            .iter()
+            .map(|s| format!("{:.3}", s))
+            .collect::<Vec<_>>(),
+        f.entropy_bits,
+        f.entropy_ratio
+    );
+    let l = &r.length;
+    _ = writeln!(
+        o,
+        "length             {}: popcount mean {:.1}, sd {:.1}, min {}, max {}, {} distinct",
+        l.verdict.level, l.mean, l.sd, l.min, l.max, l.distinct
+    );
+    let c = &r.cooccurrence;
+    let top = c.strongest.first().map_or(String::from("none"), |p| {
+        format!("bits {} and {} phi {:.3}", p.a, p.b, p.phi)
+    });
+    _ = writeln!(
+        o,
+        "co-occurrence      {}: strongest {top}; {:.4}% of pairs >= 0.9 ({} records x {} bits sampled, {} vary)",
+        c.verdict.level,
+        c.share_above_0_9 * 100.0,
+        c.sampled_records,
+        c.sampled_bits,
+        c.varying_bits
+    );
+    let s = &r.similarity;
+    _ = writeln!(
+        o,
+        "similarity         {}: nearest-neighbour Dice mean {:.3}, median {:.3}, p90 {:.3}, identical {:.1}% ({} records sampled)",
+        s.verdict.level,
+        s.mean,
+        s.median,
+        s.p90,
+        s.identical_share * 100.0,
+        s.sampled_records
+    );
+    let n = &r.neighbourhood;
+    _ = writeln!(
+        o,
+        "neighbourhood      {}: degree at Dice >= {} mean {:.2}, max {}, histogram 0/1/2/3-5/6-10/>10 {:?}",
+        n.verdict.level, n.threshold, n.mean_degree, n.max_degree, n.degree_histogram
+    );
+    o.push('\n');
+    for (name, v) in r.verdicts() {
+        _ = writeln!(
+            o,
+            "{name}: {} (measure {:.4}; medium at {}, high at {}): {}",
+            v.level, v.measure, v.medium_at, v.high_at, v.explanation
+        );
+        if v.level != pprl::privacy::Level::Low {
+            _ = writeln!(o, "  to reduce: {}", v.remedy);
+        }
+    }
+    o
+}
