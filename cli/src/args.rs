@@ -39,6 +39,9 @@ pub enum Command {
     Synth(SynthArgs),
     /// Measure a linkage against ground truth: precision, recall, F1, threshold sweep, charts.
     Eval(EvalArgs),
+    /// Simulate published attacks on encodings and score what they re-identify.
+    #[command(subcommand)]
+    Attack(crate::commands::attack::AttackCommand),
 }
 
 /// `pprl match`.

@@ -46,6 +46,7 @@ fn main() -> ExitCode {
         Command::Demo(a) => commands::demo::run(&a),
         Command::Synth(a) => commands::synth::run(&a),
         Command::Eval(a) => commands::eval::run(&a),
+        Command::Attack(a) => commands::attack::run(&a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
