@@ -8,14 +8,20 @@
 //!    as are the plaintext keys (values of every field the filter holds).
 //! 2. Ranks are aligned one to one while the counts are unique on both sides; the first tie on
 //!    either side stops the alignment (ties make it ambiguous).
-//! 3. For each bit position, the *possible* tokens are those of aligned values whose filter
-//!    sets the bit, minus the *impossible* ones: tokens of aligned values whose filter leaves
-//!    it clear (a token that hashed there would have set it).
-//! 4. Every distinct filter, aligned or not, is then re-identified: of the `candidates` most
-//!    frequent plaintext keys, each 1-bit with a non-empty possible set drops the keys holding
-//!    none of its possible tokens.
+//! 3. For each token of the aligned values, the *possible* positions are those set in the
+//!    filter of every aligned value holding it; a position clear in one of them is
+//!    *impossible* (a token that hashed there would have set it). This is the paper's
+//!    possible / impossible sets per bit, read per token. A token left with fewer than `k`
+//!    possible positions met a wrong alignment, one with more than `2k` is known too loosely
+//!    (chance sets `k` of them in most filters): neither is used.
+//! 4. An aligned filter is re-identified as its aligned value; every other distinct filter
+//!    gets, of the `candidates` most frequent plaintext keys, those whose known tokens are exactly the known tokens
+//!    the filter holds (at least `k` of the token's possible positions set). Checking every
+//!    1-bit against the aligned tokens, as the paper's description reads, drops the true
+//!    value whenever a bit comes from a token no aligned value has, which on filters a
+//!    quarter full is nearly always.
 //!
-//! A position whose possible set is a single token is claimed as that token's position.
+//! A token whose possible positions are exactly `k` is claimed to set them.
 //! Record-level CLKs of several fields are all but unique, so nothing aligns and the attack
 //! makes no guess: the measurement shows it.
 
@@ -58,8 +64,8 @@ pub struct FrequencyDetails {
     pub aligned: u64,
     /// Aligned pairs whose plaintext value is the filter's true value (where known).
     pub aligned_correct: Option<u64>,
-    /// Positions with a non-empty possible set.
-    pub positions_with_candidates: u64,
+    /// Tokens with known possible positions.
+    pub tokens_known: u64,
 }
 
 /// The attack's result.
@@ -73,24 +79,10 @@ pub struct FrequencyResult {
     pub details: FrequencyDetails,
 }
 
-/// A growable bitset over `0..n`.
-fn bitset(n: usize) -> Vec<u64> {
-    vec![0; n.div_ceil(64)]
-}
-
-fn set(b: &mut [u64], i: usize) {
-    b[i / 64] |= 1 << (i % 64);
-}
-
-fn get(b: &[u64], i: usize) -> bool {
-    b[i / 64] >> (i % 64) & 1 == 1
-}
-
 /// Runs the attack.
 pub fn run(data: &AttackData, s: &FrequencySettings) -> FrequencyResult {
     let f = &data.filters;
     let n = f.len();
-    let m = f.bits as usize;
     // 1. Distinct filters in first-seen order, then ranked by count.
     let mut index: HashMap<&[u64], usize> = HashMap::new();
     let mut groups: Vec<(usize, u64)> = Vec::new(); // (first record, count)
@@ -137,92 +129,79 @@ pub fn run(data: &AttackData, s: &FrequencySettings) -> FrequencyResult {
             .filter(|(g, k)| data.truth[groups[*g].0] == Some(data.key_target[*k]))
             .count() as u64
     });
-    // 3. Possible and impossible tokens per position.
+    // 3. Each token's possible positions: set in the filter of every aligned value holding
+    //    it (a position clear in one of them is impossible for the token).
     let v = data.tokens.len();
-    let mut possible = vec![bitset(v); m];
-    let mut impossible = vec![bitset(v); m];
+    let words = f.words_per_filter();
+    let mut possible: Vec<Option<Vec<u64>>> = vec![None; v];
     for &(g, k) in &aligned {
         let filter = f.get(groups[g].0);
-        for p in 0..m {
-            let target = if get(filter, p) { &mut possible[p] } else { &mut impossible[p] };
-            for &t in &data.key_tokens[k] {
-                set(target, t as usize);
+        for &t in &data.key_tokens[k] {
+            let slot = &mut possible[t as usize];
+            match slot {
+                None => *slot = Some(filter.to_vec()),
+                Some(bits) => bits.iter_mut().zip(filter).for_each(|(a, b)| *a &= b),
             }
         }
     }
-    for (pos, imp) in possible.iter_mut().zip(&impossible) {
-        for (a, b) in pos.iter_mut().zip(imp) {
-            *a &= !b;
-        }
-    }
-    let mut assignments: Vec<(u32, Vec<u32>)> = Vec::new();
-    let mut claims: HashMap<u32, Vec<u32>> = HashMap::new();
-    let mut with_candidates = 0u64;
-    for (p, pos) in possible.iter().enumerate() {
-        let count: u32 = pos.iter().map(|w| w.count_ones()).sum();
-        if count > 0 {
-            with_candidates += 1;
-        }
-        if count == 1 {
-            let t = ones(pos)[0];
-            claims.entry(t).or_default().push(p as u32);
-        }
-    }
-    let mut claimed: Vec<u32> = claims.keys().copied().collect();
-    claimed.sort_unstable();
-    for t in claimed {
-        assignments.push((t, claims.remove(&t).unwrap_or_default()));
-    }
-    // 4. Re-identify every distinct filter against the candidate keys.
-    let cands: Vec<usize> = keys.iter().copied().take(s.candidates).collect();
-    let cand_tokens: Vec<Vec<u64>> = cands
+    let k_of = |t: usize| data.field_k[data.token_field[t] as usize];
+    // A token left with fewer than k positions met a wrong alignment: it is not used.
+    let known: Vec<(u32, Vec<u64>, u32)> = possible
+        .into_iter()
+        .enumerate()
+        .filter_map(|(t, b)| {
+            let b = b?;
+            let n: u32 = b.iter().map(|w| w.count_ones()).sum();
+            let need = k_of(t).unwrap_or(n);
+            // Too many possible positions (a token of one or two aligned values only) say
+            // nothing: chance alone sets k of them in most filters.
+            (n >= need && need > 0 && n <= 2 * need).then_some((t as u32, b, need))
+        })
+        .collect();
+    debug_assert!(known.iter().all(|(_, b, _)| b.len() == words));
+    let with_candidates = known.len() as u64;
+    // Claimed: tokens whose possible positions are exactly k.
+    let assignments: Vec<(u32, Vec<u32>)> = known
         .iter()
-        .map(|&k| {
-            let mut b = bitset(v);
-            for &t in &data.key_tokens[k] {
-                set(&mut b, t as usize);
-            }
-            b
-        })
+        .filter(|(t, b, need)| k_of(*t as usize).is_some() && ones(b).len() == *need as usize)
+        .map(|(t, b, _)| (*t, ones(b)))
         .collect();
-    // For each useful position: the candidates holding one of its possible tokens.
-    let masks: Vec<Option<Vec<u64>>> = possible
-        .par_iter()
-        .map(|pos| {
-            if pos.iter().all(|&w| w == 0) {
-                return None;
-            }
-            let mut mask = bitset(cands.len());
-            for (c, ct) in cand_tokens.iter().enumerate() {
-                if ct.iter().zip(pos).any(|(a, b)| a & b != 0) {
-                    set(&mut mask, c);
-                }
-            }
-            Some(mask)
-        })
+    // 4. Re-identify every distinct filter: a candidate key is consistent when every token of
+    //    it with known positions has at least k of them set, and every known token whose
+    //    positions are not set is absent from it.
+    let cands: Vec<usize> = keys.iter().copied().take(s.candidates).collect();
+    let index_of: HashMap<u32, usize> = known.iter().enumerate().map(|(i, (t, _, _))| (*t, i)).collect();
+    let cand_known: Vec<Vec<usize>> = cands
+        .iter()
+        .map(|&k| data.key_tokens[k].iter().filter_map(|t| index_of.get(t).copied()).collect())
         .collect();
+    let aligned_to: HashMap<usize, u32> = aligned.iter().map(|&(g, k)| (g, data.key_target[k])).collect();
     let group_guess: Vec<Vec<u32>> = groups
         .par_iter()
-        .map(|&(first, _)| {
-            if aligned.is_empty() {
+        .enumerate()
+        .map(|(g, &(first, _))| {
+            if let Some(&value) = aligned_to.get(&g) {
+                return vec![value];
+            }
+            if known.is_empty() {
                 return Vec::new();
             }
-            let mut alive = vec![u64::MAX; cands.len().div_ceil(64)];
-            if let Some(last) = alive.last_mut()
-                && cands.len() % 64 != 0
-            {
-                *last = (1u64 << (cands.len() % 64)) - 1;
+            let filter = f.get(first);
+            let present: Vec<bool> = known
+                .iter()
+                .map(|(_, b, need)| {
+                    b.iter().zip(filter).map(|(a, x)| (a & x).count_ones()).sum::<u32>() >= *need
+                })
+                .collect();
+            let n_present = present.iter().filter(|&&p| p).count();
+            if n_present == 0 {
+                return Vec::new();
             }
-            for p in ones(f.get(first)) {
-                if let Some(mask) = &masks[p as usize] {
-                    for (a, b) in alive.iter_mut().zip(mask) {
-                        *a &= b;
-                    }
-                }
-            }
-            let mut targets: Vec<u32> = ones(&alive)
-                .into_iter()
-                .map(|c| data.key_target[cands[c as usize]])
+            let mut targets: Vec<u32> = cands
+                .iter()
+                .zip(&cand_known)
+                .filter(|(_, ks)| ks.len() == n_present && ks.iter().all(|&i| present[i]))
+                .map(|(&k, _)| data.key_target[k])
                 .collect();
             targets.sort_unstable();
             targets.dedup();
@@ -237,7 +216,7 @@ pub fn run(data: &AttackData, s: &FrequencySettings) -> FrequencyResult {
             frequent_filters: frequent.len() as u64,
             aligned: aligned.len() as u64,
             aligned_correct,
-            positions_with_candidates: with_candidates,
+            tokens_known: with_candidates,
         },
     }
 }
