@@ -14,8 +14,7 @@ use anyhow::{Context as _, Result, bail};
 use clap::{Args, Subcommand, ValueEnum};
 use pprl::io::{AtomicFile, ClkReader, FileRole, RunFiles};
 use pprl::lab::attack::{
-    self, AttackData, AttackKind, AttackReport, AttackSettings, Encoded, Filters, Simulation,
-    Table,
+    self, AttackData, AttackKind, AttackReport, AttackSettings, Encoded, Filters, Simulation, Table,
 };
 use pprl::schema::Schema;
 
@@ -139,7 +138,10 @@ fn toml_string(s: &str) -> String {
 
 fn simulate(a: &SimulateArgs) -> Result<()> {
     let mut files = RunFiles::new();
-    for p in [&a.schema, &a.encodings, &a.source, &a.plaintext].into_iter().flatten() {
+    for p in [&a.schema, &a.encodings, &a.source, &a.plaintext]
+        .into_iter()
+        .flatten()
+    {
         files = files.read(FileRole::Input, p);
     }
     if let Some(p) = &a.secret_file {
@@ -224,8 +226,12 @@ fn own_files(a: &SimulateArgs, schema: &Schema, clk: &std::path::Path) -> Result
         index,
     );
     let read = |p: &PathBuf| -> Result<Table> {
-        let f = std::fs::File::open(p).with_context(|| format!("cannot open {}", super::shown(p)))?;
-        Ok(Table::from_csv(std::io::BufReader::new(f), &super::shown(p))?)
+        let f =
+            std::fs::File::open(p).with_context(|| format!("cannot open {}", super::shown(p)))?;
+        Ok(Table::from_csv(
+            std::io::BufReader::new(f),
+            &super::shown(p),
+        )?)
     };
     let source_table = read(source)?;
     let plain_table = read(plain)?;
@@ -233,7 +239,13 @@ fn own_files(a: &SimulateArgs, schema: &Schema, clk: &std::path::Path) -> Result
         .header
         .iter()
         .position(|h| *h == schema.id_column)
-        .with_context(|| format!("{} has no id column `{}`", super::shown(source), schema.id_column))?;
+        .with_context(|| {
+            format!(
+                "{} has no id column `{}`",
+                super::shown(source),
+                schema.id_column
+            )
+        })?;
     let columns: Vec<usize> = a
         .field
         .iter()

@@ -15,9 +15,9 @@
 use std::collections::HashMap;
 
 use super::AttackError;
+use crate::encode::Encoder;
 use crate::encode::hash::{self, Sampler};
 use crate::encode::tokenize::{self, Tokens};
-use crate::encode::Encoder;
 use crate::keys::Secret;
 use crate::normalize::Normalizer;
 use crate::pipeline::{BatchOptions, JobEncoder, encode_records};
@@ -35,7 +35,9 @@ pub struct Table {
 impl Table {
     /// Reads CSV with a header line from `reader`. `source` names it in errors.
     pub fn from_csv(reader: impl std::io::Read, source: &str) -> Result<Table, AttackError> {
-        let mut csv = csv::ReaderBuilder::new().flexible(false).from_reader(reader);
+        let mut csv = csv::ReaderBuilder::new()
+            .flexible(false)
+            .from_reader(reader);
         let bad = |e: csv::Error| {
             let line = e.position().map(|p| p.line()).unwrap_or(0);
             AttackError::Input(format!(
@@ -194,14 +196,21 @@ impl Interner {
 }
 
 /// The fields hashed into the filter that is attacked, and that filter's index in a record.
-pub fn attacked_filter(schema: &Schema, attacked: &[String]) -> Result<(Vec<usize>, usize), AttackError> {
+pub fn attacked_filter(
+    schema: &Schema,
+    attacked: &[String],
+) -> Result<(Vec<usize>, usize), AttackError> {
     for f in attacked {
         if !schema.fields.iter().any(|s| &s.name == f) {
-            return Err(AttackError::Settings(format!("the schema has no field `{f}`")));
+            return Err(AttackError::Settings(format!(
+                "the schema has no field `{f}`"
+            )));
         }
     }
     if attacked.is_empty() {
-        return Err(AttackError::Settings("name at least one field to attack".into()));
+        return Err(AttackError::Settings(
+            "name at least one field to attack".into(),
+        ));
     }
     match schema.filter.layout {
         Layout::Field => {
@@ -210,7 +219,11 @@ pub fn attacked_filter(schema: &Schema, attacked: &[String]) -> Result<(Vec<usiz
                     "with the field layout each filter holds one field: attack one field".into(),
                 ));
             }
-            let i = schema.fields.iter().position(|s| s.name == attacked[0]).unwrap_or(0);
+            let i = schema
+                .fields
+                .iter()
+                .position(|s| s.name == attacked[0])
+                .unwrap_or(0);
             Ok((vec![i], i))
         }
         Layout::Clk | Layout::Rbf => Ok(((0..schema.fields.len()).collect(), 0)),
@@ -238,7 +251,11 @@ impl AttackData {
                 let spec = &schema.fields[i];
                 Ok(FieldView {
                     name: spec.name.clone(),
-                    missing: spec.missing_values.iter().map(|v| v.trim().to_ascii_lowercase()).collect(),
+                    missing: spec
+                        .missing_values
+                        .iter()
+                        .map(|v| v.trim().to_ascii_lowercase())
+                        .collect(),
                     normalizer: Normalizer::new(&spec.normalize).map_err(AttackError::Settings)?,
                     tokenizer: tokenize::from_spec(&spec.tokenizer),
                 })
@@ -294,7 +311,11 @@ impl AttackData {
                 ids.sort_unstable();
                 ids.dedup();
                 key_tokens.push(ids);
-                let target = join(target_of.iter().map(|&t| normalized[t].as_deref().unwrap_or("")));
+                let target = join(
+                    target_of
+                        .iter()
+                        .map(|&t| normalized[t].as_deref().unwrap_or("")),
+                );
                 key_target.push(values.id(target));
                 key_count.push(0);
             }
@@ -303,7 +324,9 @@ impl AttackData {
             plain_rows.push(row_index);
         }
         if plain_keys.is_empty() {
-            return Err(AttackError::Input("the plaintext list has no values to attack with".into()));
+            return Err(AttackError::Input(
+                "the plaintext list has no values to attack with".into(),
+            ));
         }
         let truth = encoded
             .truth
@@ -351,7 +374,15 @@ impl AttackData {
                         let token = &name[views[f as usize].name.len() + 1..];
                         target.fill(0);
                         let first = hasher.block(token.as_bytes(), 0);
-                        hash::sample_positions(&**hasher, token.as_bytes(), &first, k, bits, &mut sampler, &mut target);
+                        hash::sample_positions(
+                            &**hasher,
+                            token.as_bytes(),
+                            &first,
+                            k,
+                            bits,
+                            &mut sampler,
+                            &mut target,
+                        );
                         Some(ones(&target))
                     })
                     .collect();
@@ -359,7 +390,13 @@ impl AttackData {
             }
             _ => None,
         };
-        let plain_filters = attacker_encoding(schema, plaintext, &plain_rows, &encoded_fields, attacker_seed)?;
+        let plain_filters = attacker_encoding(
+            schema,
+            plaintext,
+            &plain_rows,
+            &encoded_fields,
+            attacker_seed,
+        )?;
         Ok(AttackData {
             layout: schema.filter.layout.as_str().to_string(),
             attacked: attacked.to_vec(),
@@ -393,7 +430,9 @@ impl AttackData {
     /// The most frequent token of the plaintext list (lowest id among equals).
     pub fn top_token(&self) -> Option<u32> {
         let counts = self.token_counts();
-        (0..counts.len()).max_by_key(|&t| (counts[t], std::cmp::Reverse(t))).map(|t| t as u32)
+        (0..counts.len())
+            .max_by_key(|&t| (counts[t], std::cmp::Reverse(t)))
+            .map(|t| t as u32)
     }
 }
 
@@ -427,7 +466,12 @@ fn attacker_encoding(
             rec
         })
         .collect();
-    let batch = encode_records(JobEncoder::Pprl(schema, &encoder), &header, &records, &BatchOptions::default())?;
+    let batch = encode_records(
+        JobEncoder::Pprl(schema, &encoder),
+        &header,
+        &records,
+        &BatchOptions::default(),
+    )?;
     if batch.counts.rows_encoded != rows.len() as u64 {
         // Some records encode to nothing under the schema's rules: calibration is skipped.
         return Ok(None);
@@ -471,5 +515,8 @@ pub fn ones(words: &[u64]) -> Vec<u32> {
 }
 
 fn join<S: AsRef<str>>(parts: impl Iterator<Item = S>) -> String {
-    parts.map(|p| p.as_ref().to_string()).collect::<Vec<_>>().join(" | ")
+    parts
+        .map(|p| p.as_ref().to_string())
+        .collect::<Vec<_>>()
+        .join(" | ")
 }

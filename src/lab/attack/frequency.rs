@@ -96,7 +96,12 @@ pub fn run(data: &AttackData, s: &FrequencySettings) -> FrequencyResult {
         group_of.push(g);
     }
     let mut ranked: Vec<usize> = (0..groups.len()).collect();
-    ranked.sort_by(|&a, &b| groups[b].1.cmp(&groups[a].1).then(groups[a].0.cmp(&groups[b].0)));
+    ranked.sort_by(|&a, &b| {
+        groups[b]
+            .1
+            .cmp(&groups[a].1)
+            .then(groups[a].0.cmp(&groups[b].0))
+    });
     let frequent: Vec<usize> = ranked
         .iter()
         .copied()
@@ -106,7 +111,10 @@ pub fn run(data: &AttackData, s: &FrequencySettings) -> FrequencyResult {
     keys.sort_by(|&a, &b| {
         data.key_count[b]
             .cmp(&data.key_count[a])
-            .then(data.values[data.key_target[a] as usize].cmp(&data.values[data.key_target[b] as usize]))
+            .then(
+                data.values[data.key_target[a] as usize]
+                    .cmp(&data.values[data.key_target[b] as usize]),
+            )
             .then(a.cmp(&b))
     });
     // 2. Align while counts are unique on both sides.
@@ -170,12 +178,24 @@ pub fn run(data: &AttackData, s: &FrequencySettings) -> FrequencyResult {
     //    it with known positions has at least k of them set, and every known token whose
     //    positions are not set is absent from it.
     let cands: Vec<usize> = keys.iter().copied().take(s.candidates).collect();
-    let index_of: HashMap<u32, usize> = known.iter().enumerate().map(|(i, (t, _, _))| (*t, i)).collect();
+    let index_of: HashMap<u32, usize> = known
+        .iter()
+        .enumerate()
+        .map(|(i, (t, _, _))| (*t, i))
+        .collect();
     let cand_known: Vec<Vec<usize>> = cands
         .iter()
-        .map(|&k| data.key_tokens[k].iter().filter_map(|t| index_of.get(t).copied()).collect())
+        .map(|&k| {
+            data.key_tokens[k]
+                .iter()
+                .filter_map(|t| index_of.get(t).copied())
+                .collect()
+        })
         .collect();
-    let aligned_to: HashMap<usize, u32> = aligned.iter().map(|&(g, k)| (g, data.key_target[k])).collect();
+    let aligned_to: HashMap<usize, u32> = aligned
+        .iter()
+        .map(|&(g, k)| (g, data.key_target[k]))
+        .collect();
     let group_guess: Vec<Vec<u32>> = groups
         .par_iter()
         .enumerate()
@@ -190,7 +210,11 @@ pub fn run(data: &AttackData, s: &FrequencySettings) -> FrequencyResult {
             let present: Vec<bool> = known
                 .iter()
                 .map(|(_, b, need)| {
-                    b.iter().zip(filter).map(|(a, x)| (a & x).count_ones()).sum::<u32>() >= *need
+                    b.iter()
+                        .zip(filter)
+                        .map(|(a, x)| (a & x).count_ones())
+                        .sum::<u32>()
+                        >= *need
                 })
                 .collect();
             let n_present = present.iter().filter(|&&p| p).count();

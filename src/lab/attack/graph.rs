@@ -84,7 +84,11 @@ fn dice_bits(a: &[u64], b: &[u64]) -> f64 {
         i += (x & y).count_ones();
         t += x.count_ones() + y.count_ones();
     }
-    if t == 0 { 0.0 } else { 2.0 * f64::from(i) / f64::from(t) }
+    if t == 0 {
+        0.0
+    } else {
+        2.0 * f64::from(i) / f64::from(t)
+    }
 }
 
 fn dice_sets(a: &[u32], b: &[u32]) -> f64 {
@@ -101,11 +105,20 @@ fn dice_sets(a: &[u32], b: &[u32]) -> f64 {
         }
     }
     let t = a.len() + b.len();
-    if t == 0 { 0.0 } else { 2.0 * f64::from(c) / t as f64 }
+    if t == 0 {
+        0.0
+    } else {
+        2.0 * f64::from(c) / t as f64
+    }
 }
 
 /// Adjacency lists of the graph `sim(i, j) >= t` over `0..n`, weights mapped by `w`.
-fn graph(n: usize, sim: &(dyn Fn(usize, usize) -> f64 + Sync), t: f64, w: &(dyn Fn(f64) -> f64 + Sync)) -> Vec<Vec<(u32, f64)>> {
+fn graph(
+    n: usize,
+    sim: &(dyn Fn(usize, usize) -> f64 + Sync),
+    t: f64,
+    w: &(dyn Fn(f64) -> f64 + Sync),
+) -> Vec<Vec<(u32, f64)>> {
     let upper: Vec<Vec<(u32, f64)>> = (0..n)
         .into_par_iter()
         .map(|i| {
@@ -142,7 +155,15 @@ fn features(adj: &[Vec<(u32, f64)>]) -> Vec<Option<[f64; FEATURES]>> {
             let nd: Vec<f64> = nb.iter().map(|x| adj[x.0 as usize].len() as f64).collect();
             let nd_mean = nd.iter().sum::<f64>() / d;
             let nd_max = nd.iter().copied().fold(0.0, f64::max);
-            Some([d.ln_1p(), mean, max, min, var.sqrt(), nd_mean.ln_1p(), nd_max.ln_1p()])
+            Some([
+                d.ln_1p(),
+                mean,
+                max,
+                min,
+                var.sqrt(),
+                nd_mean.ln_1p(),
+                nd_max.ln_1p(),
+            ])
         })
         .collect()
 }
@@ -197,11 +218,21 @@ pub fn run(data: &AttackData, s: &GraphSettings) -> Result<GraphResult, AttackEr
         s.threshold
     };
     let f = &data.filters;
-    let adj_e = graph(ne, &|i, j| dice_bits(f.get(i), f.get(j)), encoded_threshold, &|x| slope * x + intercept);
+    let adj_e = graph(
+        ne,
+        &|i, j| dice_bits(f.get(i), f.get(j)),
+        encoded_threshold,
+        &|x| slope * x + intercept,
+    );
     let keys = &data.plain_keys;
     let adj_p = graph(
         np,
-        &|i, j| dice_sets(&data.key_tokens[keys[i] as usize], &data.key_tokens[keys[j] as usize]),
+        &|i, j| {
+            dice_sets(
+                &data.key_tokens[keys[i] as usize],
+                &data.key_tokens[keys[j] as usize],
+            )
+        },
         s.threshold,
         &|x| x,
     );
@@ -228,7 +259,11 @@ pub fn run(data: &AttackData, s: &GraphSettings) -> Result<GraphResult, AttackEr
                 x.map(|x| {
                     let mut z = [0.0; FEATURES];
                     for k in 0..FEATURES {
-                        z[k] = if sd[k] > 1e-12 { (x[k] - mean[k]) / sd[k].sqrt() } else { 0.0 };
+                        z[k] = if sd[k] > 1e-12 {
+                            (x[k] - mean[k]) / sd[k].sqrt()
+                        } else {
+                            0.0
+                        };
                     }
                     let len = z.iter().map(|a| a * a).sum::<f64>().sqrt();
                     if len > 0.0 {
@@ -240,22 +275,23 @@ pub fn run(data: &AttackData, s: &GraphSettings) -> Result<GraphResult, AttackEr
             .collect()
     };
     let (ze, zp) = (norm(&fe), norm(&fp));
-    let best = |from: &[Option<[f64; FEATURES]>], to: &[Option<[f64; FEATURES]>]| -> Vec<Option<u32>> {
-        from.par_iter()
-            .map(|x| {
-                let x = x.as_ref()?;
-                let mut b: Option<(f64, u32)> = None;
-                for (j, y) in to.iter().enumerate() {
-                    let Some(y) = y else { continue };
-                    let c: f64 = x.iter().zip(y).map(|(a, b)| a * b).sum();
-                    if b.is_none_or(|(bc, _)| c > bc) {
-                        b = Some((c, j as u32));
+    let best =
+        |from: &[Option<[f64; FEATURES]>], to: &[Option<[f64; FEATURES]>]| -> Vec<Option<u32>> {
+            from.par_iter()
+                .map(|x| {
+                    let x = x.as_ref()?;
+                    let mut b: Option<(f64, u32)> = None;
+                    for (j, y) in to.iter().enumerate() {
+                        let Some(y) = y else { continue };
+                        let c: f64 = x.iter().zip(y).map(|(a, b)| a * b).sum();
+                        if b.is_none_or(|(bc, _)| c > bc) {
+                            b = Some((c, j as u32));
+                        }
                     }
-                }
-                b.map(|(_, j)| j)
-            })
-            .collect()
-    };
+                    b.map(|(_, j)| j)
+                })
+                .collect()
+        };
     let e2p = best(&ze, &zp);
     let p2e = best(&zp, &ze);
     let mut matched = 0u64;

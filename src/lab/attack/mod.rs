@@ -82,7 +82,9 @@ pub enum AttackError {
     #[error(transparent)]
     Synth(#[from] SynthError),
     /// Too many records for the graph attack.
-    #[error("the graph attack compares all pairs and takes at most {max} records a side; found {records}")]
+    #[error(
+        "the graph attack compares all pairs and takes at most {max} records a side; found {records}"
+    )]
     TooLarge {
         /// Records found (the larger side).
         records: usize,
@@ -217,17 +219,29 @@ pub struct AttackReport {
 }
 
 /// Runs attack `kind` on prepared data.
-pub fn run(kind: AttackKind, data: &AttackData, s: &AttackSettings) -> Result<AttackReport, AttackError> {
+pub fn run(
+    kind: AttackKind,
+    data: &AttackData,
+    s: &AttackSettings,
+) -> Result<AttackReport, AttackError> {
     if !(s.pattern.tolerance >= 0.0 && s.pattern.tolerance < 1.0) {
-        return Err(AttackError::Settings("the pattern tolerance must be at least 0 and below 1".into()));
+        return Err(AttackError::Settings(
+            "the pattern tolerance must be at least 0 and below 1".into(),
+        ));
     }
     if !(s.graph.threshold > 0.0 && s.graph.threshold <= 1.0) {
-        return Err(AttackError::Settings("the graph threshold must be above 0 and at most 1".into()));
+        return Err(AttackError::Settings(
+            "the graph threshold must be above 0 and at most 1".into(),
+        ));
     }
     let (guesses, assignments, details) = match kind {
         AttackKind::Frequency => {
             let r = frequency::run(data, &s.frequency);
-            (r.guesses, Some(r.assignments), Details::Frequency(r.details))
+            (
+                r.guesses,
+                Some(r.assignments),
+                Details::Frequency(r.details),
+            )
         }
         AttackKind::Pattern => {
             let r = pattern::run(data, &s.pattern);
@@ -282,16 +296,24 @@ pub fn encode_table(
 ) -> Result<Encoded, AttackError> {
     let (_, index) = data::attacked_filter(schema, fields)?;
     let encoder = Encoder::new(schema, secret)?;
-    let batch = encode_records(JobEncoder::Pprl(schema, &encoder), &table.header, &table.rows, &BatchOptions::default())?;
+    let batch = encode_records(
+        JobEncoder::Pprl(schema, &encoder),
+        &table.header,
+        &table.rows,
+        &BatchOptions::default(),
+    )?;
     let columns: Vec<usize> = fields
         .iter()
         .map(|f| {
-            let spec = schema.fields.iter().find(|s| &s.name == f).map(|s| s.column().to_string()).unwrap_or_default();
-            table
-                .header
+            let spec = schema
+                .fields
                 .iter()
-                .position(|h| *h == spec)
-                .ok_or_else(|| AttackError::Input(format!("the encoded records have no column `{spec}`")))
+                .find(|s| &s.name == f)
+                .map(|s| s.column().to_string())
+                .unwrap_or_default();
+            table.header.iter().position(|h| *h == spec).ok_or_else(|| {
+                AttackError::Input(format!("the encoded records have no column `{spec}`"))
+            })
         })
         .collect::<Result<_, _>>()?;
     let truth = batch
@@ -299,11 +321,21 @@ pub fn encode_table(
         .iter()
         .map(|&r| {
             let row = &table.rows[r as usize - 1];
-            Some(columns.iter().map(|&c| row.get(c).cloned().unwrap_or_default()).collect())
+            Some(
+                columns
+                    .iter()
+                    .map(|&c| row.get(c).cloned().unwrap_or_default())
+                    .collect(),
+            )
         })
         .collect();
     Ok(Encoded {
-        filters: Filters::select(&batch.data.words, schema.filter.length_bits, schema.filters_per_record(), index),
+        filters: Filters::select(
+            &batch.data.words,
+            schema.filter.length_bits,
+            schema.filters_per_record(),
+            index,
+        ),
         truth,
     })
 }
@@ -330,7 +362,9 @@ pub fn simulate(
 /// The prepared data of [`simulate`], for running several attacks on one population.
 pub fn simulation_data(schema: &Schema, sim: &Simulation) -> Result<AttackData, AttackError> {
     if !(0.0..=1.0).contains(&sim.overlap) {
-        return Err(AttackError::Settings("the overlap must be between 0 and 1".into()));
+        return Err(AttackError::Settings(
+            "the overlap must be between 0 and 1".into(),
+        ));
     }
     let population = Population::new(SynthConfig {
         parties: 2,
@@ -348,7 +382,14 @@ pub fn simulation_data(schema: &Schema, sim: &Simulation) -> Result<AttackData, 
     let (target, attacker) = (party(0)?, party(1)?);
     let secret = data::seeded_secret(sim.seed, "department")?;
     let encoded = encode_table(schema, &secret, &target, &sim.fields)?;
-    AttackData::new(schema, encoded, &attacker, &sim.fields, Some(&secret), sim.seed)
+    AttackData::new(
+        schema,
+        encoded,
+        &attacker,
+        &sim.fields,
+        Some(&secret),
+        sim.seed,
+    )
 }
 
 /// Prepares a department's own test: `encoded` filters (e.g. read from its `.clk` file) with

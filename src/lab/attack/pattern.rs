@@ -147,7 +147,11 @@ pub fn run(data: &AttackData, s: &PatternSettings) -> PatternResult {
             break;
         }
         details.partitions += 1;
-        let p_total: u64 = part.keys.iter().map(|&k| u64::from(data.key_count[k as usize])).sum();
+        let p_total: u64 = part
+            .keys
+            .iter()
+            .map(|&k| u64::from(data.key_count[k as usize]))
+            .sum();
         let e_total = popcount(&part.rows);
         counts.fill(0);
         for &k in &part.keys {
@@ -158,11 +162,15 @@ pub fn run(data: &AttackData, s: &PatternSettings) -> PatternResult {
         for &t in part.must.iter().chain(&part.cannot) {
             counts[t as usize] = 0;
         }
-        let mut order: Vec<u32> = (0..counts.len() as u32).filter(|&t| counts[t as usize] > 0).collect();
+        let mut order: Vec<u32> = (0..counts.len() as u32)
+            .filter(|&t| counts[t as usize] > 0)
+            .collect();
         order.sort_by(|&a, &b| counts[b as usize].cmp(&counts[a as usize]).then(a.cmp(&b)));
         let Some(&top) = order.first() else { continue };
         let f1 = counts[top as usize] as f64 / p_total as f64;
-        let f2 = order.get(1).map_or(0.0, |&t| counts[t as usize] as f64 / p_total as f64);
+        let f2 = order
+            .get(1)
+            .map_or(0.0, |&t| counts[t as usize] as f64 / p_total as f64);
         if f1 >= 1.0 - 1e-12 {
             // Every record of the partition holds it: nothing to split on; note it as must-have.
             let mut part = part;
@@ -212,7 +220,11 @@ pub fn run(data: &AttackData, s: &PatternSettings) -> PatternResult {
             .keys
             .iter()
             .partition(|&&k| data.key_tokens[k as usize].binary_search(&top).is_ok());
-        let weight = |ks: &[u32]| ks.iter().map(|&k| data.key_count[k as usize] as usize).sum::<usize>();
+        let weight = |ks: &[u32]| {
+            ks.iter()
+                .map(|&k| data.key_count[k as usize] as usize)
+                .sum::<usize>()
+        };
         for (rows, keys, is_must) in [(has, with, true), (not, without, false)] {
             if (popcount(&rows) as usize) < s.min_partition || weight(&keys) < s.min_partition {
                 continue;
@@ -223,7 +235,12 @@ pub fn run(data: &AttackData, s: &PatternSettings) -> PatternResult {
             } else {
                 cannot.push(top);
             }
-            queue.push_back(Part { rows, keys, must, cannot });
+            queue.push_back(Part {
+                rows,
+                keys,
+                must,
+                cannot,
+            });
         }
     }
     details.tokens_assigned = assigned.len() as u64;
@@ -243,7 +260,13 @@ const SEEDS: usize = 32;
 /// least `min_support` remain, up to `k` positions; of the chains that reach `3k/4` positions
 /// the one with the highest support wins (the most frequent token's positions co-occur in the
 /// most filters). Ties go to the earlier seed, so the result is deterministic.
-fn grow(cols: &[Vec<u64>], rows: &[u64], excluded: &[bool], min_support: u64, k: usize) -> Vec<u32> {
+fn grow(
+    cols: &[Vec<u64>],
+    rows: &[u64],
+    excluded: &[bool],
+    min_support: u64,
+    k: usize,
+) -> Vec<u32> {
     let live: Vec<usize> = (0..rows.len()).filter(|&w| rows[w] != 0).collect();
     let base: Vec<u64> = live.iter().map(|&w| rows[w]).collect();
     let support = |r: &[u64], col: &[u64]| -> u64 {
@@ -265,9 +288,17 @@ fn grow(cols: &[Vec<u64>], rows: &[u64], excluded: &[bool], min_support: u64, k:
         if covered[seed] {
             continue;
         }
-        let mut current: Vec<u64> = live.iter().zip(&base).map(|(&w, &x)| x & cols[seed][w]).collect();
+        let mut current: Vec<u64> = live
+            .iter()
+            .zip(&base)
+            .map(|(&w, &x)| x & cols[seed][w])
+            .collect();
         let mut set = vec![seed as u32];
-        let mut cands: Vec<usize> = seeds.iter().map(|&(_, p)| p).filter(|&p| p != seed).collect();
+        let mut cands: Vec<usize> = seeds
+            .iter()
+            .map(|&(_, p)| p)
+            .filter(|&p| p != seed)
+            .collect();
         let mut rows_left = support(&current, &cols[seed]);
         while set.len() < k {
             let mut scored: Vec<(u64, usize)> = cands
@@ -275,7 +306,10 @@ fn grow(cols: &[Vec<u64>], rows: &[u64], excluded: &[bool], min_support: u64, k:
                 .map(|&p| (support(&current, &cols[p]), p))
                 .filter(|&(c, _)| c >= min_support)
                 .collect();
-            let Some(&(c, p)) = scored.iter().max_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(&a.1))) else {
+            let Some(&(c, p)) = scored
+                .iter()
+                .max_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(&a.1)))
+            else {
                 break;
             };
             set.push(p as u32);
@@ -303,7 +337,12 @@ fn grow(cols: &[Vec<u64>], rows: &[u64], excluded: &[bool], min_support: u64, k:
 
 /// Each encoding's candidates: keys whose assigned tokens are exactly those whose positions
 /// the filter holds.
-fn reidentify(data: &AttackData, cols: &[Vec<u64>], n: usize, assigned: &[(u32, Vec<u32>)]) -> Vec<Vec<u32>> {
+fn reidentify(
+    data: &AttackData,
+    cols: &[Vec<u64>],
+    n: usize,
+    assigned: &[(u32, Vec<u32>)],
+) -> Vec<Vec<u32>> {
     let mut by_mask: HashMap<u128, Vec<u32>> = HashMap::new();
     for (k, ts) in data.key_tokens.iter().enumerate() {
         let mut mask = 0u128;
@@ -321,7 +360,10 @@ fn reidentify(data: &AttackData, cols: &[Vec<u64>], n: usize, assigned: &[(u32, 
     let mut masks = vec![0u128; n];
     for (i, (_, ps)) in assigned.iter().enumerate() {
         for (r, mask) in masks.iter_mut().enumerate() {
-            if ps.iter().all(|&p| cols[p as usize][r / 64] >> (r % 64) & 1 == 1) {
+            if ps
+                .iter()
+                .all(|&p| cols[p as usize][r / 64] >> (r % 64) & 1 == 1)
+            {
                 *mask |= 1 << i;
             }
         }

@@ -18,8 +18,10 @@ use super::data::AttackData;
 #[serde(rename_all = "kebab-case")]
 pub enum Outcome {
     /// The only candidate is the true value.
+    #[serde(rename = "correct-1-1")]
     Correct1To1,
     /// The true value is one of several candidates.
+    #[serde(rename = "correct-1-m")]
     Correct1ToM,
     /// The true value is not among the candidates.
     Wrong,
@@ -123,8 +125,15 @@ pub fn score(data: &AttackData, guesses: &[Vec<u32>], max_many: usize, top: usiz
             .then_with(|| data.values[a.0 as usize].cmp(&data.values[b.0 as usize]))
     });
     let majority = |c: &[u64; 4]| {
-        let best = (0..4).max_by_key(|&i| (c[i], std::cmp::Reverse(i))).unwrap_or(3);
-        [Outcome::Correct1To1, Outcome::Correct1ToM, Outcome::Wrong, Outcome::NoGuess][best]
+        let best = (0..4)
+            .max_by_key(|&i| (c[i], std::cmp::Reverse(i)))
+            .unwrap_or(3);
+        [
+            Outcome::Correct1To1,
+            Outcome::Correct1ToM,
+            Outcome::Wrong,
+            Outcome::NoGuess,
+        ][best]
     };
     let mut per_value = Score::default();
     let mut top_values = Score::default();
@@ -188,7 +197,9 @@ pub fn positions(data: &AttackData, assignments: &[(u32, Vec<u32>)]) -> Option<P
     let (mut tokens, mut claimed, mut correct, mut true_total) = (0u64, 0u64, 0u64, 0u64);
     let mut top_token = None;
     for (t, ps) in assignments {
-        let Some(Some(real)) = truth.get(*t as usize) else { continue };
+        let Some(Some(real)) = truth.get(*t as usize) else {
+            continue;
+        };
         if ps.is_empty() {
             continue;
         }
@@ -211,8 +222,16 @@ pub fn positions(data: &AttackData, assignments: &[(u32, Vec<u32>)]) -> Option<P
         tokens,
         claimed,
         correct,
-        precision: if claimed == 0 { 0.0 } else { correct as f64 / claimed as f64 },
-        recall: if true_total == 0 { 0.0 } else { correct as f64 / true_total as f64 },
+        precision: if claimed == 0 {
+            0.0
+        } else {
+            correct as f64 / claimed as f64
+        },
+        recall: if true_total == 0 {
+            0.0
+        } else {
+            correct as f64 / true_total as f64
+        },
         top_token,
     })
 }

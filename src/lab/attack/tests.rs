@@ -13,13 +13,18 @@ fn schema(layout: &str, fields: &[&str]) -> Schema {
                 "normalize = [{ date = { formats = [\"%d/%m/%Y\", \"%Y-%m-%d\"] } }]\ntokenizer = { kind = \"date\" }",
                 20,
             ),
-            "sex" => ("normalize = [\"casefold\"]\ntokenizer = { kind = \"exact\" }", 10),
+            "sex" => (
+                "normalize = [\"casefold\"]\ntokenizer = { kind = \"exact\" }",
+                10,
+            ),
             _ => (
                 "normalize = [\"nfkc\", \"casefold\", \"strip-diacritics\", \"strip-punctuation\", \"collapse-whitespace\"]\ntokenizer = { kind = \"qgram\", q = 2, padding = true }",
                 20,
             ),
         };
-        toml.push_str(&format!("[[fields]]\nname = \"{f}\"\n{tok}\nbits_per_token = {k}\n"));
+        toml.push_str(&format!(
+            "[[fields]]\nname = \"{f}\"\n{tok}\nbits_per_token = {k}\n"
+        ));
     }
     Schema::from_toml_str(&toml).unwrap()
 }
@@ -76,8 +81,16 @@ fn frequency_attack_reidentifies_frequent_first_names() {
     let data = simulation_data(&schema, &sim(2_000, 1.0, &["given_name"])).unwrap();
     let r = run(AttackKind::Frequency, &data, &AttackSettings::default()).unwrap();
     eprintln!("{:?}", r.scores.top_values);
-    assert!(r.scores.top_values.correct_1_1 >= 5, "{:?}", r.scores.top_values);
-    assert!(r.scores.per_record.correct_1_1 >= 240, "{:?}", r.scores.per_record);
+    assert!(
+        r.scores.top_values.correct_1_1 >= 5,
+        "{:?}",
+        r.scores.top_values
+    );
+    assert!(
+        r.scores.per_record.correct_1_1 >= 240,
+        "{:?}",
+        r.scores.per_record
+    );
 }
 
 /// Measured: seed 7, 2,000 records, 16 tokens: the most frequent bigram `n_` gets its 20 true
@@ -95,7 +108,11 @@ fn pattern_mining_recovers_the_top_bigram_positions() {
     assert_eq!(top.precision, 1.0);
     assert_eq!(top.claimed, 20);
     assert!(p.precision >= 0.5, "{p:?}");
-    assert!(r.scores.per_record.correct_1_1 + r.scores.per_record.correct_1_m >= 550, "{:?}", r.scores.per_record);
+    assert!(
+        r.scores.per_record.correct_1_1 + r.scores.per_record.correct_1_m >= 550,
+        "{:?}",
+        r.scores.per_record
+    );
 }
 
 /// Record-level CLKs of three fields: every filter is unique, nothing aligns.
@@ -104,8 +121,14 @@ fn frequency_attack_fails_on_record_level_clks() {
     let schema = schema("clk", &["given_name", "surname", "date_of_birth"]);
     let data = simulation_data(&schema, &sim(2_000, 1.0, &["given_name"])).unwrap();
     let r = run(AttackKind::Frequency, &data, &AttackSettings::default()).unwrap();
-    assert_eq!(r.scores.per_record.correct_1_1, 0, "{:?}", r.scores.per_record);
-    let Details::Frequency(d) = &r.details else { panic!() };
+    assert_eq!(
+        r.scores.per_record.correct_1_1, 0,
+        "{:?}",
+        r.scores.per_record
+    );
+    let Details::Frequency(d) = &r.details else {
+        panic!()
+    };
     assert_eq!(d.aligned, 0);
 }
 
@@ -118,7 +141,11 @@ fn graph_matching_needs_overlap() {
     let quarter = simulation_data(&schema, &sim(400, 0.25, &["given_name", "surname"])).unwrap();
     let q = run(AttackKind::Graph, &quarter, &AttackSettings::default()).unwrap();
     eprintln!("{:?} {:?}", r.scores.per_record, q.scores.per_record);
-    assert!(r.scores.per_record.correct_1_1 >= GRAPH_FLOOR, "{:?}", r.scores.per_record);
+    assert!(
+        r.scores.per_record.correct_1_1 >= GRAPH_FLOOR,
+        "{:?}",
+        r.scores.per_record
+    );
     assert!(q.scores.per_record.correct_1_1 < r.scores.per_record.correct_1_1);
 }
 
@@ -128,13 +155,20 @@ const GRAPH_FLOOR: u64 = 1;
 fn reports_do_not_depend_on_the_thread_count() {
     let schema = schema("field", &["given_name"]);
     let report = |threads: usize| {
-        let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap();
         pool.install(|| {
             let mut settings = AttackSettings::default();
             settings.pattern.max_tokens = 8;
             let data = simulation_data(&schema, &sim(600, 0.8, &["given_name"])).unwrap();
-            [AttackKind::Frequency, AttackKind::Pattern, AttackKind::Graph]
-                .map(|k| serde_json::to_string(&run(k, &data, &settings).unwrap()).unwrap())
+            [
+                AttackKind::Frequency,
+                AttackKind::Pattern,
+                AttackKind::Graph,
+            ]
+            .map(|k| serde_json::to_string(&run(k, &data, &settings).unwrap()).unwrap())
         })
     };
     assert_eq!(report(1), report(3));
@@ -149,9 +183,15 @@ fn bad_settings_are_refused_with_a_kind() {
     assert_eq!(e.kind(), AttackErrorKind::Settings);
     let mut s = sim(50, 1.0, &["given_name"]);
     s.overlap = 1.5;
-    assert_eq!(simulation_data(&schema, &s).unwrap_err().kind(), AttackErrorKind::Settings);
+    assert_eq!(
+        simulation_data(&schema, &s).unwrap_err().kind(),
+        AttackErrorKind::Settings
+    );
     let data = simulation_data(&schema, &sim(50, 1.0, &["given_name"])).unwrap();
     let mut settings = AttackSettings::default();
     settings.graph.max_records = 10;
-    assert_eq!(run(AttackKind::Graph, &data, &settings).unwrap_err().kind(), AttackErrorKind::TooLarge);
+    assert_eq!(
+        run(AttackKind::Graph, &data, &settings).unwrap_err().kind(),
+        AttackErrorKind::TooLarge
+    );
 }
