@@ -120,7 +120,7 @@ pub fn run(data: &AttackData, s: &PatternSettings) -> PatternResult {
         }
     }
     let mut all = vec![u64::MAX; words];
-    if n % 64 != 0
+    if !n.is_multiple_of(64)
         && let Some(last) = all.last_mut()
     {
         *last = (1u64 << (n % 64)) - 1;
