@@ -46,6 +46,9 @@ pub enum Command {
     /// Audit what encodings reveal (see docs/privacy.md).
     #[command(subcommand)]
     Privacy(crate::commands::privacy::PrivacyCommand),
+    /// Simulate published attacks on encodings and score what they re-identify.
+    #[command(subcommand)]
+    Attack(crate::commands::attack::AttackCommand),
 }
 
 /// `pprl match`.

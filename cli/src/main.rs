@@ -49,6 +49,7 @@ fn main() -> ExitCode {
         Command::Serve(a) => commands::serve::run(&a),
         Command::Remote(a) => commands::remote::run(&a),
         Command::Privacy(c) => commands::privacy::run(&c),
+        Command::Attack(a) => commands::attack::run(&a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

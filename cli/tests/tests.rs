@@ -1,5 +1,6 @@
 //! One integration test binary (as ripgrep does): the `pprl` command's behaviour.
 
+mod attack;
 mod cli;
 mod clkhash;
 mod eval;

@@ -1,5 +1,7 @@
 //! The laboratory: data made to measure on, and whole experiments run over it.
 //!
+//! * [`attack`]: attack simulations against encodings (frequency, pattern mining, graph
+//!   matching), scored against the truth;
 //! * [`synth`]: synthetic parties' exports with known truth (UK-like people, configurable
 //!   corruption, two or more parties, deduplication);
 //! * [`experiment`]: schemas x filter lengths x thresholds over one population, with quality
@@ -13,6 +15,7 @@
 //! The lab sits at the end of the library's flow: it drives `pipeline`, `linkage` and `eval`
 //! the way a researcher would, and nothing in the library depends on it.
 
+pub mod attack;
 pub mod experiment;
 pub mod scale;
 pub mod scenario;

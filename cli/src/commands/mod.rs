@@ -1,5 +1,6 @@
 //! One module per subcommand: turn arguments into library calls and print the results.
 
+pub mod attack;
 pub mod bench;
 pub mod demo;
 pub mod encode;
