@@ -53,7 +53,7 @@ fn sample(n: usize, m: usize, seed: u64) -> Vec<usize> {
 
 /// Audits `words`, `wpr` words (`bits` bits) per record.
 pub fn audit_words(words: &[u64], wpr: usize, bits: u32, options: &AuditOptions) -> PrivacyAudit {
-    let n = if wpr == 0 { 0 } else { words.len() / wpr };
+    let n = words.len().checked_div(wpr).unwrap_or(0);
     let seed = seed_of(words, n);
     let rec = |i: usize| &words[i * wpr..(i + 1) * wpr];
     let (similarity, neighbourhood) = similarity(n, &rec, options, seed);
@@ -251,9 +251,18 @@ fn push_top(best: &mut Vec<BitPair>, p: BitPair, top: usize) {
 }
 
 /// A total order on finite floats.
-#[derive(PartialEq, PartialOrd)]
 struct OrdF(f64);
+impl PartialEq for OrdF {
+    fn eq(&self, o: &Self) -> bool {
+        self.cmp(o).is_eq()
+    }
+}
 impl Eq for OrdF {}
+impl PartialOrd for OrdF {
+    fn partial_cmp(&self, o: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(o))
+    }
+}
 impl Ord for OrdF {
     fn cmp(&self, o: &Self) -> std::cmp::Ordering {
         self.0.total_cmp(&o.0)

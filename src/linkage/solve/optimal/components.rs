@@ -245,9 +245,11 @@ impl Workspace {
         // The scores are in the weights now; a large component's are not kept for the next.
         graph.release_scores();
         if narrow {
-            self.narrow.solve(graph, tuning, &mut self.auction, ends, chosen);
+            self.narrow
+                .solve(graph, tuning, &mut self.auction, ends, chosen);
         } else {
-            self.wide.solve(graph, tuning, &mut self.auction, ends, chosen);
+            self.wide
+                .solve(graph, tuning, &mut self.auction, ends, chosen);
         }
     }
 }
