@@ -4,22 +4,27 @@
 # two-party linkage made by splitting them (originals vs their first duplicate), and the best
 # F1 over a threshold sweep for comparison.
 #
-#   bash docs/eval_febrl.sh [FEBRL_DIR] [PPRL_BINARY]
+#   bash docs/eval_febrl.sh [FEBRL_DIR] [PPRL_BINARY] [SCHEMA]
 #
 # FEBRL_DIR holds febrl1.csv, febrl2.csv (default /work/shared/data/febrl; the README in
 # testdata/febrl/ says where they come from). PPRL_BINARY defaults to target/release/pprl.
 # The schema is testdata/febrl/febrl.schema.json (clkhash v3, 1024 bits: given_name, surname,
 # address_1, suburb as bigrams; postcode and date_of_birth as positional unigrams). The secret
-# is a fixed evaluation string: the figures do not depend on it beyond noise.
+# is a fixed evaluation string: the figures do not depend on it beyond noise. SCHEMA replaces
+# it, e.g. examples/febrl.toml (a pprl schema: the secret is then a fresh random key).
 set -euo pipefail
 here="$(cd "$(dirname "$0")/.." && pwd)"
 data="${1:-/work/shared/data/febrl}"
 pprl="${2:-$here/target/release/pprl}"
-schema="$here/testdata/febrl/febrl.schema.json"
+schema="${3:-$here/testdata/febrl/febrl.schema.json}"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
-printf %s 'febrl evaluation secret, not a real one!' > "$work/secret.txt"
-chmod 600 "$work/secret.txt"
+# Records are named by position under a clkhash schema, by their rec_id under a pprl schema.
+by=row
+case "$schema" in
+  *.toml) by=rec_id; "$pprl" keygen -o "$work/secret.txt" >/dev/null 2>&1 ;;
+  *) printf %s 'febrl evaluation secret, not a real one!' > "$work/secret.txt"; chmod 600 "$work/secret.txt" ;;
+esac
 
 field() { python3 -c "import json,sys; d=json.load(open(sys.argv[1])); print(eval(sys.argv[2]))" "$@"; }
 
@@ -27,19 +32,20 @@ encode() { "$pprl" encode --schema "$schema" --secret-file "$work/secret.txt" "$
 
 # Entities by row (the encodings name records by position).
 entities_by_row() {
-  python3 - "$1" "$2" <<'PY'
+  python3 - "$1" "$2" "$by" <<'PY'
 import csv, sys
 rows = list(csv.DictReader(open(sys.argv[1])))
+name = (lambda i, r: r["rec_id"]) if sys.argv[3] == "rec_id" else (lambda i, r: str(i))
 with open(sys.argv[2], "w") as out:
     out.write("entity_id,record_id\n")
     for i, r in enumerate(rows):
-        out.write("%s,%d\n" % (r["rec_id"].split("-")[1], i))
+        out.write("%s,%s\n" % (r["rec_id"].split("-")[1], name(i, r)))
 PY
 }
 
 # Two parties: originals with a duplicate vs their first duplicate (dup-0), truth by row.
 split_two() {
-  python3 - "$1" "$2" "$3" "$4" <<'PY'
+  python3 - "$1" "$2" "$3" "$4" "$by" <<'PY'
 import csv, sys
 rows = list(csv.DictReader(open(sys.argv[1])))
 fields = list(rows[0].keys())
@@ -55,7 +61,10 @@ with open(sys.argv[4], "w") as t:
     for i, r in enumerate(orgs):
         n = r["rec_id"].split("-")[1]
         if n in pos:
-            t.write("%d,%d\n" % (i, pos[n]))
+            if sys.argv[5] == "rec_id":
+                t.write("%s,%s\n" % (r["rec_id"], b[pos[n]]["rec_id"]))
+            else:
+                t.write("%d,%d\n" % (i, pos[n]))
 PY
 }
 
