@@ -80,18 +80,22 @@ impl<W: Weight> Solver<W> {
         left.next.clear();
         left.next
             .extend(self.order.iter().map(|&e| graph.er[e as usize]));
-        self.wl.clear();
-        self.wl
-            .extend(self.order.iter().map(|&e| self.w_rank[e as usize]));
-        // The rank-order weights are not read again: a large component's are freed before
-        // the right side is built.
-        release(&mut self.w_rank);
         // The left slot of each edge, by edge, in `right.slot` for now.
         right.slot.clear();
         right.slot.resize(m, 0);
         for (slot, &e) in self.order.iter().enumerate() {
             right.slot[e as usize] = slot as u32;
         }
+        // The weights by left slot: the rank-order weights permuted in place (the order is not
+        // read again), so that a giant component never holds both orders at once.
+        if gather_in_place(&mut self.w_rank, &mut self.order) {
+            std::mem::swap(&mut self.wl, &mut self.w_rank);
+        } else {
+            self.wl.clear();
+            self.wl
+                .extend(self.order.iter().map(|&e| self.w_rank[e as usize]));
+        }
+        release(&mut self.w_rank);
         right.group(graph.nr, &graph.er, &mut self.order, &mut self.cursor);
         right.next.clear();
         right
@@ -184,6 +188,54 @@ impl<W: Weight> Solver<W> {
                 NONE
             };
             v.mate = NONE;
+        }
+    }
+}
+
+/// Reorders `values` in place so that `values[i]` becomes the old `values[perm[i]]`, following
+/// the permutation's cycles; `perm` is used as the marks and left unusable. Returns false, and
+/// changes nothing, when `perm` is too long for its marks (2^31 entries or more).
+fn gather_in_place<T: Copy>(values: &mut [T], perm: &mut [u32]) -> bool {
+    const SEEN: u32 = 1 << 31;
+    if perm.len() >= SEEN as usize || values.len() != perm.len() {
+        return false;
+    }
+    for start in 0..perm.len() {
+        if perm[start] & SEEN != 0 {
+            continue;
+        }
+        let first = values[start];
+        let mut j = start;
+        loop {
+            let k = perm[j] as usize;
+            perm[j] |= SEEN;
+            if k == start {
+                values[j] = first;
+                break;
+            }
+            values[j] = values[k];
+            j = k;
+        }
+    }
+    true
+}
+
+#[cfg(test)]
+mod tests {
+    use super::gather_in_place;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn gather_in_place_is_a_gather(keys in proptest::collection::vec(any::<u64>(), 0..200)) {
+            // A permutation: positions sorted by their key.
+            let mut perm: Vec<u32> = (0..keys.len() as u32).collect();
+            perm.sort_by_key(|&i| (keys[i as usize], i));
+            let values: Vec<i128> = (0..keys.len() as i128).map(|v| v * 7 - 3).collect();
+            let expected: Vec<i128> = perm.iter().map(|&i| values[i as usize]).collect();
+            let mut got = values.clone();
+            prop_assert!(gather_in_place(&mut got, &mut perm));
+            prop_assert_eq!(got, expected);
         }
     }
 }
