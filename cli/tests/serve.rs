@@ -557,3 +557,25 @@ fn pprl_remote_runs_the_whole_flow_and_resumes_an_upload() {
         .failure()
         .stderr(predicates::str::contains("auth-forbidden"));
 }
+
+/// `pprl remote result -o` never replaces the token file it reads (checked before any request,
+/// so no server is needed).
+#[test]
+fn a_result_never_replaces_the_token_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let token = dir.path().join("reader.token");
+    std::fs::write(&token, "pprl_canary_token_value").unwrap();
+    pprl()
+        .args(["remote", "--server", "http://127.0.0.1:9", "result"])
+        .arg("--token-file")
+        .arg(&token)
+        .args(["--project", "p", "--run", "r", "-o"])
+        .arg(&token)
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("canary").not());
+    assert_eq!(
+        std::fs::read_to_string(&token).unwrap(),
+        "pprl_canary_token_value"
+    );
+}

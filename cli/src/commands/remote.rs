@@ -328,6 +328,12 @@ pub fn run(args: &RemoteArgs) -> anyhow::Result<()> {
             scores,
             output,
         } => {
+            // The result never replaces the token file (or any file through a link to it).
+            super::check_files(
+                pprl::io::RunFiles::new()
+                    .read(pprl::io::FileRole::Secret, token_file)
+                    .write(output),
+            )?;
             let res = c
                 .agent
                 .get(c.url(&format!(
