@@ -138,14 +138,7 @@ impl Links {
         let mut cols: Vec<(&str, ArrayRef)> = Vec::new();
         match &self.report.result {
             MatchResult::Duplicates(_) | MatchResult::Clusters(_) => {
-                let mut cluster = Vec::new();
-                let mut id = Vec::new();
-                for (k, c) in self.report.clusters().into_iter().enumerate() {
-                    for (_, rid) in c {
-                        cluster.push(k as u64);
-                        id.push(rid.to_string());
-                    }
-                }
+                let (cluster, id) = self.cluster_columns();
                 cols.push(("cluster", Arc::new(UInt64Array::from(cluster))));
                 cols.push(("id", Arc::new(StringArray::from(id))));
             }
@@ -160,6 +153,20 @@ impl Links {
         }
         arrow_array::RecordBatch::try_from_iter(cols)
             .map_err(|e| PyValueError::new_err(e.to_string()))
+    }
+
+    /// The `cluster` and `id` columns of a deduplication or multi-party result: one row per
+    /// member, clusters numbered from 0.
+    fn cluster_columns(&self) -> (Vec<u64>, Vec<String>) {
+        let mut cluster = Vec::new();
+        let mut id = Vec::new();
+        for (k, c) in self.report.clusters().into_iter().enumerate() {
+            for (_, rid) in c {
+                cluster.push(k as u64);
+                id.push(rid.to_string());
+            }
+        }
+        (cluster, id)
     }
 
     fn pairs(&self) -> &[pprl::linkage::Candidate] {
@@ -231,14 +238,7 @@ impl Links {
         let d = PyDict::new(py);
         match &self.report.result {
             MatchResult::Duplicates(_) | MatchResult::Clusters(_) => {
-                let mut cluster = Vec::new();
-                let mut id = Vec::new();
-                for (k, c) in self.report.clusters().into_iter().enumerate() {
-                    for (_, rid) in c {
-                        cluster.push(k as u64);
-                        id.push(rid.to_string());
-                    }
-                }
+                let (cluster, id) = self.cluster_columns();
                 d.set_item("cluster", cluster)?;
                 d.set_item("id", id)?;
             }
