@@ -14,6 +14,7 @@ pub mod bench;
 pub mod blocking;
 pub mod candidates;
 mod error;
+pub mod fs;
 pub mod job;
 mod matcher;
 mod options;

@@ -1,0 +1,96 @@
+//! Fellegi-Sunter probabilistic linkage on per-field similarities of encodings.
+//!
+//! Per-field Dice similarities of a candidate pair flow in (missing fields flagged, never guessed
+//! from an empty filter); [`levels`] turns each into a comparison level, [`patterns`] counts the
+//! agreement patterns (one vector of levels per pair) over all candidate pairs, [`em`] estimates
+//! the model's parameters by expectation-maximisation on those counts (cost independent of the
+//! number of pairs, and summable across workers), and [`weights`] scores a pattern by its match
+//! weight and probability. What flows out is an [`FsParams`] with an [`EmReport`] saying how it
+//! was reached (iterations, convergence, warnings): serialisable, so a model can be saved and
+//! reused.
+//!
+//! The method follows Fellegi and Sunter (1969) with Splink's training recipe: u from random
+//! pairs, the prior from a deterministic rule and a recall guess, m by EM over a round robin of
+//! blocking passes (a field a pass blocks on is not estimated in it).
+
+pub mod em;
+pub mod levels;
+pub mod patterns;
+pub mod weights;
+
+#[cfg(test)]
+mod tests;
+
+pub use self::em::{
+    EmIteration, EmReport, EmSettings, FsParams, FsWarning, expectation_maximisation,
+    prior_from_rule, round_robin,
+};
+pub use self::levels::FieldLevels;
+pub use self::patterns::PatternCounts;
+pub use self::weights::{probability, tf_adjustment};
+
+crate::error_kinds! {
+    /// What went wrong in a Fellegi-Sunter model.
+    pub enum FsErrorKind {
+        /// A field's level thresholds are not strictly descending within `(0, 1)`.
+        BadLevels => "fs-bad-levels",
+        /// The fields' levels make too many agreement patterns to count densely.
+        TooManyPatterns => "fs-too-many-patterns",
+        /// Counts, vectors or parameters disagree on the fields or their levels.
+        Shape => "fs-shape",
+        /// The EM settings are invalid.
+        BadSettings => "fs-bad-settings",
+        /// There are no pairs to learn from.
+        NoPairs => "fs-no-pairs",
+    }
+}
+
+/// A Fellegi-Sunter model could not be built or trained.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum FsError {
+    /// A field's level thresholds are invalid.
+    #[error("field {field}: comparison thresholds must be strictly descending within (0, 1)")]
+    BadLevels {
+        /// The field's name.
+        field: String,
+    },
+    /// Too many agreement patterns.
+    #[error(
+        "the fields' comparison levels make {patterns} agreement patterns; at most {max} are counted"
+    )]
+    TooManyPatterns {
+        /// Patterns the levels make.
+        patterns: u128,
+        /// The most allowed.
+        max: usize,
+    },
+    /// Shapes disagree.
+    #[error("{0}")]
+    Shape(String),
+    /// Settings are invalid.
+    #[error("{0}")]
+    BadSettings(String),
+    /// No pairs.
+    #[error("there are no pairs with a compared field to learn from")]
+    NoPairs,
+}
+
+impl FsError {
+    /// The error's kind.
+    pub fn kind(&self) -> FsErrorKind {
+        match self {
+            FsError::BadLevels { .. } => FsErrorKind::BadLevels,
+            FsError::TooManyPatterns { .. } => FsErrorKind::TooManyPatterns,
+            FsError::Shape(_) => FsErrorKind::Shape,
+            FsError::BadSettings(_) => FsErrorKind::BadSettings,
+            FsError::NoPairs => FsErrorKind::NoPairs,
+        }
+    }
+}
+
+impl crate::error::Coded for FsError {
+    fn code(&self) -> &'static str {
+        self.kind().code()
+    }
+}

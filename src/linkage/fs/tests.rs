@@ -1,0 +1,352 @@
+use super::em::match_probability;
+use super::*;
+use crate::error::Coded;
+use crate::linkage::threshold::neighbours::SplitMix;
+
+/// The planted model: per field `(m, u)` over the non-null levels exact, >= 0.9, >= 0.8,
+/// >= 0.7, else.
+const PLANTED: [([f64; 5], [f64; 5]); 4] = [
+    (
+        [0.80, 0.08, 0.05, 0.03, 0.04],
+        [0.01, 0.02, 0.05, 0.12, 0.80],
+    ),
+    (
+        [0.70, 0.15, 0.05, 0.05, 0.05],
+        [0.02, 0.03, 0.05, 0.10, 0.80],
+    ),
+    (
+        [0.90, 0.03, 0.02, 0.02, 0.03],
+        [0.005, 0.015, 0.03, 0.05, 0.90],
+    ),
+    (
+        [0.60, 0.20, 0.10, 0.05, 0.05],
+        [0.05, 0.05, 0.10, 0.20, 0.60],
+    ),
+];
+const LAMBDA: f64 = 0.2;
+const NULL_RATE: f64 = 0.05;
+
+fn unit(rng: &mut SplitMix) -> f64 {
+    (rng.next_u64() >> 11) as f64 / (1u64 << 53) as f64
+}
+
+fn draw(rng: &mut SplitMix, probs: &[f64]) -> u8 {
+    let x = unit(rng);
+    let mut acc = 0.0;
+    for (l, p) in probs.iter().enumerate() {
+        acc += p;
+        if x < acc {
+            return l as u8 + 1;
+        }
+    }
+    probs.len() as u8
+}
+
+fn fields() -> Vec<FieldLevels> {
+    ["given", "surname", "dob", "postcode"]
+        .into_iter()
+        .map(FieldLevels::with_defaults)
+        .collect()
+}
+
+/// `n` agreement patterns drawn from the planted model.
+fn planted_pairs(n: usize, seed: u64) -> Vec<Vec<u8>> {
+    let mut rng = SplitMix(seed);
+    (0..n)
+        .map(|_| {
+            let is_match = unit(&mut rng) < LAMBDA;
+            PLANTED
+                .iter()
+                .map(|(m, u)| {
+                    if unit(&mut rng) < NULL_RATE {
+                        0
+                    } else {
+                        draw(&mut rng, if is_match { m } else { u })
+                    }
+                })
+                .collect()
+        })
+        .collect()
+}
+
+fn count(pairs: &[Vec<u8>]) -> PatternCounts {
+    let mut counts = PatternCounts::new(&fields()).unwrap();
+    pairs.iter().for_each(|g| counts.add(g));
+    counts
+}
+
+fn full_em() -> EmSettings {
+    EmSettings {
+        max_iterations: 500,
+        tolerance: 1e-7,
+        estimate_u: true,
+        ..EmSettings::default()
+    }
+}
+
+#[test]
+fn levels_split_similarities() {
+    let f = FieldLevels::with_defaults("surname");
+    let levels: Vec<u8> = [
+        None,
+        Some(1.0),
+        Some(0.95),
+        Some(0.9),
+        Some(0.85),
+        Some(0.7),
+        Some(0.69),
+        Some(0.0),
+    ]
+    .into_iter()
+    .map(|s| f.level(s))
+    .collect();
+    assert_eq!(levels, [0, 1, 2, 2, 3, 4, 5, 5]);
+    assert_eq!(f.count(), 6);
+    let labels: Vec<String> = (0..6).map(|l| f.label(l)).collect();
+    assert_eq!(
+        labels,
+        ["null", "exact", ">= 0.9", ">= 0.8", ">= 0.7", "else"]
+    );
+    for bad in [vec![0.8, 0.9], vec![1.0], vec![0.5, 0.5], vec![0.0]] {
+        assert_eq!(
+            FieldLevels::new("x", bad).unwrap_err().code(),
+            "fs-bad-levels"
+        );
+    }
+}
+
+#[test]
+fn pattern_index_round_trips_and_caps() {
+    let counts = PatternCounts::new(&fields()).unwrap();
+    for index in [0, 1, 77, 6usize.pow(4) - 1] {
+        assert_eq!(counts.index(&counts.pattern(index)), index);
+    }
+    let err = PatternCounts::with_radices(vec![16; 7]).unwrap_err();
+    assert_eq!(err.code(), "fs-too-many-patterns");
+}
+
+#[test]
+fn em_recovers_planted_parameters_from_a_million_pairs() {
+    let counts = count(&planted_pairs(1_000_000, 7));
+    let start = FsParams::starting(fields(), 0.05).unwrap();
+    let report = expectation_maximisation(&counts, &start, &full_em()).unwrap();
+    assert!(report.converged, "{:?}", report.warnings);
+    let p = &report.params;
+    assert!((p.lambda - LAMBDA).abs() < 0.01, "lambda {}", p.lambda);
+    for (f, (m, u)) in PLANTED.iter().enumerate() {
+        for l in 0..5 {
+            assert!(
+                (p.m[f][l] - m[l]).abs() < 0.01,
+                "m[{f}][{l}] {} vs {}",
+                p.m[f][l],
+                m[l]
+            );
+            assert!(
+                (p.u[f][l] - u[l]).abs() < 0.01,
+                "u[{f}][{l}] {} vs {}",
+                p.u[f][l],
+                u[l]
+            );
+        }
+    }
+    assert!(report.warnings.is_empty(), "{:?}", report.warnings);
+}
+
+/// EM over every pair, one at a time: what the counts must reproduce.
+fn pair_level_em(pairs: &[Vec<u8>], start: &FsParams, iterations: usize) -> FsParams {
+    let mut p = start.clone();
+    for _ in 0..iterations {
+        let mut am: Vec<Vec<f64>> = p.m.iter().map(|v| vec![0.0; v.len()]).collect();
+        let mut au = am.clone();
+        let mut matches = 0.0;
+        for gamma in pairs {
+            let q = match_probability(&p, gamma);
+            matches += q;
+            for (f, g) in gamma.iter().enumerate().filter(|(_, g)| **g > 0) {
+                am[f][*g as usize - 1] += q;
+                au[f][*g as usize - 1] += 1.0 - q;
+            }
+        }
+        let norm = |v: &Vec<f64>| {
+            let s: f64 = v.iter().sum();
+            v.iter().map(|x| x / s).collect::<Vec<f64>>()
+        };
+        p.m = am.iter().map(norm).collect();
+        p.u = au.iter().map(norm).collect();
+        p.lambda = matches / pairs.len() as f64;
+    }
+    p
+}
+
+#[test]
+fn pattern_count_em_equals_pair_level_em() {
+    let pairs = planted_pairs(2_000, 11);
+    let start = FsParams::starting(fields(), 0.1).unwrap();
+    let settings = EmSettings {
+        max_iterations: 10,
+        tolerance: 1e-300,
+        floor: 1e-300,
+        estimate_u: true,
+        ..EmSettings::default()
+    };
+    let by_counts = expectation_maximisation(&count(&pairs), &start, &settings).unwrap();
+    assert_eq!(by_counts.iterations, 10);
+    let by_pairs = pair_level_em(&pairs, &start, 10);
+    assert!((by_counts.params.lambda - by_pairs.lambda).abs() < 1e-12);
+    for f in 0..4 {
+        for l in 0..5 {
+            assert!((by_counts.params.m[f][l] - by_pairs.m[f][l]).abs() < 1e-12);
+            assert!((by_counts.params.u[f][l] - by_pairs.u[f][l]).abs() < 1e-12);
+        }
+    }
+}
+
+#[test]
+fn a_zero_start_still_moves() {
+    let counts = count(&planted_pairs(200_000, 3));
+    let mut start = FsParams::starting(fields(), 0.05).unwrap();
+    start.m[0] = vec![0.0, 0.0, 0.0, 0.0, 1.0];
+    let report = expectation_maximisation(&counts, &start, &full_em()).unwrap();
+    let exact = report.params.m[0][0];
+    assert!(
+        (exact - PLANTED[0].0[0]).abs() < 0.02,
+        "m[given][exact] stayed at {exact}"
+    );
+}
+
+#[test]
+fn hitting_the_iteration_cap_is_not_convergence() {
+    let counts = count(&planted_pairs(10_000, 5));
+    let start = FsParams::starting(fields(), 0.05).unwrap();
+    let settings = EmSettings {
+        max_iterations: 2,
+        tolerance: 1e-12,
+        ..full_em()
+    };
+    let report = expectation_maximisation(&counts, &start, &settings).unwrap();
+    assert_eq!((report.iterations, report.converged), (2, false));
+    assert_eq!(report.history.len(), 2);
+    assert!(matches!(
+        report.warnings[0],
+        FsWarning::NotConverged { iterations: 2, .. }
+    ));
+}
+
+#[test]
+fn u_not_below_m_and_unseen_fields_are_warned() {
+    let mut pairs = planted_pairs(20_000, 9);
+    pairs.iter_mut().for_each(|g| g[3] = 0);
+    let mut start = FsParams::starting(fields(), 0.2).unwrap();
+    start.m[1] = vec![0.01, 0.01, 0.01, 0.01, 0.96];
+    let settings = EmSettings {
+        fixed_fields: vec![1],
+        max_iterations: 3,
+        ..EmSettings::default()
+    };
+    let report = expectation_maximisation(&count(&pairs), &start, &settings).unwrap();
+    let w = &report.warnings;
+    assert!(
+        w.contains(&FsWarning::NotEstimated {
+            field: "postcode".into()
+        }),
+        "{w:?}"
+    );
+    assert!(w.contains(&FsWarning::UNotBelowM {
+        field: "surname".into(),
+        level: "exact".into()
+    }));
+    assert_eq!(report.params.m[1], start.m[1], "a fixed field's m is kept");
+}
+
+#[test]
+fn counting_and_em_are_the_same_for_any_thread_count() {
+    let mut rng = SplitMix(21);
+    let sims: Vec<Option<f64>> = (0..4 * 300_000)
+        .map(|_| (unit(&mut rng) > 0.03).then(|| unit(&mut rng).powf(0.3)))
+        .collect();
+    let run = |threads| {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap();
+        pool.install(|| {
+            let counts = PatternCounts::from_similarities(&fields(), &sims).unwrap();
+            let start = FsParams::starting(fields(), 0.1).unwrap();
+            let report = expectation_maximisation(&counts, &start, &full_em()).unwrap();
+            (counts, serde_json::to_string(&report).unwrap())
+        })
+    };
+    let one = run(1);
+    assert_eq!(one.0.total(), 300_000);
+    assert_eq!(one, run(3));
+}
+
+#[test]
+fn round_robin_skips_the_blocked_field_in_each_pass() {
+    let a = count(&planted_pairs(50_000, 1));
+    let b = count(&planted_pairs(50_000, 2));
+    let mut start = FsParams::starting(fields(), 0.2).unwrap();
+    start.u = PLANTED.iter().map(|(_, u)| u.to_vec()).collect();
+    let blocked_a: &[usize] = &[0];
+    let blocked_b: &[usize] = &[1];
+    let (params, reports) = round_robin(
+        &[(&a, blocked_a), (&b, blocked_b)],
+        &start,
+        &EmSettings::default(),
+    )
+    .unwrap();
+    assert_eq!(reports[0].params.m[0], start.m[0]);
+    assert_eq!(params.m[0], reports[1].params.m[0]);
+    assert_eq!(params.m[1], reports[0].params.m[1]);
+    let mean = (reports[0].params.m[2][0] + reports[1].params.m[2][0]) / 2.0;
+    assert!((params.m[2][0] - mean).abs() < 1e-15);
+    assert_eq!(
+        (params.u.clone(), params.lambda),
+        (start.u.clone(), start.lambda)
+    );
+}
+
+#[test]
+fn u_from_random_pairs_is_the_level_shares() {
+    let mut counts = PatternCounts::with_radices(vec![3]).unwrap();
+    counts.add_at(0, 50);
+    counts.add_at(1, 10);
+    counts.add_at(2, 30);
+    assert_eq!(
+        FsParams::u_from_random(&counts, 1e-6),
+        vec![vec![0.25, 0.75]]
+    );
+}
+
+#[test]
+fn weights_sum_the_prior_and_present_fields() {
+    let fields = vec![FieldLevels::new("dob", vec![0.8]).unwrap(); 2];
+    let m = vec![vec![0.9, 0.05, 0.05]; 2];
+    let u = vec![vec![0.01, 0.09, 0.9]; 2];
+    let p = FsParams::new(fields, 0.01, m, u).unwrap();
+    let prior = (0.01f64 / 0.99).log2();
+    assert!((p.prior_weight() - prior).abs() < 1e-15);
+    let w = p.weight(&[1, 0]);
+    assert!((w - (prior + 90f64.log2())).abs() < 1e-12);
+    assert!((p.weight(&[1, 3]) - (w + (0.05f64 / 0.9).log2())).abs() < 1e-12);
+    assert_eq!(probability(0.0), 0.5);
+    assert!((probability(w) - match_probability(&p, &[1, 0])).abs() < 1e-12);
+}
+
+#[test]
+fn tf_adjustment_matches_a_hand_computed_case() {
+    // u_exact 1%, the value held by 0.2% and 0.1% of records: log2(0.01 / 0.002) = log2(5).
+    assert!((tf_adjustment(0.01, 0.002, 0.001, 0.0005) - 5f64.log2()).abs() < 1e-12);
+    // A value rarer than the minimum is capped at it.
+    assert!((tf_adjustment(0.01, 0.0001, 0.0, 0.0005) - 20f64.log2()).abs() < 1e-12);
+}
+
+#[test]
+fn prior_from_a_rule_and_a_recall_guess() {
+    let lambda = prior_from_rule(100, 1_000_000, 0.8).unwrap();
+    assert!((lambda - 1.25e-4).abs() < 1e-18);
+    assert_eq!(
+        prior_from_rule(0, 10, 0.8).unwrap_err().code(),
+        "fs-bad-settings"
+    );
+}
