@@ -2,7 +2,8 @@
 //!
 //! Per-field Dice similarities of a candidate pair flow in (missing fields flagged, never guessed
 //! from an empty filter); [`levels`] turns each into a comparison level, [`patterns`] counts the
-//! agreement patterns (one vector of levels per pair) over all candidate pairs, [`em`] estimates
+//! agreement patterns (one vector of levels per pair) over all candidate pairs ([`similarity`]
+//! computes them straight from field-layout filters), [`em`] estimates
 //! the model's parameters by expectation-maximisation on those counts (cost independent of the
 //! number of pairs, and summable across workers), and [`weights`] scores a pattern by its match
 //! weight and probability. What flows out is an [`FsParams`] with an [`EmReport`] saying how it
@@ -16,6 +17,7 @@
 pub mod em;
 pub mod levels;
 pub mod patterns;
+pub mod similarity;
 pub mod weights;
 
 #[cfg(test)]
@@ -27,6 +29,7 @@ pub use self::em::{
 };
 pub use self::levels::FieldLevels;
 pub use self::patterns::PatternCounts;
+pub use self::similarity::{FieldRecords, count_pairs, field_dice};
 pub use self::weights::{probability, tf_adjustment};
 
 crate::error_kinds! {

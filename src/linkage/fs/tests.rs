@@ -350,3 +350,81 @@ fn prior_from_a_rule_and_a_recall_guess() {
         "fs-bad-settings"
     );
 }
+
+fn random_records(n: usize, fields: usize, words: usize, seed: u64) -> Vec<u64> {
+    let mut rng = SplitMix(seed);
+    // Sparse words, so Dice spreads over the levels.
+    (0..n * fields * words)
+        .map(|_| rng.next_u64() & rng.next_u64() & rng.next_u64())
+        .collect()
+}
+
+#[test]
+fn pairs_are_counted_from_field_filters_with_flagged_missing_fields() {
+    let (fields, words) = (4, 2);
+    let left_words = random_records(50, fields, words, 31);
+    let mut right_words = random_records(40, fields, words, 32);
+    // Record 0 on the right copies left record 0 exactly: every present field is exact.
+    right_words[..fields * words].copy_from_slice(&left_words[..fields * words]);
+    let left_missing: Vec<u64> = (0..50)
+        .map(|i| if i % 7 == 0 { 0b0100 } else { 0 })
+        .collect();
+    let left = FieldRecords::new(&left_words, fields, words, Some(&left_missing)).unwrap();
+    let right = FieldRecords::new(&right_words, fields, words, None).unwrap();
+    let pairs: Vec<(u32, u32)> = (0..50).flat_map(|a| (0..40).map(move |b| (a, b))).collect();
+    let counts = count_pairs(&self::fields(), &left, &right, &pairs).unwrap();
+    assert_eq!(counts.total(), 2000);
+    // Pairs in another order (no runs of one left record) count the same.
+    let mut by_right = pairs.clone();
+    by_right.sort_by_key(|&(a, b)| (b, a));
+    assert_eq!(
+        count_pairs(&self::fields(), &left, &right, &by_right).unwrap(),
+        counts
+    );
+    // The reference: Dice bit by bit, missing from the mask alone.
+    let bit = |w: &[u64], r: usize, f: usize, i: usize| {
+        w[(r * fields + f) * words + i / 64] >> (i % 64) & 1
+    };
+    let mut sims = Vec::new();
+    for &(a, b) in &pairs {
+        for f in 0..fields {
+            if left_missing[a as usize] >> f & 1 == 1 {
+                sims.push(None);
+                continue;
+            }
+            let (mut both, mut total) = (0u32, 0u32);
+            for i in 0..words * 64 {
+                let (x, y) = (
+                    bit(&left_words, a as usize, f, i),
+                    bit(&right_words, b as usize, f, i),
+                );
+                both += (x & y) as u32;
+                total += (x + y) as u32;
+            }
+            sims.push(Some(if total == 0 {
+                0.0
+            } else {
+                2.0 * f64::from(both) / f64::from(total)
+            }));
+        }
+    }
+    assert_eq!(
+        counts,
+        PatternCounts::from_similarities(&self::fields(), &sims).unwrap()
+    );
+    assert_eq!(field_dice(&left, 0, &right, 0, 1), Some(1.0));
+    assert_eq!(
+        field_dice(&left, 0, &right, 0, 2),
+        None,
+        "flagged missing on the left"
+    );
+    assert!(counts.count_at(counts.index(&[1, 1, 0, 1])) >= 1);
+    let err = count_pairs(&self::fields(), &left, &right, &[(50, 0)]).unwrap_err();
+    assert_eq!(err.code(), "fs-shape");
+    assert_eq!(
+        FieldRecords::new(&left_words[1..], fields, words, None)
+            .unwrap_err()
+            .code(),
+        "fs-shape"
+    );
+}

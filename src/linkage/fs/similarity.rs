@@ -1,0 +1,195 @@
+//! Per-field similarities of candidate pairs: field-layout filters and candidate pairs in,
+//! agreement-pattern counts (or one pair's per-field Dice) out.
+//!
+//! In the `field` layout a record is `fields` filters of `words_per_field` words each, one after
+//! the other. Whether a field was missing comes from a per-record mask (bit `f` set: field `f`
+//! was empty) that the encoder records; it is never guessed from an empty filter, because
+//! hardening (balancing, BLIP) fills empty filters. Without masks every field counts as present.
+//! Pairs that share their left record (the matcher's order) are counted together, one kernel call
+//! per field (POPCNT where the CPU has it); no allocation per pair.
+
+use rayon::prelude::*;
+
+use super::{FieldLevels, FsError, PatternCounts};
+use crate::filter::Kernel;
+
+/// Pairs per parallel chunk.
+const CHUNK: usize = 1 << 14;
+
+/// One party's records in the `field` layout.
+#[derive(Debug, Clone, Copy)]
+pub struct FieldRecords<'a> {
+    words: &'a [u64],
+    fields: usize,
+    words_per_field: usize,
+    missing: Option<&'a [u64]>,
+}
+
+impl<'a> FieldRecords<'a> {
+    /// A view over `words` (records of `fields * words_per_field` words, concatenated) with an
+    /// optional missing-field mask per record.
+    pub fn new(
+        words: &'a [u64],
+        fields: usize,
+        words_per_field: usize,
+        missing: Option<&'a [u64]>,
+    ) -> Result<Self, FsError> {
+        let record = fields * words_per_field;
+        if fields == 0 || fields > 64 || words_per_field == 0 {
+            return Err(FsError::Shape(
+                "field records need 1 to 64 fields of at least one word".into(),
+            ));
+        }
+        if !words.len().is_multiple_of(record) {
+            return Err(FsError::Shape(format!(
+                "{} words are not whole records of {record} words",
+                words.len()
+            )));
+        }
+        if let Some(m) = missing
+            && m.len() != words.len() / record
+        {
+            return Err(FsError::Shape(format!(
+                "{} missing-field masks for {} records",
+                m.len(),
+                words.len() / record
+            )));
+        }
+        Ok(FieldRecords {
+            words,
+            fields,
+            words_per_field,
+            missing,
+        })
+    }
+
+    /// Records in the view.
+    pub fn len(&self) -> usize {
+        self.words.len() / (self.fields * self.words_per_field)
+    }
+
+    /// Whether the view holds no records.
+    pub fn is_empty(&self) -> bool {
+        self.words.is_empty()
+    }
+
+    /// Popcount of every field filter, record by record.
+    fn popcounts(&self) -> Vec<u32> {
+        self.words
+            .par_chunks(self.words_per_field)
+            .map(crate::filter::popcount)
+            .collect()
+    }
+
+    fn filter(&self, record: usize, field: usize) -> &'a [u64] {
+        let start = (record * self.fields + field) * self.words_per_field;
+        &self.words[start..start + self.words_per_field]
+    }
+
+    fn is_missing(&self, record: usize, field: usize) -> bool {
+        self.missing.is_some_and(|m| m[record] >> field & 1 == 1)
+    }
+}
+
+/// The Dice of field `field` between record `a` of `left` and record `b` of `right`; `None`
+/// when the field is missing in either.
+pub fn field_dice(
+    left: &FieldRecords<'_>,
+    a: usize,
+    right: &FieldRecords<'_>,
+    b: usize,
+    field: usize,
+) -> Option<f64> {
+    if left.is_missing(a, field) || right.is_missing(b, field) {
+        return None;
+    }
+    Some(crate::filter::dice(
+        left.filter(a, field),
+        right.filter(b, field),
+    ))
+}
+
+/// Counts the agreement patterns of candidate pairs `(a, b)` (a record of `left`, one of
+/// `right`; the same view twice for deduplication), in parallel; the counts do not depend on
+/// the number of threads.
+pub fn count_pairs(
+    fields: &[FieldLevels],
+    left: &FieldRecords<'_>,
+    right: &FieldRecords<'_>,
+    pairs: &[(u32, u32)],
+) -> Result<PatternCounts, FsError> {
+    if fields.len() != left.fields || left.fields != right.fields {
+        return Err(FsError::Shape(format!(
+            "{} levelled fields for records of {} and {} fields",
+            fields.len(),
+            left.fields,
+            right.fields
+        )));
+    }
+    if left.words_per_field != right.words_per_field {
+        return Err(FsError::Shape(
+            "the parties' field filters differ in length".into(),
+        ));
+    }
+    if let Some((a, b)) = pairs
+        .iter()
+        .find(|(a, b)| *a as usize >= left.len() || *b as usize >= right.len())
+    {
+        return Err(FsError::Shape(format!(
+            "pair ({a}, {b}) is outside the records"
+        )));
+    }
+    let empty = PatternCounts::new(fields)?;
+    let (left_pop, right_pop) = (left.popcounts(), right.popcounts());
+    let kernel = Kernel::detect();
+    let (width, wpf) = (left.fields, left.words_per_field);
+    let parts: Vec<PatternCounts> = pairs
+        .par_chunks(CHUNK)
+        .map(|chunk| {
+            let mut counts = empty.clone();
+            // Reused per run of pairs that share their left record: the right records and,
+            // field by field, the common bits, counted by the kernel in one call per field.
+            let mut at: Vec<u32> = Vec::new();
+            let mut common: Vec<u32> = Vec::new();
+            for run in chunk.chunk_by(|x, y| x.0 == y.0) {
+                let a = run[0].0 as usize;
+                at.clear();
+                at.extend(run.iter().map(|p| p.1));
+                common.clear();
+                common.resize(run.len() * width, 0);
+                for f in 0..width {
+                    let out = &mut common[f * run.len()..(f + 1) * run.len()];
+                    let query = left.filter(a, f);
+                    kernel.add_counts_at(query, right.words, width * wpf, f * wpf, &at, out);
+                }
+                for (k, &b) in at.iter().enumerate() {
+                    let b = b as usize;
+                    let index = fields.iter().enumerate().fold(0usize, |acc, (f, levels)| {
+                        let dice = (!left.is_missing(a, f) && !right.is_missing(b, f)).then(|| {
+                            let total = left_pop[a * width + f] + right_pop[b * width + f];
+                            dice_of(common[f * run.len() + k], total)
+                        });
+                        acc * levels.count() + usize::from(levels.level(dice))
+                    });
+                    counts.add_at(index, 1);
+                }
+            }
+            counts
+        })
+        .collect();
+    let mut total = empty;
+    for part in &parts {
+        total.merge(part)?;
+    }
+    Ok(total)
+}
+
+/// Dice from the common and the total bit counts; 0 for two empty filters, as
+/// [`crate::filter::dice`].
+fn dice_of(common: u32, total: u32) -> f64 {
+    if total == 0 {
+        0.0
+    } else {
+        2.0 * f64::from(common) / f64::from(total)
+    }
+}
