@@ -29,7 +29,7 @@ pub use self::em::{
 };
 pub use self::levels::FieldLevels;
 pub use self::patterns::PatternCounts;
-pub use self::similarity::{FieldRecords, count_pairs, field_dice};
+pub use self::similarity::{FieldRecords, count_pairs, field_dice, random_pairs};
 pub use self::weights::{probability, tf_adjustment};
 
 crate::error_kinds! {

@@ -184,6 +184,41 @@ pub fn count_pairs(
     Ok(total)
 }
 
+/// `n` uniformly random pairs for estimating `u` (Splink's `estimate_u_using_random_sampling`):
+/// a record of a side of `left` records and one of `right`, or, for deduplication
+/// (`right == None`), two different records of one side as `(lower, higher)`. Drawn with
+/// replacement from `seed` (SplitMix64), so a run is reproducible, and sorted by left record, the
+/// order [`count_pairs`] counts fastest.
+pub fn random_pairs(
+    left: usize,
+    right: Option<usize>,
+    n: usize,
+    seed: u64,
+) -> Result<Vec<(u32, u32)>, FsError> {
+    let too_few = match right {
+        Some(r) => left == 0 || r == 0,
+        None => left < 2,
+    };
+    if too_few || left > u32::MAX as usize || right.is_some_and(|r| r > u32::MAX as usize) {
+        return Err(FsError::NoPairs);
+    }
+    let mut rng = crate::linkage::threshold::neighbours::SplitMix(seed);
+    let mut pairs: Vec<(u32, u32)> = (0..n)
+        .map(|_| match right {
+            Some(r) => (rng.below(left) as u32, rng.below(r) as u32),
+            None => {
+                let a = rng.below(left);
+                // A uniform other record: skip `a` by drawing from the other `left - 1`.
+                let b = rng.below(left - 1);
+                let b = if b >= a { b + 1 } else { b };
+                (a.min(b) as u32, a.max(b) as u32)
+            }
+        })
+        .collect();
+    pairs.sort_unstable();
+    Ok(pairs)
+}
+
 /// Dice from the common and the total bit counts; 0 for two empty filters, as
 /// [`crate::filter::dice`].
 fn dice_of(common: u32, total: u32) -> f64 {

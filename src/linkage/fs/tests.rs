@@ -428,3 +428,28 @@ fn pairs_are_counted_from_field_filters_with_flagged_missing_fields() {
         "fs-shape"
     );
 }
+
+#[test]
+fn random_pairs_are_reproducible_in_range_and_distinct_for_deduplication() {
+    let two = random_pairs(30, Some(7), 5_000, 42).unwrap();
+    assert_eq!(two, random_pairs(30, Some(7), 5_000, 42).unwrap());
+    assert_ne!(two, random_pairs(30, Some(7), 5_000, 43).unwrap());
+    assert!(
+        two.windows(2).all(|w| w[0] <= w[1]),
+        "sorted by left record"
+    );
+    assert!(two.iter().all(|&(a, b)| a < 30 && b < 7));
+    // Every record of each side is drawn at about its share.
+    let hits = two.iter().filter(|p| p.1 == 3).count();
+    assert!((600..830).contains(&hits), "{hits} of 5000 for 1 in 7");
+    let dedup = random_pairs(5, None, 10_000, 1).unwrap();
+    assert!(dedup.iter().all(|&(a, b)| a < b && b < 5));
+    let mut seen = std::collections::BTreeMap::new();
+    dedup.iter().for_each(|p| *seen.entry(*p).or_insert(0) += 1);
+    assert_eq!(seen.len(), 10, "all 10 pairs of 5 records");
+    assert!(seen.values().all(|c| (850..1150).contains(c)), "{seen:?}");
+    assert_eq!(
+        random_pairs(1, None, 3, 0).unwrap_err().code(),
+        "fs-no-pairs"
+    );
+}
