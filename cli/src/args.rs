@@ -111,6 +111,68 @@ pub struct MatchArgs {
     /// the summary gives the blocking's pair completeness.
     #[arg(long, value_name = "FILE")]
     pub truth: Option<PathBuf>,
+    /// Probabilistic linkage.
+    #[command(flatten)]
+    pub fs: FsArgs,
+}
+
+/// How `pprl match` scores pairs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ModelArg {
+    /// One record-level similarity per pair (the filters' Dice).
+    Dice,
+    /// Fellegi-Sunter match weights from per-field similarities, trained by EM without
+    /// ground truth (needs the `field` layout; see docs/fellegi-sunter.md).
+    Fs,
+}
+
+/// Probabilistic-linkage options of `pprl match` (with `--model fs`).
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Probabilistic linkage (--model fs)")]
+pub struct FsArgs {
+    /// How pairs are scored. With `fs`, `--threshold` is a match probability (`auto`: the
+    /// cut the model expects to give the best F1) and scores are match probabilities.
+    #[arg(long, value_enum, default_value_t = ModelArg::Dice)]
+    pub model: ModelArg,
+    /// Record-level Dice (over all fields' filters) a pair needs to be scored.
+    #[arg(long, value_name = "T", default_value_t = 0.5, value_parser = parse_unit_interval)]
+    pub candidates: f64,
+    /// Per-field comparison levels: the Dice thresholds below exact, descending.
+    #[arg(long, value_name = "T,..", value_delimiter = ',', default_values_t = [0.9, 0.8, 0.7])]
+    pub levels: Vec<f64>,
+    /// Score with a model saved by an earlier run (`--save-model`) instead of training one.
+    #[arg(long, value_name = "FILE")]
+    pub load_model: Option<PathBuf>,
+    /// Write the model (levels, m, u, prior, training history, pattern counts) as JSON.
+    #[arg(long, value_name = "FILE")]
+    pub save_model: Option<PathBuf>,
+    /// Random pairs to estimate u from.
+    #[arg(long, value_name = "N", default_value_t = 1_000_000)]
+    pub u_pairs: usize,
+    /// The prior (share of all pairs that match), instead of estimating it.
+    #[arg(long, value_name = "P", value_parser = parse_unit_interval, conflicts_with = "recall")]
+    pub prior: Option<f64>,
+    /// Estimate the prior from the pairs identical on every field, of which this share of
+    /// true matches is guessed (Splink's deterministic rule), instead of from the passes.
+    #[arg(long, value_name = "R", value_parser = parse_unit_interval)]
+    pub recall: Option<f64>,
+    /// Most pairs a training pass (exact on one field) may have; larger ones are skipped.
+    #[arg(long, value_name = "N", default_value_t = 20_000_000)]
+    pub pass_cap: u64,
+    /// Fields with term-frequency adjustment: `all`, `none` or names.
+    #[arg(
+        long,
+        value_name = "all|none|FIELD,..",
+        value_delimiter = ',',
+        default_value = "all"
+    )]
+    pub tf: Vec<String>,
+    /// Set aside pairs from this match probability up to the threshold for clerical review.
+    #[arg(long, value_name = "P", value_parser = parse_unit_interval)]
+    pub review: Option<f64>,
+    /// Where to write the review band's pairs (`a_id,b_id,probability`).
+    #[arg(long, value_name = "FILE", requires = "review")]
+    pub review_output: Option<PathBuf>,
 }
 
 /// Blocking options of `pprl match`.

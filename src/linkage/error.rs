@@ -51,6 +51,8 @@ crate::error_kinds! {
         FormatUnavailable => "match-format-unavailable",
         /// The output could not be written.
         Output => "match-output",
+        /// Probabilistic (Fellegi-Sunter) linkage could not run.
+        Probabilistic => "match-probabilistic",
     }
 }
 
@@ -157,6 +159,9 @@ pub enum MatchError {
         /// The cause.
         source: std::io::Error,
     },
+    /// Probabilistic linkage could not run (its own kind says why).
+    #[error(transparent)]
+    Probabilistic(#[from] crate::linkage::fs::FsError),
 }
 
 impl MatchError {
@@ -181,13 +186,18 @@ impl MatchError {
             MatchError::AlreadyWritten => K::AlreadyWritten,
             MatchError::FormatUnavailable { .. } => K::FormatUnavailable,
             MatchError::Output { .. } => K::Output,
+            MatchError::Probabilistic(_) => K::Probabilistic,
         }
     }
 }
 
 impl crate::error::Coded for MatchError {
+    /// The kind's code; for probabilistic linkage, the model's own (`fs-...`).
     fn code(&self) -> &'static str {
-        self.kind().code()
+        match self {
+            MatchError::Probabilistic(e) => e.kind().code(),
+            e => e.kind().code(),
+        }
     }
 }
 

@@ -155,6 +155,29 @@ impl MatchReport {
         file.commit().map_err(err)
     }
 
+    /// Writes a probabilistic match's clerical-review band (`a_id,b_id,probability`) to
+    /// `path`, atomically; returns the pairs written (none without a review band).
+    pub fn write_review_csv(&self, path: &Path) -> Result<u64, MatchError> {
+        let band = self
+            .probabilistic
+            .as_ref()
+            .map_or(&[][..], |s| s.review_band.as_slice());
+        let err = output_err(path);
+        let file = AtomicFile::create(path).map_err(&err)?;
+        let mut w = csv::Writer::from_writer(file);
+        w.write_record(["a_id", "b_id", "probability"])
+            .map_err(|e| err(std::io::Error::other(e)))?;
+        for c in band {
+            write_pair(&mut w, [self.ids[0].as_slice(), self.second_ids()], c, true)
+                .map_err(&err)?;
+        }
+        let file = w
+            .into_inner()
+            .map_err(|e| err(std::io::Error::other(e.to_string())))?;
+        file.commit().map_err(err)?;
+        Ok(band.len() as u64)
+    }
+
     /// Writes the result as CSV (see [`MatchReport::write_csv`]) to `w`, and returns it.
     pub fn write_csv_to<W: Write>(&self, w: W, scores: bool) -> std::io::Result<W> {
         if let MatchResult::Written { .. } = self.result {
@@ -227,4 +250,34 @@ fn write_pair<W: Write>(
         w.write_record([a, b])
     }
     .map_err(std::io::Error::other)
+}
+
+/// Writes a trained model as JSON (`model.json`), atomically, for later runs.
+pub fn write_model(model: &super::fs::FsModel, path: &Path) -> Result<(), MatchError> {
+    let err = output_err(path);
+    let mut file = AtomicFile::create(path).map_err(&err)?;
+    serde_json::to_writer_pretty(&mut file, model).map_err(|e| err(std::io::Error::other(e)))?;
+    file.write_all(b"\n").map_err(&err)?;
+    file.commit().map_err(err)
+}
+
+/// Reads a model written by [`write_model`].
+pub fn read_model(path: &Path) -> Result<super::fs::FsModel, MatchError> {
+    let bad = |detail: String| super::fs::FsError::ModelFile {
+        path: path.display().to_string(),
+        detail,
+    };
+    let file = std::fs::File::open(path).map_err(|e| bad(e.to_string()))?;
+    let model: super::fs::FsModel = serde_json::from_reader(std::io::BufReader::new(file))
+        .map_err(|e| {
+            bad(format!(
+                "not a pprl model (line {}, column {})",
+                e.line(),
+                e.column()
+            ))
+        })?;
+    // The parameters must be a model: one m and u per non-null level, a prior in (0, 1).
+    let p = model.params.clone();
+    super::fs::FsParams::new(p.fields, p.lambda, p.m, p.u).map_err(|e| bad(e.to_string()))?;
+    Ok(model)
 }

@@ -28,10 +28,11 @@ use super::solve::{self, Clustering, Solver};
 use super::threshold::{self, AutoChoice, Linkage, Method};
 
 use self::estimate::{Refine, assess};
-use super::{Candidate, PartyCandidate, RecordRef};
+use super::{Candidate, PartyCandidate, RecordRef, fs};
 use crate::filter::kernel::Kernel;
 use crate::io::ClkData;
 use crate::io::formats::UNKNOWN_FINGERPRINT;
+use rayon::prelude::*;
 
 /// One input of a match: encodings with a label for messages and reports (the file name,
 /// for files).
@@ -123,6 +124,12 @@ pub fn match_encodings(
     check_distinct(&labels, &data)?;
     let kernel = opts.kernel.unwrap_or_else(Kernel::detect);
     let words = data[0].header.words_per_record();
+    // Probabilistic linkage: the model (trained here, or given), and a scorer of pairs.
+    let prepared = match &opts.probabilistic {
+        Some(f) => Some((f, fs::link::prepare(&data, f)?)),
+        None => None,
+    };
+    let scorer = prepared.as_ref().map(|(_, p)| p.scorer(&data));
     // What a cut links: every pair for one input or without a solver, else one per record.
     let linkage = if data.len() == 1 || (data.len() == 2 && opts.solver == Solver::None) {
         Linkage::Pairwise
@@ -132,15 +139,21 @@ pub fn match_encodings(
 
     // The similarity of two records, scored afresh (clustering and the estimate need pairs
     // that were not candidates).
+    // With a model, the score is the match weight.
     let score = |(p, x): (usize, u32), (q, y): (usize, u32)| {
+        if let Some(scorer) = &scorer {
+            return scorer.weight(x, y);
+        }
         let (a, b) = (&data[p].words, &data[q].words);
         let (x, y) = (x as usize * words, y as usize * words);
         threshold::pair_score(opts.similarity, &a[x..x + words], &b[y..y + words])
     };
 
-    let (value, mut auto, fit) = match opts.threshold {
-        Threshold::Fixed(t) => (t, None, None),
-        Threshold::Auto(a) => {
+    let (value, mut auto, fit) = match (opts.threshold, &prepared) {
+        // Candidates at the model's record-level Dice; the cut comes once they are scored.
+        (_, Some((f, _))) => (f.candidates, None, None),
+        (Threshold::Fixed(t), None) => (t, None, None),
+        (Threshold::Auto(a), None) => {
             let chose = Instant::now();
             let filters: Vec<&[u64]> = data.iter().map(|d| d.words.as_slice()).collect();
             let sides =
@@ -175,7 +188,10 @@ pub fn match_encodings(
         top_k: opts.top_k,
     };
     let truth = opts.truth.as_deref().filter(|_| data.len() <= 2);
-    let pair = |i: usize, j: Option<usize>, emit: Option<Emit<'_>>| {
+    // A probabilistic match's candidates, weighed and cut; the summary for the report.
+    let mut summary = None;
+    let mut cut = value;
+    let mut pair = |i: usize, j: Option<usize>, emit: Option<Emit<'_>>| {
         let between = Between {
             data: &data,
             copts: &copts,
@@ -184,10 +200,23 @@ pub fn match_encodings(
             kernel: &kernel,
             progress,
         };
-        between.candidates(i, j, emit)
+        let (mut cands, stats, report) = between.candidates(i, j, emit)?;
+        if let (Some((f, p)), Some(scorer)) = (&prepared, &scorer) {
+            cands
+                .par_iter_mut()
+                .for_each(|c| c.score = scorer.weight(c.a, c.b));
+            let (weight, automatic) = match opts.threshold {
+                Threshold::Fixed(t) => (fs::link::weight_of(t), false),
+                Threshold::Auto(_) => (fs::link::best_cut(&cands).unwrap_or(0.0), true),
+            };
+            summary = Some(p.summary(f, &cands, weight, automatic));
+            cut = weight;
+            cands.retain(|c| c.score >= weight);
+        }
+        Ok::<_, MatchError>((cands, stats, report))
     };
     let mut reports = Vec::new();
-    let streams = opts.solver == Solver::None && opts.top_k.is_none();
+    let streams = opts.solver == Solver::None && opts.top_k.is_none() && prepared.is_none();
     let (result, stats) = match (data.len(), sink) {
         (1, _) => {
             let (cands, stats, report) = pair(0, None, None)?;
@@ -198,9 +227,7 @@ pub fn match_encodings(
             } else {
                 let clusters = match opts.clustering {
                     Clustering::Average => {
-                        solve::dedup_average_linkage(n, &cands, value, &|x, y| {
-                            score((0, x), (0, y))
-                        })
+                        solve::dedup_average_linkage(n, &cands, cut, &|x, y| score((0, x), (0, y)))
                     }
                     Clustering::Components => solve::dedup_components(n, &cands),
                 };
@@ -252,7 +279,7 @@ pub fn match_encodings(
                 }
             }
             let clusters = match opts.clustering {
-                Clustering::Average => solve::multiparty_average_linkage(&all, value, &|x, y| {
+                Clustering::Average => solve::multiparty_average_linkage(&all, cut, &|x, y| {
                     score((x.party as usize, x.index), (y.party as usize, y.index))
                 }),
                 Clustering::Components => solve::multiparty_greedy(&all),
@@ -273,6 +300,12 @@ pub fn match_encodings(
             });
         }
     }
+    // A probabilistic match reports match probabilities, having ranked by weight.
+    let mut result = result;
+    if let (Some(_), MatchResult::Pairs(p)) = (&summary, &mut result) {
+        p.iter_mut()
+            .for_each(|c| c.score = fs::probability(c.score));
+    }
     let matches = match &result {
         MatchResult::Pairs(p) => p.len() as u64,
         MatchResult::Written { links } => *links,
@@ -290,7 +323,7 @@ pub fn match_encodings(
         records: data.iter().map(|d| d.ids.len() as u64).collect(),
         ids: data.into_iter().map(|d| d.ids).collect(),
         result,
-        threshold: value,
+        threshold: summary.as_ref().map_or(value, |s| s.cut_probability),
         auto,
         similarity: opts.similarity,
         solver: opts.solver,
@@ -304,6 +337,7 @@ pub fn match_encodings(
         threads: rayon::current_num_threads(),
         warnings,
         blocking: reports,
+        probabilistic: summary,
     })
 }
 

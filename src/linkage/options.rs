@@ -2,6 +2,7 @@
 
 use super::blocking::BlockingRequest;
 use super::candidates::Similarity;
+use super::fs::FsOptions;
 use super::solve::{Clustering, Solver};
 use super::threshold::AutoOptions;
 use crate::filter::kernel::Kernel;
@@ -54,6 +55,10 @@ pub struct MatchOptions {
     /// Known true pairs `(id in first input, id in second input)` (for one input, pairs of
     /// its ids): with blocking, the report then gives the blocking's pair completeness.
     pub truth: Option<Vec<(String, String)>>,
+    /// Probabilistic (Fellegi-Sunter) linkage on field-layout encodings: candidates at the
+    /// options' record-level Dice are scored by match weight, and `threshold` is then a
+    /// match probability (`Auto`: the model's best expected F1). `None`: match on Dice.
+    pub probabilistic: Option<FsOptions>,
 }
 
 impl Default for MatchOptions {
@@ -69,6 +74,7 @@ impl Default for MatchOptions {
             kernel: None,
             blocking: BlockingRequest::default(),
             truth: None,
+            probabilistic: None,
         }
     }
 }

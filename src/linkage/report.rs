@@ -117,6 +117,9 @@ pub struct MatchReport {
     pub warnings: Vec<MatchWarning>,
     /// What blocking did, per compared pair of inputs (empty without blocking).
     pub blocking: Vec<BlockingReport>,
+    /// The model and the cut of a probabilistic match (scores are then match probabilities).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub probabilistic: Option<super::fs::FsSummary>,
 }
 
 impl MatchReport {

@@ -52,9 +52,26 @@ pub fn run(args: &MatchArgs) -> Result<()> {
         RunFiles::new()
             .reads(FileRole::Input, &args.files)
             .reads(FileRole::Truth, &args.truth)
+            .reads(FileRole::Input, &args.fs.load_model)
             .write(&args.output)
             .allow_stdout(),
     )?;
+    // The model's outputs: never an input, nor the result.
+    let extra: Vec<&std::path::PathBuf> = [&args.fs.save_model, &args.fs.review_output]
+        .into_iter()
+        .flatten()
+        .collect();
+    if !extra.is_empty() {
+        let files = RunFiles::new()
+            .reads(FileRole::Input, &args.files)
+            .reads(FileRole::Truth, &args.truth)
+            .reads(FileRole::Input, &args.fs.load_model)
+            .reads(
+                FileRole::Input,
+                [&args.output].into_iter().filter(|o| o.as_os_str() != "-"),
+            );
+        super::check_files(extra.iter().fold(files, |f, p| f.write(p)))?;
+    }
     // `-o -`: the result is standard output, so the summary goes to standard error.
     let to_stdout = args.output.as_os_str() == "-";
     let kernel = args.kernel.as_deref().map(kernel_by_name).transpose()?;
@@ -93,6 +110,7 @@ pub fn run(args: &MatchArgs) -> Result<()> {
             .as_deref()
             .map(|t| pprl::eval::truth::read_id_pairs(t, args.files.len()))
             .transpose()?,
+        probabilistic: super::match_fs::options(&args.fs)?,
     };
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(args.threads.map(usize::from).unwrap_or(0))
@@ -111,6 +129,12 @@ pub fn run(args: &MatchArgs) -> Result<()> {
     for w in &report.warnings {
         super::warn(w.kind.code(), &warning(w));
     }
+    if let Some(s) = &report.probabilistic {
+        for w in super::match_fs::warnings(s) {
+            super::warn("fs-training", &w);
+        }
+    }
+    super::match_fs::write_outputs(&report, &args.fs)?;
     if !csv {
         report
             .write(&args.output, output_format, opts.scores)
@@ -133,6 +157,9 @@ pub fn run(args: &MatchArgs) -> Result<()> {
 }
 
 fn print_text(report: &MatchReport, args: &MatchArgs) {
+    if let Some(s) = &report.probabilistic {
+        super::match_fs::print_text(s);
+    }
     if let Some(a) = &report.auto {
         println!(
             "threshold {:.4}, chosen automatically ({}) in {:.2} s: {}",

@@ -9,6 +9,7 @@ pub mod experiment;
 pub mod inspect;
 pub mod keygen;
 pub mod match_cmd;
+pub mod match_fs;
 pub mod privacy;
 pub mod remote;
 pub mod schema;

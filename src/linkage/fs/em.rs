@@ -189,6 +189,30 @@ pub enum FsWarning {
     },
 }
 
+impl std::fmt::Display for FsWarning {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            FsWarning::NotConverged {
+                iterations,
+                max_change,
+            } => write!(
+                f,
+                "EM stopped at its cap of {iterations} iterations, not converged (last change \
+                 {max_change:.2e})"
+            ),
+            FsWarning::UNotBelowM { field, level } => write!(
+                f,
+                "field {field}: level `{level}` is at least as likely among non-matches as \
+                 among matches"
+            ),
+            FsWarning::NotEstimated { field } => write!(
+                f,
+                "field {field}: no pair had it present, so its m and u were not estimated"
+            ),
+        }
+    }
+}
+
 /// What EM did.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct EmReport {

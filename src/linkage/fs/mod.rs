@@ -15,9 +15,13 @@
 //! blocking passes (a field a pass blocks on is not estimated in it).
 
 pub mod em;
+pub mod exact;
 pub mod levels;
+pub mod link;
 pub mod patterns;
+pub mod score;
 pub mod similarity;
+pub mod train;
 pub mod weights;
 
 #[cfg(test)]
@@ -27,9 +31,15 @@ pub use self::em::{
     EmIteration, EmReport, EmSettings, FsParams, FsWarning, expectation_maximisation,
     prior_from_rule, round_robin,
 };
+pub use self::exact::ExactGroups;
 pub use self::levels::FieldLevels;
+pub use self::link::{FsOptions, FsSummary};
 pub use self::patterns::PatternCounts;
-pub use self::similarity::{FieldRecords, count_pairs, field_dice, random_pairs};
+pub use self::score::{Explanation, FieldEvidence, Scorer};
+pub use self::similarity::{
+    FieldRecords, count_pairs, empty_field_masks, field_dice, random_pairs,
+};
+pub use self::train::{FsModel, PassReport, PriorChoice, PriorReport, TrainOptions, train};
 pub use self::weights::{probability, tf_adjustment};
 
 crate::error_kinds! {
@@ -45,6 +55,16 @@ crate::error_kinds! {
         BadSettings => "fs-bad-settings",
         /// There are no pairs to learn from.
         NoPairs => "fs-no-pairs",
+        /// The encodings are not in the `field` layout.
+        Layout => "fs-layout",
+        /// Hardened field filters need the encoder's missing-field flags, which they lack.
+        NoMissingFlags => "fs-no-missing-flags",
+        /// A saved model does not fit the encodings.
+        ModelMismatch => "fs-model-mismatch",
+        /// Probabilistic linkage takes one or two inputs.
+        Inputs => "fs-inputs",
+        /// A model file could not be read.
+        ModelFile => "fs-model-file",
     }
 }
 
@@ -77,6 +97,35 @@ pub enum FsError {
     /// No pairs.
     #[error("there are no pairs with a compared field to learn from")]
     NoPairs,
+    /// Not the `field` layout.
+    #[error(
+        "probabilistic linkage compares fields, so it needs encodings in the `field` layout \
+         (one filter per field); these are in the `{layout}` layout"
+    )]
+    Layout {
+        /// The encodings' layout.
+        layout: String,
+    },
+    /// Hardened filters without missing-field flags.
+    #[error(
+        "these field filters are hardened, so an empty field cannot be told from its filter, \
+         and they carry no missing-field flags"
+    )]
+    NoMissingFlags,
+    /// A saved model does not fit.
+    #[error("the model does not fit these encodings: {0}")]
+    ModelMismatch(String),
+    /// Not one or two inputs.
+    #[error("probabilistic linkage takes one input (deduplication) or two, not {0}")]
+    Inputs(usize),
+    /// A model file could not be read.
+    #[error("cannot read the model {path}: {detail}")]
+    ModelFile {
+        /// The file.
+        path: String,
+        /// Why (never the file's contents).
+        detail: String,
+    },
 }
 
 impl FsError {
@@ -88,6 +137,11 @@ impl FsError {
             FsError::Shape(_) => FsErrorKind::Shape,
             FsError::BadSettings(_) => FsErrorKind::BadSettings,
             FsError::NoPairs => FsErrorKind::NoPairs,
+            FsError::Layout { .. } => FsErrorKind::Layout,
+            FsError::NoMissingFlags => FsErrorKind::NoMissingFlags,
+            FsError::ModelMismatch(_) => FsErrorKind::ModelMismatch,
+            FsError::Inputs(_) => FsErrorKind::Inputs,
+            FsError::ModelFile { .. } => FsErrorKind::ModelFile,
         }
     }
 }

@@ -153,14 +153,19 @@ impl PatternCounts {
             }
             counts
         };
-        let parts: Vec<PatternCounts> = similarities
+        Ok(similarities
             .par_chunks(CHUNK * width)
             .map(count_chunk)
-            .collect();
-        let mut total = empty;
-        for part in &parts {
-            total.merge(part)?;
+            .reduce(|| empty.clone(), PatternCounts::summed))
+    }
+
+    /// The sum of two workers' counts over the same fields (for parallel reductions, where
+    /// the shapes are known to agree). Integer sums: the order does not change the result.
+    pub(crate) fn summed(mut self, other: PatternCounts) -> PatternCounts {
+        debug_assert_eq!(self.radices, other.radices);
+        for (c, o) in self.counts.iter_mut().zip(&other.counts) {
+            *c += o;
         }
-        Ok(total)
+        self
     }
 }

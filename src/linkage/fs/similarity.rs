@@ -68,6 +68,11 @@ impl<'a> FieldRecords<'a> {
         self.words.len() / (self.fields * self.words_per_field)
     }
 
+    /// Fields per record.
+    pub fn fields(&self) -> usize {
+        self.fields
+    }
+
     /// Whether the view holds no records.
     pub fn is_empty(&self) -> bool {
         self.words.is_empty()
@@ -81,14 +86,30 @@ impl<'a> FieldRecords<'a> {
             .collect()
     }
 
-    fn filter(&self, record: usize, field: usize) -> &'a [u64] {
+    pub(crate) fn filter(&self, record: usize, field: usize) -> &'a [u64] {
         let start = (record * self.fields + field) * self.words_per_field;
         &self.words[start..start + self.words_per_field]
     }
 
-    fn is_missing(&self, record: usize, field: usize) -> bool {
+    pub(crate) fn is_missing(&self, record: usize, field: usize) -> bool {
         self.missing.is_some_and(|m| m[record] >> field & 1 == 1)
     }
+}
+
+/// The missing-field masks of unhardened field filters: bit `f` of a record's mask is set
+/// when its field `f` filter is empty. Exact only without hardening (a present value sets at
+/// least one bit; hardening fills empty filters), so callers use it only then.
+pub fn empty_field_masks(words: &[u64], fields: usize, words_per_field: usize) -> Vec<u64> {
+    words
+        .par_chunks(fields * words_per_field)
+        .map(|record| {
+            record
+                .chunks(words_per_field)
+                .enumerate()
+                .filter(|(_, f)| f.iter().all(|w| *w == 0))
+                .fold(0u64, |m, (f, _)| m | 1 << f)
+        })
+        .collect()
 }
 
 /// The Dice of field `field` between record `a` of `left` and record `b` of `right`; `None`
@@ -143,45 +164,44 @@ pub fn count_pairs(
     let (left_pop, right_pop) = (left.popcounts(), right.popcounts());
     let kernel = Kernel::detect();
     let (width, wpf) = (left.fields, left.words_per_field);
-    let parts: Vec<PatternCounts> = pairs
+    // Folded per worker, not per chunk: dense counts of many fields are megabytes each.
+    Ok(pairs
         .par_chunks(CHUNK)
-        .map(|chunk| {
-            let mut counts = empty.clone();
-            // Reused per run of pairs that share their left record: the right records and,
-            // field by field, the common bits, counted by the kernel in one call per field.
-            let mut at: Vec<u32> = Vec::new();
-            let mut common: Vec<u32> = Vec::new();
-            for run in chunk.chunk_by(|x, y| x.0 == y.0) {
-                let a = run[0].0 as usize;
-                at.clear();
-                at.extend(run.iter().map(|p| p.1));
-                common.clear();
-                common.resize(run.len() * width, 0);
-                for f in 0..width {
-                    let out = &mut common[f * run.len()..(f + 1) * run.len()];
-                    let query = left.filter(a, f);
-                    kernel.add_counts_at(query, right.words, width * wpf, f * wpf, &at, out);
-                }
-                for (k, &b) in at.iter().enumerate() {
-                    let b = b as usize;
-                    let index = fields.iter().enumerate().fold(0usize, |acc, (f, levels)| {
-                        let dice = (!left.is_missing(a, f) && !right.is_missing(b, f)).then(|| {
-                            let total = left_pop[a * width + f] + right_pop[b * width + f];
-                            dice_of(common[f * run.len() + k], total)
+        .fold(
+            || empty.clone(),
+            |mut counts, chunk| {
+                // Reused per run of pairs that share their left record: the right records and,
+                // field by field, the common bits, counted by the kernel in one call per field.
+                let mut at: Vec<u32> = Vec::new();
+                let mut common: Vec<u32> = Vec::new();
+                for run in chunk.chunk_by(|x, y| x.0 == y.0) {
+                    let a = run[0].0 as usize;
+                    at.clear();
+                    at.extend(run.iter().map(|p| p.1));
+                    common.clear();
+                    common.resize(run.len() * width, 0);
+                    for f in 0..width {
+                        let out = &mut common[f * run.len()..(f + 1) * run.len()];
+                        let query = left.filter(a, f);
+                        kernel.add_counts_at(query, right.words, width * wpf, f * wpf, &at, out);
+                    }
+                    for (k, &b) in at.iter().enumerate() {
+                        let b = b as usize;
+                        let index = fields.iter().enumerate().fold(0usize, |acc, (f, levels)| {
+                            let dice =
+                                (!left.is_missing(a, f) && !right.is_missing(b, f)).then(|| {
+                                    let total = left_pop[a * width + f] + right_pop[b * width + f];
+                                    dice_of(common[f * run.len() + k], total)
+                                });
+                            acc * levels.count() + usize::from(levels.level(dice))
                         });
-                        acc * levels.count() + usize::from(levels.level(dice))
-                    });
-                    counts.add_at(index, 1);
+                        counts.add_at(index, 1);
+                    }
                 }
-            }
-            counts
-        })
-        .collect();
-    let mut total = empty;
-    for part in &parts {
-        total.merge(part)?;
-    }
-    Ok(total)
+                counts
+            },
+        )
+        .reduce(|| empty.clone(), PatternCounts::summed))
 }
 
 /// `n` uniformly random pairs for estimating `u` (Splink's `estimate_u_using_random_sampling`):
