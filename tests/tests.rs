@@ -1,5 +1,6 @@
 //! One integration test binary for the library: golden vectors and the encoding job.
 
+mod fs_linkage;
 mod golden;
 mod harden;
 mod layering;

@@ -223,7 +223,9 @@ pub fn match_encodings(
             reports.extend(report);
             let n = data[0].ids.len() as u32;
             if opts.solver == Solver::None {
-                (MatchResult::Pairs(solve::all_pairs(&cands)), stats)
+                let mut pairs = solve::all_pairs(&cands);
+                probabilities(&mut pairs, prepared.is_some());
+                (MatchResult::Pairs(pairs), stats)
             } else {
                 let clusters = match opts.clustering {
                     Clustering::Average => {
@@ -248,7 +250,8 @@ pub fn match_encodings(
         (2, sink) => {
             let (cands, stats, report) = pair(0, Some(1), None)?;
             reports.extend(report);
-            let links = solve::solve(opts.solver, &cands);
+            let mut links = solve::solve(opts.solver, &cands);
+            probabilities(&mut links, prepared.is_some());
             if let Some(sink) = sink {
                 let ids = [data[0].ids.as_slice(), &data[1].ids];
                 sink.accept(ids, &links).map_err(sink_err)?;
@@ -300,12 +303,6 @@ pub fn match_encodings(
             });
         }
     }
-    // A probabilistic match reports match probabilities, having ranked by weight.
-    let mut result = result;
-    if let (Some(_), MatchResult::Pairs(p)) = (&summary, &mut result) {
-        p.iter_mut()
-            .for_each(|c| c.score = fs::probability(c.score));
-    }
     let matches = match &result {
         MatchResult::Pairs(p) => p.len() as u64,
         MatchResult::Written { links } => *links,
@@ -339,6 +336,15 @@ pub fn match_encodings(
         blocking: reports,
         probabilistic: summary,
     })
+}
+
+/// A probabilistic match's links, ranked by weight, report their match probabilities.
+fn probabilities(links: &mut [Candidate], probabilistic: bool) {
+    if probabilistic {
+        links
+            .iter_mut()
+            .for_each(|c| c.score = fs::probability(c.score));
+    }
 }
 
 /// Refuses an input given twice: the same label (for files, the same path) with the same ids
