@@ -352,10 +352,12 @@ fn clk_seeds() -> Vec<Vec<u8>> {
             } else {
                 0
             },
+            // Field-layout files carry missing-field masks (version 3).
+            missing_masks: schema.filter.layout == pprl::schema::Layout::Field,
             schema_json: json,
         };
         let words = params.words_per_record();
-        let keys = usize::from(params.block_keys);
+        let keys = params.trailer_words();
         let mut w = ClkWriter::new("seed", params).unwrap();
         for i in 0..3u64 {
             let filter: Vec<u64> = (0..words as u64)

@@ -27,6 +27,9 @@ pub enum Command {
     Inspect(InspectArgs),
     /// Match encoding files at the trusted third party (one file: find duplicates).
     Match(MatchArgs),
+    /// Explain a pair's probabilistic match weight field by field, or chart a model (for the
+    /// third party only: explanations are similarity information).
+    Explain(crate::commands::explain::ExplainArgs),
     /// Compare encodings: a grid of schemas x filter lengths x thresholds over one synthetic
     /// population, one row of quality and speed per setting.
     Experiment(ExperimentArgs),
@@ -122,7 +125,7 @@ pub enum ModelArg {
     /// One record-level similarity per pair (the filters' Dice).
     Dice,
     /// Fellegi-Sunter match weights from per-field similarities, trained by EM without
-    /// ground truth (needs the `field` layout; see docs/fellegi-sunter.md).
+    /// ground truth (needs the `field` layout; see docs/probabilistic.md).
     Fs,
 }
 
@@ -134,9 +137,10 @@ pub struct FsArgs {
     /// cut the model expects to give the best F1) and scores are match probabilities.
     #[arg(long, value_enum, default_value_t = ModelArg::Dice)]
     pub model: ModelArg,
-    /// Record-level Dice (over all fields' filters) a pair needs to be scored.
-    #[arg(long, value_name = "T", default_value_t = 0.5, value_parser = parse_unit_interval)]
-    pub candidates: f64,
+    /// Record-level Dice (over all fields' filters) a pair needs to be scored, or `auto`: the
+    /// Dice 1% of random pairs reach (fewer on large inputs; hardening lifts every Dice).
+    #[arg(long, value_name = "T|auto", default_value = "auto", value_parser = parse_threshold)]
+    pub candidates: ThresholdArg,
     /// Per-field comparison levels: the Dice thresholds below exact, descending.
     #[arg(long, value_name = "T,..", value_delimiter = ',', default_values_t = [0.9, 0.8, 0.7])]
     pub levels: Vec<f64>,
@@ -173,6 +177,15 @@ pub struct FsArgs {
     /// Where to write the review band's pairs (`a_id,b_id,probability`).
     #[arg(long, value_name = "FILE", requires = "review")]
     pub review_output: Option<PathBuf>,
+    /// Write charts into DIR: the candidates' match weights with the cut, and the model's
+    /// level weights and m/u (for the third party only).
+    #[arg(long, value_name = "DIR")]
+    pub plot: Option<PathBuf>,
+    /// Accept field filters without `[filter] harden`: they leak values field by field to
+    /// frequency and pattern attacks (docs/privacy.md); for research on synthetic data, or
+    /// where the data owners accept it.
+    #[arg(long)]
+    pub allow_unhardened: bool,
 }
 
 /// Blocking options of `pprl match`.

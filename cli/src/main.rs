@@ -40,6 +40,7 @@ fn main() -> ExitCode {
         Command::Encode(a) => commands::encode::run(&a),
         Command::Inspect(a) => commands::inspect::run(&a),
         Command::Match(a) => commands::match_cmd::run(&a),
+        Command::Explain(a) => commands::explain::run(&a),
         Command::Experiment(a) => commands::experiment::run(&a),
         Command::Bench(args::BenchCommand::Match(a)) => commands::bench::matching(&a),
         Command::Bench(args::BenchCommand::Scale(a)) => commands::bench::scale(&a),

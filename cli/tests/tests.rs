@@ -7,6 +7,7 @@ mod eval;
 mod matching;
 mod parquet;
 mod privacy;
+mod probabilistic;
 mod readers;
 mod safety;
 mod schema_quality;

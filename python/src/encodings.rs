@@ -263,6 +263,7 @@ impl Encodings {
             filter_bits: h.filter_bits,
             filters_per_record: h.filters_per_record,
             block_keys: h.block_keys,
+            missing_masks: h.missing_masks,
             schema_json: h.schema_json.clone(),
         }
     }
@@ -286,10 +287,9 @@ impl Encodings {
         match format {
             "clk" => {
                 let mut out = ClkWriter::create(path, self.params())?;
-                let k = d.header.block_keys as usize;
                 for (i, id) in d.ids.iter().enumerate() {
                     let row = self.rows.as_ref().map_or(i as u64 + 1, |r| r[i]);
-                    out.write_record(row, id, d.record(i), &d.blocks[i * k..(i + 1) * k])?;
+                    out.write_record(row, id, d.record(i), &d.trailer(i))?;
                 }
                 let (file, _) = out.finish()?;
                 file.commit().map_err(io)?;

@@ -84,6 +84,8 @@ pub struct Scratch {
     salt: String,
     salted: Tokens,
     salt_buf: String,
+    /// Bit `i`: field `i` of the last record had no tokens.
+    missing: u64,
 }
 
 impl Scratch {
@@ -92,6 +94,13 @@ impl Scratch {
     /// (field, code, reason) each, in schema order. Empty when the record was rejected.
     pub fn invalid_fields(&self) -> &[Rejection] {
         &self.invalid
+    }
+
+    /// The missing fields of the record last given to [`Encoder::encode_record`]: bit `i` is
+    /// set when field `i` (of the first 64) contributed no token (empty, missing, or invalid
+    /// and encoded as missing). The `field` layout stores it beside the filters.
+    pub fn missing_fields(&self) -> u64 {
+        self.missing
     }
 
     /// Takes the list [`Scratch::invalid_fields`] returns, leaving it empty.
@@ -250,6 +259,13 @@ impl Encoder {
         self.layout
     }
 
+    /// Whether records carry a missing-field mask ([`Scratch::missing_fields`]): in the
+    /// `field` layout (of at most 64 fields), where a field's similarity is compared on its
+    /// own and hardening may fill an empty field's filter.
+    pub fn missing_masks(&self) -> bool {
+        self.layout == Layout::Field && self.fields.len() <= 64
+    }
+
     /// The hashing scheme.
     pub fn hashing(&self) -> HashingScheme {
         self.hashing
@@ -318,6 +334,7 @@ impl Encoder {
         assert_eq!(out.len(), self.words_per_record, "output buffer size");
         out.fill(0);
         scratch.invalid.clear();
+        scratch.missing = 0;
         let result = self.encode_fields(value, scratch, out);
         if result.is_err() {
             scratch.invalid.clear();
@@ -385,6 +402,7 @@ impl Encoder {
         );
         out.fill(0);
         scratch.invalid.clear();
+        scratch.missing = 0;
         let result = self
             .record_salt(&value, scratch)
             .and_then(|()| self.encode_built(value, scratch, out));
@@ -440,7 +458,11 @@ impl Encoder {
                 .iter()
                 .enumerate()
                 .try_fold(0usize, |sum, (i, field)| {
-                    Ok(sum + self.encode_field(field, value(i), scratch, dest)?)
+                    let tokens = self.encode_field(field, value(i), scratch, dest)?;
+                    if tokens == 0 && i < 64 {
+                        scratch.missing |= 1 << i;
+                    }
+                    Ok(sum + tokens)
                 })
         };
         let total_tokens = match &self.rbf {

@@ -23,6 +23,7 @@ use super::EvalError;
 use super::metrics::Sweep;
 use crate::io::AtomicFile;
 
+pub mod fs;
 mod layout;
 
 /// Chart size in pixels.
@@ -86,23 +87,9 @@ pub fn chart_paths(dir: &Path) -> Vec<PathBuf> {
 /// Writes the three charts into `dir` (created if missing) as SVG and PNG, atomically, and
 /// returns the paths written.
 pub fn write_charts(dir: &Path, input: &ChartInput<'_>) -> Result<Vec<PathBuf>, EvalError> {
-    let out_err = |path: &Path, reason: String| EvalError::Output {
-        path: path.display().to_string(),
-        reason,
-    };
-    std::fs::create_dir_all(dir).map_err(|e| out_err(dir, e.to_string()))?;
-    register_font().map_err(|r| out_err(dir, r))?;
     let mut written = Vec::new();
     for chart in Chart::ALL {
-        for (ext, bytes) in [
-            ("svg", svg(chart, input).map(String::into_bytes)),
-            ("png", png(chart, input)),
-        ] {
-            let path = dir.join(format!("{}.{ext}", chart.name()));
-            let bytes = bytes.map_err(|r| out_err(&path, r))?;
-            write_atomic(&path, &bytes).map_err(|e| out_err(&path, e.to_string()))?;
-            written.push(path);
-        }
+        written.extend(write_drawing(dir, chart.name(), &EvalChart(chart, input))?);
     }
     Ok(written)
 }
@@ -125,22 +112,57 @@ fn register_font() -> Result<(), String> {
     }
 }
 
+/// Something drawn on a chart's drawing area, by either backend.
+pub(crate) trait Drawing {
+    /// Draws it on `root`.
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> DrawResult<DB>;
+
+    /// Its size in pixels.
+    fn size(&self) -> (u32, u32) {
+        SIZE
+    }
+}
+
+struct EvalChart<'a, 'i>(Chart, &'a ChartInput<'i>);
+
+impl Drawing for EvalChart<'_, '_> {
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> DrawResult<DB> {
+        draw(self.0, root, self.1)
+    }
+}
+
+#[cfg(test)]
 fn svg(chart: Chart, input: &ChartInput<'_>) -> Result<String, String> {
+    svg_of(&EvalChart(chart, input))
+}
+
+#[cfg(test)]
+fn png(chart: Chart, input: &ChartInput<'_>) -> Result<Vec<u8>, String> {
+    png_of(&EvalChart(chart, input))
+}
+
+/// A drawing as SVG text.
+pub(crate) fn svg_of(drawing: &impl Drawing) -> Result<String, String> {
+    register_font()?;
     let mut text = String::new();
     {
-        let root = SVGBackend::with_string(&mut text, SIZE).into_drawing_area();
-        draw(chart, &root, input).map_err(|e| e.to_string())?;
+        let root = SVGBackend::with_string(&mut text, drawing.size()).into_drawing_area();
+        root.fill(&WHITE).map_err(|e| e.to_string())?;
+        drawing.draw(&root).map_err(|e| e.to_string())?;
         root.present().map_err(|e| e.to_string())?;
     }
     Ok(text)
 }
 
-fn png(chart: Chart, input: &ChartInput<'_>) -> Result<Vec<u8>, String> {
-    let (w, h) = SIZE;
+/// A drawing as PNG bytes (the same on every run: fixed encoder settings, the shipped font).
+pub(crate) fn png_of(drawing: &impl Drawing) -> Result<Vec<u8>, String> {
+    register_font()?;
+    let (w, h) = drawing.size();
     let mut pixels = vec![0u8; w as usize * h as usize * 3];
     {
-        let root = BitMapBackend::with_buffer(&mut pixels, SIZE).into_drawing_area();
-        draw(chart, &root, input).map_err(|e| e.to_string())?;
+        let root = BitMapBackend::with_buffer(&mut pixels, (w, h)).into_drawing_area();
+        root.fill(&WHITE).map_err(|e| e.to_string())?;
+        drawing.draw(&root).map_err(|e| e.to_string())?;
         root.present().map_err(|e| e.to_string())?;
     }
     let mut out = Vec::new();
@@ -156,14 +178,38 @@ fn png(chart: Chart, input: &ChartInput<'_>) -> Result<Vec<u8>, String> {
     Ok(out)
 }
 
-type DrawResult<DB> = Result<(), DrawingAreaErrorKind<<DB as DrawingBackend>::ErrorType>>;
+/// Writes a drawing as `stem.svg` and `stem.png` in `dir`, atomically; returns both paths.
+pub(crate) fn write_drawing(
+    dir: &Path,
+    stem: &str,
+    drawing: &impl Drawing,
+) -> Result<Vec<PathBuf>, EvalError> {
+    let out_err = |path: &Path, reason: String| EvalError::Output {
+        path: path.display().to_string(),
+        reason,
+    };
+    std::fs::create_dir_all(dir).map_err(|e| out_err(dir, e.to_string()))?;
+    let mut written = Vec::new();
+    for (ext, bytes) in [
+        ("svg", svg_of(drawing).map(String::into_bytes)),
+        ("png", png_of(drawing)),
+    ] {
+        let path = dir.join(format!("{stem}.{ext}"));
+        let bytes = bytes.map_err(|r| out_err(&path, r))?;
+        write_atomic(&path, &bytes).map_err(|e| out_err(&path, e.to_string()))?;
+        written.push(path);
+    }
+    Ok(written)
+}
+
+pub(crate) type DrawResult<DB> =
+    Result<(), DrawingAreaErrorKind<<DB as DrawingBackend>::ErrorType>>;
 
 fn draw<DB: DrawingBackend>(
     chart: Chart,
     root: &DrawingArea<DB, Shift>,
     input: &ChartInput<'_>,
 ) -> DrawResult<DB> {
-    root.fill(&WHITE)?;
     match chart {
         Chart::Threshold => threshold_chart(root, input),
         Chart::PrCurve => pr_chart(root, input),
@@ -177,14 +223,14 @@ fn low_end(input: &ChartInput<'_>) -> f64 {
     ((lowest / 0.05).floor() * 0.05).clamp(0.0, 0.95)
 }
 
-fn font(size: u32) -> FontDesc<'static> {
+pub(crate) fn font(size: u32) -> FontDesc<'static> {
     (FAMILY, size).into_font()
 }
 
-const MARK_COLOR: RGBColor = RGBColor(90, 90, 90);
-const PRECISION_COLOR: RGBColor = RGBColor(31, 119, 180);
-const RECALL_COLOR: RGBColor = RGBColor(214, 39, 40);
-const F1_COLOR: RGBColor = RGBColor(44, 160, 44);
+pub(crate) const MARK_COLOR: RGBColor = RGBColor(90, 90, 90);
+pub(crate) const PRECISION_COLOR: RGBColor = RGBColor(31, 119, 180);
+pub(crate) const RECALL_COLOR: RGBColor = RGBColor(214, 39, 40);
+pub(crate) const F1_COLOR: RGBColor = RGBColor(44, 160, 44);
 
 fn threshold_chart<DB: DrawingBackend>(
     root: &DrawingArea<DB, Shift>,

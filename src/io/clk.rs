@@ -56,6 +56,11 @@ pub const MAGIC: [u8; 8] = *b"\x89PPRL\r\n\x1a";
 pub const FILE_VERSION: u16 = 1;
 /// The encoding-file version of files that carry keyed block ids after each filter.
 pub const FILE_VERSION_BLOCKS: u16 = 2;
+/// The encoding-file version of files whose header flags are in use: records of the `field`
+/// layout carry a missing-field mask ([`FLAG_MISSING_MASKS`]), with or without block ids.
+pub const FILE_VERSION_FLAGS: u16 = 3;
+/// Header flag: each record carries a `u64` missing-field mask after its filter words.
+pub const FLAG_MISSING_MASKS: u16 = 1;
 /// Longest record id accepted, in bytes of UTF-8.
 pub const MAX_ID_BYTES: usize = 255;
 /// Bytes of the fixed part of the header, before the schema JSON.

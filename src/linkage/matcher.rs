@@ -151,7 +151,7 @@ pub fn match_encodings(
 
     let (value, mut auto, fit) = match (opts.threshold, &prepared) {
         // Candidates at the model's record-level Dice; the cut comes once they are scored.
-        (_, Some((f, _))) => (f.candidates, None, None),
+        (_, Some((_, p))) => (p.candidates, None, None),
         (Threshold::Fixed(t), None) => (t, None, None),
         (Threshold::Auto(a), None) => {
             let chose = Instant::now();

@@ -59,6 +59,9 @@ pub struct EncodedRows {
     pub words: Vec<u64>,
     /// Block ids, [`crate::io::ClkHeader::block_keys`] per record.
     pub blocks: Vec<u64>,
+    /// Missing-field masks, one per record when the encodings carry them
+    /// ([`crate::io::ClkHeader::missing_masks`]), else empty.
+    pub missing: Vec<u64>,
     /// The rows that were not encoded.
     pub rejects: Vec<RejectRow>,
     /// The fields of encoded rows whose invalid values were encoded as missing.
@@ -70,6 +73,8 @@ struct Collect<'o> {
     out: &'o mut EncodedRows,
     ids: IdSource,
     filter_words: usize,
+    /// Whether a missing-field mask follows the filter words.
+    masks: bool,
     id: String,
 }
 
@@ -82,7 +87,11 @@ impl RowSink for Collect<'_> {
         let id = self.ids.id(row, &mut self.id);
         match outcome {
             Ok((words, invalid)) => {
-                let (bits, blocks) = words.split_at(self.filter_words);
+                let (bits, mut blocks) = words.split_at(self.filter_words);
+                if self.masks {
+                    self.out.missing.push(blocks[0]);
+                    blocks = &blocks[1..];
+                }
                 self.out.rows.push(row.row);
                 self.out.ids.push(id.to_string());
                 self.out.words.extend_from_slice(bits);
@@ -169,6 +178,7 @@ pub fn encode_source<S: RowSource + ?Sized>(
         out: &mut out,
         ids,
         filter_words: params.words_per_record(),
+        masks: params.missing_masks,
         id: String::new(),
     };
     let Streamed {
@@ -187,6 +197,7 @@ pub fn encode_source<S: RowSource + ?Sized>(
             ids: out.ids,
             words: out.words,
             blocks: out.blocks,
+            missing: out.missing,
         },
         rows: out.rows,
         rejects: out.rejects,
@@ -294,6 +305,7 @@ impl<'a> ChunkEncoder<'a> {
             out,
             ids: self.ids,
             filter_words: self.params.words_per_record(),
+            masks: self.params.missing_masks,
             id: String::new(),
         };
         self.chunk.write(words, &mut sink)

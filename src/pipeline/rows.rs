@@ -105,16 +105,24 @@ impl<'a> NativeRows<'a> {
 impl RowEncoder for NativeRows<'_> {
     type Scratch = Scratch;
 
-    /// The filter words, then one block id per keyed blocking key.
+    /// The filter words, the missing-field mask (field layout), then one block id per keyed
+    /// blocking key.
     fn words_per_record(&self) -> usize {
-        self.encoder.words_per_record() + self.encoder.block_keys()
+        self.encoder.words_per_record()
+            + usize::from(self.encoder.missing_masks())
+            + self.encoder.block_keys()
     }
 
     fn encode_row(&self, row: &InputRow, scratch: &mut Scratch, out: &mut [u64]) -> Outcome {
         check_id(row.record.get(self.id_col).unwrap_or(""))?;
         let value = |i: usize| row.record.get(self.field_cols[i]).unwrap_or("");
-        let (bits, blocks) = out.split_at_mut(self.encoder.words_per_record());
+        let (bits, mut blocks) = out.split_at_mut(self.encoder.words_per_record());
         self.encoder.encode_record(value, scratch, bits)?;
+        if self.encoder.missing_masks() {
+            let (mask, rest) = blocks.split_at_mut(1);
+            mask[0] = scratch.missing_fields();
+            blocks = rest;
+        }
         self.encoder.encode_blocks(value, scratch, blocks);
         Ok(scratch.take_invalid_fields())
     }
@@ -233,6 +241,7 @@ impl<'a> JobEncoder<'a> {
                 filter_bits: encoder.filter_bits(),
                 filters_per_record: encoder.filters_per_record() as u16,
                 block_keys: encoder.block_keys() as u16,
+                missing_masks: encoder.missing_masks(),
                 schema_json: encoder.schema_json().to_vec(),
             },
             JobEncoder::Clkhash(encoder) => {
@@ -249,6 +258,7 @@ impl<'a> JobEncoder<'a> {
                     filter_bits: bits,
                     filters_per_record: 1,
                     block_keys: 0,
+                    missing_masks: false,
                     schema_json: encoder.schema_json().to_vec(),
                 }
             }

@@ -57,10 +57,17 @@ pub fn run(args: &MatchArgs) -> Result<()> {
             .allow_stdout(),
     )?;
     // The model's outputs: never an input, nor the result.
-    let extra: Vec<&std::path::PathBuf> = [&args.fs.save_model, &args.fs.review_output]
+    let mut extra: Vec<std::path::PathBuf> = [&args.fs.save_model, &args.fs.review_output]
         .into_iter()
         .flatten()
+        .cloned()
         .collect();
+    // A folder that does not exist yet holds no input.
+    if let Some(dir) = args.fs.plot.as_ref().filter(|d| d.is_dir()) {
+        for name in ["weights", "match_weights", "m_u"] {
+            extra.extend(["svg", "png"].map(|ext| dir.join(format!("{name}.{ext}"))));
+        }
+    }
     if !extra.is_empty() {
         let files = RunFiles::new()
             .reads(FileRole::Input, &args.files)

@@ -7,7 +7,7 @@ use pprl::linkage::fs::{FsOptions, FsSummary, PriorChoice, TrainOptions};
 use pprl::linkage::job;
 
 use super::thousands;
-use crate::args::{FsArgs, ModelArg};
+use crate::args::{FsArgs, ModelArg, ThresholdArg};
 
 /// The library's options for `--model fs` (`None` for `--model dice`).
 pub fn options(args: &FsArgs) -> Result<Option<FsOptions>> {
@@ -17,6 +17,8 @@ pub fn options(args: &FsArgs) -> Result<Option<FsOptions>> {
         (args.prior.is_some(), "--prior"),
         (args.recall.is_some(), "--recall"),
         (args.review.is_some(), "--review"),
+        (args.allow_unhardened, "--allow-unhardened"),
+        (args.plot.is_some(), "--plot"),
     ];
     if args.model != ModelArg::Fs {
         if let Some((_, flag)) = fs_only.iter().find(|(given, _)| *given) {
@@ -47,9 +49,13 @@ pub fn options(args: &FsArgs) -> Result<Option<FsOptions>> {
             ..TrainOptions::new(Vec::new())
         },
         thresholds: args.levels.clone(),
-        candidates: args.candidates,
+        candidates: match args.candidates {
+            ThresholdArg::Value(t) => Some(t),
+            ThresholdArg::Auto => None,
+        },
         tf_fields,
         review: args.review,
+        allow_unhardened: args.allow_unhardened,
     }))
 }
 
@@ -63,6 +69,24 @@ pub fn write_outputs(report: &MatchReport, args: &FsArgs) -> Result<()> {
     }
     if let Some(path) = &args.review_output {
         report.write_review_csv(path)?;
+    }
+    if let Some(dir) = &args.plot {
+        let mut marks = vec![("cut".to_string(), summary.cut_weight)];
+        if let Some(low) = summary.review {
+            marks.push((
+                "review".to_string(),
+                pprl::linkage::fs::link::weight_of(low),
+            ));
+        }
+        let plot = pprl::eval::plot::fs::write_weight_histogram(dir, &summary.weights, &marks)?
+            .into_iter()
+            .chain(pprl::eval::plot::fs::write_model_charts(
+                dir,
+                &summary.params,
+            )?);
+        for p in plot {
+            eprintln!("wrote {}", super::shown(&p));
+        }
     }
     Ok(())
 }
@@ -120,7 +144,7 @@ pub fn print_text(s: &FsSummary) {
         }
     );
     println!(
-        "{} candidates (record Dice >= {}) scored; cut at match probability {:.4} (weight \
+        "{} candidates (record Dice >= {:.3}) scored; cut at match probability {:.4} (weight \
          {:.2}){}: the model expects precision {:.3}, recall {:.3}, F1 {:.3} of about {:.0} \
          matches among them",
         thousands(s.scored),

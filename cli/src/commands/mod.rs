@@ -6,6 +6,7 @@ pub mod demo;
 pub mod encode;
 pub mod eval;
 pub mod experiment;
+pub mod explain;
 pub mod inspect;
 pub mod keygen;
 pub mod match_cmd;

@@ -4,7 +4,10 @@ use std::io::{self, Read};
 
 use sha2::{Digest, Sha256};
 
-use super::{ClkError, FILE_VERSION, FILE_VERSION_BLOCKS, FIXED_HEADER, MAGIC, MAX_SCHEMA_JSON};
+use super::{
+    ClkError, FILE_VERSION, FILE_VERSION_BLOCKS, FILE_VERSION_FLAGS, FIXED_HEADER,
+    FLAG_MISSING_MASKS, MAGIC, MAX_SCHEMA_JSON,
+};
 use crate::keys::KeyFingerprint;
 use crate::schema::{HashingScheme, Layout, SchemaFingerprint};
 
@@ -29,6 +32,9 @@ pub struct ClkHeader {
     pub id_width: u16,
     /// Keyed block ids per record (0 in version 1 files).
     pub block_keys: u16,
+    /// Whether each record carries a missing-field mask after its filter words (version 3,
+    /// flag [`FLAG_MISSING_MASKS`]): bit `f` set when field `f` was empty.
+    pub missing_masks: bool,
     /// Number of records.
     pub record_count: u64,
     /// The schema's canonical JSON.
@@ -41,9 +47,15 @@ impl ClkHeader {
         self.filter_bits as usize / 64 * self.filters_per_record as usize
     }
 
-    /// Bytes per record: id, filter words and block ids.
+    /// `u64` words after a record's filter words: its missing-field mask (if the file has
+    /// them), then its block ids.
+    pub fn trailer_words(&self) -> usize {
+        usize::from(self.missing_masks) + self.block_keys as usize
+    }
+
+    /// Bytes per record: id, filter words, missing-field mask and block ids.
     pub fn record_bytes(&self) -> usize {
-        self.id_width as usize + (self.words_per_record() + self.block_keys as usize) * 8
+        self.id_width as usize + (self.words_per_record() + self.trailer_words()) * 8
     }
 
     /// Bytes of the header, padding included: the offset of the first record.
@@ -63,7 +75,12 @@ impl ClkHeader {
         let mut b = Vec::with_capacity(self.header_len());
         b.extend_from_slice(&MAGIC);
         b.extend_from_slice(&self.version.to_le_bytes());
-        b.extend_from_slice(&0u16.to_le_bytes()); // flags
+        let flags = if self.missing_masks {
+            FLAG_MISSING_MASKS
+        } else {
+            0
+        };
+        b.extend_from_slice(&flags.to_le_bytes());
         b.extend_from_slice(&(self.header_len() as u32).to_le_bytes());
         b.extend_from_slice(&self.schema_fingerprint.0);
         b.extend_from_slice(&self.key_fingerprint.0);
@@ -112,12 +129,19 @@ impl ClkHeader {
         let u16_at = |o: usize| u16::from_le_bytes([fixed[o], fixed[o + 1]]);
         let u32_at = |o: usize| u32::from_le_bytes(fixed[o..o + 4].try_into().expect("4"));
         let version = u16_at(8);
-        if version != FILE_VERSION && version != FILE_VERSION_BLOCKS {
+        if ![FILE_VERSION, FILE_VERSION_BLOCKS, FILE_VERSION_FLAGS].contains(&version) {
             return Err(ClkError::UnsupportedVersion {
                 path: path.to_string(),
                 version,
             });
         }
+        let flags = u16_at(10);
+        if flags & !FLAG_MISSING_MASKS != 0 || (flags != 0) != (version == FILE_VERSION_FLAGS) {
+            return Err(corrupt(format!(
+                "version {version} file with header flags {flags:#06x}"
+            )));
+        }
+        let missing_masks = flags & FLAG_MISSING_MASKS != 0;
         let header_len = u32_at(12) as usize;
         let filter_bits = u32_at(80);
         if filter_bits == 0 || !filter_bits.is_multiple_of(64) {
@@ -148,6 +172,7 @@ impl ClkHeader {
         let block_keys = u16_at(90);
         let record_bytes = usize::from(id_width)
             + (filter_bits as usize / 64 * usize::from(filters_per_record)
+                + usize::from(missing_masks)
                 + usize::from(block_keys))
                 * 8;
         if record_bytes > MAX_RECORD_BYTES {
@@ -156,7 +181,7 @@ impl ClkHeader {
                  ({MAX_RECORD_BYTES} bytes)"
             )));
         }
-        if (version == FILE_VERSION) != (block_keys == 0) {
+        if version != FILE_VERSION_FLAGS && (version == FILE_VERSION) != (block_keys == 0) {
             return Err(corrupt(format!(
                 "version {version} file with {block_keys} block keys per record"
             )));
@@ -184,6 +209,7 @@ impl ClkHeader {
             filters_per_record,
             id_width,
             block_keys,
+            missing_masks,
             record_count,
             schema_json,
         };

@@ -21,6 +21,9 @@ pub struct ClkRecord {
     pub words: Vec<u64>,
     /// Its keyed block ids ([`ClkHeader::block_keys`] of them).
     pub blocks: Vec<u64>,
+    /// Its missing-field mask (bit `f`: field `f` was empty); 0 when the file has none
+    /// ([`ClkHeader::missing_masks`]).
+    pub missing: u64,
 }
 
 /// A whole encoding file in memory: ids and filters kept apart, filters as one flat array.
@@ -34,6 +37,9 @@ pub struct ClkData {
     pub words: Vec<u64>,
     /// Block ids, `header.block_keys` per record, in file order (empty without keys).
     pub blocks: Vec<u64>,
+    /// Missing-field masks, one per record (bit `f`: field `f` was empty), in file order;
+    /// empty when the file has none ([`ClkHeader::missing_masks`]).
+    pub missing: Vec<u64>,
 }
 
 impl ClkData {
@@ -41,6 +47,16 @@ impl ClkData {
     pub fn record(&self, i: usize) -> &[u64] {
         let w = self.header.words_per_record();
         &self.words[i * w..(i + 1) * w]
+    }
+
+    /// The words a `.clk` record stores after record `i`'s filters: its missing-field mask
+    /// (if the data has masks), then its block ids (see [`crate::io::ClkWriter::write_record`]).
+    pub fn trailer(&self, i: usize) -> Vec<u64> {
+        let k = self.header.block_keys as usize;
+        let mask = self.header.missing_masks.then(|| self.missing[i]);
+        mask.into_iter()
+            .chain(self.blocks[i * k..(i + 1) * k].iter().copied())
+            .collect()
     }
 }
 
@@ -172,6 +188,16 @@ impl<R: Read> ClkReader<R> {
             );
         };
         words(&self.buf[w..split], &mut rec.words);
+        let split = match self.header.missing_masks {
+            true => {
+                rec.missing = u64::from_le_bytes(self.buf[split..split + 8].try_into().expect("8"));
+                split + 8
+            }
+            false => {
+                rec.missing = 0;
+                split
+            }
+        };
         words(&self.buf[split..], &mut rec.blocks);
         Ok(true)
     }
@@ -214,17 +240,23 @@ impl<R: Read> ClkReader<R> {
         let mut ids = Vec::with_capacity(n);
         let mut words = Vec::with_capacity(n.saturating_mul(self.header.words_per_record()));
         let mut blocks = Vec::with_capacity(n.saturating_mul(self.header.block_keys as usize));
+        let masks = self.header.missing_masks;
+        let mut missing = Vec::with_capacity(if masks { n } else { 0 });
         let mut rec = ClkRecord::default();
         while self.read_record(&mut rec)? {
             ids.push(std::mem::take(&mut rec.id));
             words.extend_from_slice(&rec.words);
             blocks.extend_from_slice(&rec.blocks);
+            if masks {
+                missing.push(rec.missing);
+            }
         }
         Ok(ClkData {
             header: self.header,
             ids,
             words,
             blocks,
+            missing,
         })
     }
 }

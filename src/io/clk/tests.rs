@@ -37,6 +37,7 @@ fn params(words_bits: u32, filters: u16) -> ClkParams {
         filter_bits: words_bits,
         filters_per_record: filters,
         block_keys: 0,
+        missing_masks: false,
         schema_json,
     }
 }
@@ -268,6 +269,39 @@ fn block_ids_round_trip_in_a_version_2_file() {
 }
 
 #[test]
+fn missing_field_masks_round_trip_in_a_version_3_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("m.clk");
+    let mut p = params(64, 2);
+    p.missing_masks = true;
+    p.block_keys = 1;
+    p.schema_json = schema_json(64, 2, 1);
+    p.schema_fingerprint = SchemaFingerprint(Sha256::digest(&p.schema_json).into());
+    let mut w = ClkWriter::create(&path, p).unwrap();
+    // Trailer: the mask, then the block id.
+    w.write_record(1, "x", &[5, 0], &[0b10, 11]).unwrap();
+    w.write_record(2, "y", &[6, 7], &[0, 12]).unwrap();
+    let (file, summary) = w.finish().unwrap();
+    file.commit().unwrap();
+    assert_eq!(summary.header.version, super::FILE_VERSION_FLAGS);
+    let data = ClkReader::open(&path).unwrap().read_all().unwrap();
+    assert!(data.header.missing_masks);
+    assert_eq!(data.words, vec![5, 0, 6, 7]);
+    assert_eq!(data.missing, vec![0b10, 0]);
+    assert_eq!(data.blocks, vec![11, 12]);
+    assert_eq!(data.trailer(0), vec![0b10, 11]);
+    // Flags a version 2 header cannot have, or flags no build knows, are refused.
+    let bytes = std::fs::read(&path).unwrap();
+    for (offset, value) in [(8, 2u8), (10, 3u8)] {
+        let mut bad = bytes.clone();
+        bad[offset] = value;
+        std::fs::write(&path, &bad).unwrap();
+        let err = ClkReader::open(&path).unwrap_err();
+        assert_eq!(err.kind(), ClkErrorKind::Corrupt, "{err}");
+    }
+}
+
+#[test]
 fn any_reader_reads_what_a_file_holds_and_catches_damage() {
     let dir = tempfile::tempdir().unwrap();
     let (path, _) = write(dir.path(), &sample(), params(128, 1)).unwrap();
@@ -380,6 +414,7 @@ fn a_hardened_schema_gives_its_stored_length() {
             filter_bits,
             filters_per_record: 1,
             block_keys: 0,
+            missing_masks: false,
             schema_json: schema.canonical_json(),
         };
         let words = vec![0x0f0f_u64; stored as usize / 64];

@@ -8,7 +8,9 @@ use std::path::Path;
 
 use sha2::{Digest, Sha256};
 
-use super::{ClkError, ClkHeader, FILE_VERSION, FILE_VERSION_BLOCKS, MAX_ID_BYTES};
+use super::{
+    ClkError, ClkHeader, FILE_VERSION, FILE_VERSION_BLOCKS, FILE_VERSION_FLAGS, MAX_ID_BYTES,
+};
 use crate::io::AtomicFile;
 use crate::keys::KeyFingerprint;
 use crate::schema::{HashingScheme, Layout, SchemaFingerprint};
@@ -30,6 +32,8 @@ pub struct ClkParams {
     pub filters_per_record: u16,
     /// Keyed block ids per record (0 for none).
     pub block_keys: u16,
+    /// Whether records carry a missing-field mask (the `field` layout).
+    pub missing_masks: bool,
     /// Canonical schema JSON.
     pub schema_json: Vec<u8>,
 }
@@ -41,12 +45,21 @@ impl ClkParams {
         self.filter_bits as usize / 64 * self.filters_per_record as usize
     }
 
+    /// `u64` words after a record's filter words: its mask, then its block ids.
+    pub fn trailer_words(&self) -> usize {
+        usize::from(self.missing_masks) + self.block_keys as usize
+    }
+
     /// The header of a file of `record_count` records whose longest id is `max_id` bytes:
-    /// version 2 ([`FILE_VERSION_BLOCKS`]) when records carry block ids, else version 1, and
-    /// ids padded to a multiple of 8 bytes (at least 8).
+    /// version 3 ([`FILE_VERSION_FLAGS`]) when records carry missing-field masks, else
+    /// version 2 ([`FILE_VERSION_BLOCKS`]) when they carry block ids, else version 1 (the
+    /// lowest that holds the data, so older builds read what they can); ids padded to a
+    /// multiple of 8 bytes (at least 8).
     pub fn header(self, record_count: u64, max_id: usize) -> ClkHeader {
         ClkHeader {
-            version: if self.block_keys == 0 {
+            version: if self.missing_masks {
+                FILE_VERSION_FLAGS
+            } else if self.block_keys == 0 {
                 FILE_VERSION
             } else {
                 FILE_VERSION_BLOCKS
@@ -59,6 +72,7 @@ impl ClkParams {
             filters_per_record: self.filters_per_record,
             id_width: max_id.max(1).div_ceil(8) as u16 * 8,
             block_keys: self.block_keys,
+            missing_masks: self.missing_masks,
             record_count,
             schema_json: self.schema_json,
         }
@@ -141,20 +155,26 @@ impl ClkWriter {
 
     /// Appends a record. `row` is its input row (for duplicate-id messages); `id` must be at
     /// most [`MAX_ID_BYTES`] bytes without NUL; `words` must be the record's filter words and
-    /// `blocks` its [`ClkParams::block_keys`] block ids.
+    /// `trailer` its missing-field mask (with [`ClkParams::missing_masks`]) followed by its
+    /// [`ClkParams::block_keys`] block ids.
     pub fn write_record(
         &mut self,
         row: u64,
         id: &str,
         words: &[u64],
-        blocks: &[u64],
+        trailer: &[u64],
     ) -> Result<(), ClkError> {
+        let blocks = trailer;
         assert!(
             id.len() <= MAX_ID_BYTES && !id.contains('\0'),
             "record id checked by caller"
         );
         debug_assert_eq!(words.len(), self.params.words_per_record());
-        assert_eq!(blocks.len(), self.params.block_keys as usize, "block ids");
+        assert_eq!(
+            blocks.len(),
+            self.params.trailer_words(),
+            "mask and block ids"
+        );
         if self.seen.iter().any(|b| b.check(id)) {
             self.suspects.insert(id.to_string());
         }
@@ -206,7 +226,7 @@ impl ClkWriter {
             .spool
             .into_inner()
             .map_err(|e| io_err(e.into_error()))?;
-        let words = self.params.words_per_record() + self.params.block_keys as usize;
+        let words = self.params.words_per_record() + self.params.trailer_words();
         if !self.suspects.is_empty() {
             check_suspects(&mut spool, words, &self.suspects).map_err(|e| match e {
                 SpoolError::Io(e) => io_err(e),

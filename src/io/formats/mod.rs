@@ -56,6 +56,7 @@ impl Encodings {
             filters_per_record: 1,
             id_width: 8,
             block_keys: 0,
+            missing_masks: false,
             record_count: self.count,
             schema_json: Vec::new(),
         };
@@ -64,6 +65,7 @@ impl Encodings {
             ids: (0..self.count).map(|i| i.to_string()).collect(),
             words: self.words,
             blocks: Vec::new(),
+            missing: Vec::new(),
         }
     }
 

@@ -10,6 +10,7 @@
 //! itself expects (each candidate is a match with its probability). Pairs between a lower
 //! review threshold and the cut are set aside for clerical review.
 
+use rayon::prelude::*;
 use serde::Serialize;
 
 use super::{
@@ -29,12 +30,20 @@ pub struct FsOptions {
     pub train: TrainOptions,
     /// The comparison thresholds below *exact* of every field, descending.
     pub thresholds: Vec<f64>,
-    /// The record-level Dice (over all fields' filters) of a candidate pair.
-    pub candidates: f64,
+    /// The record-level Dice (over all fields' filters) of a candidate pair; `None`: the Dice
+    /// that a share [`RANDOM_PASS`] of uniformly random pairs reaches (less on large inputs;
+    /// hardening lifts every pair's Dice, so a fixed value would keep nearly all pairs or lose
+    /// matches).
+    pub candidates: Option<f64>,
     /// Fields with term-frequency adjustment, by name (`None`: every field).
     pub tf_fields: Option<Vec<String>>,
     /// The lower end of a clerical-review band, as a match probability below the cut.
     pub review: Option<f64>,
+    /// Accept field filters without hardening. Field filters leak more than record-level
+    /// ones (frequency and pattern attacks work field by field; docs/privacy.md): the model
+    /// is offered on hardened field filters, and on unhardened ones only on request (for
+    /// research on synthetic data, or where the data owners accept it).
+    pub allow_unhardened: bool,
 }
 
 impl Default for FsOptions {
@@ -43,11 +52,46 @@ impl Default for FsOptions {
             model: None,
             train: TrainOptions::new(Vec::new()),
             thresholds: super::levels::DEFAULT_THRESHOLDS.to_vec(),
-            candidates: 0.5,
+            candidates: None,
             tf_fields: None,
             review: None,
+            allow_unhardened: false,
         }
     }
+}
+
+/// With automatic candidates, the share of random pairs (nearly all non-matches) that pass,
+/// at most: on FEBRL's field filters, hardened or not, the Dice 1% of random pairs reach is
+/// below every true pair's but a few (docs/probabilistic.md).
+pub const RANDOM_PASS: f64 = 1e-2;
+
+/// With automatic candidates, the most candidates expected from random pairs: the share that
+/// passes shrinks below [`RANDOM_PASS`] on large inputs to keep to it.
+pub const CANDIDATE_CAP: f64 = 2e7;
+
+/// The record-level Dice that a share of uniformly random pairs reaches: [`RANDOM_PASS`], or
+/// less where that would make more than [`CANDIDATE_CAP`] candidates.
+fn candidate_threshold(data: &[ClkData], seed: u64) -> Result<f64, FsError> {
+    let (left, right) = (&data[0], data.get(1));
+    let (n, m) = (left.ids.len() as f64, right.map(|r| r.ids.len() as f64));
+    let comparisons = m.map_or(n * (n - 1.0) / 2.0, |m| n * m).max(1.0);
+    let share = RANDOM_PASS.min(CANDIDATE_CAP / comparisons);
+    // At least a hundred sampled pairs above the quantile.
+    let sample = ((100.0 / share) as usize).clamp(200_000, 10_000_000);
+    let pairs = super::random_pairs(
+        left.ids.len(),
+        right.map(|r| r.ids.len()),
+        sample,
+        seed ^ 0xc0de,
+    )?;
+    let other = right.unwrap_or(left);
+    let mut dice: Vec<f64> = pairs
+        .par_iter()
+        .map(|&(a, b)| crate::filter::dice(left.record(a as usize), other.record(b as usize)))
+        .collect();
+    dice.sort_by(|x, y| y.total_cmp(x));
+    let k = ((dice.len() as f64 * share) as usize).min(dice.len() - 1);
+    Ok(dice[k])
 }
 
 /// What probabilistic linkage did, for the report.
@@ -89,6 +133,9 @@ pub struct FsSummary {
     /// The review band's pairs (scores are match probabilities).
     #[serde(skip)]
     pub review_band: Vec<Candidate>,
+    /// Every scored candidate's match weight, in candidate order (for the weight histogram).
+    #[serde(skip)]
+    pub weights: Vec<f64>,
 }
 
 /// The quality the model expects of a cut, from the candidates' match probabilities.
@@ -129,6 +176,8 @@ impl Shape {
 pub(crate) struct Prepared {
     pub(crate) model: FsModel,
     shape: Shape,
+    /// The record-level Dice of candidate pairs.
+    pub(crate) candidates: f64,
     tf_fields: Vec<usize>,
     trained: bool,
     train_s: f64,
@@ -171,14 +220,20 @@ pub(crate) fn prepare(data: &[ClkData], opts: &FsOptions) -> Result<Prepared, Fs
             names.len()
         )));
     }
-    if hardened {
-        return Err(FsError::NoMissingFlags);
+    if !hardened && !opts.allow_unhardened {
+        return Err(FsError::Unhardened);
     }
     let words_per_field = header.filter_bits as usize / 64;
+    // The encoder's masks; without them (files from before masks), empty filters are
+    // missing fields, which holds only for unhardened filters.
     let masks = data
         .iter()
-        .map(|d| empty_field_masks(&d.words, fields, words_per_field))
-        .collect();
+        .map(|d| match (d.header.missing_masks, hardened) {
+            (true, _) => Ok(d.missing.clone()),
+            (false, false) => Ok(empty_field_masks(&d.words, fields, words_per_field)),
+            (false, true) => Err(FsError::NoMissingFlags),
+        })
+        .collect::<Result<Vec<_>, _>>()?;
     let tf_fields = match &opts.tf_fields {
         None => (0..fields).collect(),
         Some(wanted) => wanted
@@ -220,9 +275,14 @@ pub(crate) fn prepare(data: &[ClkData], opts: &FsOptions) -> Result<Prepared, Fs
             train(&left, right.as_ref(), &train_opts)?
         }
     };
+    let candidates = match opts.candidates {
+        Some(t) => t,
+        None => candidate_threshold(data, opts.train.seed)?,
+    };
     Ok(Prepared {
         model,
         shape,
+        candidates,
         tf_fields,
         trained: opts.model.is_none(),
         train_s: if opts.model.is_none() {
@@ -275,7 +335,7 @@ impl Prepared {
                 .iter()
                 .map(|&f| self.model.params.fields[f].name().to_string())
                 .collect(),
-            candidate_threshold: opts.candidates,
+            candidate_threshold: self.candidates,
             scored: scored.len() as u64,
             cut_probability: probability(cut_weight),
             cut_weight,
@@ -286,6 +346,7 @@ impl Prepared {
             train_s: self.train_s,
             model: self.model.clone(),
             review_band,
+            weights: scored.iter().map(|c| c.score).collect(),
         }
     }
 }
@@ -341,4 +402,25 @@ pub(crate) fn best_cut(scored: &[Candidate]) -> Option<f64> {
         }
     }
     best.map(|(_, w)| w)
+}
+
+/// Explains the weight of the pair of records `a` (in the first input) and `b` (in the second,
+/// or also in the first for deduplication) under `opts`' model (trained on the inputs when
+/// none is given).
+pub fn explain(
+    data: &[ClkData],
+    opts: &FsOptions,
+    a: &str,
+    b: &str,
+) -> Result<super::Explanation, FsError> {
+    let prepared = prepare(data, opts)?;
+    let find = |d: &ClkData, id: &str| {
+        d.ids
+            .iter()
+            .position(|x| x == id)
+            .map(|i| i as u32)
+            .ok_or_else(|| FsError::UnknownId { id: id.to_string() })
+    };
+    let (x, y) = (find(&data[0], a)?, find(data.last().expect("an input"), b)?);
+    Ok(prepared.scorer(data).explain(x, y))
 }

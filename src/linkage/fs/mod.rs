@@ -33,7 +33,7 @@ pub use self::em::{
 };
 pub use self::exact::ExactGroups;
 pub use self::levels::FieldLevels;
-pub use self::link::{FsOptions, FsSummary};
+pub use self::link::{FsOptions, FsSummary, explain};
 pub use self::patterns::PatternCounts;
 pub use self::score::{Explanation, FieldEvidence, Scorer};
 pub use self::similarity::{
@@ -65,6 +65,10 @@ crate::error_kinds! {
         Inputs => "fs-inputs",
         /// A model file could not be read.
         ModelFile => "fs-model-file",
+        /// The field filters are not hardened, and that was not allowed.
+        Unhardened => "fs-unhardened",
+        /// A record id to explain is not in the inputs.
+        UnknownId => "fs-unknown-id",
     }
 }
 
@@ -118,6 +122,19 @@ pub enum FsError {
     /// Not one or two inputs.
     #[error("probabilistic linkage takes one input (deduplication) or two, not {0}")]
     Inputs(usize),
+    /// Unhardened field filters, not allowed.
+    #[error(
+        "these field filters are not hardened: field-level filters leak values to frequency \
+         and pattern attacks field by field, so probabilistic linkage takes hardened ones \
+         (`[filter] harden` in the schema, docs/privacy.md)"
+    )]
+    Unhardened,
+    /// A record id is not in the inputs.
+    #[error("no record has the id `{id}`")]
+    UnknownId {
+        /// The id asked for.
+        id: String,
+    },
     /// A model file could not be read.
     #[error("cannot read the model {path}: {detail}")]
     ModelFile {
@@ -142,6 +159,8 @@ impl FsError {
             FsError::ModelMismatch(_) => FsErrorKind::ModelMismatch,
             FsError::Inputs(_) => FsErrorKind::Inputs,
             FsError::ModelFile { .. } => FsErrorKind::ModelFile,
+            FsError::Unhardened => FsErrorKind::Unhardened,
+            FsError::UnknownId { .. } => FsErrorKind::UnknownId,
         }
     }
 }
