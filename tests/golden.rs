@@ -32,6 +32,10 @@ fn check(schema_path: &str, name: &str) {
         let hex: String = data.record(i).iter().map(|w| format!("{w:016x}")).collect();
         writeln!(actual, "{id},{hex}").unwrap();
     }
+    // The field layout's missing-field masks (bit f: field f had no token).
+    for (id, mask) in data.ids.iter().zip(&data.missing) {
+        writeln!(actual, "# missing {id} {mask:#x}").unwrap();
+    }
     writeln!(
         actual,
         "# file sha256 {}",
@@ -52,8 +56,13 @@ fn check(schema_path: &str, name: &str) {
     let batch = encode_source(JobEncoder::Pprl(&schema, &encoder), &mut input, &opts).unwrap();
     assert_eq!(batch.data.header, data.header);
     assert_eq!(
-        (&batch.data.ids, &batch.data.words, &batch.data.blocks),
-        (&data.ids, &data.words, &data.blocks)
+        (
+            &batch.data.ids,
+            &batch.data.words,
+            &batch.data.blocks,
+            &batch.data.missing
+        ),
+        (&data.ids, &data.words, &data.blocks, &data.missing)
     );
     let mut memory_rejects = RejectWriter::new(Vec::new()).unwrap();
     let mut lines: Vec<_> = batch.rejects.iter().chain(&batch.invalid_fields).collect();

@@ -26,7 +26,7 @@ pub enum Command {
     /// Show the header, counts and popcount statistics of an encoding file.
     Inspect(InspectArgs),
     /// Match encoding files at the trusted third party (one file: find duplicates).
-    Match(MatchArgs),
+    Match(Box<MatchArgs>),
     /// Explain a pair's probabilistic match weight field by field, or chart a model (for the
     /// third party only: explanations are similarity information).
     Explain(crate::commands::explain::ExplainArgs),

@@ -32,10 +32,10 @@ fn setup() -> Setup {
     Setup { dir, key, clk }
 }
 
-fn fs_match(s: &Setup, extra: &[&str], out: &Path) -> assert_cmd::Command {
+/// `pprl match --model fs -t auto FILE -o OUT`; more arguments follow.
+fn fs_match(s: &Setup, out: &Path) -> assert_cmd::Command {
     let mut cmd = pprl();
     cmd.args(["match", "--model", "fs", "-t", "auto"])
-        .args(extra)
         .arg(&s.clk)
         .arg("-o")
         .arg(out);
@@ -72,7 +72,8 @@ fn febrl1_deduplicates_unsupervised_and_the_saved_model_reproduces_it() {
     let model = s.dir.path().join("model.json");
     let review = s.dir.path().join("review.csv");
     let plots = s.dir.path().join("plots");
-    fs_match(&s, &["--save-model"], &out)
+    fs_match(&s, &out)
+        .arg("--save-model")
         .arg(&model)
         .arg("--review")
         .arg("0.01")
@@ -113,7 +114,8 @@ fn febrl1_deduplicates_unsupervised_and_the_saved_model_reproduces_it() {
 
     // Reused, the model gives the same clusters, byte for byte, without training.
     let again = s.dir.path().join("again.csv");
-    fs_match(&s, &["--load-model"], &again)
+    fs_match(&s, &again)
+        .arg("--load-model")
         .arg(&model)
         .assert()
         .success()

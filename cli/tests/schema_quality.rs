@@ -249,7 +249,13 @@ fn every_example_schema_checks_and_is_not_dense() {
             assert!(out.status.success(), "{}", path.display());
             let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
             let fill = v["expected_fill"]["fill"].as_f64().unwrap();
-            assert!((0.3..=0.7).contains(&fill), "{}: {fill}", path.display());
+            // Field filters are compared one by one: a sparse filter keeps each field's Dice
+            // faithful (febrl_fields.toml links best at 14%, docs/probabilistic.md).
+            let low = match v["layout"].as_str() {
+                Some("field") => 0.1,
+                _ => 0.3,
+            };
+            assert!((low..=0.7).contains(&fill), "{}: {fill}", path.display());
             checked += 1;
         }
     }
