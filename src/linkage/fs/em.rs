@@ -309,7 +309,13 @@ pub fn expectation_maximisation(
             break;
         }
     }
-    let warnings = warnings(&params, &patterns, &history, converged);
+    let warnings = warnings(
+        &params,
+        &patterns,
+        &history,
+        converged,
+        &settings.fixed_fields,
+    );
     Ok(EmReport {
         params,
         iterations: history.len() as u32,
@@ -320,8 +326,10 @@ pub fn expectation_maximisation(
 }
 
 /// Trains `m` over a round robin of blocking passes: each pass has its own counts and the fields
-/// its blocking rule used, whose `m` it cannot estimate. A field's `m` is the mean over the passes
-/// that did not block on it; `u` and the prior stay as in `start`.
+/// its blocking rule used, whose `m` it cannot estimate. Those fields are left out of the pass's
+/// EM altogether (every pair of the pass agrees on them, so they say nothing about which pairs
+/// match; kept in, their fixed weight would call every pair of the pass a match). A field's `m`
+/// is the mean over the passes that did not block on it; `u` and the prior stay as in `start`.
 pub fn round_robin(
     passes: &[(&PatternCounts, &[usize])],
     start: &FsParams,
@@ -336,7 +344,7 @@ pub fn round_robin(
             fixed_fields: blocked.to_vec(),
             ..settings.clone()
         };
-        let report = expectation_maximisation(counts, start, &pass)?;
+        let report = expectation_maximisation(&counts.without_fields(blocked), start, &pass)?;
         for f in (0..start.fields.len()).filter(|f| !blocked.contains(f)) {
             passes_per_field[f] += 1;
             sums[f]
@@ -368,6 +376,7 @@ fn warnings(
     patterns: &[(Vec<u8>, f64)],
     history: &[EmIteration],
     converged: bool,
+    fixed: &[usize],
 ) -> Vec<FsWarning> {
     let mut out = Vec::new();
     if !converged {
@@ -378,9 +387,12 @@ fn warnings(
     }
     for (f, field) in params.fields.iter().enumerate() {
         if !patterns.iter().any(|(g, _)| g[f] > 0) {
-            out.push(FsWarning::NotEstimated {
-                field: field.name().to_string(),
-            });
+            // A fixed field (a pass's own, left out of its EM) is not estimated by design.
+            if !fixed.contains(&f) {
+                out.push(FsWarning::NotEstimated {
+                    field: field.name().to_string(),
+                });
+            }
             continue;
         }
         // Identical values must favour matches; a partial level may rightly weigh against

@@ -107,6 +107,29 @@ impl PatternCounts {
         Ok(())
     }
 
+    /// The same pairs with `fields` set to *null* (level 0), as if never compared: a blocking
+    /// pass's own fields carry no evidence within it (every pair agrees on them), so its EM
+    /// leaves them out, as Splink deactivates them.
+    pub fn without_fields(&self, fields: &[usize]) -> PatternCounts {
+        if fields.is_empty() {
+            return self.clone();
+        }
+        let mut out = PatternCounts {
+            radices: self.radices.clone(),
+            counts: vec![0; self.counts.len()],
+        };
+        for (index, c) in self.nonzero() {
+            let mut gamma = self.pattern(index);
+            let width = gamma.len();
+            for &f in fields.iter().filter(|f| **f < width) {
+                gamma[f] = 0;
+            }
+            let i = out.index(&gamma);
+            out.counts[i] += c;
+        }
+        out
+    }
+
     /// Pairs counted.
     pub fn total(&self) -> u64 {
         self.counts.iter().sum()

@@ -453,3 +453,16 @@ fn random_pairs_are_reproducible_in_range_and_distinct_for_deduplication() {
         "fs-no-pairs"
     );
 }
+
+#[test]
+fn a_pass_leaves_its_own_fields_out_of_the_counts() {
+    let mut counts = PatternCounts::with_radices(vec![3, 4]).unwrap();
+    counts.add(&[1, 2]);
+    counts.add(&[2, 2]);
+    counts.add(&[1, 3]);
+    let out = counts.without_fields(&[0]);
+    assert_eq!(out.total(), 3);
+    assert_eq!(out.count_at(out.index(&[0, 2])), 2);
+    assert_eq!(out.count_at(out.index(&[0, 3])), 1);
+    assert_eq!(counts.without_fields(&[]), counts);
+}
