@@ -26,8 +26,15 @@ comparisons = [
     cl.JaroWinklerAtThresholds("suburb", [0.9, 0.8]),
     cl.ExactMatch("postcode").configure(term_frequency_adjustments=True),
 ]
-blocking = [block_on("given_name"), block_on("surname"), block_on("date_of_birth"),
-            block_on("soc_sec_id"), block_on("postcode")]
+# FIELDS=a,b,c keeps only those comparisons (and blocking rules), for sets of fewer fields.
+import os
+keep = os.environ.get("FIELDS")
+if keep:
+    keep = keep.split(",")
+    comparisons = [c for c, name in zip(comparisons, ["given_name", "surname", "date_of_birth",
+                   "soc_sec_id", "street_number", "address_1", "suburb", "postcode"]) if name in keep]
+blocking = [block_on(f) for f in ["given_name", "surname", "date_of_birth", "soc_sec_id", "postcode"]
+            if not keep or f in keep]
 settings = SettingsCreator(
     link_type="dedupe_only" if mode == "dedup" else "link_only",
     comparisons=comparisons,
