@@ -220,3 +220,56 @@ fn bad_settings_are_refused_with_a_kind() {
         AttackErrorKind::TooLarge
     );
 }
+
+#[test]
+fn sweep_settings_go_into_the_filter_table() {
+    let base = "version = 1\nid_column = \"id\"\n[filter]\nlength_bits = 1024\n[[fields]]\nname = \"given_name\"\ntokenizer = { kind = \"qgram\", q = 2 }\nbits_per_token = 20\n";
+    let s = sweep::with_harden(base, r#""balance""#).unwrap();
+    assert_eq!(s.filter.output_bits(), 2048);
+    assert_eq!(s.filter.length_bits, 1024);
+    let no_table = base.replace("[filter]\nlength_bits = 1024\n", "");
+    let s = sweep::with_harden(&no_table, r#""xor-fold""#).unwrap();
+    assert_eq!(s.filter.output_bits(), 512);
+    assert!(
+        sweep::with_harden(base, "")
+            .unwrap()
+            .filter
+            .harden
+            .is_empty()
+    );
+    let twice = base.replace("[filter]\n", "[filter]\nharden = [\"rule90\"]\n");
+    assert_eq!(
+        sweep::with_harden(&twice, r#""balance""#)
+            .unwrap_err()
+            .kind(),
+        AttackErrorKind::Settings
+    );
+}
+
+/// Attacks read hardened filters at their stored length (balance doubles it) and claim no
+/// positions to score (hardening moves bits).
+#[test]
+fn attacks_run_on_hardened_filters() {
+    let base = schema("field", &["given_name"]);
+    let mut s = base.clone();
+    s.filter.harden = sweep::with_harden(
+        "version = 1\nid_column = \"record_id\"\n[[fields]]\nname = \"given_name\"\ntokenizer = { kind = \"qgram\", q = 2 }\nbits_per_token = 20\n",
+        r#""balance""#,
+    )
+    .unwrap()
+    .filter
+    .harden;
+    let data = simulation_data(&s, &sim(300, 1.0, &["given_name"])).unwrap();
+    assert_eq!(data.filters.bits, 2048);
+    assert_eq!(data.filters.len(), 300);
+    assert!(data.true_positions.is_none());
+    for kind in [
+        AttackKind::Frequency,
+        AttackKind::Pattern,
+        AttackKind::Graph,
+    ] {
+        let r = run(kind, &data, &AttackSettings::default()).unwrap();
+        assert_eq!(r.scores.per_record.total, 300);
+        assert!(r.positions.is_none());
+    }
+}
