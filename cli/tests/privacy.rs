@@ -232,3 +232,93 @@ fn sweep_reports_attack_success_beside_f1_per_setting() {
         .failure()
         .stderr(predicates::str::contains("LABEL=LIST"));
 }
+
+#[test]
+fn schema_init_writes_the_recommended_profile_and_check_finds_nothing_weak_in_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("new.toml");
+    pprl()
+        .args(["schema", "init", "-o"])
+        .arg(&out)
+        .assert()
+        .success();
+    let text = std::fs::read_to_string(&out).unwrap();
+    assert!(text.contains("harden = [\"balance\"]"));
+    let check = pprl().args(["schema", "check"]).arg(&out).output().unwrap();
+    assert!(check.status.success());
+    let stdout = String::from_utf8(check.stdout).unwrap();
+    assert!(
+        stdout.contains("privacy profile: has the recommended shape; 0 weak choice(s)"),
+        "{stdout}"
+    );
+    let stderr = String::from_utf8(check.stderr).unwrap();
+    assert!(!stderr.contains("W02"), "{stderr}");
+    // Never replaces a file.
+    std::fs::write(&out, "mine").unwrap();
+    pprl()
+        .args(["schema", "init", "-o"])
+        .arg(&out)
+        .assert()
+        .failure()
+        .stderr(predicates::str::contains("never replaces"));
+    assert_eq!(std::fs::read_to_string(&out).unwrap(), "mine");
+}
+
+#[test]
+fn schema_check_warns_on_weak_privacy_choices() {
+    let dir = tempfile::tempdir().unwrap();
+    // No hardening, exact tokens of the state (17 distinct values in FEBRL 1).
+    let febrl = concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/febrl.toml");
+    let check = pprl()
+        .args(["schema", "check", febrl, "--data", FEBRL])
+        .output()
+        .unwrap();
+    assert!(check.status.success());
+    let stderr = String::from_utf8(check.stderr).unwrap();
+    assert!(stderr.contains("warning[W020]"), "{stderr}");
+    assert!(
+        stderr.contains("warning[W021]: field `state`: exact tokens of a field with 17 distinct"),
+        "{stderr}"
+    );
+    // Field-level filters of one frequent attribute, one field: W001 and W004-free (field
+    // layout), no hardening; a hardened CLK without balance: W022.
+    let field = dir.path().join("field.toml");
+    std::fs::write(
+        &field,
+        "version = 1\nid_column = \"rec_id\"\n[filter]\nlayout = \"field\"\n[[fields]]\n\
+         name = \"given_name\"\ntokenizer = { kind = \"qgram\", q = 2 }\nbits_per_token = 20\n",
+    )
+    .unwrap();
+    let stderr = pprl()
+        .args(["schema", "check"])
+        .arg(&field)
+        .output()
+        .unwrap()
+        .stderr;
+    let stderr = String::from_utf8(stderr).unwrap();
+    assert!(
+        stderr.contains("warning[W001]") && stderr.contains("warning[W020]"),
+        "{stderr}"
+    );
+    let folded = dir.path().join("folded.toml");
+    std::fs::write(
+        &folded,
+        std::fs::read_to_string(febrl).unwrap().replacen(
+            "id_column = \"rec_id\"\n",
+            "id_column = \"rec_id\"\n[filter]\nharden = [\"xor-fold\"]\n",
+            1,
+        ),
+    )
+    .unwrap();
+    let stderr = pprl()
+        .args(["schema", "check"])
+        .arg(&folded)
+        .output()
+        .unwrap()
+        .stderr;
+    let stderr = String::from_utf8(stderr).unwrap();
+    assert!(
+        stderr.contains("warning[W022]") && !stderr.contains("W020"),
+        "{stderr}"
+    );
+}

@@ -16,6 +16,7 @@
 //! thread count.
 
 mod measure;
+pub mod profile;
 #[cfg(test)]
 mod tests;
 

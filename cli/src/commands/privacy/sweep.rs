@@ -8,7 +8,7 @@ use clap::Args;
 use pprl::lab::attack::sweep::{self, RealData, SweepConfig, SweepRow, SweepSetting};
 use pprl::lab::attack::{AttackKind, AttackSettings, Table};
 
-const PERSON: &str = include_str!("../../../../examples/person.toml");
+const RECOMMENDED: &str = include_str!("../../../../examples/recommended.toml");
 const FEBRL: &str = include_str!("../../../../examples/febrl.toml");
 
 /// `pprl privacy sweep`.
@@ -20,7 +20,8 @@ pub struct SweepArgs {
     /// Seed of the population and of the secrets.
     #[arg(long, value_name = "S", default_value_t = 1)]
     pub seed: u64,
-    /// Base schema of the synthetic population, unhardened (default: examples/person.toml).
+    /// Base schema of the synthetic population, unhardened (default: examples/recommended.toml
+    /// without its `harden` list).
     #[arg(long, value_name = "FILE")]
     pub schema: Option<PathBuf>,
     /// Real-like data in the FEBRL layout (`rec_id` = rec-N-org / rec-N-dup-K), e.g. FEBRL 1.
@@ -118,7 +119,7 @@ pub fn run(args: &SweepArgs) -> Result<()> {
         None => None,
     };
     let cfg = SweepConfig {
-        schema: read(&args.schema, PERSON)?,
+        schema: read(&args.schema, &unhardened(RECOMMENDED))?,
         records: args.records,
         seed: args.seed,
         real,
@@ -159,6 +160,14 @@ pub fn run(args: &SweepArgs) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// Schema text without its `harden = [...]` line.
+fn unhardened(text: &str) -> String {
+    text.lines()
+        .filter(|l| !l.trim_start().starts_with("harden"))
+        .map(|l| format!("{l}\n"))
+        .collect()
 }
 
 /// One table line: each attack's worst share of records re-identified 1-1 over the overlaps.
