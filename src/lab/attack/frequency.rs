@@ -18,7 +18,9 @@
 //!    *Bootstrap* (`rounds`): aligned pairs that contradict the known tokens are dropped, and
 //!    every frequent filter not yet aligned whose consistent keys include one clearly nearest
 //!    in count (within `max_ratio`) is aligned to it; the positions are learnt again, until
-//!    nothing changes. Counts of the two lists differ (corruption, partial overlap), so rank
+//!    nothing changes. If most seeds contradict the positions they teach (a hardener such as
+//!    `rule90` or `diffusion` smeared them), nothing is learnt and the count alignment stands
+//!    alone. Counts of the two lists differ (corruption, partial overlap), so rank
 //!    alignment alone swaps near-equal frequent values; the bootstrap lets the q-grams decide.
 //! 4. An aligned filter is re-identified as its aligned value; every other distinct filter
 //!    gets, of the `candidates` most frequent plaintext keys, those consistent with it: every
@@ -169,6 +171,24 @@ pub fn run(data: &AttackData, s: &FrequencySettings) -> FrequencyResult {
     let cands: Vec<usize> = keys.iter().copied().take(s.candidates).collect();
     let learn = |aligned: &[(usize, usize)]| learn(data, f, &groups, aligned, &k_of, s.tolerance);
     let mut known = learn(&aligned);
+    // Where most seeds contradict the positions they teach, q-grams do not map to positions
+    // (a hardener smeared them): keep the count alignment alone, which equal filters of equal
+    // values still support, and learn nothing.
+    let fits = {
+        let index_of = index_known(&known);
+        let mut cover = vec![0u64; f.words_per_filter()];
+        aligned
+            .iter()
+            .filter(|&&(g, k)| {
+                let filter = f.get(groups[g].0);
+                let seen = present_tokens(filter, &known);
+                consistent(data, filter, &seen, k, &known, &index_of, &mut cover, false)
+            })
+            .count()
+    };
+    if fits * 2 < aligned.len() {
+        known.clear();
+    }
     let mut rounds = 0u64;
     let mut dropped = 0u64;
     while rounds < s.rounds as u64 && !known.is_empty() {
