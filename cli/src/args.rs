@@ -479,6 +479,9 @@ pub enum SchemaCommand {
     /// Write the nearest pprl schema to a clkhash linkage schema (its encodings do not
     /// compare with clkhash CLKs: every department must switch at once).
     Convert(SchemaConvertArgs),
+    /// Write a new schema with the recommended privacy profile (record-level CLK of five
+    /// fields, balanced), to adapt to your exports.
+    Init(crate::commands::schema::SchemaInitArgs),
 }
 
 /// `pprl schema convert`.

@@ -37,6 +37,7 @@ fn main() -> ExitCode {
         Command::Keygen(a) => commands::keygen::run(&a),
         Command::Schema(SchemaCommand::Check(a)) => commands::schema::check(&a),
         Command::Schema(SchemaCommand::Convert(a)) => commands::schema::convert(&a),
+        Command::Schema(SchemaCommand::Init(a)) => commands::schema::init(&a),
         Command::Encode(a) => commands::encode::run(&a),
         Command::Inspect(a) => commands::inspect::run(&a),
         Command::Match(a) => commands::match_cmd::run(&a),

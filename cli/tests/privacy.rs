@@ -88,3 +88,237 @@ fn a_file_that_is_not_an_encoding_is_one_error() {
     assert!(err.starts_with("error: "), "{err}");
     assert!(!err.contains("alice"), "{err}");
 }
+
+#[test]
+fn encode_records_the_audit_in_the_manifest_and_prints_its_summary() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = dir.path().join("s.key");
+    std::fs::write(&key, [7u8; 32]).unwrap();
+    let out = dir.path().join("out.clk");
+    let schema = concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/febrl.toml");
+    let run = pprl()
+        .args(["encode", FEBRL, "--schema", schema, "--secret-file"])
+        .arg(&key)
+        .arg("-o")
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(run.status.success());
+    let stdout = String::from_utf8(run.stdout).unwrap();
+    let line = stdout
+        .lines()
+        .find(|l| l.starts_with("privacy audit: "))
+        .unwrap_or_else(|| panic!("{stdout}"));
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("out.clk.manifest.json")).unwrap())
+            .unwrap();
+    let audit = &manifest["privacy"];
+    assert_eq!(audit["records"], 1000);
+    // The printed line is the recorded audit's verdicts, and `privacy audit` gives the same.
+    for name in ["frequency", "length", "similarity"] {
+        let level = audit[name]["verdict"]["level"].as_str().unwrap();
+        assert!(line.contains(&format!("{name} {level}")), "{line}");
+    }
+    let again = pprl()
+        .args(["privacy", "audit", "--json"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&again.stdout).unwrap();
+    assert_eq!(&v, audit);
+    // The manifest still describes the file it sits beside.
+    pprl().arg("inspect").arg(&out).assert().success();
+}
+
+#[test]
+fn audit_plot_writes_one_page_as_svg_and_png() {
+    let dir = tempfile::tempdir().unwrap();
+    let rec_schema = concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/febrl.toml");
+    let clk = encode(dir.path(), rec_schema, FEBRL);
+    let plot = dir.path().join("charts");
+    pprl()
+        .args(["privacy", "audit"])
+        .arg(&clk)
+        .arg("--plot")
+        .arg(&plot)
+        .assert()
+        .success();
+    let svg = std::fs::read_to_string(plot.join("audit.svg")).unwrap();
+    for name in [
+        "frequency",
+        "length",
+        "co-occurrence",
+        "similarity",
+        "neighbourhood",
+    ] {
+        assert!(svg.contains(&format!("{name}: ")), "{name}");
+    }
+    let png = std::fs::read(plot.join("audit.png")).unwrap();
+    assert!(png.starts_with(b"\x89PNG\r\n\x1a\n"));
+    // Same bytes on a second run.
+    pprl()
+        .args(["privacy", "audit"])
+        .arg(&clk)
+        .arg("--plot")
+        .arg(&plot)
+        .assert()
+        .success();
+    assert_eq!(std::fs::read(plot.join("audit.png")).unwrap(), png);
+    // The chart never replaces the input.
+    pprl()
+        .args(["privacy", "audit"])
+        .arg(&clk)
+        .arg("--plot")
+        .arg(dir.path())
+        .assert()
+        .success();
+    assert!(clk.exists());
+}
+
+#[test]
+fn sweep_reports_attack_success_beside_f1_per_setting() {
+    let dir = tempfile::tempdir().unwrap();
+    let json = dir.path().join("sweep.json");
+    let plot = dir.path().join("charts");
+    let out = pprl()
+        .args([
+            "privacy",
+            "sweep",
+            "--records",
+            "400",
+            "--seed",
+            "3",
+            "--harden",
+            "none=",
+            "--harden",
+            "balance=\"balance\"",
+            "--attack",
+            "frequency",
+            "--overlap",
+            "1",
+            "--real",
+            FEBRL,
+            "--output",
+        ])
+        .arg(&json)
+        .arg("--plot")
+        .arg(&plot)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let rows: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+    let rows = rows.as_array().unwrap();
+    assert_eq!(rows.len(), 4, "two settings on two data sets");
+    for r in rows {
+        for k in ["two_party_f1", "dedup_f1"] {
+            let f = r[k].as_f64().unwrap();
+            // Measured (400 synthetic records, FEBRL 1): every F1 above 0.97.
+            assert!(f > 0.95 && f <= 1.0, "{k} {r}");
+        }
+        assert_eq!(r["attacks"][0]["attack"], "frequency");
+        assert_eq!(r["worst_rate_1_1"], r["attacks"][0]["rate_1_1"]);
+    }
+    assert_eq!(rows[1]["stored_bits"], 2048, "balance doubles the filter");
+    assert_eq!(rows[2]["data"], "febrl1.csv");
+    assert!(plot.join("sweep.svg").exists() && plot.join("sweep.png").exists());
+    // A bad setting is one precise error.
+    pprl()
+        .args(["privacy", "sweep", "--records", "100", "--harden", "oops"])
+        .assert()
+        .failure()
+        .stderr(predicates::str::contains("LABEL=LIST"));
+}
+
+#[test]
+fn schema_init_writes_the_recommended_profile_and_check_finds_nothing_weak_in_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("new.toml");
+    pprl()
+        .args(["schema", "init", "-o"])
+        .arg(&out)
+        .assert()
+        .success();
+    let text = std::fs::read_to_string(&out).unwrap();
+    assert!(text.contains("harden = [\"balance\"]"));
+    let check = pprl().args(["schema", "check"]).arg(&out).output().unwrap();
+    assert!(check.status.success());
+    let stdout = String::from_utf8(check.stdout).unwrap();
+    assert!(
+        stdout.contains("privacy profile: has the recommended shape; 0 weak choice(s)"),
+        "{stdout}"
+    );
+    let stderr = String::from_utf8(check.stderr).unwrap();
+    assert!(!stderr.contains("W02"), "{stderr}");
+    // Never replaces a file.
+    std::fs::write(&out, "mine").unwrap();
+    pprl()
+        .args(["schema", "init", "-o"])
+        .arg(&out)
+        .assert()
+        .failure()
+        .stderr(predicates::str::contains("never replaces"));
+    assert_eq!(std::fs::read_to_string(&out).unwrap(), "mine");
+}
+
+#[test]
+fn schema_check_warns_on_weak_privacy_choices() {
+    let dir = tempfile::tempdir().unwrap();
+    // No hardening, exact tokens of the state (17 distinct values in FEBRL 1).
+    let febrl = concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/febrl.toml");
+    let check = pprl()
+        .args(["schema", "check", febrl, "--data", FEBRL])
+        .output()
+        .unwrap();
+    assert!(check.status.success());
+    let stderr = String::from_utf8(check.stderr).unwrap();
+    assert!(stderr.contains("warning[W020]"), "{stderr}");
+    assert!(
+        stderr.contains("warning[W021]: field `state`: exact tokens of a field with 17 distinct"),
+        "{stderr}"
+    );
+    // Field-level filters of one frequent attribute, one field: W001 and W004-free (field
+    // layout), no hardening; a hardened CLK without balance: W022.
+    let field = dir.path().join("field.toml");
+    std::fs::write(
+        &field,
+        "version = 1\nid_column = \"rec_id\"\n[filter]\nlayout = \"field\"\n[[fields]]\n\
+         name = \"given_name\"\ntokenizer = { kind = \"qgram\", q = 2 }\nbits_per_token = 20\n",
+    )
+    .unwrap();
+    let stderr = pprl()
+        .args(["schema", "check"])
+        .arg(&field)
+        .output()
+        .unwrap()
+        .stderr;
+    let stderr = String::from_utf8(stderr).unwrap();
+    assert!(
+        stderr.contains("warning[W001]") && stderr.contains("warning[W020]"),
+        "{stderr}"
+    );
+    let folded = dir.path().join("folded.toml");
+    std::fs::write(
+        &folded,
+        std::fs::read_to_string(febrl).unwrap().replacen(
+            "id_column = \"rec_id\"\n",
+            "id_column = \"rec_id\"\n[filter]\nharden = [\"xor-fold\"]\n",
+            1,
+        ),
+    )
+    .unwrap();
+    let stderr = pprl()
+        .args(["schema", "check"])
+        .arg(&folded)
+        .output()
+        .unwrap()
+        .stderr;
+    let stderr = String::from_utf8(stderr).unwrap();
+    assert!(
+        stderr.contains("warning[W022]") && !stderr.contains("W020"),
+        "{stderr}"
+    );
+}

@@ -5,6 +5,9 @@
 //! * `scores.{svg,png}`: histogram of the scores of true and false pairs, counts on a log
 //!   scale (the matches are usually a few thousand pairs next to millions of non-matches).
 //!
+//! [`write_scatter`] and [`write_bars`] draw two plain shapes for other reports (the privacy
+//! audit and sweep) in the same style.
+//!
 //! Each chart marks the given thresholds (e.g. the best-F1 threshold and the one in use).
 //!
 //! SVG text is left to the viewer's fonts. PNG text is drawn with a subset of DejaVu Sans
@@ -25,6 +28,9 @@ use crate::io::AtomicFile;
 
 pub mod fs;
 mod layout;
+mod simple;
+
+pub use simple::{Bars, Scatter, simple_paths, write_bars, write_scatter};
 
 /// Chart size in pixels.
 const SIZE: (u32, u32) = (800, 500);

@@ -59,6 +59,10 @@ pub struct Manifest {
     pub fields_invalid: BTreeMap<String, u64>,
     /// File name of the rejects report, if one was written.
     pub rejects_file: Option<String>,
+    /// The leakage audit of the encodings (`crate::privacy::PrivacyAudit` as JSON), recorded
+    /// by `pprl encode` after the file is written. Left out when none was run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub privacy: Option<serde_json::Value>,
 }
 
 impl Manifest {
@@ -136,6 +140,7 @@ mod tests {
             },
             fields_invalid: BTreeMap::from([("dob".to_string(), 2)]),
             rejects_file: None,
+            privacy: Some(serde_json::json!({ "summary": "frequency low" })),
         };
         let mut bytes = Vec::new();
         m.write_to(&mut bytes).unwrap();

@@ -181,6 +181,7 @@ pub(crate) fn encode_to_clk<R: RowSource + Send, E: RowEncoder>(
         counts,
         fields_invalid: fields_invalid.clone(),
         rejects_file: write_rejects.then(|| file_name(&rejects_path)),
+        privacy: None,
     };
     let manifest_file = manifest
         .write(&manifest_path)

@@ -12,7 +12,7 @@ use super::{
     AuditOptions, BitPair, Cooccurrence, Frequency, Length, Neighbourhood, PrivacyAudit,
     Similarity, Verdict,
 };
-use crate::filter::{dice, popcount};
+use crate::filter::popcount;
 
 const REMEDY_FREQUENCY: &str = "encode several fields into one record-level filter, add `salt` \
      (e.g. salting with a stable field) or `blip` to `[filter] harden`";
@@ -56,7 +56,7 @@ pub fn audit_words(words: &[u64], wpr: usize, bits: u32, options: &AuditOptions)
     let n = words.len().checked_div(wpr).unwrap_or(0);
     let seed = seed_of(words, n);
     let rec = |i: usize| &words[i * wpr..(i + 1) * wpr];
-    let (similarity, neighbourhood) = similarity(n, &rec, options, seed);
+    let (similarity, neighbourhood) = similarity(n, words, wpr, options, seed);
     PrivacyAudit {
         records: n as u64,
         bits,
@@ -269,25 +269,51 @@ impl Ord for OrdF {
     }
 }
 
-fn similarity<'a>(
+/// Records compared per kernel call (a tile of about 256 KiB at 1024 bits).
+const TILE: usize = 2048;
+
+fn similarity(
     n: usize,
-    rec: &(dyn Fn(usize) -> &'a [u64] + Sync),
+    words: &[u64],
+    wpr: usize,
     options: &AuditOptions,
     seed: u64,
 ) -> (Similarity, Neighbourhood) {
     let rows = sample(n, options.similarity_sample, mix(seed ^ 3));
     let t = options.threshold;
+    // Popcounts once; each sampled record then costs one AND-popcount per record, through the
+    // dispatched kernel (POPCNT / AVX2 where the CPU has them).
+    let kernel = crate::filter::Kernel::detect();
+    let pops: Vec<u32> = (0..n)
+        .map(|j| popcount(&words[j * wpr..(j + 1) * wpr]))
+        .collect();
     let per: Vec<(f64, u64)> = rows
         .par_iter()
         .map(|&i| {
-            let q = rec(i);
+            let q = &words[i * wpr..(i + 1) * wpr];
+            let pq = pops[i];
             let mut best = 0.0f64;
             let mut degree = 0;
-            for j in (0..n).filter(|&j| j != i) {
-                let d = dice(q, rec(j));
-                best = best.max(d);
-                if d >= t {
-                    degree += 1;
+            let mut common = vec![0u32; TILE];
+            for start in (0..n).step_by(TILE) {
+                let end = (start + TILE).min(n);
+                let out = &mut common[..end - start];
+                kernel.and_counts(q, &words[start * wpr..end * wpr], wpr, out);
+                for (o, &c) in out.iter().enumerate() {
+                    let j = start + o;
+                    if j == i {
+                        continue;
+                    }
+                    let total = pq + pops[j];
+                    let d = if total == 0 {
+                        0.0
+                    } else {
+                        2.0 * f64::from(c) / f64::from(total)
+                    };
+                    best = best.max(d);
+                    if d >= t {
+                        degree += 1;
+                    }
                 }
             }
             (best, degree)

@@ -16,6 +16,7 @@
 //! thread count.
 
 mod measure;
+pub mod profile;
 #[cfg(test)]
 mod tests;
 
@@ -256,4 +257,50 @@ impl PrivacyAudit {
 pub fn audit(data: &ClkData, options: &AuditOptions) -> PrivacyAudit {
     let bits = data.header.filter_bits * u32::from(data.header.filters_per_record);
     audit_words(&data.words, data.header.words_per_record(), bits, options)
+}
+
+/// Recording an audit in an encoding file's manifest failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ManifestAuditError {
+    /// The encoding file could not be read.
+    #[error(transparent)]
+    Read(#[from] crate::io::formats::ReadError),
+    /// The manifest could not be read or written.
+    #[error("manifest {path}: {source}")]
+    Manifest {
+        /// The manifest's path.
+        path: String,
+        /// Why.
+        source: std::io::Error,
+    },
+}
+
+impl crate::error::Coded for ManifestAuditError {
+    fn code(&self) -> &'static str {
+        match self {
+            ManifestAuditError::Read(_) => "audit-read",
+            ManifestAuditError::Manifest { .. } => "audit-manifest",
+        }
+    }
+}
+
+/// Audits the `.clk` file at `clk` (read whole into memory) and records the audit in the
+/// manifest beside it (`privacy`), replacing the manifest atomically. What `pprl encode` runs
+/// after writing a `.clk` file.
+pub fn audit_into_manifest(
+    clk: &std::path::Path,
+    options: &AuditOptions,
+) -> Result<PrivacyAudit, ManifestAuditError> {
+    let (data, _) = crate::io::formats::read_encoding_file(clk)?;
+    let report = audit(&data, options);
+    let path = crate::io::Manifest::path_for(clk);
+    let err = |source: std::io::Error| ManifestAuditError::Manifest {
+        path: path.display().to_string(),
+        source,
+    };
+    let mut manifest = crate::io::Manifest::read(&path).map_err(err)?;
+    manifest.privacy = Some(serde_json::to_value(&report).map_err(|e| err(e.into()))?);
+    manifest.write(&path).map_err(err)?.commit().map_err(err)?;
+    Ok(report)
 }

@@ -100,12 +100,34 @@ pub fn run(args: &EncodeArgs) -> Result<()> {
     };
     bar.finish_and_clear();
     let summary = result.map_err(with_hint)?;
+    // The leakage audit of what was written, into the manifest; a one-line summary below.
+    let audit = match &summary {
+        JobSummary::Clk(s) => {
+            match pprl::privacy::audit_into_manifest(&s.output, &Default::default()) {
+                Ok(a) => Some(a),
+                Err(e) => {
+                    warn("W200", &format!("the privacy audit was not recorded: {e}"));
+                    None
+                }
+            }
+        }
+        _ => None,
+    };
     if args.summary_format == Format::Json {
         println!("{}", serde_json::to_string_pretty(&summary)?);
         return Ok(());
     }
     match summary {
-        JobSummary::Clk(s) if !args.quiet => print_encode_summary(&s, ""),
+        JobSummary::Clk(s) if !args.quiet => {
+            print_encode_summary(&s, "");
+            if let Some(a) = &audit {
+                println!(
+                    "privacy audit: {} (in the manifest; `pprl privacy audit {}` explains)",
+                    a.summary(),
+                    super::shown(&s.output)
+                );
+            }
+        }
         JobSummary::Positional(s) if !args.quiet => {
             let secs = s.elapsed.as_secs_f64();
             println!(

@@ -1,4 +1,7 @@
-//! `pprl privacy audit FILE`: renders the library's [`PrivacyAudit`] as text or JSON.
+//! `pprl privacy audit FILE`: renders the library's [`PrivacyAudit`] as text, JSON or a
+//! one-page chart; `pprl privacy sweep`: the privacy-utility sweep ([`sweep`]).
+
+mod sweep;
 
 use anyhow::Result;
 use clap::{Args, Subcommand};
@@ -12,6 +15,9 @@ pub enum PrivacyCommand {
     /// Measure what an encoding file reveals (frequency, length, co-occurrence, similarity,
     /// neighbourhood), without plaintext.
     Audit(AuditArgs),
+    /// Measure each hardening setting: attack success beside two-party and deduplication F1,
+    /// on a synthetic population and optional real-like data (FEBRL layout).
+    Sweep(sweep::SweepArgs),
 }
 
 /// `pprl privacy audit`.
@@ -29,14 +35,25 @@ pub struct AuditArgs {
     /// Dice threshold of the neighbourhood measure.
     #[arg(long, default_value_t = 0.8)]
     pub threshold: f64,
+    /// Also draw the audit on one page into this directory, as `audit.svg` and `audit.png`.
+    #[arg(long, value_name = "DIR")]
+    pub plot: Option<std::path::PathBuf>,
 }
 
 pub fn run(cmd: &PrivacyCommand) -> Result<()> {
-    let PrivacyCommand::Audit(args) = cmd;
-    super::check_files(
-        pprl::io::RunFiles::new()
-            .reads(pprl::io::FileRole::Input, std::slice::from_ref(&args.file)),
-    )?;
+    let args = match cmd {
+        PrivacyCommand::Audit(args) => args,
+        PrivacyCommand::Sweep(args) => return sweep::run(args),
+    };
+    let mut files = pprl::io::RunFiles::new()
+        .reads(pprl::io::FileRole::Input, std::slice::from_ref(&args.file));
+    // A directory that does not exist yet is made when the charts are written.
+    if let Some(dir) = args.plot.as_ref().filter(|d| d.is_dir()) {
+        for p in pprl::lab::attack::chart::audit_chart_paths(dir) {
+            files = files.write(&p);
+        }
+    }
+    super::check_files(files)?;
     if !(args.threshold > 0.0 && args.threshold <= 1.0) {
         anyhow::bail!("--threshold must be in (0, 1]");
     }
@@ -51,6 +68,11 @@ pub fn run(cmd: &PrivacyCommand) -> Result<()> {
     } else {
         let text = render(&report);
         std::io::Write::write_all(&mut std::io::stdout().lock(), text.as_bytes())?;
+    }
+    if let Some(dir) = &args.plot {
+        for p in pprl::lab::attack::chart::write_audit_chart(dir, &report)? {
+            eprintln!("wrote {}", p.display());
+        }
     }
     Ok(())
 }

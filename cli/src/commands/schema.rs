@@ -1,8 +1,8 @@
 //! `pprl schema check FILE [--data CSV] [--allow-dense]`, `pprl schema convert CLKHASH.json -o
-//! OUT.toml`.
+//! OUT.toml`, `pprl schema init -o OUT.toml` (the recommended privacy profile).
 //!
 //! `check` prints the report on standard output and every warning (schema warnings `W0xx`,
-//! advice `W1xx`) on standard error, each with its code.
+//! privacy-profile findings `W02x`, advice `W1xx`) on standard error, each with its code.
 
 use std::io::Write as _;
 
@@ -76,6 +76,34 @@ pub fn check(args: &SchemaCheckArgs) -> Result<()> {
             .warnings
             .iter()
             .for_each(|w| super::warn("W100", &format!("(clkhash schema) {w}"))),
+    }
+    if let AnySchema::Pprl(s) = &schema {
+        let distinct = |name: &str| {
+            profile
+                .as_ref()
+                .and_then(|p| p.fields.iter().find(|f| f.name == name))
+                .filter(|f| f.distinct > 0)
+                .map(|f| f.distinct)
+        };
+        let findings = pprl::privacy::profile::review(s, &distinct);
+        if args.format == Format::Text {
+            let shape = if pprl::privacy::profile::matches_recommended(s) {
+                "has the recommended shape"
+            } else {
+                "differs from the recommended profile (clk, 3+ fields, 1024 bits, harden = \
+                 [\"balance\"]; `pprl schema init` writes it)"
+            };
+            println!(
+                "privacy profile: {shape}; {} weak choice(s) flagged",
+                findings.len()
+            );
+        }
+        for f in &findings {
+            match &f.field {
+                Some(field) => super::warn(f.code, &format!("field `{field}`: {}", f.message)),
+                None => super::warn(f.code, &f.message),
+            }
+        }
     }
     let advice = match (&schema, &profile) {
         (_, Some(p)) => p.advice.clone(),
@@ -245,6 +273,39 @@ pub fn convert(args: &SchemaConvertArgs) -> Result<()> {
         "wrote {} (check it with `pprl schema check {}`)",
         args.output.display(),
         args.output.display()
+    );
+    Ok(())
+}
+
+const RECOMMENDED: &str = include_str!("../../../examples/recommended.toml");
+
+/// `pprl schema init`.
+#[derive(Debug, clap::Args)]
+pub struct SchemaInitArgs {
+    /// Where to write the schema (TOML); an existing file is never replaced.
+    #[arg(short, long, value_name = "OUT")]
+    pub output: std::path::PathBuf,
+}
+
+/// Writes the recommended privacy profile (`examples/recommended.toml`) to a new file.
+pub fn init(args: &SchemaInitArgs) -> Result<()> {
+    if std::fs::symlink_metadata(&args.output).is_ok() {
+        bail!(
+            "{} exists; `schema init` never replaces a file (name another, or remove it)",
+            super::shown(&args.output)
+        );
+    }
+    super::check_files(pprl::io::RunFiles::new().write(&args.output))?;
+    let mut f = pprl::io::AtomicFile::create(&args.output)?;
+    f.write_all(RECOMMENDED.as_bytes())?;
+    f.commit()?;
+    let schema = pprl::schema::Schema::from_toml_str(RECOMMENDED)?;
+    println!(
+        "wrote {} (the recommended privacy profile; schema fingerprint {}); adapt the fields \
+         to your exports and run `pprl schema check {} --data EXPORT.csv`",
+        super::shown(&args.output),
+        schema.fingerprint().to_hex(),
+        super::shown(&args.output)
     );
     Ok(())
 }

@@ -58,7 +58,7 @@ impl Table {
     }
 
     /// The index of column `name`.
-    fn column(&self, name: &str, what: &str) -> Result<usize, AttackError> {
+    pub(crate) fn column(&self, name: &str, what: &str) -> Result<usize, AttackError> {
         self.header
             .iter()
             .position(|h| h == name)
@@ -352,8 +352,9 @@ impl AttackData {
                 Weight::BitsPerField(_) => None,
             })
             .collect();
+        // Hardening moves bits: the positions a token hashes to are not where it shows.
         let true_positions = match (secret, schema.filter.layout) {
-            (Some(secret), Layout::Clk | Layout::Field) => {
+            (Some(secret), Layout::Clk | Layout::Field) if schema.filter.harden.is_empty() => {
                 let fp = schema.fingerprint();
                 let hashers = encoded_fields
                     .iter()
@@ -479,7 +480,7 @@ fn attacker_encoding(
     let index = attacked_index(schema, encoded_fields);
     Ok(Some(Filters::select(
         &batch.data.words,
-        schema.filter.length_bits,
+        schema.filter.output_bits(),
         schema.filters_per_record(),
         index,
     )))

@@ -24,11 +24,13 @@
 //!
 //! The attacks never see the secret; scoring alone uses the truth and (for positions) the key.
 
+pub mod chart;
 pub mod data;
 pub mod frequency;
 pub mod graph;
 pub mod pattern;
 pub mod score;
+pub mod sweep;
 #[cfg(test)]
 mod tests;
 
@@ -332,7 +334,7 @@ pub fn encode_table(
     Ok(Encoded {
         filters: Filters::select(
             &batch.data.words,
-            schema.filter.length_bits,
+            schema.filter.output_bits(),
             schema.filters_per_record(),
             index,
         ),
