@@ -1,6 +1,7 @@
 """Type stubs of pprl's native module (checked against it by `python -m mypy.stubtest pprl._pprl`)."""
 
 import os
+from pathlib import Path
 from typing import Any, Literal, Mapping, Optional, Sequence, Union, final
 
 import numpy as np
@@ -20,11 +21,15 @@ __all__ = [
     "SchemaError",
     "SchemaMismatchError",
     "SecretError",
+    "Synth",
+    "Table",
     "__version__",
     "encode",
     "evaluate",
     "forked_after_threads",
     "match",
+    "privacy_audit_json",
+    "synth",
 ]
 
 __version__: str
@@ -53,9 +58,11 @@ class Schema:
     @staticmethod
     def load(path: _Path) -> Schema: ...
     @property
+    def kind(self) -> Literal["pprl", "clkhash"]: ...
+    @property
     def fingerprint(self) -> str: ...
     @property
-    def id_column(self) -> str: ...
+    def id_column(self) -> Optional[str]: ...
     @property
     def columns(self) -> list[str]: ...
 
@@ -108,6 +115,32 @@ class Links:
     def write_csv(self, path: _Path) -> None: ...
     def __len__(self) -> int: ...
 
+@final
+class Table:
+    @property
+    def column_names(self) -> list[str]: ...
+    def to_pydict(self) -> dict[str, list[Any]]: ...
+    def __arrow_c_stream__(self, requested_schema: Optional[object] = None) -> object: ...
+    def to_arrow(self) -> Any: ...
+    def to_polars(self) -> Any: ...
+    def __len__(self) -> int: ...
+
+@final
+class Synth:
+    @property
+    def parties(self) -> list[Table]: ...
+    @property
+    def truth(self) -> Table: ...
+    @property
+    def truth_format(self) -> Literal["pairs", "entities"]: ...
+    @property
+    def shared_per_party(self) -> int: ...
+    @property
+    def duplicates_per_party(self) -> int: ...
+    @property
+    def seed(self) -> int: ...
+    def write(self, out_dir: _Path, *, threads: Optional[int] = None) -> list[Path]: ...
+
 def encode(
     data: Union[_Path, Mapping[str, Sequence[Optional[str]]], Any],
     schema: Schema,
@@ -127,3 +160,17 @@ def match(
 ) -> Links: ...
 def evaluate(truth: Union[_Path, Sequence[tuple[str, str]]], links: Links) -> dict[str, Any]: ...
 def forked_after_threads() -> bool: ...
+def synth(
+    records: int,
+    *,
+    seed: int,
+    parties: int = 2,
+    overlap: Optional[float] = None,
+    duplicates: float = 0.0,
+    corruption: Literal["none", "low", "moderate", "high"] = "moderate",
+    rates: Optional[Union[Mapping[str, float], Sequence[tuple[str, float]]]] = None,
+    threads: Optional[int] = None,
+) -> Synth: ...
+def privacy_audit_json(
+    encodings: Encodings, *, threshold: float = 0.8, threads: Optional[int] = None
+) -> str: ...
