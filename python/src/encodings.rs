@@ -421,6 +421,26 @@ impl Encodings {
         Ok(array)
     }
 
+    /// Keyed blocking keys stored per record (0 when the schema declares none).
+    #[getter]
+    fn block_keys(&self) -> u16 {
+        self.data.header.block_keys
+    }
+
+    /// The stored blocking key ids as a read-only NumPy `uint64` array of shape `(len,
+    /// block_keys)` (0: the record has no value for that key), sharing this object's memory.
+    fn blocks_numpy<'py>(slf: Bound<'py, Self>) -> PyResult<Bound<'py, PyArray2<u64>>> {
+        let this = slf.get();
+        let n = this.data.ids.len();
+        let k = this.data.header.block_keys as usize;
+        let view = ArrayView2::from_shape((n, k), &this.data.blocks[..n * k])
+            .map_err(|e| PyValueError::new_err(e.to_string()))?;
+        // SAFETY: as in `to_numpy`: frozen, kept alive as the base, read-only.
+        let array = unsafe { PyArray2::borrow_from_array(&view, slf.clone().into_any()) };
+        array.getattr("flags")?.setattr("writeable", false)?;
+        Ok(array)
+    }
+
     /// The encodings as an Arrow `fixed_size_binary(bits / 8)` array (the Arrow PyCapsule
     /// interface: `pyarrow.array(enc)`, `polars.Series(enc)`), sharing this object's memory:
     /// no copy. Each value is the record's filter words as little-endian bytes (pprl's bit

@@ -9,6 +9,7 @@
 //! * `links`: `match`, `Links`, `evaluate`.
 //! * `synth`: `synth`, a synthetic population with ground truth, as `Table`s (`table`).
 //! * `privacy`: `privacy_audit`, the leakage audit of encodings.
+//! * `spark`: the blocking plan, block ids, block-pair kernel and solvers `pprl.spark` runs.
 //! * `threads`: the per-call pool size, and the fallback to one thread after `os.fork()`.
 //! * `errors`: the exception classes and the mapping from the library's error kinds.
 //!
@@ -21,6 +22,7 @@ mod errors;
 mod links;
 mod privacy;
 mod schema;
+mod spark;
 mod synth;
 mod table;
 mod threads;
@@ -42,6 +44,10 @@ fn _pprl(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(links::evaluate, m)?)?;
     m.add_function(wrap_pyfunction!(synth::synth, m)?)?;
     m.add_function(wrap_pyfunction!(privacy::privacy_audit_json, m)?)?;
+    m.add_function(wrap_pyfunction!(spark::blocking_plan, m)?)?;
+    m.add_function(wrap_pyfunction!(spark::block_ids, m)?)?;
+    m.add_function(wrap_pyfunction!(spark::compare_blocks, m)?)?;
+    m.add_function(wrap_pyfunction!(spark::solve_pairs, m)?)?;
     m.add_function(wrap_pyfunction!(threads::forked_after_threads, m)?)?;
     errors::register(m)
 }

@@ -28,7 +28,11 @@ __all__ = [
     "evaluate",
     "forked_after_threads",
     "match",
+    "block_ids",
+    "blocking_plan",
+    "compare_blocks",
     "privacy_audit_json",
+    "solve_pairs",
     "synth",
 ]
 
@@ -92,6 +96,9 @@ class Encodings:
     @property
     def counts(self) -> dict[str, int]: ...
     def to_numpy(self) -> npt.NDArray[np.uint64]: ...
+    @property
+    def block_keys(self) -> int: ...
+    def blocks_numpy(self) -> npt.NDArray[np.uint64]: ...
     def __arrow_c_array__(self, requested_schema: Optional[object] = None) -> tuple[object, object]: ...
     def __len__(self) -> int: ...
 
@@ -174,3 +181,42 @@ def synth(
 def privacy_audit_json(
     encodings: Encodings, *, threshold: float = 0.8, threads: Optional[int] = None
 ) -> str: ...
+def blocking_plan(
+    left: int,
+    right: int,
+    *,
+    words: int,
+    bits_set: int,
+    key_count: int,
+    key_fingerprint: str,
+    threshold: float,
+    blocking: Sequence[str],
+    lsh_tables: Optional[int] = None,
+    lsh_bits: Optional[int] = None,
+) -> dict[str, Any]: ...
+def block_ids(
+    filters: npt.NDArray[np.uint64],
+    key_ids: npt.NDArray[np.uint64],
+    *,
+    keys: bool,
+    lsh: Optional[tuple[int, int, int, int]],
+    threads: int = 1,
+) -> npt.NDArray[np.uint64]: ...
+def compare_blocks(
+    left_block: npt.NDArray[np.uint64],
+    left_tag: npt.NDArray[np.uint64],
+    left_filters: npt.NDArray[np.uint64],
+    right_block: npt.NDArray[np.uint64],
+    right_tag: npt.NDArray[np.uint64],
+    right_filters: npt.NDArray[np.uint64],
+    *,
+    threshold: float,
+    threads: int = 1,
+) -> tuple[npt.NDArray[np.uint32], npt.NDArray[np.uint32], npt.NDArray[np.float64]]: ...
+def solve_pairs(
+    a: npt.NDArray[np.uint32],
+    b: npt.NDArray[np.uint32],
+    score: npt.NDArray[np.float64],
+    *,
+    solver: str = "greedy",
+) -> tuple[npt.NDArray[np.uint32], npt.NDArray[np.uint32], npt.NDArray[np.float64]]: ...
