@@ -8,7 +8,9 @@ Usage (from the repository root, with release builds of the wheel and the binary
     python python/bench/vs_cli.py PPRL_BIN s100k/party_a.csv b.clk secret.key [THREADS] [RUNS]
 
 Prints the median and minimum wall and CPU time (user + system, of the child process for the
-CLI, of this process for Python) over interleaved runs. See docs/benchmarks.md.
+CLI, of this process for Python) over interleaved runs. With pyarrow installed, also times
+`pprl.encode` of the export already in memory as a pyarrow table (read once, before the runs),
+which is the Arrow input path. See docs/benchmarks.md.
 """
 
 from __future__ import annotations
@@ -38,11 +40,21 @@ def main() -> None:
     schema = pprl.Schema.load(SCHEMA)
     clk_a = out / "a.clk"
     subprocess.run([cli, "encode", "--schema", SCHEMA, "--secret-file", secret, "-q", "-o", str(clk_a), csv_a], check=True)
+    try:
+        import pyarrow.csv as pacsv  # type: ignore
+
+        table = pacsv.read_csv(csv_a, convert_options=pacsv.ConvertOptions(
+            column_types={c: "string" for c in ["record_id", "given_name", "surname", "date_of_birth", "sex", "postcode", "address"]},
+            strings_can_be_null=False))
+    except ImportError:
+        table = None
     jobs = {
         "encode cli": lambda: subprocess.run(
             [cli, "encode", "--schema", SCHEMA, "--secret-file", secret, "--threads", threads, "-q",
              "-o", str(out / "c.clk"), csv_a], check=True),
         "encode py": lambda: pprl.encode(csv_a, schema, secret_file=secret, threads=int(threads)).write(out / "p.clk"),
+        **({"encode py arrow": lambda: pprl.encode(table, schema, secret_file=secret, threads=int(threads)).write(out / "q.clk")}
+           if table is not None else {}),
         "match cli": lambda: subprocess.run(
             [cli, "match", str(clk_a), clk_b, "-t", "0.8", "--blocking", "auto", "--threads", threads, "-q",
              "-o", str(out / "c.csv")], check=True),
@@ -52,7 +64,7 @@ def main() -> None:
     for i in range(runs):
         for name, job in jobs.items():
             if i == 0:  # the outputs are replaced each run; start each job from none
-                for f in out.glob("[cp].*"):
+                for f in out.glob("[cpq].*"):
                     f.unlink()
             w, c = time.perf_counter(), cpu(resource.RUSAGE_SELF) + cpu(resource.RUSAGE_CHILDREN)
             job()
@@ -61,6 +73,8 @@ def main() -> None:
             for f in out.glob("*.manifest.json"):
                 f.unlink()
     assert (out / "c.clk").read_bytes() == (out / "p.clk").read_bytes(), "encodings differ"
+    if table is not None:
+        assert (out / "c.clk").read_bytes() == (out / "q.clk").read_bytes(), "Arrow encodings differ"
     assert (out / "c.csv").read_bytes() == (out / "p.csv").read_bytes(), "links differ"
     for name, (wall, cpu_s) in times.items():
         wall.sort()

@@ -1,5 +1,6 @@
-//! `Schema`, `encode` and `Encodings`: records in (a CSV file or columns in memory), keyed
-//! Bloom-filter encodings and the rejected rows out, read from and written to encoding files.
+//! `encode` and `Encodings`: records in (a CSV file, columns in memory or an Arrow table) under
+//! a pprl or clkhash schema, keyed Bloom-filter encodings and the rejected rows out, read from
+//! and written to encoding files.
 //!
 //! Columns are copied into Rust strings while the GIL is held; everything else (reading the
 //! secret, encoding, reading and writing files) runs with the GIL released. The encodings
@@ -20,70 +21,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList, PyString};
 
 use crate::errors::{Failure, raise};
-
-/// A pprl schema: which fields are encoded, how they are normalised and tokenised, and the
-/// filter layout. Load one with `Schema.load(path)`.
-#[pyclass(frozen, module = "pprl._pprl")]
-pub(crate) struct Schema {
-    pub(crate) inner: pprl::schema::Schema,
-    path: String,
-}
-
-#[pymethods]
-impl Schema {
-    /// Loads and checks the pprl schema (TOML) at `path`; its warnings (risky but valid
-    /// settings) are issued as Python `UserWarning`s.
-    #[staticmethod]
-    fn load(py: Python<'_>, path: PathBuf) -> PyResult<Schema> {
-        let loaded = py.allow_threads(|| pprl::schema::Schema::from_path(&path));
-        let inner = raise(py, loaded.map_err(Failure::from))?;
-        for w in inner.warnings() {
-            let text = pprl::error::escape_controls(&w.to_string());
-            let msg = std::ffi::CString::new(format!("schema: {text}")).unwrap_or_default();
-            PyErr::warn(
-                py,
-                &py.get_type::<pyo3::exceptions::PyUserWarning>(),
-                &msg,
-                1,
-            )?;
-        }
-        Ok(Schema {
-            inner,
-            path: path.display().to_string(),
-        })
-    }
-
-    /// The schema's fingerprint (hex SHA-256 of its canonical form), as `.clk` headers and
-    /// manifests record it.
-    #[getter]
-    fn fingerprint(&self) -> String {
-        self.inner.fingerprint().to_hex()
-    }
-
-    /// The column holding the record ids.
-    #[getter]
-    fn id_column(&self) -> String {
-        self.inner.id_column.clone()
-    }
-
-    /// The input columns the schema's fields read, in field order.
-    #[getter]
-    fn columns(&self) -> Vec<String> {
-        self.inner
-            .fields
-            .iter()
-            .map(|f| f.column().to_string())
-            .collect()
-    }
-
-    fn __repr__(&self) -> String {
-        format!(
-            "Schema(path={:?}, fingerprint={:?})",
-            self.path,
-            self.inner.fingerprint().to_hex()
-        )
-    }
-}
+use crate::schema::{Kind, Schema};
 
 /// What `encode` reads.
 enum Source {
@@ -133,29 +71,65 @@ fn source(data: &Bound<'_, PyAny>) -> PyResult<Source> {
     Ok(Source::Columns(columns))
 }
 
+/// Runs `job` with the encoder of `schema` under the secret in `secret_file` (read here, and
+/// dropped once the encoder holds its keys). A clkhash schema takes a secret of any length, as
+/// `pprl encode` does; what often goes wrong with one is pushed onto `warnings`.
+fn with_encoder(
+    schema: &Schema,
+    secret_file: &std::path::Path,
+    warnings: &mut Vec<String>,
+    job: impl FnOnce(JobEncoder<'_>) -> Result<EncodedBatch, pprl::pipeline::EncodeError>,
+) -> Result<EncodedBatch, Failure> {
+    match &schema.kind {
+        Kind::Pprl(schema) => {
+            let secret = Secret::from_file(secret_file)?;
+            let encoder = Encoder::new(schema, &secret)?;
+            drop(secret);
+            Ok(job(JobEncoder::Pprl(schema, &encoder))?)
+        }
+        Kind::Clkhash(schema) => {
+            let secret = Secret::from_file_any_length(secret_file)?;
+            if pprl::compat::secret_ends_with_newline(&secret) {
+                warnings.push(format!(
+                    "the secret file {} ends with a line break, which is part of the secret \
+                     (clkhash's secret \"abc\" is a file of exactly those bytes)",
+                    secret_file.display()
+                ));
+            }
+            if secret.len() < Secret::MIN_LEN {
+                warnings.push(format!(
+                    "the secret is {} bytes; clkhash takes any passphrase, but 32 random bytes \
+                     (`pprl keygen`) cannot be guessed",
+                    secret.len()
+                ));
+            }
+            let encoder = pprl::compat::clkhash::Encoder::new(schema, &secret)?;
+            drop(secret);
+            Ok(job(JobEncoder::Clkhash(&encoder))?)
+        }
+    }
+}
+
 /// Encodes `data` under `schema` with the secret in the file `secret_file` (without the GIL).
 /// The outer error is a bad Arrow table, the inner one the library's.
 fn run_encode(
     source: Source,
-    schema: &pprl::schema::Schema,
+    schema: &Schema,
     secret_file: PathBuf,
     threads: usize,
+    warnings: &mut Vec<String>,
 ) -> PyResult<Result<EncodedBatch, Failure>> {
-    let run = |named: &[(&str, &[&str])], path: Option<PathBuf>| {
-        let secret = Secret::from_file(&secret_file)?;
-        let encoder = Encoder::new(schema, &secret)?;
-        drop(secret);
-        let job = JobEncoder::Pprl(schema, &encoder);
-        let opts = BatchOptions {
-            threads: Some(threads),
-            ..BatchOptions::default()
-        };
-        Ok(match path {
+    let opts = BatchOptions {
+        threads: Some(threads),
+        ..BatchOptions::default()
+    };
+    let mut run = |named: &[(&str, &[&str])], path: Option<PathBuf>| {
+        with_encoder(schema, &secret_file, warnings, |job| match &path {
             Some(path) => {
-                let mut input = Input::from_path(&path, TableFormat::from_path(&path), b',')?;
-                encode_source(job, &mut input, &opts)?
+                let mut input = Input::from_path(path, TableFormat::from_path(path), b',')?;
+                encode_source(job, &mut input, &opts)
             }
-            None => encode_columns(job, named, &opts)?,
+            None => encode_columns(job, named, &opts),
         })
     };
     Ok(match source {
@@ -175,15 +149,9 @@ fn run_encode(
         Source::Arrow(exported) => {
             use crate::arrow_in::Column;
             let table = crate::arrow_in::read(exported).map_err(crate::arrow_in::error)?;
-            // The id column and the schema's field columns; the others are not read.
-            let mut names: Vec<&str> = vec![schema.id_column.as_str()];
-            for f in &schema.fields {
-                if !names.contains(&f.column()) {
-                    names.push(f.column());
-                }
-            }
+            // The columns the encoder may read; the others are not read.
             let mut columns = Vec::new();
-            for name in names {
+            for name in schema.input_columns() {
                 if let Some(c) = table.column(name).map_err(crate::arrow_in::error)? {
                     columns.push((name, c));
                 }
@@ -222,8 +190,12 @@ pub(crate) fn encode(
         Source::Columns(_) | Source::Arrow(_) => "<memory>".to_string(),
     };
     let threads = crate::threads::threads(py, threads)?;
-    let schema = &schema.inner;
-    let batch = py.allow_threads(|| run_encode(source, schema, secret_file, threads))?;
+    let mut warnings = Vec::new();
+    let batch =
+        py.allow_threads(|| run_encode(source, schema, secret_file, threads, &mut warnings))?;
+    for w in warnings {
+        crate::schema::warn(py, &w)?;
+    }
     let batch = raise(py, batch)?;
     Ok(Encodings {
         data: batch.data,
@@ -275,6 +247,33 @@ impl Encodings {
             files = files.read(FileRole::Input, src);
         }
         files.check()?;
+        if format != "clk"
+            && let Some(r) = self.rejects.first()
+        {
+            // Positional formats identify records by position: a gap would misalign every
+            // later record (`pprl encode` refuses the same way).
+            return Err(Failure::from(pprl::pipeline::EncodeError::RowsRejected {
+                rows: self.rejects.len() as u64,
+                format: if format == "clkhash-json" {
+                    "clkhash-json"
+                } else {
+                    "anonlink-binary"
+                },
+                first: format!(
+                    "row {} (line {}), {}: {}",
+                    r.row,
+                    r.line.unwrap_or(0),
+                    if r.field.is_empty() {
+                        "the row".to_string()
+                    } else {
+                        format!("field `{}`", r.field)
+                    },
+                    r.reason
+                ),
+                first_row: r.row,
+                rejects: None,
+            }));
+        }
         let d = &self.data;
         let w = d.header.words_per_record();
         let bits = d.header.filter_bits * u32::from(d.header.filters_per_record);
@@ -336,8 +335,10 @@ impl Encodings {
 
     /// Writes the encodings to `path`, atomically: `format` is `"clk"` (pprl's file, with ids
     /// and fingerprints; the same bytes as `pprl encode` writes for the same input),
-    /// `"clkhash-json"` or `"anonlink-binary"` (encodings only, in record order). Refuses to
-    /// overwrite the file these encodings were read from.
+    /// `"clkhash-json"` or `"anonlink-binary"` (encodings only, in record order; refused with
+    /// `InputError` code `encode-rows-rejected` when `encode` rejected rows, since those formats
+    /// identify records by position). Refuses to overwrite the file these encodings were read
+    /// from.
     #[pyo3(signature = (path, format = "clk"))]
     fn write(&self, py: Python<'_>, path: PathBuf, format: &str) -> PyResult<()> {
         if !["clk", "clkhash-json", "anonlink-binary"].contains(&format) {
@@ -415,6 +416,26 @@ impl Encodings {
             .map_err(|e| PyValueError::new_err(e.to_string()))?;
         // SAFETY: the words live in `slf`, which is frozen (never changes them) and is kept
         // alive as the array's base; the array is made read-only below.
+        let array = unsafe { PyArray2::borrow_from_array(&view, slf.clone().into_any()) };
+        array.getattr("flags")?.setattr("writeable", false)?;
+        Ok(array)
+    }
+
+    /// Keyed blocking keys stored per record (0 when the schema declares none).
+    #[getter]
+    fn block_keys(&self) -> u16 {
+        self.data.header.block_keys
+    }
+
+    /// The stored blocking key ids as a read-only NumPy `uint64` array of shape `(len,
+    /// block_keys)` (0: the record has no value for that key), sharing this object's memory.
+    fn blocks_numpy<'py>(slf: Bound<'py, Self>) -> PyResult<Bound<'py, PyArray2<u64>>> {
+        let this = slf.get();
+        let n = this.data.ids.len();
+        let k = this.data.header.block_keys as usize;
+        let view = ArrayView2::from_shape((n, k), &this.data.blocks[..n * k])
+            .map_err(|e| PyValueError::new_err(e.to_string()))?;
+        // SAFETY: as in `to_numpy`: frozen, kept alive as the base, read-only.
         let array = unsafe { PyArray2::borrow_from_array(&view, slf.clone().into_any()) };
         array.getattr("flags")?.setattr("writeable", false)?;
         Ok(array)

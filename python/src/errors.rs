@@ -175,6 +175,24 @@ impl From<pprl::schema::SchemaError> for Failure {
     }
 }
 
+impl From<pprl::compat::clkhash::SchemaError> for Failure {
+    fn from(e: pprl::compat::clkhash::SchemaError) -> Failure {
+        Failure::new(Class::Schema, &e, e.position())
+    }
+}
+
+impl From<pprl::compat::AnySchemaError> for Failure {
+    fn from(e: pprl::compat::AnySchemaError) -> Failure {
+        use pprl::compat::AnySchemaError as E;
+        match e {
+            // The schema's own error: its precise code and position.
+            E::Pprl(inner) => Failure::from(inner),
+            E::Clkhash(inner) => Failure::from(inner),
+            other => Failure::new(Class::Schema, &other, other.position()),
+        }
+    }
+}
+
 impl From<pprl::keys::KeyError> for Failure {
     fn from(e: pprl::keys::KeyError) -> Failure {
         Failure::new(Class::Secret, &e, e.position())

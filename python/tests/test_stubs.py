@@ -38,7 +38,8 @@ def test_stub_names_exist_and_typed_marker_ships():
 
 def test_docstrings():
     for obj in (pprl.encode, pprl.match, pprl.Schema, pprl.Encodings, pprl.Links, pprl.Schema.load,
-                pprl.Encodings.read, pprl.Encodings.write, pprl.Encodings.to_numpy, pprl.Links.write_csv):
+                pprl.Encodings.read, pprl.Encodings.write, pprl.Encodings.to_numpy, pprl.Links.write_csv,
+                pprl.synth, pprl.Synth, pprl.Synth.write, pprl.Table, pprl.privacy_audit):
         assert obj.__doc__, obj
 
 

@@ -124,7 +124,10 @@ impl<'a> BlockedSide<'a> {
         self.functions
     }
 
-    pub(crate) fn row(&self, i: u32) -> &[u64] {
+    /// The block ids of record `i`, one per block function (the keys used, then one LSH
+    /// bucket per table; [`NO_BLOCK`] where a record has no key): what a distributed engine
+    /// explodes into `(function, block)` rows.
+    pub fn row(&self, i: u32) -> &[u64] {
         &self.ids[i as usize * self.functions..(i as usize + 1) * self.functions]
     }
 

@@ -6,6 +6,8 @@ The same encodings and links as the ``pprl`` command-line tool, in memory:
 >>> schema = pprl.Schema.load("schema.toml")                      # doctest: +SKIP
 >>> enc = pprl.encode("people.csv", schema, secret_file="secret.key")  # doctest: +SKIP
 >>> links = pprl.match(enc, pprl.Encodings.read("other.clk"))      # doctest: +SKIP
+>>> pop = pprl.synth(1000, seed=7)              # two synthetic parties and the truth
+>>> report = pprl.privacy_audit(enc)                                # doctest: +SKIP
 
 Secrets are read only from files named by path (``secret_file=``), never passed as Python
 strings or bytes, so they stay out of notebooks, logs and tracebacks. All work runs with the
@@ -18,6 +20,7 @@ known, ``path``, ``row``, ``line`` and ``field``.
 
 from __future__ import annotations
 
+import json
 import os
 from typing import Any, Literal, Mapping, Optional, Sequence, Union
 
@@ -36,8 +39,11 @@ from ._pprl import (
     SchemaError,
     SchemaMismatchError,
     SecretError,
+    Synth,
+    Table,
     __version__,
     evaluate,
+    synth,
 )
 
 __all__ = [
@@ -54,10 +60,14 @@ __all__ = [
     "SchemaError",
     "SchemaMismatchError",
     "SecretError",
+    "Synth",
+    "Table",
     "__version__",
     "encode",
     "evaluate",
     "match",
+    "privacy_audit",
+    "synth",
     "to_arrow",
 ]
 
@@ -97,10 +107,17 @@ def encode(
     ``data`` is a CSV file's path, a mapping of column name to a list of ``str`` or ``None``
     (``None`` is an empty value), or any table with the Arrow PyCapsule interface
     (``__arrow_c_stream__`` / ``__arrow_c_array__``: pyarrow tables and record batches,
-    polars data frames, pandas with Arrow, DuckDB results), read without a Python-side copy:
+    polars data frames, pandas with Arrow, DuckDB results, :class:`Table`), read without a
+    Python-side copy:
     string, large string and string view columns are borrowed, integer and date columns
     (``YYYY-MM-DD``) formatted; nulls are empty values. The schema names the id column and
     the field columns; other columns are ignored (and not read).
+
+    ``schema`` may be a clkhash linkage schema (``Schema.load("linkage.json")``): the CLKs are
+    clkhash's, bit for bit, records are named by position (``"0"``, ``"1"``, ...), and the
+    secret file's bytes are the secret verbatim (any length, as clkhash's passphrases; a
+    trailing line break is part of it and is warned about). Write them with
+    ``Encodings.write(path, format="clkhash-json")`` for clkhash's tools.
 
     The secret is read from the file at ``secret_file``: pprl never takes a secret as a Python
     string or bytes. Returns :class:`Encodings`, whose ``rejects`` lists every row that was not
@@ -147,6 +164,32 @@ def match(
         scores=scores,
         threads=threads,
     )
+
+
+def privacy_audit(
+    encodings: Union[Encodings, PathLike],
+    *,
+    threshold: float = 0.8,
+    threads: Optional[int] = None,
+) -> dict[str, Any]:
+    """Measures what ``encodings`` reveal to whoever holds them, without plaintext, as
+    ``pprl privacy audit --json`` does (the same report, as a dict).
+
+    The five vulnerabilities of Bloom-filter encodings (Vidanage et al., JDIQ 2023) each get a
+    measure and a ``verdict`` (``level`` ``"low"``, ``"medium"`` or ``"high"`` against the
+    stated thresholds, an ``explanation`` and a ``remedy``, the ``[filter] harden`` setting that
+    would reduce it): ``frequency`` (identical filters), ``length`` (popcounts),
+    ``cooccurrence`` (bit pairs), ``similarity`` (nearest neighbours) and ``neighbourhood``
+    (degree at Dice >= ``threshold``). Also ``records``, ``bits``, ``options`` (the sampling
+    settings) and ``sample_seed`` (derived from the data, so the report is reproducible).
+    ``encodings`` is :class:`Encodings` or the path of an encoding file. The GIL is released;
+    the report does not depend on ``threads``.
+    """
+    enc = encodings if isinstance(encodings, Encodings) else Encodings.read(encodings)
+    report: dict[str, Any] = json.loads(
+        _pprl.privacy_audit_json(enc, threshold=threshold, threads=threads)
+    )
+    return report
 
 
 def to_arrow(encodings: Encodings) -> Any:
