@@ -68,13 +68,16 @@ pub async fn write(
         run.to_string(),
     );
     let scores = p.scores_allowed;
-    tokio::task::spawn_blocking(move || write_views(&dir, &data_dir, &run_id, &report, scores))
-        .await
-        .map_err(|_| Failure::Error("server-internal", "writing results failed".into()))?
-        .map_err(|e| {
-            tracing::error!(error = %e, "writing results failed");
-            Failure::Error("server-internal", "writing results failed".into())
-        })
+    let compat = p.compat.clone();
+    tokio::task::spawn_blocking(move || {
+        write_views(&dir, &data_dir, &run_id, &report, scores, compat.as_deref())
+    })
+    .await
+    .map_err(|_| Failure::Error("server-internal", "writing results failed".into()))?
+    .map_err(|e| {
+        tracing::error!(error = %e, "writing results failed");
+        Failure::Error("server-internal", "writing results failed".into())
+    })
 }
 
 fn write_views(
@@ -83,6 +86,7 @@ fn write_views(
     run: &str,
     report: &MatchReport,
     scores: bool,
+    compat: Option<&str>,
 ) -> std::io::Result<serde_json::Value> {
     let key = blake3::keyed_hash(&link_key(data_dir)?, run.as_bytes());
     let opaque = |i: usize| {
@@ -144,6 +148,14 @@ fn write_views(
         }
         finish(w.into_inner().map_err(|e| e.into_error())?)?;
     }
+    if let Some(kind) = compat {
+        let w = file(ANONLINK_VIEW)?;
+        finish(write_anonlink(
+            w,
+            report,
+            kind == "similarity_scores" && scores,
+        )?)?;
+    }
     sync_dir(&tmp)?;
     if dir.exists() {
         // An earlier attempt that died after writing: the same run gives the same files.
@@ -159,6 +171,66 @@ fn write_views(
         "candidates": report.stats.candidates,
         "solver": report.solver,
     }))
+}
+
+/// The view of an anonlink-entity-service project's result token, in that service's JSON.
+pub const ANONLINK_VIEW: &str = "anonlink.json";
+
+/// anonlink-entity-service's result JSON: `{"groups": [[[party, row], ...], ...]}`, or with
+/// `scores` `{"similarity_scores": [[[0, row], [1, row], score], ...]}`. Rows are positions in
+/// the uploads (what that service's clients number records by).
+fn write_anonlink<W: std::io::Write>(
+    mut w: W,
+    report: &MatchReport,
+    scores: bool,
+) -> std::io::Result<W> {
+    let key = if scores {
+        "similarity_scores"
+    } else {
+        "groups"
+    };
+    write!(w, "{{\"{key}\": [")?;
+    let mut first = true;
+    let mut sep = |w: &mut W| -> std::io::Result<()> {
+        if !std::mem::take(&mut first) {
+            w.write_all(b",")?;
+        }
+        w.write_all(b"\n")
+    };
+    match &report.result {
+        MatchResult::Pairs(pairs) => {
+            for c in pairs {
+                sep(&mut w)?;
+                if scores {
+                    write!(w, "[[0, {}], [1, {}], {}]", c.a, c.b, c.score)?;
+                } else {
+                    write!(w, "[[0, {}], [1, {}]]", c.a, c.b)?;
+                }
+            }
+        }
+        MatchResult::Clusters(clusters) => {
+            for cl in clusters {
+                sep(&mut w)?;
+                let members: Vec<String> = cl
+                    .iter()
+                    .map(|r| format!("[{}, {}]", r.party, r.index))
+                    .collect();
+                write!(w, "[{}]", members.join(", "))?;
+            }
+        }
+        MatchResult::Duplicates(clusters) => {
+            for cl in clusters {
+                sep(&mut w)?;
+                let members: Vec<String> = cl.iter().map(|i| format!("[0, {i}]")).collect();
+                write!(w, "[{}]", members.join(", "))?;
+            }
+        }
+        MatchResult::Written { .. } => {
+            return Err(std::io::Error::other("a streamed result has no views"));
+        }
+    }
+    w.write_all(b"\n]}\n")?;
+    Ok(w)
 }
 
 fn finish(w: std::io::BufWriter<std::fs::File>) -> std::io::Result<()> {

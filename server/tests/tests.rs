@@ -4,10 +4,12 @@
 
 mod util;
 
+mod anonlink;
 mod audit;
 mod authz;
 mod logs;
 mod openapi;
+mod retention;
 mod runs;
 mod tls;
 mod uploads;

@@ -52,6 +52,21 @@ pub async fn create(
     Json(spec): Json<RunSpec>,
 ) -> ApiResult<(StatusCode, Json<RunView>)> {
     who.require(&project, false, &[Role::Admin])?;
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(queue(&state, &who, &project, &spec).await?),
+    ))
+}
+
+/// Queues a run of `spec` in `project` for `who` (already authorised): checks the spec, the
+/// uploads and the comparison limit, records `run.queued` and wakes the worker.
+pub async fn queue(
+    state: &AppState,
+    who: &Principal,
+    project: &str,
+    spec: &RunSpec,
+) -> ApiResult<RunView> {
+    let (state, project) = (state.clone(), project.to_string());
     let p = projects::load(&state, &project).await?;
     spec.options()
         .map_err(|(code, detail)| ApiError::bad_request(code, detail))?;
@@ -109,13 +124,11 @@ pub async fn create(
     )
     .await?;
     state.0.wake.notify_one();
-    Ok((
-        StatusCode::ACCEPTED,
-        Json(load(&state, &project, &id).await?),
-    ))
+    load(&state, &project, &id).await
 }
 
-async fn load(state: &AppState, project: &str, id: &str) -> ApiResult<RunView> {
+/// A run of `project`, or 404.
+pub async fn load(state: &AppState, project: &str, id: &str) -> ApiResult<RunView> {
     let r = sqlx::query(
         "SELECT state, stage, progress, attempts, summary FROM runs WHERE id = $1 AND project_id = $2",
     )
@@ -132,6 +145,18 @@ async fn load(state: &AppState, project: &str, id: &str) -> ApiResult<RunView> {
         progress: r.try_get("progress")?,
         attempts: r.try_get("attempts")?,
         summary: summary.and_then(|s| serde_json::from_str(&s).ok()),
+    })
+}
+
+/// Whether a run's result files were removed.
+pub async fn purged(state: &AppState, run: &str) -> ApiResult<bool> {
+    let r = sqlx::query("SELECT purged_at FROM runs WHERE id = $1")
+        .bind(run)
+        .fetch_optional(state.db())
+        .await?;
+    Ok(match r {
+        Some(r) => r.try_get::<Option<i64>, _>("purged_at")?.is_some(),
+        None => false,
     })
 }
 
@@ -166,19 +191,7 @@ pub async fn cancel(
 ) -> ApiResult<Json<RunView>> {
     who.require(&project, false, &[Role::Admin])?;
     load(&state, &project, &id).await?;
-    sqlx::query("UPDATE runs SET cancel_requested = 1 WHERE id = $1 AND project_id = $2")
-        .bind(&id)
-        .bind(&project)
-        .execute(state.db())
-        .await?;
-    sqlx::query(
-        "UPDATE runs SET state = 'cancelled', stage = 'cancelled', finished_at = $1 \
-         WHERE id = $2 AND state = 'queued'",
-    )
-    .bind(now())
-    .bind(&id)
-    .execute(state.db())
-    .await?;
+    request_cancel(&state, &project, &id).await?;
     audit::append(
         &state,
         "run.cancel_requested",
@@ -188,6 +201,24 @@ pub async fn cancel(
     )
     .await?;
     Ok(Json(load(&state, &project, &id).await?))
+}
+
+/// Asks a run to stop: a queued run ends at once, a running one at its next progress report.
+pub async fn request_cancel(state: &AppState, project: &str, id: &str) -> ApiResult<()> {
+    sqlx::query("UPDATE runs SET cancel_requested = 1 WHERE id = $1 AND project_id = $2")
+        .bind(id)
+        .bind(project)
+        .execute(state.db())
+        .await?;
+    sqlx::query(
+        "UPDATE runs SET state = 'cancelled', stage = 'cancelled', finished_at = $1 \
+         WHERE id = $2 AND state = 'queued'",
+    )
+    .bind(now())
+    .bind(id)
+    .execute(state.db())
+    .await?;
+    Ok(())
 }
 
 /// `GET .../result` options.
@@ -206,7 +237,7 @@ pub struct ResultQuery {
            ("run_id" = String, Path, description = "The run"), ResultQuery),
     responses((status = 200, content_type = "text/csv", body = String),
               (status = 403, body = Problem), (status = 404, body = Problem),
-              (status = 409, body = Problem)),
+              (status = 409, body = Problem), (status = 410, body = Problem)),
     security(("bearer" = [])))]
 pub async fn result(
     State(state): State<AppState>,
@@ -221,6 +252,13 @@ pub async fn result(
         return Err(ApiError::conflict(
             "run-not-finished",
             format!("the run is {}", run.state),
+        ));
+    }
+    if purged(&state, &id).await? {
+        return Err(ApiError::new(
+            StatusCode::GONE,
+            "result-deleted",
+            "the run's results were deleted (retention period, or the run was deleted)",
         ));
     }
     let name = match &who {

@@ -27,6 +27,8 @@ use sqlx::Row;
 use tokio::io::AsyncWriteExt as _;
 use utoipa::ToSchema;
 
+pub mod whole;
+
 use super::projects::{self, Project};
 use crate::audit;
 use crate::auth::Principal;
@@ -76,6 +78,14 @@ pub fn committed_path(state: &AppState, project: &str, upload: &str) -> PathBuf 
 
 fn partial_path(state: &AppState, project: &str, upload: &str) -> PathBuf {
     dir(state, project).join(format!("{upload}.partial"))
+}
+
+/// Every file an upload may have on disk (partial and committed), for deletion.
+pub fn paths(state: &AppState, project: &str, upload: &str) -> [PathBuf; 2] {
+    [
+        partial_path(state, project, upload),
+        committed_path(state, project, upload),
+    ]
 }
 
 /// Starts an upload (the project's party, which has none committed).
