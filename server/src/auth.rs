@@ -172,7 +172,9 @@ impl FromRequestParts<AppState> for Principal {
         match result {
             Ok(p) => Ok(p),
             Err((e, token_or_reason)) => {
-                if e.code.starts_with("auth-") {
+                // A request without credentials is no attempt (a browser asks for the
+                // operator's page first without them); a credential that fails is.
+                if e.code != "auth-missing" {
                     record_failure(state, parts, &e, &token_or_reason).await;
                 }
                 Err(e)
@@ -206,7 +208,6 @@ pub fn credential(value: &str) -> Option<String> {
 /// address and, when the credential has a token's shape, its public id (never the secret).
 async fn record_failure(state: &AppState, parts: &Parts, e: &ApiError, token_or_reason: &str) {
     let (reason, token_id) = match e.code {
-        "auth-missing" => ("missing", None),
         _ if token_or_reason == "malformed" => ("malformed", None),
         _ => match split("pprl", token_or_reason) {
             Some((id, _)) => ("invalid-token", Some(id.to_string())),

@@ -9,6 +9,7 @@ mod audit;
 mod authz;
 mod logs;
 mod openapi;
+mod operator;
 mod retention;
 mod runs;
 mod tls;

@@ -6,6 +6,7 @@
 //! can reach it.
 
 pub mod anonlink;
+pub mod operator;
 pub mod projects;
 pub mod runs;
 pub mod uploads;
@@ -155,6 +156,7 @@ pub fn router(state: AppState) -> Router {
         app = app.nest("/anonlink/api/v1", anonlink::router());
     }
     app.route("/openapi.json", get(openapi))
+        .route("/operator", get(operator::page))
         // JSON bodies are small; upload bodies stream and are bounded by the declared length.
         .layer(DefaultBodyLimit::max(64 * 1024))
         .layer(middleware::from_fn(log))
