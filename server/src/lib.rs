@@ -212,14 +212,7 @@ pub async fn serve(
     let stop = Arc::new(AtomicBool::new(false));
     let worker = tokio::spawn(jobs::worker(state.clone(), stop.clone()));
     let sweeper = tokio::spawn(retention::sweeper(state.clone(), stop.clone()));
-    let _ = audit::append(
-        &state,
-        "server.started",
-        "system",
-        None,
-        serde_json::json!({"limits": opts.limits}),
-    )
-    .await;
+    audit::record_start(&state, &opts.limits).await;
     on_listen(addr);
     let app = api::router(state.clone());
     let served = match tls {

@@ -141,6 +141,8 @@ fn write_views(
     };
     for (k, mut rows) in views.into_iter().enumerate() {
         rows.sort_unstable();
+        #[cfg(feature = "polars")]
+        parquet::party_view(&tmp.join(format!("party-{k}.parquet")), header, &rows)?;
         let mut w = csv::Writer::from_writer(file(&format!("party-{k}.csv"))?);
         w.write_record([header, "id"])?;
         for (link, id) in rows {
@@ -148,6 +150,8 @@ fn write_views(
         }
         finish(w.into_inner().map_err(|e| e.into_error())?)?;
     }
+    #[cfg(feature = "polars")]
+    parquet::links(&tmp, report, scores)?;
     if let Some(kind) = compat {
         let w = file(ANONLINK_VIEW)?;
         finish(write_anonlink(
@@ -171,6 +175,61 @@ fn write_views(
         "candidates": report.stats.candidates,
         "solver": report.solver,
     }))
+}
+
+/// Whether this build writes (and serves) the Parquet views (cargo feature `polars`).
+pub const PARQUET: bool = cfg!(feature = "polars");
+
+/// The Parquet views: the same tables as the CSV files, typed (`score` a full `f64`) and
+/// Zstandard-compressed, written next to them.
+#[cfg(feature = "polars")]
+mod parquet {
+    use std::path::Path;
+
+    use polars::prelude::*;
+
+    use super::MatchReport;
+
+    /// Rows per row group of a party view.
+    const BATCH: usize = 1 << 16;
+
+    /// `links.parquet` (and `links-scores.parquet`): the library's Parquet result.
+    pub fn links(dir: &Path, report: &MatchReport, scores: bool) -> std::io::Result<()> {
+        let io = |e: pprl::linkage::job::MatchError| std::io::Error::other(e.to_string());
+        report
+            .write_parquet(&dir.join("links.parquet"), false)
+            .map_err(io)?;
+        if scores {
+            report
+                .write_parquet(&dir.join("links-scores.parquet"), true)
+                .map_err(io)?;
+        }
+        Ok(())
+    }
+
+    /// A party's view: `link_id` (or `cluster_id`) and `id`, strings, in the CSV's order.
+    pub fn party_view(path: &Path, header: &str, rows: &[(String, &str)]) -> std::io::Result<()> {
+        let schema = Schema::from_iter([
+            Field::new(header.into(), DataType::String),
+            Field::new("id".into(), DataType::String),
+        ]);
+        let batches = rows.chunks(BATCH).map(|chunk| {
+            let links: Vec<&str> = chunk.iter().map(|(l, _)| l.as_str()).collect();
+            let ids: Vec<&str> = chunk.iter().map(|(_, i)| *i).collect();
+            DataFrame::new_infer_height(vec![
+                Series::new(header.into(), links).into_column(),
+                Series::new("id".into(), ids).into_column(),
+            ])
+        });
+        // An empty view still has its columns: one empty batch.
+        let empty = rows.is_empty().then(|| {
+            DataFrame::new_infer_height(vec![
+                Series::new(header.into(), Vec::<&str>::new()).into_column(),
+                Series::new("id".into(), Vec::<&str>::new()).into_column(),
+            ])
+        });
+        pprl::io::parquet::write_parquet(path, &schema, batches.chain(empty))
+    }
 }
 
 /// The view of an anonlink-entity-service project's result token, in that service's JSON.

@@ -343,3 +343,363 @@ async fn scores_and_permutations_need_what_the_operator_allows() {
     .await;
     assert_eq!(r.status, 404);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_parties_with_a_binary_upload_give_the_clusters_of_match_files() {
+    let srv = compat_srv().await;
+    let f = files();
+    let schema: Value = serde_json::from_str(SCHEMA).unwrap();
+    let new = json!({"schema": schema, "result_type": "groups", "number_parties": 3});
+    let r = call(
+        &srv,
+        Method::POST,
+        "/projects",
+        Some(&basic(ADMIN)),
+        Some(&new),
+    )
+    .await;
+    assert_eq!(r.status, 201, "{}", r.text());
+    let created = r.json();
+    let pid = created["project_id"].as_str().unwrap().to_string();
+    let tok = |k: usize| created["update_tokens"][k].as_str().unwrap().to_string();
+    let result = created["result_token"].as_str().unwrap().to_string();
+    let (a, b) = (clks(&f.a), clks(&f.b));
+    for (k, c) in [(0, &a), (1, &b)] {
+        let r = call(
+            &srv,
+            Method::POST,
+            &format!("/projects/{pid}/clks"),
+            Some(&tok(k)),
+            Some(&json!({"clks": c})),
+        )
+        .await;
+        assert_eq!(r.status, 201, "{}", r.text());
+    }
+    // Party 2 sends party 1's encodings in the service's binary layout (`!I{size}s`).
+    let data = pprl::io::ClkReader::open(&f.b).unwrap().read_all().unwrap();
+    let bits = data.header.filter_bits;
+    let mut w = pprl::io::formats::anonlink_binary::BinaryWriter::new(Vec::new(), bits);
+    for words in data.words.chunks((bits as usize).div_ceil(64)) {
+        w.write(words).unwrap();
+    }
+    let bin = w.finish().unwrap();
+    let size = bits / 8;
+    let send = |count: usize| {
+        let h = vec![
+            ("authorization", tok(2)),
+            ("content-type", "application/octet-stream".to_string()),
+            ("hash-count", count.to_string()),
+            ("hash-size", size.to_string()),
+        ];
+        let (srv, bin, pid) = (&srv, bin.clone(), pid.clone());
+        async move {
+            srv.req(
+                Method::POST,
+                &format!("/anonlink/api/v1/projects/{pid}/binaryclks"),
+                None,
+                &h,
+                Body::from(bin),
+            )
+            .await
+        }
+    };
+    let r = send(b.len() + 1).await;
+    assert_eq!(r.status, 400, "{}", r.text());
+    let r = send(b.len()).await;
+    assert_eq!(r.status, 201, "{}", r.text());
+    srv.start_worker();
+    let runs = format!("/projects/{pid}/runs");
+    let r = call(
+        &srv,
+        Method::POST,
+        &runs,
+        Some(&result),
+        Some(&json!({"threshold": 0.8})),
+    )
+    .await;
+    assert_eq!(r.status, 201, "{}", r.text());
+    let run = r.json()["run_id"].as_str().unwrap().to_string();
+    for _ in 0..600 {
+        let s = call(
+            &srv,
+            Method::GET,
+            &format!("{runs}/{run}/status"),
+            Some(&tok(0)),
+            None,
+        )
+        .await
+        .json();
+        if s["state"] == "completed" {
+            break;
+        }
+        assert_ne!(s["state"], "error", "{s}");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let got = call(
+        &srv,
+        Method::GET,
+        &format!("{runs}/{run}/result"),
+        Some(&result),
+        None,
+    )
+    .await
+    .json();
+    let mut got: Vec<Vec<(u64, u64)>> = got["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| {
+            let mut m: Vec<(u64, u64)> = g
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|r| (r[0].as_u64().unwrap(), r[1].as_u64().unwrap()))
+                .collect();
+            m.sort();
+            m
+        })
+        .collect();
+    got.sort();
+    let dir = tempfile::tempdir().unwrap();
+    let paths: Vec<_> = [&a, &b, &b]
+        .iter()
+        .enumerate()
+        .map(|(k, c)| {
+            let p = dir.path().join(format!("{k}.json"));
+            std::fs::write(&p, json!({"clks": c}).to_string()).unwrap();
+            p
+        })
+        .collect();
+    let opts: pprl_server::jobs::RunSpec =
+        serde_json::from_value(json!({"threshold": 0.8})).unwrap();
+    let report = match_files(&paths, &opts.options().unwrap(), &|_| {}).unwrap();
+    let pprl::linkage::job::MatchResult::Clusters(clusters) = &report.result else {
+        panic!("three parties give clusters");
+    };
+    let mut want: Vec<Vec<(u64, u64)>> = clusters
+        .iter()
+        .map(|c| {
+            let mut m: Vec<(u64, u64)> =
+                c.iter().map(|r| (r.party as u64, r.index as u64)).collect();
+            m.sort();
+            m
+        })
+        .collect();
+    want.sort();
+    assert!(want.len() > 250 && want.iter().any(|g| g.len() == 3));
+    assert_eq!(got, want);
+}
+
+/// The anonlink API's authorisation matrix: every route x every kind of caller -> the status.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_anonlink_route_every_caller() {
+    let srv = compat_srv().await;
+    let f = files();
+    let schema: Value = serde_json::from_str(SCHEMA).unwrap();
+    let new = json!({"schema": schema, "result_type": "groups"});
+    let mk = || async {
+        let r = call(
+            &srv,
+            Method::POST,
+            "/projects",
+            Some(&basic(ADMIN)),
+            Some(&new),
+        )
+        .await;
+        assert_eq!(r.status, 201);
+        r.json()
+    };
+    let (p, other) = (mk().await, mk().await);
+    let native = srv.project(&f, 2, false).await;
+    let pid = p["project_id"].as_str().unwrap().to_string();
+    let t = |v: &Value, k: &str, i: Option<usize>| match i {
+        Some(i) => v[k][i].as_str().unwrap().to_string(),
+        None => v[k].as_str().unwrap().to_string(),
+    };
+    // Both parties upload, and a run completes, so that every route has something to show.
+    for k in 0..2 {
+        let body = json!({"clks": clks(if k == 0 { &f.a } else { &f.b })});
+        let r = call(
+            &srv,
+            Method::POST,
+            &format!("/projects/{pid}/clks"),
+            Some(&t(&p, "update_tokens", Some(k))),
+            Some(&body),
+        )
+        .await;
+        assert_eq!(r.status, 201);
+    }
+    srv.start_worker();
+    let r = call(
+        &srv,
+        Method::POST,
+        &format!("/projects/{pid}/runs"),
+        Some(&t(&p, "result_token", None)),
+        Some(&json!({"threshold": 0.9})),
+    )
+    .await;
+    let run = r.json()["run_id"].as_str().unwrap().to_string();
+    for _ in 0..600 {
+        let s = call(
+            &srv,
+            Method::GET,
+            &format!("/projects/{pid}/runs/{run}/status"),
+            Some(&t(&p, "result_token", None)),
+            None,
+        )
+        .await;
+        if s.json()["state"] == "completed" {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    #[derive(Clone, Copy, Debug, PartialEq)]
+    enum W {
+        Nobody,
+        Forged,
+        Admin,
+        P0,
+        P1,
+        Result,
+        OtherP,
+        OtherResult,
+        NativeAdmin,
+    }
+    use W::*;
+    let all = [
+        Nobody,
+        Forged,
+        Admin,
+        P0,
+        P1,
+        Result,
+        OtherP,
+        OtherResult,
+        NativeAdmin,
+    ];
+    let auth = |w: W| -> Option<String> {
+        match w {
+            Nobody => None,
+            Forged => Some(format!("pprl_{}_{}", "0".repeat(16), "1".repeat(64))),
+            Admin => Some(basic(ADMIN)),
+            P0 => Some(t(&p, "update_tokens", Some(0))),
+            P1 => Some(t(&p, "update_tokens", Some(1))),
+            Result => Some(t(&p, "result_token", None)),
+            OtherP => Some(t(&other, "update_tokens", Some(0))),
+            OtherResult => Some(t(&other, "result_token", None)),
+            NativeAdmin => Some(native.admin.clone()),
+        }
+    };
+    let r = format!("/projects/{pid}/runs/{run}");
+    let upload = json!({"clks": ["AAAAAAAAAAA="]});
+    // (method, route, body, callers allowed with their status); others: 401 without a valid
+    // token, 403 with one.
+    type Row = (Method, String, Option<Value>, Vec<(W, u16)>);
+    let rows: Vec<Row> = vec![
+        (
+            Method::GET,
+            "/status".into(),
+            None,
+            all.iter().map(|&w| (w, 200)).collect(),
+        ),
+        (
+            Method::POST,
+            "/projects".into(),
+            Some(new.clone()),
+            vec![(Admin, 201)],
+        ),
+        (
+            Method::GET,
+            format!("/projects/{pid}"),
+            None,
+            vec![(Admin, 200), (P0, 200), (P1, 200), (Result, 200)],
+        ),
+        (
+            Method::GET,
+            format!("/projects/{pid}/authorize-external-upload"),
+            None,
+            vec![(P0, 501), (P1, 501)],
+        ),
+        (
+            Method::POST,
+            format!("/projects/{pid}/clks"),
+            Some(upload.clone()),
+            vec![(P0, 409), (P1, 409)],
+        ),
+        (
+            Method::POST,
+            format!("/projects/{pid}/runs"),
+            Some(json!({"threshold": 0.9})),
+            vec![(Result, 201)],
+        ),
+        (
+            Method::GET,
+            r.clone(),
+            None,
+            vec![(P0, 200), (P1, 200), (Result, 200)],
+        ),
+        (
+            Method::GET,
+            format!("{r}/status"),
+            None,
+            vec![(P0, 200), (P1, 200), (Result, 200)],
+        ),
+        (
+            Method::GET,
+            format!("{r}/result"),
+            None,
+            vec![(Result, 200)],
+        ),
+    ];
+    let mut failures = Vec::new();
+    for (method, uri, body, allowed) in &rows {
+        for w in all {
+            let want = match allowed.iter().find(|(a, _)| *a == w) {
+                Some((_, s)) => *s,
+                None if matches!(w, Nobody | Forged) => 401,
+                None => 403,
+            };
+            let got = call(&srv, method.clone(), uri, auth(w).as_deref(), body.as_ref()).await;
+            if got.status.as_u16() != want {
+                failures.push(format!(
+                    "{method} {uri} as {w:?}: {} (want {want}) {}",
+                    got.status,
+                    got.text()
+                ));
+            }
+        }
+    }
+    // Deleting: the run, then the project (the result token or the server admin).
+    for (uri, allowed) in [
+        (r.clone(), vec![Result]),
+        (format!("/projects/{pid}"), vec![Admin, Result]),
+    ] {
+        for w in all {
+            if allowed.contains(&w) {
+                continue;
+            }
+            let want = if matches!(w, Nobody | Forged) {
+                401
+            } else {
+                403
+            };
+            let got = call(&srv, Method::DELETE, &uri, auth(w).as_deref(), None).await;
+            if got.status.as_u16() != want {
+                failures.push(format!(
+                    "DELETE {uri} as {w:?}: {} (want {want})",
+                    got.status
+                ));
+            }
+        }
+        let got = call(
+            &srv,
+            Method::DELETE,
+            &uri,
+            auth(allowed[0]).as_deref(),
+            None,
+        )
+        .await;
+        assert_eq!(got.status, 204, "DELETE {uri}");
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}

@@ -18,12 +18,28 @@ async fn deleting_a_project_removes_its_data_and_ends_its_tokens() {
     let uploads = srv.dir.path().join("uploads").join(&p.id);
     let results = srv.dir.path().join("runs").join(&run);
     assert!(uploads.exists() && results.exists());
-    // A party, the reader and another project's admin may not delete it.
-    for t in [&p.parties[0], &p.reader, &other.admin] {
+    // Nobody, a forged token, a party, the reader and another project's tokens may not
+    // delete it; its own admin may, and the server admin (below, on the other project).
+    let forged = format!("pprl_{}_{}", "0".repeat(16), "1".repeat(64));
+    for (t, want) in [
+        (None, 401),
+        (Some(&forged), 401),
+        (Some(&p.parties[0]), 403),
+        (Some(&p.parties[1]), 403),
+        (Some(&p.reader), 403),
+        (Some(&other.admin), 403),
+        (Some(&other.parties[0]), 403),
+    ] {
         let r = srv
-            .req(Method::DELETE, &uri, Some(t), &[], Body::empty())
+            .req(
+                Method::DELETE,
+                &uri,
+                t.map(|s| s.as_str()),
+                &[],
+                Body::empty(),
+            )
             .await;
-        assert_eq!(r.status, 403);
+        assert_eq!(r.status, want, "{t:?}");
     }
     let r = srv
         .req(Method::DELETE, &uri, Some(&p.admin), &[], Body::empty())
@@ -36,20 +52,20 @@ async fn deleting_a_project_removes_its_data_and_ends_its_tokens() {
     // Its tokens stop working; the server admin sees 404; the other project is untouched.
     assert_eq!(srv.get(&uri, Some(&p.reader)).await.status, 401);
     assert_eq!(srv.get(&uri, Some(ADMIN)).await.status, 404);
+    let other_uri = format!("/api/v1/projects/{}", other.id);
+    assert_eq!(srv.get(&other_uri, Some(&other.admin)).await.status, 200);
     let r = srv
-        .get(
-            &format!("/api/v1/projects/{}", other.id),
-            Some(&other.admin),
-        )
+        .req(Method::DELETE, &other_uri, Some(ADMIN), &[], Body::empty())
         .await;
     assert_eq!(r.status, 200);
+    assert_eq!(srv.get(&other_uri, Some(&other.admin)).await.status, 401);
     let v = srv.get("/api/v1/audit/verify", Some(ADMIN)).await.json();
     assert_eq!(v["broken"], serde_json::Value::Null);
     let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM audit WHERE action = 'project.deleted'")
         .fetch_one(srv.state.db())
         .await
         .unwrap();
-    assert_eq!(n, 1);
+    assert_eq!(n, 2);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -10,6 +10,7 @@ mod authz;
 mod logs;
 mod openapi;
 mod operator;
+mod parquet;
 mod retention;
 mod runs;
 mod tls;

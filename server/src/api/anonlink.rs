@@ -261,10 +261,7 @@ async fn upload_clks(
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("application/octet-stream"));
-    if binary {
-        return upload(state, who, project, headers, body, true).await;
-    }
-    upload(state, who, project, headers, body, false).await
+    upload(state, who, project, headers, body, binary).await
 }
 
 async fn upload_binary(

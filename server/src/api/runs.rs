@@ -227,15 +227,20 @@ pub struct ResultQuery {
     /// The result reader asks for scores (only where the project allows them).
     #[serde(default)]
     pub scores: bool,
+    /// `csv` (default) or `parquet` (servers built with the `polars` feature).
+    #[serde(default)]
+    pub format: Option<String>,
 }
 
-/// The caller's view of a completed run, as CSV: the reader gets `a_id,b_id[,score]` (two
+/// The caller's view of a completed run, as CSV (or Parquet, `?format=parquet`, on servers
+/// built with the `polars` feature; the same columns, typed): the reader gets `a_id,b_id[,score]` (two
 /// parties) or `cluster[,party],id`; a party gets `link_id,id` or `cluster_id,id` for its own
 /// records only.
 #[utoipa::path(get, path = "/api/v1/projects/{project_id}/runs/{run_id}/result",
     params(("project_id" = String, Path, description = "The project"),
            ("run_id" = String, Path, description = "The run"), ResultQuery),
     responses((status = 200, content_type = "text/csv", body = String),
+              (status = 400, body = Problem),
               (status = 403, body = Problem), (status = 404, body = Problem),
               (status = 409, body = Problem), (status = 410, body = Problem)),
     security(("bearer" = [])))]
@@ -284,6 +289,30 @@ pub async fn result(
         } if !q.scores => format!("party-{k}.csv"),
         _ => return Err(ApiError::forbidden()),
     };
+    let parquet = match q.format.as_deref() {
+        None | Some("csv") => false,
+        Some("parquet") if crate::results::PARQUET => true,
+        Some("parquet") => {
+            return Err(ApiError::bad_request(
+                "result-format-unavailable",
+                "this server was built without Parquet (cargo feature `polars`); ask for csv",
+            ));
+        }
+        Some(_) => {
+            return Err(ApiError::bad_request(
+                "result-format-invalid",
+                "format must be csv or parquet",
+            ));
+        }
+    };
+    let (name, content_type) = if parquet {
+        (
+            name.replace(".csv", ".parquet"),
+            "application/vnd.apache.parquet",
+        )
+    } else {
+        (name, "text/csv")
+    };
     let path = crate::results::dir(&state, &id).join(&name);
     let file = tokio::fs::File::open(&path)
         .await
@@ -300,7 +329,7 @@ pub async fn result(
     let body = Body::from_stream(tokio_util::io::ReaderStream::new(file));
     Ok((
         [
-            (header::CONTENT_TYPE, "text/csv".to_string()),
+            (header::CONTENT_TYPE, content_type.to_string()),
             (header::CONTENT_LENGTH, len.to_string()),
             (
                 header::CONTENT_DISPOSITION,
