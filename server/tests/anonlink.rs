@@ -703,3 +703,38 @@ async fn every_anonlink_route_every_caller() {
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
+
+#[tokio::test]
+async fn an_upload_with_an_overlong_string_is_refused_before_it_is_parsed() {
+    let srv = compat_srv().await;
+    let schema: Value = serde_json::from_str(SCHEMA).unwrap();
+    let new = json!({"schema": schema, "result_type": "groups"});
+    let p = call(
+        &srv,
+        Method::POST,
+        "/projects",
+        Some(&basic(ADMIN)),
+        Some(&new),
+    )
+    .await
+    .json();
+    let pid = p["project_id"].as_str().unwrap();
+    let tok = p["update_tokens"][0].as_str().unwrap();
+    let body = json!({"clks": ["A".repeat(1 << 20)]});
+    let r = call(
+        &srv,
+        Method::POST,
+        &format!("/projects/{pid}/clks"),
+        Some(tok),
+        Some(&body),
+    )
+    .await;
+    assert_eq!(r.status, 400, "{}", r.text());
+    assert_eq!(r.json()["code"], "encodings-invalid");
+    assert!(r.json()["detail"].as_str().unwrap().contains("longer than"));
+    // Nothing is left behind, and the party can still upload.
+    let left = std::fs::read_dir(srv.dir.path().join("uploads").join(pid))
+        .unwrap()
+        .count();
+    assert_eq!(left, 0);
+}

@@ -316,6 +316,8 @@ async fn upload(
         let converted =
             tokio::task::spawn_blocking(move || -> Result<convert::Converted, String> {
                 let input = std::fs::File::open(&src).map_err(|e| e.to_string())?;
+                convert::strings_bounded(&input, convert::MAX_STRING_BYTES)?;
+                let input = std::fs::File::open(&src).map_err(|e| e.to_string())?;
                 let f = std::fs::File::create(&dst).map_err(|e| e.to_string())?;
                 let mut w = std::io::BufWriter::new(f);
                 let c = convert::convert(input, &mut w)?;

@@ -46,6 +46,50 @@ impl Sink<'_> {
     }
 }
 
+/// The longest JSON string (in bytes, escapes counted as written) a body may hold: an
+/// encoding of the longest filter pprl reads (65,536 bits) is 10,924 base64 characters.
+pub const MAX_STRING_BYTES: u64 = 16 * 1024;
+
+/// Checks, in one pass and constant memory, that no string in the JSON text is longer than
+/// `max` bytes. The JSON parser buffers each string whole before handing it over, so without
+/// this one huge string in an upload would be held in memory.
+pub fn strings_bounded(input: impl std::io::Read, max: u64) -> Result<(), String> {
+    let mut r = std::io::BufReader::with_capacity(1 << 16, input);
+    let (mut inside, mut escaped, mut len, mut at) = (false, false, 0u64, 0u64);
+    loop {
+        let buf = std::io::BufRead::fill_buf(&mut r).map_err(|e| format!("reading failed: {e}"))?;
+        if buf.is_empty() {
+            return Ok(());
+        }
+        for &b in buf {
+            at += 1;
+            if !inside {
+                if b == b'"' {
+                    inside = true;
+                    len = 0;
+                }
+                continue;
+            }
+            if escaped {
+                escaped = false;
+            } else if b == b'\\' {
+                escaped = true;
+            } else if b == b'"' {
+                inside = false;
+                continue;
+            }
+            len += 1;
+            if len > max {
+                return Err(format!(
+                    "a string longer than {max} bytes (at byte {at}): no encoding is that long"
+                ));
+            }
+        }
+        let n = buf.len();
+        std::io::BufRead::consume(&mut r, n);
+    }
+}
+
 /// Converts `input` (JSON) into clkhash JSON on `out`.
 pub fn convert(input: impl std::io::Read, out: &mut dyn Write) -> Result<Converted, String> {
     out.write_all(b"{\"clks\": [")
@@ -310,6 +354,18 @@ mod tests {
                 .unwrap();
         assert_eq!((c.records, c.block_ids), (2, 3));
         assert_eq!(out, want);
+    }
+
+    #[test]
+    fn overlong_strings_are_found_before_parsing() {
+        let ok = format!(r#"{{"clks": ["{}", "a\"b"]}}"#, "A".repeat(100));
+        assert!(strings_bounded(ok.as_bytes(), 100).is_ok());
+        let long = format!(r#"{{"clks": ["{}"]}}"#, "A".repeat(101));
+        let e = strings_bounded(long.as_bytes(), 100).unwrap_err();
+        assert!(e.contains("longer than 100 bytes"), "{e}");
+        // An escaped quote does not end the string.
+        let tricky = format!(r#"{{"clks": ["\"{}"]}}"#, "A".repeat(100));
+        assert!(strings_bounded(tricky.as_bytes(), 100).is_err());
     }
 
     #[test]
