@@ -8,7 +8,7 @@
 #    greedy) through the service (`pprl remote run --wait`: queue, match on the server's
 #    rayon pool, write the views, and the client's polling at 0.25 s) against `pprl match` on
 #    the same files, interleaved PERF_REPEAT times (default 3); the ratio of the medians.
-# 2. Upload throughput on loopback: one party's PERF_UPLOAD_RECORDS-record `.clk` file
+# 2. (Measured first, so the server's peak RSS covers only it.) Upload throughput on loopback: one party's PERF_UPLOAD_RECORDS-record `.clk` file
 #    (default 1,500,000, about 200 MB) sent in one PATCH; the transfer (all bytes but the last:
 #    streamed to disk) and the commit (the last byte: SHA-256 and every record checked) are
 #    timed apart.
@@ -63,26 +63,10 @@ P=$(cat run/id)
 "${R[@]}" upload --token-file run/party0.tok --project "$P" a.clk >/dev/null
 "${R[@]}" upload --token-file run/party1.tok --project "$P" b.clk >/dev/null
 
-match_t=()
-serve_t=()
-for i in $(seq 1 "$REPEAT"); do
-    t0=$(now)
-    "$PPRL" match -t 0.8 --no-scores -o "m$i.csv" a.clk b.clk >/dev/null 2>&1
-    t1=$(now)
-    "${R[@]}" run --token-file run/admin.tok --project "$P" -t 0.8 --wait > "run$i.log"
-    t2=$(now)
-    grep -q completed "run$i.log"
-    match_t+=("$(python3 -c "print($t1 - $t0)")")
-    serve_t+=("$(python3 -c "print($t2 - $t1)")")
-done
-RUN=$(grep -oE '[0-9a-f]{16}' "run$REPEAT.log" | head -1)
-"${R[@]}" result --token-file run/reader.tok --project "$P" --run "$RUN" -o served.csv >/dev/null
-cmp -s served.csv "m$REPEAT.csv" || { echo "perf.sh: the service's links differ from pprl match" >&2; exit 1; }
-
 # Upload throughput.
 "$PPRL" synth --records "$NU" --parties 1 --seed 8 --out-dir big >/dev/null 2>&1
 "$PPRL" encode --quiet --schema "$repo/examples/person.toml" --secret-file project.key \
-    big/*.csv -o big.clk >/dev/null
+    big/party_a.csv -o big.clk >/dev/null
 mkdir up
 "${R[@]}" create-project --admin-token-file admin.token --like big.clk --parties 1 -o up/codes.json >/dev/null
 join_all up
@@ -117,14 +101,33 @@ assert (s1, s2) == (204, 200), (s1, s2)
 print(f"{size} {t_send} {t_commit}")
 PY
 )
-python3 - "$N" "$REPEAT" "${match_t[*]}" "${serve_t[*]}" $up "$(($(wc -l < served.csv) - 1))" <<'PY'
+hwm=$(awk '/^VmHWM/ {print $2}' "/proc/$SERVER_PID/status")
+
+match_t=()
+serve_t=()
+for i in $(seq 1 "$REPEAT"); do
+    t0=$(now)
+    "$PPRL" match -t 0.8 --no-scores -o "m$i.csv" a.clk b.clk >/dev/null 2>&1
+    t1=$(now)
+    "${R[@]}" run --token-file run/admin.tok --project "$P" -t 0.8 --wait > "run$i.log"
+    t2=$(now)
+    grep -q completed "run$i.log"
+    match_t+=("$(python3 -c "print($t1 - $t0)")")
+    serve_t+=("$(python3 -c "print($t2 - $t1)")")
+done
+RUN=$(grep -oE '[0-9a-f]{16}' "run$REPEAT.log" | head -1)
+"${R[@]}" result --token-file run/reader.tok --project "$P" --run "$RUN" -o served.csv >/dev/null
+cmp -s served.csv "m$REPEAT.csv" || { echo "perf.sh: the service's links differ from pprl match" >&2; exit 1; }
+
+python3 - "$N" "$REPEAT" "${match_t[*]}" "${serve_t[*]}" $up "$(($(wc -l < served.csv) - 1))" "$hwm" <<'PY'
 import statistics, sys
-n, rep, m, s, size, t_send, t_commit, links = sys.argv[1:]
+n, rep, m, s, size, t_send, t_commit, links, hwm = sys.argv[1:]
 m = [float(x) for x in m.split()]; s = [float(x) for x in s.split()]
 size, t_send, t_commit = int(size), float(t_send), float(t_commit)
 print(f"perf.sh: {n} x {n} at 0.8 ({links} links): pprl match {', '.join(f'{x:.2f}' for x in m)} s; "
       f"through the service {', '.join(f'{x:.2f}' for x in s)} s; ratio of medians "
       f"{statistics.median(s) / statistics.median(m):.3f}")
 print(f"perf.sh: upload of {size / 1e6:.1f} MB: transfer {t_send:.2f} s ({size / 1e6 / t_send:.0f} MB/s), "
-      f"commit check {t_commit:.2f} s; end to end {size / 1e6 / (t_send + t_commit):.0f} MB/s")
+      f"commit check {t_commit:.2f} s; end to end {size / 1e6 / (t_send + t_commit):.0f} MB/s; "
+      f"server peak RSS up to then {int(hwm) / 1024:.0f} MiB")
 PY
