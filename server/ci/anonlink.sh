@@ -14,6 +14,10 @@
 # `anonlink status`, `anonlink delete` (the run) and `anonlink delete-project`.
 # Set ANONLINK_VENV to reuse a virtual environment that has the client.
 set -euo pipefail
+# PPRL_SERVE_DATABASE: a PostgreSQL URL for `pprl serve --database` (default: SQLite in the
+# data directory); server/ci/postgres.sh sets it.
+DB_ARGS=()
+[ -z "${PPRL_SERVE_DATABASE:-}" ] || DB_ARGS=(--database "$PPRL_SERVE_DATABASE")
 cd "$(dirname "$0")/../.."
 repo=$PWD
 PPRL=${1:-${CARGO_TARGET_DIR:-target}/debug/pprl}
@@ -60,7 +64,7 @@ PY
 "$PY" -c 'import secrets; print(secrets.token_hex(32))' > admin.token
 chmod 600 admin.token
 printf 'anonlink_compat = true\n' > serve.toml
-"$PPRL" serve --data-dir data --listen 127.0.0.1:0 --admin-token-file admin.token \
+"$PPRL" serve --data-dir data "${DB_ARGS[@]}" --listen 127.0.0.1:0 --admin-token-file admin.token \
     --config serve.toml > serve.out 2> serve.log &
 SERVER_PID=$!
 for _ in $(seq 1 100); do grep -q '^listening on ' serve.out 2>/dev/null && break; sleep 0.1; done
@@ -112,7 +116,7 @@ grep -q "Run deleted" delete.log
 "$AN" delete-project "${S[@]}" --project "$P" --apikey "$TR" 2>delete.log
 grep -q "Project deleted" delete.log
 test ! -e "data/uploads/$P" || { echo "anonlink.sh: the encodings outlived the project" >&2; exit 1; }
-"$PPRL" serve audit verify --data-dir data
+"$PPRL" serve audit verify --data-dir data "${DB_ARGS[@]}"
 # No token in the server's log.
 for t in "$TA" "$TB" "$TR" "$(cat admin.token)"; do
     if grep -qF "$t" serve.log; then echo "anonlink.sh: a token is in the server log" >&2; exit 1; fi

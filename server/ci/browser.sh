@@ -10,6 +10,10 @@
 # Without chromium the check is skipped with a loud message, except under CI=true, where it
 # fails (.ci/run installs chromium).
 set -euo pipefail
+# PPRL_SERVE_DATABASE: a PostgreSQL URL for `pprl serve --database` (default: SQLite in the
+# data directory); server/ci/postgres.sh sets it.
+DB_ARGS=()
+[ -z "${PPRL_SERVE_DATABASE:-}" ] || DB_ARGS=(--database "$PPRL_SERVE_DATABASE")
 cd "$(dirname "$0")/../.."
 repo=$PWD
 PPRL=${1:-${CARGO_TARGET_DIR:-target}/debug/pprl}
@@ -46,7 +50,7 @@ for d in a b; do
 done
 head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' > admin.token
 chmod 600 admin.token
-"$PPRL" serve --data-dir data --listen 127.0.0.1:0 --admin-token-file admin.token \
+"$PPRL" serve --data-dir data "${DB_ARGS[@]}" --listen 127.0.0.1:0 --admin-token-file admin.token \
     > serve.out 2> serve.log &
 SERVER_PID=$!
 for _ in $(seq 1 100); do grep -q '^listening on ' serve.out 2>/dev/null && break; sleep 0.1; done

@@ -15,6 +15,10 @@
 # LOAD_MAX_UPLOAD_RSS_MB (the bound on the server's peak RSS while uploading: 160, twice the
 # 78 MiB measured with a debug build at the default sizes).
 set -euo pipefail
+# PPRL_SERVE_DATABASE: a PostgreSQL URL for `pprl serve --database` (default: SQLite in the
+# data directory); server/ci/postgres.sh sets it.
+DB_ARGS=()
+[ -z "${PPRL_SERVE_DATABASE:-}" ] || DB_ARGS=(--database "$PPRL_SERVE_DATABASE")
 cd "$(dirname "$0")/../.."
 repo=$PWD
 PPRL=${1:-${CARGO_TARGET_DIR:-target}/debug/pprl}
@@ -52,7 +56,7 @@ done
 head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' > admin.token
 chmod 600 admin.token
 printf 'max_parties = %s\n' "$NK" > serve.toml
-"$PPRL" serve --data-dir data --listen 127.0.0.1:0 --admin-token-file admin.token \
+"$PPRL" serve --data-dir data "${DB_ARGS[@]}" --listen 127.0.0.1:0 --admin-token-file admin.token \
     --config serve.toml > serve.out 2> serve.log &
 SERVER_PID=$!
 for _ in $(seq 1 100); do grep -q '^listening on ' serve.out 2>/dev/null && break; sleep 0.1; done
@@ -125,7 +129,7 @@ peak_rss=$(sort -n rss.log | tail -1)
 if grep -E ' (5[0-9][0-9]) ' serve.log | grep -q 'pprl_server::http'; then
     echo "load.sh: the server answered with a 5xx" >&2; grep ' 5[0-9][0-9] ' serve.log | head >&2; exit 1
 fi
-"$PPRL" serve audit verify --data-dir data >/dev/null
+"$PPRL" serve audit verify --data-dir data "${DB_ARGS[@]}" >/dev/null
 python3 - "$NP" "$NK" "$NR" "$BYTES" "$t0" "$t1" "$t2" "$t3" "$upload_rss" "$peak_rss" "$BLOCKING" "$(($(wc -l < want.csv) - 1))" <<'PY'
 import sys
 np_, nk, nr, b, t0, t1, t2, t3, up_rss, peak, blocking, rows = sys.argv[1:]

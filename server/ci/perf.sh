@@ -105,28 +105,41 @@ hwm=$(awk '/^VmHWM/ {print $2}' "/proc/$SERVER_PID/status")
 
 match_t=()
 serve_t=()
+match_cpu=()
+serve_cpu=()
+# CPU seconds (user + system) of the server process so far.
+server_cpu() { python3 -c "import os; f = open('/proc/$SERVER_PID/stat').read().rsplit(')', 1)[1].split(); print((int(f[11]) + int(f[12])) / os.sysconf('SC_CLK_TCK'))"; }
 for i in $(seq 1 "$REPEAT"); do
     t0=$(now)
-    "$PPRL" match -t 0.8 --no-scores -o "m$i.csv" a.clk b.clk >/dev/null 2>&1
+    c=$(python3 -c 'import resource, subprocess, sys; subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True); r = resource.getrusage(resource.RUSAGE_CHILDREN); print(r.ru_utime + r.ru_stime)' \
+        "$PPRL" match -t 0.8 --no-scores -o "m$i.csv" a.clk b.clk)
     t1=$(now)
+    s0=$(server_cpu)
     "${R[@]}" run --token-file run/admin.tok --project "$P" -t 0.8 --wait > "run$i.log"
     t2=$(now)
+    s1=$(server_cpu)
     grep -q completed "run$i.log"
     match_t+=("$(python3 -c "print($t1 - $t0)")")
     serve_t+=("$(python3 -c "print($t2 - $t1)")")
+    match_cpu+=("$c")
+    serve_cpu+=("$(python3 -c "print($s1 - $s0)")")
 done
 RUN=$(grep -oE '[0-9a-f]{16}' "run$REPEAT.log" | head -1)
 "${R[@]}" result --token-file run/reader.tok --project "$P" --run "$RUN" -o served.csv >/dev/null
 cmp -s served.csv "m$REPEAT.csv" || { echo "perf.sh: the service's links differ from pprl match" >&2; exit 1; }
 
-python3 - "$N" "$REPEAT" "${match_t[*]}" "${serve_t[*]}" $up "$(($(wc -l < served.csv) - 1))" "$hwm" <<'PY'
+python3 - "$N" "$REPEAT" "${match_t[*]}" "${serve_t[*]}" $up "$(($(wc -l < served.csv) - 1))" "$hwm" "${match_cpu[*]}" "${serve_cpu[*]}" <<'PY'
 import statistics, sys
-n, rep, m, s, size, t_send, t_commit, links, hwm = sys.argv[1:]
+n, rep, m, s, size, t_send, t_commit, links, hwm, mc, sc = sys.argv[1:]
+mc = [float(x) for x in mc.split()]; sc = [float(x) for x in sc.split()]
 m = [float(x) for x in m.split()]; s = [float(x) for x in s.split()]
 size, t_send, t_commit = int(size), float(t_send), float(t_commit)
 print(f"perf.sh: {n} x {n} at 0.8 ({links} links): pprl match {', '.join(f'{x:.2f}' for x in m)} s; "
       f"through the service {', '.join(f'{x:.2f}' for x in s)} s; ratio of medians "
       f"{statistics.median(s) / statistics.median(m):.3f}")
+print(f"perf.sh: CPU seconds: pprl match {', '.join(f'{x:.2f}' for x in mc)}; the server during "
+      f"each run {', '.join(f'{x:.2f}' for x in sc)}; ratio of medians "
+      f"{statistics.median(sc) / statistics.median(mc):.3f}")
 print(f"perf.sh: upload of {size / 1e6:.1f} MB: transfer {t_send:.2f} s ({size / 1e6 / t_send:.0f} MB/s), "
       f"commit check {t_commit:.2f} s; end to end {size / 1e6 / (t_send + t_commit):.0f} MB/s; "
       f"server peak RSS up to then {int(hwm) / 1024:.0f} MiB")
