@@ -4,6 +4,7 @@
 # PostgreSQL refuses), export PPRL_TEST_POSTGRES_URL, run the tests, stop it, remove it.
 #
 #   server/ci/postgres.sh [extra cargo test arguments]
+#   PPRL_PG_SCRIPTS="anonlink load browser" PPRL_BIN=target/debug/pprl server/ci/postgres.sh
 #
 # Each test creates its own database on that server. Needs initdb, pg_ctl and postgres in
 # PATH or in /usr/lib/postgresql/*/bin (Debian's `postgresql` package).
@@ -46,4 +47,16 @@ mkdir -p "$TMP/sock" && [ ${#AS[@]} -eq 0 ] || chown "${AS[2]}" "$TMP/sock"
 export PPRL_TEST_POSTGRES_URL="postgres://pprl@127.0.0.1:$PORT/postgres"
 echo "postgres.sh: PostgreSQL on 127.0.0.1:$PORT ($("${AS[@]}" "$(dirname "$PG_CTL")/postgres" --version))"
 cd "$(dirname "$0")/../.."
-cargo test -p pprl-server --test server "$@"
+if [ "${PPRL_PG_SCRIPTS:-}" = "" ]; then
+    cargo test -p pprl-server --test server "$@"
+    exit 0
+fi
+# PPRL_PG_SCRIPTS="anonlink load browser" with PPRL_BIN: instead of the cargo tests, run those
+# server/ci scripts against `pprl serve --database` on this server, each in a fresh database.
+CREATEDB=$(find_bin createdb)
+for s in $PPRL_PG_SCRIPTS; do
+    db="pprl_ci_${s}_$$"
+    "$CREATEDB" -h 127.0.0.1 -p "$PORT" -U pprl "$db"
+    echo "postgres.sh: server/ci/$s.sh against database $db"
+    PPRL_SERVE_DATABASE="postgres://pprl@127.0.0.1:$PORT/$db" bash "server/ci/$s.sh" "$PPRL_BIN"
+done

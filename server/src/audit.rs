@@ -87,6 +87,45 @@ pub async fn append(
     }
 }
 
+/// Records a start: `config.changed` with the keys whose values differ from the previous
+/// start's (when there was one and anything changed), then `server.started` with the limits.
+pub async fn record_start(state: &AppState, limits: &crate::config::Limits) {
+    let now_limits = serde_json::to_value(limits).unwrap_or_default();
+    let last: Option<String> = sqlx::query(
+        "SELECT detail FROM audit WHERE action = 'server.started' ORDER BY seq DESC LIMIT 1",
+    )
+    .fetch_optional(state.db())
+    .await
+    .ok()
+    .flatten()
+    .and_then(|r| r.try_get("detail").ok());
+    if let Some(before) = last
+        .and_then(|d| serde_json::from_str::<serde_json::Value>(&d).ok())
+        .map(|d| d["limits"].clone())
+        && let (Some(b), Some(n)) = (before.as_object(), now_limits.as_object())
+    {
+        let changed: serde_json::Map<String, serde_json::Value> = n
+            .iter()
+            .filter(|(k, v)| b.get(*k) != Some(*v))
+            .map(|(k, v)| {
+                let was = b.get(k).cloned().unwrap_or(serde_json::Value::Null);
+                (k.clone(), serde_json::json!({"from": was, "to": v}))
+            })
+            .collect();
+        if !changed.is_empty() {
+            let _ = append(state, "config.changed", "system", None, changed.into()).await;
+        }
+    }
+    let _ = append(
+        state,
+        "server.started",
+        "system",
+        None,
+        serde_json::json!({"limits": now_limits}),
+    )
+    .await;
+}
+
 /// What [`verify`] found.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Verification {

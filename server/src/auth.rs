@@ -156,18 +156,81 @@ impl FromRequestParts<AppState> for Principal {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let header = parts
-            .headers
-            .get(axum::http::header::AUTHORIZATION)
-            .ok_or_else(|| ApiError::unauthorized("auth-missing"))?;
-        let token = header
-            .to_str()
-            .ok()
-            .and_then(|h| h.strip_prefix("Bearer "))
-            .map(str::trim)
-            .ok_or_else(|| ApiError::unauthorized("auth-invalid"))?;
-        authenticate(state, token).await
+        let header = parts.headers.get(axum::http::header::AUTHORIZATION);
+        let found = match header {
+            None => Err(("missing", "auth-missing")),
+            Some(h) => h
+                .to_str()
+                .ok()
+                .and_then(credential)
+                .ok_or(("malformed", "auth-invalid")),
+        };
+        let result = match found {
+            Ok(token) => authenticate(state, &token).await.map_err(|e| (e, token)),
+            Err((reason, code)) => Err((ApiError::unauthorized(code), reason.to_string())),
+        };
+        match result {
+            Ok(p) => Ok(p),
+            Err((e, token_or_reason)) => {
+                // A request without credentials is no attempt (a browser asks for the
+                // operator's page first without them); a credential that fails is.
+                if e.code != "auth-missing" {
+                    record_failure(state, parts, &e, &token_or_reason).await;
+                }
+                Err(e)
+            }
+        }
     }
+}
+
+/// The credential of an `Authorization` header value: `Bearer <token>`, `Basic
+/// base64(<any user>:<token>)` (what a browser sends for the operator's page, and what Python's
+/// `requests` sends from a netrc file), or the token alone (what anonlink-entity-service's
+/// clients send). `None` for anything else.
+pub fn credential(value: &str) -> Option<String> {
+    use base64::Engine as _;
+    let value = value.trim();
+    if let Some(t) = value.strip_prefix("Bearer ") {
+        return Some(t.trim().to_string()).filter(|t| !t.is_empty());
+    }
+    if let Some(b) = value.strip_prefix("Basic ") {
+        let raw = base64::engine::general_purpose::STANDARD
+            .decode(b.trim())
+            .ok()?;
+        let text = String::from_utf8(raw).ok()?;
+        let (_, password) = text.split_once(':')?;
+        return Some(password.to_string()).filter(|t| !t.is_empty());
+    }
+    (!value.is_empty() && !value.contains(char::is_whitespace)).then(|| value.to_string())
+}
+
+/// Writes a failed authentication to the audit trail: why, the route template, the client's
+/// address and, when the credential has a token's shape, its public id (never the secret).
+async fn record_failure(state: &AppState, parts: &Parts, e: &ApiError, token_or_reason: &str) {
+    let (reason, token_id) = match e.code {
+        _ if token_or_reason == "malformed" => ("malformed", None),
+        _ => match split("pprl", token_or_reason) {
+            Some((id, _)) => ("invalid-token", Some(id.to_string())),
+            None => ("unknown-credential", None),
+        },
+    };
+    let route = parts
+        .extensions
+        .get::<axum::extract::MatchedPath>()
+        .map(|p| p.as_str().to_string());
+    let remote = parts
+        .extensions
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|c| c.0.ip().to_string());
+    let _ = crate::audit::append(
+        state,
+        "auth.failed",
+        "anonymous",
+        None,
+        serde_json::json!({"reason": reason, "token": token_id, "route": route,
+                           "method": parts.method.as_str(), "remote": remote}),
+    )
+    .await;
 }
 
 /// Who `token` is: the server admin, a live project token, or 401.
@@ -232,6 +295,32 @@ pub async fn issue_join_code(
     .execute(db)
     .await?;
     Ok(code.full)
+}
+
+/// Makes a token for `role` (and `party`) in `project` directly, without a join code (the
+/// anonlink-entity-service API hands tokens to the project's creator); returns `(id, token)`.
+pub async fn issue_token(
+    db: &mut sqlx::AnyConnection,
+    project: &str,
+    role: Role,
+    party: Option<i64>,
+    ttl_s: u64,
+) -> Result<(String, String), sqlx::Error> {
+    let token = new_secret("pprl");
+    sqlx::query(
+        "INSERT INTO tokens (id, project_id, party, role, hash, created_at, expires_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(&token.id)
+    .bind(project)
+    .bind(party)
+    .bind(role.as_str())
+    .bind(&token.hash)
+    .bind(now())
+    .bind(now() + ttl_s as i64)
+    .execute(db)
+    .await?;
+    Ok((token.id, token.full))
 }
 
 #[cfg(test)]

@@ -36,6 +36,15 @@ pub struct Limits {
     /// fault drills: it gives an operator (or a test) the time to kill a worker mid-run and
     /// see the run picked up again.
     pub run_start_delay_ms: u64,
+    /// Seconds after which uploads (from their commit) and run results (from the run's end)
+    /// are deleted (default: kept until the project is deleted).
+    pub retention_s: Option<u64>,
+    /// Serve the anonlink-entity-service API under `/anonlink/api/v1` (default false: its
+    /// model hands every party's token to the project's creator; see docs/service.md).
+    pub anonlink_compat: bool,
+    /// Let anonlink projects of result type `similarity_scores` be created (default false:
+    /// scores enable re-identification).
+    pub anonlink_similarity_scores: bool,
 }
 
 impl Default for Limits {
@@ -51,6 +60,9 @@ impl Default for Limits {
             lease_s: 30,
             match_threads: None,
             run_start_delay_ms: 0,
+            retention_s: None,
+            anonlink_compat: false,
+            anonlink_similarity_scores: false,
         }
     }
 }
@@ -88,10 +100,12 @@ impl Limits {
             path: shown.clone(),
             detail: e.message().to_string(),
         })?;
-        if limits.lease_s < 2 || limits.max_parties == 0 {
+        if limits.lease_s < 2 || limits.max_parties == 0 || limits.retention_s == Some(0) {
             return Err(ConfigError::Invalid {
                 path: shown,
-                detail: "lease_s must be at least 2 and max_parties at least 1".into(),
+                detail: "lease_s must be at least 2, max_parties at least 1 and retention_s \
+                         at least 1"
+                    .into(),
             });
         }
         Ok(limits)

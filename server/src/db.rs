@@ -24,11 +24,14 @@ fn migrator() -> Migrator {
         )
     };
     Migrator {
-        migrations: Cow::Owned(vec![m(
-            1,
-            "init",
-            include_str!("../migrations/0001_init.sql"),
-        )]),
+        migrations: Cow::Owned(vec![
+            m(1, "init", include_str!("../migrations/0001_init.sql")),
+            m(
+                2,
+                "compat retention",
+                include_str!("../migrations/0002_compat_retention.sql"),
+            ),
+        ]),
         ..Migrator::DEFAULT
     }
 }

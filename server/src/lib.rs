@@ -25,6 +25,7 @@ pub mod db;
 pub mod error;
 pub mod jobs;
 pub mod results;
+pub mod retention;
 pub mod state;
 
 use std::net::SocketAddr;
@@ -210,21 +211,18 @@ pub async fn serve(
     })?;
     let stop = Arc::new(AtomicBool::new(false));
     let worker = tokio::spawn(jobs::worker(state.clone(), stop.clone()));
-    let _ = audit::append(
-        &state,
-        "server.started",
-        "system",
-        None,
-        serde_json::json!({"limits": opts.limits}),
-    )
-    .await;
+    let sweeper = tokio::spawn(retention::sweeper(state.clone(), stop.clone()));
+    audit::record_start(&state, &opts.limits).await;
     on_listen(addr);
     let app = api::router(state.clone());
     let served = match tls {
         None => {
-            axum::serve(listener, app)
-                .with_graceful_shutdown(shutdown_signal())
-                .await
+            axum::serve(
+                listener,
+                app.into_make_service_with_connect_info::<SocketAddr>(),
+            )
+            .with_graceful_shutdown(shutdown_signal())
+            .await
         }
         Some(config) => {
             let handle = axum_server::Handle::<SocketAddr>::new();
@@ -239,12 +237,13 @@ pub async fn serve(
             axum_server::from_tcp_rustls(std_listener, config)
                 .map_err(|source| ServeError::Listen { addr, source })?
                 .handle(handle)
-                .serve(app.into_make_service())
+                .serve(app.into_make_service_with_connect_info::<SocketAddr>())
                 .await
         }
     };
     stop.store(true, Ordering::Relaxed);
     worker.abort();
+    sweeper.abort();
     jobs::release(&state).await;
     let _ = audit::append(
         &state,

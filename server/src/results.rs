@@ -68,13 +68,16 @@ pub async fn write(
         run.to_string(),
     );
     let scores = p.scores_allowed;
-    tokio::task::spawn_blocking(move || write_views(&dir, &data_dir, &run_id, &report, scores))
-        .await
-        .map_err(|_| Failure::Error("server-internal", "writing results failed".into()))?
-        .map_err(|e| {
-            tracing::error!(error = %e, "writing results failed");
-            Failure::Error("server-internal", "writing results failed".into())
-        })
+    let compat = p.compat.clone();
+    tokio::task::spawn_blocking(move || {
+        write_views(&dir, &data_dir, &run_id, &report, scores, compat.as_deref())
+    })
+    .await
+    .map_err(|_| Failure::Error("server-internal", "writing results failed".into()))?
+    .map_err(|e| {
+        tracing::error!(error = %e, "writing results failed");
+        Failure::Error("server-internal", "writing results failed".into())
+    })
 }
 
 fn write_views(
@@ -83,6 +86,7 @@ fn write_views(
     run: &str,
     report: &MatchReport,
     scores: bool,
+    compat: Option<&str>,
 ) -> std::io::Result<serde_json::Value> {
     let key = blake3::keyed_hash(&link_key(data_dir)?, run.as_bytes());
     let opaque = |i: usize| {
@@ -137,12 +141,24 @@ fn write_views(
     };
     for (k, mut rows) in views.into_iter().enumerate() {
         rows.sort_unstable();
+        #[cfg(feature = "polars")]
+        parquet::party_view(&tmp.join(format!("party-{k}.parquet")), header, &rows)?;
         let mut w = csv::Writer::from_writer(file(&format!("party-{k}.csv"))?);
         w.write_record([header, "id"])?;
         for (link, id) in rows {
             w.write_record([link.as_str(), id])?;
         }
         finish(w.into_inner().map_err(|e| e.into_error())?)?;
+    }
+    #[cfg(feature = "polars")]
+    parquet::links(&tmp, report, scores)?;
+    if let Some(kind) = compat {
+        let w = file(ANONLINK_VIEW)?;
+        finish(write_anonlink(
+            w,
+            report,
+            kind == "similarity_scores" && scores,
+        )?)?;
     }
     sync_dir(&tmp)?;
     if dir.exists() {
@@ -159,6 +175,121 @@ fn write_views(
         "candidates": report.stats.candidates,
         "solver": report.solver,
     }))
+}
+
+/// Whether this build writes (and serves) the Parquet views (cargo feature `polars`).
+pub const PARQUET: bool = cfg!(feature = "polars");
+
+/// The Parquet views: the same tables as the CSV files, typed (`score` a full `f64`) and
+/// Zstandard-compressed, written next to them.
+#[cfg(feature = "polars")]
+mod parquet {
+    use std::path::Path;
+
+    use polars::prelude::*;
+
+    use super::MatchReport;
+
+    /// Rows per row group of a party view.
+    const BATCH: usize = 1 << 16;
+
+    /// `links.parquet` (and `links-scores.parquet`): the library's Parquet result.
+    pub fn links(dir: &Path, report: &MatchReport, scores: bool) -> std::io::Result<()> {
+        let io = |e: pprl::linkage::job::MatchError| std::io::Error::other(e.to_string());
+        report
+            .write_parquet(&dir.join("links.parquet"), false)
+            .map_err(io)?;
+        if scores {
+            report
+                .write_parquet(&dir.join("links-scores.parquet"), true)
+                .map_err(io)?;
+        }
+        Ok(())
+    }
+
+    /// A party's view: `link_id` (or `cluster_id`) and `id`, strings, in the CSV's order.
+    pub fn party_view(path: &Path, header: &str, rows: &[(String, &str)]) -> std::io::Result<()> {
+        let schema = Schema::from_iter([
+            Field::new(header.into(), DataType::String),
+            Field::new("id".into(), DataType::String),
+        ]);
+        let batches = rows.chunks(BATCH).map(|chunk| {
+            let links: Vec<&str> = chunk.iter().map(|(l, _)| l.as_str()).collect();
+            let ids: Vec<&str> = chunk.iter().map(|(_, i)| *i).collect();
+            DataFrame::new_infer_height(vec![
+                Series::new(header.into(), links).into_column(),
+                Series::new("id".into(), ids).into_column(),
+            ])
+        });
+        // An empty view still has its columns: one empty batch.
+        let empty = rows.is_empty().then(|| {
+            DataFrame::new_infer_height(vec![
+                Series::new(header.into(), Vec::<&str>::new()).into_column(),
+                Series::new("id".into(), Vec::<&str>::new()).into_column(),
+            ])
+        });
+        pprl::io::parquet::write_parquet(path, &schema, batches.chain(empty))
+    }
+}
+
+/// The view of an anonlink-entity-service project's result token, in that service's JSON.
+pub const ANONLINK_VIEW: &str = "anonlink.json";
+
+/// anonlink-entity-service's result JSON: `{"groups": [[[party, row], ...], ...]}`, or with
+/// `scores` `{"similarity_scores": [[[0, row], [1, row], score], ...]}`. Rows are positions in
+/// the uploads (what that service's clients number records by).
+fn write_anonlink<W: std::io::Write>(
+    mut w: W,
+    report: &MatchReport,
+    scores: bool,
+) -> std::io::Result<W> {
+    let key = if scores {
+        "similarity_scores"
+    } else {
+        "groups"
+    };
+    write!(w, "{{\"{key}\": [")?;
+    let mut first = true;
+    let mut sep = |w: &mut W| -> std::io::Result<()> {
+        if !std::mem::take(&mut first) {
+            w.write_all(b",")?;
+        }
+        w.write_all(b"\n")
+    };
+    match &report.result {
+        MatchResult::Pairs(pairs) => {
+            for c in pairs {
+                sep(&mut w)?;
+                if scores {
+                    write!(w, "[[0, {}], [1, {}], {}]", c.a, c.b, c.score)?;
+                } else {
+                    write!(w, "[[0, {}], [1, {}]]", c.a, c.b)?;
+                }
+            }
+        }
+        MatchResult::Clusters(clusters) => {
+            for cl in clusters {
+                sep(&mut w)?;
+                let members: Vec<String> = cl
+                    .iter()
+                    .map(|r| format!("[{}, {}]", r.party, r.index))
+                    .collect();
+                write!(w, "[{}]", members.join(", "))?;
+            }
+        }
+        MatchResult::Duplicates(clusters) => {
+            for cl in clusters {
+                sep(&mut w)?;
+                let members: Vec<String> = cl.iter().map(|i| format!("[0, {i}]")).collect();
+                write!(w, "[{}]", members.join(", "))?;
+            }
+        }
+        MatchResult::Written { .. } => {
+            return Err(std::io::Error::other("a streamed result has no views"));
+        }
+    }
+    w.write_all(b"\n]}\n")?;
+    Ok(w)
 }
 
 fn finish(w: std::io::BufWriter<std::fs::File>) -> std::io::Result<()> {

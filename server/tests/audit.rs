@@ -75,3 +75,34 @@ async fn tampering_with_one_row_breaks_the_chain_at_that_row() {
         .unwrap();
     assert_eq!((b.seq, b.reason.as_str()), (4, "seq"));
 }
+
+#[tokio::test]
+async fn a_changed_configuration_is_an_audit_event_naming_the_keys() {
+    let srv = Srv::new().await;
+    let mut limits = pprl_server::Limits::default();
+    pprl_server::audit::record_start(&srv.state, &limits).await;
+    pprl_server::audit::record_start(&srv.state, &limits).await;
+    limits.max_candidates = 5;
+    limits.retention_s = Some(86_400);
+    pprl_server::audit::record_start(&srv.state, &limits).await;
+    let rows: Vec<(String, String)> =
+        sqlx::query_as("SELECT action, detail FROM audit ORDER BY seq")
+            .fetch_all(srv.state.db())
+            .await
+            .unwrap();
+    let actions: Vec<&str> = rows.iter().map(|r| r.0.as_str()).collect();
+    assert_eq!(
+        actions,
+        [
+            "server.started",
+            "server.started",
+            "config.changed",
+            "server.started"
+        ]
+    );
+    let change: serde_json::Value = serde_json::from_str(&rows[2].1).unwrap();
+    assert_eq!(change["max_candidates"]["to"], 5);
+    assert_eq!(change["retention_s"]["from"], serde_json::Value::Null);
+    assert_eq!(change["retention_s"]["to"], 86_400);
+    assert_eq!(change.as_object().unwrap().len(), 2);
+}

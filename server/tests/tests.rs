@@ -4,10 +4,14 @@
 
 mod util;
 
+mod anonlink;
 mod audit;
 mod authz;
 mod logs;
 mod openapi;
+mod operator;
+mod parquet;
+mod retention;
 mod runs;
 mod tls;
 mod uploads;

@@ -126,7 +126,7 @@ pub enum RemoteAction {
         /// Ask for scores (result reader, where the project allows them).
         #[arg(long)]
         scores: bool,
-        /// Where to write it.
+        /// Where to write it (`.parquet`: as Parquet, from servers built with Parquet).
         #[arg(short, long, value_name = "FILE")]
         output: PathBuf,
     },
@@ -337,7 +337,9 @@ pub fn run(args: &RemoteArgs) -> anyhow::Result<()> {
             let res = c
                 .agent
                 .get(c.url(&format!(
-                    "/projects/{project}/runs/{run}/result?scores={scores}"
+                    "/projects/{project}/runs/{run}/result?scores={scores}&format={}",
+                    // Parquet for a `.parquet` output (servers built with `polars`), else CSV.
+                    pprl::io::TableFormat::from_path(output).as_str()
                 )))
                 .header("Authorization", &bearer(token_file)?)
                 .call()?;

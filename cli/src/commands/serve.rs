@@ -35,8 +35,10 @@ pub struct ServeArgs {
     /// File holding the server admin's token (at least 32 characters), who creates projects.
     #[arg(long, value_name = "PATH")]
     pub admin_token_file: Option<PathBuf>,
-    /// TOML file of limits (keys: max_upload_bytes, max_records, max_parties,
-    /// max_comparisons, max_candidates, token_ttl_s, join_code_ttl_s, lease_s, match_threads).
+    /// TOML file of limits and options (keys: max_upload_bytes, max_records, max_parties,
+    /// max_comparisons, max_candidates, token_ttl_s, join_code_ttl_s, lease_s, match_threads,
+    /// run_start_delay_ms, retention_s, anonlink_compat, anonlink_similarity_scores; see
+    /// docs/service.md).
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
     /// Serve HTTPS with this certificate chain (PEM); needs `--tls-key`.

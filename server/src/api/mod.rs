@@ -5,6 +5,8 @@
 //! the query or a header), the status and the time taken, so no token, join code or record id
 //! can reach it.
 
+pub mod anonlink;
+pub mod operator;
 pub mod projects;
 pub mod runs;
 pub mod uploads;
@@ -75,7 +77,7 @@ impl Modify for Bearer {
 #[openapi(
     info(title = "pprl serve", description = "pprl's trusted third party as a service"),
     paths(status, audit_verify, projects::create, projects::redeem, projects::show,
-          projects::revoke, uploads::create, uploads::show, uploads::head, uploads::append,
+          projects::delete, projects::revoke, uploads::create, uploads::show, uploads::head, uploads::append,
           runs::create, runs::show, runs::cancel, runs::result),
     components(schemas(Problem)),
     modifiers(&Bearer)
@@ -125,7 +127,10 @@ pub fn router(state: AppState) -> Router {
         .route("/audit/verify", get(audit_verify))
         .route("/projects", post(projects::create))
         .route("/join", post(projects::redeem))
-        .route("/projects/{project_id}", get(projects::show))
+        .route(
+            "/projects/{project_id}",
+            get(projects::show).delete(projects::delete),
+        )
         .route(
             "/projects/{project_id}/tokens/{token_id}",
             delete(projects::revoke),
@@ -146,9 +151,12 @@ pub fn router(state: AppState) -> Router {
             "/projects/{project_id}/runs/{run_id}/result",
             get(runs::result),
         );
-    Router::new()
-        .nest("/api/v1", v1)
-        .route("/openapi.json", get(openapi))
+    let mut app = Router::new().nest("/api/v1", v1);
+    if state.limits().anonlink_compat {
+        app = app.nest("/anonlink/api/v1", anonlink::router());
+    }
+    app.route("/openapi.json", get(openapi))
+        .route("/operator", get(operator::page))
         // JSON bodies are small; upload bodies stream and are bounded by the declared length.
         .layer(DefaultBodyLimit::max(64 * 1024))
         .layer(middleware::from_fn(log))

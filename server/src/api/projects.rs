@@ -203,21 +203,34 @@ pub async fn redeem(
             "the join code is unknown, already redeemed or expired",
         )
     };
-    let (id, secret) = auth::split("pprlj", req.code.trim()).ok_or_else(invalid)?;
+    let failed = |code_id: Option<&str>, reason: &str| {
+        let detail = json!({"join_code": code_id, "reason": reason});
+        let state = state.clone();
+        async move {
+            let _ = audit::append(&state, "join.failed", "anonymous", None, detail).await;
+            invalid()
+        }
+    };
+    let Some((id, secret)) = auth::split("pprlj", req.code.trim()) else {
+        return Err(failed(None, "malformed").await);
+    };
     let row = sqlx::query(
         "SELECT project_id, party, role, hash, expires_at, redeemed_at FROM join_codes WHERE id = $1",
     )
     .bind(id)
     .fetch_optional(state.db())
-    .await?
-    .ok_or_else(invalid)?;
+    .await?;
+    let Some(row) = row else {
+        auth::secret_matches(secret, &"0".repeat(64));
+        return Err(failed(Some(id), "unknown").await);
+    };
     let hash: String = row.try_get("hash")?;
     let redeemed: Option<i64> = row.try_get("redeemed_at")?;
-    if !auth::secret_matches(secret, &hash)
-        || redeemed.is_some()
-        || row.try_get::<i64, _>("expires_at")? <= now()
-    {
-        return Err(invalid());
+    if !auth::secret_matches(secret, &hash) {
+        return Err(failed(Some(id), "wrong-secret").await);
+    }
+    if redeemed.is_some() || row.try_get::<i64, _>("expires_at")? <= now() {
+        return Err(failed(Some(id), "redeemed-or-expired").await);
     }
     let project: String = row.try_get("project_id")?;
     let party: Option<i64> = row.try_get("party")?;
@@ -237,7 +250,7 @@ pub async fn redeem(
             .execute(&mut *tx)
             .await?;
     if done.rows_affected() != 1 {
-        return Err(invalid());
+        return Err(failed(Some(id), "redeemed-or-expired").await);
     }
     sqlx::query(
         "INSERT INTO tokens (id, project_id, party, role, hash, created_at, expires_at) \
@@ -370,13 +383,17 @@ pub struct Project {
     pub schema_fingerprint: String,
     /// Key fingerprint, once known.
     pub key_fingerprint: Option<String>,
+    /// Created through the anonlink-entity-service API, with this result type (`groups` or
+    /// `similarity_scores`).
+    pub compat: Option<String>,
 }
 
-/// Loads a project, or 404.
+/// Loads a live (not deleted) project, or 404.
 pub async fn load(state: &AppState, id: &str) -> ApiResult<Project> {
     let r = sqlx::query(
         "SELECT id, name, parties, result_type, scores_allowed, accept_unfingerprinted, \
-         schema_fingerprint, key_fingerprint FROM projects WHERE id = $1",
+         schema_fingerprint, key_fingerprint, compat, compat_result_type FROM projects \
+         WHERE id = $1 AND deleted_at IS NULL",
     )
     .bind(id)
     .fetch_optional(state.db())
@@ -391,6 +408,14 @@ pub async fn load(state: &AppState, id: &str) -> ApiResult<Project> {
         accept_unfingerprinted: r.try_get::<i64, _>("accept_unfingerprinted")? != 0,
         schema_fingerprint: r.try_get("schema_fingerprint")?,
         key_fingerprint: r.try_get("key_fingerprint")?,
+        compat: if r.try_get::<i64, _>("compat")? != 0 {
+            Some(
+                r.try_get::<Option<String>, _>("compat_result_type")?
+                    .unwrap_or_else(|| "groups".into()),
+            )
+        } else {
+            None
+        },
     })
 }
 
@@ -427,4 +452,34 @@ pub async fn revoke(
     )
     .await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// What deleting a project removed.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ProjectDeleted {
+    /// Uploads whose encodings were removed.
+    pub uploads_removed: u64,
+    /// Runs whose results were removed.
+    pub runs_purged: u64,
+}
+
+/// Deletes a project (server admin or project admin): its encodings and results are removed,
+/// its runs cancelled, its tokens and join codes stop working; the audit trail keeps the fact.
+#[utoipa::path(delete, path = "/api/v1/projects/{project_id}",
+    params(("project_id" = String, Path, description = "The project")),
+    responses((status = 200, body = ProjectDeleted), (status = 401, body = Problem),
+              (status = 403, body = Problem), (status = 404, body = Problem)),
+    security(("bearer" = [])))]
+pub async fn delete(
+    State(state): State<AppState>,
+    who: Principal,
+    Path(project): Path<String>,
+) -> ApiResult<Json<ProjectDeleted>> {
+    who.require(&project, true, &[Role::Admin])?;
+    load(&state, &project).await?;
+    let removed = crate::retention::delete_project(&state, &project, &who.actor()).await?;
+    Ok(Json(ProjectDeleted {
+        uploads_removed: removed.uploads,
+        runs_purged: removed.runs,
+    }))
 }

@@ -52,6 +52,21 @@ pub async fn create(
     Json(spec): Json<RunSpec>,
 ) -> ApiResult<(StatusCode, Json<RunView>)> {
     who.require(&project, false, &[Role::Admin])?;
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(queue(&state, &who, &project, &spec).await?),
+    ))
+}
+
+/// Queues a run of `spec` in `project` for `who` (already authorised): checks the spec, the
+/// uploads and the comparison limit, records `run.queued` and wakes the worker.
+pub async fn queue(
+    state: &AppState,
+    who: &Principal,
+    project: &str,
+    spec: &RunSpec,
+) -> ApiResult<RunView> {
+    let (state, project) = (state.clone(), project.to_string());
     let p = projects::load(&state, &project).await?;
     spec.options()
         .map_err(|(code, detail)| ApiError::bad_request(code, detail))?;
@@ -109,13 +124,11 @@ pub async fn create(
     )
     .await?;
     state.0.wake.notify_one();
-    Ok((
-        StatusCode::ACCEPTED,
-        Json(load(&state, &project, &id).await?),
-    ))
+    load(&state, &project, &id).await
 }
 
-async fn load(state: &AppState, project: &str, id: &str) -> ApiResult<RunView> {
+/// A run of `project`, or 404.
+pub async fn load(state: &AppState, project: &str, id: &str) -> ApiResult<RunView> {
     let r = sqlx::query(
         "SELECT state, stage, progress, attempts, summary FROM runs WHERE id = $1 AND project_id = $2",
     )
@@ -132,6 +145,18 @@ async fn load(state: &AppState, project: &str, id: &str) -> ApiResult<RunView> {
         progress: r.try_get("progress")?,
         attempts: r.try_get("attempts")?,
         summary: summary.and_then(|s| serde_json::from_str(&s).ok()),
+    })
+}
+
+/// Whether a run's result files were removed.
+pub async fn purged(state: &AppState, run: &str) -> ApiResult<bool> {
+    let r = sqlx::query("SELECT purged_at FROM runs WHERE id = $1")
+        .bind(run)
+        .fetch_optional(state.db())
+        .await?;
+    Ok(match r {
+        Some(r) => r.try_get::<Option<i64>, _>("purged_at")?.is_some(),
+        None => false,
     })
 }
 
@@ -166,19 +191,7 @@ pub async fn cancel(
 ) -> ApiResult<Json<RunView>> {
     who.require(&project, false, &[Role::Admin])?;
     load(&state, &project, &id).await?;
-    sqlx::query("UPDATE runs SET cancel_requested = 1 WHERE id = $1 AND project_id = $2")
-        .bind(&id)
-        .bind(&project)
-        .execute(state.db())
-        .await?;
-    sqlx::query(
-        "UPDATE runs SET state = 'cancelled', stage = 'cancelled', finished_at = $1 \
-         WHERE id = $2 AND state = 'queued'",
-    )
-    .bind(now())
-    .bind(&id)
-    .execute(state.db())
-    .await?;
+    request_cancel(&state, &project, &id).await?;
     audit::append(
         &state,
         "run.cancel_requested",
@@ -190,23 +203,46 @@ pub async fn cancel(
     Ok(Json(load(&state, &project, &id).await?))
 }
 
+/// Asks a run to stop: a queued run ends at once, a running one at its next progress report.
+pub async fn request_cancel(state: &AppState, project: &str, id: &str) -> ApiResult<()> {
+    sqlx::query("UPDATE runs SET cancel_requested = 1 WHERE id = $1 AND project_id = $2")
+        .bind(id)
+        .bind(project)
+        .execute(state.db())
+        .await?;
+    sqlx::query(
+        "UPDATE runs SET state = 'cancelled', stage = 'cancelled', finished_at = $1 \
+         WHERE id = $2 AND state = 'queued'",
+    )
+    .bind(now())
+    .bind(id)
+    .execute(state.db())
+    .await?;
+    Ok(())
+}
+
 /// `GET .../result` options.
 #[derive(Debug, Clone, Deserialize, IntoParams)]
 pub struct ResultQuery {
     /// The result reader asks for scores (only where the project allows them).
     #[serde(default)]
     pub scores: bool,
+    /// `csv` (default) or `parquet` (servers built with the `polars` feature).
+    #[serde(default)]
+    pub format: Option<String>,
 }
 
-/// The caller's view of a completed run, as CSV: the reader gets `a_id,b_id[,score]` (two
+/// The caller's view of a completed run, as CSV (or Parquet, `?format=parquet`, on servers
+/// built with the `polars` feature; the same columns, typed): the reader gets `a_id,b_id[,score]` (two
 /// parties) or `cluster[,party],id`; a party gets `link_id,id` or `cluster_id,id` for its own
 /// records only.
 #[utoipa::path(get, path = "/api/v1/projects/{project_id}/runs/{run_id}/result",
     params(("project_id" = String, Path, description = "The project"),
            ("run_id" = String, Path, description = "The run"), ResultQuery),
     responses((status = 200, content_type = "text/csv", body = String),
+              (status = 400, body = Problem),
               (status = 403, body = Problem), (status = 404, body = Problem),
-              (status = 409, body = Problem)),
+              (status = 409, body = Problem), (status = 410, body = Problem)),
     security(("bearer" = [])))]
 pub async fn result(
     State(state): State<AppState>,
@@ -221,6 +257,13 @@ pub async fn result(
         return Err(ApiError::conflict(
             "run-not-finished",
             format!("the run is {}", run.state),
+        ));
+    }
+    if purged(&state, &id).await? {
+        return Err(ApiError::new(
+            StatusCode::GONE,
+            "result-deleted",
+            "the run's results were deleted (retention period, or the run was deleted)",
         ));
     }
     let name = match &who {
@@ -246,6 +289,30 @@ pub async fn result(
         } if !q.scores => format!("party-{k}.csv"),
         _ => return Err(ApiError::forbidden()),
     };
+    let parquet = match q.format.as_deref() {
+        None | Some("csv") => false,
+        Some("parquet") if crate::results::PARQUET => true,
+        Some("parquet") => {
+            return Err(ApiError::bad_request(
+                "result-format-unavailable",
+                "this server was built without Parquet (cargo feature `polars`); ask for csv",
+            ));
+        }
+        Some(_) => {
+            return Err(ApiError::bad_request(
+                "result-format-invalid",
+                "format must be csv or parquet",
+            ));
+        }
+    };
+    let (name, content_type) = if parquet {
+        (
+            name.replace(".csv", ".parquet"),
+            "application/vnd.apache.parquet",
+        )
+    } else {
+        (name, "text/csv")
+    };
     let path = crate::results::dir(&state, &id).join(&name);
     let file = tokio::fs::File::open(&path)
         .await
@@ -262,7 +329,7 @@ pub async fn result(
     let body = Body::from_stream(tokio_util::io::ReaderStream::new(file));
     Ok((
         [
-            (header::CONTENT_TYPE, "text/csv".to_string()),
+            (header::CONTENT_TYPE, content_type.to_string()),
             (header::CONTENT_LENGTH, len.to_string()),
             (
                 header::CONTENT_DISPOSITION,

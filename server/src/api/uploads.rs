@@ -27,6 +27,8 @@ use sqlx::Row;
 use tokio::io::AsyncWriteExt as _;
 use utoipa::ToSchema;
 
+pub mod whole;
+
 use super::projects::{self, Project};
 use crate::audit;
 use crate::auth::Principal;
@@ -76,6 +78,14 @@ pub fn committed_path(state: &AppState, project: &str, upload: &str) -> PathBuf 
 
 fn partial_path(state: &AppState, project: &str, upload: &str) -> PathBuf {
     dir(state, project).join(format!("{upload}.partial"))
+}
+
+/// Every file an upload may have on disk (partial and committed), for deletion.
+pub fn paths(state: &AppState, project: &str, upload: &str) -> [PathBuf; 2] {
+    [
+        partial_path(state, project, upload),
+        committed_path(state, project, upload),
+    ]
 }
 
 /// Starts an upload (the project's party, which has none committed).
@@ -390,23 +400,44 @@ fn check_file(
     project: &Project,
     max_records: u64,
 ) -> Result<Checked, ApiError> {
-    let refuse = |code, detail: String| Err(ApiError::bad_request(code, detail));
-    let mut f = std::fs::File::open(path).map_err(ApiError::internal)?;
+    // The digest and the format check read the file side by side (two threads), so a commit
+    // takes the longer of the two rather than their sum; a wrong digest wins over whatever
+    // the format check found, since the bytes are not the ones the party meant to send.
+    let (digest, checked) = std::thread::scope(|s| {
+        let digest = s.spawn(|| file_sha256(path));
+        let checked = check_format(path, project, max_records);
+        (digest.join(), checked)
+    });
+    let digest = digest
+        .map_err(|_| ApiError::internal("the digest thread failed"))?
+        .map_err(ApiError::internal)?;
+    if digest != sha256 {
+        return Err(ApiError::bad_request(
+            "upload-checksum",
+            "the bytes received do not have the declared SHA-256; start a new upload",
+        ));
+    }
+    checked
+}
+
+/// Hex SHA-256 of a file, read a buffer at a time.
+fn file_sha256(path: &FsPath) -> std::io::Result<String> {
+    let mut f = std::fs::File::open(path)?;
     let mut h = Sha256::new();
     let mut buf = vec![0u8; 1 << 20];
     loop {
-        let n = f.read(&mut buf).map_err(ApiError::internal)?;
+        let n = f.read(&mut buf)?;
         if n == 0 {
             break;
         }
         h.update(&buf[..n]);
     }
-    if hex::encode(h.finalize()) != sha256 {
-        return refuse(
-            "upload-checksum",
-            "the bytes received do not have the declared SHA-256; start a new upload".into(),
-        );
-    }
+    Ok(hex::encode(h.finalize()))
+}
+
+/// The format, fingerprint and record checks of [`check_file`].
+fn check_format(path: &FsPath, project: &Project, max_records: u64) -> Result<Checked, ApiError> {
+    let refuse = |code, detail: String| Err(ApiError::bad_request(code, detail));
     let kind = FileKind::detect_path(path).map_err(ApiError::internal)?;
     if kind != FileKind::Clk {
         if !project.accept_unfingerprinted {
