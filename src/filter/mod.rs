@@ -6,8 +6,10 @@
 //!
 //! [`kernel`] holds the similarity kernels the matcher calls per tile: one query against a
 //! block of filters, with the instruction set (portable, `POPCNT`, AVX2, AVX-512) chosen once
-//! at run time by [`Kernel::detect`].
+//! at run time by [`Kernel::detect`]; [`fields`] the per-field counts of record pairs that
+//! probabilistic linkage needs.
 
+pub mod fields;
 pub mod kernel;
 
 pub use kernel::{Kernel, KernelKind};

@@ -2,8 +2,8 @@
 //!
 //! Per-field Dice similarities of a candidate pair flow in (missing fields flagged, never guessed
 //! from an empty filter); [`levels`] turns each into a comparison level, [`patterns`] counts the
-//! agreement patterns (one vector of levels per pair) over all candidate pairs ([`similarity`]
-//! computes them straight from field-layout filters), [`em`] estimates
+//! agreement patterns (one vector of levels per pair) over all candidate pairs ([`count`]
+//! counts them straight from field-layout filters, [`similarity`] gives one pair's), [`em`] estimates
 //! the model's parameters by expectation-maximisation on those counts (cost independent of the
 //! number of pairs, and summable across workers), and [`weights`] scores a pattern by its match
 //! weight and probability. What flows out is an [`FsParams`] with an [`EmReport`] saying how it
@@ -14,6 +14,7 @@
 //! pairs, the prior from a deterministic rule and a recall guess, m by EM over a round robin of
 //! blocking passes (a field a pass blocks on is not estimated in it).
 
+pub mod count;
 pub mod em;
 pub mod exact;
 pub mod levels;
@@ -27,6 +28,7 @@ pub mod weights;
 #[cfg(test)]
 mod tests;
 
+pub use self::count::count_pairs;
 pub use self::em::{
     EmIteration, EmReport, EmSettings, FsParams, FsWarning, expectation_maximisation,
     prior_from_rule, round_robin,
@@ -36,9 +38,7 @@ pub use self::levels::FieldLevels;
 pub use self::link::{FsOptions, FsSummary, explain};
 pub use self::patterns::PatternCounts;
 pub use self::score::{Explanation, FieldEvidence, Scorer};
-pub use self::similarity::{
-    FieldRecords, count_pairs, empty_field_masks, field_dice, random_pairs,
-};
+pub use self::similarity::{FieldRecords, empty_field_masks, field_dice, random_pairs};
 pub use self::train::{FsModel, PassReport, PriorChoice, PriorReport, TrainOptions, train};
 pub use self::weights::{probability, tf_adjustment};
 

@@ -5,16 +5,11 @@
 //! the other. Whether a field was missing comes from a per-record mask (bit `f` set: field `f`
 //! was empty) that the encoder records; it is never guessed from an empty filter, because
 //! hardening (balancing, BLIP) fills empty filters. Without masks every field counts as present.
-//! Pairs that share their left record (the matcher's order) are counted together, one kernel call
-//! per field (POPCNT where the CPU has it); no allocation per pair.
+//! Counting agreement patterns over many pairs is [`super::count`]'s.
 
 use rayon::prelude::*;
 
-use super::{FieldLevels, FsError, PatternCounts};
-use crate::filter::Kernel;
-
-/// Pairs per parallel chunk.
-const CHUNK: usize = 1 << 14;
+use super::FsError;
 
 /// One party's records in the `field` layout.
 #[derive(Debug, Clone, Copy)]
@@ -79,7 +74,7 @@ impl<'a> FieldRecords<'a> {
     }
 
     /// Popcount of every field filter, record by record.
-    fn popcounts(&self) -> Vec<u32> {
+    pub(super) fn popcounts(&self) -> Vec<u32> {
         self.words
             .par_chunks(self.words_per_field)
             .map(crate::filter::popcount)
@@ -89,6 +84,21 @@ impl<'a> FieldRecords<'a> {
     pub(crate) fn filter(&self, record: usize, field: usize) -> &'a [u64] {
         let start = (record * self.fields + field) * self.words_per_field;
         &self.words[start..start + self.words_per_field]
+    }
+
+    /// The words of every record, one after the other.
+    pub(super) fn words(&self) -> &'a [u64] {
+        self.words
+    }
+
+    /// Words per field filter.
+    pub(super) fn words_per_field(&self) -> usize {
+        self.words_per_field
+    }
+
+    /// The missing-field mask of `record` (0 without masks).
+    pub(super) fn missing_mask(&self, record: usize) -> u64 {
+        self.missing.map_or(0, |m| m[record])
     }
 
     pub(crate) fn is_missing(&self, record: usize, field: usize) -> bool {
@@ -130,85 +140,11 @@ pub fn field_dice(
     ))
 }
 
-/// Counts the agreement patterns of candidate pairs `(a, b)` (a record of `left`, one of
-/// `right`; the same view twice for deduplication), in parallel; the counts do not depend on
-/// the number of threads.
-pub fn count_pairs(
-    fields: &[FieldLevels],
-    left: &FieldRecords<'_>,
-    right: &FieldRecords<'_>,
-    pairs: &[(u32, u32)],
-) -> Result<PatternCounts, FsError> {
-    if fields.len() != left.fields || left.fields != right.fields {
-        return Err(FsError::Shape(format!(
-            "{} levelled fields for records of {} and {} fields",
-            fields.len(),
-            left.fields,
-            right.fields
-        )));
-    }
-    if left.words_per_field != right.words_per_field {
-        return Err(FsError::Shape(
-            "the parties' field filters differ in length".into(),
-        ));
-    }
-    if let Some((a, b)) = pairs
-        .iter()
-        .find(|(a, b)| *a as usize >= left.len() || *b as usize >= right.len())
-    {
-        return Err(FsError::Shape(format!(
-            "pair ({a}, {b}) is outside the records"
-        )));
-    }
-    let empty = PatternCounts::new(fields)?;
-    let (left_pop, right_pop) = (left.popcounts(), right.popcounts());
-    let kernel = Kernel::detect();
-    let (width, wpf) = (left.fields, left.words_per_field);
-    // Folded per worker, not per chunk: dense counts of many fields are megabytes each.
-    Ok(pairs
-        .par_chunks(CHUNK)
-        .fold(
-            || empty.clone(),
-            |mut counts, chunk| {
-                // Reused per run of pairs that share their left record: the right records and,
-                // field by field, the common bits, counted by the kernel in one call per field.
-                let mut at: Vec<u32> = Vec::new();
-                let mut common: Vec<u32> = Vec::new();
-                for run in chunk.chunk_by(|x, y| x.0 == y.0) {
-                    let a = run[0].0 as usize;
-                    at.clear();
-                    at.extend(run.iter().map(|p| p.1));
-                    common.clear();
-                    common.resize(run.len() * width, 0);
-                    for f in 0..width {
-                        let out = &mut common[f * run.len()..(f + 1) * run.len()];
-                        let query = left.filter(a, f);
-                        kernel.add_counts_at(query, right.words, width * wpf, f * wpf, &at, out);
-                    }
-                    for (k, &b) in at.iter().enumerate() {
-                        let b = b as usize;
-                        let index = fields.iter().enumerate().fold(0usize, |acc, (f, levels)| {
-                            let dice =
-                                (!left.is_missing(a, f) && !right.is_missing(b, f)).then(|| {
-                                    let total = left_pop[a * width + f] + right_pop[b * width + f];
-                                    dice_of(common[f * run.len() + k], total)
-                                });
-                            acc * levels.count() + usize::from(levels.level(dice))
-                        });
-                        counts.add_at(index, 1);
-                    }
-                }
-                counts
-            },
-        )
-        .reduce(|| empty.clone(), PatternCounts::summed))
-}
-
 /// `n` uniformly random pairs for estimating `u` (Splink's `estimate_u_using_random_sampling`):
 /// a record of a side of `left` records and one of `right`, or, for deduplication
 /// (`right == None`), two different records of one side as `(lower, higher)`. Drawn with
 /// replacement from `seed` (SplitMix64), so a run is reproducible, and sorted by left record, the
-/// order [`count_pairs`] counts fastest.
+/// order [`super::count_pairs`] counts fastest.
 pub fn random_pairs(
     left: usize,
     right: Option<usize>,
@@ -237,14 +173,4 @@ pub fn random_pairs(
         .collect();
     pairs.sort_unstable();
     Ok(pairs)
-}
-
-/// Dice from the common and the total bit counts; 0 for two empty filters, as
-/// [`crate::filter::dice`].
-fn dice_of(common: u32, total: u32) -> f64 {
-    if total == 0 {
-        0.0
-    } else {
-        2.0 * f64::from(common) / f64::from(total)
-    }
 }
