@@ -9,7 +9,12 @@
 
 use serde::Serialize;
 
+use super::count::LevelTable;
 use super::{ExactGroups, FieldRecords, FsParams, field_dice, probability, tf_adjustment};
+use crate::filter::fields::FieldCounter;
+
+/// The most fields a record has in the `field` layout (the missing-field mask is one `u64`).
+const MAX_FIELDS: usize = 64;
 
 /// Term frequencies of one field: per record of each side, the share of records holding its
 /// filter (`None` where the field is missing).
@@ -23,6 +28,14 @@ pub struct Scorer<'a> {
     right: FieldRecords<'a>,
     tf: Vec<Option<Frequencies>>,
     tf_minimum: f64,
+    /// `log2(m / u)` per field and level (0 for *null*), computed once.
+    level_weights: Vec<Vec<f64>>,
+    /// Popcount of every field filter of each side.
+    left_pop: Vec<u32>,
+    right_pop: Vec<u32>,
+    /// Levels from bit counts, as [`super::count_pairs`] takes them.
+    table: LevelTable,
+    counter: FieldCounter,
 }
 
 /// One field's part in a pair's weight.
@@ -72,21 +85,61 @@ impl<'a> Scorer<'a> {
                 })
             })
             .collect();
+        let level_weights = params
+            .fields
+            .iter()
+            .enumerate()
+            .map(|(f, l)| {
+                (0..l.count())
+                    .map(|level| params.level_weight(f, level as u8))
+                    .collect()
+            })
+            .collect();
+        let left_pop = left.popcounts();
+        let right_pop = right.map_or_else(|| left_pop.clone(), |r| r.popcounts());
+        let table = LevelTable::new(&params.fields, (left.words_per_field() * 64) as u32);
         Scorer {
             params,
             left,
             right: right.unwrap_or(left),
+            level_weights,
+            left_pop,
+            right_pop,
+            table,
+            counter: FieldCounter::detect(),
             tf,
             // No value is rarer than one record in the files.
             tf_minimum: 1.0 / (left.len() + right.map_or(0, |r| r.len())).max(1) as f64,
         }
     }
 
-    /// The total match weight of pair `(a, b)`.
+    /// The total match weight of pair `(a, b)`: the common bits of every field from one
+    /// kernel call, each level from the integer table, the weights looked up (the same sum, in
+    /// the same order, as the explanation's).
     pub fn weight(&self, a: u32, b: u32) -> f64 {
-        (0..self.params.fields.len()).fold(self.params.prior_weight(), |w, f| {
-            let (level, _) = self.level(a, b, f);
-            w + self.params.level_weight(f, level) + self.tf_term(a, b, f, level).unwrap_or(0.0)
+        let width = self.params.fields.len();
+        let mut common = [0u32; MAX_FIELDS];
+        let common = &mut common[..width];
+        let wpf = self.left.words_per_field();
+        self.counter.pair_counts(
+            self.left.words(),
+            self.right.words(),
+            width * wpf,
+            wpf,
+            &[(a, b)],
+            common,
+        );
+        let (x, y) = (a as usize, b as usize);
+        let missing = self.left.missing_mask(x) | self.right.missing_mask(y);
+        let (pa, pb) = (&self.left_pop[x * width..], &self.right_pop[y * width..]);
+        (0..width).fold(self.params.prior_weight(), |w, f| {
+            let level = if missing >> f & 1 == 1 {
+                0
+            } else {
+                self.table.level(f, common[f], pa[f] + pb[f])
+            };
+            w + self.level_weights[f][usize::from(level)]
+                + self.tf_term(a, b, f, level).unwrap_or(0.0)
         })
     }
 

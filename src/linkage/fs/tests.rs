@@ -466,3 +466,49 @@ fn a_pass_leaves_its_own_fields_out_of_the_counts() {
     assert_eq!(out.count_at(out.index(&[0, 3])), 1);
     assert_eq!(counts.without_fields(&[]), counts);
 }
+
+#[test]
+fn a_pairs_weight_is_its_explanation_and_the_levels_of_its_dice() {
+    let (fields, words) = (4, 2);
+    let left_words = random_records(30, fields, words, 41);
+    let mut right_words = random_records(20, fields, words, 42);
+    right_words[..fields * words].copy_from_slice(&left_words[..fields * words]);
+    let left_missing: Vec<u64> = (0..30)
+        .map(|i| if i % 5 == 0 { 0b1001 } else { 0 })
+        .collect();
+    let right_missing: Vec<u64> = (0..20)
+        .map(|i| if i % 3 == 0 { 0b0010 } else { 0 })
+        .collect();
+    let left = FieldRecords::new(&left_words, fields, words, Some(&left_missing)).unwrap();
+    let right = FieldRecords::new(&right_words, fields, words, Some(&right_missing)).unwrap();
+    let m = PLANTED.iter().map(|(m, _)| m.to_vec()).collect();
+    let u = PLANTED.iter().map(|(_, u)| u.to_vec()).collect();
+    let params = FsParams::new(self::fields(), LAMBDA, m, u).unwrap();
+    for (right, tf) in [(Some(right), vec![1]), (None, vec![])] {
+        let scorer = Scorer::new(&params, left, right, &tf);
+        let other = right.unwrap_or(left);
+        for a in 0..30u32 {
+            for b in 0..other.len() as u32 {
+                let naive = (0..fields).fold(params.prior_weight(), |w, f| {
+                    let dice = field_dice(&left, a as usize, &other, b as usize, f);
+                    w + params.level_weight(f, params.fields[f].level(dice))
+                });
+                let explained = scorer.explain(a, b);
+                // Summed in another order: equal to rounding.
+                assert!(
+                    (scorer.weight(a, b) - explained.weight).abs() < 1e-12,
+                    "pair ({a}, {b})"
+                );
+                let tf_part: f64 = explained
+                    .fields
+                    .iter()
+                    .filter_map(|e| e.tf_adjustment)
+                    .sum();
+                assert!(
+                    (explained.weight - tf_part - naive).abs() < 1e-12,
+                    "pair ({a}, {b})"
+                );
+            }
+        }
+    }
+}
