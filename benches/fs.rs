@@ -1,5 +1,5 @@
 //! Probabilistic linkage's inner loops (issue 17's targets: agreement-pattern counting at
-//! >= 50 M pairs/s per core, EM on the counts under a second): 5,000 records a side of eight
+//! 50 M pairs/s per core or more, EM on the counts under a second): 5,000 records a side of eight
 //! 512-bit field filters with about 14% of their bits set (the fill of
 //! `examples/febrl_fields.toml` before hardening), every tenth right record a near-copy of a
 //! left one, one million candidate pairs sorted by left record (the matcher's order), counted on
