@@ -300,6 +300,31 @@ fn schema_check_warns_on_weak_privacy_choices() {
         stderr.contains("warning[W001]") && stderr.contains("warning[W020]"),
         "{stderr}"
     );
+    // Field filters: the trade is stated (a note with the measured leak), and W023 warns
+    // when they are unhardened; the hardened FS example gets the note only.
+    let note = "note: field-level filters are what probabilistic linkage";
+    assert!(
+        stderr.contains("warning[W023]") && stderr.contains(note) && stderr.contains("78%"),
+        "{stderr}"
+    );
+    let fs = concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/febrl_fields.toml");
+    let out = pprl().args(["schema", "check", fs]).output().unwrap();
+    assert!(out.status.success());
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        stderr.contains(note) && !stderr.contains("W023") && !stderr.contains("W020"),
+        "{stderr}"
+    );
+    let clk = pprl()
+        .args(["schema", "check", febrl])
+        .output()
+        .unwrap()
+        .stderr;
+    assert!(
+        !String::from_utf8(clk)
+            .unwrap()
+            .contains("note: field-level")
+    );
     let folded = dir.path().join("folded.toml");
     std::fs::write(
         &folded,

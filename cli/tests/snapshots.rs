@@ -165,6 +165,16 @@ fn summaries_of_schema_encode_inspect_match_and_eval() {
         &["schema", "check", "--format", "json", &s(&person_schema())],
         t,
     );
+    // A field-layout schema: the trade it makes is stated (note), W001 names the FS need.
+    snap(
+        "schema_check_field",
+        &[
+            "schema",
+            "check",
+            &s(&person_schema().with_file_name("febrl_fields.toml")),
+        ],
+        t,
+    );
     snap(
         "schema_check_clkhash",
         &[

@@ -2,10 +2,12 @@
 //! `pprl privacy sweep`; figures in `docs/privacy.md`), and a review of a schema against it.
 //!
 //! In: a [`Schema`] and, when an export was profiled, the number of distinct values of each
-//! field. Out: [`ProfileFinding`]s, each a weak choice with a stable code (`W020`-`W022`), what
+//! field. Out: [`ProfileFinding`]s, each a weak choice with a stable code (`W020`-`W023`), what
 //! the measurements say about it, and the recommended setting. The schema's own warnings
 //! already cover field-level layout (`W001`), short filters (`W002`) and fewer than three fields
-//! in one filter (`W004`); these add what only the privacy measurements show.
+//! in one filter (`W004`); these add what only the privacy measurements show, and
+//! [`field_layout_note`] states what a field-layout schema trades (probabilistic linkage
+//! against a per-field leak).
 //!
 //! The profile: a record-level CLK (`layout = "clk"`) of at least three identifying fields
 //! in 1024 bits, names and addresses as q-grams, no exact tokens of fields with few distinct
@@ -13,7 +15,7 @@
 //! attack re-identifies most records (91% at 10,000, `docs/attacks.md`); a CLK of several
 //! fields makes almost every filter unique, which took every attack to 0 correct in the
 //! sweep; balancing then removes the popcount (length) leak and costs no linkage quality and
-//! about a fifth of the encoding rate (`docs/hardening.md`).
+//! about a tenth of the encoding rate (`docs/privacy.md`, "Encoding rate").
 
 use serde::Serialize;
 
@@ -100,6 +102,18 @@ pub fn review(schema: &Schema, distinct: &dyn Fn(&str) -> Option<u64>) -> Vec<Pr
             });
         }
     }
+    if schema.filter.layout == Layout::Field && schema.filter.harden.is_empty() {
+        out.push(ProfileFinding {
+            code: "W023",
+            field: None,
+            message: format!(
+                "field-level filters without hardening: {FIELD_LEAK_UNHARDENED}; `pprl match \
+                 --model fs` refuses them (`fs-unhardened`); add `harden = [{{ diffusion = \
+                 {{ t = 3 }} }}, \"balance\"]` to `[filter]` as examples/febrl_fields.toml \
+                 does ({FIELD_LEAK_HARDENED})"
+            ),
+        });
+    }
     if schema.filter.layout == Layout::Clk
         && !schema.filter.harden.is_empty()
         && !schema
@@ -118,6 +132,32 @@ pub fn review(schema: &Schema, distinct: &dyn Fn(&str) -> Option<u64>) -> Vec<Pr
         });
     }
     out
+}
+
+/// What the attacks re-identified on unhardened field filters, measured on exactly the
+/// encoding `pprl match --model fs` needs (examples/febrl_fields.toml; docs/privacy.md, "Field-level
+/// filters for probabilistic linkage: the trade").
+pub const FIELD_LEAK_UNHARDENED: &str = "the frequency attack re-identified 78% of FEBRL 2's \
+     records by surname and 88-93% by given name (FEBRL 2, synthetic), none wrong";
+
+/// The same attacks on the same field filters hardened with `diffusion` (t = 3) and `balance`.
+pub const FIELD_LEAK_HARDENED: &str =
+    "hardened with diffusion and balance, still 8-20%: equal values still give equal filters";
+
+/// For a field-layout schema, the trade it makes, in plain language: field filters are what
+/// probabilistic linkage (`pprl match --model fs`) needs, and they leak field by field.
+/// `None` for the other layouts.
+pub fn field_layout_note(schema: &Schema) -> Option<String> {
+    (schema.filter.layout == Layout::Field).then(|| {
+        format!(
+            "field-level filters are what probabilistic linkage (`pprl match --model fs`) \
+             needs, and they leak field by field: equal values give equal filters, whose \
+             frequencies an attacker with a list of names can align (unhardened, \
+             {FIELD_LEAK_UNHARDENED}; \
+             {FIELD_LEAK_HARDENED}); prefer a record-level CLK unless the linkage needs \
+             field weights (docs/privacy.md)"
+        )
+    })
 }
 
 /// Whether `schema` has the recommended profile's shape (layout, fields, length, hardening);

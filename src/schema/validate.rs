@@ -244,7 +244,9 @@ impl Schema {
             out.push(SchemaWarning {
                 code: "W001",
                 message: "field-level filters: equal values give equal filters, which frequency \
-                          attacks exploit; prefer the default `clk` layout"
+                          attacks exploit field by field; prefer the default `clk` layout unless \
+                          the linkage needs field weights (`pprl match --model fs`), and then \
+                          harden them (docs/privacy.md)"
                     .into(),
             });
         }

@@ -2,7 +2,8 @@
 //! OUT.toml`, `pprl schema init -o OUT.toml` (the recommended privacy profile).
 //!
 //! `check` prints the report on standard output and every warning (schema warnings `W0xx`,
-//! privacy-profile findings `W02x`, advice `W1xx`) on standard error, each with its code.
+//! privacy-profile findings `W02x`, advice `W1xx`) on standard error, each with its code, and
+//! for a field-layout schema a note stating its trade (field weights against a per-field leak).
 
 use std::io::Write as _;
 
@@ -103,6 +104,9 @@ pub fn check(args: &SchemaCheckArgs) -> Result<()> {
                 Some(field) => super::warn(f.code, &format!("field `{field}`: {}", f.message)),
                 None => super::warn(f.code, &f.message),
             }
+        }
+        if let Some(note) = pprl::privacy::profile::field_layout_note(s) {
+            eprintln!("note: {note}");
         }
     }
     let advice = match (&schema, &profile) {

@@ -57,6 +57,7 @@ pub struct HardenScratch {
     a: Vec<u64>,
     b: Vec<u64>,
     noise: Vec<u8>,
+    wide: Vec<u64>,
 }
 
 /// The most bits one token of `field` can set in a filter of `bits` bits.
@@ -137,7 +138,7 @@ impl Hardener {
     pub fn apply(&self, filter: usize, input: &[u64], out: &mut [u64], s: &mut HardenScratch) {
         debug_assert_eq!(input.len() * 64, self.built_bits as usize);
         debug_assert_eq!(out.len() * 64, self.output_bits as usize);
-        let HardenScratch { a, b, noise } = s;
+        let HardenScratch { a, b, noise, wide } = s;
         a.clear();
         a.extend_from_slice(input);
         for step in &self.steps {
@@ -159,7 +160,7 @@ impl Hardener {
                 Step::XorFold => fold::xor_fold(a, b),
                 Step::Rule90 => rule90::rule90(a, b),
                 Step::Diffusion(d) => d.apply(a, b),
-                Step::Balance(bal) => bal.apply(a, b),
+                Step::Balance(bal) => bal.apply(a, b, wide),
             }
             std::mem::swap(a, b);
         }

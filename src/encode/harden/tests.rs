@@ -101,14 +101,29 @@ proptest! {
 
     #[test]
     fn balancing_sets_exactly_half_and_permutes_b_and_not_b(
-        input in filter_words(32),
+        dense in filter_words(32),
+        thin in 0u32..4,
         key in any::<[u8; 32]>(),
     ) {
+        // `thin` ANDs in more random words: densities 1/2, 1/4, 1/8, 1/16, so both ways of
+        // applying the permutation (toggles below the network's threshold) are taken.
+        let input: Vec<u64> = dense
+            .iter()
+            .enumerate()
+            .map(|(i, &w)| (0..thin).fold(w, |w, r| w & w.rotate_left(7 + 13 * r + i as u32)))
+            .collect();
         let m = input.len() as u32 * 64;
         let bal = balance::Balance::new(&key, m);
         let mut out = vec![0; input.len() * 2];
-        bal.apply(&input, &mut out);
+        bal.apply(&input, &mut out, &mut Vec::new());
         prop_assert_eq!(popcount(&out), m);
+        // Both ways agree whatever the density.
+        let mut toggled = vec![0; input.len() * 2];
+        bal.apply_toggles(&input, &mut toggled);
+        let mut networked = vec![0; input.len() * 2];
+        bal.apply_network(&input, &mut networked, &mut Vec::new());
+        prop_assert_eq!(&toggled, &out);
+        prop_assert_eq!(&networked, &out);
         // Reference: the same Fisher-Yates draw, applied bit by bit to b || !b.
         let mut rng = KeyedRng::new(&key, b"harden:balance");
         let mut src: Vec<usize> = (0..2 * m as usize).collect();
