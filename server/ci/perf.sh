@@ -75,9 +75,12 @@ for u in $(seq 1 "$UREPEAT"); do
     "${R[@]}" create-project --admin-token-file admin.token --like big.clk --parties 1 \
         -o "up$u/codes.json" >/dev/null
     join_all "up$u"
-    ups+=("$(python3 - "$BASE" "$(cat "up$u/id")" "$(cat "up$u/party0.tok")" big.clk <<'PY'
+    ups+=("$(python3 - "$BASE" "$(cat "up$u/id")" "$(cat "up$u/party0.tok")" big.clk "$SERVER_PID" <<'PY'
 import hashlib, http.client, json, os, sys, time, urllib.parse
-base, project, token, path = sys.argv[1:]
+base, project, token, path, pid = sys.argv[1:]
+def cpu():  # the server's CPU seconds (user + system) so far
+    f = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+    return (int(f[11]) + int(f[12])) / os.sysconf("SC_CLK_TCK")
 u = urllib.parse.urlparse(base)
 size = os.path.getsize(path)
 h = hashlib.sha256()
@@ -95,15 +98,15 @@ def patch(offset, length):
     with open(path, "rb") as f:
         f.seek(offset)
         body = f.read(length)
-    t = time.perf_counter()
+    t, c0 = time.perf_counter(), cpu()
     c.request("PATCH", uri, body, {**auth, "upload-offset": str(offset),
               "content-type": "application/offset+octet-stream"})
     r = c.getresponse(); r.read()
-    return time.perf_counter() - t, r.status
-t_send, s1 = patch(0, size - 1)
-t_commit, s2 = patch(size - 1, 1)
+    return time.perf_counter() - t, cpu() - c0, r.status
+t_send, c_send, s1 = patch(0, size - 1)
+t_commit, c_commit, s2 = patch(size - 1, 1)
 assert (s1, s2) == (204, 200), (s1, s2)
-print(f"{size} {t_send} {t_commit}")
+print(f"{size} {t_send} {t_commit} {c_send} {c_commit}")
 PY
 )")
 done
@@ -117,7 +120,10 @@ e2e = [size / 1e6 / (u[1] + u[2]) for u in ups]
 print(f"perf.sh: upload of {size / 1e6:.1f} MB, {len(ups)} times: transfer "
       f"{', '.join(f'{u[1]:.2f}' for u in ups)} s (median {statistics.median(send):.0f} MB/s); "
       f"commit check {', '.join(f'{u[2]:.2f}' for u in ups)} s; end to end median "
-      f"{statistics.median(e2e):.0f} MB/s; server peak RSS up to then {int(hwm) / 1024:.0f} MiB")
+      f"{statistics.median(e2e):.0f} MB/s; server CPU seconds: transfer "
+      f"{', '.join(f'{u[3]:.2f}' for u in ups)}, commit {', '.join(f'{u[4]:.2f}' for u in ups)} "
+      f"(median {size / 1e6 / statistics.median(u[3] + u[4] for u in ups):.0f} MB per server "
+      f"CPU second); server peak RSS up to then {int(hwm) / 1024:.0f} MiB")
 PY
 [ "$REPEAT" -gt 0 ] || exit 0
 
