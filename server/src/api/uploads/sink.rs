@@ -66,10 +66,10 @@ impl ChunkSink {
         let mut digest = self.digest.take();
         self.writing = Some(tokio::task::spawn_blocking(move || {
             let r = batch.iter().try_for_each(|b| file.write_all(b));
-            if let Some(d) = digest.as_mut() {
-                if r.is_ok() {
-                    batch.iter().for_each(|b| d.update(b));
-                }
+            if let Some(d) = digest.as_mut()
+                && r.is_ok()
+            {
+                batch.iter().for_each(|b| d.update(b));
             }
             // A failed write leaves the file's end unknown: the digest no longer holds.
             let digest = if r.is_ok() { digest } else { None };
