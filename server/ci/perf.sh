@@ -11,7 +11,8 @@
 # 2. (Measured first, so the server's peak RSS covers only it.) Upload throughput on loopback: one party's PERF_UPLOAD_RECORDS-record `.clk` file
 #    (default 1,500,000, about 200 MB) sent in one PATCH; the transfer (all bytes but the last:
 #    streamed to disk) and the commit (the last byte: SHA-256 and every record checked) are
-#    timed apart.
+#    timed apart; PERF_UPLOAD_REPEAT times (default 3, each into a new project), medians.
+#    PERF_REPEAT=0 measures only the upload.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 repo=$PWD
@@ -20,6 +21,7 @@ PPRL=$(cd "$(dirname "$PPRL")" && pwd)/$(basename "$PPRL")
 N=${PERF_RECORDS:-100000}
 NU=${PERF_UPLOAD_RECORDS:-1500000}
 REPEAT=${PERF_REPEAT:-3}
+UREPEAT=${PERF_UPLOAD_REPEAT:-3}
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/pprl-perf.XXXXXX")
 SERVER_PID=
 cleanup() {
@@ -67,12 +69,18 @@ P=$(cat run/id)
 "$PPRL" synth --records "$NU" --parties 1 --seed 8 --out-dir big >/dev/null 2>&1
 "$PPRL" encode --quiet --schema "$repo/examples/person.toml" --secret-file project.key \
     big/party_a.csv -o big.clk >/dev/null
-mkdir up
-"${R[@]}" create-project --admin-token-file admin.token --like big.clk --parties 1 -o up/codes.json >/dev/null
-join_all up
-up=$(python3 - "$BASE" "$(cat up/id)" "$(cat up/party0.tok)" big.clk <<'PY'
+ups=()
+for u in $(seq 1 "$UREPEAT"); do
+    mkdir "up$u"
+    "${R[@]}" create-project --admin-token-file admin.token --like big.clk --parties 1 \
+        -o "up$u/codes.json" >/dev/null
+    join_all "up$u"
+    ups+=("$(python3 - "$BASE" "$(cat "up$u/id")" "$(cat "up$u/party0.tok")" big.clk "$SERVER_PID" <<'PY'
 import hashlib, http.client, json, os, sys, time, urllib.parse
-base, project, token, path = sys.argv[1:]
+base, project, token, path, pid = sys.argv[1:]
+def cpu():  # the server's CPU seconds (user + system) so far
+    f = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+    return (int(f[11]) + int(f[12])) / os.sysconf("SC_CLK_TCK")
 u = urllib.parse.urlparse(base)
 size = os.path.getsize(path)
 h = hashlib.sha256()
@@ -90,18 +98,34 @@ def patch(offset, length):
     with open(path, "rb") as f:
         f.seek(offset)
         body = f.read(length)
-    t = time.perf_counter()
+    t, c0 = time.perf_counter(), cpu()
     c.request("PATCH", uri, body, {**auth, "upload-offset": str(offset),
               "content-type": "application/offset+octet-stream"})
     r = c.getresponse(); r.read()
-    return time.perf_counter() - t, r.status
-t_send, s1 = patch(0, size - 1)
-t_commit, s2 = patch(size - 1, 1)
+    return time.perf_counter() - t, cpu() - c0, r.status
+t_send, c_send, s1 = patch(0, size - 1)
+t_commit, c_commit, s2 = patch(size - 1, 1)
 assert (s1, s2) == (204, 200), (s1, s2)
-print(f"{size} {t_send} {t_commit}")
+print(f"{size} {t_send} {t_commit} {c_send} {c_commit}")
 PY
-)
+)")
+done
 hwm=$(awk '/^VmHWM/ {print $2}' "/proc/$SERVER_PID/status")
+python3 - "$hwm" "${ups[@]}" <<'PY'
+import statistics, sys
+hwm, ups = sys.argv[1], [[float(x) for x in u.split()] for u in sys.argv[2:]]
+size = ups[0][0]
+send = [size / 1e6 / u[1] for u in ups]
+e2e = [size / 1e6 / (u[1] + u[2]) for u in ups]
+print(f"perf.sh: upload of {size / 1e6:.1f} MB, {len(ups)} times: transfer "
+      f"{', '.join(f'{u[1]:.2f}' for u in ups)} s (median {statistics.median(send):.0f} MB/s); "
+      f"commit check {', '.join(f'{u[2]:.2f}' for u in ups)} s; end to end median "
+      f"{statistics.median(e2e):.0f} MB/s; server CPU seconds: transfer "
+      f"{', '.join(f'{u[3]:.2f}' for u in ups)}, commit {', '.join(f'{u[4]:.2f}' for u in ups)} "
+      f"(median {size / 1e6 / statistics.median(u[3] + u[4] for u in ups):.0f} MB per server "
+      f"CPU second); server peak RSS up to then {int(hwm) / 1024:.0f} MiB")
+PY
+[ "$REPEAT" -gt 0 ] || exit 0
 
 match_t=()
 serve_t=()
@@ -128,19 +152,15 @@ RUN=$(grep -oE '[0-9a-f]{16}' "run$REPEAT.log" | head -1)
 "${R[@]}" result --token-file run/reader.tok --project "$P" --run "$RUN" -o served.csv >/dev/null
 cmp -s served.csv "m$REPEAT.csv" || { echo "perf.sh: the service's links differ from pprl match" >&2; exit 1; }
 
-python3 - "$N" "$REPEAT" "${match_t[*]}" "${serve_t[*]}" $up "$(($(wc -l < served.csv) - 1))" "$hwm" "${match_cpu[*]}" "${serve_cpu[*]}" <<'PY'
+python3 - "$N" "$REPEAT" "${match_t[*]}" "${serve_t[*]}" "$(($(wc -l < served.csv) - 1))" "${match_cpu[*]}" "${serve_cpu[*]}" <<'PY'
 import statistics, sys
-n, rep, m, s, size, t_send, t_commit, links, hwm, mc, sc = sys.argv[1:]
+n, rep, m, s, links, mc, sc = sys.argv[1:]
 mc = [float(x) for x in mc.split()]; sc = [float(x) for x in sc.split()]
 m = [float(x) for x in m.split()]; s = [float(x) for x in s.split()]
-size, t_send, t_commit = int(size), float(t_send), float(t_commit)
 print(f"perf.sh: {n} x {n} at 0.8 ({links} links): pprl match {', '.join(f'{x:.2f}' for x in m)} s; "
       f"through the service {', '.join(f'{x:.2f}' for x in s)} s; ratio of medians "
       f"{statistics.median(s) / statistics.median(m):.3f}")
 print(f"perf.sh: CPU seconds: pprl match {', '.join(f'{x:.2f}' for x in mc)}; the server during "
       f"each run {', '.join(f'{x:.2f}' for x in sc)}; ratio of medians "
       f"{statistics.median(sc) / statistics.median(mc):.3f}")
-print(f"perf.sh: upload of {size / 1e6:.1f} MB: transfer {t_send:.2f} s ({size / 1e6 / t_send:.0f} MB/s), "
-      f"commit check {t_commit:.2f} s; end to end {size / 1e6 / (t_send + t_commit):.0f} MB/s; "
-      f"server peak RSS up to then {int(hwm) / 1024:.0f} MiB")
 PY

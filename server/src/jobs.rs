@@ -6,7 +6,8 @@
 //! pool inside `spawn_blocking`, never on the async workers. The match is deterministic, so a
 //! run picked up again after a crash gives the same links. Cancelling sets a flag that the
 //! renewal task sees; the match's progress callback then unwinds out of the library (without
-//! a panic message) and the run is marked cancelled.
+//! a panic message) and the run is marked cancelled. At shutdown the match unwinds the same
+//! way and the run goes back to the queue, for the next start.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -104,6 +105,12 @@ impl RunSpec {
 /// The marker the progress callback unwinds with when a run is cancelled.
 struct Cancelled;
 
+/// The marker it unwinds with when the server shuts down.
+struct Stopping;
+
+/// How often the lease renewal and a fault drill's start delay look at their flags.
+const STOP_POLL: Duration = Duration::from_millis(50);
+
 /// Runs the worker loop until `stop` is set.
 pub async fn worker(state: AppState, stop: Arc<AtomicBool>) {
     let pool = match rayon::ThreadPoolBuilder::new()
@@ -119,7 +126,7 @@ pub async fn worker(state: AppState, stop: Arc<AtomicBool>) {
     };
     while !stop.load(Ordering::Relaxed) {
         match claim(&state).await {
-            Ok(Some(run)) => execute(&state, &pool, run).await,
+            Ok(Some(run)) => execute(&state, &pool, run, &stop).await,
             Ok(None) => {
                 let wait = Duration::from_millis(500);
                 let _ = tokio::time::timeout(wait, state.0.wake.notified()).await;
@@ -165,8 +172,15 @@ async fn claim(state: &AppState) -> Result<Option<Claimed>, sqlx::Error> {
     }))
 }
 
-/// Runs `run` to its end and records it (only while this worker holds the lease).
-async fn execute(state: &AppState, pool: &Arc<rayon::ThreadPool>, run: Claimed) {
+/// Runs `run` to its end and records it (only while this worker holds the lease). When `stop`
+/// is set (the server is shutting down) the match unwinds at its next progress report and the
+/// run is left to [`release`], which queues it again.
+async fn execute(
+    state: &AppState,
+    pool: &Arc<rayon::ThreadPool>,
+    run: Claimed,
+    stop: &Arc<AtomicBool>,
+) {
     let progress = Arc::new(AtomicU64::new(0));
     let cancel = Arc::new(AtomicBool::new(false));
     let done = Arc::new(AtomicBool::new(false));
@@ -185,14 +199,16 @@ async fn execute(state: &AppState, pool: &Arc<rayon::ThreadPool>, run: Claimed) 
         json!({"run": run.id, "worker": state.0.worker_id}),
     )
     .await;
-    let delay = state.limits().run_start_delay_ms;
-    if delay > 0 {
-        tokio::time::sleep(Duration::from_millis(delay)).await;
+    let until =
+        tokio::time::Instant::now() + Duration::from_millis(state.limits().run_start_delay_ms);
+    while !stop.load(Ordering::Relaxed) && tokio::time::Instant::now() < until {
+        tokio::time::sleep_until(until.min(tokio::time::Instant::now() + STOP_POLL)).await;
     }
     let outcome = match crate::api::uploads::committed(state, &run.project).await {
+        _ if stop.load(Ordering::Relaxed) => Err(Failure::Stopped),
         Ok(files) => {
             let paths: Vec<PathBuf> = files.into_iter().map(|(_, p, _)| p).collect();
-            match_on_pool(pool, &run.spec, paths, &progress, &cancel).await
+            match_on_pool(pool, &run.spec, paths, &progress, &cancel, stop).await
         }
         Err(e) => Err(Failure::Error(e.code, e.detail)),
     };
@@ -217,6 +233,10 @@ async fn execute(state: &AppState, pool: &Arc<rayon::ThreadPool>, run: Claimed) 
     };
     done.store(true, Ordering::Relaxed);
     let _ = renew.await;
+    if matches!(outcome, Err(Failure::Stopped)) {
+        // Shutting down: `release` gives the run back to the queue, for the next start.
+        return;
+    }
     let owner = &state.0.worker_id;
     let (sql, event, detail) = match &outcome {
         Ok(summary) => (
@@ -226,7 +246,7 @@ async fn execute(state: &AppState, pool: &Arc<rayon::ThreadPool>, run: Claimed) 
             json!({"run": run.id, "outcome": "completed",
                    "matches": summary.get("matches")}),
         ),
-        Err(Failure::Cancelled) => (
+        Err(Failure::Cancelled | Failure::Stopped) => (
             "UPDATE runs SET state = 'cancelled', stage = 'cancelled', summary = $1, \
              finished_at = $2, lease_until = NULL WHERE id = $3 AND lease_owner = $4",
             "run.finished",
@@ -242,7 +262,7 @@ async fn execute(state: &AppState, pool: &Arc<rayon::ThreadPool>, run: Claimed) 
     let summary = match &outcome {
         Ok(s) => s.to_string(),
         Err(Failure::Error(code, detail)) => json!({"code": code, "detail": detail}).to_string(),
-        Err(Failure::Cancelled) => "{}".into(),
+        Err(Failure::Cancelled | Failure::Stopped) => "{}".into(),
     };
     let res = sqlx::query(sql)
         .bind(summary)
@@ -264,6 +284,8 @@ async fn execute(state: &AppState, pool: &Arc<rayon::ThreadPool>, run: Claimed) 
 pub enum Failure {
     /// It was cancelled.
     Cancelled,
+    /// The server is shutting down: the run goes back to the queue.
+    Stopped,
     /// It failed with this code and detail.
     Error(&'static str, String),
 }
@@ -274,9 +296,11 @@ async fn match_on_pool(
     paths: Vec<PathBuf>,
     progress: &Arc<AtomicU64>,
     cancel: &Arc<AtomicBool>,
+    stop: &Arc<AtomicBool>,
 ) -> Result<MatchReport, Failure> {
     let opts = spec.options().map_err(|(c, d)| Failure::Error(c, d))?;
-    let (pool, progress, cancel) = (pool.clone(), progress.clone(), cancel.clone());
+    let (pool, progress, cancel, stop) =
+        (pool.clone(), progress.clone(), cancel.clone(), stop.clone());
     let joined = tokio::task::spawn_blocking(move || {
         std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             pool.install(|| {
@@ -284,6 +308,9 @@ async fn match_on_pool(
                     progress.fetch_add(n, Ordering::Relaxed);
                     if cancel.load(Ordering::Relaxed) {
                         std::panic::resume_unwind(Box::new(Cancelled));
+                    }
+                    if stop.load(Ordering::Relaxed) {
+                        std::panic::resume_unwind(Box::new(Stopping));
                     }
                 };
                 match_files(&paths, &opts, &tick)
@@ -300,6 +327,7 @@ async fn match_on_pool(
             e.to_string(),
         )),
         Ok(Err(payload)) if payload.is::<Cancelled>() => Err(Failure::Cancelled),
+        Ok(Err(payload)) if payload.is::<Stopping>() => Err(Failure::Stopped),
         Ok(Err(_)) | Err(_) => Err(Failure::Error(
             "server-internal",
             "the match failed; the server log has the cause".into(),
@@ -320,7 +348,14 @@ async fn renew_lease(
     // A third of the lease at most, and often enough for the status endpoint's progress.
     let every = Duration::from_millis((lease as u64 * 1000 / 3).min(500));
     while !done.load(Ordering::Relaxed) {
-        tokio::time::sleep(every).await;
+        // In steps, so that a finished (or stopped) run is not held up by a whole period.
+        let next = tokio::time::Instant::now() + every;
+        while !done.load(Ordering::Relaxed) && tokio::time::Instant::now() < next {
+            tokio::time::sleep_until(next.min(tokio::time::Instant::now() + STOP_POLL)).await;
+        }
+        if done.load(Ordering::Relaxed) {
+            break;
+        }
         let r = sqlx::query(
             "UPDATE runs SET lease_until = $1, progress = $2 WHERE id = $3 AND lease_owner = $4 \
              RETURNING cancel_requested",

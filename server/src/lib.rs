@@ -241,8 +241,18 @@ pub async fn serve(
                 .await
         }
     };
+    // The worker stops claiming; a match in progress unwinds at its next progress report (a
+    // blocking thread would otherwise keep the process alive until the match ended), and a run
+    // whose match has ended is still recorded. Its lease is then given back.
     stop.store(true, Ordering::Relaxed);
-    worker.abort();
+    state.0.wake.notify_waiters();
+    let mut worker = worker;
+    if tokio::time::timeout(std::time::Duration::from_secs(30), &mut worker)
+        .await
+        .is_err()
+    {
+        worker.abort();
+    }
     sweeper.abort();
     jobs::release(&state).await;
     let _ = audit::append(

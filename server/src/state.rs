@@ -26,6 +26,10 @@ pub(crate) struct Inner {
     pub worker_id: String,
     /// Uploads with a request in progress (a second concurrent append is refused).
     pub uploading: std::sync::Mutex<std::collections::HashSet<String>>,
+    /// The SHA-256 of each receiving upload's bytes so far, with their count, kept between its
+    /// requests so that the commit need not read the file again for it (lost at a restart:
+    /// the commit then hashes the file).
+    pub digests: std::sync::Mutex<std::collections::HashMap<String, (i64, sha2::Sha256)>>,
 }
 
 impl AppState {
@@ -46,6 +50,7 @@ impl AppState {
             wake: tokio::sync::Notify::new(),
             worker_id: crate::db::new_id(),
             uploading: Default::default(),
+            digests: Default::default(),
         }))
     }
 

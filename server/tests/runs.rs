@@ -1,6 +1,7 @@
 //! Runs: the result equals the library's `match_files` (what `pprl match` runs) on the same
-//! files; a run whose worker died is picked up again with the same result; cancel; the
-//! candidate cap; scores only where allowed; clusters for three parties.
+//! files, for each threshold, solver and blocking option; a run whose worker died is picked up
+//! again with the same result; cancel (queued and running); the candidate cap; scores only
+//! where allowed; clusters for three parties.
 
 use axum::body::Body;
 use axum::http::Method;
@@ -224,4 +225,82 @@ async fn three_parties_give_clusters_and_each_party_its_own_records() {
         .filter(|l| l.split(',').nth(1) == Some("1"))
         .count();
     assert_eq!(b_view.lines().count() - 1, in_clusters);
+}
+
+/// Every run option the API takes (automatic threshold, each solver, LSH blocking) gives what
+/// the library's `match_files` gives with the same options.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_threshold_solver_and_blocking_gives_the_links_of_match_files() {
+    let srv = Srv::new().await;
+    let f = files();
+    let (p, _) = linked(&srv, &f, true).await;
+    let specs = [
+        json!({"threshold": "auto", "fallback": 0.8}),
+        json!({"threshold": 0.7, "solver": "optimal"}),
+        json!({"threshold": 0.8, "solver": "none"}),
+        json!({"threshold": 0.8, "blocking": "lsh"}),
+    ];
+    let mut seen = std::collections::HashSet::new();
+    for spec in specs {
+        let done = srv.run(&p, &spec).await;
+        assert_eq!(done["state"], "completed", "{spec}: {done}");
+        let run = done["run_id"].as_str().unwrap();
+        let rs: pprl_server::jobs::RunSpec = serde_json::from_value(spec.clone()).unwrap();
+        let report =
+            match_files(&[f.a.clone(), f.b.clone()], &rs.options().unwrap(), &|_| {}).unwrap();
+        let want = String::from_utf8(report.write_csv_to(Vec::new(), true).unwrap()).unwrap();
+        let uri = format!("/api/v1/projects/{}/runs/{run}/result?scores=true", p.id);
+        let got = srv.get(&uri, Some(&p.reader)).await.text();
+        assert_eq!(got, want, "{spec}");
+        assert!(report.matches > 250, "{spec}: {} links", report.matches);
+        seen.insert(got);
+    }
+    // The options reach the library: not every run gives the same file.
+    assert!(seen.len() > 1, "every spec gave the same links");
+}
+
+/// Cancelling a run that a worker holds: the worker sees the flag at its next lease renewal,
+/// the match unwinds, and the run ends `cancelled` without a result.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_running_run_is_cancelled() {
+    let limits = pprl_server::Limits {
+        run_start_delay_ms: 3000,
+        ..Default::default()
+    };
+    let srv = Srv::with_limits(limits).await;
+    let f = files();
+    let p = srv.project(&f, 2, false).await;
+    for (k, path) in [&f.a, &f.b].into_iter().enumerate() {
+        let r = srv
+            .upload(&p, k, &std::fs::read(path).unwrap(), 1 << 20)
+            .await;
+        assert_eq!(r.status, 200);
+    }
+    srv.start_worker();
+    let r = srv
+        .post(
+            &format!("/api/v1/projects/{}/runs", p.id),
+            Some(&p.admin),
+            &json!({"threshold": 0.8}),
+        )
+        .await;
+    let run = r.json()["run_id"].as_str().unwrap().to_string();
+    let uri = format!("/api/v1/projects/{}/runs/{run}", p.id);
+    let mut running = false;
+    for _ in 0..100 {
+        if srv.get(&uri, Some(&p.admin)).await.json()["state"] == "running" {
+            running = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert!(running, "the worker did not claim the run");
+    let r = srv
+        .req(Method::DELETE, &uri, Some(&p.admin), &[], Body::empty())
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let done = srv.wait(&p, &run).await;
+    assert_eq!(done["state"], "cancelled", "{done}");
+    let r = srv.get(&format!("{uri}/result"), Some(&p.reader)).await;
+    assert_eq!(r.json()["code"], "run-not-finished");
 }

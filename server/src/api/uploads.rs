@@ -1,8 +1,8 @@
 //! Resumable uploads (the tus 1.0 core protocol's shape): `POST` declares the length and
 //! SHA-256, `HEAD` tells the offset the server has, `PATCH` with `Upload-Offset` appends.
 //!
-//! Bytes stream to `uploads/<project>/<upload>.partial` in the data directory, a chunk at a
-//! time (constant memory whatever the size). When the last byte arrives the file is checked:
+//! Bytes stream to `uploads/<project>/<upload>.partial` in the data directory, in batches of
+//! chunks ([`sink`]: constant memory whatever the size). When the last byte arrives the file is checked:
 //! its SHA-256 against the declared one, its format, and for `.clk` files the schema and key
 //! fingerprints against the project, and every record against the file's own checksum. Only
 //! then is it renamed to `<upload>.enc` and marked committed in one step, so a partial or
@@ -24,10 +24,12 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use sha2::{Digest, Sha256};
 use sqlx::Row;
-use tokio::io::AsyncWriteExt as _;
 use utoipa::ToSchema;
 
+pub mod sink;
 pub mod whole;
+
+use sink::ChunkSink;
 
 use super::projects::{self, Project};
 use crate::audit;
@@ -336,12 +338,22 @@ pub async fn append(
     }
     // `create`: after a crash between the rename and the database commit the partial file is
     // gone and the offset is 0; the party sends the file again.
-    let mut file = tokio::fs::OpenOptions::new()
+    let file = tokio::fs::OpenOptions::new()
         .append(true)
         .create(true)
         .open(&path)
         .await
         .map_err(ApiError::internal)?;
+    // The digest of the bytes so far, if this process saw all of them arrive.
+    let digest = state
+        .0
+        .digests
+        .lock()
+        .map_err(ApiError::internal)?
+        .remove(&id)
+        .and_then(|(n, d)| (n == off).then_some(d))
+        .or_else(|| (off == 0).then(Sha256::new));
+    let mut sink = ChunkSink::new(file.into_std().await, digest);
     let mut written = off;
     let mut stream = body.into_data_stream();
     while let Some(chunk) = stream.next().await {
@@ -350,7 +362,7 @@ pub async fn append(
             break;
         };
         if written + chunk.len() as i64 > u.length {
-            drop(file);
+            sink.abandon().await.map_err(ApiError::internal)?;
             truncate(&path, off).await?;
             return Err(ApiError::new(
                 StatusCode::PAYLOAD_TOO_LARGE,
@@ -358,12 +370,22 @@ pub async fn append(
                 "the body goes past the declared length; nothing of it was kept",
             ));
         }
-        file.write_all(&chunk).await.map_err(ApiError::internal)?;
         written += chunk.len() as i64;
+        sink.push(chunk).await.map_err(ApiError::internal)?;
     }
-    file.flush().await.map_err(ApiError::internal)?;
-    file.sync_data().await.map_err(ApiError::internal)?;
-    drop(file);
+    if let Some(d) = sink.finish().await.map_err(ApiError::internal)? {
+        state
+            .0
+            .digests
+            .lock()
+            .map_err(ApiError::internal)?
+            .insert(id.clone(), (written, d));
+    }
+    // No fsync per chunk: a server that dies keeps what the kernel has, and the offset is the
+    // file's size. After a host crash a file system may hold a shorter file (the party resends
+    // from the offset) or, on some, zeros past what reached the disk, which the commit's
+    // SHA-256 refuses. The complete file is made durable once, at the commit, beside the
+    // checks.
     sqlx::query("UPDATE uploads SET received = $1 WHERE id = $2")
         .bind(written)
         .bind(&id)
@@ -397,19 +419,31 @@ struct Checked {
 fn check_file(
     path: &FsPath,
     sha256: &str,
+    known: Option<String>,
     project: &Project,
     max_records: u64,
 ) -> Result<Checked, ApiError> {
-    // The digest and the format check read the file side by side (two threads), so a commit
-    // takes the longer of the two rather than their sum; a wrong digest wins over whatever
-    // the format check found, since the bytes are not the ones the party meant to send.
-    let (digest, checked) = std::thread::scope(|s| {
-        let digest = s.spawn(|| file_sha256(path));
+    // The digest (unless `known`, hashed as the bytes arrived) and the format check read the
+    // file side by side (two threads), so a commit takes the longer of the two rather than
+    // their sum; a wrong digest wins over whatever the format check found, since the bytes
+    // are not the ones the party meant to send. The file is made durable (fdatasync) at the
+    // same time, before it is committed.
+    let (digest, synced, checked) = std::thread::scope(|s| {
+        let digest = s.spawn(|| known.map_or_else(|| file_sha256(path), Ok));
+        let synced = s.spawn(|| {
+            std::fs::OpenOptions::new()
+                .write(true)
+                .open(path)?
+                .sync_data()
+        });
         let checked = check_format(path, project, max_records);
-        (digest.join(), checked)
+        (digest.join(), synced.join(), checked)
     });
     let digest = digest
         .map_err(|_| ApiError::internal("the digest thread failed"))?
+        .map_err(ApiError::internal)?;
+    synced
+        .map_err(|_| ApiError::internal("the fsync thread failed"))?
         .map_err(ApiError::internal)?;
     if digest != sha256 {
         return Err(ApiError::bad_request(
@@ -512,7 +546,15 @@ async fn commit(
     let path = partial_path(state, project_id, id);
     let (p2, sha, max) = (path.clone(), u.sha256.clone(), state.limits().max_records);
     let pr = project.clone();
-    let checked = tokio::task::spawn_blocking(move || check_file(&p2, &sha, &pr, max))
+    // The digest hashed as the bytes arrived, if this process saw all of them.
+    let known = state
+        .0
+        .digests
+        .lock()
+        .map_err(ApiError::internal)?
+        .remove(id)
+        .and_then(|(n, d)| (n == u.length).then(|| hex::encode(d.finalize())));
+    let checked = tokio::task::spawn_blocking(move || check_file(&p2, &sha, known, &pr, max))
         .await
         .map_err(ApiError::internal)?;
     let checked = match checked {
