@@ -17,17 +17,19 @@
 //! 4. **Bounds from a prefix, chosen per tile.** Filters are stored as front and back halves.
 //!    A pair's shared bits are at most what the kernel counted on a prefix of the filter plus
 //!    the query's bits in the rest, so the rest is read only for the pairs this bound cannot
-//!    exclude. Three ways of reading (`score::Scan`): *lazy* counts the front halves (for
-//!    random half-full 1024-bit filters at Dice 0.8 the bound is about 384 against 410 needed:
-//!    almost every pair is excluded); *prefix* counts the front and half the back, three
-//!    quarters of the filter (on clkhash CLKs of 68% fill, where unrelated records share
-//!    common n-grams, the half bound excludes almost nothing at Dice 0.8, the three-quarter
-//!    bound about 99%); *full* counts whole filters in one pass
-//!    ([`Kernel::and_counts_split`]) where neither bound prunes (dense filters at low
-//!    thresholds). A unit's first tile starts lazy, the next ones where the previous ended;
-//!    each way is judged on its first 4,096 pairs of a tile, and the scan moves on to the
-//!    next when more than one pair in eight passes the bound. The result is
-//!    exact and the same in every way; only the cost differs.
+//!    exclude. One fused kernel call per (query, tile run), [`Kernel::select_split`], counts the
+//!    prefix, compares it with the bound in vector registers and counts the rest of the
+//!    survivors only. Three ways of reading (`score::Scan`): *lazy* counts the front halves
+//!    (for random half-full 1024-bit filters at Dice 0.8 the bound is about 384 against 410
+//!    needed: almost every pair is excluded); *prefix* counts the front and half the back,
+//!    three quarters of the filter, rounded up to whole vectors of the kernel (on clkhash CLKs
+//!    of 68% fill, where unrelated records share common n-grams, the half bound excludes
+//!    almost nothing at Dice 0.8, the three-quarter bound most pairs); *full* counts whole
+//!    filters where neither bound prunes (dense filters at low thresholds). A unit's first
+//!    tile starts lazy, the next ones where the previous ended; each way is judged on its
+//!    first 4,096 pairs of a tile, and the scan moves on to the next when more than one pair
+//!    in eight passes the bound. The result is exact and the same in every way; only the cost
+//!    differs.
 //! 5. **Parallel and deterministic.** Query chunks run on rayon; each chunk's candidates are
 //!    collected in its own vector and the vectors are joined in chunk order, then sorted by
 //!    `(a, b)`. The result is the same set, in the same order, for any thread count.

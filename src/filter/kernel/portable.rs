@@ -6,6 +6,8 @@
 //! `#[inline(always)]`, so `x86_64::popcnt` compiles this same code inside a function with the
 //! `popcnt` target feature and gets the instruction.
 
+use super::LinearBound;
+
 /// `out[j] = popcount(query & filter_j)` for every filter of `block`, without any CPU feature
 /// beyond the baseline.
 ///
@@ -190,4 +192,102 @@ fn fixed_at<const W: usize>(
         };
         *count += and_count(q, f);
     }
+}
+
+/// `Kernel::select_split` without any CPU feature beyond the baseline: per filter, the prefix
+/// count, the bound, and the rest for the survivors. Lengths are checked by the caller.
+#[allow(clippy::too_many_arguments)]
+pub(super) fn select_split(
+    query_front: &[u64],
+    query_back: &[u64],
+    front: &[u64],
+    back: &[u64],
+    counted: usize,
+    popcounts: &[u32],
+    bound: LinearBound,
+    at: &mut [u32],
+    common: &mut [u32],
+) -> usize {
+    select_split_inline(
+        query_front,
+        query_back,
+        front,
+        back,
+        counted,
+        popcounts,
+        bound,
+        at,
+        common,
+    )
+}
+
+/// [`select_split`], always inlined so that it takes on the target features of its caller
+/// (the `POPCNT` kind, and the vector kinds for shapes they do not specialise). The common
+/// 1024-bit shapes get fixed widths.
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+pub(super) fn select_split_inline(
+    query_front: &[u64],
+    query_back: &[u64],
+    front: &[u64],
+    back: &[u64],
+    counted: usize,
+    popcounts: &[u32],
+    bound: LinearBound,
+    at: &mut [u32],
+    common: &mut [u32],
+) -> usize {
+    let (qf, qb) = (query_front, query_back);
+    let (f, b, p) = (front, back, popcounts);
+    match (qf.len(), qb.len(), counted) {
+        (8, 8, 0) => select_fixed::<8, 0, 8>(qf, qb, f, b, p, bound, at, common),
+        (8, 8, 4) => select_fixed::<8, 4, 4>(qf, qb, f, b, p, bound, at, common),
+        (8, 8, 8) => select_fixed::<8, 8, 0>(qf, qb, f, b, p, bound, at, common),
+        (fw, bw, counted) => {
+            let mut n = 0;
+            for (j, &pj) in p.iter().enumerate() {
+                let (fj, bj) = (&f[j * fw..(j + 1) * fw], &b[j * bw..(j + 1) * bw]);
+                let prefix = and_count(qf, fj) + and_count(&qb[..counted], &bj[..counted]);
+                if bound.passes(prefix, pj) {
+                    at[n] = j as u32;
+                    common[n] = prefix + and_count(&qb[counted..], &bj[counted..]);
+                    n += 1;
+                }
+            }
+            n
+        }
+    }
+}
+
+/// [`select_split_inline`] with a front of `F` words, `C` counted back words and `R` more.
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn select_fixed<const F: usize, const C: usize, const R: usize>(
+    query_front: &[u64],
+    query_back: &[u64],
+    front: &[u64],
+    back: &[u64],
+    popcounts: &[u32],
+    bound: LinearBound,
+    at: &mut [u32],
+    common: &mut [u32],
+) -> usize {
+    let (Ok(qf), Ok(qc), Ok(qr)) = (
+        <&[u64; F]>::try_from(query_front),
+        <&[u64; C]>::try_from(&query_back[..C]),
+        <&[u64; R]>::try_from(&query_back[C..]),
+    ) else {
+        return 0;
+    };
+    let mut n = 0;
+    let filters = front.chunks_exact(F).zip(back.chunks_exact(C + R));
+    for (j, ((f, b), &pj)) in filters.zip(popcounts).enumerate() {
+        let prefix = and_count(qf, f) + and_count(qc, &b[..C]);
+        if bound.passes(prefix, pj) {
+            at[n] = j as u32;
+            common[n] = prefix + and_count(qr, &b[C..]);
+            n += 1;
+        }
+    }
+    n
 }
