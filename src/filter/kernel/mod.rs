@@ -225,14 +225,15 @@ type AndCountsSplitFn = unsafe fn(&[u64], &[u64], &[u64], &[u64], usize, usize, 
 /// the same safety contract as [`AndCountsFn`] (see [`Kernel::add_counts_at`]).
 type AddCountsAtFn = unsafe fn(&[u64], &[u64], usize, usize, &[u32], &mut [u32]);
 
-/// The shape of the select implementations: `(query_front, query_back, front, back, counted,
-/// popcounts, bound, at, common)`, returning how many partners were selected, with the same
+/// The shape of the select implementations: `(query_front, query_back, front, back, back_pcs,
+/// counted, popcounts, bound, at, common)`, returning how many partners were selected, with the same
 /// safety contract as [`AndCountsFn`] (see [`Kernel::select_split`]).
 type SelectFn = unsafe fn(
     &[u64],
     &[u64],
     &[u64],
     &[u64],
+    &[u8],
     usize,
     &[u32],
     LinearBound,

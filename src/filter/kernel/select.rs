@@ -61,8 +61,12 @@ impl Kernel {
     /// Filter `j` is `front_j = front[j * fw..][..fw]` followed by `back_j = back[j * bw..][..bw]`
     /// (`fw = query_front.len()`, `bw = query_back.len()`; `bw = 0` when filters are not
     /// split). Its prefix count is `popcount(query_front & front_j) +
-    /// popcount(query_back[..counted] & back_j[..counted])`. For every `j` in order whose prefix
-    /// count passes `bound` with popcount `popcounts[j]` ([`LinearBound::passes`]), the call
+    /// popcount(query_back[..counted] & back_j[..counted])`, and its rest bound is the sum over
+    /// the uncounted back words `k` of `min(popcount(query_back[k]), back_pcs[j * bw + k])`
+    /// (what word `k` can add at most; `back_pcs` holds each back word's popcount, or is
+    /// empty, and then the query's word popcounts alone bound the rest). For every `j` in order
+    /// whose prefix count plus rest bound passes `bound` with popcount `popcounts[j]`
+    /// ([`LinearBound::passes`]), the call
     /// writes `at[n] = j` and `common[n]` = the whole filter's `popcount(query & filter_j)`,
     /// and returns `n`, the number of filters written. With `counted = bw` the bound tests
     /// whole filters and nothing is read twice; with `counted = 0` it tests the front halves.
@@ -74,8 +78,9 @@ impl Kernel {
     ///
     /// # Panics
     ///
-    /// If `counted > bw`, `front` or `back` do not hold exactly `popcounts.len()` halves, or
-    /// `at` or `common` are shorter than `popcounts`.
+    /// If `counted > bw`, `front` or `back` do not hold exactly `popcounts.len()` halves,
+    /// `back_pcs` is neither empty nor one byte per back word, or `at` or `common` are shorter
+    /// than `popcounts`.
     #[allow(clippy::too_many_arguments)]
     #[inline]
     pub fn select_split(
@@ -84,6 +89,7 @@ impl Kernel {
         query_back: &[u64],
         front: &[u64],
         back: &[u64],
+        back_pcs: &[u8],
         counted: usize,
         popcounts: &[u32],
         bound: LinearBound,
@@ -106,6 +112,10 @@ impl Kernel {
             "select_split: one back half per popcount"
         );
         assert!(
+            back_pcs.is_empty() || back_pcs.len() == back.len(),
+            "select_split: one popcount per back word, or none"
+        );
+        assert!(
             at.len() >= m && common.len() >= m,
             "select_split: room for every filter"
         );
@@ -121,6 +131,7 @@ impl Kernel {
                 query_back,
                 front,
                 back,
+                back_pcs,
                 counted,
                 popcounts,
                 bound,

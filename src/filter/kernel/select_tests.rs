@@ -26,6 +26,7 @@ fn oracle(
     qb: &[u64],
     front: &[u64],
     back: &[u64],
+    back_pcs: &[u8],
     counted: usize,
     popcounts: &[u32],
     bound: LinearBound,
@@ -35,9 +36,17 @@ fn oracle(
     for (j, &p) in popcounts.iter().enumerate() {
         let (f, b) = (&front[j * fw..(j + 1) * fw], &back[j * bw..(j + 1) * bw]);
         let prefix = bits(qf, f) + bits(&qb[..counted], &b[..counted]);
+        // What each uncounted word can add: the smaller of the two words' popcounts.
+        let rest: u32 = (counted..bw)
+            .map(|k| {
+                let q = bits(&qb[k..=k], &[u64::MAX]);
+                let p = back_pcs.get(j * bw + k).map_or(64, |&p| u32::from(p));
+                q.min(p)
+            })
+            .sum();
         // The bound as specified: product rounded, then the sum, in f32.
         let limit = bound.offset + bound.slope * p as f32;
-        if prefix as f32 >= limit {
+        if (prefix + rest) as f32 >= limit {
             out.push((j as u32, prefix + bits(&qb[counted..], &b[counted..])));
         }
     }
@@ -76,6 +85,8 @@ fn select_matches_oracle() {
             ),
             // Or exactly on the count of one filter (slope 0): the `>=` edge.
             proptest::option::of(0..m.max(1)),
+            // Partner back-word popcounts given, or not.
+            any::<bool>(),
         )
     });
     let config = ProptestConfig {
@@ -93,7 +104,7 @@ fn select_matches_oracle() {
         let partial = std::cell::Cell::new(0u32);
         let result = proptest::test_runner::TestRunner::new(config.clone()).run(
             &inputs,
-            |((fw, bw, counted, density), q, filters, (share, slope), edge)| {
+            |((fw, bw, counted, density), q, filters, (share, slope), edge, with_pcs)| {
                 let w = fw + bw;
                 let q: Vec<u64> = q.iter().map(|&r| word(r, density)).collect();
                 let filters: Vec<u64> = filters.iter().map(|&r| word(r, density)).collect();
@@ -109,26 +120,41 @@ fn select_matches_oracle() {
                     .chunks_exact(w)
                     .map(|f| f.iter().map(|x| x.count_ones()).sum())
                     .collect();
+                let back_pcs: Vec<u8> = if with_pcs {
+                    back.iter().map(|w| w.count_ones() as u8).collect()
+                } else {
+                    Vec::new()
+                };
                 let prefix_bits = ((fw + counted) * 64) as f32;
                 let bound = match edge {
-                    Some(k) if k < m => LinearBound {
-                        offset: (bits(qf, &front[k * fw..(k + 1) * fw])
-                            + bits(&qb[..counted], &back[k * bw..k * bw + counted]))
-                            as f32,
-                        slope: 0.0,
-                    },
+                    Some(k) if k < m => {
+                        let prefix = bits(qf, &front[k * fw..(k + 1) * fw])
+                            + bits(&qb[..counted], &back[k * bw..k * bw + counted]);
+                        // The bound exactly at filter k's prefix plus rest bound.
+                        let rest: u32 = (counted..bw)
+                            .map(|i| {
+                                let q = qb[i].count_ones();
+                                back_pcs.get(k * bw + i).map_or(q, |&p| q.min(u32::from(p)))
+                            })
+                            .sum();
+                        LinearBound {
+                            offset: (prefix + rest) as f32,
+                            slope: 0.0,
+                        }
+                    }
                     _ => LinearBound {
                         offset: share * prefix_bits * 0.6 - slope * 0.3 * (w * 64) as f32,
                         slope,
                     },
                 };
-                let expected = oracle(qf, qb, &front, &back, counted, &popcounts, bound);
+                let expected = oracle(qf, qb, &front, &back, &back_pcs, counted, &popcounts, bound);
                 let (mut at, mut common) = (vec![u32::MAX; m], vec![u32::MAX; m]);
                 let n = kernel.select_split(
                     qf,
                     qb,
                     &front,
                     &back,
+                    &back_pcs,
                     counted,
                     &popcounts,
                     bound,
@@ -181,6 +207,7 @@ fn a_bound_of_all_passes_everything() {
             &q[8..],
             &front,
             &back,
+            &[],
             4,
             &[500; 7],
             LinearBound::ALL,
@@ -206,6 +233,7 @@ fn select_rejects_short_outputs() {
         &[0; 8],
         &front,
         &back,
+        &[],
         0,
         &[0, 0],
         LinearBound::ALL,
@@ -222,6 +250,7 @@ fn select_rejects_a_prefix_past_the_back() {
         &[0; 8],
         &[0; 8],
         &[0; 8],
+        &[],
         9,
         &[0],
         LinearBound::ALL,

@@ -3,10 +3,11 @@
 //! [`super::top_two`]) runs it.
 //!
 //! One fused kernel call ([`Kernel::select_split`]) counts a prefix of every partner (the front
-//! halves, about three quarters, or whole filters: [`Scan`]), compares each count with the
-//! bits the score needs less the query's bits in the uncounted rest (a bound linear in the
-//! partner's popcount, [`linear_bound`]) in vector registers, and counts the rest for the
-//! survivors only. The survivors then get their exact score; those at or above the bar go to
+//! halves, about three quarters, or whole filters: [`Scan`]), adds what the uncounted words
+//! can add at most (word by word the smaller of the two filters' popcounts, from the
+//! back-word popcounts a [`Block`] carries), compares that with the bits the score needs (a
+//! bound linear in the partner's popcount, [`linear_bound`]) in vector registers, and counts
+//! the rest for the survivors only. The survivors then get their exact score; those at or above the bar go to
 //! the [`Keep`]. Nothing allocates per call once the reused buffers of [`Counts`] have grown.
 
 use super::Similarity;
@@ -18,15 +19,17 @@ pub(crate) struct Query<'a> {
     pub(crate) front: &'a [u64],
     pub(crate) back: &'a [u64],
     pub(crate) popcount: u32,
-    pub(crate) back_popcount: u32,
 }
 
 /// A block of partners in ascending popcount order: front halves back to back, back halves
-/// back to back (empty when not split), popcounts.
+/// back to back (empty when not split), back-word popcounts, popcounts.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Block<'a> {
     pub(crate) front: &'a [u64],
     pub(crate) back: &'a [u64],
+    /// The popcount of every back word, one byte each (empty: the rest is bounded by the
+    /// query's bits alone).
+    pub(crate) back_pcs: &'a [u8],
     pub(crate) front_words: usize,
     pub(crate) back_words: usize,
     pub(crate) popcounts: &'a [u32],
@@ -124,21 +127,17 @@ pub(crate) fn score_block_scan<K: Keep>(
         }
         Scan::Full => w,
     };
-    // What the kernel does not count before the bound: the query's bits there bound what a
-    // pair can add.
-    let rest_bits = match counted {
-        0 => q.back_popcount,
-        c if c == w => 0,
-        c => crate::filter::popcount(&q.back[c..]),
-    };
+    // What a pair can add in the words the kernel does not count before the bound, the
+    // smaller of the two filters' popcounts word by word, is added by the kernel.
     let pa = q.popcount;
-    let bound = linear_bound(similarity, pa, keep.bar(), bits, rest_bits);
+    let bound = linear_bound(similarity, pa, keep.bar(), bits);
     let (at, common) = (&mut counts.at[..m], &mut counts.common[..m]);
     let n = kernel.select_split(
         q.front,
         q.back,
         b.front,
         b.back,
+        b.back_pcs,
         counted,
         b.popcounts,
         bound,
@@ -159,18 +158,12 @@ pub(crate) fn score_block_scan<K: Keep>(
     m as u64
 }
 
-/// The kernel's bound for a query of popcount `pa` whose `rest_bits` bits are not counted
-/// before it: a pair with partner popcount `pb` can reach `bar` only if its counted shared bits
-/// are at least the shared bits the score needs (linear in `pb` for every measure) less
-/// `rest_bits`. One bit of margin absorbs the single-precision rounding (under 0.01 bit for
+/// The kernel's bound for a query of popcount `pa`: a pair with partner popcount `pb` can reach
+/// `bar` only if its counted shared bits plus what the uncounted words can add (the kernel's
+/// rest bound) are at least the shared bits the score needs, linear in `pb` for every measure.
+/// One bit of margin absorbs the single-precision rounding (under 0.01 bit for
 /// filters of up to 65,536 bits), so the bound never excludes a pair the exact score keeps.
-pub(crate) fn linear_bound(
-    similarity: Similarity,
-    pa: u32,
-    bar: f64,
-    bits: u32,
-    rest_bits: u32,
-) -> LinearBound {
+pub(crate) fn linear_bound(similarity: Similarity, pa: u32, bar: f64, bits: u32) -> LinearBound {
     // A lower bar only lets more pairs through: a bar outside [0, 1] (or NaN) is bounded by the
     // nearest one that is not.
     let t = if bar.is_nan() {
@@ -186,7 +179,7 @@ pub(crate) fn linear_bound(
         Similarity::Hamming => ((pa - (1.0 - t) * f64::from(bits)) / 2.0, 0.5),
     };
     LinearBound {
-        offset: (offset - f64::from(rest_bits) - 1.0) as f32,
+        offset: (offset - 1.0) as f32,
         slope: slope as f32,
     }
 }
