@@ -15,19 +15,21 @@
 //!    per (query, tile run). Dispatch to the CPU's best kernel happens per call, never per pair,
 //!    and nothing in the loop allocates or locks.
 //! 4. **Bounds from a prefix, chosen per tile.** Filters are stored as front and back halves.
-//!    A pair's shared bits are at most what the kernel counted on a prefix of the filter plus
-//!    the query's bits in the rest, so the rest is read only for the pairs this bound cannot
-//!    exclude. Three ways of reading (`score::Scan`): *lazy* counts the front halves (for
-//!    random half-full 1024-bit filters at Dice 0.8 the bound is about 384 against 410 needed:
-//!    almost every pair is excluded); *prefix* counts the front and half the back, three
-//!    quarters of the filter (on clkhash CLKs of 68% fill, where unrelated records share
-//!    common n-grams, the half bound excludes almost nothing at Dice 0.8, the three-quarter
-//!    bound about 99%); *full* counts whole filters in one pass
-//!    ([`Kernel::and_counts_split`]) where neither bound prunes (dense filters at low
-//!    thresholds). A unit's first tile starts lazy, the next ones where the previous ended;
-//!    each way is judged on its first 4,096 pairs of a tile, and the scan moves on to the
-//!    next when more than one pair in eight passes the bound. The result is
-//!    exact and the same in every way; only the cost differs.
+//!    A pair's shared bits are at most what the kernel counted on a prefix of the filter plus,
+//!    word by word in the rest, the smaller of the two filters' popcounts (kept per filter, one
+//!    byte a back word), so the rest is read only for the pairs this bound cannot exclude. One fused kernel call per (query, tile run), [`Kernel::select_split`], counts the
+//!    prefix, compares it with the bound in vector registers and counts the rest of the
+//!    survivors only. Three ways of reading (`score::Scan`): *lazy* counts the front halves
+//!    (for random half-full 1024-bit filters at Dice 0.8 the bound is about 384 against 410
+//!    needed: almost every pair is excluded); *prefix* counts the front and half the back,
+//!    three quarters of the filter, rounded up to whole vectors of the kernel (on clkhash CLKs
+//!    of 68% fill, where unrelated records share common n-grams, the half bound excludes
+//!    almost nothing at Dice 0.8, the three-quarter bound most pairs); *full* counts whole
+//!    filters where neither bound prunes (dense filters at low thresholds). A unit's first
+//!    tile starts lazy, the next ones where the previous ended; each way is judged on its
+//!    first 4,096 pairs of a tile, and the scan moves on to the next when more than one pair
+//!    in eight passes the bound (one in 32 for lazy, whose survivors read half a filter more). The result is exact and the same in every way; only the cost
+//!    differs.
 //! 5. **Parallel and deterministic.** Query chunks run on rayon; each chunk's candidates are
 //!    collected in its own vector and the vectors are joined in chunk order, then sorted by
 //!    `(a, b)`. The result is the same set, in the same order, for any thread count.
@@ -151,8 +153,10 @@ pub struct FilterSet {
     front: Vec<u64>,
     /// Back halves in popcount order (empty when not split).
     back: Vec<u64>,
-    /// Popcount of each back half, in popcount order (empty when not split).
-    back_popcounts: Vec<u32>,
+    /// Popcount of each back word, one byte per word, in popcount order (empty when not
+    /// split): a pair's shared bits in a word it has not counted are at most the smaller of
+    /// the two words' popcounts, a tighter bound than the query's bits alone.
+    back_pcs: Vec<u8>,
     /// Popcount of each filter, in popcount order.
     popcounts: Vec<u32>,
     /// Original index of each filter, in popcount order.
@@ -187,14 +191,12 @@ impl FilterSet {
             front.extend_from_slice(&filter[..front_words]);
             back.extend_from_slice(&filter[front_words..]);
         }
+        let back_pcs = back.iter().map(|w| w.count_ones() as u8).collect();
         FilterSet {
             words,
             bits: words as u32 * 64,
             front_words,
-            back_popcounts: back
-                .chunks(back_words.max(1))
-                .map(crate::filter::popcount)
-                .collect(),
+            back_pcs,
             front,
             back,
             popcounts: index.iter().map(|&i| pop[i as usize]).collect(),
@@ -226,17 +228,12 @@ impl FilterSet {
         &self.back[sorted_pos * w..(sorted_pos + 1) * w]
     }
 
-    fn back_popcount(&self, sorted_pos: usize) -> u32 {
-        self.back_popcounts.get(sorted_pos).copied().unwrap_or(0)
-    }
-
     /// The filter at sorted position `pos` as a scan query.
     fn query(&self, pos: usize) -> score::Query<'_> {
         score::Query {
             front: self.front(pos),
             back: self.back(pos),
             popcount: self.popcounts[pos],
-            back_popcount: self.back_popcount(pos),
         }
     }
 
@@ -246,6 +243,7 @@ impl FilterSet {
         score::Block {
             front: &self.front[s * fw..e * fw],
             back: &self.back[s * bw..e * bw],
+            back_pcs: &self.back_pcs[s * bw..e * bw],
             front_words: fw,
             back_words: bw,
             popcounts: &self.popcounts[s..e],

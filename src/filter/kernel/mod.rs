@@ -53,12 +53,17 @@
 
 use std::fmt;
 
+pub use self::select::LinearBound;
+
 mod portable;
+mod select;
 #[cfg(target_arch = "x86_64")]
 mod x86_64;
 
 #[cfg(test)]
 mod gather_tests;
+#[cfg(test)]
+mod select_tests;
 #[cfg(test)]
 mod tests;
 
@@ -102,33 +107,37 @@ impl KernelKind {
         Self::function(self).is_some()
     }
 
-    /// The implementations of `and_counts`, `and_counts_split` and `add_counts_at` for this kind, if the running
-    /// CPU supports it. This is the only place that turns a feature check into function
-    /// pointers.
+    /// The implementations of `and_counts`, `and_counts_split`, `add_counts_at` and
+    /// `select_split` for this kind, if the running CPU supports it. This is the only place
+    /// that turns a feature check into function pointers.
     fn function(self) -> Option<Functions> {
         match self {
             KernelKind::Portable => Some((
                 portable::and_counts,
                 portable::and_counts_split,
                 portable::add_counts_at,
+                portable::select_split,
             )),
             #[cfg(target_arch = "x86_64")]
             KernelKind::Popcnt => x86_64::popcnt_available().then_some((
                 x86_64::popcnt::and_counts,
                 x86_64::popcnt::and_counts_split,
                 x86_64::popcnt::add_counts_at,
+                x86_64::popcnt::select_split,
             )),
             #[cfg(target_arch = "x86_64")]
             KernelKind::Avx2 => x86_64::avx2_available().then_some((
                 x86_64::avx2::and_counts,
                 x86_64::avx2::and_counts_split,
                 x86_64::popcnt::add_counts_at,
+                x86_64::avx2::select_split,
             )),
             #[cfg(target_arch = "x86_64")]
             KernelKind::Avx512 => x86_64::avx512_available().then_some((
                 x86_64::avx512::and_counts,
                 x86_64::avx512::and_counts_split,
                 x86_64::popcnt::add_counts_at,
+                x86_64::avx512::select_split,
             )),
             #[cfg(not(target_arch = "x86_64"))]
             KernelKind::Popcnt | KernelKind::Avx2 | KernelKind::Avx512 => None,
@@ -216,8 +225,24 @@ type AndCountsSplitFn = unsafe fn(&[u64], &[u64], &[u64], &[u64], usize, usize, 
 /// the same safety contract as [`AndCountsFn`] (see [`Kernel::add_counts_at`]).
 type AddCountsAtFn = unsafe fn(&[u64], &[u64], usize, usize, &[u32], &mut [u32]);
 
-/// One kind's three entry points.
-type Functions = (AndCountsFn, AndCountsSplitFn, AddCountsAtFn);
+/// The shape of the select implementations: `(query_front, query_back, front, back, back_pcs,
+/// counted, popcounts, bound, at, common)`, returning how many partners were selected, with the same
+/// safety contract as [`AndCountsFn`] (see [`Kernel::select_split`]).
+type SelectFn = unsafe fn(
+    &[u64],
+    &[u64],
+    &[u64],
+    &[u64],
+    &[u8],
+    usize,
+    &[u32],
+    LinearBound,
+    &mut [u32],
+    &mut [u32],
+) -> usize;
+
+/// One kind's four entry points.
+type Functions = (AndCountsFn, AndCountsSplitFn, AddCountsAtFn, SelectFn);
 
 /// A similarity kernel chosen for this CPU: build it once (with [`Kernel::detect`]) and call it
 /// per tile.
@@ -231,6 +256,7 @@ pub struct Kernel {
     and_counts: AndCountsFn,
     and_counts_split: AndCountsSplitFn,
     add_counts_at: AddCountsAtFn,
+    select_split: SelectFn,
 }
 
 impl Kernel {
@@ -246,13 +272,15 @@ impl Kernel {
 
     /// The kernel of the given kind, or `None` if this CPU does not support it.
     pub fn new(kind: KernelKind) -> Option<Kernel> {
-        kind.function()
-            .map(|(and_counts, and_counts_split, add_counts_at)| Kernel {
+        kind.function().map(
+            |(and_counts, and_counts_split, add_counts_at, select_split)| Kernel {
                 kind,
                 and_counts,
                 and_counts_split,
                 add_counts_at,
-            })
+                select_split,
+            },
+        )
     }
 
     /// The kernel named `name` ([`KernelKind::name`]), if this CPU can run it.
@@ -268,6 +296,7 @@ impl Kernel {
             and_counts: portable::and_counts,
             and_counts_split: portable::and_counts_split,
             add_counts_at: portable::add_counts_at,
+            select_split: portable::select_split,
         }
     }
 

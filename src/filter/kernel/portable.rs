@@ -6,6 +6,8 @@
 //! `#[inline(always)]`, so `x86_64::popcnt` compiles this same code inside a function with the
 //! `popcnt` target feature and gets the instruction.
 
+use super::LinearBound;
+
 /// `out[j] = popcount(query & filter_j)` for every filter of `block`, without any CPU feature
 /// beyond the baseline.
 ///
@@ -190,4 +192,146 @@ fn fixed_at<const W: usize>(
         };
         *count += and_count(q, f);
     }
+}
+
+/// `Kernel::select_split` without any CPU feature beyond the baseline: per filter, the prefix
+/// count, the rest bound, the bound, and the rest for the survivors. Lengths are checked by the
+/// caller.
+#[allow(clippy::too_many_arguments)]
+pub(super) fn select_split(
+    query_front: &[u64],
+    query_back: &[u64],
+    front: &[u64],
+    back: &[u64],
+    back_pcs: &[u8],
+    counted: usize,
+    popcounts: &[u32],
+    bound: LinearBound,
+    at: &mut [u32],
+    common: &mut [u32],
+) -> usize {
+    select_split_inline(
+        query_front,
+        query_back,
+        front,
+        back,
+        back_pcs,
+        counted,
+        popcounts,
+        bound,
+        at,
+        common,
+    )
+}
+
+/// The rest bound of one filter: over the uncounted back words, `min(query word popcount,
+/// partner word popcount)` summed (`query_pcs` and `partner_pcs` cover the same words;
+/// `partner_pcs` empty: the query's popcounts alone).
+#[inline(always)]
+pub(super) fn rest_bound(query_pcs: &[u8], partner_pcs: &[u8]) -> u32 {
+    if partner_pcs.is_empty() {
+        query_pcs.iter().map(|&q| u32::from(q)).sum()
+    } else {
+        query_pcs
+            .iter()
+            .zip(partner_pcs)
+            .map(|(&q, &p)| u32::from(q.min(p)))
+            .sum()
+    }
+}
+
+/// The partner popcounts of filter `j`'s back words `counted..bw`, or nothing.
+#[inline(always)]
+pub(super) fn partner_pcs(back_pcs: &[u8], j: usize, bw: usize, counted: usize) -> &[u8] {
+    if back_pcs.is_empty() {
+        &[]
+    } else {
+        &back_pcs[j * bw + counted..(j + 1) * bw]
+    }
+}
+
+/// [`select_split`], always inlined so that it takes on the target features of its caller
+/// (the `POPCNT` kind, and the vector kinds for shapes they do not specialise). The common
+/// 1024-bit shapes get fixed widths.
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+pub(super) fn select_split_inline(
+    query_front: &[u64],
+    query_back: &[u64],
+    front: &[u64],
+    back: &[u64],
+    back_pcs: &[u8],
+    counted: usize,
+    popcounts: &[u32],
+    bound: LinearBound,
+    at: &mut [u32],
+    common: &mut [u32],
+) -> usize {
+    let (qf, qb) = (query_front, query_back);
+    let (f, b, bp, p) = (front, back, back_pcs, popcounts);
+    match (qf.len(), qb.len(), counted) {
+        (8, 8, 0) => select_fixed::<8, 0, 8>(qf, qb, f, b, bp, p, bound, at, common),
+        (8, 8, 4) => select_fixed::<8, 4, 4>(qf, qb, f, b, bp, p, bound, at, common),
+        (8, 8, 8) => select_fixed::<8, 8, 0>(qf, qb, f, b, bp, p, bound, at, common),
+        (fw, bw, counted) => {
+            let mut n = 0;
+            for (j, &pj) in p.iter().enumerate() {
+                let (fj, bj) = (&f[j * fw..(j + 1) * fw], &b[j * bw..(j + 1) * bw]);
+                let prefix = and_count(qf, fj) + and_count(&qb[..counted], &bj[..counted]);
+                // The query's word popcounts again per filter: no buffer for a width of any size.
+                let partner = partner_pcs(bp, j, bw, counted);
+                let rest: u32 = qb[counted..]
+                    .iter()
+                    .enumerate()
+                    .map(|(k, w)| {
+                        partner
+                            .get(k)
+                            .map_or(w.count_ones(), |&p| w.count_ones().min(u32::from(p)))
+                    })
+                    .sum();
+                if bound.passes(prefix + rest, pj) {
+                    at[n] = j as u32;
+                    common[n] = prefix + and_count(&qb[counted..], &bj[counted..]);
+                    n += 1;
+                }
+            }
+            n
+        }
+    }
+}
+
+/// [`select_split_inline`] with a front of `F` words, `C` counted back words and `R` more.
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn select_fixed<const F: usize, const C: usize, const R: usize>(
+    query_front: &[u64],
+    query_back: &[u64],
+    front: &[u64],
+    back: &[u64],
+    back_pcs: &[u8],
+    popcounts: &[u32],
+    bound: LinearBound,
+    at: &mut [u32],
+    common: &mut [u32],
+) -> usize {
+    let (Ok(qf), Ok(qc), Ok(qr)) = (
+        <&[u64; F]>::try_from(query_front),
+        <&[u64; C]>::try_from(&query_back[..C]),
+        <&[u64; R]>::try_from(&query_back[C..]),
+    ) else {
+        return 0;
+    };
+    let query_pcs: [u8; R] = std::array::from_fn(|k| qr[k].count_ones() as u8);
+    let mut n = 0;
+    let filters = front.chunks_exact(F).zip(back.chunks_exact(C + R));
+    for (j, ((f, b), &pj)) in filters.zip(popcounts).enumerate() {
+        let prefix = and_count(qf, f) + and_count(qc, &b[..C]);
+        let rest = rest_bound(&query_pcs, partner_pcs(back_pcs, j, C + R, C));
+        if bound.passes(prefix + rest, pj) {
+            at[n] = j as u32;
+            common[n] = prefix + and_count(qr, &b[C..]);
+            n += 1;
+        }
+    }
+    n
 }

@@ -419,12 +419,12 @@ fn scan_block(
             front: left.filter(i),
             back: &[],
             popcount: pa,
-            back_popcount: 0,
         };
         // Partners keep the block's popcount order, as the primitive needs.
         let block = Block {
             front: &s.gathered,
             back: &[],
+            back_pcs: &[],
             front_words: left.words,
             back_words: 0,
             popcounts: &s.pops,

@@ -2,17 +2,16 @@
 //! (exhaustive [`super::ScanPlan`], blocked [`crate::linkage::blocking`] and top-two
 //! [`super::top_two`]) runs it.
 //!
-//! One kernel call scores the query's front half against the block's front halves (and, in
-//! *eager* mode, a second its back half against the back halves); partners come in groups of
-//! 16 in ascending popcount order, and a group none of whose counts can reach the bar (the
-//! bits needed by its smallest partner, less the query's uncounted back-half bits) is skipped
-//! whole. The survivors' positions are gathered, their unread words counted in one dispatched
-//! call ([`Kernel::add_counts_at`], `POPCNT` rather than the baseline build's bit-twiddling
-//! `count_ones`), and they get their exact score; those at or above the bar go to the
-//! [`Keep`]. Nothing allocates per call once the reused buffers of [`Counts`] have grown.
+//! One fused kernel call ([`Kernel::select_split`]) counts a prefix of every partner (the front
+//! halves, about three quarters, or whole filters: [`Scan`]), adds what the uncounted words
+//! can add at most (word by word the smaller of the two filters' popcounts, from the
+//! back-word popcounts a [`Block`] carries), compares that with the bits the score needs (a
+//! bound linear in the partner's popcount, [`linear_bound`]) in vector registers, and counts
+//! the rest for the survivors only. The survivors then get their exact score; those at or above the bar go to
+//! the [`Keep`]. Nothing allocates per call once the reused buffers of [`Counts`] have grown.
 
 use super::Similarity;
-use crate::filter::kernel::Kernel;
+use crate::filter::kernel::{Kernel, LinearBound};
 
 /// The query: its halves (the back empty when filters are not split) and popcounts.
 #[derive(Debug, Clone, Copy)]
@@ -20,15 +19,17 @@ pub(crate) struct Query<'a> {
     pub(crate) front: &'a [u64],
     pub(crate) back: &'a [u64],
     pub(crate) popcount: u32,
-    pub(crate) back_popcount: u32,
 }
 
 /// A block of partners in ascending popcount order: front halves back to back, back halves
-/// back to back (empty when not split), popcounts.
+/// back to back (empty when not split), back-word popcounts, popcounts.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Block<'a> {
     pub(crate) front: &'a [u64],
     pub(crate) back: &'a [u64],
+    /// The popcount of every back word, one byte each (empty: the rest is bounded by the
+    /// query's bits alone).
+    pub(crate) back_pcs: &'a [u8],
     pub(crate) front_words: usize,
     pub(crate) back_words: usize,
     pub(crate) popcounts: &'a [u32],
@@ -45,14 +46,12 @@ pub(crate) trait Keep {
 /// Reusable kernel outputs, and what the pre-check let through.
 #[derive(Debug, Default, Clone)]
 pub(crate) struct Counts {
-    counts: Vec<u32>,
     /// Block positions of the pairs that passed the bound (reused between calls).
     at: Vec<u32>,
-    /// Their shared bits: the kernel's count, then the rest added.
+    /// Their shared bits, whole filters.
     common: Vec<u32>,
-    /// Partners that passed the half-filter pre-check in lazy mode, summed over calls: with the
-    /// partners scored, the pass rate that decides between lazy and eager (see
-    /// [`super::unit`]).
+    /// Partners whose counted bits passed the bound, summed over calls: with the partners
+    /// scored, the pass rate that decides how a tile is read (see [`super::unit`]).
     pub(crate) passed: u64,
 }
 
@@ -109,78 +108,78 @@ pub(crate) fn score_block_scan<K: Keep>(
     if m == 0 {
         return 0;
     }
-    if counts.counts.len() < m {
-        counts.counts.resize(m, 0);
+    if counts.at.len() < m {
+        counts.at.resize(m, 0);
+        counts.common.resize(m, 0);
     }
     let w = b.back_words;
-    // The back words the kernel counts: none, half of them or all.
+    // The back words the kernel counts before the bound: none, about half of them (rounded up
+    // so that the counted prefix is whole vectors of this kernel, where a part vector costs a
+    // whole one), or all.
     let counted = match scan {
         _ if w == 0 => 0,
         Scan::Lazy => 0,
-        Scan::Prefix if w >= 2 => w / 2,
-        Scan::Prefix | Scan::Full => w,
+        Scan::Prefix => {
+            let vector = kernel.vector_words().max(1);
+            ((b.front_words + w / 2).div_ceil(vector) * vector)
+                .saturating_sub(b.front_words)
+                .min(w)
+        }
+        Scan::Full => w,
     };
-    let out = &mut counts.counts[..m];
-    if counted == 0 {
-        kernel.and_counts(q.front, b.front, b.front_words, out);
-    } else {
-        kernel.and_counts_split_strided(
-            q.front,
-            &q.back[..counted],
-            b.front,
-            b.back,
-            b.front_words,
-            counted,
-            w,
-            out,
-        );
-    }
-    // What the kernel did not count: the query's bits there bound what a pair can add.
-    let q_rest = &q.back[counted..];
-    let rest_bits = if counted == 0 {
-        q.back_popcount
-    } else {
-        crate::filter::popcount(q_rest)
-    };
+    // What a pair can add in the words the kernel does not count before the bound, the
+    // smaller of the two filters' popcounts word by word, is added by the kernel.
     let pa = q.popcount;
-    let mut passed = 0u64;
-    // Pass 1: the partners whose counted bits pass the bound, in block order.
-    counts.at.clear();
-    for (g, group) in out.chunks(16).enumerate() {
-        // The shared bits a score needs grow with the partner's popcount, and partners are
-        // sorted by popcount, so the need of the group's first partner bounds all 16.
-        let need = similarity.min_common(pa, b.popcounts[g * 16], keep.bar(), bits);
-        let limit = need.saturating_sub(rest_bits);
-        // Branch-free test of the whole group (vectorised); survivors are rare.
-        let pass = group.iter().fold(0u32, |n, &x| n + u32::from(x >= limit));
-        if pass == 0 {
-            continue;
-        }
-        passed += u64::from(pass);
-        for (i, &counted_common) in group.iter().enumerate() {
-            if counted_common >= limit {
-                counts.at.push((g * 16 + i) as u32);
-            }
-        }
-    }
-    // Pass 2: the survivors' unread words, in one dispatched kernel call (`POPCNT`, not the
-    // baseline build's bit-twiddling `count_ones`), then their exact scores in block order.
-    // The bar is read again before each hit, so a bar raised by a hit (top two) is applied
-    // exactly as a pair-by-pair scan would; pass 1 used a bar no higher, which only lets
-    // more pairs through.
-    let (at, common) = (&counts.at, &mut counts.common);
-    common.clear();
-    common.extend(at.iter().map(|&j| out[j as usize]));
-    if !q_rest.is_empty() {
-        kernel.add_counts_at(q_rest, b.back, w, counted, at, common);
-    }
-    for (&j, &c) in at.iter().zip(common.iter()) {
+    let bound = linear_bound(similarity, pa, keep.bar(), bits);
+    let (at, common) = (&mut counts.at[..m], &mut counts.common[..m]);
+    let n = kernel.select_split(
+        q.front,
+        q.back,
+        b.front,
+        b.back,
+        b.back_pcs,
+        counted,
+        b.popcounts,
+        bound,
+        at,
+        common,
+    );
+    // The survivors' exact scores, in block order. The bar is read again before each hit, so a
+    // bar raised by a hit (top two) is applied exactly as a pair-by-pair scan would; the bound
+    // used a bar no higher, which only lets more pairs through.
+    for (&j, &c) in at[..n].iter().zip(&common[..n]) {
         let j = j as usize;
         let score = similarity.score(c, pa, b.popcounts[j], bits);
         if score >= keep.bar() {
             keep.hit(j, score);
         }
     }
-    counts.passed += passed;
+    counts.passed += n as u64;
     m as u64
+}
+
+/// The kernel's bound for a query of popcount `pa`: a pair with partner popcount `pb` can reach
+/// `bar` only if its counted shared bits plus what the uncounted words can add (the kernel's
+/// rest bound) are at least the shared bits the score needs, linear in `pb` for every measure.
+/// One bit of margin absorbs the single-precision rounding (under 0.01 bit for
+/// filters of up to 65,536 bits), so the bound never excludes a pair the exact score keeps.
+pub(crate) fn linear_bound(similarity: Similarity, pa: u32, bar: f64, bits: u32) -> LinearBound {
+    // A lower bar only lets more pairs through: a bar outside [0, 1] (or NaN) is bounded by the
+    // nearest one that is not.
+    let t = if bar.is_nan() {
+        0.0
+    } else {
+        bar.clamp(0.0, 1.0)
+    };
+    let pa = f64::from(pa);
+    // need(pb) = offset + slope * pb.
+    let (offset, slope) = match similarity {
+        Similarity::Dice => (t * pa / 2.0, t / 2.0),
+        Similarity::Jaccard => (t * pa / (1.0 + t), t / (1.0 + t)),
+        Similarity::Hamming => ((pa - (1.0 - t) * f64::from(bits)) / 2.0, 0.5),
+    };
+    LinearBound {
+        offset: (offset - 1.0) as f32,
+        slope: slope as f32,
+    }
 }

@@ -29,13 +29,17 @@
 // length, see the SAFETY comments.
 #![allow(unsafe_code)]
 
+use super::super::{LinearBound, portable};
+
 use std::arch::x86_64::{
-    __m128i, __m256i, _mm_add_epi64, _mm_cvtsi128_si64, _mm_storeu_si128, _mm_unpackhi_epi64,
-    _mm256_add_epi8, _mm256_add_epi64, _mm256_and_si256, _mm256_castsi256_si128,
-    _mm256_extracti128_si256, _mm256_loadu_si256, _mm256_permute2x128_si256,
-    _mm256_permutevar8x32_epi32, _mm256_sad_epu8, _mm256_set1_epi8, _mm256_setr_epi8,
-    _mm256_setr_epi32, _mm256_setzero_si256, _mm256_shuffle_epi8, _mm256_srli_epi16,
-    _mm256_unpackhi_epi64, _mm256_unpacklo_epi64,
+    __m128i, __m256i, _mm_add_epi32, _mm_add_epi64, _mm_add_ps, _mm_cmpge_ps, _mm_cvtepi32_ps,
+    _mm_cvtsi128_si64, _mm_loadu_si128, _mm_movemask_ps, _mm_mul_ps, _mm_set1_epi32, _mm_set1_ps,
+    _mm_setzero_si128, _mm_storeu_si128, _mm_unpackhi_epi64, _mm256_add_epi8, _mm256_add_epi64,
+    _mm256_and_si256, _mm256_castsi256_si128, _mm256_extracti128_si256, _mm256_loadu_si256,
+    _mm256_min_epu8, _mm256_permute2x128_si256, _mm256_permutevar8x32_epi32, _mm256_sad_epu8,
+    _mm256_set1_epi8, _mm256_set1_epi64x, _mm256_setr_epi8, _mm256_setr_epi32,
+    _mm256_setzero_si256, _mm256_shuffle_epi8, _mm256_srli_epi16, _mm256_unpackhi_epi64,
+    _mm256_unpacklo_epi64,
 };
 
 /// `out[j] = popcount(query & filter_j)` for every filter of `block` (`words` words each).
@@ -192,6 +196,180 @@ fn fixed_split<const F: usize, const B: usize>(
         store4(reduce4(s), &mut four);
         rest.copy_from_slice(&four[..rest.len()]);
     }
+}
+
+/// `Kernel::select_split`: the prefix counts of four filters at a time reduced in registers,
+/// compared with the bound there (`cvtdq2ps`, `mulps`, `addps`, `cmpps`, `movmskps`), and only
+/// the survivors' rest counted, by `POPCNT` (a survivor's rest is one or two vectors' worth of
+/// words, which four to eight `POPCNT`s count faster than a vector reduction would).
+///
+/// # Safety
+///
+/// As [`and_counts`].
+#[allow(clippy::too_many_arguments)]
+#[target_feature(enable = "avx2,popcnt")]
+pub(in crate::filter::kernel) unsafe fn select_split(
+    query_front: &[u64],
+    query_back: &[u64],
+    front: &[u64],
+    back: &[u64],
+    back_pcs: &[u8],
+    counted: usize,
+    popcounts: &[u32],
+    bound: LinearBound,
+    at: &mut [u32],
+    common: &mut [u32],
+) -> usize {
+    let (qf, qb, f, b, bp, p) = (query_front, query_back, front, back, back_pcs, popcounts);
+    match (qf.len(), qb.len(), counted) {
+        (8, 8, 0) => select_fixed::<2, 0, 2>(qf, qb, f, b, bp, p, bound, at, common),
+        (8, 8, 4) => select_fixed::<2, 1, 1>(qf, qb, f, b, bp, p, bound, at, common),
+        (8, 8, 8) => select_fixed::<2, 2, 0>(qf, qb, f, b, bp, p, bound, at, common),
+        (4, 4, 0) => select_fixed::<1, 0, 1>(qf, qb, f, b, bp, p, bound, at, common),
+        (4, 4, 4) => select_fixed::<1, 1, 0>(qf, qb, f, b, bp, p, bound, at, common),
+        (16, 16, 0) => select_fixed::<4, 0, 4>(qf, qb, f, b, bp, p, bound, at, common),
+        (16, 16, 8) => select_fixed::<4, 2, 2>(qf, qb, f, b, bp, p, bound, at, common),
+        (16, 16, 16) => select_fixed::<4, 4, 0>(qf, qb, f, b, bp, p, bound, at, common),
+        _ => portable::select_split_inline(qf, qb, f, b, bp, counted, p, bound, at, common),
+    }
+}
+
+/// [`select_split`] for a front of `4 * F` words and a back of `4 * (C + R)` words of which
+/// `4 * C` are counted before the bound, four filters per step. The rest bounds of four
+/// filters with 8-word backs are `vpminub` of their word popcounts against the query's (zero on
+/// the counted words) and one `vpsadbw`; other widths add them up word by word.
+#[allow(clippy::too_many_arguments)]
+#[target_feature(enable = "avx2,popcnt")]
+fn select_fixed<const F: usize, const C: usize, const R: usize>(
+    query_front: &[u64],
+    query_back: &[u64],
+    front: &[u64],
+    back: &[u64],
+    back_pcs: &[u8],
+    popcounts: &[u32],
+    bound: LinearBound,
+    at: &mut [u32],
+    common: &mut [u32],
+) -> usize {
+    const { assert!(F >= 1 && C + R >= 1 && F + C <= 31) };
+    let (fw, cw, bw) = (4 * F, 4 * C, 4 * (C + R));
+    if query_front.len() != fw || query_back.len() != bw {
+        return 0; // the safe wrapper has asserted this; never taken
+    }
+    let front_q = split_query::<F>(query_front);
+    let back_q = split_query::<C>(&query_back[..cw]);
+    let rest_q = &query_back[cw..];
+    // The query's back-word popcounts, zero on the counted words (at most 16 back words here).
+    let mut query_pcs = [0u8; 16];
+    for (k, w) in query_back.iter().enumerate().skip(cw) {
+        query_pcs[k] = w.count_ones() as u8;
+    }
+    let query_rest: u32 = query_pcs.iter().map(|&q| u32::from(q)).sum();
+    let query_pcs_vec = _mm256_set1_epi64x(i64::from_le_bytes(
+        query_pcs[..8].try_into().expect("eight bytes"),
+    ));
+    let offset = _mm_set1_ps(bound.offset);
+    let slope = _mm_set1_ps(bound.slope);
+    let mut n = 0;
+    let mut fronts = front.chunks_exact(4 * fw);
+    let mut backs = back.chunks_exact(4 * bw);
+    let mut pops = popcounts.chunks_exact(4);
+    let mut j0 = 0u32;
+    for ((f4, b4), p4) in (&mut fronts).zip(&mut backs).zip(&mut pops) {
+        let mut s = [_mm256_setzero_si256(); 4];
+        for (sum, (f, b)) in s
+            .iter_mut()
+            .zip(f4.chunks_exact(fw).zip(b4.chunks_exact(bw)))
+        {
+            *sum = split_sums(&front_q, &back_q, f, &b[..cw]);
+        }
+        let counts = reduce4(s);
+        let rest = if R == 0 {
+            _mm_setzero_si128()
+        } else if back_pcs.is_empty() {
+            _mm_set1_epi32(query_rest as i32)
+        } else {
+            let pcs = &back_pcs[j0 as usize * bw..(j0 as usize + 4) * bw];
+            if bw == 8 {
+                rest_bounds4_8(pcs, query_pcs_vec)
+            } else {
+                let four: [u32; 4] = std::array::from_fn(|i| {
+                    portable::rest_bound(&query_pcs[cw..bw], &pcs[i * bw + cw..(i + 1) * bw])
+                });
+                load4(&four)
+            }
+        };
+        let bounded = _mm_cvtepi32_ps(_mm_add_epi32(counts, rest));
+        // The product is rounded before the sum, as `LinearBound::limit` does.
+        let limit = _mm_add_ps(offset, _mm_mul_ps(slope, _mm_cvtepi32_ps(load4(p4))));
+        let mask = _mm_movemask_ps(_mm_cmpge_ps(bounded, limit));
+        if mask != 0 {
+            let mut four = [0u32; 4];
+            store4(counts, &mut four);
+            let mut bits = mask as u32;
+            while bits != 0 {
+                let i = bits.trailing_zeros() as usize;
+                bits &= bits - 1;
+                let rest = &b4[i * bw + cw..(i + 1) * bw];
+                at[n] = j0 + i as u32;
+                common[n] = four[i] + and_count_words(rest_q, rest);
+                n += 1;
+            }
+        }
+        j0 += 4;
+    }
+    let filters = fronts
+        .remainder()
+        .chunks_exact(fw)
+        .zip(backs.remainder().chunks_exact(bw));
+    for ((f, b), &pj) in filters.zip(pops.remainder()) {
+        let prefix = and_count_any(query_front, f) + and_count_any(&query_back[..cw], &b[..cw]);
+        let partner = portable::partner_pcs(back_pcs, j0 as usize, bw, cw);
+        let rest = portable::rest_bound(&query_pcs[cw..bw], partner);
+        if bound.passes(prefix + rest, pj) {
+            at[n] = j0;
+            common[n] = prefix + and_count_words(rest_q, &b[cw..]);
+            n += 1;
+        }
+        j0 += 1;
+    }
+    n
+}
+
+/// The rest bounds of four filters with 8-word back halves, as four 32-bit lanes: the bytes
+/// of `pcs` (eight word popcounts per filter) against `query_pcs` (the query's eight, repeated
+/// in every 64-bit lane), the smaller of each pair, summed per filter by `vpsadbw`.
+#[target_feature(enable = "avx2")]
+#[inline]
+fn rest_bounds4_8(pcs: &[u8], query_pcs: __m256i) -> __m128i {
+    let pcs: &[u8; 32] = pcs.try_into().expect("four filters' eight word popcounts");
+    // SAFETY: `pcs` is 32 readable bytes; `vmovdqu` has no alignment requirement.
+    let v = unsafe { _mm256_loadu_si256(pcs.as_ptr().cast()) };
+    let sums = _mm256_sad_epu8(_mm256_min_epu8(v, query_pcs), _mm256_setzero_si256());
+    // Each sum is below 2^32: the low 32 bits of each lane, packed into the low half.
+    let packed = _mm256_permutevar8x32_epi32(sums, _mm256_setr_epi32(0, 2, 4, 6, 0, 2, 4, 6));
+    _mm256_castsi256_si128(packed)
+}
+
+/// `popcount(query & filter)` word by word (`POPCNT`), for a survivor's few unread words.
+#[target_feature(enable = "popcnt")]
+#[inline]
+fn and_count_words(query: &[u64], filter: &[u64]) -> u32 {
+    query
+        .iter()
+        .zip(filter)
+        .map(|(q, f)| (q & f).count_ones())
+        .sum()
+}
+
+/// Loads four 32-bit lanes (unaligned).
+#[target_feature(enable = "avx2")]
+#[inline]
+fn load4(four: &[u32]) -> __m128i {
+    let four: &[u32; 4] = four.try_into().expect("four lanes");
+    // SAFETY: `four` is 16 readable bytes; `movdqu` has no alignment requirement, and SSE2 is
+    // part of x86-64.
+    unsafe { _mm_loadu_si128(four.as_ptr().cast()) }
 }
 
 /// The query's low and high nibbles, vector by vector.

@@ -27,10 +27,17 @@
 // does not build on older compilers). Until then Clippy would flag every intrinsic.
 #![allow(clippy::incompatible_msrv)]
 
+use super::super::{LinearBound, portable};
+
 use std::arch::x86_64::{
-    __m256i, __m512i, _mm256_storeu_si256, _mm512_add_epi64, _mm512_and_si512,
-    _mm512_cvtepi64_epi32, _mm512_loadu_si512, _mm512_maskz_loadu_epi64, _mm512_popcnt_epi64,
-    _mm512_setzero_si512, _mm512_shuffle_i64x2, _mm512_unpackhi_epi64, _mm512_unpacklo_epi64,
+    __m256i, __m512i, _CMP_GE_OQ, _mm256_add_epi32, _mm256_add_ps, _mm256_castsi128_si256,
+    _mm256_castsi256_si128, _mm256_cmp_ps, _mm256_cvtepi32_ps, _mm256_inserti128_si256,
+    _mm256_loadu_si256, _mm256_min_epu8, _mm256_movemask_ps, _mm256_mul_ps,
+    _mm256_permutevar8x32_epi32, _mm256_sad_epu8, _mm256_set1_epi32, _mm256_set1_epi64x,
+    _mm256_set1_ps, _mm256_setr_epi32, _mm256_setzero_si256, _mm256_storeu_si256, _mm512_add_epi64,
+    _mm512_and_si512, _mm512_cvtepi64_epi32, _mm512_loadu_si512, _mm512_maskz_loadu_epi64,
+    _mm512_popcnt_epi64, _mm512_setzero_si512, _mm512_shuffle_i64x2, _mm512_unpackhi_epi64,
+    _mm512_unpacklo_epi64,
 };
 
 /// `out[j] = popcount(query & filter_j)` for every filter of `block` (`words` words each).
@@ -285,4 +292,192 @@ pub(in crate::filter::kernel) unsafe fn and_counts_split(
         store8(reduce8(partial), &mut eight);
         rest.copy_from_slice(&eight[..rest.len()]);
     }
+}
+
+/// `Kernel::select_split`: eight filters' prefix counts reduced together ([`reduce8`]),
+/// compared with the bound in one 256-bit float compare (AVX, which every AVX-512 CPU has), and
+/// only the survivors' rest counted, by `POPCNT`.
+///
+/// # Safety
+///
+/// As [`and_counts`], and the CPU must support AVX2 and `POPCNT` (`super::avx512_available`
+/// checks them too).
+#[allow(clippy::too_many_arguments)]
+#[target_feature(enable = "avx512f,avx512vpopcntdq,avx2,popcnt")]
+pub(in crate::filter::kernel) unsafe fn select_split(
+    query_front: &[u64],
+    query_back: &[u64],
+    front: &[u64],
+    back: &[u64],
+    back_pcs: &[u8],
+    counted: usize,
+    popcounts: &[u32],
+    bound: LinearBound,
+    at: &mut [u32],
+    common: &mut [u32],
+) -> usize {
+    let (qf, qb, f, b, bp, p) = (query_front, query_back, front, back, back_pcs, popcounts);
+    match (qf.len(), qb.len(), counted) {
+        (8, 8, 0) => select_fixed::<1, 0, 1>(qf, qb, f, b, bp, p, bound, at, common),
+        (8, 8, 8) => select_fixed::<1, 1, 0>(qf, qb, f, b, bp, p, bound, at, common),
+        (16, 16, 0) => select_fixed::<2, 0, 2>(qf, qb, f, b, bp, p, bound, at, common),
+        (16, 16, 8) => select_fixed::<2, 1, 1>(qf, qb, f, b, bp, p, bound, at, common),
+        (16, 16, 16) => select_fixed::<2, 2, 0>(qf, qb, f, b, bp, p, bound, at, common),
+        _ => portable::select_split_inline(qf, qb, f, b, bp, counted, p, bound, at, common),
+    }
+}
+
+/// [`select_split`] for a front of `8 * F` words and a back of `8 * (C + R)` words of which
+/// `8 * C` are counted before the bound, eight filters per step. The rest bounds of eight
+/// filters with 8-word backs are two AVX2 `vpminub` + `vpsadbw` (no AVX-512BW needed); other
+/// widths add them up word by word.
+#[allow(clippy::too_many_arguments)]
+#[target_feature(enable = "avx512f,avx512vpopcntdq,avx2,popcnt")]
+fn select_fixed<const F: usize, const C: usize, const R: usize>(
+    query_front: &[u64],
+    query_back: &[u64],
+    front: &[u64],
+    back: &[u64],
+    back_pcs: &[u8],
+    popcounts: &[u32],
+    bound: LinearBound,
+    at: &mut [u32],
+    common: &mut [u32],
+) -> usize {
+    const { assert!(F >= 1 && C + R >= 1) };
+    let (fw, cw, bw) = (8 * F, 8 * C, 8 * (C + R));
+    if query_front.len() != fw || query_back.len() != bw {
+        return 0; // the safe wrapper has asserted this; never taken
+    }
+    let mut qf = [_mm512_setzero_si512(); F];
+    for (v, chunk) in qf.iter_mut().zip(query_front.chunks_exact(8)) {
+        *v = load(chunk);
+    }
+    let mut qc = [_mm512_setzero_si512(); C];
+    for (v, chunk) in qc.iter_mut().zip(query_back.chunks_exact(8)) {
+        *v = load(chunk);
+    }
+    let rest_q = &query_back[cw..];
+    // The query's back-word popcounts, zero on the counted words (at most 16 back words here).
+    let mut query_pcs = [0u8; 16];
+    for (k, w) in query_back.iter().enumerate().skip(cw) {
+        query_pcs[k] = w.count_ones() as u8;
+    }
+    let query_rest: u32 = query_pcs.iter().map(|&q| u32::from(q)).sum();
+    let query_pcs_vec = _mm256_set1_epi64x(i64::from_le_bytes(
+        query_pcs[..8].try_into().expect("eight bytes"),
+    ));
+    let offset = _mm256_set1_ps(bound.offset);
+    let slope = _mm256_set1_ps(bound.slope);
+    let mut n = 0;
+    let mut fronts = front.chunks_exact(8 * fw);
+    let mut backs = back.chunks_exact(8 * bw);
+    let mut pops = popcounts.chunks_exact(8);
+    let mut j0 = 0u32;
+    for ((f8, b8), p8) in (&mut fronts).zip(&mut backs).zip(&mut pops) {
+        let mut partial = [_mm512_setzero_si512(); 8];
+        for (p, (f, b)) in partial
+            .iter_mut()
+            .zip(f8.chunks_exact(fw).zip(b8.chunks_exact(bw)))
+        {
+            *p = _mm512_add_epi64(fixed_partial(&qf, f), fixed_partial(&qc, &b[..cw]));
+        }
+        let counts = reduce8(partial);
+        let rest = if R == 0 {
+            _mm256_setzero_si256()
+        } else if back_pcs.is_empty() {
+            _mm256_set1_epi32(query_rest as i32)
+        } else {
+            let pcs = &back_pcs[j0 as usize * bw..(j0 as usize + 8) * bw];
+            if bw == 8 {
+                rest_bounds8_8(pcs, query_pcs_vec)
+            } else {
+                let eight: [u32; 8] = std::array::from_fn(|i| {
+                    portable::rest_bound(&query_pcs[cw..bw], &pcs[i * bw + cw..(i + 1) * bw])
+                });
+                load8(&eight)
+            }
+        };
+        let bounded = _mm256_cvtepi32_ps(_mm256_add_epi32(counts, rest));
+        // The product is rounded before the sum, as `LinearBound::limit` does.
+        let limit = _mm256_add_ps(offset, _mm256_mul_ps(slope, _mm256_cvtepi32_ps(load8(p8))));
+        let passed = _mm256_cmp_ps::<_CMP_GE_OQ>(bounded, limit);
+        let mask = _mm256_movemask_ps(passed);
+        if mask != 0 {
+            let mut eight = [0u32; 8];
+            store8(counts, &mut eight);
+            let mut bits = mask as u32;
+            while bits != 0 {
+                let i = bits.trailing_zeros() as usize;
+                bits &= bits - 1;
+                let rest = &b8[i * bw + cw..(i + 1) * bw];
+                at[n] = j0 + i as u32;
+                common[n] = eight[i] + and_count_words(rest_q, rest);
+                n += 1;
+            }
+        }
+        j0 += 8;
+    }
+    let filters = fronts
+        .remainder()
+        .chunks_exact(fw)
+        .zip(backs.remainder().chunks_exact(bw));
+    for ((f, b), &pj) in filters.zip(pops.remainder()) {
+        let prefix = and_count_words(query_front, f) + and_count_words(&query_back[..cw], &b[..cw]);
+        let partner = portable::partner_pcs(back_pcs, j0 as usize, bw, cw);
+        let rest = portable::rest_bound(&query_pcs[cw..bw], partner);
+        if bound.passes(prefix + rest, pj) {
+            at[n] = j0;
+            common[n] = prefix + and_count_words(rest_q, &b[cw..]);
+            n += 1;
+        }
+        j0 += 1;
+    }
+    n
+}
+
+/// `popcount(query & filter)` word by word (`POPCNT`), for a survivor's few unread words.
+#[target_feature(enable = "popcnt")]
+#[inline]
+fn and_count_words(query: &[u64], filter: &[u64]) -> u32 {
+    query
+        .iter()
+        .zip(filter)
+        .map(|(q, f)| (q & f).count_ones())
+        .sum()
+}
+
+/// The rest bounds of eight filters with 8-word back halves, as eight 32-bit lanes: the bytes
+/// of `pcs` (eight word popcounts per filter) against `query_pcs` (the query's eight, repeated
+/// in every 64-bit lane), the smaller of each pair, summed per filter by `vpsadbw`.
+#[target_feature(enable = "avx2")]
+#[inline]
+fn rest_bounds8_8(pcs: &[u8], query_pcs: __m256i) -> __m256i {
+    let pcs: &[u8; 64] = pcs.try_into().expect("eight filters' eight word popcounts");
+    // SAFETY: `pcs` is 64 readable bytes, read as two 32-byte halves; `vmovdqu` has no
+    // alignment requirement.
+    let (lo, hi) = unsafe {
+        (
+            _mm256_loadu_si256(pcs.as_ptr().cast()),
+            _mm256_loadu_si256(pcs.as_ptr().add(32).cast()),
+        )
+    };
+    let zero = _mm256_setzero_si256();
+    let sums_lo = _mm256_sad_epu8(_mm256_min_epu8(lo, query_pcs), zero);
+    let sums_hi = _mm256_sad_epu8(_mm256_min_epu8(hi, query_pcs), zero);
+    // Each sum is below 2^32: the low 32 bits of each 64-bit lane, filters 0-3 then 4-7.
+    let pick = _mm256_setr_epi32(0, 2, 4, 6, 0, 2, 4, 6);
+    let lo4 = _mm256_castsi256_si128(_mm256_permutevar8x32_epi32(sums_lo, pick));
+    let hi4 = _mm256_castsi256_si128(_mm256_permutevar8x32_epi32(sums_hi, pick));
+    _mm256_inserti128_si256::<1>(_mm256_castsi128_si256(lo4), hi4)
+}
+
+/// Loads eight 32-bit lanes (unaligned).
+#[target_feature(enable = "avx2")]
+#[inline]
+fn load8(eight: &[u32]) -> __m256i {
+    let eight: &[u32; 8] = eight.try_into().expect("eight lanes");
+    // SAFETY: `eight` is 32 readable bytes; `vmovdqu` has no alignment requirement, and AVX
+    // is enabled for this function.
+    unsafe { _mm256_loadu_si256(eight.as_ptr().cast()) }
 }

@@ -19,8 +19,11 @@ pub(super) fn avx2_available() -> bool {
     std::arch::is_x86_feature_detected!("avx2") && popcnt_available()
 }
 
-/// AVX-512 Foundation and AVX-512 VPOPCNTDQ (`vpopcntq`). Nothing from AVX-512BW or VL is used.
+/// AVX-512 Foundation and AVX-512 VPOPCNTDQ (`vpopcntq`), plus AVX2 and `POPCNT` (the bound
+/// compare of `select_split` and the survivors' rest; every AVX-512 CPU has them). Nothing from
+/// AVX-512BW or VL is used.
 pub(super) fn avx512_available() -> bool {
     std::arch::is_x86_feature_detected!("avx512f")
         && std::arch::is_x86_feature_detected!("avx512vpopcntdq")
+        && avx2_available()
 }

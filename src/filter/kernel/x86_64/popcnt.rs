@@ -9,7 +9,7 @@
 // entry point is `unsafe` and only `KernelKind::function` calls it, after the feature check.
 #![allow(unsafe_code)]
 
-use super::super::portable;
+use super::super::{LinearBound, portable};
 
 /// `out[j] = popcount(query & filter_j)` for every filter of `block` (`words` words each).
 ///
@@ -73,4 +73,37 @@ pub(in crate::filter::kernel) unsafe fn add_counts_at(
     out: &mut [u32],
 ) {
     portable::add_counts_at_inline(query, block, stride, offset, at, out);
+}
+
+/// `Kernel::select_split` with `POPCNT`: the portable loop compiled with the instruction.
+///
+/// # Safety
+///
+/// As [`and_counts`].
+#[allow(clippy::too_many_arguments)]
+#[target_feature(enable = "popcnt")]
+pub(in crate::filter::kernel) unsafe fn select_split(
+    query_front: &[u64],
+    query_back: &[u64],
+    front: &[u64],
+    back: &[u64],
+    back_pcs: &[u8],
+    counted: usize,
+    popcounts: &[u32],
+    bound: LinearBound,
+    at: &mut [u32],
+    common: &mut [u32],
+) -> usize {
+    portable::select_split_inline(
+        query_front,
+        query_back,
+        front,
+        back,
+        back_pcs,
+        counted,
+        popcounts,
+        bound,
+        at,
+        common,
+    )
 }
