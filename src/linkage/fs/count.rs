@@ -5,7 +5,7 @@
 //! so nothing in it is per pair but arithmetic: the common bits of all fields of a batch of pairs
 //! come from one [`FieldCounter`] call (records read once, fields fused, later records
 //! prefetched), and each field's comparison level comes from integers, not from a Dice in
-//! floating point: for every possible bit total `|A| + |B|` a [`LevelTable`] holds the least
+//! floating point: for every possible bit total `|A| + |B|` a level table holds the least
 //! common count that reaches each threshold, computed once with the very expression
 //! [`crate::filter::dice`] uses, so the levels are exactly those of
 //! [`FieldLevels::level`] of the Dice. Missing fields come from the per-record masks, ORed once
