@@ -84,13 +84,13 @@ fn pair(a: &str, b: &str) -> (String, String) {
     }
 }
 
-#[test]
-fn febrl1_deduplicates_without_ground_truth_as_well_as_splink_on_clear_text() {
+/// FEBRL 1 deduplicated under `fs`: the clusters' F1 against the entities, and the report.
+fn febrl1_dedup(fs: FsOptions) -> (f64, pprl::linkage::MatchReport) {
     let data = encode(&|_| true);
     let ids = data.ids.clone();
     let report = match_encodings(
         vec![MatchInput::new("febrl1", data)],
-        &opts(FsOptions::default()),
+        &opts(fs),
         None,
         &|_| {},
     )
@@ -115,7 +115,12 @@ fn febrl1_deduplicates_without_ground_truth_as_well_as_splink_on_clear_text() {
         .filter(|v| v.len() == 2)
         .map(|v| pair(v[0], v[1]))
         .collect();
-    let score = f1(&predicted, &truth);
+    (f1(&predicted, &truth), report)
+}
+
+#[test]
+fn febrl1_deduplicates_without_ground_truth_as_well_as_splink_on_clear_text() {
+    let (score, report) = febrl1_dedup(FsOptions::default());
     let summary = report.probabilistic.as_ref().unwrap();
     eprintln!(
         "febrl1 dedup: F1 {score:.4}, cut {:.4}, expected F1 {:.4}",
@@ -322,4 +327,23 @@ fn four_fields_with_one_error_each_link_without_ground_truth() {
     assert!(score >= 0.98, "F1 {score}");
     // The prior is of the right order: 500 true pairs.
     assert!((250.0..1000.0).contains(&summary.prior.expected_matches));
+}
+
+#[test]
+fn candidates_from_exact_agreement_on_some_field_dedup_as_well() {
+    let exact = FsOptions {
+        exact_candidates: true,
+        ..FsOptions::default()
+    };
+    let (score, report) = febrl1_dedup(exact);
+    let summary = report.probabilistic.as_ref().unwrap();
+    eprintln!(
+        "febrl1 dedup, exact candidates on {:?}: F1 {score:.4}, {} candidates",
+        summary.exact_passes, summary.scored
+    );
+    // Every field agrees exactly for some pairs; none pairs everyone within the cap.
+    assert_eq!(summary.exact_passes.len(), summary.params.fields.len());
+    // Far fewer pairs than all 499,500, and as good as record-level Dice candidates.
+    assert!(summary.scored < 50_000, "{} candidates", summary.scored);
+    assert!(score >= 0.994, "dedup F1 {score}");
 }

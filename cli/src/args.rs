@@ -137,10 +137,12 @@ pub struct FsArgs {
     /// cut the model expects to give the best F1) and scores are match probabilities.
     #[arg(long, value_enum, default_value_t = ModelArg::Dice)]
     pub model: ModelArg,
-    /// Record-level Dice (over all fields' filters) a pair needs to be scored, or `auto`: the
-    /// Dice 1% of random pairs reach (fewer on large inputs; hardening lifts every Dice).
-    #[arg(long, value_name = "T|auto", default_value = "auto", value_parser = parse_threshold)]
-    pub candidates: ThresholdArg,
+    /// Record-level Dice (over all fields' filters) a pair needs to be scored, `auto`: the
+    /// Dice 1% of random pairs reach (fewer on large inputs; hardening lifts every Dice), or
+    /// `exact`: the pairs that agree exactly on some field (each field's pairs up to
+    /// `--pass-cap`), what `--blocking auto` uses on inputs too large to compare exhaustively.
+    #[arg(long, value_name = "T|auto|exact", default_value = "auto", value_parser = parse_candidates)]
+    pub candidates: CandidatesArg,
     /// Per-field comparison levels: the Dice thresholds below exact, descending.
     #[arg(long, value_name = "T,..", value_delimiter = ',', default_values_t = [0.9, 0.8, 0.7])]
     pub levels: Vec<f64>,
@@ -322,6 +324,27 @@ impl From<ThresholdArg> for pprl::linkage::Threshold {
             ThresholdArg::Value(t) => pprl::linkage::Threshold::Fixed(t),
             ThresholdArg::Auto => pprl::linkage::Threshold::Auto(Default::default()),
         }
+    }
+}
+
+/// How probabilistic linkage picks the pairs it scores (`--candidates`).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum CandidatesArg {
+    /// Record-level Dice at least this.
+    Value(f64),
+    /// The record-level Dice a share of random pairs reaches.
+    Auto,
+    /// Exact agreement on some field.
+    Exact,
+}
+
+fn parse_candidates(s: &str) -> Result<CandidatesArg, String> {
+    match s {
+        "exact" => Ok(CandidatesArg::Exact),
+        "auto" => Ok(CandidatesArg::Auto),
+        _ => parse_unit_interval(s)
+            .map(CandidatesArg::Value)
+            .map_err(|e| format!("{e} (or `auto`, `exact`)")),
     }
 }
 

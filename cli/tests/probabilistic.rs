@@ -143,6 +143,23 @@ fn febrl1_deduplicates_unsupervised_and_the_saved_model_reproduces_it() {
     assert!((parts - e["weight"].as_f64().unwrap()).abs() < 1e-9);
     assert!(e["probability"].as_f64().unwrap() > 0.99, "{e}");
     assert!(plots.join("waterfall.svg").exists());
+
+    // Candidates from exact agreement on some field: named in the summary, the same quality.
+    let exact = s.dir.path().join("exact.csv");
+    fs_match(&s, &exact)
+        .args(["--candidates", "exact"])
+        .assert()
+        .success()
+        .stdout(contains(
+            "candidates (agreeing exactly on given_name or surname or",
+        ));
+    let predicted = clustered_pairs(&exact);
+    let tp = predicted
+        .iter()
+        .filter(|(a, b)| entity(a) == entity(b))
+        .count();
+    let f1 = 2.0 * tp as f64 / (predicted.len() + 500) as f64;
+    assert!(f1 >= 0.994, "F1 with exact candidates {f1}");
 }
 
 #[test]

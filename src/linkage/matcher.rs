@@ -200,7 +200,34 @@ pub fn match_encodings(
             kernel: &kernel,
             progress,
         };
-        let (mut cands, stats, report) = between.candidates(i, j, emit)?;
+        // A model on inputs too large to compare exhaustively, with automatic blocking: the
+        // pairs that agree exactly on some field (LSH at the model's low candidate Dice would
+        // need very many tables).
+        let sizes = (
+            data[i].ids.len() as u64,
+            j.map(|j| data[j].ids.len() as u64),
+        );
+        let all = sizes
+            .1
+            .map_or(sizes.0 * sizes.0.saturating_sub(1) / 2, |m| sizes.0 * m);
+        let mut exact_passes = Vec::new();
+        let (mut cands, stats, report) = match &prepared {
+            Some((f, p))
+                if f.exact_candidates
+                    || (opts.blocking.auto && all > blocking::AUTO_EXHAUSTIVE_PAIRS) =>
+            {
+                let (cands, used) = p.pass_candidates(&data, f.train.pass_cap);
+                exact_passes = used;
+                let found = cands.len() as u64;
+                let stats = CandidateStats {
+                    pairs: all,
+                    comparisons: found,
+                    candidates: found,
+                };
+                (cands, stats, None)
+            }
+            _ => between.candidates(i, j, emit)?,
+        };
         if let (Some((f, p)), Some(scorer)) = (&prepared, &scorer) {
             cands
                 .par_iter_mut()
@@ -209,7 +236,7 @@ pub fn match_encodings(
                 Threshold::Fixed(t) => (fs::link::weight_of(t), false),
                 Threshold::Auto(_) => (fs::link::best_cut(&cands).unwrap_or(0.0), true),
             };
-            summary = Some(p.summary(f, &cands, weight, automatic));
+            summary = Some(p.summary(f, &cands, weight, automatic, exact_passes));
             cut = weight;
             cands.retain(|c| c.score >= weight);
         }

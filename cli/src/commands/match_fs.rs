@@ -7,7 +7,7 @@ use pprl::linkage::fs::{FsOptions, FsSummary, PriorChoice, TrainOptions};
 use pprl::linkage::job;
 
 use super::thousands;
-use crate::args::{FsArgs, ModelArg, ThresholdArg};
+use crate::args::{CandidatesArg, FsArgs, ModelArg};
 
 /// The library's options for `--model fs` (`None` for `--model dice`).
 pub fn options(args: &FsArgs) -> Result<Option<FsOptions>> {
@@ -50,9 +50,10 @@ pub fn options(args: &FsArgs) -> Result<Option<FsOptions>> {
         },
         thresholds: args.levels.clone(),
         candidates: match args.candidates {
-            ThresholdArg::Value(t) => Some(t),
-            ThresholdArg::Auto => None,
+            CandidatesArg::Value(t) => Some(t),
+            CandidatesArg::Auto | CandidatesArg::Exact => None,
         },
+        exact_candidates: args.candidates == CandidatesArg::Exact,
         tf_fields,
         review: args.review,
         allow_unhardened: args.allow_unhardened,
@@ -143,12 +144,16 @@ pub fn print_text(s: &FsSummary) {
             s.tf_fields.join(", ")
         }
     );
+    let how = if s.exact_passes.is_empty() {
+        format!("record Dice >= {:.3}", s.candidate_threshold)
+    } else {
+        format!("agreeing exactly on {}", s.exact_passes.join(" or "))
+    };
     println!(
-        "{} candidates (record Dice >= {:.3}) scored; cut at match probability {:.4} (weight \
-         {:.2}){}: the model expects precision {:.3}, recall {:.3}, F1 {:.3} of about {:.0} \
-         matches among them",
+        "{} candidates ({how}) scored; cut at match probability {:.4} (weight {:.2}){}: the \
+         model expects precision {:.3}, recall {:.3}, F1 {:.3} of about {:.0} matches among \
+         them",
         thousands(s.scored),
-        s.candidate_threshold,
         s.cut_probability,
         s.cut_weight,
         if s.cut_automatic {

@@ -35,6 +35,10 @@ pub struct FsOptions {
     /// hardening lifts every pair's Dice, so a fixed value would keep nearly all pairs or lose
     /// matches).
     pub candidates: Option<f64>,
+    /// Candidates from exact agreement on some field instead of record-level Dice (see
+    /// `Prepared::pass_candidates`); also used, whatever this says, with automatic blocking on
+    /// inputs too large to compare exhaustively.
+    pub exact_candidates: bool,
     /// Fields with term-frequency adjustment, by name (`None`: every field).
     pub tf_fields: Option<Vec<String>>,
     /// The lower end of a clerical-review band, as a match probability below the cut.
@@ -53,6 +57,7 @@ impl Default for FsOptions {
             train: TrainOptions::new(Vec::new()),
             thresholds: super::levels::DEFAULT_THRESHOLDS.to_vec(),
             candidates: None,
+            exact_candidates: false,
             tf_fields: None,
             review: None,
             allow_unhardened: false,
@@ -109,8 +114,11 @@ pub struct FsSummary {
     pub u_pairs: u64,
     /// Fields with term-frequency adjustment.
     pub tf_fields: Vec<String>,
-    /// The record-level Dice of candidate pairs.
+    /// The record-level Dice of candidate pairs (unused when `exact_passes` is not empty).
     pub candidate_threshold: f64,
+    /// For inputs too large to compare exhaustively with `--blocking auto`: the fields whose
+    /// exact agreement made the candidates (empty: candidates by record-level Dice).
+    pub exact_passes: Vec<String>,
     /// Candidates scored.
     pub scored: u64,
     /// The cut, as a match probability.
@@ -277,6 +285,8 @@ pub(crate) fn prepare(data: &[ClkData], opts: &FsOptions) -> Result<Prepared, Fs
     };
     let candidates = match opts.candidates {
         Some(t) => t,
+        // Not used: the candidates come from exact agreement.
+        None if opts.exact_candidates => 0.0,
         None => candidate_threshold(data, opts.train.seed)?,
     };
     Ok(Prepared {
@@ -294,6 +304,36 @@ pub(crate) fn prepare(data: &[ClkData], opts: &FsOptions) -> Result<Prepared, Fs
 }
 
 impl Prepared {
+    /// Candidates for inputs too large to compare exhaustively: the pairs that agree exactly on
+    /// some field (the blocks of the training passes, as Splink's prediction blocking rules),
+    /// each field's pairs only if at most `cap` (a field such as sex would pair a third of
+    /// everyone); deduplicated, sorted by `(a, b)`, unscored; with the fields used. A pair that
+    /// disagrees on every such field is not a candidate.
+    pub(crate) fn pass_candidates(
+        &self,
+        data: &[ClkData],
+        cap: u64,
+    ) -> (Vec<Candidate>, Vec<String>) {
+        let left = self.shape.records(data, 0);
+        let right = (data.len() == 2).then(|| self.shape.records(data, 1));
+        let (mut pairs, mut used) = (Vec::new(), Vec::new());
+        for f in 0..self.shape.fields {
+            let groups = super::ExactGroups::new(&left, right.as_ref(), &[f]);
+            let n = groups.pair_count();
+            if n > 0 && n <= cap {
+                pairs.extend(groups.pairs());
+                used.push(self.model.params.fields[f].name().to_string());
+            }
+        }
+        pairs.par_sort_unstable();
+        pairs.dedup();
+        let candidates = pairs
+            .into_iter()
+            .map(|(a, b)| Candidate { a, b, score: 0.0 })
+            .collect();
+        (candidates, used)
+    }
+
     /// The scorer of the job's pair of inputs (the one input twice for deduplication).
     pub(crate) fn scorer<'a>(&'a self, data: &'a [ClkData]) -> Scorer<'a> {
         let left = self.shape.records(data, 0);
@@ -309,6 +349,7 @@ impl Prepared {
         scored: &[Candidate],
         cut_weight: f64,
         automatic: bool,
+        exact_passes: Vec<String>,
     ) -> FsSummary {
         let review_band: Vec<Candidate> = opts
             .review
@@ -336,6 +377,7 @@ impl Prepared {
                 .map(|&f| self.model.params.fields[f].name().to_string())
                 .collect(),
             candidate_threshold: self.candidates,
+            exact_passes,
             scored: scored.len() as u64,
             cut_probability: probability(cut_weight),
             cut_weight,
