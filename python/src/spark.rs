@@ -362,6 +362,7 @@ fn clustering(name: &str) -> PyResult<pprl::linkage::solve::Clustering> {
 /// number and the row of each clustered record, clusters in the library's order.
 #[pyfunction]
 #[pyo3(signature = (a, b, score, filters, *, threshold, clustering = "average"))]
+#[allow(clippy::type_complexity)]
 pub(crate) fn dedup_clusters<'py>(
     py: Python<'py>,
     a: PyReadonlyArray1<'py, u32>,
