@@ -16,7 +16,8 @@ timings, so Spark reads the encodings as a deployment would), matches them at 0.
 links as Parquet, and prints one JSON line: the sizes, the stage timings of `ps.match`, the
 links' write time, the block report, the shuffle bytes written and the executors' run time per
 Spark stage (from the application's REST API on loopback), and the load average.
-Every process binds 127.0.0.1; the UIs bind there too.
+Every process binds 127.0.0.1; the UIs bind there too. Environment: WORKER_MEMORY (3g),
+EXECUTOR_MEMORY (2g), SPLIT_BYTES (input split size, Spark's 128 MB by default).
 """
 
 from __future__ import annotations
@@ -142,6 +143,9 @@ def run(master, workers, partitions, blocking, exec_mem, work, a_side, b_side) -
         .config("spark.driver.memory", "3g")
         .config("spark.cores.max", str(workers))
         .config("spark.sql.shuffle.partitions", str(partitions))
+        # Input splits: the block-size aggregation runs in the read tasks (2 GB executors ran
+        # out of aggregation memory with the default 128 MB splits at 500k records a side).
+        .config("spark.sql.files.maxPartitionBytes", os.environ.get("SPLIT_BYTES", str(128 << 20)))
         .config("spark.local.dir", str(work / "local"))
         .getOrCreate()
     )
