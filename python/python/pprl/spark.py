@@ -430,7 +430,7 @@ def _blocked_candidates(
 
     dedup = y is None
     ra = keep(_explode(x, plan, threads))
-    rb = ra if dedup else keep(_explode(y, plan, threads))
+    rb = ra if y is None else keep(_explode(y, plan, threads))
     left = ra.groupBy("tag", "block").agg(F.count("*").alias("nl"))
     if dedup:
         sizes = keep(left.filter(F.col("nl") > 1).withColumn("nr", F.col("nl")))
@@ -557,8 +557,8 @@ def match(
     parties = [a] + ([] if b is None else [b]) + list(more)
     if b is None and more:
         raise ValueError("give the parties in order: b before the others")
-    for p in parties[1:]:
-        _check(a, p)
+    for other in parties[1:]:
+        _check(a, other)
     spark = a.df.sparkSession
     threads = threads or session_threads(spark)
     partitions = partitions or int(spark.conf.get("spark.sql.shuffle.partitions", "200") or "200")
@@ -584,11 +584,11 @@ def match(
             if all(df is not s.df for s in sides):
                 df.unpersist()
 
-    sides = [SparkEncodings(keep(p.df), p.bits, p.block_keys, p.schema_fingerprint, p.key_fingerprint) for p in parties]
+    sides = [SparkEncodings(keep(x.df), x.bits, x.block_keys, x.schema_fingerprint, x.key_fingerprint) for x in parties]
     stats = [_side_stats(s) for s in sides]
     requested = [] if blocking is None else [blocking] if isinstance(blocking, str) else list(blocking)
     dedup = len(sides) == 1
-    pairs_of = [(0, None)] if dedup else [(i, j) for i in range(len(sides)) for j in range(i + 1, len(sides))]
+    pairs_of: list[tuple[int, Optional[int]]] = [(0, None)] if dedup else [(i, j) for i in range(len(sides)) for j in range(i + 1, len(sides))]
     plans = []
     for i, j in pairs_of:
         (ni, oi), (nj, oj) = stats[i], stats[i if j is None else j]
@@ -698,10 +698,10 @@ def match(
             m = pp == p
             pos[m] = known[p][r[m].astype(np.int64)]
         local = pa.table({"rank": np.arange(len(k), dtype=np.int64), "cluster": k.astype(np.int64), "party": pp.astype(np.int64), "pos": pos})
-        ids = None
-        for p, s in enumerate(sides):
-            part = s.df.select("pos", "id").withColumn("party", F.lit(p).cast("long"))
-            ids = part if ids is None else ids.unionByName(part)
+        ids = sides[0].df.select("pos", "id").withColumn("party", F.lit(0).cast("long"))
+        for p in range(1, len(sides)):
+            part = sides[p].df.select("pos", "id").withColumn("party", F.lit(p).cast("long"))
+            ids = ids.unionByName(part)
         clusters = (
             spark.createDataFrame(local, schema="rank long, cluster long, party long, pos long")
             .join(ids, ["party", "pos"])
@@ -709,7 +709,7 @@ def match(
         )
 
     records = [n for n, _ in stats]
-    total = records[0] * (records[0] - 1) // 2 if dedup else sum(stats[i][0] * stats[j][0] for i, j in pairs_of)
+    total = records[0] * (records[0] - 1) // 2 if dedup else sum(stats[i][0] * stats[j][0] for i, j in pairs_of if j is not None)
     in_blocks = sum(x["pairs"] for x in infos)
     largest = max((x["largest"] for x in infos), key=lambda size: size[0] * size[1])
     report: dict[str, Any] = {
