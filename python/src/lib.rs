@@ -48,6 +48,8 @@ fn _pprl(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(spark::block_ids, m)?)?;
     m.add_function(wrap_pyfunction!(spark::compare_blocks, m)?)?;
     m.add_function(wrap_pyfunction!(spark::solve_pairs, m)?)?;
+    m.add_function(wrap_pyfunction!(spark::dedup_clusters, m)?)?;
+    m.add_function(wrap_pyfunction!(spark::party_clusters, m)?)?;
     m.add_function(wrap_pyfunction!(threads::forked_after_threads, m)?)?;
     errors::register(m)
 }

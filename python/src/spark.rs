@@ -43,9 +43,10 @@ fn fingerprint(hex: &str) -> PyResult<[u8; 32]> {
 /// the files' key fingerprint (hex), at `threshold`. `blocking` lists `"keys"`, `"lsh"`,
 /// `"auto"` (or is empty: every pair). Returns `keys` (bool), `lsh` (None or `(tables, bits,
 /// lambda, seed)`) and `functions` (block functions: keys used, then LSH tables; 0 when every
-/// pair is compared).
+/// pair is compared). `dedup`: one file of `left` records against itself (`right` ignored),
+/// as `pprl match` with one input plans it (pairs `n(n-1)/2`, fill over that file).
 #[pyfunction]
-#[pyo3(signature = (left, right, *, words, bits_set, key_count, key_fingerprint, threshold, blocking, lsh_tables = None, lsh_bits = None))]
+#[pyo3(signature = (left, right, *, words, bits_set, key_count, key_fingerprint, threshold, blocking, lsh_tables = None, lsh_bits = None, dedup = false))]
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn blocking_plan<'py>(
     py: Python<'py>,
@@ -59,6 +60,7 @@ pub(crate) fn blocking_plan<'py>(
     blocking: Vec<String>,
     lsh_tables: Option<u32>,
     lsh_bits: Option<u32>,
+    dedup: bool,
 ) -> PyResult<Bound<'py, PyDict>> {
     let mut request = BlockingRequest {
         lsh_tables,
@@ -79,8 +81,13 @@ pub(crate) fn blocking_plan<'py>(
         }
     }
     // As the matcher computes them (matcher.rs): the same floating-point operations.
-    let fill = bits_set as f64 / ((left + right).max(1) * words * 64) as f64;
-    let pairs = left as u64 * right as u64;
+    let (right, pairs, counted) = if dedup {
+        let n = left as u64;
+        (left, n * n.saturating_sub(1) / 2, left)
+    } else {
+        (right, left as u64 * right as u64, left + right)
+    };
+    let fill = bits_set as f64 / (counted.max(1) * words * 64) as f64;
     let seed = LshParams::seed_for(&fingerprint(key_fingerprint)?);
     let opts = request
         .resolve(left, right, pairs, fill, key_count, seed, threshold)
@@ -324,4 +331,175 @@ pub(crate) fn solve_pairs<'py>(
     let y: Vec<u32> = links.iter().map(|c| c.b).collect();
     let z: Vec<f64> = links.iter().map(|c| c.score).collect();
     Ok((x.into_pyarray(py), y.into_pyarray(py), z.into_pyarray(py)))
+}
+
+/// The similarity `pprl match` rescores a pair with (average linkage): Dice of two rows.
+fn rescore(filters: &[u64], words: usize, x: usize, y: usize) -> f64 {
+    let (a, b) = (
+        &filters[x * words..(x + 1) * words],
+        &filters[y * words..(y + 1) * words],
+    );
+    let common: u32 = a.iter().zip(b).map(|(p, q)| (p & q).count_ones()).sum();
+    let pa: u32 = a.iter().map(|p| p.count_ones()).sum();
+    let pb: u32 = b.iter().map(|p| p.count_ones()).sum();
+    Similarity::Dice.score(common, pa, pb, words as u32 * 64)
+}
+
+fn clustering(name: &str) -> PyResult<pprl::linkage::solve::Clustering> {
+    use pprl::linkage::solve::Clustering;
+    match name {
+        "average" => Ok(Clustering::Average),
+        "components" => Ok(Clustering::Components),
+        _ => Err(PyValueError::new_err(
+            "clustering must be \"average\" or \"components\"",
+        )),
+    }
+}
+
+/// One file's duplicate clusters, as `pprl match` with one input forms them: candidates `a`,
+/// `b` (rows of `filters`, numbered in file order), their scores, clustered at `threshold` by
+/// `"average"` linkage (pairs rescored from `filters`) or `"components"`. Returns the cluster
+/// number and the row of each clustered record, clusters in the library's order.
+#[pyfunction]
+#[pyo3(signature = (a, b, score, filters, *, threshold, clustering = "average"))]
+#[allow(clippy::type_complexity)]
+pub(crate) fn dedup_clusters<'py>(
+    py: Python<'py>,
+    a: PyReadonlyArray1<'py, u32>,
+    b: PyReadonlyArray1<'py, u32>,
+    score: PyReadonlyArray1<'py, f64>,
+    filters: PyReadonlyArray2<'py, u64>,
+    threshold: f64,
+    clustering: &str,
+) -> PyResult<(Bound<'py, PyArray1<u32>>, Bound<'py, PyArray1<u32>>)> {
+    use pprl::linkage::solve::{self, Clustering};
+    let how = self::clustering(clustering)?;
+    let (a, b, score) = (a.as_slice()?, b.as_slice()?, score.as_slice()?);
+    let words = filters.shape()[1];
+    let n = filters.shape()[0] as u32;
+    let f = filters.as_slice()?;
+    if a.len() != b.len() || a.len() != score.len() {
+        return Err(PyValueError::new_err(
+            "a, b and score must have the same length",
+        ));
+    }
+    let cands: Vec<Candidate> = (0..a.len())
+        .map(|i| Candidate {
+            a: a[i],
+            b: b[i],
+            score: score[i],
+        })
+        .collect();
+    if a.iter().chain(b).any(|&x| x >= n) {
+        return Err(PyValueError::new_err(
+            "a record outside the filters given (one row per clustered record)",
+        ));
+    }
+    let clusters = py.allow_threads(|| match how {
+        Clustering::Average => solve::dedup_average_linkage(n, &cands, threshold, &|x, y| {
+            rescore(f, words, x as usize, y as usize)
+        }),
+        Clustering::Components => solve::dedup_components(n, &cands),
+    });
+    let (mut k, mut r) = (Vec::new(), Vec::new());
+    for (i, c) in clusters.iter().enumerate() {
+        for &x in c {
+            k.push(i as u32);
+            r.push(x);
+        }
+    }
+    Ok((k.into_pyarray(py), r.into_pyarray(py)))
+}
+
+/// Several parties' clusters, as `pprl match` with three or more inputs forms them: candidates
+/// between record `(party_a, a)` and `(party_b, b)` (indices numbered in each party's file
+/// order) with their scores, clustered at `threshold` by `"average"` linkage or `"components"`
+/// (greedy, at most one record per party). `filters`: one row per record, party by party
+/// (`offsets[p]` is party `p`'s first row; a record's row is `offsets[party] + index`), for
+/// rescoring. Returns the cluster number, party and index of each clustered record.
+#[pyfunction]
+#[pyo3(signature = (party_a, a, party_b, b, score, filters, offsets, *, threshold, clustering = "average"))]
+#[allow(clippy::too_many_arguments, clippy::type_complexity)]
+pub(crate) fn party_clusters<'py>(
+    py: Python<'py>,
+    party_a: PyReadonlyArray1<'py, u16>,
+    a: PyReadonlyArray1<'py, u32>,
+    party_b: PyReadonlyArray1<'py, u16>,
+    b: PyReadonlyArray1<'py, u32>,
+    score: PyReadonlyArray1<'py, f64>,
+    filters: PyReadonlyArray2<'py, u64>,
+    offsets: PyReadonlyArray1<'py, u64>,
+    threshold: f64,
+    clustering: &str,
+) -> PyResult<(
+    Bound<'py, PyArray1<u32>>,
+    Bound<'py, PyArray1<u16>>,
+    Bound<'py, PyArray1<u32>>,
+)> {
+    use pprl::linkage::solve::{self, Clustering};
+    use pprl::linkage::{PartyCandidate, RecordRef};
+    let how = self::clustering(clustering)?;
+    let (pa, a, pb, b, score) = (
+        party_a.as_slice()?,
+        a.as_slice()?,
+        party_b.as_slice()?,
+        b.as_slice()?,
+        score.as_slice()?,
+    );
+    let words = filters.shape()[1];
+    let rows = filters.shape()[0] as u64;
+    let (f, offsets) = (filters.as_slice()?, offsets.as_slice()?);
+    let n = a.len();
+    if [pa.len(), pb.len(), b.len(), score.len()]
+        .iter()
+        .any(|&l| l != n)
+    {
+        return Err(PyValueError::new_err(
+            "party_a, a, party_b, b and score must have the same length",
+        ));
+    }
+    let row = |r: RecordRef| {
+        offsets
+            .get(r.party as usize)
+            .map(|o| o + u64::from(r.index))
+    };
+    let cands: Vec<PartyCandidate> = (0..n)
+        .map(|i| PartyCandidate {
+            a: RecordRef {
+                party: pa[i],
+                index: a[i],
+            },
+            b: RecordRef {
+                party: pb[i],
+                index: b[i],
+            },
+            score: score[i],
+        })
+        .collect();
+    // Rescoring (average linkage) reads every clustered record's filter.
+    if how == Clustering::Average
+        && cands
+            .iter()
+            .any(|c| [c.a, c.b].iter().any(|&r| row(r).is_none_or(|x| x >= rows)))
+    {
+        return Err(PyValueError::new_err(
+            "a record outside the filters given (party or index)",
+        ));
+    }
+    let clusters = py.allow_threads(|| match how {
+        Clustering::Average => solve::multiparty_average_linkage(&cands, threshold, &|x, y| {
+            let (x, y) = (row(x).expect("checked"), row(y).expect("checked"));
+            rescore(f, words, x as usize, y as usize)
+        }),
+        Clustering::Components => solve::multiparty_greedy(&cands),
+    });
+    let (mut k, mut p, mut r) = (Vec::new(), Vec::new(), Vec::new());
+    for (i, c) in clusters.iter().enumerate() {
+        for x in c {
+            k.push(i as u32);
+            p.push(x.party);
+            r.push(x.index);
+        }
+    }
+    Ok((k.into_pyarray(py), p.into_pyarray(py), r.into_pyarray(py)))
 }

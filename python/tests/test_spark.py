@@ -196,3 +196,86 @@ def test_mismatched_secrets_are_refused(spark, files, pprl_bin, tmp_path):
         ps.match(ps.from_encodings(spark, files["a"]), ps.from_encodings(spark, enc), threshold=0.8)
     with pytest.raises(ValueError, match="auto"):
         ps.match(ps.from_encodings(spark, files["a"]), ps.from_encodings(spark, files["b"]), threshold="auto")  # type: ignore[arg-type]
+
+
+@pytest.fixture(scope="module")
+def parties(pprl_bin: str, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """One party of 1,000 records with 20 % duplicates, and three parties of 1,000 records,
+    encoded by the CLI with blocking keys under one secret."""
+    out = tmp_path_factory.mktemp("parties")
+    secret = out / "secret.key"
+    subprocess.run([pprl_bin, "keygen", "--output", str(secret)], check=True, capture_output=True)
+    paths = {"dir": out, "secret": secret}
+    for name, extra in [("one", ["--parties", "1", "--duplicates", "0.2"]), ("three", ["--parties", "3"])]:
+        d = out / name
+        subprocess.run([pprl_bin, "synth", "--records", "1000", "--seed", "4", *extra, "--out-dir", str(d), "-q"], check=True)
+        for side in "abc":
+            if (d / f"party_{side}.csv").exists():
+                paths[f"{name}_{side}"] = d / f"party_{side}.clk"
+                paths[f"{name}_{side}_csv"] = d / f"party_{side}.csv"
+                subprocess.run(
+                    [pprl_bin, "encode", "--schema", str(BLOCKING_SCHEMA), "--secret-file", str(secret), "-q",
+                     "-o", str(d / f"party_{side}.clk"), str(d / f"party_{side}.csv")],
+                    check=True,
+                )
+    return paths
+
+
+def cli_rows(pprl_bin: str, inputs: list[Path], out: Path, *args: str) -> list[tuple[str, ...]]:
+    subprocess.run([pprl_bin, "match", *map(str, inputs), "-t", "0.8", *args, "-q", "-o", str(out)], check=True)
+    with open(out, newline="") as f:
+        return [tuple(r) for r in list(csv.reader(f))[1:]]
+
+
+def table_rows(m: ps.SparkMatch) -> list[tuple[str, ...]]:
+    t = m.to_arrow()
+    cols = [t[c].to_pylist() for c in t.column_names]
+    return [tuple(f"{v:.6f}" if isinstance(v, float) else str(v) for v in r) for r in zip(*cols)]
+
+
+def test_dedup_equals_cli(spark, pprl_bin, parties):
+    one = parties["one_a"]
+    d = parties["dir"]
+    x = ps.from_encodings(spark, one, partitions=3)
+    for clustering in ["average", "components"]:
+        want = cli_rows(pprl_bin, [one], d / f"dedup-{clustering}.csv", "--blocking", "keys", "--cluster", clustering)
+        assert len(want) > 200  # 1,000 records, 20 % duplicates: about 350 clustered (measured)
+        m = ps.match(x, threshold=0.8, blocking="keys", clustering=clustering, partitions=5)
+        assert table_rows(m) == want, clustering
+        assert m.links is None and m.report["clustered"] == len(want) and m.report["records"] == [1000]
+    # Every pair, with solver none: the pairs as a set; the one 1,000-record block split in 4 x 4.
+    want = cli_rows(pprl_bin, [one], d / "dedup-none.csv", "--blocking", "none", "--solver", "none")
+    m = ps.match(x, threshold=0.8, solver="none", block_cap=250, partitions=4)
+    assert m.report["split_blocks"] == 1 and m.report["cells"] == 16
+    assert m.report["pairs_in_blocks"] == m.report["total_pairs"] == 1000 * 999 // 2
+    assert sorted(table_rows(m)) == sorted(want) and len(want) > 150
+
+
+def test_three_parties_equal_cli(spark, pprl_bin, parties):
+    files = [parties[f"three_{s}"] for s in "abc"]
+    xs = [ps.from_encodings(spark, f, partitions=2) for f in files]
+    for clustering, blocking in [("average", "keys"), ("components", "lsh")]:
+        want = cli_rows(pprl_bin, files, parties["dir"] / f"three-{clustering}.csv", "--blocking", blocking,
+                        "--cluster", clustering)
+        assert len(want) > 1000  # three parties of 1,000, overlap 0.5: about 1,390 clustered (measured)
+        m = ps.match(*xs, threshold=0.8, blocking=blocking, clustering=clustering, partitions=3)
+        assert table_rows(m) == want, clustering
+        assert len(m.plans) == 3 and m.report["records"] == [1000, 1000, 1000]
+
+
+def test_spark_encode_refuses_duplicate_ids_across_batches(spark, files, tmp_path):
+    lines = files["csv_a"].read_text().splitlines()
+    # The last row repeats the first row's id: 1,500 rows apart, in different Arrow batches of 100.
+    last = lines[1].split(",", 1)[0] + "," + lines[-1].split(",", 1)[1]
+    bad = tmp_path / "dup.csv"
+    bad.write_text("\n".join(lines[:-1] + [last]) + "\n")
+    df = spark.read.option("header", True).csv(str(bad))
+    spark.conf.set("spark.sql.execution.arrow.maxRecordsPerBatch", "100")
+    try:
+        with pytest.raises(pprl.InputError) as e:
+            ps.encode(df, BLOCKING_SCHEMA, secret_file=files["secret"])
+        assert e.value.code == "encode-duplicate-id"
+        enc, _ = ps.encode(df, BLOCKING_SCHEMA, secret_file=files["secret"], check_ids=False)
+        assert enc.df.count() == 1500  # each batch alone has distinct ids
+    finally:
+        spark.conf.unset("spark.sql.execution.arrow.maxRecordsPerBatch")

@@ -31,6 +31,8 @@ __all__ = [
     "block_ids",
     "blocking_plan",
     "compare_blocks",
+    "dedup_clusters",
+    "party_clusters",
     "privacy_audit_json",
     "solve_pairs",
     "synth",
@@ -193,6 +195,7 @@ def blocking_plan(
     blocking: Sequence[str],
     lsh_tables: Optional[int] = None,
     lsh_bits: Optional[int] = None,
+    dedup: bool = False,
 ) -> dict[str, Any]: ...
 def block_ids(
     filters: npt.NDArray[np.uint64],
@@ -220,3 +223,24 @@ def solve_pairs(
     *,
     solver: str = "greedy",
 ) -> tuple[npt.NDArray[np.uint32], npt.NDArray[np.uint32], npt.NDArray[np.float64]]: ...
+def dedup_clusters(
+    a: npt.NDArray[np.uint32],
+    b: npt.NDArray[np.uint32],
+    score: npt.NDArray[np.float64],
+    filters: npt.NDArray[np.uint64],
+    *,
+    threshold: float,
+    clustering: str = "average",
+) -> tuple[npt.NDArray[np.uint32], npt.NDArray[np.uint32]]: ...
+def party_clusters(
+    party_a: npt.NDArray[np.uint16],
+    a: npt.NDArray[np.uint32],
+    party_b: npt.NDArray[np.uint16],
+    b: npt.NDArray[np.uint32],
+    score: npt.NDArray[np.float64],
+    filters: npt.NDArray[np.uint64],
+    offsets: npt.NDArray[np.uint64],
+    *,
+    threshold: float,
+    clustering: str = "average",
+) -> tuple[npt.NDArray[np.uint32], npt.NDArray[np.uint16], npt.NDArray[np.uint32]]: ...

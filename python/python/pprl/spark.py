@@ -105,18 +105,25 @@ class SparkEncodings:
 @dataclass
 class SparkMatch:
     """The result of :func:`match`: ``links`` (a DataFrame ``a_id``, ``b_id``, ``score`` in the
-    solver's order, column ``rank`` from 0), the threshold, the blocking used, the block report
-    and the seconds each stage took."""
+    solver's order, column ``rank`` from 0) or, for one party or three and more, ``clusters``
+    (``cluster``, [``party``,] ``id``, with ``rank``), the threshold, the blocking used (of the
+    first pair of parties; ``plans``: of each pair), the block report and the seconds each
+    stage took (summed over the pairs of parties)."""
 
-    links: "DataFrame"
+    links: Optional["DataFrame"]
     threshold: float
     blocking: dict[str, Any]
     report: dict[str, Any]
     timings: dict[str, float] = field(default_factory=dict)
+    clusters: Optional["DataFrame"] = None
+    plans: list[dict[str, Any]] = field(default_factory=list)
 
     def to_arrow(self) -> Any:
-        """The links as a ``pyarrow.Table`` (collected to the driver), in the solver's order."""
-        return self.links.orderBy("rank").drop("rank").toArrow()
+        """The links (or clusters) as a ``pyarrow.Table`` (collected to the driver), in the
+        order ``pprl match`` writes them."""
+        df = self.links if self.links is not None else self.clusters
+        assert df is not None
+        return df.orderBy("rank").drop("rank").toArrow()
 
 
 def _words(col: Any, words: int) -> np.ndarray:
@@ -175,6 +182,7 @@ def encode(
     secret_file: PathLike,
     distribute_secret: bool = True,
     threads: Optional[int] = None,
+    check_ids: bool = True,
 ) -> tuple[SparkEncodings, "DataFrame"]:
     """Encodes the export ``df`` (the columns the schema names; strings, integers or dates)
     under the pprl schema file ``schema`` with the secret in the file ``secret_file``, on the
@@ -186,7 +194,10 @@ def encode(
     The secret file is shipped with ``SparkContext.addFile`` (see the module docs for the
     risks); ``distribute_secret=False`` reads ``secret_file`` on every executor instead (a path
     the platform mounted there). The DataFrames are lazy: each action encodes again unless they
-    are cached. Record ids are checked for uniqueness within each Arrow batch only.
+    are cached. Record ids must be unique over the whole DataFrame, as ``pprl encode``
+    requires: ``check_ids`` (default) checks that now, with one Spark job over the id column
+    alone (a ``groupBy``, no encoding), and raises :class:`pprl.InputError` (code
+    ``encode-duplicate-id``) naming no id; each Arrow batch is checked again as it is encoded.
     """
     _require_spark()
     from pyspark.sql import functions as F
@@ -210,6 +221,16 @@ def encode(
         secret_name = None
     wanted = [c for c in dict.fromkeys([id_col, *loaded.columns]) if c in df.columns]
     source = df.select(*wanted).withColumn("__pprl_pos", F.monotonically_increasing_id())
+    if check_ids and id_col in df.columns:
+        dup = df.filter(F.col(id_col).isNotNull()).groupBy(id_col).count().filter(F.col("count") > 1)
+        repeated = dup.agg(F.count("*"), F.sum("count")).collect()[0]
+        if repeated[0]:
+            e = pprl.InputError(
+                f"record ids must be unique: {int(repeated[0])} ids are used by {int(repeated[1])} rows "
+                "(pprl encode refuses such an export too)"
+            )
+            e.code = "encode-duplicate-id"
+            raise e
 
     def run(batches: Iterator[Any]) -> Iterator[Any]:
         import warnings
@@ -390,13 +411,106 @@ def _salted(rows: "DataFrame", hot: dict[tuple[int, int], tuple[int, int]], left
     return rows.mapInArrow(run, _BUCKET_SCHEMA)
 
 
+def _blocked_candidates(
+    x: SparkEncodings,
+    y: Optional[SparkEncodings],
+    plan: dict[str, Any],
+    *,
+    threshold: float,
+    block_cap: int,
+    partitions: int,
+    threads: int,
+    keep: Any,
+    fail_marker: Optional[str],
+) -> tuple["DataFrame", dict[str, Any], "DataFrame", "DataFrame"]:
+    """Candidates ``(a, b, score)`` (positions) between ``x`` and ``y``, or within ``x`` when
+    ``y`` is None (pairs ``a < b``), each pair once; the block summary; the exploded rows."""
+    import pyarrow as pa  # type: ignore
+    from pyspark.sql import functions as F
+
+    dedup = y is None
+    ra = keep(_explode(x, plan, threads))
+    rb = ra if y is None else keep(_explode(y, plan, threads))
+    left = ra.groupBy("tag", "block").agg(F.count("*").alias("nl"))
+    if dedup:
+        sizes = keep(left.filter(F.col("nl") > 1).withColumn("nr", F.col("nl")))
+        pairs_expr = F.col("nl") * (F.col("nl") - 1) / 2
+    else:
+        sizes = keep(left.join(rb.groupBy("tag", "block").agg(F.count("*").alias("nr")), ["tag", "block"]))
+        pairs_expr = F.col("nl") * F.col("nr")
+    summary = sizes.agg(
+        F.count("*").alias("blocks"),
+        F.sum(pairs_expr).cast("long").alias("pairs"),
+        F.max(F.struct((F.col("nl") * F.col("nr")).alias("p"), "nl", "nr")).alias("largest"),
+    ).collect()[0]
+    hot: dict[tuple[int, int], tuple[int, int]] = {}
+    for r in sizes.filter((F.col("nl") > block_cap) | (F.col("nr") > block_cap)).collect():
+        sl = min(_MAX_SALT, math.ceil(r["nl"] / block_cap))
+        sr = min(_MAX_SALT, math.ceil(r["nr"] / block_cap))
+        hot[(int(r["tag"]), int(r["block"]))] = (sl, sr)
+    sa = _salted(ra, hot, True, partitions)
+    sb = _salted(rb, hot, False, partitions)
+    words = x.words
+
+    def score(left: Any, right: Any) -> Any:
+        from pprl import _pprl as native
+
+        if fail_marker is not None and not os.path.exists(fail_marker):
+            with open(fail_marker, "w") as f:
+                f.write("failed once\n")
+            raise RuntimeError("pprl.spark: the injected task failure (a test)")
+        if left.num_rows == 0 or right.num_rows == 0:
+            return pa.table({"a": pa.array([], pa.int64()), "b": pa.array([], pa.int64()), "score": pa.array([], pa.float64())})
+        col = lambda t, c: t.column(c).to_numpy().astype(np.int64)  # noqa: E731
+        li, ri, s = native.compare_blocks(
+            col(left, "block").view(np.uint64),
+            col(left, "tag").view(np.uint64),
+            np.ascontiguousarray(_words(left.column("clk"), words)),
+            col(right, "block").view(np.uint64),
+            col(right, "tag").view(np.uint64),
+            np.ascontiguousarray(_words(right.column("clk"), words)),
+            threshold=threshold,
+            threads=threads,
+        )
+        ca, cb = col(left, "pos")[li], col(right, "pos")[ri]
+        if dedup:  # each unordered pair once, never a record with itself
+            m = ca < cb
+            ca, cb, s = ca[m], cb[m], s[m]
+        return pa.table({"a": ca, "b": cb, "score": s})
+
+    cands = keep(
+        sa.groupBy("bucket").cogroup(sb.groupBy("bucket")).applyInArrow(score, _CANDIDATES_SCHEMA).dropDuplicates(["a", "b"])
+    )
+    info = {
+        "blocks": int(summary["blocks"] or 0),
+        "pairs": int(summary["pairs"] or 0),
+        "largest": [int(summary["largest"]["nl"]), int(summary["largest"]["nr"])] if summary["largest"] else [0, 0],
+        "split": len(hot),
+        "cells": sum(sl * sr for sl, sr in hot.values()),
+    }
+    return cands, info, ra, rb
+
+
+def _filters_of(side: "DataFrame", positions: np.ndarray, words: int) -> np.ndarray:
+    """The filters of the records at ``positions`` (sorted, distinct), collected in that order."""
+    import pyarrow as pa  # type: ignore
+    from pyspark.sql import functions as F
+
+    spark = side.sparkSession
+    wanted = spark.createDataFrame(pa.table({"pos": pa.array(positions.astype(np.int64))}))
+    got = side.join(F.broadcast(wanted), "pos").select("pos", "clk").toArrow()
+    order = np.argsort(got.column("pos").to_numpy())
+    return np.ascontiguousarray(_words(got.column("clk"), words)[order])
+
+
 def match(
     a: SparkEncodings,
-    b: SparkEncodings,
-    *,
+    b: Optional[SparkEncodings] = None,
+    *more: SparkEncodings,
     threshold: float = 0.8,
     blocking: Union[str, Sequence[str], None] = None,
     solver: str = "greedy",
+    clustering: str = "average",
     lsh_tables: Optional[int] = None,
     lsh_bits: Optional[int] = None,
     block_cap: int = 4096,
@@ -406,9 +520,13 @@ def match(
     threads: Optional[int] = None,
     _fail_once: Optional[PathLike] = None,
 ) -> SparkMatch:
-    """Links the records of ``a`` to those of ``b`` as ``pprl match A B -t THRESHOLD
-    --blocking ... --solver ...`` does, on Spark: the same links, scores and order, for any
-    number of partitions and executors.
+    """Matches as ``pprl match FILE... -t THRESHOLD --blocking ... --solver ... --cluster ...``
+    does, on Spark: the same result for any number of partitions and executors. One party
+    (``b`` None): its duplicates, as clusters ``(cluster, id)`` (with ``solver="none"``: every
+    pair ``a_id, b_id, score``); two: links ``a_id, b_id, score`` in the solver's order; three
+    or more: clusters ``(cluster, party, id)``, at most one record per party, from the
+    candidates of every pair of parties (each pair blocked as the CLI blocks it).
+    ``clustering``: ``"average"`` (the CLI's default) or ``"components"``.
 
     ``blocking``: ``"keys"``, ``"lsh"``, ``"auto"`` or a list of them, as ``pprl match
     --blocking`` (``None``: every pair, which Spark still splits into cells of ``block_cap``
@@ -420,8 +538,8 @@ def match(
     ``spark.sql.shuffle.partitions``). ``candidate_cap``: the most distinct candidate pairs
     solved on the driver (more raise ``pprl.MatchError``: raise the threshold or the cap).
     ``truth``: true ``(a_id, b_id)`` pairs (a list, or a DataFrame of two id columns) for the
-    report's pair completeness (the share of true pairs sharing a block). ``threads``: per pprl
-    call inside a task (default ``spark.task.cpus``). A fixed threshold only.
+    report's pair completeness (two parties). ``threads``: per pprl call inside a task
+    (default ``spark.task.cpus``). A fixed threshold only.
     """
     _require_spark()
     import pyarrow as pa  # type: ignore
@@ -432,19 +550,26 @@ def match(
         raise ValueError("threshold must be a number in 0..=1 (\"auto\" is not available on Spark yet)")
     if solver not in ("greedy", "optimal", "none"):
         raise ValueError('solver must be "greedy", "optimal" or "none"')
+    if clustering not in ("average", "components"):
+        raise ValueError('clustering must be "average" or "components"')
     if block_cap < 1:
         raise ValueError("block_cap must be at least 1")
-    _check(a, b)
+    parties = [a] + ([] if b is None else [b]) + list(more)
+    if b is None and more:
+        raise ValueError("give the parties in order: b before the others")
+    for other in parties[1:]:
+        _check(a, other)
     spark = a.df.sparkSession
     threads = threads or session_threads(spark)
     partitions = partitions or int(spark.conf.get("spark.sql.shuffle.partitions", "200") or "200")
+    threshold = float(threshold)
     timings: dict[str, float] = {}
     started = time.perf_counter()
 
     def lap(name: str) -> None:
         nonlocal started
         now = time.perf_counter()
-        timings[name] = round(now - started, 3)
+        timings[name] = round(timings.get(name, 0.0) + now - started, 3)
         started = now
 
     persisted: list[Any] = []
@@ -454,145 +579,158 @@ def match(
         persisted.append(df)
         return df
 
-    ea, eb = keep(a.df), keep(b.df)
-    ea_side = SparkEncodings(ea, a.bits, a.block_keys, a.schema_fingerprint, a.key_fingerprint)
-    eb_side = SparkEncodings(eb, b.bits, b.block_keys, b.schema_fingerprint, b.key_fingerprint)
-    (na, ones_a), (nb, ones_b) = _side_stats(ea_side), _side_stats(eb_side)
+    def release() -> None:
+        for df in persisted:
+            if all(df is not s.df for s in sides):
+                df.unpersist()
+
+    sides = [SparkEncodings(keep(x.df), x.bits, x.block_keys, x.schema_fingerprint, x.key_fingerprint) for x in parties]
+    stats = [_side_stats(s) for s in sides]
     requested = [] if blocking is None else [blocking] if isinstance(blocking, str) else list(blocking)
-    plan = _pprl.blocking_plan(
-        na,
-        nb,
-        words=a.words,
-        bits_set=ones_a + ones_b,
-        key_count=a.block_keys,
-        key_fingerprint=a.key_fingerprint,
-        threshold=float(threshold),
-        blocking=requested,
-        lsh_tables=lsh_tables,
-        lsh_bits=lsh_bits,
-    )
-    if plan["lsh"] is not None and plan["lsh"][2] != 1:
-        raise ValueError("pprl.spark compares pairs that collide once (lambda 1) only")
+    dedup = len(sides) == 1
+    pairs_of: list[tuple[int, Optional[int]]] = [(0, None)] if dedup else [(i, j) for i in range(len(sides)) for j in range(i + 1, len(sides))]
+    plans = []
+    for i, j in pairs_of:
+        (ni, oi), (nj, oj) = stats[i], stats[i if j is None else j]
+        plan = _pprl.blocking_plan(
+            ni, nj, words=a.words, bits_set=oi + (0 if j is None else oj), key_count=a.block_keys,
+            key_fingerprint=a.key_fingerprint, threshold=threshold, blocking=requested,
+            lsh_tables=lsh_tables, lsh_bits=lsh_bits, dedup=j is None,
+        )
+        if plan["lsh"] is not None and plan["lsh"][2] != 1:
+            raise ValueError("pprl.spark compares pairs that collide once (lambda 1) only")
+        plans.append(plan)
     lap("stats")
 
-    ra, rb = keep(_explode(ea_side, plan, threads)), keep(_explode(eb_side, plan, threads))
-    sizes = keep(
-        ra.groupBy("tag", "block")
-        .agg(F.count("*").alias("nl"))
-        .join(rb.groupBy("tag", "block").agg(F.count("*").alias("nr")), ["tag", "block"])
-    )
-    summary = sizes.agg(
-        F.count("*").alias("blocks"),
-        F.sum(F.col("nl") * F.col("nr")).alias("pairs"),
-        F.max(F.struct((F.col("nl") * F.col("nr")).alias("p"), "nl", "nr")).alias("largest"),
-    ).collect()[0]
-    hot_rows = sizes.filter((F.col("nl") > block_cap) | (F.col("nr") > block_cap)).collect()
-    hot: dict[tuple[int, int], tuple[int, int]] = {}
-    for r in hot_rows:
-        sl = min(_MAX_SALT, math.ceil(r["nl"] / block_cap))
-        sr = min(_MAX_SALT, math.ceil(r["nr"] / block_cap))
-        hot[(int(r["tag"]), int(r["block"]))] = (sl, sr)
-    lap("blocks")
-
-    sa = _salted(ra, hot, True, partitions)
-    sb = _salted(rb, hot, False, partitions)
-    words = a.words
     fail_marker = os.fspath(_fail_once) if _fail_once is not None else None
-
-    def score(left: Any, right: Any) -> Any:
-        from pprl import _pprl as native
-
-        if fail_marker is not None and not os.path.exists(fail_marker):
-            with open(fail_marker, "w") as f:
-                f.write("failed once\n")
-            raise RuntimeError("pprl.spark: the injected task failure (a test)")
-        empty = pa.table({"a": pa.array([], pa.int64()), "b": pa.array([], pa.int64()), "score": pa.array([], pa.float64())})
-        if left.num_rows == 0 or right.num_rows == 0:
-            return empty
-        col = lambda t, c: t.column(c).to_numpy().astype(np.int64)  # noqa: E731
-        li, ri, s = native.compare_blocks(
-            col(left, "block").view(np.uint64),
-            col(left, "tag").view(np.uint64),
-            np.ascontiguousarray(_words(left.column("clk"), words)),
-            col(right, "block").view(np.uint64),
-            col(right, "tag").view(np.uint64),
-            np.ascontiguousarray(_words(right.column("clk"), words)),
-            threshold=float(threshold),
-            threads=threads,
+    found_parts, infos, exploded = [], [], []
+    for (i, j), plan in zip(pairs_of, plans):
+        cands, info, ra, rb = _blocked_candidates(
+            sides[i], None if j is None else sides[j], plan, threshold=threshold, block_cap=block_cap,
+            partitions=partitions, threads=threads, keep=keep, fail_marker=fail_marker,
         )
-        return pa.table({"a": col(left, "pos")[li], "b": col(right, "pos")[ri], "score": s})
-
-    cands = keep(
-        sa.groupBy("bucket")
-        .cogroup(sb.groupBy("bucket"))
-        .applyInArrow(score, _CANDIDATES_SCHEMA)
-        .dropDuplicates(["a", "b"])
-    )
-    found = cands.count()
-    lap("compare")
+        lap("blocks")
+        found = cands.count()
+        lap("compare")
+        found_parts.append((cands, found))
+        infos.append(info)
+        exploded.append((ra, rb))
+    found = sum(f for _, f in found_parts)
     if found > candidate_cap:
-        for df in persisted:
-            df.unpersist()
+        release()
         e = pprl.MatchError(
             f"{found} candidate pairs exceed candidate_cap={candidate_cap}: raise the threshold, "
             "tighten the blocking or raise the cap (the driver holds them all)"
         )
         e.code = "match-candidate-cap"
         raise e
-    got = cands.toArrow() if found else None
+    got = [c.toArrow() if f else None for c, f in found_parts]
     lap("collect")
 
-    if got is not None and got.num_rows:
-        ca = got.column("a").to_numpy()
-        cb = got.column("b").to_numpy()
-        cs = got.column("score").to_numpy()
+    def arrays(t: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        if t is None or t.num_rows == 0:
+            return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.float64)
+        return t.column("a").to_numpy(), t.column("b").to_numpy(), np.ascontiguousarray(t.column("score").to_numpy(), dtype=np.float64)
+
+    links = clusters = None
+    n_links = 0
+    if len(sides) == 2 or (dedup and solver == "none"):
+        ca, cb, cs = arrays(got[0])
         ua, ia = np.unique(ca, return_inverse=True)
         ub, ib = np.unique(cb, return_inverse=True)
-        la, lb, ls = _pprl.solve_pairs(
-            ia.astype(np.uint32), ib.astype(np.uint32), np.ascontiguousarray(cs, dtype=np.float64), solver=solver
-        )
+        la, lb, ls = _pprl.solve_pairs(ia.astype(np.uint32), ib.astype(np.uint32), cs, solver="none" if dedup else solver)
         link_a, link_b = ua[la.astype(np.int64)], ub[lb.astype(np.int64)]
+        lap("solve")
+        n_links = len(link_a)
+        local = pa.table({"rank": np.arange(n_links, dtype=np.int64), "a_pos": link_a.astype(np.int64), "b_pos": link_b.astype(np.int64), "score": pa.array(ls, pa.float64())})
+        second = sides[0 if dedup else 1].df
+        links = (
+            spark.createDataFrame(local, schema="rank long, a_pos long, b_pos long, score double")
+            .join(sides[0].df.select(F.col("pos").alias("a_pos"), F.col("id").alias("a_id")), "a_pos")
+            .join(second.select(F.col("pos").alias("b_pos"), F.col("id").alias("b_id")), "b_pos")
+            .select("rank", "a_id", "b_id", "score")
+        )
+    elif dedup:
+        ca, cb, cs = arrays(got[0])
+        u, inv = np.unique(np.concatenate([ca, cb]), return_inverse=True)
+        filters = _filters_of(sides[0].df, u, a.words) if clustering == "average" else np.zeros((len(u), a.words), np.uint64)
+        k, r = _pprl.dedup_clusters(
+            inv[: len(ca)].astype(np.uint32), inv[len(ca):].astype(np.uint32), cs, filters,
+            threshold=threshold, clustering=clustering,
+        )
+        lap("solve")
+        n_links = len(k)
+        local = pa.table({"rank": np.arange(len(k), dtype=np.int64), "cluster": k.astype(np.int64), "pos": u[r.astype(np.int64)].astype(np.int64)})
+        clusters = (
+            spark.createDataFrame(local, schema="rank long, cluster long, pos long")
+            .join(sides[0].df.select("pos", "id"), "pos")
+            .select("rank", "cluster", "id")
+        )
     else:
-        link_a = link_b = np.zeros(0, np.int64)
-        ls = np.zeros(0, np.float64)
-    lap("solve")
+        cols: dict[str, list[np.ndarray]] = {k: [] for k in ("pa", "a", "pb", "b", "s")}
+        for (i, j), t in zip(pairs_of, got):
+            ca, cb, cs = arrays(t)
+            cols["pa"].append(np.full(len(ca), i, np.uint16))
+            cols["pb"].append(np.full(len(ca), j, np.uint16))
+            cols["a"].append(ca)
+            cols["b"].append(cb)
+            cols["s"].append(cs)
+        party_a, party_b = np.concatenate(cols["pa"]), np.concatenate(cols["pb"])
+        pos_a, pos_b, cs = np.concatenate(cols["a"]), np.concatenate(cols["b"]), np.concatenate(cols["s"])
+        index_a, index_b = np.zeros(len(pos_a), np.uint32), np.zeros(len(pos_b), np.uint32)
+        known, blocks, offsets = [], [], [0]
+        for p in range(len(sides)):  # each party's clustered records, renumbered in file order
+            ma, mb = party_a == p, party_b == p
+            u, inv = np.unique(np.concatenate([pos_a[ma], pos_b[mb]]), return_inverse=True)
+            index_a[ma], index_b[mb] = inv[: ma.sum()], inv[ma.sum():]
+            known.append(u)
+            blocks.append(_filters_of(sides[p].df, u, a.words) if clustering == "average" else np.zeros((0, a.words), np.uint64))
+            offsets.append(offsets[-1] + len(blocks[-1]))
+        k, pp, r = _pprl.party_clusters(
+            party_a, index_a, party_b, index_b, np.ascontiguousarray(cs, dtype=np.float64),
+            np.ascontiguousarray(np.concatenate(blocks)), np.array(offsets[:-1], np.uint64),
+            threshold=threshold, clustering=clustering,
+        )
+        lap("solve")
+        n_links = len(k)
+        pos = np.zeros(len(k), np.int64)
+        for p in range(len(sides)):
+            m = pp == p
+            pos[m] = known[p][r[m].astype(np.int64)]
+        local = pa.table({"rank": np.arange(len(k), dtype=np.int64), "cluster": k.astype(np.int64), "party": pp.astype(np.int64), "pos": pos})
+        ids = sides[0].df.select("pos", "id").withColumn("party", F.lit(0).cast("long"))
+        for p in range(1, len(sides)):
+            part = sides[p].df.select("pos", "id").withColumn("party", F.lit(p).cast("long"))
+            ids = ids.unionByName(part)
+        clusters = (
+            spark.createDataFrame(local, schema="rank long, cluster long, party long, pos long")
+            .join(ids, ["party", "pos"])
+            .select("rank", "cluster", "party", "id")
+        )
 
-    links_local = pa.table(
-        {
-            "rank": pa.array(np.arange(len(link_a), dtype=np.int64)),
-            "a_pos": pa.array(link_a.astype(np.int64)),
-            "b_pos": pa.array(link_b.astype(np.int64)),
-            "score": pa.array(ls, pa.float64()),
-        }
-    )
-    links = (
-        spark.createDataFrame(links_local, schema="rank long, a_pos long, b_pos long, score double")
-        .join(ea.select(F.col("pos").alias("a_pos"), F.col("id").alias("a_id")), "a_pos")
-        .join(eb.select(F.col("pos").alias("b_pos"), F.col("id").alias("b_id")), "b_pos")
-        .select("rank", "a_id", "b_id", "score")
-    )
-    largest = summary["largest"]
-    total = na * nb
+    records = [n for n, _ in stats]
+    total = records[0] * (records[0] - 1) // 2 if dedup else sum(stats[i][0] * stats[j][0] for i, j in pairs_of if j is not None)
+    in_blocks = sum(x["pairs"] for x in infos)
+    largest = max((x["largest"] for x in infos), key=lambda size: size[0] * size[1])
     report: dict[str, Any] = {
-        "records": [na, nb],
+        "records": records,
         "total_pairs": total,
-        "blocks": int(summary["blocks"] or 0),
-        "pairs_in_blocks": int(summary["pairs"] or 0),
-        "reduction_ratio": (1.0 - (summary["pairs"] or 0) / total) if total else 0.0,
-        "largest_block": [int(largest["nl"]), int(largest["nr"])] if largest else [0, 0],
-        "split_blocks": len(hot),
-        "cells": sum(sl * sr for sl, sr in hot.values()),
+        "blocks": sum(x["blocks"] for x in infos),
+        "pairs_in_blocks": in_blocks,
+        "reduction_ratio": (1.0 - in_blocks / total) if total else 0.0,
+        "largest_block": largest,
+        "split_blocks": sum(x["split"] for x in infos),
+        "cells": sum(x["cells"] for x in infos),
         "candidates": found,
-        "links": len(link_a),
+        "links" if links is not None else "clustered": n_links,
         "partitions": partitions,
     }
-    if truth is not None:
-        report["pair_completeness"], report["true_pairs"] = _pair_completeness(spark, truth, ea, eb, ra, rb)
+    if truth is not None and len(sides) == 2:
+        ra, rb = exploded[0]
+        report["pair_completeness"], report["true_pairs"] = _pair_completeness(spark, truth, sides[0].df, sides[1].df, ra, rb)
     lap("report")
-    for df in persisted:
-        if df is not ea and df is not eb:
-            df.unpersist()
-    return SparkMatch(links, float(threshold), dict(plan), report, timings)
+    release()
+    return SparkMatch(links, threshold, dict(plans[0]), report, timings, clusters=clusters, plans=[dict(p) for p in plans])
 
 
 def _pair_completeness(
