@@ -70,6 +70,35 @@ pub fn audit_words(words: &[u64], wpr: usize, bits: u32, options: &AuditOptions)
     }
 }
 
+/// Frequency over each field filter of a `field`-layout encoding (`fields` filters a record),
+/// leaving out the records whose field is flagged missing in `missing`: the most repeated
+/// field's index and measure. What frequency attacks read, field by field; the record as a whole
+/// can be unique while its given-name filter is shared by thousands.
+pub(crate) fn field_frequency(
+    words: &[u64],
+    wpr: usize,
+    fields: usize,
+    missing: Option<&[u64]>,
+    top: usize,
+) -> Option<(usize, Frequency)> {
+    let n = words.len().checked_div(wpr).unwrap_or(0);
+    let wpf = wpr.checked_div(fields).filter(|w| *w > 0)?;
+    (0..fields)
+        .map(|f| {
+            let present: Vec<usize> = (0..n)
+                .filter(|&i| missing.is_none_or(|m| m[i] >> f & 1 == 0))
+                .collect();
+            let rec = |k: usize| &words[present[k] * wpr + f * wpf..][..wpf];
+            (f, frequency(present.len(), &rec, top))
+        })
+        .max_by(|(fa, a), (fb, b)| {
+            a.verdict
+                .measure
+                .total_cmp(&b.verdict.measure)
+                .then(fb.cmp(fa))
+        })
+}
+
 fn frequency<'a>(n: usize, rec: &(dyn Fn(usize) -> &'a [u64] + Sync), top: usize) -> Frequency {
     let mut counts: HashMap<&[u64], u64> = HashMap::with_capacity(n);
     for i in 0..n {

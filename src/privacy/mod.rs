@@ -254,9 +254,36 @@ impl PrivacyAudit {
 }
 
 /// Audits encodings in memory (all filters of a record together).
+///
+/// In the `field` layout the frequency measure is taken field by field (records flagged
+/// missing in a field left out of it) and reports the most repeated field: a frequency attack
+/// aligns one field's filters with a list of that field's values.
 pub fn audit(data: &ClkData, options: &AuditOptions) -> PrivacyAudit {
-    let bits = data.header.filter_bits * u32::from(data.header.filters_per_record);
-    audit_words(&data.words, data.header.words_per_record(), bits, options)
+    let fields = usize::from(data.header.filters_per_record);
+    let bits = data.header.filter_bits * fields as u32;
+    let wpr = data.header.words_per_record();
+    let mut report = audit_words(&data.words, wpr, bits, options);
+    if data.header.layout == crate::schema::Layout::Field && fields > 1 {
+        let missing = data.header.missing_masks.then_some(data.missing.as_slice());
+        if let Some((f, mut freq)) =
+            measure::field_frequency(&data.words, wpr, fields, missing, options.top)
+        {
+            let name = field_name(data, f).unwrap_or_else(|| format!("field {}", f + 1));
+            freq.verdict.explanation = format!(
+                "field `{name}`, the most repeated of the {fields} field filters (records \
+                 missing it left out): {}",
+                freq.verdict.explanation
+            );
+            report.frequency = freq;
+        }
+    }
+    report
+}
+
+/// Field `f`'s name in the encoding's embedded schema.
+fn field_name(data: &ClkData, f: usize) -> Option<String> {
+    let schema: serde_json::Value = serde_json::from_slice(&data.header.schema_json).ok()?;
+    Some(schema["fields"][f]["name"].as_str()?.to_string())
 }
 
 /// Recording an audit in an encoding file's manifest failed.

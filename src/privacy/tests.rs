@@ -123,3 +123,34 @@ fn empty_input_gives_an_empty_low_report() {
         "frequency low, length low, co-occurrence low, similarity low, neighbourhood low"
     );
 }
+
+#[test]
+fn field_filters_are_judged_field_by_field_without_missing_ones() {
+    // 1,000 records of three 128-bit field filters: every record unique, but field 1 holds one
+    // filter in records 0-299, of which 0-99 are flagged missing in that field.
+    let (n, fields, wpf) = (1000, 3, 2);
+    let mut words = random(n, fields * wpf, 11);
+    let shared = random(1, wpf, 12);
+    for r in 0..300 {
+        words[r * fields * wpf + wpf..][..wpf].copy_from_slice(&shared);
+    }
+    let missing: Vec<u64> = (0..n).map(|r| u64::from(r < 100) << 1).collect();
+    let whole = audit_words(&words, fields * wpf, 384, &AuditOptions::default());
+    assert_eq!(
+        whole.frequency.verdict.level,
+        Level::Low,
+        "records are unique"
+    );
+    let (f, freq) =
+        super::measure::field_frequency(&words, fields * wpf, fields, Some(&missing), 5).unwrap();
+    assert_eq!(f, 1);
+    assert!(
+        (freq.top_shares[0] - 200.0 / 900.0).abs() < 1e-12,
+        "{:?}",
+        freq.top_shares
+    );
+    assert_eq!(freq.verdict.level, Level::High);
+    // Without the flags the empty-looking records count too.
+    let (_, all) = super::measure::field_frequency(&words, fields * wpf, fields, None, 5).unwrap();
+    assert!((all.top_shares[0] - 0.3).abs() < 1e-12);
+}
