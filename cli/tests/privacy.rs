@@ -347,3 +347,60 @@ fn schema_check_warns_on_weak_privacy_choices() {
         "{stderr}"
     );
 }
+
+#[test]
+fn with_the_export_the_length_measure_correlates_popcounts_with_token_counts() {
+    let dir = tempfile::tempdir().unwrap();
+    let body = "version = 1\nid_column = \"rec_id\"\n[[fields]]\nname = \"given_name\"\n\
+         normalize = [\"nfkc\", \"casefold\"]\ntokenizer = { kind = \"qgram\", q = 2 }\n\
+         bits_per_token = 20\n";
+    let audit = |schema_text: &str, sub: &str| -> serde_json::Value {
+        let d = dir.path().join(sub);
+        std::fs::create_dir(&d).unwrap();
+        let schema = d.join("s.toml");
+        std::fs::write(&schema, schema_text).unwrap();
+        let clk = encode(&d, schema.to_str().unwrap(), FEBRL);
+        let out = pprl()
+            .args(["privacy", "audit", "--json", "--data", FEBRL, "--schema"])
+            .arg(&schema)
+            .arg(&clk)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{out:?}");
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+    // Unhardened, a longer name sets more bits: the popcount follows the bigram count.
+    let plain = audit(body, "plain");
+    let t = &plain["length"]["tokens"];
+    // Every encoded record (rows without a given name encode nothing and are rejected).
+    assert_eq!(t["records"], plain["records"]);
+    assert!(t["pearson"].as_f64().unwrap() > 0.7, "{t}");
+    assert_eq!(t["verdict"]["level"], "high");
+    // Balanced, every filter has half its bits set: nothing to follow.
+    let balanced = audit(
+        &body.replace("[[fields]]", "[filter]\nharden = [\"balance\"]\n[[fields]]"),
+        "balanced",
+    );
+    let t = &balanced["length"]["tokens"];
+    assert_eq!(t["pearson"], 0.0);
+    assert_eq!(t["verdict"]["level"], "low");
+    // Another export (no id in common) is one clear error; `--data` needs `--schema`.
+    let other = dir.path().join("other.csv");
+    std::fs::write(&other, "rec_id,given_name\nx-1,ann\nx-2,bob\n").unwrap();
+    let out = pprl()
+        .args(["privacy", "audit", "--data"])
+        .arg(&other)
+        .arg("--schema")
+        .arg(dir.path().join("plain/s.toml"))
+        .arg(dir.path().join("plain/out.clk"))
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("the ids differ"));
+    let out = pprl()
+        .args(["privacy", "audit", "--data", FEBRL])
+        .arg(dir.path().join("plain/out.clk"))
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+}

@@ -38,6 +38,7 @@ mod options;
 pub mod profile;
 mod rows;
 mod summary;
+pub mod tokens;
 
 pub use batch::{
     ChunkEncoder, EncodedBatch, EncodedRows, encode_columns, encode_records, encode_source,

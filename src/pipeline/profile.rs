@@ -325,7 +325,7 @@ fn field_profile(spec: &FieldSpec, c: &FieldCounter, rows: u64) -> FieldProfile 
 }
 
 /// As the encoder decides: an empty value or a declared marker is missing.
-fn is_marked_missing(spec: &FieldSpec, raw: &str) -> bool {
+pub(super) fn is_marked_missing(spec: &FieldSpec, raw: &str) -> bool {
     let trimmed = raw.trim();
     trimmed.is_empty()
         || spec

@@ -169,6 +169,7 @@ fn length<'a>(n: usize, rec: &(dyn Fn(usize) -> &'a [u64] + Sync)) -> Length {
              q-grams (how long the values) a record has",
             REMEDY_LENGTH,
         ),
+        tokens: None,
     }
 }
 

@@ -144,6 +144,84 @@ pub struct Length {
     pub distinct: u64,
     /// Judged on the coefficient of variation, sd / mean.
     pub verdict: Verdict,
+    /// The popcount's correlation with the records' token counts, when the export was given
+    /// ([`length_token_correlation`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tokens: Option<TokenCorrelation>,
+}
+
+/// How closely the popcount follows the number of tokens a record's values make: what lets a
+/// third party tell long names from short ones.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TokenCorrelation {
+    /// Records found in both the encodings and the export.
+    pub records: u64,
+    /// Pearson correlation of popcount and token count (0 when either is constant, as after
+    /// `balance`).
+    pub pearson: f64,
+    /// Judged on the absolute correlation.
+    pub verdict: Verdict,
+}
+
+/// The correlation of each record's popcount with its token count (`tokens`: record id and
+/// tokens, from the export the encodings were made from; ids not in `data` are skipped).
+/// `None` when fewer than two records are in both.
+pub fn length_token_correlation(
+    data: &ClkData,
+    tokens: &[(String, u32)],
+) -> Option<TokenCorrelation> {
+    let index: std::collections::HashMap<&str, usize> = data
+        .ids
+        .iter()
+        .enumerate()
+        .map(|(i, id)| (id.as_str(), i))
+        .collect();
+    let pairs: Vec<(f64, f64)> = tokens
+        .iter()
+        .filter_map(|(id, t)| {
+            let r = *index.get(id.as_str())?;
+            Some((
+                f64::from(crate::filter::popcount(data.record(r))),
+                f64::from(*t),
+            ))
+        })
+        .collect();
+    if pairs.len() < 2 {
+        return None;
+    }
+    // A constant side (balanced filters) correlates with nothing; rounding must not say else.
+    let constant = |side: fn(&(f64, f64)) -> f64| pairs.iter().all(|p| side(p) == side(&pairs[0]));
+    if constant(|p| p.0) || constant(|p| p.1) {
+        return Some(TokenCorrelation::of(pairs.len(), 0.0));
+    }
+    let n = pairs.len() as f64;
+    let (mx, my) = pairs
+        .iter()
+        .fold((0.0, 0.0), |(x, y), (a, b)| (x + a / n, y + b / n));
+    let (mut sxy, mut sxx, mut syy) = (0.0, 0.0, 0.0);
+    for (a, b) in &pairs {
+        sxy += (a - mx) * (b - my);
+        sxx += (a - mx) * (a - mx);
+        syy += (b - my) * (b - my);
+    }
+    Some(TokenCorrelation::of(pairs.len(), sxy / (sxx * syy).sqrt()))
+}
+
+impl TokenCorrelation {
+    fn of(records: usize, pearson: f64) -> Self {
+        TokenCorrelation {
+            records: records as u64,
+            pearson,
+            verdict: Verdict::judge(
+                pearson.abs(),
+                0.3,
+                0.7,
+                "correlation of the popcount with the number of tokens of the record's values; \
+                 a popcount that follows it tells long names and addresses from short ones",
+                "add `balance` (constant popcount) to `[filter] harden`",
+            ),
+        }
+    }
 }
 
 /// One strongly correlated pair of bit positions.

@@ -3,7 +3,7 @@
 
 mod sweep;
 
-use anyhow::Result;
+use anyhow::{Context as _, Result};
 use clap::{Args, Subcommand};
 use pprl::privacy::{self, AuditOptions, PrivacyAudit};
 
@@ -38,6 +38,14 @@ pub struct AuditArgs {
     /// Also draw the audit on one page into this directory, as `audit.svg` and `audit.png`.
     #[arg(long, value_name = "DIR")]
     pub plot: Option<std::path::PathBuf>,
+    /// The export (CSV) the encodings were made from: the length measure then also gives the
+    /// popcount's correlation with each record's token count. Needs `--schema`; read on the
+    /// data owner's side only (no secret is needed).
+    #[arg(long, value_name = "CSV", requires = "schema")]
+    pub data: Option<std::path::PathBuf>,
+    /// The schema the export was encoded with (for `--data`).
+    #[arg(long, value_name = "FILE", requires = "data")]
+    pub schema: Option<std::path::PathBuf>,
 }
 
 pub fn run(cmd: &PrivacyCommand) -> Result<()> {
@@ -47,6 +55,9 @@ pub fn run(cmd: &PrivacyCommand) -> Result<()> {
     };
     let mut files = pprl::io::RunFiles::new()
         .reads(pprl::io::FileRole::Input, std::slice::from_ref(&args.file));
+    for p in args.data.iter().chain(&args.schema) {
+        files = files.reads(pprl::io::FileRole::Input, std::slice::from_ref(p));
+    }
     // A directory that does not exist yet is made when the charts are written.
     if let Some(dir) = args.plot.as_ref().filter(|d| d.is_dir()) {
         for p in pprl::lab::attack::chart::audit_chart_paths(dir) {
@@ -62,7 +73,23 @@ pub fn run(cmd: &PrivacyCommand) -> Result<()> {
         threshold: args.threshold,
         ..AuditOptions::default()
     };
-    let report = privacy::audit(&data, &opts);
+    let mut report = privacy::audit(&data, &opts);
+    if let (Some(csv), Some(schema)) = (&args.data, &args.schema) {
+        let schema = pprl::schema::Schema::from_path(schema)
+            .with_context(|| format!("cannot read the schema {}", schema.display()))?;
+        let mut input = pprl::io::CsvInput::from_path(csv, b',')
+            .with_context(|| format!("cannot read {}", csv.display()))?;
+        let tokens = pprl::pipeline::tokens::record_tokens(&schema, &mut input)
+            .with_context(|| format!("cannot read {}", csv.display()))?;
+        report.length.tokens = privacy::length_token_correlation(&data, &tokens);
+        if report.length.tokens.is_none() {
+            anyhow::bail!(
+                "no record of {} is in {} (the ids differ): the export is not the one encoded",
+                csv.display(),
+                args.file.display()
+            );
+        }
+    }
     if args.json || matches!(args.format, Format::Json) {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
@@ -103,6 +130,13 @@ fn render(r: &PrivacyAudit) -> String {
         "length             {}: popcount mean {:.1}, sd {:.1}, min {}, max {}, {} distinct",
         l.verdict.level, l.mean, l.sd, l.min, l.max, l.distinct
     );
+    if let Some(t) = &l.tokens {
+        _ = writeln!(
+            o,
+            "  vs token counts  {}: Pearson {:.3} over {} records of the export",
+            t.verdict.level, t.pearson, t.records
+        );
+    }
     let c = &r.cooccurrence;
     let top = c.strongest.first().map_or(String::from("none"), |p| {
         format!("bits {} and {} phi {:.3}", p.a, p.b, p.phi)
