@@ -147,72 +147,38 @@ fn pair_counts_inline(
     out: &mut [u32],
     prefetch: impl Fn(&[u64]),
 ) {
+    let any = |ra: &[u64], rb: &[u64], out: &mut [u32]| fields_of(field_words, ra, rb, out);
+    let (l, r, rw, p) = (left, right, record_words, pairs);
     match field_words {
-        4 => pairs_of::<4>(left, right, record_words, pairs, out, prefetch),
-        8 => pairs_of::<8>(left, right, record_words, pairs, out, prefetch),
-        16 => pairs_of::<16>(left, right, record_words, pairs, out, prefetch),
-        _ => pairs_with(left, right, record_words, field_words, pairs, out, prefetch),
+        4 => each_pair(l, r, rw, p, out, prefetch, fields_of_width::<4>),
+        8 => each_pair(l, r, rw, p, out, prefetch, fields_of_width::<8>),
+        16 => each_pair(l, r, rw, p, out, prefetch, fields_of_width::<16>),
+        _ => each_pair(l, r, rw, p, out, prefetch, any),
     }
 }
 
-/// [`pair_counts_inline`] for field filters of `W` words.
+/// `out[f] = popcount(a_f & b_f)` for the `W`-word fields of two records.
 #[inline(always)]
-fn pairs_of<const W: usize>(
-    left: &[u64],
-    right: &[u64],
-    record_words: usize,
-    pairs: &[(u32, u32)],
-    out: &mut [u32],
-    prefetch: impl Fn(&[u64]),
-) {
-    each_pair(
-        left,
-        right,
-        record_words,
-        pairs,
-        out,
-        prefetch,
-        |ra, rb, out| {
-            let (fa, fb) = (ra.as_chunks::<W>().0, rb.as_chunks::<W>().0);
-            for ((o, fa), fb) in out.iter_mut().zip(fa).zip(fb) {
-                let mut sum = 0;
-                for w in 0..W {
-                    sum += (fa[w] & fb[w]).count_ones();
-                }
-                *o = sum;
-            }
-        },
-    );
+fn fields_of_width<const W: usize>(ra: &[u64], rb: &[u64], out: &mut [u32]) {
+    let (fa, fb) = (ra.as_chunks::<W>().0, rb.as_chunks::<W>().0);
+    for ((o, fa), fb) in out.iter_mut().zip(fa).zip(fb) {
+        let mut sum = 0;
+        for w in 0..W {
+            sum += (fa[w] & fb[w]).count_ones();
+        }
+        *o = sum;
+    }
 }
 
-/// [`pair_counts_inline`] for any width.
+/// [`fields_of_width`] for any width.
 #[inline(always)]
-fn pairs_with(
-    left: &[u64],
-    right: &[u64],
-    record_words: usize,
-    field_words: usize,
-    pairs: &[(u32, u32)],
-    out: &mut [u32],
-    prefetch: impl Fn(&[u64]),
-) {
-    each_pair(
-        left,
-        right,
-        record_words,
-        pairs,
-        out,
-        prefetch,
-        |ra, rb, out| {
-            for ((o, fa), fb) in out
-                .iter_mut()
-                .zip(ra.chunks_exact(field_words))
-                .zip(rb.chunks_exact(field_words))
-            {
-                *o = fa.iter().zip(fb).map(|(x, y)| (x & y).count_ones()).sum();
-            }
-        },
-    );
+fn fields_of(field_words: usize, ra: &[u64], rb: &[u64], out: &mut [u32]) {
+    let fields = ra
+        .chunks_exact(field_words)
+        .zip(rb.chunks_exact(field_words));
+    for (o, (fa, fb)) in out.iter_mut().zip(fields) {
+        *o = fa.iter().zip(fb).map(|(x, y)| (x & y).count_ones()).sum();
+    }
 }
 
 /// Calls `count(record_a, record_b, out_k)` for every pair `k`, prefetching ahead.

@@ -211,20 +211,7 @@ pub fn profile_source<S: RowSource + ?Sized>(
     let encoder = Encoder::new(schema, &secret)?;
     let rows = NativeRows::new(schema, &encoder, source)?;
     let cols = rows.field_columns().to_vec();
-    let normalizers = schema
-        .fields
-        .iter()
-        .map(|f| Normalizer::new(&f.normalize))
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|message| crate::schema::SchemaError::Invalid {
-            path: "fields.normalize".into(),
-            message,
-        })?;
-    let tokenizers: Vec<_> = schema
-        .fields
-        .iter()
-        .map(|f| tokenize::from_spec(&f.tokenizer))
-        .collect();
+    let (normalizers, tokenizers) = field_steps(schema)?;
     let mut counters: Vec<FieldCounter> =
         schema.fields.iter().map(|_| Default::default()).collect();
     let (mut value, mut tmp, mut tokens) = (String::new(), String::new(), Tokens::default());
@@ -325,6 +312,28 @@ fn field_profile(spec: &FieldSpec, c: &FieldCounter, rows: u64) -> FieldProfile 
 }
 
 /// As the encoder decides: an empty value or a declared marker is missing.
+/// Each field's normaliser and tokeniser, as the encoder builds them.
+pub(super) type FieldSteps = (Vec<Normalizer>, Vec<Box<dyn tokenize::Tokenize>>);
+
+/// The [`FieldSteps`] of `schema`'s fields.
+pub(super) fn field_steps(schema: &Schema) -> Result<FieldSteps, ProfileError> {
+    let normalizers = schema
+        .fields
+        .iter()
+        .map(|f| Normalizer::new(&f.normalize))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|message| crate::schema::SchemaError::Invalid {
+            path: "fields.normalize".into(),
+            message,
+        })?;
+    let tokenizers = schema
+        .fields
+        .iter()
+        .map(|f| tokenize::from_spec(&f.tokenizer))
+        .collect();
+    Ok((normalizers, tokenizers))
+}
+
 pub(super) fn is_marked_missing(spec: &FieldSpec, raw: &str) -> bool {
     let trimmed = raw.trim();
     trimmed.is_empty()

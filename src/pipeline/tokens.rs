@@ -9,10 +9,9 @@
 use super::profile::ProfileError;
 use super::rows::NativeRows;
 use crate::encode::Encoder;
-use crate::encode::tokenize::{self, Tokens};
+use crate::encode::tokenize::Tokens;
 use crate::io::{InputRow, RowSource};
 use crate::keys::Secret;
-use crate::normalize::Normalizer;
 use crate::schema::Schema;
 
 /// Every record's id and token count (all fields together), in row order. A missing, invalid
@@ -26,20 +25,7 @@ pub fn record_tokens<S: RowSource + ?Sized>(
     let encoder = Encoder::new(schema, &Secret::generate()?)?;
     let rows = NativeRows::new(schema, &encoder, source)?;
     let (id_col, cols) = (rows.id_column(), rows.field_columns().to_vec());
-    let normalizers = schema
-        .fields
-        .iter()
-        .map(|f| Normalizer::new(&f.normalize))
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|message| crate::schema::SchemaError::Invalid {
-            path: "fields.normalize".into(),
-            message,
-        })?;
-    let tokenizers: Vec<_> = schema
-        .fields
-        .iter()
-        .map(|f| tokenize::from_spec(&f.tokenizer))
-        .collect();
+    let (normalizers, tokenizers) = super::profile::field_steps(schema)?;
     let (mut value, mut tmp, mut tokens) = (String::new(), String::new(), Tokens::default());
     let mut chunk: Vec<InputRow> = Vec::new();
     let mut out = Vec::new();
