@@ -28,6 +28,7 @@ use super::solve::{self, Clustering, Solver};
 use super::threshold::{self, AutoChoice, Linkage, Method};
 
 use self::estimate::{Refine, assess};
+use super::fs::FsOptions;
 use super::{Candidate, PartyCandidate, RecordRef, fs};
 use crate::filter::kernel::Kernel;
 use crate::io::ClkData;
@@ -125,7 +126,21 @@ pub fn match_encodings(
     let kernel = opts.kernel.unwrap_or_else(Kernel::detect);
     let words = data[0].header.words_per_record();
     // Probabilistic linkage: the model (trained here, or given), and a scorer of pairs.
-    let prepared = match &opts.probabilistic {
+    // On inputs too large to compare exhaustively, automatic blocking gives the model the
+    // pairs that agree exactly on some field (LSH at its low candidate Dice would need very many
+    // tables).
+    let sizes: Vec<u64> = data.iter().map(|d| d.ids.len() as u64).collect();
+    let pairs_of_inputs = match sizes[..] {
+        [n] => n * n.saturating_sub(1) / 2,
+        [n, m] => n * m,
+        _ => 0,
+    };
+    let fs_opts = opts.probabilistic.as_ref().map(|f| FsOptions {
+        exact_candidates: f.exact_candidates
+            || (opts.blocking.auto && pairs_of_inputs > blocking::AUTO_EXHAUSTIVE_PAIRS),
+        ..f.clone()
+    });
+    let prepared = match &fs_opts {
         Some(f) => Some((f, fs::link::prepare(&data, f)?)),
         None => None,
     };
@@ -200,27 +215,14 @@ pub fn match_encodings(
             kernel: &kernel,
             progress,
         };
-        // A model on inputs too large to compare exhaustively, with automatic blocking: the
-        // pairs that agree exactly on some field (LSH at the model's low candidate Dice would
-        // need very many tables).
-        let sizes = (
-            data[i].ids.len() as u64,
-            j.map(|j| data[j].ids.len() as u64),
-        );
-        let all = sizes
-            .1
-            .map_or(sizes.0 * sizes.0.saturating_sub(1) / 2, |m| sizes.0 * m);
         let mut exact_passes = Vec::new();
         let (mut cands, stats, report) = match &prepared {
-            Some((f, p))
-                if f.exact_candidates
-                    || (opts.blocking.auto && all > blocking::AUTO_EXHAUSTIVE_PAIRS) =>
-            {
+            Some((f, p)) if f.exact_candidates => {
                 let (cands, used) = p.pass_candidates(&data, f.train.pass_cap);
                 exact_passes = used;
                 let found = cands.len() as u64;
                 let stats = CandidateStats {
-                    pairs: all,
+                    pairs: pairs_of_inputs,
                     comparisons: found,
                     candidates: found,
                 };
