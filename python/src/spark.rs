@@ -312,19 +312,8 @@ pub(crate) fn solve_pairs<'py>(
     let solver: Solver = solver
         .parse()
         .map_err(|_| PyValueError::new_err("solver must be \"greedy\", \"optimal\" or \"none\""))?;
-    let (a, b, score) = (a.as_slice()?, b.as_slice()?, score.as_slice()?);
-    if a.len() != b.len() || a.len() != score.len() {
-        return Err(PyValueError::new_err(
-            "a, b and score must have the same length",
-        ));
-    }
-    let cands: Vec<Candidate> = (0..a.len())
-        .map(|i| Candidate {
-            a: a[i],
-            b: b[i],
-            score: score[i],
-        })
-        .collect();
+    let (a, b) = (a.as_slice()?, b.as_slice()?);
+    let cands = candidates_of(a, b, score.as_slice()?)?;
     // Sorted by the solver order whichever solver runs.
     let links = py.allow_threads(|| pprl::linkage::solve::solve(solver, &cands));
     let x: Vec<u32> = links.iter().map(|c| c.a).collect();
@@ -335,14 +324,24 @@ pub(crate) fn solve_pairs<'py>(
 
 /// The similarity `pprl match` rescores a pair with (average linkage): Dice of two rows.
 fn rescore(filters: &[u64], words: usize, x: usize, y: usize) -> f64 {
-    let (a, b) = (
-        &filters[x * words..(x + 1) * words],
-        &filters[y * words..(y + 1) * words],
-    );
-    let common: u32 = a.iter().zip(b).map(|(p, q)| (p & q).count_ones()).sum();
-    let pa: u32 = a.iter().map(|p| p.count_ones()).sum();
-    let pb: u32 = b.iter().map(|p| p.count_ones()).sum();
-    Similarity::Dice.score(common, pa, pb, words as u32 * 64)
+    let row = |i: usize| &filters[i * words..(i + 1) * words];
+    pprl::linkage::threshold::pair_score(Similarity::Dice, row(x), row(y))
+}
+
+/// Candidates from three equally long columns.
+fn candidates_of(a: &[u32], b: &[u32], score: &[f64]) -> PyResult<Vec<Candidate>> {
+    if a.len() != b.len() || a.len() != score.len() {
+        return Err(PyValueError::new_err(
+            "a, b and score must have the same length",
+        ));
+    }
+    Ok((0..a.len())
+        .map(|i| Candidate {
+            a: a[i],
+            b: b[i],
+            score: score[i],
+        })
+        .collect())
 }
 
 fn clustering(name: &str) -> PyResult<pprl::linkage::solve::Clustering> {
@@ -378,18 +377,7 @@ pub(crate) fn dedup_clusters<'py>(
     let words = filters.shape()[1];
     let n = filters.shape()[0] as u32;
     let f = filters.as_slice()?;
-    if a.len() != b.len() || a.len() != score.len() {
-        return Err(PyValueError::new_err(
-            "a, b and score must have the same length",
-        ));
-    }
-    let cands: Vec<Candidate> = (0..a.len())
-        .map(|i| Candidate {
-            a: a[i],
-            b: b[i],
-            score: score[i],
-        })
-        .collect();
+    let cands = candidates_of(a, b, score)?;
     if a.iter().chain(b).any(|&x| x >= n) {
         return Err(PyValueError::new_err(
             "a record outside the filters given (one row per clustered record)",

@@ -83,7 +83,7 @@ use super::error::MatchError;
 pub(crate) use self::auto::side_index;
 pub(crate) use self::estimate::{assess, best_result_cut, true_pairs as true_pairs_estimate};
 pub(crate) use self::model::Fit;
-pub(crate) use self::neighbours::pair_score;
+pub use self::neighbours::pair_score;
 
 pub use self::estimate::{Estimate, Linkage};
 pub use self::model::MIN_LISTS;

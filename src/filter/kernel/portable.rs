@@ -224,6 +224,18 @@ pub(super) fn select_split(
     )
 }
 
+/// The query's back-word popcounts for a select kernel, zero on the `counted` words (at most
+/// 16 back words), and their sum: what the unread words of the query can add at most.
+#[inline(always)]
+pub(super) fn query_rest_pcs(query_back: &[u64], counted: usize) -> ([u8; 16], u32) {
+    let mut query_pcs = [0u8; 16];
+    for (k, w) in query_back.iter().enumerate().skip(counted) {
+        query_pcs[k] = w.count_ones() as u8;
+    }
+    let rest = query_pcs.iter().map(|&q| u32::from(q)).sum();
+    (query_pcs, rest)
+}
+
 /// The rest bound of one filter: over the uncounted back words, `min(query word popcount,
 /// partner word popcount)` summed (`query_pcs` and `partner_pcs` cover the same words;
 /// `partner_pcs` empty: the query's popcounts alone).

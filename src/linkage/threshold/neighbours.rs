@@ -50,8 +50,9 @@ pub struct SideNeighbours {
     pub random: Vec<f64>,
 }
 
-/// The similarity of two filters of `words.len()` words each.
-pub(crate) fn pair_score(similarity: Similarity, a: &[u64], b: &[u64]) -> f64 {
+/// The similarity of two equally long filters: how `pprl match` rescores a pair that was not a
+/// candidate (average-linkage clustering, the automatic threshold's samples).
+pub fn pair_score(similarity: Similarity, a: &[u64], b: &[u64]) -> f64 {
     let common: u32 = a.iter().zip(b).map(|(x, y)| (x & y).count_ones()).sum();
     let pa: u32 = a.iter().map(|x| x.count_ones()).sum();
     let pb: u32 = b.iter().map(|x| x.count_ones()).sum();

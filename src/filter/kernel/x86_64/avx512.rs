@@ -358,12 +358,7 @@ fn select_fixed<const F: usize, const C: usize, const R: usize>(
         *v = load(chunk);
     }
     let rest_q = &query_back[cw..];
-    // The query's back-word popcounts, zero on the counted words (at most 16 back words here).
-    let mut query_pcs = [0u8; 16];
-    for (k, w) in query_back.iter().enumerate().skip(cw) {
-        query_pcs[k] = w.count_ones() as u8;
-    }
-    let query_rest: u32 = query_pcs.iter().map(|&q| u32::from(q)).sum();
+    let (query_pcs, query_rest) = portable::query_rest_pcs(query_back, cw);
     let query_pcs_vec = _mm256_set1_epi64x(i64::from_le_bytes(
         query_pcs[..8].try_into().expect("eight bytes"),
     ));
