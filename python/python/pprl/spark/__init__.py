@@ -17,10 +17,10 @@ executors). Needs PySpark >= 4.0 and pyarrow (``pip install 'pprl[spark]'``).
   replicated to every cell), blocks are hashed into buckets and each bucket pair is compared
   in one call of pprl's kernel (``cogroup(...).applyInArrow``), pairs found in several blocks
   are dropped, and the candidates are solved on the driver (at most ``candidate_cap`` of
-  them). ``threshold="auto"`` chooses the threshold as ``pprl match --threshold auto`` does.
+  them).
 
 Modules: :mod:`._common` (types, schemas), :mod:`.encode`, :mod:`.blocks` (the distributed
-candidate search), :mod:`.threshold` (the automatic threshold), :mod:`.cluster` (solving on the
+candidate search), :mod:`.cluster` (solving on the
 driver), :mod:`.match`.
 
 Threads inside executors: every pprl call in a task uses ``spark.task.cpus`` threads (not all

@@ -3,7 +3,7 @@ block report and the seconds of each stage.
 
 In: :class:`SparkEncodings` of each party and the options of ``pprl match``; out: a
 :class:`SparkMatch`. The stages: ``stats`` (records and bits set of each side, the blocking
-plan; with ``threshold="auto"`` the threshold's choice too), ``blocks`` (block sizes, hot
+plan), ``blocks`` (block sizes, hot
 blocks), ``compare`` (salted rows, buckets, the kernel, duplicates dropped), ``collect`` (the
 candidates to the driver), ``solve`` and ``report``. See :mod:`pprl.spark.blocks` for what a
 task holds.
@@ -56,7 +56,6 @@ def match(
     candidate_cap: int = 20_000_000,
     partitions: Optional[int] = None,
     truth: Union["DataFrame", Sequence[tuple[str, str]], None] = None,
-    fallback: Optional[float] = None,
     threads: Optional[int] = None,
     _fail_once: Optional[PathLike] = None,
 ) -> SparkMatch:
@@ -68,9 +67,7 @@ def match(
     candidates of every pair of parties (each pair blocked as the CLI blocks it).
     ``clustering``: ``"average"`` (the CLI's default) or ``"components"``.
 
-    ``threshold``: a Dice similarity in ``0..=1``, or ``"auto"``: chosen from the scores
-    alone as ``pprl match --threshold auto`` chooses it (``fallback``: as ``--fallback``; see
-    :mod:`pprl.spark.threshold`), the choice in ``SparkMatch.auto``.
+    ``threshold``: a Dice similarity in ``0..=1`` (``"auto"`` is not available yet).
     ``blocking``: ``"keys"``, ``"lsh"``, ``"auto"`` or a list of them, as ``pprl match
     --blocking`` (``None``: every pair, which Spark still splits into cells of ``block_cap``
     records a side); LSH parameters are derived from the data as the CLI derives them
@@ -88,11 +85,8 @@ def match(
     require_spark()
     from pyspark import StorageLevel
 
-    auto = isinstance(threshold, str)
-    if auto and threshold != "auto":
-        raise ValueError('threshold must be a number in 0..=1 or "auto"')
-    if not auto and not (0.0 <= float(threshold) <= 1.0):
-        raise ValueError('threshold must be a number in 0..=1 or "auto"')
+    if isinstance(threshold, str) or not (0.0 <= float(threshold) <= 1.0):
+        raise ValueError('threshold must be a number in 0..=1 ("auto" is not available on Spark yet)')
     if solver not in ("greedy", "optimal", "none"):
         raise ValueError('solver must be "greedy", "optimal" or "none"')
     if clustering not in ("average", "components"):
@@ -136,14 +130,7 @@ def match(
         [(0, None)] if dedup else [(i, j) for i in range(len(sides)) for j in range(i + 1, len(sides))]
     )
     choice: Optional[dict[str, Any]] = None
-    if auto:
-        from .threshold import choose_threshold
-
-        choice = choose_threshold(sides, [n for n, _ in stats], solver=solver, clustering=clustering,
-                                  blocking=requested, fallback=fallback, threads=threads)
-        value = float(choice["value"])
-    else:
-        value = float(threshold)
+    value = float(threshold)
     plans = [_plan(stats, i, j, a, value, requested, lsh_tables, lsh_bits) for i, j in pairs_of]
     lap("stats")
 
