@@ -180,6 +180,9 @@ def run(master, workers, partitions, blocking, exec_mem, work, a_side, b_side) -
             "shuffle_read": s["shuffleReadBytes"],
             "shuffle_write": s["shuffleWriteBytes"],
             "shuffle_write_records": s["shuffleWriteRecords"],
+            "peak_exec_mem": s.get("peakExecutionMemory", 0),
+            "spilled_mem": s.get("memoryBytesSpilled", 0),
+            "spilled_disk": s.get("diskBytesSpilled", 0),
         }
         for s in sorted(stages, key=lambda s: s["stageId"])
     ]
@@ -194,6 +197,8 @@ def run(master, workers, partitions, blocking, exec_mem, work, a_side, b_side) -
         "report": m.report,
         "shuffle_write_bytes": sum(s["shuffle_write"] for s in per_stage),
         "executor_run_s": round(sum(s["run_s"] for s in per_stage), 2),
+        "executor_cpu_s": round(sum(s["cpu_s"] for s in per_stage), 2),
+        "peak_exec_mem": max((s["peak_exec_mem"] for s in per_stage), default=0),
         "stages": per_stage,
         "loadavg": os.getloadavg(),
     }
