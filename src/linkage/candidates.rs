@@ -345,7 +345,7 @@ pub fn link_streamed(
             .map(|unit| {
                 let mut c = Vec::new();
                 let n = plan.run_unit(unit, kernel, progress, &mut c);
-                c.sort_unstable_by(|x, y| x.a.cmp(&y.a).then(x.b.cmp(&y.b)));
+                Candidate::sort_by_pair(&mut c);
                 (c, n)
             })
             .collect();

@@ -187,8 +187,7 @@ impl<'a> FunctionPlan<'a> {
         copts: &CandidateOptions,
         same: bool,
     ) -> Vec<Candidate> {
-        let mut all: Vec<Candidate> = parts.into_iter().flatten().collect();
-        all.par_sort_unstable_by(|x, y| x.a.cmp(&y.a).then(x.b.cmp(&y.b)));
+        let all = Candidate::joined_by_pair(parts.into_iter().collect());
         match copts.top_k {
             Some(k) => top_k(all, k, same),
             None => all,
@@ -265,7 +264,7 @@ pub(crate) fn link_blocked_inner(
             // Each pair qualifies under one function only: this function's candidates are
             // final, so they can leave now.
             let batch = &mut found[before..];
-            batch.sort_unstable_by(|x, y| x.a.cmp(&y.a).then(x.b.cmp(&y.b)));
+            Candidate::sort_by_pair(batch);
             emitted += batch.len() as u64;
             emit(batch)?;
             found.truncate(before);

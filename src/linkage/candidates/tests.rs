@@ -386,3 +386,27 @@ proptest! {
         prop_assert_eq!(&run(score::Scan::Full), &lazy);
     }
 }
+
+proptest! {
+    /// The radix sort every candidate search ends with gives the comparison sort's order, for
+    /// indices of any size (every byte of `a` and `b` in play), and keeps equal pairs in the
+    /// order they came (stable).
+    #[test]
+    fn sort_by_pair_is_the_pair_order(
+        pairs in proptest::collection::vec((any::<u32>(), any::<u32>(), 0u8..4), 0..400),
+        small in any::<bool>(),
+    ) {
+        let mut found: Vec<Candidate> = pairs
+            .iter()
+            .enumerate()
+            .map(|(i, &(a, b, r))| {
+                let (a, b) = if small { (a % 7, b % 5) } else { (a, b) };
+                Candidate { a, b, score: f64::from(r) + i as f64 }
+            })
+            .collect();
+        let mut want = found.clone();
+        want.sort_by(|x, y| x.a.cmp(&y.a).then(x.b.cmp(&y.b)));
+        Candidate::sort_by_pair(&mut found);
+        prop_assert_eq!(found, want);
+    }
+}

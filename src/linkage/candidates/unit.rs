@@ -289,8 +289,7 @@ impl<'a> ScanPlan<'a> {
 
     /// Joins the candidates of all units (in any order): sorted by `(a, b)`, then top-k.
     pub fn merge(&self, parts: impl IntoIterator<Item = Vec<Candidate>>) -> Vec<Candidate> {
-        let mut all: Vec<Candidate> = parts.into_iter().flatten().collect();
-        all.par_sort_unstable_by(|x, y| x.a.cmp(&y.a).then(x.b.cmp(&y.b)));
+        let all = Candidate::joined_by_pair(parts.into_iter().collect());
         match self.opts.top_k {
             Some(k) => top_k(all, k, self.upper),
             None => all,
