@@ -3,13 +3,18 @@
 //! counted on one thread, then EM on the counts.
 //!
 //! ```text
-//! cargo run --release --example fs_count -- [PAIRS] [FIELDS] [WORDS_PER_FIELD] [sorted|random] [RECORDS]
+//! cargo run --release --example fs_count -- [PAIRS] [FIELDS] [WORDS_PER_FIELD] [sorted|random] [RECORDS] [KERNEL]
 //! ```
+//!
+//! `KERNEL`: `portable`, `popcnt` (what AVX2-only CPUs such as Zen 3 run) or `avx512`; default:
+//! the best this CPU supports.
 
 use std::time::Instant;
 
+use pprl::filter::fields::FieldCounter;
+
 use pprl::linkage::fs::{
-    EmSettings, FieldLevels, FieldRecords, FsParams, count_pairs, expectation_maximisation,
+    EmSettings, FieldLevels, FieldRecords, FsParams, count_pairs_with, expectation_maximisation,
 };
 
 fn main() {
@@ -53,16 +58,24 @@ fn main() {
         .collect();
     let l = FieldRecords::new(&left, fields_n, words, None).unwrap();
     let r = FieldRecords::new(&right, fields_n, words, None).unwrap();
+    let counter = match std::env::args().nth(6) {
+        Some(name) => FieldCounter::by_name(&name).unwrap_or_else(|| {
+            eprintln!("kernel {name} is unknown or not supported by this CPU");
+            std::process::exit(2)
+        }),
+        None => FieldCounter::detect(),
+    };
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(1)
         .build()
         .unwrap();
     let (started, cpu) = (Instant::now(), cpu_seconds());
-    let counts = pool.install(|| count_pairs(&fields, &l, &r, &pairs).unwrap());
+    let counts = pool.install(|| count_pairs_with(counter, &fields, &l, &r, &pairs).unwrap());
     let (secs, cpu) = (started.elapsed().as_secs_f64(), cpu_seconds() - cpu);
     println!(
-        "count: {pairs_n} {order} pairs of {records} x {records} records, {fields_n} fields x {words} words, 1 thread: \
+        "count: {pairs_n} {order} pairs of {records} x {records} records, {fields_n} fields x {words} words, {} kernel, 1 thread: \
          {secs:.3} s wall, {cpu:.2} s CPU = {:.1} M pairs/s per CPU second",
+        counter.name(),
         pairs_n as f64 / cpu / 1e6
     );
     let start = FsParams::starting(fields, 0.01).unwrap();

@@ -64,6 +64,32 @@ impl FieldCounter {
         FieldCounter::portable()
     }
 
+    /// The implementation named `name` (`portable`, `popcnt`, `avx512`: see
+    /// [`FieldCounter::name`]), if this CPU supports it; for benchmarks that time one path
+    /// (the `POPCNT` loop is what AVX2-only CPUs run).
+    pub fn by_name(name: &str) -> Option<FieldCounter> {
+        match name {
+            "portable" => Some(FieldCounter::portable()),
+            #[cfg(target_arch = "x86_64")]
+            "popcnt" if std::arch::is_x86_feature_detected!("popcnt") => Some(FieldCounter {
+                name: "popcnt",
+                counts: x86_64::pair_counts,
+            }),
+            #[cfg(target_arch = "x86_64")]
+            "avx512"
+                if std::arch::is_x86_feature_detected!("avx512f")
+                    && std::arch::is_x86_feature_detected!("avx512vpopcntdq")
+                    && std::arch::is_x86_feature_detected!("popcnt") =>
+            {
+                Some(FieldCounter {
+                    name: "avx512",
+                    counts: x86_64::pair_counts_avx512,
+                })
+            }
+            _ => None,
+        }
+    }
+
     /// The portable implementation, available everywhere (the reference in tests).
     pub fn portable() -> FieldCounter {
         FieldCounter {
@@ -378,12 +404,33 @@ mod tests {
                 .map(|_| ((next() % 40) as u32, (next() % 30) as u32))
                 .collect();
             let want = naive(&left, &right, rw, fw, &pairs);
-            for counter in [FieldCounter::portable(), FieldCounter::detect()] {
+            let named = ["portable", "popcnt", "avx512"].map(FieldCounter::by_name);
+            let counters = [Some(FieldCounter::detect())].into_iter().chain(named);
+            for counter in counters.flatten() {
                 let mut out = vec![0; pairs.len() * fields];
                 counter.pair_counts(&left, &right, rw, fw, &pairs, &mut out);
                 assert_eq!(out, want, "{} at {fields} x {fw}", counter.name());
             }
         }
+    }
+
+    #[test]
+    fn by_name_gives_the_named_kind_or_none() {
+        for name in ["portable", "popcnt", "avx512"] {
+            if let Some(counter) = FieldCounter::by_name(name) {
+                assert_eq!(counter.name(), name);
+            }
+        }
+        assert_eq!(
+            FieldCounter::by_name("portable").map(|c| c.name()),
+            Some("portable")
+        );
+        assert!(FieldCounter::by_name("sse9").is_none());
+        let best = FieldCounter::detect();
+        assert_eq!(
+            FieldCounter::by_name(best.name()).map(|c| c.name()),
+            Some(best.name())
+        );
     }
 
     #[test]

@@ -129,6 +129,18 @@ pub fn count_pairs(
     right: &FieldRecords<'_>,
     pairs: &[(u32, u32)],
 ) -> Result<PatternCounts, FsError> {
+    count_pairs_with(FieldCounter::detect(), fields, left, right, pairs)
+}
+
+/// [`count_pairs`] with the field counter chosen by the caller ([`FieldCounter::by_name`], to
+/// time one instruction set); every counter gives the same counts.
+pub fn count_pairs_with(
+    counter: FieldCounter,
+    fields: &[FieldLevels],
+    left: &FieldRecords<'_>,
+    right: &FieldRecords<'_>,
+    pairs: &[(u32, u32)],
+) -> Result<PatternCounts, FsError> {
     let width = left.fields();
     if fields.len() != width || width != right.fields() {
         return Err(FsError::Shape(format!(
@@ -161,7 +173,6 @@ pub fn count_pairs(
     for s in strides.iter_mut().rev() {
         (*s, weight) = (weight, weight * *s);
     }
-    let counter = FieldCounter::detect();
     Ok(pairs
         .par_chunks(CHUNK)
         .fold(

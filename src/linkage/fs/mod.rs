@@ -28,7 +28,7 @@ pub mod weights;
 #[cfg(test)]
 mod tests;
 
-pub use self::count::count_pairs;
+pub use self::count::{count_pairs, count_pairs_with};
 pub use self::em::{
     EmIteration, EmReport, EmSettings, FsParams, FsWarning, expectation_maximisation,
     prior_from_rule, round_robin,
