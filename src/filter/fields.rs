@@ -439,7 +439,7 @@ mod x86_64 {
             }
             _mm512_reduce_add_epi64(packed) as u64
         };
-        let (low, high) = (pack(0), pack(4));
+        let (low, high) = (pack(0), if F > 4 { pack(4) } else { 0 });
         for (f, o) in out[..F].iter_mut().enumerate() {
             let sums = if f < 4 { low } else { high };
             *o = (sums >> (16 * (f % 4)) & 0xffff) as u32;
