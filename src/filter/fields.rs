@@ -14,7 +14,7 @@
 //! |---|---|
 //! | portable | `u64::count_ones` for baseline x86-64; the reference |
 //! | `POPCNT` | the same loop compiled with `POPCNT`, plus `prefetcht0` of the pairs ahead |
-//! | `avx512` | `vpopcntq` per 8-word vector; four fields' lane counts packed into 16-bit slots so one reduction sums them |
+//! | `avx512` | `vpopcntq` per 8-word vector; four fields' lane counts packed into 16-bit slots so one reduction sums them; records of 4 to 8 fields of 8 words take a loop with the number of fields fixed at compile time |
 //!
 //! A field filter is typically 4 to 16 words, so a vector kernel that reduced each field's
 //! count on its own would spend as much on the horizontal sums as it saves (the reason
@@ -44,24 +44,10 @@ pub struct FieldCounter {
 impl FieldCounter {
     /// The fastest implementation this CPU supports.
     pub fn detect() -> FieldCounter {
-        #[cfg(target_arch = "x86_64")]
-        if std::arch::is_x86_feature_detected!("avx512f")
-            && std::arch::is_x86_feature_detected!("avx512vpopcntdq")
-            && std::arch::is_x86_feature_detected!("popcnt")
-        {
-            return FieldCounter {
-                name: "avx512",
-                counts: x86_64::pair_counts_avx512,
-            };
-        }
-        #[cfg(target_arch = "x86_64")]
-        if std::arch::is_x86_feature_detected!("popcnt") {
-            return FieldCounter {
-                name: "popcnt",
-                counts: x86_64::pair_counts,
-            };
-        }
-        FieldCounter::portable()
+        ["avx512", "popcnt"]
+            .into_iter()
+            .find_map(FieldCounter::by_name)
+            .unwrap_or_else(FieldCounter::portable)
     }
 
     /// The implementation named `name` (`portable`, `popcnt`, `avx512`: see
@@ -287,13 +273,7 @@ mod x86_64 {
             field_words,
             pairs,
             out,
-            |record| {
-                // One hint per cache line of the record (8 words); a hint never faults.
-                for line in record.chunks(8) {
-                    // SAFETY: SSE is part of x86-64; a prefetch reads nothing architecturally.
-                    unsafe { _mm_prefetch::<_MM_HINT_T0>(line.as_ptr().cast()) };
-                }
-            },
+            prefetch_lines,
         );
     }
 
@@ -321,39 +301,14 @@ mod x86_64 {
             // SAFETY: the caller guarantees POPCNT.
             return unsafe { pair_counts(left, right, record_words, field_words, pairs, out) };
         }
-        let prefetch = |record: &[u64]| {
-            for line in record.chunks(8) {
-                _mm_prefetch::<_MM_HINT_T0>(line.as_ptr().cast());
-            }
-        };
         if field_words == 8 {
             let (l, r, rw, p) = (left, right, record_words, pairs);
             match record_words / 8 {
-                4 => {
-                    return super::each_pair(l, r, rw, p, out, prefetch, |a, b, o| {
-                        one_vector::<4>(a, b, o)
-                    });
-                }
-                5 => {
-                    return super::each_pair(l, r, rw, p, out, prefetch, |a, b, o| {
-                        one_vector::<5>(a, b, o)
-                    });
-                }
-                6 => {
-                    return super::each_pair(l, r, rw, p, out, prefetch, |a, b, o| {
-                        one_vector::<6>(a, b, o)
-                    });
-                }
-                7 => {
-                    return super::each_pair(l, r, rw, p, out, prefetch, |a, b, o| {
-                        one_vector::<7>(a, b, o)
-                    });
-                }
-                8 => {
-                    return super::each_pair(l, r, rw, p, out, prefetch, |a, b, o| {
-                        one_vector::<8>(a, b, o)
-                    });
-                }
+                4 => return each_pair_one_vector::<4>(l, r, rw, p, out),
+                5 => return each_pair_one_vector::<5>(l, r, rw, p, out),
+                6 => return each_pair_one_vector::<6>(l, r, rw, p, out),
+                7 => return each_pair_one_vector::<7>(l, r, rw, p, out),
+                8 => return each_pair_one_vector::<8>(l, r, rw, p, out),
                 _ => {}
             }
         }
@@ -363,7 +318,7 @@ mod x86_64 {
             record_words,
             pairs,
             out,
-            prefetch,
+            prefetch_lines,
             |ra, rb, out| {
                 let fields = ra
                     .chunks_exact(field_words)
@@ -398,6 +353,35 @@ mod x86_64 {
                     }
                 }
             },
+        );
+    }
+
+    /// One `prefetcht0` per cache line (8 words) of a record; a hint never faults.
+    #[inline(always)]
+    fn prefetch_lines(record: &[u64]) {
+        for line in record.chunks(8) {
+            // SAFETY: SSE is part of x86-64; a prefetch reads nothing architecturally.
+            unsafe { _mm_prefetch::<_MM_HINT_T0>(line.as_ptr().cast()) };
+        }
+    }
+
+    /// The pair loop for records of `F` fields of 8 words ([`one_vector`]).
+    #[target_feature(enable = "avx512f,avx512vpopcntdq,popcnt")]
+    fn each_pair_one_vector<const F: usize>(
+        left: &[u64],
+        right: &[u64],
+        record_words: usize,
+        pairs: &[(u32, u32)],
+        out: &mut [u32],
+    ) {
+        super::each_pair(
+            left,
+            right,
+            record_words,
+            pairs,
+            out,
+            prefetch_lines,
+            |a, b, o| one_vector::<F>(a, b, o),
         );
     }
 
