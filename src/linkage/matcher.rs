@@ -184,7 +184,10 @@ pub fn match_encodings(
                 if let Some((value, e)) = how.best_cut(fit, &sides, a.floor, &score) {
                     chosen.value = value;
                     chosen.confidence = e.f1;
+                    chosen.reason = threshold::refusal(fit, &e);
                     chosen.estimated = Some(e);
+                    // The refined cut is held to the same test as the first.
+                    chosen.settle(a.fallback)?;
                 }
             }
             let choice = AutoChoice {
