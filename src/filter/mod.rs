@@ -7,12 +7,15 @@
 //! [`kernel`] holds the similarity kernels the matcher calls per tile: one query against a
 //! block of filters, with the instruction set (portable, `POPCNT`, AVX2, AVX-512) chosen once
 //! at run time by [`Kernel::detect`]; [`fields`] the per-field counts of record pairs that
-//! probabilistic linkage needs.
+//! probabilistic linkage needs; [`order`] the bit orders that tighten the candidate search's
+//! bounds on skewed real encodings.
 
 pub mod fields;
 pub mod kernel;
+pub mod order;
 
 pub use kernel::{Kernel, KernelKind};
+pub use order::BitOrder;
 
 /// Number of set bits in a filter.
 #[inline]

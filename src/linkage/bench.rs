@@ -146,7 +146,10 @@ pub fn time_link_words(
     kernel: Kernel,
 ) -> MatchBench {
     let start = Instant::now();
-    let (l, r) = (FilterSet::new(left, words), FilterSet::new(right, words));
+    // As `pprl match` scans: one bit order for both sides.
+    let order = candidates::sample_order(&[left, right], words);
+    let l = FilterSet::ordered(left, words, &order);
+    let r = FilterSet::ordered(right, words, &order);
     let opts = CandidateOptions {
         threshold,
         similarity: Similarity::Dice,

@@ -477,9 +477,16 @@ impl Between<'_> {
             copts.threshold,
         )?;
         if !bopts.is_enabled() {
-            let left = FilterSet::new(&a.words, words);
+            // One bit order for both sides, from both (the same candidates, found faster).
+            let inputs: Vec<&[u64]> = [Some(a), b]
+                .into_iter()
+                .flatten()
+                .map(|d| &d.words[..])
+                .collect();
+            let order = candidates::sample_order(&inputs, words);
+            let left = FilterSet::ordered(&a.words, words, &order);
             if let (Some(emit), Some(b)) = (emit, b) {
-                let right = FilterSet::new(&b.words, words);
+                let right = FilterSet::ordered(&b.words, words, &order);
                 let stats = candidates::link_streamed(&left, &right, copts, kernel, progress, emit)
                     .map_err(sink_err)?;
                 return Ok((Vec::new(), stats, None));
@@ -487,7 +494,7 @@ impl Between<'_> {
             let (cands, stats) = match b {
                 Some(b) => candidates::link(
                     &left,
-                    &FilterSet::new(&b.words, words),
+                    &FilterSet::ordered(&b.words, words, &order),
                     copts,
                     kernel,
                     progress,

@@ -158,6 +158,7 @@ impl<'a> ScanPlan<'a> {
             left.words, right.words,
             "filter lengths checked by the caller"
         );
+        assert_eq!(left.order, right.order, "both sides in one bit order");
         ScanPlan {
             left,
             right,
