@@ -181,13 +181,9 @@ mod tests {
         }
         let original = m;
         transpose(&mut m);
-        for r in 0..64 {
-            for c in 0..64 {
-                assert_eq!(
-                    original[r] >> (63 - c) & 1,
-                    m[c] >> (63 - r) & 1,
-                    "({r}, {c})"
-                );
+        for (r, row) in original.iter().enumerate() {
+            for (c, column) in m.iter().enumerate() {
+                assert_eq!(row >> (63 - c) & 1, column >> (63 - r) & 1, "({r}, {c})");
             }
         }
         transpose(&mut m);
