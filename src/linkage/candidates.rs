@@ -30,6 +30,13 @@
 //!    first 4,096 pairs of a tile, and the scan moves on to the next when more than one pair
 //!    in eight passes the bound (one in 32 for lazy, whose survivors read half a filter more). The result is exact and the same in every way; only the cost
 //!    differs.
+//!    The matcher builds both sides in one **bit order** ([`FilterSet::ordered`],
+//!    [`sample_order`]): the bits set in closest to half of the records first, those set in
+//!    nearly all or nearly none last, where the word-by-word bound is nearly exact
+//!    ([`crate::filter::order`]). On dense FEBRL CLKs at Dice 0.8 that makes the bound after
+//!    half a filter exclude 45% of pairs instead of 9%, after three quarters 99.5% instead of
+//!    86%, and at 0.85 the half bound alone decides 99.7% of pairs. Scores are unchanged: both
+//!    filters of every pair move alike.
 //! 5. **Parallel and deterministic.** Query chunks run on rayon; each chunk's candidates are
 //!    collected in its own vector and the vectors are joined in chunk order, then sorted by
 //!    `(a, b)`. The result is the same set, in the same order, for any thread count.
