@@ -34,10 +34,37 @@ pub(crate) struct LevelTable {
     /// Possible totals per field: `0..=2 * bits`.
     totals: usize,
     stride: usize,
+    /// The same rows as four 15-bit bounds in the 16-bit slots of one `u64` (bounds no count
+    /// reaches held at [`NEVER`]), when every field has at most three thresholds and a count
+    /// fits below [`NEVER`]: one load and a few integer operations give a level
+    /// ([`bounds_above`]).
+    packed: Option<Vec<u64>>,
+}
+
+/// A 16-bit slot in each of a `u64`'s four.
+const ONES: u64 = 0x0001_0001_0001_0001;
+
+/// The top bit of each slot.
+const HIGH: u64 = ONES << 15;
+
+/// A packed bound above every count (counts are at most the bits of a field filter).
+const NEVER: u32 = 0x7fff;
+
+/// Which of a packed row's four bounds lie above `common`, as bits 0 to 3 of the result. Per
+/// slot `0x8000 + bound - (common + 1)` never borrows from the next (both are below `0x8000`)
+/// and has its top bit set exactly where `bound > common`; two shifts gather the four top bits.
+/// No multiplication: on Intel cores those share one port, and a pair has several per field.
+#[inline(always)]
+fn bounds_above(row: u64, common: u32) -> usize {
+    let c = u64::from(common) + 1;
+    let c = c | c << 16;
+    let above = (((row | HIGH) - (c | c << 32)) & HIGH) >> 15;
+    let above = above | above >> 15;
+    ((above | above >> 30) & 0xf) as usize
 }
 
 /// Bounds per row when every field has at most three thresholds (the defaults): rows of four
-/// take a loop unrolled at compile time.
+/// take a loop unrolled at compile time, or one packed `u64`.
 const STRIDE: usize = 4;
 
 impl LevelTable {
@@ -56,10 +83,21 @@ impl LevelTable {
                 least.resize(filled + stride, 0);
             }
         }
+        let packed = (stride == STRIDE && bits < NEVER).then(|| {
+            let rows = least.as_chunks::<STRIDE>().0;
+            rows.iter()
+                .map(|row| {
+                    row.iter().enumerate().fold(0u64, |packed, (slot, &b)| {
+                        packed | u64::from(b.min(NEVER)) << (16 * slot)
+                    })
+                })
+                .collect()
+        });
         LevelTable {
             least,
             totals,
             stride,
+            packed,
         }
     }
 
@@ -156,9 +194,10 @@ pub fn count_pairs_with(
             "the parties' field filters differ in length".into(),
         ));
     }
+    let (nl, nr) = (left.len(), right.len());
     if let Some((a, b)) = pairs
         .iter()
-        .find(|(a, b)| *a as usize >= left.len() || *b as usize >= right.len())
+        .find(|(a, b)| *a as usize >= nl || *b as usize >= nr)
     {
         return Err(FsError::Shape(format!(
             "pair ({a}, {b}) is outside the records"
@@ -173,6 +212,7 @@ pub fn count_pairs_with(
     for s in strides.iter_mut().rev() {
         (*s, weight) = (weight, weight * *s);
     }
+    let pass = Pass::new(&table, &strides, (left, right), (&left_pop, &right_pop));
     Ok(pairs
         .par_chunks(CHUNK)
         .fold(
@@ -189,18 +229,121 @@ pub fn count_pairs_with(
                         batch,
                         common,
                     );
-                    for (&(a, b), common) in batch.iter().zip(common.chunks_exact(width)) {
-                        let (a, b) = (a as usize, b as usize);
-                        let missing = left.missing_mask(a) | right.missing_mask(b);
-                        let (pa, pb) = (&left_pop[a * width..][..width], &right_pop[b * width..]);
-                        let total = pa.iter().zip(pb).map(|(x, y)| x + y);
-                        counts.add_at(table.pattern_index(common, total, missing, &strides), 1);
-                    }
+                    pass.count(batch, common, &mut counts);
                 }
                 counts
             },
         )
         .reduce(|| empty.clone(), PatternCounts::summed))
+}
+
+/// What every batch of one counting pass reads besides its pairs and their common bits.
+struct Pass<'a> {
+    table: &'a LevelTable,
+    /// The weight of each field's level in the pattern index.
+    strides: &'a [usize],
+    /// Per field, [`SLOTS`] entries: the weight in the pattern index of the level that
+    /// [`bounds_above`]'s bits (plus 16 where the field is missing) stand for.
+    weights: Vec<usize>,
+    left: &'a FieldRecords<'a>,
+    right: &'a FieldRecords<'a>,
+    left_pop: &'a [u32],
+    right_pop: &'a [u32],
+}
+
+/// Entries per field in [`Pass::weights`]: four bound bits and the missing bit.
+const SLOTS: usize = 32;
+
+impl<'a> Pass<'a> {
+    fn new(
+        table: &'a LevelTable,
+        strides: &'a [usize],
+        (left, right): (&'a FieldRecords<'a>, &'a FieldRecords<'a>),
+        (left_pop, right_pop): (&'a [u32], &'a [u32]),
+    ) -> Self {
+        let weights = strides
+            .iter()
+            .flat_map(|&stride| {
+                (0..SLOTS).map(move |slot| {
+                    let level = 1 + (slot & 0xf).count_ones() as usize;
+                    if slot & 0x10 == 0 { level * stride } else { 0 }
+                })
+            })
+            .collect();
+        Pass {
+            table,
+            strides,
+            weights,
+            left,
+            right,
+            left_pop,
+            right_pop,
+        }
+    }
+
+    /// Adds the patterns of `batch` (`common`: their counts, pair by pair) to `counts`; with
+    /// packed rows, the loop is compiled for the usual numbers of fields at compile time.
+    fn count(&self, batch: &[(u32, u32)], common: &[u32], counts: &mut PatternCounts) {
+        let Some(rows) = self.table.packed.as_deref() else {
+            return self.count_with(batch, common, counts, |common, pa, pb, missing| {
+                let total = pa.iter().zip(pb).map(|(x, y)| x + y);
+                self.table
+                    .pattern_index(common, total, missing, self.strides)
+            });
+        };
+        match self.strides.len() {
+            4 => self.count_packed(rows, 4, batch, common, counts),
+            5 => self.count_packed(rows, 5, batch, common, counts),
+            6 => self.count_packed(rows, 6, batch, common, counts),
+            7 => self.count_packed(rows, 7, batch, common, counts),
+            8 => self.count_packed(rows, 8, batch, common, counts),
+            width => self.count_packed(rows, width, batch, common, counts),
+        }
+    }
+
+    /// [`Pass::count`] with packed rows: per field one row load, [`bounds_above`] and one
+    /// weight load; the missing fields select weights of 0, without a branch.
+    #[inline(always)]
+    fn count_packed(
+        &self,
+        rows: &[u64],
+        width: usize,
+        batch: &[(u32, u32)],
+        common: &[u32],
+        counts: &mut PatternCounts,
+    ) {
+        let totals = self.table.totals;
+        let weights = &self.weights[..width * SLOTS];
+        self.count_with(batch, common, counts, |common, pa, pb, missing| {
+            let mut index = 0;
+            for f in 0..width {
+                let row = rows[f * totals + (pa[f] + pb[f]) as usize];
+                let missing = (missing >> f & 1) as usize;
+                index += weights[f * SLOTS + (missing << 4 | bounds_above(row, common[f]))];
+            }
+            index
+        });
+    }
+
+    /// Adds `index(common, left popcounts, right popcounts, missing)` of every pair of `batch`
+    /// to `counts`, the slices exactly one record's fields long.
+    #[inline(always)]
+    fn count_with(
+        &self,
+        batch: &[(u32, u32)],
+        common: &[u32],
+        counts: &mut PatternCounts,
+        index: impl Fn(&[u32], &[u32], &[u32], u64) -> usize,
+    ) {
+        let width = self.strides.len();
+        for (&(a, b), common) in batch.iter().zip(common.chunks_exact(width)) {
+            let (a, b) = (a as usize, b as usize);
+            let missing = self.left.missing_mask(a) | self.right.missing_mask(b);
+            let pa = &self.left_pop[a * width..][..width];
+            let pb = &self.right_pop[b * width..][..width];
+            counts.add_at(index(common, pa, pb, missing), 1);
+        }
+    }
 }
 
 #[cfg(test)]
@@ -225,10 +368,18 @@ mod tests {
                         } else {
                             2.0 * f64::from(c) / f64::from(total)
                         };
+                        let want = l.level(Some(dice));
                         assert_eq!(
                             table.level(f, c, total),
-                            l.level(Some(dice)),
+                            want,
                             "field {f}: {c} common of {pa} + {pb}"
+                        );
+                        let rows = table.packed.as_deref().expect("three thresholds pack");
+                        let row = rows[f * table.totals + total as usize];
+                        assert_eq!(
+                            1 + bounds_above(row, c).count_ones() as u8,
+                            want,
+                            "packed, field {f}: {c} common of {pa} + {pb}"
                         );
                     }
                 }
