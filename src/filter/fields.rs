@@ -247,9 +247,11 @@ mod x86_64 {
     #![allow(unsafe_code)]
 
     use std::arch::x86_64::{
-        __m512i, _MM_HINT_T0, _mm_prefetch, _mm512_add_epi64, _mm512_and_si512, _mm512_loadu_si512,
-        _mm512_or_si512, _mm512_popcnt_epi64, _mm512_reduce_add_epi64, _mm512_set1_epi64,
-        _mm512_setzero_si512, _mm512_slli_epi64, _mm512_sllv_epi64,
+        __m512i, _MM_HINT_T0, _mm_prefetch, _mm_unpacklo_epi64, _mm256_zextsi128_si256,
+        _mm512_add_epi64, _mm512_and_si512, _mm512_castsi512_si128, _mm512_cvtepu16_epi32,
+        _mm512_extracti32x4_epi32, _mm512_loadu_si512, _mm512_mask_storeu_epi32, _mm512_or_si512,
+        _mm512_popcnt_epi64, _mm512_reduce_add_epi64, _mm512_set1_epi64, _mm512_setzero_si512,
+        _mm512_shuffle_epi32, _mm512_shuffle_i64x2, _mm512_slli_epi64, _mm512_sllv_epi64,
     };
 
     /// The loop with `POPCNT` and prefetching.
@@ -365,7 +367,8 @@ mod x86_64 {
         }
     }
 
-    /// The pair loop for records of `F` fields of 8 words ([`one_vector`]).
+    /// The pair loop for records of `F` fields of 8 words ([`one_vector`]), each record
+    /// prefetched by `F` hints in a row (no loop over its lines).
     #[target_feature(enable = "avx512f,avx512vpopcntdq,popcnt")]
     fn each_pair_one_vector<const F: usize>(
         left: &[u64],
@@ -374,20 +377,26 @@ mod x86_64 {
         pairs: &[(u32, u32)],
         out: &mut [u32],
     ) {
+        let prefetch = |record: &[u64]| {
+            for line in record.as_chunks::<8>().0.iter().take(F) {
+                _mm_prefetch::<_MM_HINT_T0>(line.as_ptr().cast());
+            }
+        };
         super::each_pair(
             left,
             right,
             record_words,
             pairs,
             out,
-            prefetch_lines,
+            prefetch,
             |a, b, o| one_vector::<F>(a, b, o),
         );
     }
 
     /// `F` fields of one 512-bit vector each (4 to 8 fields, unrolled at compile time): the
-    /// lane counts of four fields packed into the 16-bit slots of each lane by immediate
-    /// shifts, then one `reduce_add` per four fields.
+    /// lane counts of fields 0-3 and 4-7 packed into the 16-bit slots of two vectors by
+    /// immediate shifts, both summed over their lanes at once (three shuffle-and-add steps),
+    /// and the eight 16-bit sums widened and stored by one masked store.
     #[target_feature(enable = "avx512f,avx512vpopcntdq,popcnt")]
     fn one_vector<const F: usize>(ra: &[u64], rb: &[u64], out: &mut [u32]) {
         const { assert!(F >= 4 && F <= 8) };
@@ -397,9 +406,9 @@ mod x86_64 {
         ) else {
             return; // the caller passes whole records of F fields; never taken
         };
-        if out.len() < F {
+        let Some(out) = out.get_mut(..F) else {
             return; // never taken: one count per field
-        }
+        };
         let lanes: [__m512i; F] = std::array::from_fn(|f| {
             // SAFETY: each field is 8 words = 64 bytes, read unaligned.
             let (x, y) = unsafe {
@@ -411,7 +420,11 @@ mod x86_64 {
             _mm512_popcnt_epi64(_mm512_and_si512(x, y))
         });
         let pack = |base: usize| {
-            let mut packed = lanes[base];
+            let mut packed = if base < F {
+                lanes[base]
+            } else {
+                _mm512_setzero_si512()
+            };
             if base + 1 < F {
                 packed = _mm512_or_si512(packed, _mm512_slli_epi64::<16>(lanes[base + 1]));
             }
@@ -421,13 +434,21 @@ mod x86_64 {
             if base + 3 < F {
                 packed = _mm512_or_si512(packed, _mm512_slli_epi64::<48>(lanes[base + 3]));
             }
-            _mm512_reduce_add_epi64(packed) as u64
+            packed
         };
-        let (low, high) = (pack(0), if F > 4 { pack(4) } else { 0 });
-        for (f, o) in out[..F].iter_mut().enumerate() {
-            let sums = if f < 4 { low } else { high };
-            *o = (sums >> (16 * (f % 4)) & 0xffff) as u32;
-        }
+        let (low, high) = (pack(0), pack(4));
+        // 128-bit units: [l0 + l2, l1 + l3, h0 + h2, h1 + h3], then each pair of units summed.
+        let s = _mm512_add_epi64(
+            _mm512_shuffle_i64x2::<0b01_00_01_00>(low, high),
+            _mm512_shuffle_i64x2::<0b11_10_11_10>(low, high),
+        );
+        let s = _mm512_add_epi64(s, _mm512_shuffle_i64x2::<0b10_11_00_01>(s, s));
+        // The two 64-bit lanes of each unit: unit 0 lane 0 sums `low`, unit 2 lane 0 `high`.
+        let s = _mm512_add_epi64(s, _mm512_shuffle_epi32::<0b01_00_11_10>(s));
+        let sums = _mm_unpacklo_epi64(_mm512_castsi512_si128(s), _mm512_extracti32x4_epi32::<2>(s));
+        let wide = _mm512_cvtepu16_epi32(_mm256_zextsi128_si256(sums));
+        // SAFETY: `out` holds exactly F <= 16 `u32`s; the mask writes only those.
+        unsafe { _mm512_mask_storeu_epi32(out.as_mut_ptr().cast(), (1u16 << F) - 1, wide) };
     }
 }
 
