@@ -32,7 +32,7 @@ use std::fmt;
 type PairCountsFn = unsafe fn(&[u64], &[u64], usize, usize, &[(u32, u32)], &mut [u32]);
 
 /// How far ahead (in pairs) the records of later pairs are prefetched.
-const PREFETCH_AHEAD: usize = 8;
+pub(crate) const PREFETCH_AHEAD: usize = 8;
 
 /// Per-field common-bit counts, with the instruction set chosen once for this CPU.
 #[derive(Clone, Copy)]
@@ -241,13 +241,13 @@ unsafe fn portable_pair_counts(
 }
 
 #[cfg(target_arch = "x86_64")]
-mod x86_64 {
+pub(crate) mod x86_64 {
     // `#[target_feature]` functions are `unsafe` to call on a CPU without the feature; only
     // `FieldCounter::detect` hands this one out, after the check.
     #![allow(unsafe_code)]
 
     use std::arch::x86_64::{
-        __m512i, _MM_HINT_T0, _mm_prefetch, _mm_unpacklo_epi64, _mm256_zextsi128_si256,
+        __m128i, __m512i, _MM_HINT_T0, _mm_prefetch, _mm_unpacklo_epi64, _mm256_zextsi128_si256,
         _mm512_add_epi64, _mm512_and_si512, _mm512_castsi512_si128, _mm512_cvtepu16_epi32,
         _mm512_extracti32x4_epi32, _mm512_loadu_si512, _mm512_mask_storeu_epi32, _mm512_or_si512,
         _mm512_popcnt_epi64, _mm512_reduce_add_epi64, _mm512_set1_epi64, _mm512_setzero_si512,
@@ -399,16 +399,33 @@ mod x86_64 {
     /// and the eight 16-bit sums widened and stored by one masked store.
     #[target_feature(enable = "avx512f,avx512vpopcntdq,popcnt")]
     fn one_vector<const F: usize>(ra: &[u64], rb: &[u64], out: &mut [u32]) {
-        const { assert!(F >= 4 && F <= 8) };
+        let Some(out) = out.get_mut(..F) else {
+            return; // never taken: one count per field
+        };
         let (Some(va), Some(vb)) = (
             ra.as_chunks::<8>().0.get(..F),
             rb.as_chunks::<8>().0.get(..F),
         ) else {
             return; // the caller passes whole records of F fields; never taken
         };
-        let Some(out) = out.get_mut(..F) else {
-            return; // never taken: one count per field
+        let (Ok(va), Ok(vb)) = (va.try_into(), vb.try_into()) else {
+            return; // never taken: F fields each
         };
+        let sums = fields_of_vectors::<F>(va, vb);
+        let wide = _mm512_cvtepu16_epi32(_mm256_zextsi128_si256(sums));
+        // SAFETY: `out` holds exactly F <= 16 `u32`s; the mask writes only those.
+        unsafe { _mm512_mask_storeu_epi32(out.as_mut_ptr().cast(), (1u16 << F) - 1, wide) };
+    }
+
+    /// The common-bit counts of `F` fields of one 512-bit vector each (4 to 8), as the eight
+    /// 16-bit lanes of the result (0 past field `F`), for loops that keep the counts in
+    /// registers (`linkage::fs::count`'s fused loop).
+    #[target_feature(enable = "avx512f,avx512vpopcntdq,popcnt")]
+    pub(crate) fn fields_of_vectors<const F: usize>(
+        va: &[[u64; 8]; F],
+        vb: &[[u64; 8]; F],
+    ) -> __m128i {
+        const { assert!(F >= 4 && F <= 8) };
         let lanes: [__m512i; F] = std::array::from_fn(|f| {
             // SAFETY: each field is 8 words = 64 bytes, read unaligned.
             let (x, y) = unsafe {
@@ -445,10 +462,7 @@ mod x86_64 {
         let s = _mm512_add_epi64(s, _mm512_shuffle_i64x2::<0b10_11_00_01>(s, s));
         // The two 64-bit lanes of each unit: unit 0 lane 0 sums `low`, unit 2 lane 0 `high`.
         let s = _mm512_add_epi64(s, _mm512_shuffle_epi32::<0b01_00_11_10>(s));
-        let sums = _mm_unpacklo_epi64(_mm512_castsi512_si128(s), _mm512_extracti32x4_epi32::<2>(s));
-        let wide = _mm512_cvtepu16_epi32(_mm256_zextsi128_si256(sums));
-        // SAFETY: `out` holds exactly F <= 16 `u32`s; the mask writes only those.
-        unsafe { _mm512_mask_storeu_epi32(out.as_mut_ptr().cast(), (1u16 << F) - 1, wide) };
+        _mm_unpacklo_epi64(_mm512_castsi512_si128(s), _mm512_extracti32x4_epi32::<2>(s))
     }
 }
 

@@ -225,6 +225,10 @@ pub fn count_pairs_with(
     }
     // The portable counter is the reference: it takes the scalar fold too.
     let vector = counter.name() != FieldCounter::portable().name();
+    // With 512-bit fields, counting (`POPCNT`, what AVX2-only CPUs take, or AVX-512) and
+    // folding share one loop (`x86_64::Avx2Fold::count_fused`).
+    let fuse = ["popcnt", "avx512"].contains(&counter.name()) && wpf == 8;
+    let avx512 = counter.name() == "avx512";
     let pass = Pass::new(
         &table,
         &strides,
@@ -237,6 +241,9 @@ pub fn count_pairs_with(
         .fold(
             || empty.clone(),
             |mut counts, chunk| {
+                if fuse && pass.count_fused(chunk, avx512, &mut counts) {
+                    return counts;
+                }
                 let mut common = vec![0u32; BATCH * width + PAD];
                 for batch in chunk.chunks(BATCH) {
                     let counted = batch.len() * width;
@@ -340,6 +347,22 @@ impl<'a> Pass<'a> {
             8 => self.count_packed(rows, 8, batch, common, counts),
             width => self.count_packed(rows, width, batch, common, counts),
         }
+    }
+
+    /// Counts and folds the pairs in one loop where the vector fold takes these records;
+    /// `false` (nothing counted) where it does not.
+    fn count_fused(&self, pairs: &[(u32, u32)], avx512: bool, counts: &mut PatternCounts) -> bool {
+        #[cfg(target_arch = "x86_64")]
+        if let Some(avx2) = &self.avx2 {
+            let missing = |a, b| self.left.missing_mask(a) | self.right.missing_mask(b);
+            let sides = (self.left.words(), self.right.words());
+            let pops = (self.left_pop, self.right_pop);
+            return avx2
+                .count_fused(avx512, sides, pairs, pops, missing, counts)
+                .is_some();
+        }
+        let _ = (pairs, avx512, counts);
+        false
     }
 
     /// [`Pass::count`] with packed rows: per field one row load, [`bounds_above`] and one

@@ -12,15 +12,18 @@
 #![allow(unsafe_code)]
 
 use std::arch::x86_64::{
-    __m256i, _mm_add_epi64, _mm_cvtsi128_si64, _mm_unpackhi_epi64, _mm256_add_epi32,
-    _mm256_add_epi64, _mm256_and_si256, _mm256_castsi256_si128, _mm256_cmpeq_epi32,
-    _mm256_cmpgt_epi16, _mm256_cvtepi32_epi64, _mm256_cvtepu32_epi64, _mm256_extracti128_si256,
-    _mm256_loadu_si256, _mm256_mask_i32gather_epi64, _mm256_mul_epu32, _mm256_sad_epu8,
-    _mm256_set1_epi32, _mm256_set1_epi64x, _mm256_setr_epi8, _mm256_setr_epi32,
-    _mm256_setzero_si256, _mm256_shuffle_epi8, _mm256_srli_epi16,
+    __m256i, _MM_HINT_T0, _mm_add_epi64, _mm_cvtsi128_si64, _mm_prefetch, _mm_unpackhi_epi64,
+    _mm256_add_epi32, _mm256_add_epi64, _mm256_and_si256, _mm256_castsi256_si128,
+    _mm256_cmpeq_epi32, _mm256_cmpgt_epi16, _mm256_cvtepi32_epi64, _mm256_cvtepu16_epi32,
+    _mm256_cvtepu32_epi64, _mm256_extracti128_si256, _mm256_loadu_si256,
+    _mm256_mask_i32gather_epi64, _mm256_mul_epu32, _mm256_sad_epu8, _mm256_set1_epi32,
+    _mm256_set1_epi64x, _mm256_setr_epi8, _mm256_setr_epi32, _mm256_setzero_si256,
+    _mm256_shuffle_epi8, _mm256_srli_epi16,
 };
 
 use super::PatternCounts;
+use crate::filter::fields::PREFETCH_AHEAD;
+use crate::filter::fields::x86_64::fields_of_vectors;
 
 /// Lanes of one pass: the most fields this path takes.
 pub(super) const LANES: usize = 8;
@@ -70,27 +73,121 @@ impl<'a> Avx2Fold<'a> {
         &self,
         batch: &[(u32, u32)],
         common: &[u32],
-        (left_pop, right_pop): (&[u32], &[u32]),
+        pops: (&[u32], &[u32]),
         missing: impl Fn(usize, usize) -> u64,
         counts: &mut PatternCounts,
     ) {
+        let width = self.width;
         // SAFETY: `new` found AVX2 on this CPU.
-        unsafe { self.count_avx2(batch, common, (left_pop, right_pop), missing, counts) }
+        unsafe {
+            self.fold(
+                batch,
+                |k, _, _| load(&common[k * width..]),
+                pops,
+                missing,
+                counts,
+            );
+        }
     }
 
-    #[target_feature(enable = "avx2")]
-    fn count_avx2(
+    /// [`Avx2Fold::count`] with the common bits counted in the same loop, for records of
+    /// `F` fields of 8 words (`left` and `right`: the two sides' words), by `POPCNT` or, where
+    /// `avx512`, by `vpopcntq` with the counts kept in registers: the counting of one pair runs
+    /// while the vector instructions of the pair before do, where two loops one after the
+    /// other would wait for each other. `None` (nothing counted) where the CPU lacks the
+    /// instructions or the records are of another shape.
+    pub(super) fn count_fused(
         &self,
-        batch: &[(u32, u32)],
-        common: &[u32],
+        avx512: bool,
+        sides: (&[u64], &[u64]),
+        pairs: &[(u32, u32)],
+        pops: (&[u32], &[u32]),
+        missing: impl Fn(usize, usize) -> u64,
+        counts: &mut PatternCounts,
+    ) -> Option<()> {
+        let popcnt = std::arch::is_x86_feature_detected!("popcnt");
+        let vpopcnt = std::arch::is_x86_feature_detected!("avx512f")
+            && std::arch::is_x86_feature_detected!("avx512vpopcntdq");
+        if !popcnt || (avx512 && !vpopcnt) {
+            return None;
+        }
+        macro_rules! fused {
+            ($f:literal) => {
+                // SAFETY: `new` found AVX2; POPCNT (and AVX-512 where taken) checked above.
+                unsafe {
+                    if avx512 {
+                        self.fused_avx512::<$f>(sides, pairs, pops, missing, counts)
+                    } else {
+                        self.fused_popcnt::<$f>(sides, pairs, pops, missing, counts)
+                    }
+                }
+            };
+        }
+        match self.width {
+            4 => fused!(4),
+            5 => fused!(5),
+            6 => fused!(6),
+            7 => fused!(7),
+            8 => fused!(8),
+            _ => return None,
+        }
+        Some(())
+    }
+
+    /// The fused loop with `POPCNT`.
+    #[target_feature(enable = "avx2,popcnt")]
+    fn fused_popcnt<const F: usize>(
+        &self,
+        (left, right): (&[u64], &[u64]),
+        pairs: &[(u32, u32)],
+        pops: (&[u32], &[u32]),
+        missing: impl Fn(usize, usize) -> u64,
+        counts: &mut PatternCounts,
+    ) {
+        let common = |k: usize, a: usize, b: usize| {
+            prefetch_ahead::<F>((left, right), pairs, k, a);
+            let (ra, rb) = (record::<F>(left, a), record::<F>(right, b));
+            let mut c = [0i32; LANES];
+            for f in 0..F {
+                c[f] = (0..8)
+                    .map(|w| (ra[f][w] & rb[f][w]).count_ones())
+                    .sum::<u32>() as i32;
+            }
+            _mm256_setr_epi32(c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7])
+        };
+        self.fold(pairs, common, pops, missing, counts);
+    }
+
+    /// The fused loop with `vpopcntq` ([`fields_of_vectors`]).
+    #[target_feature(enable = "avx2,avx512f,avx512vpopcntdq,popcnt")]
+    fn fused_avx512<const F: usize>(
+        &self,
+        (left, right): (&[u64], &[u64]),
+        pairs: &[(u32, u32)],
+        pops: (&[u32], &[u32]),
+        missing: impl Fn(usize, usize) -> u64,
+        counts: &mut PatternCounts,
+    ) {
+        let common = |k: usize, a: usize, b: usize| {
+            prefetch_ahead::<F>((left, right), pairs, k, a);
+            let sums = fields_of_vectors::<F>(record::<F>(left, a), record::<F>(right, b));
+            _mm256_cvtepu16_epi32(sums)
+        };
+        self.fold(pairs, common, pops, missing, counts);
+    }
+
+    /// The vector loop: `common(k, a, b)` gives pair `k`'s common-bit counts, one per lane.
+    #[target_feature(enable = "avx2")]
+    #[inline]
+    fn fold(
+        &self,
+        pairs: &[(u32, u32)],
+        mut common: impl FnMut(usize, usize, usize) -> __m256i,
         (left_pop, right_pop): (&[u32], &[u32]),
         missing: impl Fn(usize, usize) -> u64,
         counts: &mut PatternCounts,
     ) {
         let width = self.width;
-        // SAFETY (all loads): each comes from a slice of exactly `LANES` `u32`s, cut (with a
-        // bounds check) from the caller's slices.
-        let load = |s: &[u32]| unsafe { _mm256_loadu_si256(s[..LANES].as_ptr().cast()) };
         let bases = load(&self.bases.map(|b| b as u32));
         let strides = load(&self.strides);
         let lane_bits = _mm256_setr_epi32(1, 2, 4, 8, 16, 32, 64, 128);
@@ -102,27 +199,26 @@ impl<'a> Avx2Fold<'a> {
         );
         let (zero, one) = (_mm256_setzero_si256(), _mm256_set1_epi64x(1));
         let rows = self.rows.as_ptr().cast::<i64>();
-        for (k, &(a, b)) in batch.iter().enumerate() {
+        let half = |v: __m256i, h: i32| {
+            if h == 0 {
+                _mm256_castsi256_si128(v)
+            } else {
+                _mm256_extracti128_si256::<1>(v)
+            }
+        };
+        for (k, &(a, b)) in pairs.iter().enumerate() {
             let (a, b) = (a as usize, b as usize);
+            let c = common(k, a, b);
             let present = !missing(a, b) & all_lanes;
             let present = _mm256_cmpeq_epi32(
                 _mm256_and_si256(_mm256_set1_epi32(present as i32), lane_bits),
                 lane_bits,
             );
-            let c = load(&common[k * width..]);
             let totals =
                 _mm256_add_epi32(load(&left_pop[a * width..]), load(&right_pop[b * width..]));
             let at = _mm256_add_epi32(totals, bases);
-            let (lo, hi) = (0, 1);
-            let half = |v: __m256i, h: i32| {
-                if h == 0 {
-                    _mm256_castsi256_si128(v)
-                } else {
-                    _mm256_extracti128_si256::<1>(v)
-                }
-            };
             let mut terms = zero;
-            for h in [lo, hi] {
+            for h in [0, 1] {
                 let mask = _mm256_cvtepi32_epi64(half(present, h));
                 // SAFETY: a present lane's row `f * totals + total` lies inside field `f`'s
                 // rows (a field's popcounts sum to at most `2 * bits < totals`), so inside
@@ -140,6 +236,44 @@ impl<'a> Avx2Fold<'a> {
             let pair = _mm_add_epi64(half(terms, 0), half(terms, 1));
             let index = _mm_cvtsi128_si64(_mm_add_epi64(pair, _mm_unpackhi_epi64(pair, pair)));
             counts.add_at(index as usize, 1);
+        }
+    }
+}
+
+/// [`LANES`] `u32`s from the start of `s` (which must hold that many) into a vector.
+#[inline(always)]
+fn load(s: &[u32]) -> __m256i {
+    // SAFETY: the slice of exactly `LANES` `u32`s is cut with a bounds check; unaligned load
+    // (AVX is implied by the callers' AVX2, and the load is SSE2-encoded otherwise).
+    unsafe { _mm256_loadu_si256(s[..LANES].as_ptr().cast()) }
+}
+
+/// Record `r` of a side of `F` fields of 8 words.
+#[inline(always)]
+fn record<const F: usize>(side: &[u64], r: usize) -> &[[u64; 8]; F] {
+    let fields = side[r * 8 * F..][..8 * F].as_chunks::<8>().0;
+    fields.try_into().expect("a record is F fields of 8 words")
+}
+
+/// Prefetches the records of the pair [`PREFETCH_AHEAD`] places after pair `k` (whose left
+/// record is `a`): its right record, and its left one where it changes.
+#[inline(always)]
+fn prefetch_ahead<const F: usize>(
+    (left, right): (&[u64], &[u64]),
+    pairs: &[(u32, u32)],
+    k: usize,
+    a: usize,
+) {
+    let prefetch = |side: &[u64], r: u32| {
+        for line in record::<F>(side, r as usize) {
+            // SAFETY: SSE is part of x86-64; a prefetch reads nothing architecturally.
+            unsafe { _mm_prefetch::<_MM_HINT_T0>(line.as_ptr().cast()) };
+        }
+    };
+    if let Some(&(na, nb)) = pairs.get(k + PREFETCH_AHEAD) {
+        prefetch(right, nb);
+        if na as usize != a {
+            prefetch(left, na);
         }
     }
 }
