@@ -225,10 +225,16 @@ pub fn count_pairs_with(
     }
     // The portable counter is the reference: it takes the scalar fold too.
     let vector = counter.name() != FieldCounter::portable().name();
-    // With 512-bit fields, counting (`POPCNT`, what AVX2-only CPUs take, or AVX-512) and
-    // folding share one loop (`x86_64::Avx2Fold::count_fused`).
-    let fuse = ["popcnt", "avx512"].contains(&counter.name()) && wpf == 8;
-    let avx512 = counter.name() == "avx512";
+    // With 512-bit fields, counting and folding share one loop
+    // (`x86_64::Avx2Fold::count_fused`).
+    #[cfg(target_arch = "x86_64")]
+    let fused = match counter.name() {
+        _ if wpf != 8 => None,
+        "popcnt" => Some(x86_64::Fused::Popcnt),
+        "avx2" => Some(x86_64::Fused::Avx2),
+        "avx512" => Some(x86_64::Fused::Avx512),
+        _ => None,
+    };
     let pass = Pass::new(
         &table,
         &strides,
@@ -241,7 +247,10 @@ pub fn count_pairs_with(
         .fold(
             || empty.clone(),
             |mut counts, chunk| {
-                if fuse && pass.count_fused(chunk, avx512, &mut counts) {
+                #[cfg(target_arch = "x86_64")]
+                if let Some(with) = fused
+                    && pass.count_fused(chunk, with, &mut counts)
+                {
                     return counts;
                 }
                 let mut common = vec![0u32; BATCH * width + PAD];
@@ -351,17 +360,21 @@ impl<'a> Pass<'a> {
 
     /// Counts and folds the pairs in one loop where the vector fold takes these records;
     /// `false` (nothing counted) where it does not.
-    fn count_fused(&self, pairs: &[(u32, u32)], avx512: bool, counts: &mut PatternCounts) -> bool {
-        #[cfg(target_arch = "x86_64")]
+    #[cfg(target_arch = "x86_64")]
+    fn count_fused(
+        &self,
+        pairs: &[(u32, u32)],
+        with: x86_64::Fused,
+        counts: &mut PatternCounts,
+    ) -> bool {
         if let Some(avx2) = &self.avx2 {
             let missing = |a, b| self.left.missing_mask(a) | self.right.missing_mask(b);
             let sides = (self.left.words(), self.right.words());
             let pops = (self.left_pop, self.right_pop);
             return avx2
-                .count_fused(avx512, sides, pairs, pops, missing, counts)
+                .count_fused(with, sides, pairs, pops, missing, counts)
                 .is_some();
         }
-        let _ = (pairs, avx512, counts);
         false
     }
 
@@ -523,7 +536,7 @@ mod tests {
                 .collect();
             assert_eq!(seen.len(), 6, "{width} x {words}: every level reached");
             assert!(bits < NEVER as usize);
-            let named = ["portable", "popcnt", "avx512"].map(FieldCounter::by_name);
+            let named = ["portable", "popcnt", "avx2", "avx512"].map(FieldCounter::by_name);
             for counter in [Some(FieldCounter::detect())]
                 .into_iter()
                 .chain(named)

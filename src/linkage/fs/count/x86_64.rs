@@ -23,7 +23,18 @@ use std::arch::x86_64::{
 
 use super::PatternCounts;
 use crate::filter::fields::PREFETCH_AHEAD;
-use crate::filter::fields::x86_64::fields_of_vectors;
+use crate::filter::fields::x86_64::{avx2_field_counts, fields_of_vectors};
+
+/// The instructions that count the common bits in [`Avx2Fold::count_fused`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Fused {
+    /// `POPCNT`, word by word.
+    Popcnt,
+    /// AVX2 nibble tables, 256 bits at a time.
+    Avx2,
+    /// AVX-512 `vpopcntq`, 512 bits at a time.
+    Avx512,
+}
 
 /// Lanes of one pass: the most fields this path takes.
 pub(super) const LANES: usize = 8;
@@ -91,14 +102,14 @@ impl<'a> Avx2Fold<'a> {
     }
 
     /// [`Avx2Fold::count`] with the common bits counted in the same loop, for records of
-    /// `F` fields of 8 words (`left` and `right`: the two sides' words), by `POPCNT` or, where
-    /// `avx512`, by `vpopcntq` with the counts kept in registers: the counting of one pair runs
-    /// while the vector instructions of the pair before do, where two loops one after the
-    /// other would wait for each other. `None` (nothing counted) where the CPU lacks the
-    /// instructions or the records are of another shape.
+    /// `F` fields of 8 words (`left` and `right`: the two sides' words), by the instructions
+    /// `with` names: the counting of one pair runs while the vector instructions of the pair
+    /// before do, where two loops one after the other would wait for each other. `None`
+    /// (nothing counted) where the CPU lacks the instructions or the records are of another
+    /// shape.
     pub(super) fn count_fused(
         &self,
-        avx512: bool,
+        with: Fused,
         sides: (&[u64], &[u64]),
         pairs: &[(u32, u32)],
         pops: (&[u32], &[u32]),
@@ -108,22 +119,29 @@ impl<'a> Avx2Fold<'a> {
         let popcnt = std::arch::is_x86_feature_detected!("popcnt");
         let vpopcnt = std::arch::is_x86_feature_detected!("avx512f")
             && std::arch::is_x86_feature_detected!("avx512vpopcntdq");
-        if !popcnt || (avx512 && !vpopcnt) {
+        if !popcnt || (with == Fused::Avx512 && !vpopcnt) {
             return None;
         }
         macro_rules! fused {
             ($f:literal) => {
                 // SAFETY: `new` found AVX2; POPCNT (and AVX-512 where taken) checked above.
                 unsafe {
-                    if avx512 {
-                        self.fused_avx512::<$f>(sides, pairs, pops, missing, counts)
-                    } else {
-                        self.fused_popcnt::<$f>(sides, pairs, pops, missing, counts)
+                    match with {
+                        Fused::Avx512 => {
+                            self.fused_avx512::<$f>(sides, pairs, pops, missing, counts)
+                        }
+                        Fused::Popcnt => {
+                            self.fused_popcnt::<$f>(sides, pairs, pops, missing, counts)
+                        }
+                        Fused::Avx2 => self.fused_avx2::<$f>(sides, pairs, pops, missing, counts),
                     }
                 }
             };
         }
         match self.width {
+            1 => fused!(1),
+            2 => fused!(2),
+            3 => fused!(3),
             4 => fused!(4),
             5 => fused!(5),
             6 => fused!(6),
@@ -154,6 +172,24 @@ impl<'a> Avx2Fold<'a> {
                     .sum::<u32>() as i32;
             }
             _mm256_setr_epi32(c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7])
+        };
+        self.fold(pairs, common, pops, missing, counts);
+    }
+
+    /// The fused loop with AVX2 nibble tables ([`avx2_field_counts!`]).
+    #[target_feature(enable = "avx2,popcnt")]
+    fn fused_avx2<const F: usize>(
+        &self,
+        (left, right): (&[u64], &[u64]),
+        pairs: &[(u32, u32)],
+        pops: (&[u32], &[u32]),
+        missing: impl Fn(usize, usize) -> u64,
+        counts: &mut PatternCounts,
+    ) {
+        let common = |k: usize, a: usize, b: usize| {
+            prefetch_ahead::<F>((left, right), pairs, k, a);
+            let sums = avx2_field_counts!(F, record::<F>(left, a), record::<F>(right, b));
+            _mm256_cvtepu16_epi32(sums)
         };
         self.fold(pairs, common, pops, missing, counts);
     }

@@ -14,6 +14,7 @@
 //! |---|---|
 //! | portable | `u64::count_ones` for baseline x86-64; the reference |
 //! | `POPCNT` | the same loop compiled with `POPCNT`, plus `prefetcht0` of the pairs ahead |
+//! | `avx2` | records of 1 to 8 fields of 8 words (512-bit field filters): per 256 bits a nibble-table popcount (`vpshufb`) summed per lane by `vpsadbw`, the fields' lane sums packed into 16-bit slots and reduced together; other shapes take the `POPCNT` loop |
 //! | `avx512` | `vpopcntq` per 8-word vector; four fields' lane counts packed into 16-bit slots so one reduction sums them; records of 4 to 8 fields of 8 words take a loop with the number of fields fixed at compile time |
 //!
 //! A field filter is typically 4 to 16 words, so a vector kernel that reduced each field's
@@ -22,8 +23,13 @@
 //! one word is at most 64, so four fields' lane counts, shifted into the four 16-bit slots of
 //! each 64-bit lane, are summed over the lanes by one `reduce_add` without carries between
 //! slots (a slot holds at most `8 * 64 * W / 8` for `W`-word fields, far below 65,536). Widths
-//! that are not a multiple of 8 words take the `POPCNT` loop. On AVX2-only CPUs (Zen 3) the
-//! `POPCNT` loop is the fast one: they issue several `POPCNT`s per cycle.
+//! that are not a multiple of 8 words take the `POPCNT` loop. The AVX2 kernel packs the same
+//! way after `vpsadbw`. On AVX2-only CPUs it is the fast one: measured on Zen 3 (EPYC, KVM), the
+//! `POPCNT` loop is bound by its two loads per word (about two a cycle there, so 64 cycles for
+//! eight 512-bit fields), where the AVX2 kernel reads 256 bits a load; about 2.7x the pairs per
+//! second at eight fields (docs/probabilistic.md). The `x86_64` module also hands out the
+//! per-pair cores (`x86_64::fields_of_vectors`, `x86_64::avx2_field_counts!`) for loops
+//! that keep the counts in registers (`linkage::fs::count`'s fused loop).
 
 use std::fmt;
 
@@ -42,17 +48,23 @@ pub struct FieldCounter {
 }
 
 impl FieldCounter {
-    /// The fastest implementation this CPU supports.
+    /// The fastest implementation this CPU supports: AVX-512, else AVX2 (but `POPCNT` on
+    /// Intel cores, where it measured faster), else `POPCNT`, else portable.
     pub fn detect() -> FieldCounter {
-        ["avx512", "popcnt"]
-            .into_iter()
-            .find_map(FieldCounter::by_name)
+        let order: &[&str] = if intel() {
+            &["avx512", "popcnt"]
+        } else {
+            &["avx512", "avx2", "popcnt"]
+        };
+        order
+            .iter()
+            .find_map(|name| FieldCounter::by_name(name))
             .unwrap_or_else(FieldCounter::portable)
     }
 
-    /// The implementation named `name` (`portable`, `popcnt`, `avx512`: see
-    /// [`FieldCounter::name`]), if this CPU supports it; for benchmarks that time one path
-    /// (the `POPCNT` loop is what AVX2-only CPUs run).
+    /// The implementation named `name` (`portable`, `popcnt`, `avx2`, `avx512`: see
+    /// [`FieldCounter::name`]), if this CPU supports it; for benchmarks and tests that time
+    /// or check one path.
     pub fn by_name(name: &str) -> Option<FieldCounter> {
         match name {
             "portable" => Some(FieldCounter::portable()),
@@ -61,6 +73,16 @@ impl FieldCounter {
                 name: "popcnt",
                 counts: x86_64::pair_counts,
             }),
+            #[cfg(target_arch = "x86_64")]
+            "avx2"
+                if std::arch::is_x86_feature_detected!("avx2")
+                    && std::arch::is_x86_feature_detected!("popcnt") =>
+            {
+                Some(FieldCounter {
+                    name: "avx2",
+                    counts: x86_64::pair_counts_avx2,
+                })
+            }
             #[cfg(target_arch = "x86_64")]
             "avx512"
                 if std::arch::is_x86_feature_detected!("avx512f")
@@ -84,7 +106,7 @@ impl FieldCounter {
         }
     }
 
-    /// The implementation's short name (`portable`, `popcnt`, `avx512`).
+    /// The implementation's short name (`portable`, `popcnt`, `avx2`, `avx512`).
     pub fn name(&self) -> &'static str {
         self.name
     }
@@ -136,6 +158,20 @@ impl FieldCounter {
             (self.counts)(left, right, record_words, field_words, pairs, out)
         }
     }
+}
+
+/// Whether this is an Intel CPU (the vendor string of CPUID leaf 0). On the Intel Xeon measured
+/// (with its AVX-512 off) the `POPCNT` loop beat a nibble-table AVX2 loop, 28.6 against 23.0
+/// M pairs/s at eight fields; on Zen 3 it is the other way round (module documentation).
+fn intel() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        let id = std::arch::x86_64::__cpuid(0);
+        let vendor = |s: &[u8; 4]| u32::from_le_bytes(*s);
+        (id.ebx, id.edx, id.ecx) == (vendor(b"Genu"), vendor(b"ineI"), vendor(b"ntel"))
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    false
 }
 
 impl fmt::Debug for FieldCounter {
@@ -241,230 +277,7 @@ unsafe fn portable_pair_counts(
 }
 
 #[cfg(target_arch = "x86_64")]
-pub(crate) mod x86_64 {
-    // `#[target_feature]` functions are `unsafe` to call on a CPU without the feature; only
-    // `FieldCounter::detect` hands this one out, after the check.
-    #![allow(unsafe_code)]
-
-    use std::arch::x86_64::{
-        __m128i, __m512i, _MM_HINT_T0, _mm_prefetch, _mm_unpacklo_epi64, _mm256_zextsi128_si256,
-        _mm512_add_epi64, _mm512_and_si512, _mm512_castsi512_si128, _mm512_cvtepu16_epi32,
-        _mm512_extracti32x4_epi32, _mm512_loadu_si512, _mm512_mask_storeu_epi32, _mm512_or_si512,
-        _mm512_popcnt_epi64, _mm512_reduce_add_epi64, _mm512_set1_epi64, _mm512_setzero_si512,
-        _mm512_shuffle_epi32, _mm512_shuffle_i64x2, _mm512_slli_epi64, _mm512_sllv_epi64,
-    };
-
-    /// The loop with `POPCNT` and prefetching.
-    ///
-    /// # Safety
-    ///
-    /// The CPU must support `POPCNT`.
-    #[target_feature(enable = "popcnt")]
-    pub(super) unsafe fn pair_counts(
-        left: &[u64],
-        right: &[u64],
-        record_words: usize,
-        field_words: usize,
-        pairs: &[(u32, u32)],
-        out: &mut [u32],
-    ) {
-        super::pair_counts_inline(
-            left,
-            right,
-            record_words,
-            field_words,
-            pairs,
-            out,
-            prefetch_lines,
-        );
-    }
-
-    /// Widths (in words) the AVX-512 loop takes: whole vectors, and slots that cannot carry.
-    const fn avx512_width(field_words: usize) -> bool {
-        field_words.is_multiple_of(8) && field_words <= 1016
-    }
-
-    /// `vpopcntq` per vector, four fields reduced together (see the module documentation);
-    /// other widths take [`pair_counts`]'s loop.
-    ///
-    /// # Safety
-    ///
-    /// The CPU must support AVX-512F, AVX-512 VPOPCNTDQ and `POPCNT`.
-    #[target_feature(enable = "avx512f,avx512vpopcntdq,popcnt")]
-    pub(super) unsafe fn pair_counts_avx512(
-        left: &[u64],
-        right: &[u64],
-        record_words: usize,
-        field_words: usize,
-        pairs: &[(u32, u32)],
-        out: &mut [u32],
-    ) {
-        if !avx512_width(field_words) {
-            // SAFETY: the caller guarantees POPCNT.
-            return unsafe { pair_counts(left, right, record_words, field_words, pairs, out) };
-        }
-        if field_words == 8 {
-            let (l, r, rw, p) = (left, right, record_words, pairs);
-            match record_words / 8 {
-                4 => return each_pair_one_vector::<4>(l, r, rw, p, out),
-                5 => return each_pair_one_vector::<5>(l, r, rw, p, out),
-                6 => return each_pair_one_vector::<6>(l, r, rw, p, out),
-                7 => return each_pair_one_vector::<7>(l, r, rw, p, out),
-                8 => return each_pair_one_vector::<8>(l, r, rw, p, out),
-                _ => {}
-            }
-        }
-        super::each_pair(
-            left,
-            right,
-            record_words,
-            pairs,
-            out,
-            prefetch_lines,
-            |ra, rb, out| {
-                let fields = ra
-                    .chunks_exact(field_words)
-                    .zip(rb.chunks_exact(field_words));
-                let mut fields = fields.peekable();
-                let mut out = out.iter_mut();
-                while fields.peek().is_some() {
-                    let mut packed = _mm512_setzero_si512();
-                    let mut taken = 0;
-                    for (slot, (fa, fb)) in fields.by_ref().take(4).enumerate() {
-                        let mut lanes = _mm512_setzero_si512();
-                        for (va, vb) in fa.chunks_exact(8).zip(fb.chunks_exact(8)) {
-                            // SAFETY: each chunk is 8 words = 64 bytes, read unaligned.
-                            let (x, y) = unsafe {
-                                (
-                                    _mm512_loadu_si512(va.as_ptr().cast()),
-                                    _mm512_loadu_si512(vb.as_ptr().cast()),
-                                )
-                            };
-                            lanes = _mm512_add_epi64(
-                                lanes,
-                                _mm512_popcnt_epi64(_mm512_and_si512(x, y)),
-                            );
-                        }
-                        let shift = _mm512_set1_epi64(16 * slot as i64);
-                        packed = _mm512_or_si512(packed, _mm512_sllv_epi64(lanes, shift));
-                        taken += 1;
-                    }
-                    let sums = _mm512_reduce_add_epi64(packed) as u64;
-                    for (slot, o) in out.by_ref().take(taken).enumerate() {
-                        *o = (sums >> (16 * slot) & 0xffff) as u32;
-                    }
-                }
-            },
-        );
-    }
-
-    /// One `prefetcht0` per cache line (8 words) of a record; a hint never faults.
-    #[inline(always)]
-    fn prefetch_lines(record: &[u64]) {
-        for line in record.chunks(8) {
-            // SAFETY: SSE is part of x86-64; a prefetch reads nothing architecturally.
-            unsafe { _mm_prefetch::<_MM_HINT_T0>(line.as_ptr().cast()) };
-        }
-    }
-
-    /// The pair loop for records of `F` fields of 8 words ([`one_vector`]), each record
-    /// prefetched by `F` hints in a row (no loop over its lines).
-    #[target_feature(enable = "avx512f,avx512vpopcntdq,popcnt")]
-    fn each_pair_one_vector<const F: usize>(
-        left: &[u64],
-        right: &[u64],
-        record_words: usize,
-        pairs: &[(u32, u32)],
-        out: &mut [u32],
-    ) {
-        let prefetch = |record: &[u64]| {
-            for line in record.as_chunks::<8>().0.iter().take(F) {
-                _mm_prefetch::<_MM_HINT_T0>(line.as_ptr().cast());
-            }
-        };
-        super::each_pair(
-            left,
-            right,
-            record_words,
-            pairs,
-            out,
-            prefetch,
-            |a, b, o| one_vector::<F>(a, b, o),
-        );
-    }
-
-    /// `F` fields of one 512-bit vector each (4 to 8 fields, unrolled at compile time): the
-    /// lane counts of fields 0-3 and 4-7 packed into the 16-bit slots of two vectors by
-    /// immediate shifts, both summed over their lanes at once (three shuffle-and-add steps),
-    /// and the eight 16-bit sums widened and stored by one masked store.
-    #[target_feature(enable = "avx512f,avx512vpopcntdq,popcnt")]
-    fn one_vector<const F: usize>(ra: &[u64], rb: &[u64], out: &mut [u32]) {
-        let Some(out) = out.get_mut(..F) else {
-            return; // never taken: one count per field
-        };
-        let (Some(va), Some(vb)) = (
-            ra.as_chunks::<8>().0.get(..F),
-            rb.as_chunks::<8>().0.get(..F),
-        ) else {
-            return; // the caller passes whole records of F fields; never taken
-        };
-        let (Ok(va), Ok(vb)) = (va.try_into(), vb.try_into()) else {
-            return; // never taken: F fields each
-        };
-        let sums = fields_of_vectors::<F>(va, vb);
-        let wide = _mm512_cvtepu16_epi32(_mm256_zextsi128_si256(sums));
-        // SAFETY: `out` holds exactly F <= 16 `u32`s; the mask writes only those.
-        unsafe { _mm512_mask_storeu_epi32(out.as_mut_ptr().cast(), (1u16 << F) - 1, wide) };
-    }
-
-    /// The common-bit counts of `F` fields of one 512-bit vector each (4 to 8), as the eight
-    /// 16-bit lanes of the result (0 past field `F`), for loops that keep the counts in
-    /// registers (`linkage::fs::count`'s fused loop).
-    #[target_feature(enable = "avx512f,avx512vpopcntdq,popcnt")]
-    pub(crate) fn fields_of_vectors<const F: usize>(
-        va: &[[u64; 8]; F],
-        vb: &[[u64; 8]; F],
-    ) -> __m128i {
-        const { assert!(F >= 4 && F <= 8) };
-        let lanes: [__m512i; F] = std::array::from_fn(|f| {
-            // SAFETY: each field is 8 words = 64 bytes, read unaligned.
-            let (x, y) = unsafe {
-                (
-                    _mm512_loadu_si512(va[f].as_ptr().cast()),
-                    _mm512_loadu_si512(vb[f].as_ptr().cast()),
-                )
-            };
-            _mm512_popcnt_epi64(_mm512_and_si512(x, y))
-        });
-        let pack = |base: usize| {
-            let mut packed = if base < F {
-                lanes[base]
-            } else {
-                _mm512_setzero_si512()
-            };
-            if base + 1 < F {
-                packed = _mm512_or_si512(packed, _mm512_slli_epi64::<16>(lanes[base + 1]));
-            }
-            if base + 2 < F {
-                packed = _mm512_or_si512(packed, _mm512_slli_epi64::<32>(lanes[base + 2]));
-            }
-            if base + 3 < F {
-                packed = _mm512_or_si512(packed, _mm512_slli_epi64::<48>(lanes[base + 3]));
-            }
-            packed
-        };
-        let (low, high) = (pack(0), pack(4));
-        // 128-bit units: [l0 + l2, l1 + l3, h0 + h2, h1 + h3], then each pair of units summed.
-        let s = _mm512_add_epi64(
-            _mm512_shuffle_i64x2::<0b01_00_01_00>(low, high),
-            _mm512_shuffle_i64x2::<0b11_10_11_10>(low, high),
-        );
-        let s = _mm512_add_epi64(s, _mm512_shuffle_i64x2::<0b10_11_00_01>(s, s));
-        // The two 64-bit lanes of each unit: unit 0 lane 0 sums `low`, unit 2 lane 0 `high`.
-        let s = _mm512_add_epi64(s, _mm512_shuffle_epi32::<0b01_00_11_10>(s));
-        _mm_unpacklo_epi64(_mm512_castsi512_si128(s), _mm512_extracti32x4_epi32::<2>(s))
-    }
-}
+pub(crate) mod x86_64;
 
 #[cfg(test)]
 mod tests {
@@ -500,6 +313,9 @@ mod tests {
             (6, 8),
             (7, 8),
             (9, 8),
+            (1, 8),
+            (2, 8),
+            (3, 8),
             (5, 16),
             (2, 7),
         ] {
@@ -510,7 +326,7 @@ mod tests {
                 .map(|_| ((next() % 40) as u32, (next() % 30) as u32))
                 .collect();
             let want = naive(&left, &right, rw, fw, &pairs);
-            let named = ["portable", "popcnt", "avx512"].map(FieldCounter::by_name);
+            let named = ["portable", "popcnt", "avx2", "avx512"].map(FieldCounter::by_name);
             let counters = [Some(FieldCounter::detect())].into_iter().chain(named);
             for counter in counters.flatten() {
                 let mut out = vec![0; pairs.len() * fields];
@@ -522,7 +338,7 @@ mod tests {
 
     #[test]
     fn by_name_gives_the_named_kind_or_none() {
-        for name in ["portable", "popcnt", "avx512"] {
+        for name in ["portable", "popcnt", "avx2", "avx512"] {
             if let Some(counter) = FieldCounter::by_name(name) {
                 assert_eq!(counter.name(), name);
             }
