@@ -3,11 +3,14 @@
 //! counted on one thread, then EM on the counts.
 //!
 //! ```text
-//! cargo run --release --example fs_count -- [PAIRS] [FIELDS] [WORDS_PER_FIELD] [sorted|random] [RECORDS] [KERNEL]
+//! cargo run --release --example fs_count -- [PAIRS] [FIELDS] [WORDS_PER_FIELD] [sorted|random|blocked] [RECORDS] [KERNEL]
 //! ```
 //!
-//! `KERNEL`: `portable`, `popcnt` (what AVX2-only CPUs such as Zen 3 run) or `avx512`; default:
-//! the best this CPU supports.
+//! `sorted` and `random`: unrelated pairs, sorted by left record or not (every field at its
+//! lowest level, the case of exhaustive candidates and of `u` sampling); `blocked`: sorted
+//! pairs that share field 0, drawn from 64 values on both sides, as pairs from blocking on a
+//! field are (no pair at the lowest level everywhere: the counter reads every level row).
+//! `KERNEL`: `portable`, `popcnt`, `avx2` or `avx512`; default: the best this CPU supports.
 
 use std::time::Instant;
 
@@ -34,23 +37,42 @@ fn main() {
         z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
         z ^ (z >> 31)
     };
-    let left: Vec<u64> = (0..records * fields_n * words)
-        .map(|_| next() & next())
-        .collect();
-    let right: Vec<u64> = (0..records * fields_n * words)
-        .map(|_| next() & next())
-        .collect();
+    let order = std::env::args().nth(4).unwrap_or_else(|| "sorted".into());
+    let blocked = order == "blocked";
+    const BLOCKS: usize = 64;
+    let values: Vec<u64> = (0..BLOCKS * words).map(|_| next() & next()).collect();
+    let mut side = || -> Vec<u64> {
+        let mut words_of = Vec::with_capacity(records * fields_n * words);
+        for r in 0..records {
+            for f in 0..fields_n {
+                for w in 0..words {
+                    let shared = values[(r % BLOCKS) * words + w];
+                    words_of.push(if blocked && f == 0 {
+                        shared
+                    } else {
+                        next() & next()
+                    });
+                }
+            }
+        }
+        words_of
+    };
+    let (left, right) = (side(), side());
     let mut pairs: Vec<(u32, u32)> = (0..pairs_n)
         .map(|_| {
-            (
-                (next() % records as u64) as u32,
-                (next() % records as u64) as u32,
-            )
+            let a = (next() % records as u64) as usize;
+            let b = (next() % records as u64) as usize;
+            // Blocked: a record of `b`'s neighbourhood in `a`'s block.
+            let b = match b - b % BLOCKS + a % BLOCKS {
+                _ if !blocked => b,
+                within if within < records => within,
+                past => past - BLOCKS,
+            };
+            (a as u32, b as u32)
         })
         .collect();
     // Candidates come from the matcher grouped by the left record; "random" keeps them shuffled.
-    let order = std::env::args().nth(4).unwrap_or_else(|| "sorted".into());
-    if order == "sorted" {
+    if order != "random" {
         pairs.sort_unstable();
     }
     let fields: Vec<FieldLevels> = (0..fields_n)

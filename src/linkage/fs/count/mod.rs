@@ -46,7 +46,16 @@ pub(crate) struct LevelTable {
     /// fits below [`NEVER`]: one load and a few integer operations give a level
     /// ([`bounds_above`]).
     packed: Option<Vec<u64>>,
+    /// Per field, `floor(t * 2^16)` of its least threshold `t` (0 where no quick test holds):
+    /// `2 * common * 2^16 < floor * total` proves the Dice below `t`, so every bound above the
+    /// count, without reading a row ([`LevelTable::floor_holds`]).
+    floors: Vec<u32>,
+    /// Per field, the [`bounds_above`] bits of its lowest level (*else*): its real bounds.
+    else_bits: Vec<usize>,
 }
+
+/// The fixed-point scale of [`LevelTable::floors`].
+const FLOOR_SCALE: f64 = 65_536.0;
 
 /// A 16-bit slot in each of a `u64`'s four.
 const ONES: u64 = 0x0001_0001_0001_0001;
@@ -100,12 +109,42 @@ impl LevelTable {
                 })
                 .collect()
         });
+        // `2 * common * 2^16` and `floor * total` stay below 2^31 (signed compares) for
+        // filters below 2^14 bits.
+        let floors = levels
+            .iter()
+            .map(|l| {
+                let least = l.thresholds().iter().copied().fold(1.0, f64::min);
+                let quick = bits < 1 << 14 && least > 0.0 && least <= 1.0;
+                if quick {
+                    (least * FLOOR_SCALE).floor() as u32
+                } else {
+                    0
+                }
+            })
+            .collect();
+        let else_bits = levels
+            .iter()
+            .map(|l| (1 << (1 + l.thresholds().len()).min(STRIDE)) - 1)
+            .collect();
         LevelTable {
             least,
             totals,
             stride,
             packed,
+            floors,
+            else_bits,
         }
+    }
+
+    /// Whether [`LevelTable::floors`] proves field `f` at its lowest level: the Dice `2 *
+    /// common / total` below the field's least threshold. Exact: `floor / 2^16 <= t`, and a
+    /// count `c` with `2c * 2^16 < floor * total` has `2c / total` below `floor / 2^16` by at
+    /// least `1 / (2^16 * total)`, far more than the rounding of the Dice's division, so the
+    /// Dice as computed is below `t` too and `least_common(t, total) > c`.
+    #[cfg(test)]
+    fn floor_holds(&self, f: usize, common: u32, total: u32) -> bool {
+        u64::from(common) * 2 * (1 << 16) < u64::from(self.floors[f]) * u64::from(total)
     }
 
     /// The level of field `f` with `common` bits in common and `total` bits set in the two
@@ -301,7 +340,7 @@ impl<'a> Pass<'a> {
         (left_pop, right_pop): (&'a [u32], &'a [u32]),
         vector: bool,
     ) -> Self {
-        let weights = strides
+        let weights: Vec<usize> = strides
             .iter()
             .flat_map(|&stride| {
                 (0..SLOTS).map(move |slot| {
@@ -311,11 +350,16 @@ impl<'a> Pass<'a> {
             })
             .collect();
         #[cfg(target_arch = "x86_64")]
-        let avx2 = table
-            .packed
-            .as_deref()
-            .filter(|_| vector)
-            .and_then(|rows| x86_64::Avx2Fold::new(rows, table.totals, strides));
+        let avx2 = table.packed.as_deref().filter(|_| vector).and_then(|rows| {
+            x86_64::Avx2Fold::new(x86_64::FoldTable {
+                rows,
+                totals: table.totals,
+                strides,
+                floors: &table.floors,
+                weights: &weights,
+                else_bits: &table.else_bits,
+            })
+        });
         #[cfg(not(target_arch = "x86_64"))]
         let _ = vector;
         Pass {
@@ -426,6 +470,36 @@ impl<'a> Pass<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_floor_proves_the_lowest_level_and_often_holds() {
+        let levels = [
+            FieldLevels::with_defaults("a"),
+            FieldLevels::new("b", vec![0.95, 0.5, 0.333_333_333_333_333_3]).unwrap(),
+            FieldLevels::new("c", vec![0.75]).unwrap(),
+        ];
+        let bits = 512;
+        let table = LevelTable::new(&levels, bits);
+        for (f, l) in levels.iter().enumerate() {
+            let least = l.thresholds().iter().copied().fold(1.0, f64::min);
+            let mut held = 0;
+            for total in 0..=2 * bits {
+                for c in 0..=total / 2 {
+                    if table.floor_holds(f, c, total) {
+                        held += 1;
+                        assert!(c < least_common(least, total), "{f}: {c} of {total}");
+                        let lowest = l.count() as u8 - 1;
+                        assert_eq!(table.level(f, c, total), lowest, "{f}: {c} of {total}");
+                    }
+                }
+            }
+            // The floor decides all but a sliver of the counts below the least bound.
+            let below: u32 = (1..=2 * bits)
+                .map(|t| least_common(least, t).min(t / 2 + 1))
+                .sum();
+            assert!(held as f64 > 0.99 * below as f64, "{f}: {held} of {below}");
+        }
+    }
 
     #[test]
     fn integer_levels_equal_the_levels_of_the_dice() {
