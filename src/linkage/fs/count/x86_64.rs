@@ -26,6 +26,32 @@ use super::{PatternCounts, SLOTS};
 use crate::filter::fields::PREFETCH_AHEAD;
 use crate::filter::fields::x86_64::{avx2_field_counts, fields_of_vectors};
 
+/// A fused loop of [`Avx2Fold`] for records of `F` fields of 8 words: `$counts` gives a
+/// pair's common-bit counts, one per lane, from its records `$ra` and `$rb`; the loop
+/// prefetches ahead and folds ([`Avx2Fold::fold`]). One macro so that each instruction set
+/// gets its own `#[target_feature]` function around the same loop.
+macro_rules! fused_loop {
+    ($(#[$doc:meta])* $name:ident, $features:literal, |$ra:ident, $rb:ident| $counts:expr) => {
+        $(#[$doc])*
+        #[target_feature(enable = $features)]
+        fn $name<const F: usize>(
+            &self,
+            (left, right): (&[u64], &[u64]),
+            pairs: &[(u32, u32)],
+            pops: (&[u32], &[u32]),
+            missing: impl Fn(usize, usize) -> u64,
+            counts: &mut PatternCounts,
+        ) {
+            let common = |k: usize, a: usize, b: usize| {
+                prefetch_ahead::<F>((left, right), pairs, k, a);
+                let ($ra, $rb) = (record::<F>(left, a), record::<F>(right, b));
+                $counts
+            };
+            self.fold(pairs, common, pops, missing, counts);
+        }
+    };
+}
+
 /// The instructions that count the common bits in [`Avx2Fold::count_fused`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(super) enum Fused {
@@ -195,19 +221,9 @@ impl<'a> Avx2Fold<'a> {
         Some(())
     }
 
-    /// The fused loop with `POPCNT`.
-    #[target_feature(enable = "avx2,popcnt")]
-    fn fused_popcnt<const F: usize>(
-        &self,
-        (left, right): (&[u64], &[u64]),
-        pairs: &[(u32, u32)],
-        pops: (&[u32], &[u32]),
-        missing: impl Fn(usize, usize) -> u64,
-        counts: &mut PatternCounts,
-    ) {
-        let common = |k: usize, a: usize, b: usize| {
-            prefetch_ahead::<F>((left, right), pairs, k, a);
-            let (ra, rb) = (record::<F>(left, a), record::<F>(right, b));
+    fused_loop! {
+        /// The fused loop with `POPCNT`.
+        fused_popcnt, "avx2,popcnt", |ra, rb| {
             let mut c = [0i32; LANES];
             for f in 0..F {
                 c[f] = (0..8)
@@ -215,44 +231,18 @@ impl<'a> Avx2Fold<'a> {
                     .sum::<u32>() as i32;
             }
             _mm256_setr_epi32(c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7])
-        };
-        self.fold(pairs, common, pops, missing, counts);
+        }
     }
 
-    /// The fused loop with AVX2 nibble tables ([`avx2_field_counts!`]).
-    #[target_feature(enable = "avx2,popcnt")]
-    fn fused_avx2<const F: usize>(
-        &self,
-        (left, right): (&[u64], &[u64]),
-        pairs: &[(u32, u32)],
-        pops: (&[u32], &[u32]),
-        missing: impl Fn(usize, usize) -> u64,
-        counts: &mut PatternCounts,
-    ) {
-        let common = |k: usize, a: usize, b: usize| {
-            prefetch_ahead::<F>((left, right), pairs, k, a);
-            let sums = avx2_field_counts!(F, record::<F>(left, a), record::<F>(right, b));
-            _mm256_cvtepu16_epi32(sums)
-        };
-        self.fold(pairs, common, pops, missing, counts);
+    fused_loop! {
+        /// The fused loop with AVX2 nibble tables ([`avx2_field_counts!`]).
+        fused_avx2, "avx2,popcnt", |ra, rb| _mm256_cvtepu16_epi32(avx2_field_counts!(F, ra, rb))
     }
 
-    /// The fused loop with `vpopcntq` ([`fields_of_vectors`]).
-    #[target_feature(enable = "avx2,avx512f,avx512vpopcntdq,popcnt")]
-    fn fused_avx512<const F: usize>(
-        &self,
-        (left, right): (&[u64], &[u64]),
-        pairs: &[(u32, u32)],
-        pops: (&[u32], &[u32]),
-        missing: impl Fn(usize, usize) -> u64,
-        counts: &mut PatternCounts,
-    ) {
-        let common = |k: usize, a: usize, b: usize| {
-            prefetch_ahead::<F>((left, right), pairs, k, a);
-            let sums = fields_of_vectors::<F>(record::<F>(left, a), record::<F>(right, b));
-            _mm256_cvtepu16_epi32(sums)
-        };
-        self.fold(pairs, common, pops, missing, counts);
+    fused_loop! {
+        /// The fused loop with `vpopcntq` ([`fields_of_vectors`]).
+        fused_avx512, "avx2,avx512f,avx512vpopcntdq,popcnt",
+        |ra, rb| _mm256_cvtepu16_epi32(fields_of_vectors::<F>(ra, rb))
     }
 
     /// The vector loop: `common(k, a, b)` gives pair `k`'s common-bit counts, one per lane.
