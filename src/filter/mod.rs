@@ -13,6 +13,7 @@
 pub mod fields;
 pub mod kernel;
 pub mod order;
+pub(crate) mod sliced;
 
 pub use kernel::{Kernel, KernelKind};
 pub use order::BitOrder;

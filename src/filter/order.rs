@@ -146,7 +146,7 @@ fn to_columns(batch: &[u64], words: usize, columns: &mut [u64]) {
 
 /// Transposes a 64 x 64 bit matrix in place: row `r` is `m[r]`, column `c` its bit `63 - c`
 /// (Hacker's Delight, 7-3: six rounds of swapping blocks across the diagonal).
-fn transpose(m: &mut [u64; 64]) {
+pub(crate) fn transpose(m: &mut [u64; 64]) {
     let mut j = 32;
     let mut mask: u64 = 0x0000_0000_ffff_ffff;
     while j != 0 {

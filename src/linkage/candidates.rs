@@ -49,6 +49,7 @@ use rayon::prelude::*;
 use super::Candidate;
 use crate::filter::kernel::Kernel;
 use crate::filter::order::BitOrder;
+use crate::filter::sliced::SlicedSet;
 
 /// Filters per tile of the second side: 2,048 x 1024-bit filters = 256 KiB, an L2-sized block.
 pub const TILE_FILTERS: usize = 2048;
@@ -171,6 +172,9 @@ pub struct FilterSet {
     popcounts: Vec<u32>,
     /// Original index of each filter, in popcount order.
     index: Vec<u32>,
+    /// The filters bit-sliced, in popcount order, built on first use by a scan that counts
+    /// sliced ([`crate::filter::sliced`]).
+    sliced: std::sync::OnceLock<SlicedSet>,
 }
 
 impl FilterSet {
@@ -234,6 +238,7 @@ impl FilterSet {
             back,
             popcounts: index.iter().map(|&i| pop[i as usize]).collect(),
             index,
+            sliced: std::sync::OnceLock::new(),
         }
     }
 
@@ -259,6 +264,28 @@ impl FilterSet {
     fn back(&self, sorted_pos: usize) -> &[u64] {
         let w = self.words - self.front_words;
         &self.back[sorted_pos * w..(sorted_pos + 1) * w]
+    }
+
+    /// The filters bit-sliced in popcount order (built once, on first call).
+    fn sliced(&self) -> &SlicedSet {
+        self.sliced.get_or_init(|| {
+            let (fw, bw) = (self.front_words, self.words - self.front_words);
+            SlicedSet::new(self.len(), self.bits as usize, |j, w| {
+                if w < fw {
+                    self.front[j * fw + w]
+                } else {
+                    self.back[j * bw + w - fw]
+                }
+            })
+        })
+    }
+
+    /// `popcount(a & b)` of the filters at sorted positions `i` of `self` and `j` of `other`.
+    fn and_count(&self, i: usize, other: &FilterSet, j: usize) -> u32 {
+        let count = |x: &[u64], y: &[u64]| -> u32 {
+            x.iter().zip(y).map(|(p, q)| (p & q).count_ones()).sum()
+        };
+        count(self.front(i), other.front(j)) + count(self.back(i), other.back(j))
     }
 
     /// The filter at sorted position `pos` as a scan query.

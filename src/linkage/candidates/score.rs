@@ -164,6 +164,16 @@ pub(crate) fn score_block_scan<K: Keep>(
 /// One bit of margin absorbs the single-precision rounding (under 0.01 bit for
 /// filters of up to 65,536 bits), so the bound never excludes a pair the exact score keeps.
 pub(crate) fn linear_bound(similarity: Similarity, pa: u32, bar: f64, bits: u32) -> LinearBound {
+    let (offset, slope) = linear_need(similarity, pa, bar, bits);
+    LinearBound {
+        offset: (offset - 1.0) as f32,
+        slope: slope as f32,
+    }
+}
+
+/// The shared bits a pair with partner popcount `pb` needs to reach `bar`, as
+/// `offset + slope * pb` (in f64, unrounded): `(offset, slope)` for a query of popcount `pa`.
+pub(crate) fn linear_need(similarity: Similarity, pa: u32, bar: f64, bits: u32) -> (f64, f64) {
     // A lower bar only lets more pairs through: a bar outside [0, 1] (or NaN) is bounded by the
     // nearest one that is not.
     let t = if bar.is_nan() {
@@ -172,14 +182,9 @@ pub(crate) fn linear_bound(similarity: Similarity, pa: u32, bar: f64, bits: u32)
         bar.clamp(0.0, 1.0)
     };
     let pa = f64::from(pa);
-    // need(pb) = offset + slope * pb.
-    let (offset, slope) = match similarity {
+    match similarity {
         Similarity::Dice => (t * pa / 2.0, t / 2.0),
         Similarity::Jaccard => (t * pa / (1.0 + t), t / (1.0 + t)),
         Similarity::Hamming => ((pa - (1.0 - t) * f64::from(bits)) / 2.0, 0.5),
-    };
-    LinearBound {
-        offset: (offset - 1.0) as f32,
-        slope: slope as f32,
     }
 }
