@@ -8,7 +8,8 @@
 //! block of filters, with the instruction set (portable, `POPCNT`, AVX2, AVX-512) chosen once
 //! at run time by [`Kernel::detect`]; [`fields`] the per-field counts of record pairs that
 //! probabilistic linkage needs; [`order`] the bit orders that tighten the candidate search's
-//! bounds on skewed real encodings.
+//! bounds on skewed real encodings; `sliced` the bit-sliced layout (256 filters as bit planes)
+//! that the exhaustive search counts with on AVX2.
 
 pub mod fields;
 pub mod kernel;

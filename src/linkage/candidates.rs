@@ -37,6 +37,13 @@
 //!    half a filter exclude 45% of pairs instead of 9%, after three quarters 99.5% instead of
 //!    86%, and at 0.85 the half bound alone decides 99.7% of pairs. Scores are unchanged: both
 //!    filters of every pair move alike.
+//!    **On the AVX2 kernel** steps 3-4 take another way (`unit::ScanPlan::run_unit_sliced`):
+//!    the second side is bit-sliced (`filter::sliced`: 256 filters per group, one
+//!    256-bit plane per bit), a query's shared bits with a whole group are summed from the
+//!    planes at its set (or, when denser than half, clear) bits by carry-save adders, and the
+//!    linear bound is compared in sliced form; only the pairs of its mask are counted and scored.
+//!    Its cost does not depend on the threshold or on a pre-check (docs/benchmarks.md, "Bit-sliced
+//!    scan on AVX2": 4.4-4.9x anonlink on FEBRL CLKs at Dice 0.8 on Zen 3).
 //! 5. **Parallel and deterministic.** Query chunks run on rayon; each chunk's candidates are
 //!    collected in its own vector and the vectors are joined in chunk order, then sorted by
 //!    `(a, b)`. The result is the same set, in the same order, for any thread count.

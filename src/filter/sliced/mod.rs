@@ -19,8 +19,9 @@
 //! form too (a borrow chain over the counter's planes), so nothing leaves the vector registers
 //! but one 256-bit mask per (query, group).
 //!
-//! Measured (Zen 3, 1 thread, FEBRL CLKs of 67% fill, 5k x 5k at Dice 0.8, prototype): about
-//! 550-690 M pairs/s against 160-210 M for the nibble-lookup scan of `select_split`.
+//! Measured (Zen 3, 1 thread, FEBRL CLKs of 67% fill, 5k x 5k at Dice 0.8, `pprl bench match`):
+//! 0.053-0.059 s CPU against 0.106-0.161 s for the nibble-lookup scan of `select_split`
+//! (docs/benchmarks.md).
 
 #![allow(unsafe_code)]
 
