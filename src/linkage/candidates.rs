@@ -56,7 +56,7 @@ use rayon::prelude::*;
 use super::Candidate;
 use crate::filter::kernel::Kernel;
 use crate::filter::order::BitOrder;
-use crate::filter::sliced::SlicedSet;
+use crate::filter::sliced::{Counter, SlicedSet};
 
 /// Filters per tile of the second side: 2,048 x 1024-bit filters = 256 KiB, an L2-sized block.
 pub const TILE_FILTERS: usize = 2048;
@@ -287,12 +287,11 @@ impl FilterSet {
         })
     }
 
-    /// `popcount(a & b)` of the filters at sorted positions `i` of `self` and `j` of `other`.
-    fn and_count(&self, i: usize, other: &FilterSet, j: usize) -> u32 {
-        let count = |x: &[u64], y: &[u64]| -> u32 {
-            x.iter().zip(y).map(|(p, q)| (p & q).count_ones()).sum()
-        };
-        count(self.front(i), other.front(j)) + count(self.back(i), other.back(j))
+    /// `popcount(a & b)` of the filters at sorted positions `i` of `self` and `j` of `other`,
+    /// counted by `counter`'s instructions.
+    fn and_count(&self, i: usize, other: &FilterSet, j: usize, counter: Counter) -> u32 {
+        counter.and_count(self.front(i), other.front(j))
+            + counter.and_count(self.back(i), other.back(j))
     }
 
     /// The filter at sorted position `pos` as a scan query.

@@ -54,6 +54,16 @@ impl Lanes for __m256i {
 /// # Safety
 ///
 /// As [`pass_lanes`]; the CPU must support AVX2.
+/// [`super::and_count_words`] compiled with `POPCNT`.
+///
+/// # Safety
+///
+/// The CPU must have `POPCNT`.
+#[target_feature(enable = "popcnt")]
+pub(super) unsafe fn and_count(x: &[u64], y: &[u64]) -> u32 {
+    super::and_count_words(x, y)
+}
+
 #[target_feature(enable = "avx2")]
 pub(super) unsafe fn pass(
     planes: &[Plane],

@@ -369,7 +369,7 @@ impl<'a> ScanPlan<'a> {
                         while word != 0 {
                             let j = g_start + k * 64 + word.trailing_zeros() as usize;
                             word &= word - 1;
-                            let c = left.and_count(qi, right, j);
+                            let c = left.and_count(qi, right, j, counter);
                             let score = similarity.score(c, pa, right.popcounts[j], bits);
                             if score >= threshold {
                                 let (a, b) = (left.index[qi], right.index[j]);
