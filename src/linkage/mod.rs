@@ -58,7 +58,7 @@ impl Candidate {
     /// comparison sort of them cost as much as scoring all the pairs (39% of the CPU time at
     /// Dice 0.75 on the FEBRL CLKs of docs/benchmarks.md).
     pub fn sort_by_pair(candidates: &mut [Candidate]) {
-        radsort::sort_by_key(candidates, |c| (c.a, c.b));
+        radsort::sort_by_key(candidates, |c| u64::from(c.a) << 32 | u64::from(c.b));
     }
 
     /// The candidates of several parts in one vector, sorted by `(a, b)`
