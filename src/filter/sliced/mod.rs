@@ -264,9 +264,7 @@ impl Counter {
             }
         }
     }
-}
 
-impl Counter {
     /// `popcount(x & y)` over the common length of two filters' words: the exact count of a
     /// pair that [`Counter::pass`] let through, with `POPCNT` on the AVX2 counter (a plain
     /// `count_ones` in a build without `target-cpu` is a dozen instructions a word).

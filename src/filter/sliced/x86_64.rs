@@ -49,11 +49,6 @@ impl Lanes for __m256i {
     }
 }
 
-/// [`pass_lanes`] compiled for AVX2.
-///
-/// # Safety
-///
-/// As [`pass_lanes`]; the CPU must support AVX2.
 /// [`super::and_count_words`] compiled with `POPCNT`.
 ///
 /// # Safety
@@ -64,6 +59,11 @@ pub(super) unsafe fn and_count(x: &[u64], y: &[u64]) -> u32 {
     super::and_count_words(x, y)
 }
 
+/// [`pass_lanes`] compiled for AVX2.
+///
+/// # Safety
+///
+/// As [`pass_lanes`]; the CPU must support AVX2.
 #[target_feature(enable = "avx2")]
 pub(super) unsafe fn pass(
     planes: &[Plane],
